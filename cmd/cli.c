@@ -1,0 +1,153 @@
+/* cli.c: helpers shared by the front-ends (see cmd/cli.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "udpkit/err.h"
+#include "udpkit/parse.h"
+#include "udpkit/sock.h"
+#include "udpkit/text.h"
+
+atomic_bool uk_cli_stop;
+atomic_int uk_cli_signal;
+int uk_cli_stop_fd = -1;
+
+static void on_signal(int sig)
+{
+	uint64_t one = 1;
+	int saved = errno;
+
+	atomic_store(&uk_cli_signal, sig);
+	atomic_store(&uk_cli_stop, true);
+	if (uk_cli_stop_fd >= 0 && write(uk_cli_stop_fd, &one, sizeof(one)) < 0) {
+		/* Nothing to do: the flag is set, the eventfd only wakes poll(). */
+	}
+	errno = saved;
+}
+
+void uk_cli_catch_signals(void)
+{
+	struct sigaction sa;
+
+	if (uk_cli_stop_fd < 0)
+		uk_cli_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: blocking calls return EINTR so loops see the flag. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void verror(const char *cmd, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "udpkit %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void uk_cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	verror(cmd, fmt, ap);
+	va_end(ap);
+}
+
+int uk_cli_fail(const char *cmd, const char *what, int err)
+{
+	uk_cli_error(cmd, "%s: %s", what, uk_strerror(err));
+	return UK_EXIT_FAIL;
+}
+
+int uk_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	verror(cmd, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try 'udpkit %s --help'.\n", cmd);
+	return UK_EXIT_USAGE;
+}
+
+void uk_cli_print_bound(int fd)
+{
+	struct uk_addr local;
+	char ip[UK_ADDR_STRLEN];
+
+	if (uk_sock_local(fd, &local) < 0)
+		return;
+	fprintf(stderr, "bound on %s %u\n", uk_addr_ip(&local, ip, sizeof(ip)),
+		(unsigned)uk_addr_port(&local));
+	fflush(stderr);
+}
+
+int uk_cli_port(const char *cmd, const char *text, uint16_t *port, bool allow_zero)
+{
+	uint64_t v;
+	if (uk_parse_u64(text, allow_zero ? 0 : 1, 65535, &v) < 0) {
+		uk_cli_usage_error(cmd, "invalid port '%s' (%s..65535)", text, allow_zero ? "0" : "1");
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int uk_cli_resolve(const char *cmd, const char *host, uint16_t port, int family,
+		   struct uk_addr *out)
+{
+	int rc = uk_addr_parse(out, host, port, family);
+	if (rc < 0) {
+		uk_cli_error(cmd, "%s: %s", host, uk_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+void uk_cli_put_escaped(FILE *f, const void *data, size_t len)
+{
+	char stack[1024];
+	size_t need = UK_ESCAPE_SIZE(len);
+	char *buf = need <= sizeof(stack) ? stack : malloc(need);
+	int n;
+
+	if (!buf) {
+		fputs("<out of memory>", f);
+		return;
+	}
+	n = uk_text_escape(data, len, buf, need);
+	if (n > 0)
+		fwrite(buf, 1, (size_t)n, f);
+	if (buf != stack)
+		free(buf);
+}
+
+void uk_cli_put_json_string(FILE *f, const void *data, size_t len)
+{
+	size_t esc_need = UK_ESCAPE_SIZE(len), json_need = esc_need * 6;
+	char *esc = malloc(esc_need), *json = malloc(json_need);
+	int n;
+
+	if (esc && json && (n = uk_text_escape(data, len, esc, esc_need)) >= 0 &&
+	    (n = uk_json_escape(esc, (size_t)n, json, json_need)) >= 0) {
+		fputc('"', f);
+		fwrite(json, 1, (size_t)n, f);
+		fputc('"', f);
+	} else {
+		fputs("null", f);
+	}
+	free(esc);
+	free(json);
+}
+
+bool uk_cli_isatty(FILE *f)
+{
+	return isatty(fileno(f)) == 1;
+}

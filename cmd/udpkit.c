@@ -1,0 +1,49 @@
+/* udpkit.c: the program's entry point; dispatches to a subcommand.
+ * The command list comes from build/gen/commands.h, generated from the
+ * cmd/<name>/ directories, so adding a command adds no line here. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+#define UK_COMMAND(name) {#name, uk_cmd_##name},
+#include "commands.h"
+#undef UK_COMMAND
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: udpkit <command> [options] [args]\n"
+		   "       udpkit --help | --version\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].name);
+	fprintf(f, "\n'udpkit <command> --help' describes a command; man udpkit-<command> has more.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return UK_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return UK_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("udpkit %s\n", UK_VERSION);
+		return UK_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "udpkit: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return UK_EXIT_USAGE;
+}

@@ -1,0 +1,56 @@
+/* batch.h: many datagrams per system call (recvmmsg/sendmmsg).
+ * Each slot's buffer has UK_BATCH_HEADROOM bytes in front of the data, so a
+ * reply can prepend a fixed prefix (the echo server's time stamp) without
+ * copying the payload. */
+#ifndef UDPKIT_BATCH_H
+#define UDPKIT_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "udpkit/sock.h"
+
+#define UK_BATCH_HEADROOM 64
+#define UK_BATCH_MAX 64
+
+struct uk_batch_slot {
+	unsigned char *data;     /* received bytes start here */
+	size_t len;              /* bytes in data (at most the slot size) */
+	size_t wire_len;         /* the datagram's real size */
+	bool truncated;
+	struct uk_addr peer;
+	struct uk_addr dst;      /* destination (pktinfo), when has_dst */
+	int ifindex;
+	bool has_dst;
+	/* What to send back: set by the caller before uk_batch_send(). */
+	const unsigned char *out;
+	size_t out_len;
+	bool send;
+};
+
+struct uk_batch {
+	size_t count;            /* slots */
+	size_t slot_bytes;       /* payload room per slot */
+	struct uk_batch_slot *slots;
+	struct mmsghdr *msgs;
+	struct iovec *iovs;
+	unsigned char *control;  /* count * UK_PKTINFO_SPACE*2 */
+	unsigned char *memory;   /* the buffers, one allocation */
+};
+
+/* Allocates count slots (1..UK_BATCH_MAX) of slot_bytes each.
+ * Returns 0 or -ENOMEM; on failure nothing is left allocated. */
+int uk_batch_init(struct uk_batch *b, size_t count, size_t slot_bytes);
+void uk_batch_free(struct uk_batch *b);
+
+/* Receives up to count datagrams without blocking past the first
+ * (MSG_WAITFORONE). Returns how many (>= 1), -EAGAIN or -errno. */
+int uk_batch_recv(int fd, struct uk_batch *b);
+
+/* Sends every slot among the first n whose send flag is set, to its peer,
+ * from its dst when use_pktinfo. Returns datagrams sent or -errno (when not
+ * even one could be sent). A datagram the kernel refuses is skipped. */
+int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo);
+
+#endif

@@ -1,0 +1,87 @@
+/* echo.h: the echo server's worker. One worker owns one socket (several
+ * workers share a port through SO_REUSEPORT), its own guard and its own
+ * counters: nothing is shared on the hot path. Modes:
+ *   stamp    - reply "【<ctime>】<payload>" (the tutorial's server);
+ *   pure     - RFC 862, the payload byte for byte;
+ *   sockperf - answer sockperf clients: their messages with the CLIENT
+ *              flag cleared; anything else is ignored. */
+#ifndef UDPKIT_ECHO_H
+#define UDPKIT_ECHO_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "udpkit/batch.h"
+#include "udpkit/clock.h"
+#include "udpkit/guard.h"
+
+enum uk_echo_mode { UK_ECHO_STAMP, UK_ECHO_PURE, UK_ECHO_SOCKPERF };
+
+/* What happened to one datagram. */
+enum uk_echo_outcome {
+	UK_ECHO_REPLIED,
+	UK_ECHO_TRUNCATED,     /* larger than max_size: detected, not answered */
+	UK_ECHO_TOO_BIG,       /* the stamped reply would exceed a datagram */
+	UK_ECHO_NOT_SOCKPERF,  /* sockperf mode, not a sockperf request */
+	UK_ECHO_SEND_FAILED,
+	UK_ECHO_DROPPED        /* by the guard; see the verdict */
+};
+
+/* The stamp prefix: "【" (3 bytes) + ctime (24) + "】" (3). */
+#define UK_ECHO_STAMP_LEN (3 + UK_CTIME_LEN + 3)
+#define UK_ECHO_MAX_DATAGRAM 65507
+
+struct uk_echo_stats {
+	uint64_t datagrams, bytes;
+	uint64_t replies, reply_bytes;
+	uint64_t truncated, too_big, not_sockperf, send_failed;
+	uint64_t dropped[UK_VERDICT_COUNT];
+};
+
+struct uk_echo_worker;
+
+/* Called after each batch, from the worker's thread, with one outcome and
+ * verdict per received slot; the front-end prints from here. */
+typedef void (*uk_echo_batch_cb)(void *user, const struct uk_batch *b, int n,
+				 const uint8_t *outcomes, const uint8_t *verdicts);
+
+struct uk_echo_cfg {
+	enum uk_echo_mode mode;
+	size_t max_size;             /* largest datagram answered */
+	size_t batch;                /* datagrams per system call */
+	bool use_pktinfo;            /* reply from the address the request hit */
+	struct uk_guard_cfg guard;
+	uk_echo_batch_cb on_batch;   /* may be NULL */
+};
+
+struct uk_echo_worker {
+	int fd;
+	struct uk_echo_cfg cfg;
+	struct uk_batch batch;
+	struct uk_guard guard;
+	struct uk_ctime_cache stamp_time;
+	struct uk_echo_stats stats;
+	void *user;
+	uint8_t outcomes[UK_BATCH_MAX];
+	uint8_t verdicts[UK_BATCH_MAX];
+};
+
+/* Prepares a worker for fd (owned by the caller). Returns 0 or -errno. */
+int uk_echo_worker_init(struct uk_echo_worker *w, int fd, const struct uk_echo_cfg *cfg,
+			void *user);
+void uk_echo_worker_free(struct uk_echo_worker *w);
+
+/* Serves until *stop becomes true (checked at least every poll_ms).
+ * Returns 0, or -errno on a socket error that is not transient. */
+int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms);
+
+/* Processes n received slots: decides, builds replies in place. Exposed for
+ * tests; uk_echo_worker_run() calls it. now_ns and wall_s are the clocks. */
+void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wall_s);
+
+/* Sums worker counters. */
+void uk_echo_stats_add(struct uk_echo_stats *into, const struct uk_echo_stats *from);
+
+#endif

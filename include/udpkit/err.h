@@ -1,0 +1,21 @@
+/* err.h: the library's one error contract.
+ * Every library function returns >= 0 on success and a negative code on
+ * failure: -errno for system errors, or one of the UK_E* codes below for
+ * errors of our own. uk_strerror() turns either kind into text. */
+#ifndef UDPKIT_ERR_H
+#define UDPKIT_ERR_H
+
+enum {
+	UK_EPARSE = -10001,   /* text that does not parse (address, number, packet) */
+	UK_ERANGE_ = -10002,  /* a number outside its allowed range */
+	UK_ETRUNC = -10003,   /* a datagram was larger than the buffer (MSG_TRUNC) */
+	UK_ESHORT = -10004,   /* a wire reader ran past the end of its buffer */
+	UK_ENOSPACE = -10005, /* an output buffer is too small */
+	UK_EFAMILY = -10006,  /* an address of the wrong family for this socket */
+	UK_ENOTFOUND = -10007 /* a name that does not resolve */
+};
+
+/* Returns a static, human-readable string for err (negative); never NULL. */
+const char *uk_strerror(int err);
+
+#endif

@@ -1,0 +1,76 @@
+/* sock.h: UDP sockets with the options udpkit needs, and single-datagram
+ * receive/send that report truncation and the destination address
+ * (IP_PKTINFO / IPV6_RECVPKTINFO) so replies can leave from it. */
+#ifndef UDPKIT_SOCK_H
+#define UDPKIT_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "udpkit/addr.h"
+
+struct uk_sock_opts {
+	bool reuse_addr;   /* SO_REUSEADDR */
+	bool reuse_port;   /* SO_REUSEPORT: several sockets, one port */
+	bool broadcast;    /* SO_BROADCAST */
+	bool pktinfo;      /* learn each datagram's destination address */
+	bool nonblock;     /* O_NONBLOCK */
+	bool recv_err;     /* IP_RECVERR: ICMP errors reported on a connected socket */
+	int v6only;        /* -1 leaves the kernel default, else IPV6_V6ONLY */
+	int rcvbuf_bytes;  /* 0 keeps the default */
+	int sndbuf_bytes;  /* 0 keeps the default */
+	int ttl;           /* 0 keeps the default; unicast and multicast hops */
+	const char *ifname;/* SO_BINDTODEVICE when set */
+};
+
+/* Opens a UDP socket of local's family with opts and binds it to local
+ * (a NULL local binds nothing). Returns the fd or -errno. */
+int uk_sock_open(const struct uk_addr *local, const struct uk_sock_opts *opts);
+
+/* Opens an unbound UDP socket for family and connects it to peer, so only
+ * peer's datagrams are received and ICMP errors surface as ECONNREFUSED.
+ * Returns the fd or -errno. */
+int uk_sock_open_connected(const struct uk_addr *peer, const struct uk_sock_opts *opts);
+
+/* The address a socket is bound to (the real port after binding port 0). */
+int uk_sock_local(int fd, struct uk_addr *out);
+
+/* True when the socket's bound address is a wildcard (0.0.0.0 or ::). */
+bool uk_sock_is_wildcard(int fd);
+
+/* One received datagram. buf/cap are the caller's; the rest is filled in. */
+struct uk_dgram {
+	unsigned char *buf;
+	size_t cap;
+	size_t len;           /* bytes in buf (at most cap) */
+	size_t wire_len;      /* the datagram's real size (> cap when truncated) */
+	bool truncated;
+	struct uk_addr peer;  /* the sender */
+	struct uk_addr dst;   /* where it was sent to; valid when has_dst */
+	int ifindex;
+	bool has_dst;
+};
+
+/* Receives one datagram, retrying EINTR. Returns its length (>= 0),
+ * -EAGAIN when nothing is waiting on a non-blocking socket, or -errno.
+ * A datagram larger than cap is cut, flagged truncated, wire_len holds
+ * its real size. */
+ssize_t uk_sock_recv(int fd, struct uk_dgram *d);
+
+/* Sends len bytes to peer (NULL on a connected socket), from src when src
+ * is non-NULL and has an address (pktinfo). Returns bytes sent or -errno. */
+ssize_t uk_sock_send(int fd, const void *buf, size_t len, const struct uk_addr *peer,
+		     const struct uk_addr *src, int ifindex);
+
+/* Fills a cmsg buffer for sendmsg() so a datagram leaves from src.
+ * Returns the control length used (0 when src has no address). */
+size_t uk_sock_pktinfo_cmsg(void *control, size_t cap, const struct uk_addr *src, int ifindex);
+
+/* Reads a destination address out of a received msghdr's control data. */
+bool uk_sock_pktinfo_parse(const void *msghdr, struct uk_addr *dst, int *ifindex, uint16_t port);
+
+/* Control-buffer size enough for one IPv4 or IPv6 pktinfo message. */
+#define UK_PKTINFO_SPACE 64
+
+#endif

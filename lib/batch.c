@@ -1,0 +1,126 @@
+/* batch.c: recvmmsg/sendmmsg over a fixed set of slots.
+ * The kernel's per-datagram path dominates UDP cost; batching saves the
+ * per-call overhead (about 10% on loopback, measured in bench/README.md). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "udpkit/batch.h"
+
+#define CONTROL_BYTES (UK_PKTINFO_SPACE * 2)
+
+int uk_batch_init(struct uk_batch *b, size_t count, size_t slot_bytes)
+{
+	size_t stride = UK_BATCH_HEADROOM + slot_bytes;
+
+	memset(b, 0, sizeof(*b));
+	if (count < 1 || count > UK_BATCH_MAX)
+		return -EINVAL;
+	b->slots = calloc(count, sizeof(*b->slots));
+	b->msgs = calloc(count, sizeof(*b->msgs));
+	b->iovs = calloc(count, sizeof(*b->iovs));
+	b->control = calloc(count, CONTROL_BYTES);
+	b->memory = malloc(count * stride);
+	if (!b->slots || !b->msgs || !b->iovs || !b->control || !b->memory) {
+		uk_batch_free(b);
+		return -ENOMEM;
+	}
+	b->count = count;
+	b->slot_bytes = slot_bytes;
+	for (size_t i = 0; i < count; i++)
+		b->slots[i].data = b->memory + i * stride + UK_BATCH_HEADROOM;
+	return 0;
+}
+
+void uk_batch_free(struct uk_batch *b)
+{
+	free(b->slots);
+	free(b->msgs);
+	free(b->iovs);
+	free(b->control);
+	free(b->memory);
+	memset(b, 0, sizeof(*b));
+}
+
+int uk_batch_recv(int fd, struct uk_batch *b)
+{
+	int n;
+
+	for (size_t i = 0; i < b->count; i++) {
+		struct msghdr *m = &b->msgs[i].msg_hdr;
+		b->iovs[i].iov_base = b->slots[i].data;
+		b->iovs[i].iov_len = b->slot_bytes;
+		m->msg_name = &b->slots[i].peer.u;
+		m->msg_namelen = sizeof(b->slots[i].peer.u);
+		m->msg_iov = &b->iovs[i];
+		m->msg_iovlen = 1;
+		m->msg_control = b->control + i * CONTROL_BYTES;
+		m->msg_controllen = CONTROL_BYTES;
+		m->msg_flags = 0;
+	}
+	do {
+		/* MSG_TRUNC: msg_len is the real size of a datagram that was cut. */
+		n = recvmmsg(fd, b->msgs, (unsigned)b->count, MSG_WAITFORONE | MSG_TRUNC, NULL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		struct uk_batch_slot *s = &b->slots[i];
+		struct msghdr *m = &b->msgs[i].msg_hdr;
+		s->peer.len = m->msg_namelen;
+		s->wire_len = b->msgs[i].msg_len;
+		s->truncated = (m->msg_flags & MSG_TRUNC) || s->wire_len > b->slot_bytes;
+		s->len = s->truncated ? b->slot_bytes : s->wire_len;
+		s->has_dst = m->msg_controllen > 0 &&
+			     uk_sock_pktinfo_parse(m, &s->dst, &s->ifindex, 0);
+		s->send = false;
+	}
+	return n;
+}
+
+int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo)
+{
+	unsigned k = 0, done = 0;
+	int sent = 0, rc;
+
+	/* Pack the slots to send into the front of msgs, reusing the arrays. */
+	for (int i = 0; i < n; i++) {
+		struct uk_batch_slot *s = &b->slots[i];
+		struct msghdr *m;
+		if (!s->send)
+			continue;
+		m = &b->msgs[k].msg_hdr;
+		b->iovs[k].iov_base = (void *)s->out;
+		b->iovs[k].iov_len = s->out_len;
+		m->msg_name = &s->peer.u;
+		m->msg_namelen = s->peer.len;
+		m->msg_iov = &b->iovs[k];
+		m->msg_iovlen = 1;
+		m->msg_controllen = 0;
+		m->msg_control = NULL;
+		if (use_pktinfo && s->has_dst) {
+			m->msg_control = b->control + k * CONTROL_BYTES;
+			m->msg_controllen = uk_sock_pktinfo_cmsg(m->msg_control, CONTROL_BYTES,
+								 &s->dst, s->ifindex);
+			if (!m->msg_controllen)
+				m->msg_control = NULL;
+		}
+		m->msg_flags = 0;
+		k++;
+	}
+	while (done < k) {
+		rc = sendmmsg(fd, b->msgs + done, k - done, 0);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return sent > 0 ? sent : -errno;
+			/* One refused datagram (e.g. EPERM, unreachable) must not block the rest. */
+			done++;
+			continue;
+		}
+		done += (unsigned)rc;
+		sent += rc;
+	}
+	return sent;
+}

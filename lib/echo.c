@@ -1,0 +1,151 @@
+/* echo.c: the echo server's worker loop (see include/udpkit/echo.h).
+ * Replies are built in place: the stamp goes into the headroom in front of
+ * the received bytes, so no payload is copied in any mode. */
+#include <errno.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "udpkit/echo.h"
+#include "udpkit/probe.h"
+
+#define GUARD_SOURCES 4096
+
+int uk_echo_worker_init(struct uk_echo_worker *w, int fd, const struct uk_echo_cfg *cfg,
+			void *user)
+{
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->cfg = *cfg;
+	w->user = user;
+	if (!w->cfg.batch)
+		w->cfg.batch = 32;
+	rc = uk_batch_init(&w->batch, w->cfg.batch, w->cfg.max_size);
+	if (rc < 0)
+		return rc;
+	rc = uk_guard_init(&w->guard, &cfg->guard, GUARD_SOURCES);
+	if (rc < 0) {
+		uk_batch_free(&w->batch);
+		return rc;
+	}
+	return 0;
+}
+
+void uk_echo_worker_free(struct uk_echo_worker *w)
+{
+	uk_batch_free(&w->batch);
+	uk_guard_free(&w->guard);
+}
+
+void uk_echo_stats_add(struct uk_echo_stats *into, const struct uk_echo_stats *from)
+{
+	into->datagrams += from->datagrams;
+	into->bytes += from->bytes;
+	into->replies += from->replies;
+	into->reply_bytes += from->reply_bytes;
+	into->truncated += from->truncated;
+	into->too_big += from->too_big;
+	into->not_sockperf += from->not_sockperf;
+	into->send_failed += from->send_failed;
+	for (int i = 0; i < UK_VERDICT_COUNT; i++)
+		into->dropped[i] += from->dropped[i];
+}
+
+static enum uk_echo_outcome build_reply(struct uk_echo_worker *w, struct uk_batch_slot *s,
+					time_t wall_s)
+{
+	switch (w->cfg.mode) {
+	case UK_ECHO_PURE:
+		s->out = s->data;
+		s->out_len = s->len;
+		return UK_ECHO_REPLIED;
+	case UK_ECHO_SOCKPERF:
+		if (!uk_sockperf_make_reply(s->data, s->len))
+			return UK_ECHO_NOT_SOCKPERF;
+		s->out = s->data;
+		s->out_len = s->len;
+		return UK_ECHO_REPLIED;
+	case UK_ECHO_STAMP:
+	default: {
+		unsigned char *p = s->data - UK_ECHO_STAMP_LEN;
+		if (s->len + UK_ECHO_STAMP_LEN > UK_ECHO_MAX_DATAGRAM)
+			return UK_ECHO_TOO_BIG;
+		memcpy(p, "\xe3\x80\x90", 3);
+		memcpy(p + 3, uk_ctime_cached(&w->stamp_time, wall_s), UK_CTIME_LEN);
+		memcpy(p + 3 + UK_CTIME_LEN, "\xe3\x80\x91", 3);
+		s->out = p;
+		s->out_len = s->len + UK_ECHO_STAMP_LEN;
+		return UK_ECHO_REPLIED;
+	}
+	}
+}
+
+void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wall_s)
+{
+	for (int i = 0; i < n; i++) {
+		struct uk_batch_slot *s = &w->batch.slots[i];
+		enum uk_verdict v = UK_PASS;
+		enum uk_echo_outcome o;
+
+		w->stats.datagrams++;
+		w->stats.bytes += s->wire_len;
+		s->send = false;
+		if (s->truncated) {
+			o = UK_ECHO_TRUNCATED;
+			w->stats.truncated++;
+		} else if ((v = uk_guard_check(&w->guard, &s->peer, s->data, s->len, now_ns)) !=
+			   UK_PASS) {
+			o = UK_ECHO_DROPPED;
+			w->stats.dropped[v]++;
+		} else {
+			o = build_reply(w, s, wall_s);
+			if (o == UK_ECHO_REPLIED) {
+				s->send = true;
+				uk_guard_note_reply(&w->guard, &s->peer, s->out, s->out_len);
+			} else if (o == UK_ECHO_TOO_BIG) {
+				w->stats.too_big++;
+			} else {
+				w->stats.not_sockperf++;
+			}
+		}
+		w->outcomes[i] = (uint8_t)o;
+		w->verdicts[i] = (uint8_t)v;
+	}
+}
+
+int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms)
+{
+	struct timeval tv = {.tv_sec = poll_ms / 1000, .tv_usec = (poll_ms % 1000) * 1000};
+
+	/* A receive timeout instead of poll(): one system call per batch, and
+	 * the stop flag is still seen within poll_ms. */
+	if (setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	while (!atomic_load_explicit(stop, memory_order_relaxed)) {
+		int n = uk_batch_recv(w->fd, &w->batch), sent, wanted = 0;
+		struct timespec wall;
+
+		if (n == -EAGAIN || n == -EWOULDBLOCK || n == -ECONNREFUSED || n == -ENOBUFS ||
+		    n == -ENOMEM)
+			continue;
+		if (n < 0)
+			return n;
+		clock_gettime(CLOCK_REALTIME_COARSE, &wall);
+		uk_echo_process(w, n, uk_now_ns(), wall.tv_sec);
+		for (int i = 0; i < n; i++)
+			wanted += w->batch.slots[i].send;
+		sent = wanted ? uk_batch_send(w->fd, &w->batch, n, w->cfg.use_pktinfo) : 0;
+		if (sent < 0)
+			sent = 0;
+		w->stats.replies += (uint64_t)sent;
+		for (int i = 0; i < n; i++)
+			if (w->batch.slots[i].send)
+				w->stats.reply_bytes += w->batch.slots[i].out_len;
+		if (sent < wanted)
+			w->stats.send_failed += (uint64_t)(wanted - sent);
+		if (w->cfg.on_batch)
+			w->cfg.on_batch(w->user, &w->batch, n, w->outcomes, w->verdicts);
+	}
+	return 0;
+}

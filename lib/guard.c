@@ -1,0 +1,147 @@
+/* guard.c: reply rules, per-source rate limit and loop detection
+ * (see include/udpkit/guard.h). The table is set-associative with a fixed
+ * size: a flood of forged sources only evicts entries, it cannot grow
+ * memory. An evicted source starts again with a full bucket, which bounds
+ * what a forger gains to one burst per eviction. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "udpkit/guard.h"
+
+static const char *const verdict_names[UK_VERDICT_COUNT] = {
+	"pass", "badsrc", "service", "lowport", "loop", "rate",
+};
+
+const char *uk_verdict_name(enum uk_verdict v)
+{
+	return (unsigned)v < UK_VERDICT_COUNT ? verdict_names[v] : "?";
+}
+
+int uk_guard_init(struct uk_guard *g, const struct uk_guard_cfg *cfg, size_t sources)
+{
+	size_t sets = 1;
+
+	while (sets * UK_GUARD_WAYS < sources)
+		sets <<= 1;
+	g->cfg = *cfg;
+	if (!g->cfg.burst)
+		g->cfg.burst = g->cfg.rate_pps;
+	if (!g->cfg.loop_threshold)
+		g->cfg.loop_threshold = UK_GUARD_DEFAULT_LOOP;
+	g->table = calloc(sets * UK_GUARD_WAYS, sizeof(*g->table));
+	if (!g->table)
+		return -ENOMEM;
+	g->sets = sets;
+	return 0;
+}
+
+void uk_guard_free(struct uk_guard *g)
+{
+	free(g->table);
+	g->table = NULL;
+}
+
+enum uk_verdict uk_guard_source_rules(const struct uk_addr *src)
+{
+	uint16_t port = uk_addr_port(src);
+
+	if (port == 0 || uk_addr_is_unspecified(src) || uk_addr_is_multicast(src) ||
+	    uk_addr_is_limited_broadcast(src))
+		return UK_DROP_BADSRC;
+	switch (port) {
+	case 7: case 9: case 13: case 19: case 37:     /* RFC 862, 863, 867, 864, 868 */
+	case 53: case 123: case 161: case 389: case 520:
+	case 1900: case 3702: case 5353: case 5683: case 11211:
+		return UK_DROP_SERVICE;
+	default:
+		break;
+	}
+	if (port < 1024)
+		return UK_DROP_LOWPORT;
+	return UK_PASS;
+}
+
+/* A cheap signature of the last n bytes of p: length plus FNV-1a over at
+ * most 32 bytes from each end. Enough to recognise our own reply coming
+ * back, without hashing 64 KiB per datagram. */
+static uint64_t tail_signature(const unsigned char *p, size_t len, size_t n)
+{
+	const unsigned char *s = p + (len - n);
+	uint64_t h = 1469598103934665603ull ^ n;
+	size_t head = n < 32 ? n : 32;
+
+	for (size_t i = 0; i < head; i++)
+		h = (h ^ s[i]) * 1099511628211ull;
+	for (size_t i = n > 32 ? n - 32 : n; i < n; i++)
+		h = (h ^ s[i]) * 1099511628211ull;
+	return h | 1;
+}
+
+static struct uk_guard_entry *lookup(struct uk_guard *g, uint64_t key, bool create)
+{
+	struct uk_guard_entry *set = &g->table[(key % g->sets) * UK_GUARD_WAYS];
+	struct uk_guard_entry *victim = &set[0];
+
+	key |= 1; /* 0 marks an empty entry */
+	for (int i = 0; i < UK_GUARD_WAYS; i++) {
+		if (set[i].key == key)
+			return &set[i];
+		if (set[i].last_ns < victim->last_ns)
+			victim = &set[i];
+	}
+	if (!create)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	victim->key = key;
+	victim->tokens_milli = (uint64_t)g->cfg.burst * 1000;
+	return victim;
+}
+
+enum uk_verdict uk_guard_check(struct uk_guard *g, const struct uk_addr *src,
+			       const unsigned char *payload, size_t len, uint64_t now_ns)
+{
+	enum uk_verdict v = uk_guard_source_rules(src);
+	struct uk_guard_entry *e;
+	bool limited;
+
+	if (v != UK_PASS)
+		return v;
+	e = lookup(g, uk_addr_hash(src), true);
+	if (e->reply_sig && len >= e->reply_len && (e->reply_len > 0 || len == 0) &&
+	    tail_signature(payload, len, e->reply_len) == e->reply_sig) {
+		if (++e->reflections > g->cfg.loop_threshold) {
+			e->last_ns = now_ns;
+			return UK_DROP_LOOP;
+		}
+	} else {
+		e->reflections = 0;
+	}
+	limited = g->cfg.rate_pps && (g->cfg.limit_loopback || !uk_addr_is_loopback(src));
+	if (limited) {
+		uint64_t cap = (uint64_t)g->cfg.burst * 1000;
+		if (e->last_ns && now_ns > e->last_ns) {
+			/* rate_pps tokens per second, in milli-tokens per ns. */
+			uint64_t add = (now_ns - e->last_ns) / 1000 * g->cfg.rate_pps / 1000;
+			e->tokens_milli = e->tokens_milli + add > cap ? cap : e->tokens_milli + add;
+		}
+		e->last_ns = now_ns;
+		if (e->tokens_milli < 1000)
+			return UK_DROP_RATE;
+		e->tokens_milli -= 1000;
+	} else {
+		e->last_ns = now_ns;
+	}
+	return UK_PASS;
+}
+
+void uk_guard_note_reply(struct uk_guard *g, const struct uk_addr *src,
+			 const unsigned char *reply, size_t len)
+{
+	struct uk_guard_entry *e = lookup(g, uk_addr_hash(src), false);
+
+	if (!e)
+		return;
+	e->reply_len = (uint32_t)len;
+	e->reply_sig = tail_signature(reply, len, len);
+}

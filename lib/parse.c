@@ -1,0 +1,81 @@
+/* parse.c: strict number and duration parsing (see include/udpkit/parse.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "udpkit/err.h"
+#include "udpkit/parse.h"
+
+int uk_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!text || *text < '0' || *text > '9')
+		return UK_EPARSE;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (*end != '\0')
+		return UK_EPARSE;
+	if (errno == ERANGE || v < min || v > max)
+		return UK_ERANGE_;
+	*out = v;
+	return 0;
+}
+
+static int parse_number(const char *text, double *v, const char **rest)
+{
+	char *end;
+	if (!text || !((*text >= '0' && *text <= '9') || *text == '.'))
+		return UK_EPARSE;
+	errno = 0;
+	*v = strtod(text, &end);
+	if (end == text || errno == ERANGE || !isfinite(*v))
+		return UK_EPARSE;
+	*rest = end;
+	return 0;
+}
+
+int uk_parse_double(const char *text, double min, double max, double *out)
+{
+	const char *rest;
+	double v;
+	int rc = parse_number(text, &v, &rest);
+
+	if (rc < 0 || *rest != '\0')
+		return UK_EPARSE;
+	if (v < min || v > max)
+		return UK_ERANGE_;
+	*out = v;
+	return 0;
+}
+
+int uk_parse_duration(const char *text, uint64_t default_unit_ns, uint64_t min_ns,
+		      uint64_t max_ns, uint64_t *out_ns)
+{
+	static const struct {
+		const char *suffix;
+		double ns;
+	} units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}};
+	const char *rest;
+	double v, unit = (double)default_unit_ns, ns;
+	int rc = parse_number(text, &v, &rest);
+
+	if (rc < 0)
+		return rc;
+	if (*rest) {
+		size_t i;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strcmp(rest, units[i].suffix) == 0)
+				break;
+		if (i == sizeof(units) / sizeof(units[0]))
+			return UK_EPARSE;
+		unit = units[i].ns;
+	}
+	ns = v * unit;
+	if (ns < (double)min_ns || ns > (double)max_ns)
+		return UK_ERANGE_;
+	*out_ns = (uint64_t)llround(ns);
+	return 0;
+}

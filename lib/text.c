@@ -1,0 +1,238 @@
+/* text.c: terminal-safe, reversible escaping (see include/udpkit/text.h).
+ * A datagram may hold anything; this is the one door through which network
+ * bytes reach a terminal, a log line or a history file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "udpkit/err.h"
+#include "udpkit/text.h"
+
+size_t uk_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	uint32_t c;
+	size_t len;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		c = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		c = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		c = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+bool uk_utf8_valid(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint32_t cp;
+	size_t i = 0, k;
+
+	while (i < n) {
+		k = uk_utf8_decode(s + i, n - i, &cp);
+		if (k == 0)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+static bool is_unsafe_codepoint(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x061c ||
+	       cp == 0xfeff || cp == 0x2028 || cp == 0x2029;
+}
+
+int uk_text_escape(const void *in, size_t n, char *out, size_t cap)
+{
+	const unsigned char *s = in;
+	size_t i = 0, o = 0;
+
+	if (cap == 0)
+		return UK_ENOSPACE;
+	while (i < n) {
+		char tmp[8];
+		const char *piece = tmp;
+		size_t plen, used = 1;
+		uint32_t cp;
+		unsigned char c = s[i];
+
+		if (c == '\\') {
+			piece = "\\\\";
+			plen = 2;
+		} else if (c == '\n') {
+			piece = "\\n";
+			plen = 2;
+		} else if (c == '\r') {
+			piece = "\\r";
+			plen = 2;
+		} else if (c == '\t') {
+			piece = "\\t";
+			plen = 2;
+		} else if (c == 0x1b) {
+			piece = "\\e";
+			plen = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			plen = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+		} else if (c < 0x80) {
+			tmp[0] = (char)c;
+			plen = 1;
+		} else {
+			used = uk_utf8_decode(s + i, n - i, &cp);
+			if (used == 0) {
+				used = 1;
+				plen = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+			} else if (is_unsafe_codepoint(cp)) {
+				plen = (size_t)snprintf(tmp, sizeof(tmp), "\\u%04x", (unsigned)cp);
+			} else {
+				piece = (const char *)s + i;
+				plen = used;
+			}
+		}
+		if (o + plen + 1 > cap) {
+			out[o] = '\0';
+			return UK_ENOSPACE;
+		}
+		memcpy(out + o, piece, plen);
+		o += plen;
+		i += used;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_hex(const char *p, size_t digits, uint32_t *v)
+{
+	*v = 0;
+	for (size_t i = 0; i < digits; i++) {
+		int h = hex_value(p[i]);
+		if (h < 0)
+			return -1;
+		*v = (*v << 4) | (uint32_t)h;
+	}
+	return 0;
+}
+
+int uk_text_unescape(const char *in, size_t n, void *out, size_t cap)
+{
+	unsigned char *d = out;
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		unsigned char buf[4];
+		size_t blen = 1;
+		uint32_t v;
+
+		if (in[i] != '\\') {
+			buf[0] = (unsigned char)in[i++];
+		} else {
+			if (i + 1 >= n)
+				return UK_EPARSE;
+			switch (in[i + 1]) {
+			case '\\': buf[0] = '\\'; i += 2; break;
+			case 'n': buf[0] = '\n'; i += 2; break;
+			case 'r': buf[0] = '\r'; i += 2; break;
+			case 't': buf[0] = '\t'; i += 2; break;
+			case 'e': buf[0] = 0x1b; i += 2; break;
+			case 'x':
+				if (i + 4 > n || parse_hex(in + i + 2, 2, &v) < 0)
+					return UK_EPARSE;
+				buf[0] = (unsigned char)v;
+				i += 4;
+				break;
+			case 'u':
+				if (i + 6 > n || parse_hex(in + i + 2, 4, &v) < 0 || v < 0x80 ||
+				    (v >= 0xd800 && v <= 0xdfff))
+					return UK_EPARSE;
+				if (v < 0x800) {
+					buf[0] = (unsigned char)(0xc0 | (v >> 6));
+					buf[1] = (unsigned char)(0x80 | (v & 0x3f));
+					blen = 2;
+				} else {
+					buf[0] = (unsigned char)(0xe0 | (v >> 12));
+					buf[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3f));
+					buf[2] = (unsigned char)(0x80 | (v & 0x3f));
+					blen = 3;
+				}
+				i += 6;
+				break;
+			default:
+				return UK_EPARSE;
+			}
+		}
+		if (o + blen > cap)
+			return UK_ENOSPACE;
+		memcpy(d + o, buf, blen);
+		o += blen;
+	}
+	return (int)o;
+}
+
+int uk_json_escape(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (cap == 0)
+		return UK_ENOSPACE;
+	for (size_t i = 0; i < n; i++) {
+		char tmp[8];
+		const char *piece = tmp;
+		size_t plen;
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"') {
+			piece = "\\\"";
+			plen = 2;
+		} else if (c == '\\') {
+			piece = "\\\\";
+			plen = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			plen = (size_t)snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+		} else {
+			tmp[0] = (char)c;
+			plen = 1;
+		}
+		if (o + plen + 1 > cap) {
+			out[o] = '\0';
+			return UK_ENOSPACE;
+		}
+		memcpy(out + o, piece, plen);
+		o += plen;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
