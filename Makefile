@@ -87,11 +87,11 @@ integration-asan: deps-check $(BUILD)/asan/udpkit
 		$(PYTHON) tests/run_integration.py
 integration-tsan: deps-check $(BUILD)/tsan/udpkit
 	@UDPKIT_BIN=$(abspath $(BUILD)/tsan/udpkit) UDPKIT_VARIANT=tsan TSAN_OPTIONS=halt_on_error=1 \
-		$(PYTHON) tests/run_integration.py -k tsan
+		$(PYTHON) tests/run_integration.py -k threads
 
 # ---- fuzz targets (libFuzzer via clang) -----------------------------------
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_LIB_SRC := $(filter-out lib/tui.c,$(LIB_SRC))
+FUZZ_LIB_SRC := $(LIB_SRC)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)

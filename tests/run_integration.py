@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Runs tests/integration/test_*.py (unittest style) against the binary in
+$UDPKIT_BIN. Every test gets a timeout (SIGALRM); skips print their reason.
+Closing line: 'integration: N passed, N failed, N skipped'.
+  -k TEXT   only tests whose id contains TEXT"""
+import argparse
+import os
+import signal
+import sys
+import time
+import traceback
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+sys.path.insert(0, os.path.join(HERE, "integration"))
+
+DEFAULT_TIMEOUT_S = 120
+
+
+class TestTimeout(Exception):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise TestTimeout("test timed out")
+
+
+def iter_tests(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from iter_tests(t)
+        else:
+            yield t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", default="")
+    ap.add_argument("files", nargs="*")
+    a = ap.parse_args()
+    loader = unittest.TestLoader()
+    if a.files:
+        suite = unittest.TestSuite(loader.loadTestsFromName(os.path.splitext(os.path.basename(f))[0]) for f in a.files)
+    else:
+        suite = loader.discover(os.path.join(HERE, "integration"), pattern="test_*.py", top_level_dir=os.path.join(HERE, "integration"))
+    signal.signal(signal.SIGALRM, on_alarm)
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for test in iter_tests(suite):
+        tid = test.id()
+        if a.k and a.k not in tid:
+            continue
+        if isinstance(test, unittest.loader._FailedTest):
+            print(f"FAILED {tid}: could not load: {test._exception}")
+            counts["failed"] += 1
+            continue
+        result = unittest.TestResult()
+        timeout = getattr(test, "timeout_s", DEFAULT_TIMEOUT_S)
+        start = time.monotonic()
+        signal.alarm(timeout)
+        try:
+            test.run(result)
+        except TestTimeout:
+            result.errors.append((test, f"timed out after {timeout}s"))
+        finally:
+            signal.alarm(0)
+        took = time.monotonic() - start
+        if result.skipped:
+            counts["skipped"] += 1
+            print(f"skipped {tid}: {result.skipped[0][1]}")
+        elif result.errors or result.failures:
+            counts["failed"] += 1
+            print(f"FAILED {tid} ({took:.1f}s)")
+            for _, tb in result.errors + result.failures:
+                print("    " + tb.replace("\n", "\n    "))
+        else:
+            counts["passed"] += 1
+            print(f"ok {tid} ({took:.1f}s)")
+        sys.stdout.flush()
+    print(f"integration: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
+    return 1 if counts["failed"] or not counts["passed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
