@@ -1,0 +1,140 @@
+/* chat.h: the chat's protocol engine: IPMsg presence, messages with
+ * receipts, plain-text interop, dedup, the peer table and flood bounds,
+ * glued together. "Time and bytes in, decisions out": the caller feeds
+ * datagrams and now_ns, and gets back datagrams to send (the send
+ * callback) and things to show and log (the event callback). It never
+ * reads a clock or touches a socket, so two engines joined by a simulated
+ * lossy link are unit-tested without sleeps (tests/unit/test_chat.c). */
+#ifndef UDPKIT_CHAT_H
+#define UDPKIT_CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "udpkit/addr.h"
+#include "udpkit/charset.h"
+#include "udpkit/dedup.h"
+#include "udpkit/guard.h"
+#include "udpkit/ipmsg.h"
+#include "udpkit/outbox.h"
+#include "udpkit/roster.h"
+
+/* Text bytes per SENDMSG: with the header the datagram stays under 1280
+ * bytes, the IPv6 minimum MTU, so it is never fragmented (IPMsg users
+ * report fragmented messages silently lost, FastCopyLab/ipmsg#46). */
+#define UK_CHAT_CHUNK_DEFAULT 1100
+/* Received text longer than this is cut for display and history. */
+#define UK_CHAT_TEXT_MAX 16384
+/* Per-source datagrams per second before dropping (loopback exempt). */
+#define UK_CHAT_RATE_DEFAULT 500
+
+enum uk_chat_event_kind {
+	UK_CHAT_RECV,        /* a message arrived (shown once per message) */
+	UK_CHAT_SENT,        /* we sent a message (receipt asked or not) */
+	UK_CHAT_DELIVERED,   /* its receipt arrived */
+	UK_CHAT_UNDELIVERED, /* no receipt after every try, or we quit */
+	UK_CHAT_JOINED,      /* a new peer */
+	UK_CHAT_CHANGED,     /* a known peer's nick or group changed */
+	UK_CHAT_LEFT         /* BR_EXIT, or silent for too long */
+};
+
+struct uk_chat_event {
+	enum uk_chat_event_kind kind;
+	struct uk_addr peer;
+	const char *nick;      /* the peer's nick, UTF-8 from the wire: escape it */
+	uint64_t msg_id;       /* IPMsg packet number; 0 for plain text */
+	const char *text;      /* RECV: decoded text; SENT and outcomes: ours */
+	size_t len;
+	bool receipt;          /* SENT: a receipt was asked for */
+	bool ipmsg;            /* RECV: came as IPMsg (else plain text) */
+	enum uk_charset_kind charset; /* RECV */
+	size_t cut_bytes;      /* RECV: bytes left out past UK_CHAT_TEXT_MAX */
+	unsigned tries;        /* DELIVERED/UNDELIVERED */
+	uint64_t rtt_ns;       /* DELIVERED: from first send to receipt */
+	const char *reason;    /* UNDELIVERED, LEFT */
+	const struct uk_peer *info; /* JOINED/CHANGED/LEFT */
+};
+
+struct uk_chat_cfg {
+	const char *user_name, *host_name, *nick, *group; /* who we are on the wire */
+	struct uk_addr self;               /* our bound address */
+	const struct uk_addr *local_ips;   /* our interfaces' addresses (self test) */
+	size_t n_local_ips;
+	const struct uk_addr *announce;    /* where BR_ENTRY/BR_EXIT go: broadcast, --peer */
+	size_t n_announce;
+	uint64_t packet_no_floor;          /* highest packet number used before */
+	struct uk_outbox_cfg outbox;
+	size_t max_peers;
+	uint64_t peer_expire_ns;
+	uint32_t rate_pps;                 /* 0 = UK_CHAT_RATE_DEFAULT */
+	size_t chunk_bytes;                /* 0 = UK_CHAT_CHUNK_DEFAULT */
+	void (*send)(void *ctx, const struct uk_addr *to, const void *data, size_t len);
+	void (*event)(void *ctx, const struct uk_chat_event *ev);
+	void *ctx;                         /* passed to send and event */
+};
+
+struct uk_chat_stats {
+	uint64_t datagrams, ipmsg, plain, malformed, unknown, self, duplicates;
+	uint64_t dropped_source, dropped_rate, acks_sent, stale_acks, cut;
+};
+
+struct uk_chat {
+	struct uk_chat_cfg cfg;
+	struct uk_ipmsg_ident id;
+	struct uk_ipmsg_seq seq;
+	struct uk_outbox outbox;
+	struct uk_dedup dedup;
+	struct uk_roster roster;
+	struct uk_guard guard;
+	struct uk_charset charset;
+	struct uk_chat_stats stats;
+	unsigned char *pkt;   /* UK_IPMSG_MAX_PACKET + 1 */
+	char *text;           /* UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX) */
+	char *nick_buf;       /* decoded names */
+};
+
+/* cfg is copied; the arrays it points to must outlive the engine.
+ * wall_ns seeds the packet numbers. Returns 0 or -ENOMEM. */
+int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall_ns);
+void uk_chat_free(struct uk_chat *c);
+
+/* Announces us (BR_ENTRY) to every announce address. */
+void uk_chat_start(struct uk_chat *c, uint64_t now_ns);
+
+/* Reports every message still waiting as UNDELIVERED ("quit") and says
+ * goodbye (BR_EXIT) to the announce addresses and every IPMsg peer. */
+void uk_chat_stop(struct uk_chat *c, uint64_t now_ns);
+
+/* Sends text to one address, split into chunks of chunk_bytes at UTF-8
+ * boundaries, each its own message. A peer that has spoken IPMsg gets
+ * SENDMSG with a receipt request; any other address gets plain UTF-8, as
+ * the tutorial's chat sends. NULs in text become spaces. Returns the
+ * number of messages sent, -ENOSPC when the outbox lacks room for all of
+ * them (nothing is sent), -EINVAL when to is ourselves. */
+int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, size_t len,
+		 uint64_t now_ns);
+
+/* Room in the outbox, in messages. */
+size_t uk_chat_room(const struct uk_chat *c);
+/* Messages waiting for a receipt. */
+size_t uk_chat_pending(const struct uk_chat *c);
+
+/* Changes our nick and tells everyone (BR_ABSENCE, no answer expected). */
+void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns);
+
+/* Handles one received datagram (len bytes kept of wire_len). */
+void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const void *data,
+			 size_t len, size_t wire_len, uint64_t now_ns);
+
+/* Retransmits, gives up and expires what is due at now_ns. */
+void uk_chat_tick(struct uk_chat *c, uint64_t now_ns);
+
+/* When uk_chat_tick() next has something to do (UINT64_MAX: nothing). */
+uint64_t uk_chat_deadline(const struct uk_chat *c);
+
+/* True when src is this chat itself (our port on one of our addresses):
+ * our own broadcasts come back to us and must not be shown or answered. */
+bool uk_chat_is_self(const struct uk_chat *c, const struct uk_addr *src);
+
+#endif

@@ -1,0 +1,80 @@
+/* charset.c: incoming IPMsg text to UTF-8 with glibc's iconv. A converter
+ * must consume every byte without EILSEQ/EINVAL to be accepted, so text in
+ * one charset is never half-converted by another. */
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "udpkit/charset.h"
+#include "udpkit/err.h"
+#include "udpkit/text.h"
+
+int uk_charset_init(struct uk_charset *c)
+{
+	iconv_t gb = iconv_open("UTF-8", "GB18030");
+	iconv_t sj = iconv_open("UTF-8", "CP932");
+
+	c->gb18030 = gb == (iconv_t)-1 ? NULL : (void *)gb;
+	c->cp932 = sj == (iconv_t)-1 ? NULL : (void *)sj;
+	return 0;
+}
+
+void uk_charset_free(struct uk_charset *c)
+{
+	if (c->gb18030)
+		iconv_close((iconv_t)c->gb18030);
+	if (c->cp932)
+		iconv_close((iconv_t)c->cp932);
+	c->gb18030 = c->cp932 = NULL;
+}
+
+/* Converts all of in, or fails. The result must also be valid UTF-8 (it
+ * is, from glibc; checked because the display relies on it). */
+static bool convert(void *cd, const void *in, size_t n, char *out, size_t cap, size_t *out_len)
+{
+	char *ip = (char *)(uintptr_t)in, *op = out;
+	size_t il = n, ol = cap - 1;
+
+	if (!cd)
+		return false;
+	iconv((iconv_t)cd, NULL, NULL, NULL, NULL); /* reset shift state */
+	if (iconv((iconv_t)cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0)
+		return false;
+	if (iconv((iconv_t)cd, NULL, NULL, &op, &ol) == (size_t)-1)
+		return false;
+	*op = 0;
+	*out_len = (size_t)(op - out);
+	return uk_utf8_valid(out, *out_len);
+}
+
+int uk_charset_decode(struct uk_charset *c, const void *in, size_t n, bool utf8_flag, char *out,
+		      size_t cap, size_t *out_len)
+{
+	if (cap < n + 1)
+		return UK_ENOSPACE;
+	if (utf8_flag || uk_utf8_valid(in, n)) {
+		memcpy(out, in, n);
+		out[n] = 0;
+		*out_len = n;
+		return UK_CHARSET_UTF8;
+	}
+	if (convert(c->gb18030, in, n, out, cap, out_len))
+		return UK_CHARSET_GB18030;
+	if (convert(c->cp932, in, n, out, cap, out_len))
+		return UK_CHARSET_CP932;
+	memcpy(out, in, n);
+	out[n] = 0;
+	*out_len = n;
+	return UK_CHARSET_RAW;
+}
+
+const char *uk_charset_name(enum uk_charset_kind k)
+{
+	switch (k) {
+	case UK_CHARSET_UTF8: return "utf-8";
+	case UK_CHARSET_GB18030: return "gb18030";
+	case UK_CHARSET_CP932: return "cp932";
+	default: return "raw";
+	}
+}

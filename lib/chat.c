@@ -1,0 +1,505 @@
+/* chat.c: the chat's protocol engine (see chat.h). Each received datagram
+ * goes: self? -> source rules and rate -> IPMsg or plain text -> handler.
+ * Receipts are sent before dedup, so a retransmission whose first receipt
+ * was lost is acknowledged again, but only a new message is shown. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "udpkit/chat.h"
+#include "udpkit/err.h"
+#include "udpkit/text.h"
+
+/* What the outbox keeps per message, to report its outcome. */
+struct pending {
+	char nick[UK_IPMSG_NAME_MAX * 3 + 4];
+	size_t len;
+	char text[];
+};
+
+int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall_ns)
+{
+	struct uk_guard_cfg gcfg;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->cfg = *cfg;
+	if (!c->cfg.chunk_bytes)
+		c->cfg.chunk_bytes = UK_CHAT_CHUNK_DEFAULT;
+	if (c->cfg.chunk_bytes < 16)
+		c->cfg.chunk_bytes = 16;
+	if (!c->cfg.rate_pps)
+		c->cfg.rate_pps = UK_CHAT_RATE_DEFAULT;
+	uk_ipmsg_ident_set(&c->id, cfg->user_name, cfg->host_name, cfg->nick, cfg->group);
+	uk_ipmsg_seq_init(&c->seq, wall_ns, cfg->packet_no_floor);
+	gcfg = (struct uk_guard_cfg){.rate_pps = c->cfg.rate_pps, .burst = 2 * c->cfg.rate_pps};
+	c->pkt = malloc(UK_IPMSG_MAX_PACKET + 1);
+	c->text = malloc(UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX));
+	c->nick_buf = malloc(2 * UK_CHARSET_OUT_SIZE(UK_IPMSG_NAME_MAX));
+	if (!c->pkt || !c->text || !c->nick_buf)
+		goto fail;
+	rc = uk_outbox_init(&c->outbox, &cfg->outbox);
+	if (rc == 0)
+		rc = uk_dedup_init(&c->dedup, 0, 0);
+	if (rc == 0)
+		rc = uk_roster_init(&c->roster, cfg->max_peers, cfg->peer_expire_ns);
+	if (rc == 0)
+		rc = uk_guard_init(&c->guard, &gcfg, 1024);
+	if (rc < 0)
+		goto fail;
+	uk_charset_init(&c->charset);
+	return 0;
+fail:
+	uk_chat_free(c);
+	return -ENOMEM;
+}
+
+void uk_chat_free(struct uk_chat *c)
+{
+	uk_outbox_free(&c->outbox, free);
+	uk_dedup_free(&c->dedup);
+	uk_roster_free(&c->roster);
+	uk_guard_free(&c->guard);
+	uk_charset_free(&c->charset);
+	free(c->pkt);
+	free(c->text);
+	free(c->nick_buf);
+	c->pkt = NULL;
+	c->text = c->nick_buf = NULL;
+}
+
+static void emit(struct uk_chat *c, const struct uk_chat_event *ev)
+{
+	if (c->cfg.event)
+		c->cfg.event(c->cfg.ctx, ev);
+}
+
+static void transmit(struct uk_chat *c, const struct uk_addr *to, const void *data, size_t len)
+{
+	if (c->cfg.send)
+		c->cfg.send(c->cfg.ctx, to, data, len);
+}
+
+bool uk_chat_is_self(const struct uk_chat *c, const struct uk_addr *src)
+{
+	if (uk_addr_port(src) != uk_addr_port(&c->cfg.self))
+		return false;
+	if (uk_addr_same_host(src, &c->cfg.self))
+		return true;
+	/* Bound to a wildcard, we hear ourselves from any of our addresses. */
+	if (uk_addr_is_unspecified(&c->cfg.self)) {
+		if (uk_addr_is_loopback(src))
+			return true;
+		for (size_t i = 0; i < c->cfg.n_local_ips; i++)
+			if (uk_addr_same_host(src, &c->cfg.local_ips[i]))
+				return true;
+	}
+	return false;
+}
+
+/* Sends an entry-type packet (BR_ENTRY, BR_EXIT, BR_ABSENCE, ANSENTRY). */
+static void send_entry(struct uk_chat *c, const struct uk_addr *to, uint32_t mode)
+{
+	int n = uk_ipmsg_build_entry(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, uk_ipmsg_seq_next(&c->seq),
+				     mode);
+	if (n > 0)
+		transmit(c, to, c->pkt, (size_t)n);
+}
+
+/* Sends mode to every announce address, then every IPMsg peer not among
+ * them (they were found by broadcast or wrote to us first). */
+static void tell_everyone(struct uk_chat *c, uint32_t mode)
+{
+	for (size_t i = 0; i < c->cfg.n_announce; i++)
+		send_entry(c, &c->cfg.announce[i], mode);
+	for (size_t i = 0; i < c->roster.cap; i++) {
+		const struct uk_peer *p = &c->roster.peers[i];
+		bool announced = false;
+		if (!p->used || !p->ipmsg)
+			continue;
+		for (size_t k = 0; k < c->cfg.n_announce && !announced; k++)
+			announced = uk_addr_equal(&p->addr, &c->cfg.announce[k]);
+		if (!announced)
+			send_entry(c, &p->addr, mode);
+	}
+}
+
+void uk_chat_start(struct uk_chat *c, uint64_t now_ns)
+{
+	(void)now_ns;
+	for (size_t i = 0; i < c->cfg.n_announce; i++)
+		send_entry(c, &c->cfg.announce[i], UK_IPMSG_BR_ENTRY);
+}
+
+static void report_outcome(struct uk_chat *c, enum uk_chat_event_kind kind,
+			   const struct uk_addr *peer, uint64_t packet_no, struct pending *p,
+			   unsigned tries, uint64_t rtt_ns, const char *reason)
+{
+	struct uk_chat_event ev = {.kind = kind, .peer = *peer, .msg_id = packet_no,
+				   .nick = p ? p->nick : "", .text = p ? p->text : "",
+				   .len = p ? p->len : 0, .receipt = true, .tries = tries,
+				   .rtt_ns = rtt_ns, .reason = reason};
+	emit(c, &ev);
+	free(p);
+}
+
+void uk_chat_stop(struct uk_chat *c, uint64_t now_ns)
+{
+	struct uk_outbox_action act;
+
+	(void)now_ns;
+	while (uk_outbox_drain(&c->outbox, &act) == 1)
+		report_outcome(c, UK_CHAT_UNDELIVERED, &act.peer, act.packet_no, act.user, act.tries,
+			       0, "quit before a receipt");
+	tell_everyone(c, UK_IPMSG_BR_EXIT);
+}
+
+void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns)
+{
+	(void)now_ns;
+	uk_ipmsg_ident_set(&c->id, c->id.user, c->id.host, nick, c->id.group);
+	tell_everyone(c, UK_IPMSG_BR_ABSENCE);
+}
+
+size_t uk_chat_room(const struct uk_chat *c)
+{
+	return c->outbox.cfg.capacity - c->outbox.count;
+}
+
+size_t uk_chat_pending(const struct uk_chat *c)
+{
+	return c->outbox.count;
+}
+
+/* Length of the next chunk: at most max bytes, ending on a UTF-8 boundary
+ * (invalid bytes count as one-byte characters). */
+static size_t chunk_len(const char *s, size_t n, size_t max)
+{
+	size_t i = 0;
+
+	if (n <= max)
+		return n;
+	while (i < n) {
+		uint32_t cp;
+		size_t k = uk_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+		if (k == 0)
+			k = 1;
+		if (i + k > max)
+			break;
+		i += k;
+	}
+	return i ? i : max;
+}
+
+static size_t count_chunks(const char *s, size_t n, size_t max)
+{
+	size_t count = 0, off = 0;
+
+	do {
+		size_t k = chunk_len(s + off, n - off, max);
+		off += k;
+		count++;
+	} while (off < n);
+	return count;
+}
+
+static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk_peer *peer,
+		    const char *text, size_t len, uint64_t now_ns)
+{
+	struct uk_chat_event ev = {.kind = UK_CHAT_SENT, .peer = *to, .text = text, .len = len,
+				   .nick = peer ? peer->nick : ""};
+	struct pending *p;
+	uint64_t no;
+	int n, rc;
+
+	if (!peer || !peer->ipmsg) {
+		/* Plain text, exactly what the tutorial's chat sends: no receipt. */
+		transmit(c, to, text, len);
+		emit(c, &ev);
+		return 0;
+	}
+	no = uk_ipmsg_seq_next(&c->seq);
+	n = uk_ipmsg_build_sendmsg(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, no, text, len);
+	if (n < 0)
+		return n;
+	p = malloc(sizeof(*p) + len + 1);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->nick, ev.nick, strlen(ev.nick) + 1);
+	p->len = len;
+	memcpy(p->text, text, len);
+	p->text[len] = 0;
+	rc = uk_outbox_add(&c->outbox, to, no, c->pkt, (size_t)n, p, now_ns);
+	if (rc < 0) {
+		free(p);
+		return rc;
+	}
+	transmit(c, to, c->pkt, (size_t)n);
+	ev.msg_id = no;
+	ev.receipt = true;
+	emit(c, &ev);
+	return 0;
+}
+
+int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, size_t len,
+		 uint64_t now_ns)
+{
+	const struct uk_peer *peer = uk_roster_find(&c->roster, to);
+	size_t max = c->cfg.chunk_bytes, off = 0, chunks;
+	char *copy;
+	int sent = 0, rc = 0;
+
+	if (uk_chat_is_self(c, to))
+		return -EINVAL;
+	if (max > UK_IPMSG_MAX_PACKET - uk_ipmsg_header_len(&c->id) - 1)
+		max = UK_IPMSG_MAX_PACKET - uk_ipmsg_header_len(&c->id) - 1;
+	chunks = count_chunks(text, len, max);
+	if (peer && peer->ipmsg && chunks > uk_chat_room(c))
+		return -ENOSPC;
+	/* A NUL would end the IPMsg text early: make it visible instead. */
+	copy = malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++)
+		copy[i] = text[i] ? text[i] : ' ';
+	do {
+		size_t k = chunk_len(copy + off, len - off, max);
+		rc = send_one(c, to, peer, copy + off, k, now_ns);
+		if (rc < 0)
+			break;
+		off += k;
+		sent++;
+	} while (off < len);
+	free(copy);
+	return rc < 0 && sent == 0 ? rc : sent;
+}
+
+/* Decodes an entry packet's nick and group into c->nick_buf. */
+static void entry_names(struct uk_chat *c, const struct uk_ipmsg *m, const char **nick,
+			const char **group)
+{
+	struct uk_ipmsg_field fn, fg;
+	size_t cap = UK_CHARSET_OUT_SIZE(UK_IPMSG_NAME_MAX), len;
+	bool utf8;
+
+	uk_ipmsg_entry_names(m, &fn, &fg, &utf8);
+	*nick = c->nick_buf;
+	*group = c->nick_buf + cap;
+	if (uk_charset_decode(&c->charset, fn.p, fn.len, utf8, c->nick_buf, cap, &len) < 0)
+		c->nick_buf[0] = 0;
+	if (uk_charset_decode(&c->charset, fg.p, fg.len, utf8, c->nick_buf + cap, cap, &len) < 0)
+		c->nick_buf[cap] = 0;
+	/* A NUL inside a name cannot be carried: the name ends there. */
+}
+
+/* Copies a header field as a C string for the roster (cut, NUL-safe). */
+static void field_str(char *dst, size_t cap, const struct uk_ipmsg_field *f)
+{
+	size_t n = f->len < cap - 1 ? f->len : cap - 1;
+	memcpy(dst, f->p, n);
+	dst[n] = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!dst[i])
+			dst[i] = '?';
+}
+
+static void roster_event(struct uk_chat *c, enum uk_roster_event e, const struct uk_peer *p)
+{
+	struct uk_chat_event ev = {0};
+
+	if (e != UK_ROSTER_JOINED && e != UK_ROSTER_CHANGED)
+		return;
+	ev.kind = e == UK_ROSTER_JOINED ? UK_CHAT_JOINED : UK_CHAT_CHANGED;
+	ev.peer = p->addr;
+	ev.nick = p->nick;
+	ev.info = p;
+	emit(c, &ev);
+}
+
+static struct uk_peer *seen(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
+			    const char *nick, const char *group, uint64_t now_ns)
+{
+	char user[UK_IPMSG_NAME_MAX + 1], host[UK_IPMSG_NAME_MAX + 1];
+	struct uk_peer_info info = {.nick = nick, .group = group, .ipmsg = m != NULL};
+	struct uk_peer *p;
+	enum uk_roster_event e;
+
+	if (m) {
+		field_str(user, sizeof(user), &m->user);
+		field_str(host, sizeof(host), &m->host);
+		info.user = user;
+		info.host = host;
+	}
+	e = uk_roster_seen(&c->roster, src, &info, now_ns, &p);
+	if (p)
+		roster_event(c, e, p);
+	return p;
+}
+
+static void deliver_text(struct uk_chat *c, const struct uk_addr *src, const struct uk_peer *p,
+			 const unsigned char *text, size_t len, bool utf8, uint64_t msg_id,
+			 bool ipmsg, size_t extra_cut)
+{
+	struct uk_chat_event ev = {.kind = UK_CHAT_RECV, .peer = *src, .msg_id = msg_id,
+				   .ipmsg = ipmsg, .nick = p ? p->nick : ""};
+	size_t out_len = 0;
+	int kind;
+
+	if (len > UK_CHAT_TEXT_MAX) {
+		ev.cut_bytes = len - UK_CHAT_TEXT_MAX;
+		len = UK_CHAT_TEXT_MAX;
+		c->stats.cut++;
+	}
+	ev.cut_bytes += extra_cut;
+	kind = uk_charset_decode(&c->charset, text, len, utf8, c->text,
+				 UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX), &out_len);
+	if (kind < 0)
+		return;
+	ev.charset = (enum uk_charset_kind)kind;
+	ev.text = c->text;
+	ev.len = out_len;
+	emit(c, &ev);
+}
+
+static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
+		       size_t cut, uint64_t now_ns)
+{
+	uint32_t opts = UK_IPMSG_OPTS(m->command);
+	struct uk_peer *p;
+
+	/* Receipt first, for duplicates too: the sender may have missed ours.
+	 * Never for broadcast or automatic replies (no ping-pong). */
+	if ((opts & UK_IPMSG_SENDCHECKOPT) && !(opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_AUTORETOPT))) {
+		int n = uk_ipmsg_build_recvmsg(c->pkt, UK_IPMSG_MAX_PACKET, &c->id,
+					       uk_ipmsg_seq_next(&c->seq), m->packet_no);
+		if (n > 0) {
+			transmit(c, src, c->pkt, (size_t)n);
+			c->stats.acks_sent++;
+		}
+	}
+	p = seen(c, src, m, NULL, NULL, now_ns);
+	if (!uk_dedup_check(&c->dedup, src, m->packet_no, now_ns)) {
+		c->stats.duplicates++;
+		return;
+	}
+	deliver_text(c, src, p, m->parts[0].p, m->parts[0].len, (opts & UK_IPMSG_UTF8OPT) != 0,
+		     m->packet_no, true, cut);
+}
+
+static void on_recvmsg(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
+		       uint64_t now_ns)
+{
+	uint64_t no, first_ns;
+	unsigned tries;
+	void *user;
+
+	seen(c, src, m, NULL, NULL, now_ns);
+	if (uk_ipmsg_recv_packet_no(m, &no) < 0) {
+		c->stats.malformed++;
+		return;
+	}
+	if (uk_outbox_ack(&c->outbox, src, no, &user, &tries, &first_ns) != 1) {
+		c->stats.stale_acks++;
+		return;
+	}
+	report_outcome(c, UK_CHAT_DELIVERED, src, no, user, tries, now_ns - first_ns, NULL);
+}
+
+static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigned char *data,
+		     size_t len, size_t cut, uint64_t now_ns)
+{
+	struct uk_ipmsg m;
+	const char *nick, *group;
+	struct uk_peer gone;
+
+	if (uk_ipmsg_parse(data, len, &m) < 0) {
+		c->stats.malformed++;
+		return;
+	}
+	c->stats.ipmsg++;
+	switch (UK_IPMSG_MODE(m.command)) {
+	case UK_IPMSG_BR_ENTRY:
+		entry_names(c, &m, &nick, &group);
+		seen(c, src, &m, nick, group, now_ns);
+		send_entry(c, src, UK_IPMSG_ANSENTRY);
+		break;
+	case UK_IPMSG_ANSENTRY:
+	case UK_IPMSG_BR_ABSENCE:
+		entry_names(c, &m, &nick, &group);
+		seen(c, src, &m, nick, group, now_ns);
+		break;
+	case UK_IPMSG_BR_EXIT:
+		if (uk_roster_remove(&c->roster, src, &gone)) {
+			struct uk_chat_event ev = {.kind = UK_CHAT_LEFT, .peer = *src,
+						   .nick = gone.nick, .info = &gone,
+						   .reason = "said goodbye"};
+			emit(c, &ev);
+		}
+		break;
+	case UK_IPMSG_SENDMSG:
+		on_sendmsg(c, src, &m, cut, now_ns);
+		break;
+	case UK_IPMSG_RECVMSG:
+		on_recvmsg(c, src, &m, now_ns);
+		break;
+	default:
+		/* GETINFO, file transfer, iptux's icons and signatures: ignored. */
+		c->stats.unknown++;
+		break;
+	}
+}
+
+void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const void *data,
+			 size_t len, size_t wire_len, uint64_t now_ns)
+{
+	size_t cut = wire_len > len ? wire_len - len : 0;
+	enum uk_verdict v;
+
+	c->stats.datagrams++;
+	if (uk_chat_is_self(c, src)) {
+		c->stats.self++;
+		return;
+	}
+	v = uk_guard_check(&c->guard, src, data, len, now_ns);
+	if (v == UK_DROP_RATE) {
+		c->stats.dropped_rate++;
+		return;
+	}
+	if (v != UK_PASS && v != UK_DROP_LOOP) {
+		c->stats.dropped_source++;
+		return;
+	}
+	if (uk_ipmsg_classify(data, len)) {
+		on_ipmsg(c, src, data, len, cut, now_ns);
+		return;
+	}
+	c->stats.plain++;
+	deliver_text(c, src, seen(c, src, NULL, NULL, NULL, now_ns), data, len, false, 0, false,
+		     cut);
+}
+
+void uk_chat_tick(struct uk_chat *c, uint64_t now_ns)
+{
+	struct uk_outbox_action act;
+	struct uk_peer gone;
+
+	while (uk_outbox_poll(&c->outbox, now_ns, &act) == 1) {
+		if (act.what == UK_OUTBOX_RESEND)
+			transmit(c, &act.peer, act.data, act.len);
+		else
+			report_outcome(c, UK_CHAT_UNDELIVERED, &act.peer, act.packet_no, act.user,
+				       act.tries, 0, "no receipt");
+	}
+	while (uk_roster_expire(&c->roster, now_ns, &gone)) {
+		struct uk_chat_event ev = {.kind = UK_CHAT_LEFT, .peer = gone.addr,
+					   .nick = gone.nick, .info = &gone,
+					   .reason = "silent too long"};
+		emit(c, &ev);
+	}
+}
+
+uint64_t uk_chat_deadline(const struct uk_chat *c)
+{
+	uint64_t a = uk_outbox_deadline(&c->outbox), b = uk_roster_deadline(&c->roster);
+	return a < b ? a : b;
+}
