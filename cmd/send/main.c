@@ -92,8 +92,8 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 	return 0;
 }
 
-/* Waits up to timeout_ns for a datagram on fd; returns its length, 0 on
- * timeout, or -errno (-ECONNREFUSED: an ICMP port unreachable came back). */
+/* Waits up to timeout_ns for a datagram on fd; returns its length (an
+ * empty datagram is a valid reply), -ETIMEDOUT, or -errno (-ECONNREFUSED: an ICMP port unreachable came back). */
 static ssize_t wait_reply(int fd, unsigned char *buf, size_t cap, uint64_t timeout_ns)
 {
 	uint64_t deadline = uk_now_ns() + timeout_ns;
@@ -107,7 +107,7 @@ static ssize_t wait_reply(int fd, unsigned char *buf, size_t cap, uint64_t timeo
 		if (atomic_load(&uk_cli_stop))
 			return -EINTR;
 		if (now >= deadline)
-			return 0;
+			return -ETIMEDOUT;
 		rc = poll(p, 2, (int)((deadline - now + UK_NS_PER_MS - 1) / UK_NS_PER_MS));
 		if (rc < 0 && errno != EINTR)
 			return -errno;
@@ -172,12 +172,12 @@ static enum outcome send_line(int fd, const struct send_opts *o, const char *pee
 			refused++;
 			continue;
 		}
+		if (n == -ETIMEDOUT)
+			continue; /* the loop resends while tries are left */
 		if (n < 0) {
 			uk_cli_fail(CMD, "receive", (int)n);
 			return FAILED;
 		}
-		if (n == 0)
-			continue; /* timed out: the loop resends while tries are left */
 		{
 			double ms = (double)(uk_now_ns() - sent_at) / 1e6;
 			if (o->json) {
