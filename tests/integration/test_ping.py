@@ -86,7 +86,9 @@ class TestPing(unittest.TestCase):
     def test_duplicates_are_counted_once(self):
         with ScriptedEcho(lambda i, d: [(0, d), (0, d)]) as dup:
             r, s = ping(dup.port, count=4)
-            self.assertEqual(s[:4], (4, 4, 0, 4))
+            self.assertEqual(s[:3], (4, 4, 0))
+            # ping ends when the last probe is answered, maybe before its copy.
+            self.assertIn(s[3], (3, 4))
             self.assertIn(b"(DUP!)", r.stdout)
 
     def test_reordering_is_detected(self):
