@@ -99,9 +99,10 @@ class TestPing(unittest.TestCase):
             self.assertEqual(s[4], 1)
 
     def test_late_reply_is_late_not_received(self):
-        with ScriptedEcho(lambda i, d: [(0.4, d)] if i == 0 else [(0, d)]) as peer:
-            r, s = ping(peer.port, "-W", "0.2", count=3, interval="0.2")
-            self.assertEqual(s[:2], (3, 2))
+        # Probe 1 is lost at 0.15 s, its reply comes at 0.3 s, ping runs to 0.6 s.
+        with ScriptedEcho(lambda i, d: [(0.3, d)] if i == 0 else [(0, d)]) as peer:
+            r, s = ping(peer.port, "-W", "0.15", count=4, interval="0.2")
+            self.assertEqual(s[:2], (4, 3))
             self.assertEqual(s[5], 1)
             self.assertIn(b"(late", r.stdout)
 
