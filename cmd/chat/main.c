@@ -86,7 +86,7 @@ static void usage(FILE *f)
 		"                   [--no-discovery] [-H path | --no-history] [--stay] [--line]\n"
 		"\n"
 		"A LAN chat that speaks IP Messenger (iptux, FeiQ, IP Messenger) and plain text\n"
-		"(the tutorial's chat.py, nc -u). Type a line to send it to the current target.\n"
+		"(the tutorial's chat.py, netcat in UDP mode). Type a line to send it to the current target.\n"
 		"\n"
 		"  -b, --bind ADDR        address to bind (default 0.0.0.0; 127.0.0.1 never broadcasts)\n"
 		"  -p, --port PORT        port to bind (default 2425; 0 picks a free port)\n"
