@@ -1,0 +1,148 @@
+"""udpkit chat against a real IP Messenger client, iptux (Debian package),
+following the recipe verified in ../shared/reference/ipmsg.md §5: every
+process runs in a network namespace of our own whose only interface is lo
+(iptux's start-up broadcasts cannot leave it, and broadcasting is also off
+in its config), under Xvfb; iptux is driven with gdbus and xdotool.
+iptux 0.8.3 answers to port 2425 whatever the source port, so udpkit binds
+127.0.0.1:2425 and iptux 127.0.0.1:2426. Skipped, with the reason, without
+root or the programs."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import BIN, SLOW, Proc, require_cmd, require_root
+
+BUS = ["--dest", "io.github.iptux_src.iptux", "--object-path", "/io/github/iptux_src/iptux",
+       "--method", "org.gtk.Actions.Activate"]
+
+
+class ChatIptux(unittest.TestCase):
+    def setUp(self):
+        require_root(self)
+        for cmd, pkg in (("iptux", "iptux"), ("Xvfb", "xvfb"), ("xdotool", "xdotool"),
+                         ("gdbus", "libglib2.0-bin"), ("dbus-daemon", "dbus"), ("ip", "iproute2")):
+            require_cmd(cmd, pkg)
+        self.ns = f"ulab{os.getpid()}ipt"
+        self.procs = []
+        self.tmp = tempfile.TemporaryDirectory()
+        r = subprocess.run(["ip", "netns", "add", self.ns], capture_output=True, timeout=10)
+        if r.returncode != 0:
+            self.tmp.cleanup()
+            raise unittest.SkipTest(f"cannot create a network namespace: {r.stderr.decode().strip()}")
+        self.addCleanup(self.cleanup)
+        self.nsexec(["ip", "link", "set", "lo", "up"])
+        links = self.nsexec(["ip", "-o", "link"]).stdout.decode()
+        names = re.findall(r"^\d+: ([^:@]+)", links, re.M)
+        self.assertEqual(names, ["lo"], "the lab namespace must hold only lo")
+
+    def cleanup(self):
+        for p in reversed(self.procs):
+            p.kill()
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True, timeout=10)
+        self.tmp.cleanup()
+
+    def nsexec(self, argv, **kw):
+        return subprocess.run(["ip", "netns", "exec", self.ns] + argv, capture_output=True,
+                              timeout=20, **kw)
+
+    def spawn(self, argv, env=None, stdin=subprocess.DEVNULL):
+        p = Proc(["ip", "netns", "exec", self.ns] + argv, env=env, stdin=stdin)
+        self.procs.append(p)
+        return p
+
+    def start_x_and_bus(self, env):
+        # Xvfb picks a free display and tells us on a pipe (-displayfd).
+        r, w = os.pipe()
+        x = subprocess.Popen(["ip", "netns", "exec", self.ns, "Xvfb", "-displayfd", str(w),
+                              "-nolisten", "tcp", "-screen", "0", "1024x768x24"],
+                             pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(w)
+        self.addCleanup(lambda: (x.kill(), x.wait(10)))
+        digits = b""
+        while not digits.endswith(b"\n"):
+            chunk = os.read(r, 16)
+            if not chunk:
+                raise AssertionError("Xvfb did not start")
+            digits += chunk
+        os.close(r)
+        env["DISPLAY"] = ":" + digits.decode().strip()
+        bus = self.spawn(["dbus-daemon", "--session", "--nofork", "--print-address=1"], env=env)
+        out = bus.wait_for(b"\n", "out", 10)
+        env["DBUS_SESSION_BUS_ADDRESS"] = out.decode().splitlines()[0].strip()
+
+    def gdbus(self, env, action, param):
+        return self.nsexec(["gdbus", "call", "--session"] + BUS + [action, param, "{}"], env=env)
+
+    def test_iptux_both_ways(self):
+        home = self.tmp.name
+        os.makedirs(os.path.join(home, ".iptux"))
+        os.makedirs(os.path.join(home, ".config", "iptux", "log"))  # iptux first-run bug
+        with open(os.path.join(home, ".iptux", "config.json"), "w") as f:
+            json.dump({"debug_dont_broadcast": True, "bind_ip": "127.0.0.1", "port": 2426,
+                       "nick_name": "iptuxbot", "belong_group": "botgroup",
+                       "scan_net_segment": [{"startip": "127.0.0.1", "endip": "127.0.0.1"}]}, f)
+        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+                   NO_AT_BRIDGE="1")
+        env.pop("XDG_RUNTIME_DIR", None)
+        self.start_x_and_bus(env)
+        hist = os.path.join(home, "chat.txt")
+        us = self.spawn([BIN, "chat", "-b", "127.0.0.1", "-p", "2425", "-n", "udpbot",
+                         "-P", "127.0.0.1:2426", "--stay", "-H", hist], env=env,
+                        stdin=subprocess.PIPE)
+        us.wait_bound()
+        iptux = self.spawn(["iptux"], env=env)
+        # iptux's start-up entry reaches us (scan_net_segment), we answer.
+        us.wait_for(b"joined\t127.0.0.1:2426\tiptuxbot\tbotgroup\t", "out", 30)
+
+        # us -> iptux, with a receipt, and in iptux's log.
+        us.proc.stdin.write("hello iptux \u4f60\u597d from udpkit\n".encode())
+        us.proc.stdin.flush()
+        us.wait_for(b"delivered\t127.0.0.1:2426\t", "out", 15)
+        log = os.path.join(home, ".config", "iptux", "log", "communicate.log")
+        deadline = time.monotonic() + 10 * SLOW
+        text = ""
+        while time.monotonic() < deadline:
+            text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
+            if "hello iptux \u4f60\u597d from udpkit" in text:
+                break
+            time.sleep(0.2)
+        self.assertIn("hello iptux \u4f60\u597d from udpkit", text)
+        self.assertIn("Nickname:udpbot", text)
+
+        # iptux -> us: open a chat window on us, type, Ctrl+Return.
+        r = self.gdbus(env, "open-chat", "[<'127.0.0.1'>]")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wid = ""
+        deadline = time.monotonic() + 15 * SLOW
+        while not wid and time.monotonic() < deadline:
+            wid = self.nsexec(["xdotool", "search", "--name", "udpbot"], env=env).stdout.decode().split()
+            wid = wid[0] if wid else ""
+            if not wid:
+                time.sleep(0.2)
+        self.assertTrue(wid, "iptux opened no chat window")
+        self.nsexec(["xdotool", "windowfocus", "--sync", wid], env=env)
+        self.nsexec(["xdotool", "type", "--delay", "20", "hi from iptux"], env=env)
+        self.nsexec(["xdotool", "key", "ctrl+Return"], env=env)
+        us.wait_for(b"\thi from iptux\n", "out", 15)
+        rec = [l for l in us.out().decode().splitlines() if l.startswith("recv\t")]
+        self.assertEqual(len(rec), 1)
+        self.assertEqual(rec[0].split("\t")[1:4:2], ["127.0.0.1:2426", "iptuxbot"])
+
+        # Graceful quit: iptux says goodbye, we show it leaving.
+        self.gdbus(env, "quit", "[]")
+        us.wait_for(b"left\t127.0.0.1:2426\tiptuxbot\t", "out", 15)
+        us.stop()
+        err = us.err().decode()
+        self.assertIn("1 sent, 1 delivered, 0 NOT delivered, 1 received", err)
+        self.assertIn(" 0 duplicates", err)  # our receipt was accepted: no retry
+        self.assertIn("hi from iptux", open(hist, encoding="utf-8").read())
+
+
+if __name__ == "__main__":
+    unittest.main()
