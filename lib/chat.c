@@ -126,7 +126,7 @@ static void tell_everyone(struct uk_chat *c, uint32_t mode)
 
 void uk_chat_start(struct uk_chat *c, uint64_t now_ns)
 {
-	(void)now_ns;
+	c->next_probe_ns = now_ns + UK_CHAT_PROBE_NS;
 	for (size_t i = 0; i < c->cfg.n_announce; i++)
 		send_entry(c, &c->cfg.announce[i], UK_IPMSG_BR_ENTRY);
 }
@@ -490,6 +490,16 @@ void uk_chat_tick(struct uk_chat *c, uint64_t now_ns)
 			report_outcome(c, UK_CHAT_UNDELIVERED, &act.peer, act.packet_no, act.user,
 				       act.tries, 0, "no receipt");
 	}
+	if (!c->next_probe_ns)
+		c->next_probe_ns = now_ns + UK_CHAT_PROBE_NS;
+	if (now_ns >= c->next_probe_ns) {
+		c->next_probe_ns = now_ns + UK_CHAT_PROBE_NS;
+		for (size_t i = 0; i < c->roster.cap; i++) {
+			const struct uk_peer *p = &c->roster.peers[i];
+			if (p->used && p->ipmsg && now_ns - p->last_ns >= UK_CHAT_PROBE_NS)
+				send_entry(c, &p->addr, UK_IPMSG_BR_ENTRY);
+		}
+	}
 	while (uk_roster_expire(&c->roster, now_ns, &gone)) {
 		struct uk_chat_event ev = {.kind = UK_CHAT_LEFT, .peer = gone.addr,
 					   .nick = gone.nick, .info = &gone,
@@ -501,5 +511,10 @@ void uk_chat_tick(struct uk_chat *c, uint64_t now_ns)
 uint64_t uk_chat_deadline(const struct uk_chat *c)
 {
 	uint64_t a = uk_outbox_deadline(&c->outbox), b = uk_roster_deadline(&c->roster);
-	return a < b ? a : b;
+	uint64_t d = a < b ? a : b;
+
+	/* Probing matters only while some peer could need it. */
+	if (c->roster.count && c->next_probe_ns && c->next_probe_ns < d)
+		d = c->next_probe_ns;
+	return d;
 }

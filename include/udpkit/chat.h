@@ -26,6 +26,10 @@
 #define UK_CHAT_CHUNK_DEFAULT 1100
 /* Received text longer than this is cut for display and history. */
 #define UK_CHAT_TEXT_MAX 16384
+/* IPMsg has no keep-alive: a peer silent this long gets a unicast
+ * BR_ENTRY, which it answers with ANSENTRY, so only peers that are really
+ * gone reach the roster's expiry (an hour: five unanswered probes). */
+#define UK_CHAT_PROBE_NS (600ull * 1000000000ull)
 /* Per-source datagrams per second before dropping (loopback exempt). */
 #define UK_CHAT_RATE_DEFAULT 500
 
@@ -92,6 +96,7 @@ struct uk_chat {
 	unsigned char *pkt;   /* UK_IPMSG_MAX_PACKET + 1 */
 	char *text;           /* UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX) */
 	char *nick_buf;       /* decoded names */
+	uint64_t next_probe_ns;
 };
 
 /* cfg is copied; the arrays it points to must outlive the engine.
@@ -127,7 +132,8 @@ void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns);
 void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const void *data,
 			 size_t len, size_t wire_len, uint64_t now_ns);
 
-/* Retransmits, gives up and expires what is due at now_ns. */
+/* Retransmits, gives up, probes silent IPMsg peers and expires peers
+ * gone for good, as due at now_ns. */
 void uk_chat_tick(struct uk_chat *c, uint64_t now_ns);
 
 /* When uk_chat_tick() next has something to do (UINT64_MAX: nothing). */

@@ -487,7 +487,9 @@ static void test_long_message_split(void **state)
 	s.nodes[1].recv_all_utf8 = true;
 	int n = uk_chat_send(&s.nodes[0].chat, &s.nodes[1].addr, text, len, s.now);
 	assert_int_equal(n, 3); /* 1100-byte chunks: 1098, 1098, 805 */
-	sim_run(&s, UINT64_MAX);
+	while (uk_chat_pending(&s.nodes[0].chat))
+		sim_run(&s, s.now + 100 * MS);
+	sim_run(&s, s.now + 1 * SEC);
 	assert_int_equal(s.nodes[1].recv_events, 3);
 	assert_int_equal(s.nodes[0].delivered, 3);
 	/* Every chunk was valid UTF-8 (cut on character boundaries). */
@@ -555,6 +557,29 @@ static void test_peer_expiry(void **state)
 	sim_free(&s);
 }
 
+static void test_silent_peers_probed_not_dropped(void **state)
+{
+	struct sim s;
+	(void)state;
+	sim_init(&s, 2, 12, NULL);
+	uk_chat_start(&s.nodes[0].chat, s.now);
+	uk_chat_start(&s.nodes[1].chat, s.now);
+	sim_run(&s, s.now + 1 * SEC);
+	/* Two silent hours: the probes (unicast BR_ENTRY -> ANSENTRY) keep
+	 * both sides in each other's table. */
+	sim_run(&s, s.now + 7200 * SEC);
+	assert_int_equal(s.nodes[0].left + s.nodes[1].left, 0);
+	assert_true(uk_roster_find(&s.nodes[0].chat.roster, &s.nodes[1].addr)->ipmsg);
+	/* Node 1 vanishes without a goodbye: dropped an hour after it was
+	 * last heard, which was at most one probe interval before the cut. */
+	s.cut = true;
+	sim_run(&s, s.now + 3000 * SEC);
+	assert_int_equal(s.nodes[0].left, 0);
+	sim_run(&s, s.now + 600 * SEC);
+	assert_int_equal(s.nodes[0].left, 1);
+	sim_free(&s);
+}
+
 static void test_outbox_bounded(void **state)
 {
 	struct sim s;
@@ -586,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_long_message_split),
 		cmocka_unit_test(test_flood_bounds),
 		cmocka_unit_test(test_peer_expiry),
+		cmocka_unit_test(test_silent_peers_probed_not_dropped),
 		cmocka_unit_test(test_outbox_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
