@@ -58,6 +58,9 @@ class ChatLoopback(unittest.TestCase):
     def test_two_chats_both_directions_with_receipts(self):
         a, pa = self.start("-n", "alice")
         b, pb = self.start("-n", "bob", "-P", f"127.0.0.1:{pa}")
+        # Bound to loopback: announcements go to --peer only, never broadcast.
+        a.wait_for(b"0 broadcast and 0 peer addresses", "out")
+        b.wait_for(b"0 broadcast and 1 peer addresses", "out")
         # B announced itself to A; A answered: both know each other as IPMsg.
         a.wait_for(b"joined\t127.0.0.1:%d\tbob\t" % pb, "out")
         b.wait_for(b"joined\t127.0.0.1:%d\talice\t" % pa, "out")

@@ -1,5 +1,5 @@
 """udpkit chat on a private virtual LAN (tests/lib/netlab.py, from the
-broadcast issue): three chats bound to 0.0.0.0:2425 find each other by
+broadcast issue): a --no-discovery chat sends no broadcast; three chats bound to 0.0.0.0:2425 find each other by
 broadcast alone, then 1,000 messages go from host 1 to host 2 through 20%
 loss and 10% duplication in each direction; each is delivered, shown and
 logged exactly once, and the time is measured. Nothing leaves the lab
@@ -43,13 +43,20 @@ class ChatLab(unittest.TestCase):
 
     def test_discovery_then_1000_messages_through_loss(self):
         with tempfile.TemporaryDirectory() as tmp, netlab.RootTxGuard(), \
-                netlab.Lab(hosts=3) as lab:
+                netlab.Lab(hosts=4) as lab:
             chats = {}
+            # Host 4 starts first with --no-discovery: nobody may hear of it.
+            quiet = lab.popen(4, [BIN, "chat", "-b", "0.0.0.0", "-p", "2425", "-n", "quiet",
+                                  "--stay", "--no-discovery", "--no-history"],
+                              stdin=subprocess.PIPE)
+            quiet.wait_bound()
+            quiet.wait_for(b"0 broadcast and 0 peer addresses", "out")
             for i in (1, 2, 3):
                 p = lab.popen(i, [BIN, "chat", "-b", "0.0.0.0", "-p", "2425", "-n", f"host{i}",
                                   "--stay", "-H", os.path.join(tmp, f"h{i}.txt")],
                               stdin=subprocess.PIPE)
                 p.wait_bound()
+                p.wait_for(b"1 broadcast and 0 peer addresses", "out")
                 chats[i] = p
             # Discovery by broadcast only: every chat lists the other two.
             for i in (1, 2, 3):
@@ -58,6 +65,11 @@ class ChatLab(unittest.TestCase):
                         chats[i].wait_for(f"joined\t{lab.addr(k)}:2425\thost{k}\t".encode(), "out", 10)
             for i in (1, 2, 3):  # and never itself
                 self.assertNotIn(f"joined\t{lab.addr(i)}:2425".encode(), chats[i].out())
+            # The quiet chat answered the others' broadcasts (so they know
+            # it), but sent none itself: a chat that broadcasts hears its
+            # own datagram back and counts it as "own"; this one counted 0.
+            quiet.stop()
+            self.assertRegex(quiet.err(), rb" 0 own,")
 
             for i in (1, 2):
                 lab.loss(i, 20)
