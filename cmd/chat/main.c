@@ -564,12 +564,20 @@ static char *next_word(char **p)
 
 static void cmd_to(struct app *a, char *args)
 {
-	char *host = next_word(&args), *port_text = next_word(&args);
+	char *host, *port_text;
 	struct uk_addr to;
 	uint16_t port = UK_IPMSG_PORT;
 	bool ambiguous;
 	const struct uk_peer *p;
 
+	/* A nick may hold spaces: try the whole argument as one first. */
+	p = *args ? uk_roster_find_nick(&a->chat.roster, args, &ambiguous) : NULL;
+	if (p && !ambiguous) {
+		set_target(a, &p->addr);
+		return;
+	}
+	host = next_word(&args);
+	port_text = next_word(&args);
 	if (!host || next_word(&args)) {
 		info(a, "error", "usage: /to HOST [PORT] or /to NICK");
 		return;
@@ -584,9 +592,14 @@ static void cmd_to(struct app *a, char *args)
 			set_target(a, &p->addr);
 			return;
 		}
-	} else if (uk_cli_port(CMD, port_text, &port, false) < 0) {
-		info(a, "error", "bad port");
-		return;
+	} else {
+		uint64_t v;
+		/* Not uk_cli_port(): it prints to stderr, under the UI. */
+		if (uk_parse_u64(port_text, 1, 65535, &v) < 0) {
+			info(a, "error", "no peer called that, and not HOST PORT (port 1-65535)");
+			return;
+		}
+		port = (uint16_t)v;
 	}
 	if ((port_text ? uk_addr_parse(&to, host, port, AF_UNSPEC)
 		       : uk_addr_parse_hostport(&to, host, port, AF_UNSPEC)) < 0) {
