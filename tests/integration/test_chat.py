@@ -85,6 +85,38 @@ class ChatLoopback(unittest.TestCase):
         a.wait_for(b"left\t127.0.0.1:%d\tbob\t" % pb, "out")
         self.assertIn(b"1 sent, 1 delivered, 0 NOT delivered, 1 received", b.err())
 
+    def test_all_tracks_each_peer_and_history_command(self):
+        a, pa = self.start("-n", "alice", cwd=self.tmp.name, history=True)
+        b, pb = self.start("-n", "bob", "-P", f"127.0.0.1:{pa}")
+        c, pc = self.start("-n", "carol", "-P", f"127.0.0.1:{pa}")
+        a.wait_for(b"joined\t127.0.0.1:%d\tbob\t" % pb, "out")
+        a.wait_for(b"joined\t127.0.0.1:%d\tcarol\t" % pc, "out")
+        say(a, "/all to everyone")
+        b.wait_for(b"\tto everyone\n", "out")
+        c.wait_for(b"\tto everyone\n", "out")
+        a.wait_for(b"delivered\t127.0.0.1:%d\t" % pb, "out")
+        a.wait_for(b"delivered\t127.0.0.1:%d\t" % pc, "out")
+        sent = events(a, "sent")
+        self.assertEqual(sorted(s[1] for s in sent), sorted([f"127.0.0.1:{pb}", f"127.0.0.1:{pc}"]))
+        self.assertNotEqual(sent[0][2], sent[1][2])  # one packet number each
+        say(a, "/to bob")
+        say(a, "needle one")
+        a.wait_for(b"delivered\t127.0.0.1:%d\t" % pb, "out")
+        # The history writer runs apart from the UI: wait for its lines.
+        path = os.path.join(self.tmp.name, "chat.txt")
+        deadline = time.monotonic() + 10 * SLOW
+        while time.monotonic() < deadline and open(path, "rb").read().count(b"\tdelivered\t") < 3:
+            time.sleep(0.05)
+        say(a, "/history needle")
+        a.wait_for(b"history\t", "out")
+        say(a, "/history 2")
+        say(a, "/help")
+        a.wait_for(b"info\t/quit", "out")
+        hist = [h for h in events(a, "history")]
+        self.assertIn("needle one", hist[0][-1])
+        self.assertEqual(len(hist), 3)  # 1 match, then the last 2 messages
+        self.assertEqual(hist[2][-1], "needle one")
+
     def test_script_sends_and_waits_for_receipt(self):
         a, pa = self.start("-n", "alice")
         r = subprocess.run([BIN, "chat", "-b", "127.0.0.1", "-p", "0", "--no-history",
