@@ -111,7 +111,8 @@ static int time_parse(const char *p, size_t n, uint64_t *ns)
 	    digits(p + 11, 2, &h) || digits(p + 14, 2, &mi) || digits(p + 17, 2, &s) ||
 	    digits(p + 20, 3, &ms))
 		return UK_EPARSE;
-	if (civil_to_epoch(y, mo, d, h, mi, s, &t) < 0)
+	/* uint64_t nanoseconds end in 2554. */
+	if (civil_to_epoch(y, mo, d, h, mi, s, &t) < 0 || (uint64_t)t >= UINT64_MAX / NS_PER_SEC)
 		return UK_EPARSE;
 	*ns = (uint64_t)t * NS_PER_SEC + (uint64_t)ms * NS_PER_MS;
 	return 0;
@@ -173,6 +174,8 @@ int uk_history_since_parse(const char *s, uint64_t now_ns, uint64_t *out_ns)
 	if (i != n || civil_to_epoch(y, mo, d, h, mi, sec, &t) < 0)
 		return UK_EPARSE;
 	t -= offset_s;
+	if (t >= 0 && (uint64_t)t >= UINT64_MAX / NS_PER_SEC)
+		return UK_EPARSE;
 	*out_ns = t < 0 ? 0 : (uint64_t)t * NS_PER_SEC + (uint64_t)ms * NS_PER_MS;
 	return 0;
 }
