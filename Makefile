@@ -79,9 +79,20 @@ unit-asan: deps-check $(UNIT_ASAN_BIN)
 	@$(PYTHON) tests/run_unit.py $(UNIT_ASAN_BIN)
 
 # ---- integration tests (real binary, real sockets) ------------------------
-integration: deps-check $(BUILD)/udpkit
+# Test-only programs (tests/tools/): a history writer to kill -9, and a
+# driver for the chat's terminal UI under tmux.
+TOOLS := $(BUILD)/tools/hist_writer $(BUILD)/tools/tui_driver
+$(BUILD)/tools/hist_writer: tests/tools/hist_writer.c $(PLAIN_LIBOBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(PLAIN_LIBOBJ) $(LDLIBS)
+$(BUILD)/tools/tui_driver: tests/tools/tui_driver.c cmd/chat/tui.c $(PLAIN_LIBOBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(NCURSES_CFLAGS) $(CFLAGS) -o $@ $< cmd/chat/tui.c $(PLAIN_LIBOBJ) $(LDLIBS)
+export UDPKIT_TOOLS := $(abspath $(BUILD)/tools)
+
+integration: deps-check $(BUILD)/udpkit $(TOOLS)
 	@UDPKIT_BIN=$(abspath $(BUILD)/udpkit) $(PYTHON) tests/run_integration.py
-integration-asan: deps-check $(BUILD)/asan/udpkit
+integration-asan: deps-check $(BUILD)/asan/udpkit $(TOOLS)
 	@UDPKIT_BIN=$(abspath $(BUILD)/asan/udpkit) UDPKIT_VARIANT=asan \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(PYTHON) tests/run_integration.py
