@@ -105,8 +105,8 @@ static int burst(struct uk_history_writer *w, size_t bytes)
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}
-		if (id == 200) {
-			fprintf(stderr, "appended 200\n");
+		if (id == 20 || id == 200) {
+			fprintf(stderr, "appended %llu\n", (unsigned long long)id);
 			fflush(stderr);
 		}
 	}
