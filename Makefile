@@ -88,12 +88,19 @@ $(BUILD)/tools/hist_writer: tests/tools/hist_writer.c $(PLAIN_LIBOBJ) $(HDRS)
 $(BUILD)/tools/tui_driver: tests/tools/tui_driver.c cmd/chat/tui.c $(PLAIN_LIBOBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(NCURSES_CFLAGS) $(CFLAGS) -o $@ $< cmd/chat/tui.c $(PLAIN_LIBOBJ) $(LDLIBS)
+ASAN_TOOLS := $(BUILD)/tools-asan/hist_writer $(BUILD)/tools-asan/tui_driver
+$(BUILD)/tools-asan/%: $(ASAN_LIBOBJ) $(HDRS) tests/tools/%.c cmd/chat/tui.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(NCURSES_CFLAGS) -O1 -g -fsanitize=address,undefined \
+		-fno-sanitize-recover=undefined -o $@ tests/tools/$*.c \
+		$(if $(filter tui_driver,$*),cmd/chat/tui.c) $(ASAN_LIBOBJ) $(LDLIBS)
 export UDPKIT_TOOLS := $(abspath $(BUILD)/tools)
 
 integration: deps-check $(BUILD)/udpkit $(TOOLS)
 	@UDPKIT_BIN=$(abspath $(BUILD)/udpkit) $(PYTHON) tests/run_integration.py
-integration-asan: deps-check $(BUILD)/asan/udpkit $(TOOLS)
+integration-asan: deps-check $(BUILD)/asan/udpkit $(ASAN_TOOLS)
 	@UDPKIT_BIN=$(abspath $(BUILD)/asan/udpkit) UDPKIT_VARIANT=asan \
+		UDPKIT_TOOLS=$(abspath $(BUILD)/tools-asan) \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(PYTHON) tests/run_integration.py
 integration-tsan: deps-check $(BUILD)/tsan/udpkit

@@ -353,9 +353,10 @@ static void rl_deprep_noop(void)
 
 static void queue_push(struct uk_tui *t, const void *p, size_t n)
 {
-	if (t->q_head > 0 && t->q_head == t->q_len) {
+	if (n == 0)
+		return;
+	if (t->q_head > 0 && t->q_head == t->q_len)
 		t->q_head = t->q_len = 0;
-	}
 	if (t->q_len + n > t->q_cap) {
 		size_t want = t->q_cap ? t->q_cap : 4096;
 		unsigned char *grown;
