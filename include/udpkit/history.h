@@ -3,8 +3,9 @@
  * in docs/history.md. Writes go through a writer thread, as in the
  * tutorial, so the UI never waits on the disk; each line is one write()
  * on an O_APPEND descriptor, so lines are never merged, and a kill -9
- * loses at most the line being written. The reader tolerates a torn last
- * line (it is reported, not returned).
+ * loses at most the line being written (plus any still queued: normally
+ * none). The reader tolerates a torn last line (it is reported, not
+ * returned).
  *
  * CONTRACT between the chat (producer) and this module; see cmd/chat/. */
 #ifndef UDPKIT_HISTORY_H
