@@ -86,7 +86,9 @@ class TestPing(unittest.TestCase):
     def test_duplicates_are_counted_once(self):
         with ScriptedEcho(lambda i, d: [(0, d), (0, d)]) as dup:
             r, s = ping(dup.port, count=4)
-            self.assertEqual(s[:4], (4, 4, 0, 4))
+            self.assertEqual(s[:3], (4, 4, 0))
+            # ping ends when the last probe is answered, maybe before its copy.
+            self.assertIn(s[3], (3, 4))
             self.assertIn(b"(DUP!)", r.stdout)
 
     def test_reordering_is_detected(self):
@@ -97,9 +99,10 @@ class TestPing(unittest.TestCase):
             self.assertEqual(s[4], 1)
 
     def test_late_reply_is_late_not_received(self):
-        with ScriptedEcho(lambda i, d: [(0.4, d)] if i == 0 else [(0, d)]) as peer:
-            r, s = ping(peer.port, "-W", "0.2", count=3, interval="0.2")
-            self.assertEqual(s[:2], (3, 2))
+        # Probe 1 is lost at 0.15 s, its reply comes at 0.3 s, ping runs to 0.6 s.
+        with ScriptedEcho(lambda i, d: [(0.3, d)] if i == 0 else [(0, d)]) as peer:
+            r, s = ping(peer.port, "-W", "0.15", count=4, interval="0.2")
+            self.assertEqual(s[:2], (4, 3))
             self.assertEqual(s[5], 1)
             self.assertIn(b"(late", r.stdout)
 
