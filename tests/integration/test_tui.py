@@ -37,6 +37,9 @@ class Tui:
         self.dir = tempfile.mkdtemp(prefix="uktui")
         self.log = os.path.join(self.dir, "log")
         cmd = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {DRIVER} {self.log}"
+        self.udp = None
+        # Cleaned up even when the rest of setUp fails: no tmux server left.
+        test.addCleanup(self.close)
         self.tmux("new-session", "-d", "-x", str(cols), "-y", str(rows), "-s", "t", cmd)
         bound = self.wait_log("bound on ")
         self.port = int(bound.split("bound on 127.0.0.1 ", 1)[1].split("\n", 1)[0])
@@ -54,7 +57,8 @@ class Tui:
 
     def close(self):
         self.tmux("kill-server", check=False)
-        self.udp.close()
+        if self.udp:
+            self.udp.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def log_text(self):
@@ -113,9 +117,6 @@ class TuiTest(unittest.TestCase):
         if not os.access(DRIVER, os.X_OK):
             raise unittest.SkipTest(f"{DRIVER} not built (run 'make integration')")
         self.t = Tui(self)
-
-    def tearDown(self):
-        self.t.close()
 
     def input_line(self, screen):
         return screen[-1].rstrip()

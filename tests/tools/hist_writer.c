@@ -77,9 +77,15 @@ static int from_stdin(struct uk_history_writer *w)
 		}
 		e.text = text;
 		e.text_len = (size_t)n;
-		if (uk_history_writer_append(w, &e) < 0) {
-			fprintf(stderr, "hist_writer: append refused\n");
+		/* A full queue: wait for the writer thread, as in --burst. */
+		while ((n = uk_history_writer_append(w, &e)) == -ENOMEM) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+		if (n < 0) {
+			fprintf(stderr, "hist_writer: append: %s\n", uk_strerror((int)n));
 			rc = 1;
+			break;
 		}
 	}
 	free(line);
