@@ -57,6 +57,12 @@ class Tui:
 
     def close(self):
         self.tmux("kill-server", check=False)
+        # tmux 3.3 leaves its socket file behind.
+        tmpdir = os.environ.get("TMUX_TMPDIR", "/tmp")
+        try:
+            os.unlink(os.path.join(tmpdir, f"tmux-{os.getuid()}", self.sock))
+        except OSError:
+            pass
         if self.udp:
             self.udp.close()
         shutil.rmtree(self.dir, ignore_errors=True)
