@@ -80,8 +80,10 @@ int uk_history_writer_open(const char *path, struct uk_history_writer **out);
 int uk_history_writer_open_limits(const char *path, size_t max_lines, size_t max_bytes,
 				  struct uk_history_writer **out);
 
-/* Queues e (copied) for writing; never blocks on the disk. Returns 0, or
- * -ENOMEM when the queue is over its bound (the event is counted lost). */
+/* Queues e (copied) for writing; never blocks on the disk. Thread-safe.
+ * Returns 0, or -ENOMEM when the queue is over its bound, -EMSGSIZE for a
+ * text over UK_HISTORY_TEXT_MAX (either way the event is counted lost),
+ * UK_EPARSE for a bad kind or a peer/nick without its NUL. */
 int uk_history_writer_append(struct uk_history_writer *w, const struct uk_history_entry *e);
 
 /* Events refused so far (queue full, text too long). Thread-safe. */
