@@ -168,7 +168,7 @@ int uk_history_since_parse(const char *s, uint64_t now_ns, uint64_t *out_ns)
 		if (n < i + 6 || digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
 		    digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
 			return UK_EPARSE;
-		offset_s = ((int64_t)oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+		offset_s = ((int64_t)oh * 3600 + (int64_t)om * 60) * (s[i] == '+' ? 1 : -1);
 		i += 6;
 	}
 	if (i != n || civil_to_epoch(y, mo, d, h, mi, sec, &t) < 0)

@@ -82,7 +82,7 @@ static void on_datagram(struct driver *d, int fd)
 	struct sockaddr_in from;
 	socklen_t flen = sizeof(from);
 	ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
-	char ip[INET_ADDRSTRLEN], *esc, *out, note[64];
+	char ip[INET_ADDRSTRLEN] = "?", *esc, *out, note[64];
 	size_t cap;
 
 	if (n < 0)
