@@ -79,7 +79,7 @@ static void on_submit(void *user, const char *line)
 static void on_datagram(struct driver *d, int fd)
 {
 	unsigned char buf[65536];
-	struct sockaddr_in from;
+	struct sockaddr_in from = {.sin_family = AF_INET};
 	socklen_t flen = sizeof(from);
 	ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
 	char ip[INET_ADDRSTRLEN] = "?", *esc, *out, note[64];
