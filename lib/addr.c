@@ -129,9 +129,17 @@ char *uk_addr_ip(const struct uk_addr *a, char *buf, size_t size)
 		snprintf(buf, size, "%s", text);
 	} else if (a->u.sa.sa_family == AF_INET6) {
 		char ifname[IF_NAMESIZE] = "";
-		inet_ntop(AF_INET6, &a->u.in6.sin6_addr, text, sizeof(text));
-		if (a->u.in6.sin6_scope_id && if_indextoname(a->u.in6.sin6_scope_id, ifname))
+		const struct in6_addr *in6 = &a->u.in6.sin6_addr;
+		uint32_t scope = a->u.in6.sin6_scope_id;
+		inet_ntop(AF_INET6, in6, text, sizeof(text));
+		/* getaddrinfo() takes an interface name as the scope of link-local
+		 * addresses only; otherwise print the number, so that what we
+		 * print always parses back to the same address. */
+		if (scope && (IN6_IS_ADDR_LINKLOCAL(in6) || IN6_IS_ADDR_MC_LINKLOCAL(in6) ||
+			      IN6_IS_ADDR_MC_NODELOCAL(in6)) && if_indextoname(scope, ifname))
 			snprintf(buf, size, "%s%%%s", text, ifname);
+		else if (scope)
+			snprintf(buf, size, "%s%%%u", text, (unsigned)scope);
 		else
 			snprintf(buf, size, "%s", text);
 	} else {
