@@ -83,6 +83,18 @@ static void test_parse_scoped_v6(void **state)
 	snprintf(buf, sizeof(buf), "fe80::2%%%u", lo);
 	assert_int_equal(uk_addr_parse_flags(&a, buf, 7, AF_INET6, UK_ADDR_NUMERIC), 0);
 	assert_int_equal(a.u.in6.sin6_scope_id, lo);
+	/* A scope on an address that is not link-local, or an interface that
+	 * does not exist, prints as a number: the printed form parses back. */
+	assert_int_equal(hp(&a, "::%1", 9), 0);
+	assert_int_equal(a.u.in6.sin6_scope_id, 1);
+	expect_format(&a, "[::%1]:9");
+	assert_int_equal(hp(&a, "fe80::3%4000000", 9), 0);
+	expect_format(&a, "[fe80::3%4000000]:9");
+	{
+		struct uk_addr b;
+		assert_int_equal(hp(&b, uk_addr_format(&a, buf, sizeof(buf)), 0), 0);
+		assert_true(uk_addr_equal(&a, &b));
+	}
 }
 
 static void test_hostport_forms(void **state)
