@@ -143,6 +143,9 @@ static void test_token_bucket(void **state)
 	assert_int_equal(burst(&g, &a, 5, T0 + 450 * MS), 2);
 	/* A long pause refills only up to the burst. */
 	assert_int_equal(burst(&g, &a, 50, T0 + 100 * UK_NS_PER_SEC), 5);
+	/* A bucket that was not empty is topped up to the burst, no more:
+	 * b still had 2 tokens. */
+	assert_int_equal(burst(&g, &b, 50, T0 + 100 * UK_NS_PER_SEC), 5);
 	/* A clock that goes backwards adds nothing. */
 	assert_int_equal(burst(&g, &a, 5, T0), 0);
 	uk_guard_free(&g);
