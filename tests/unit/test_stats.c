@@ -1,6 +1,7 @@
 /* Unit tests for lib/stats.c: ping-style min/avg/max/mdev, and histogram
  * quantiles that are upper bounds within 1.6% of the exact order
  * statistic, with the maximum exact. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -139,6 +140,12 @@ static void test_hist_small_values_exact(void **state)
 	assert_true(uk_hist_quantile(&h, 0.5) == 31);
 	assert_true(uk_hist_quantile(&h, 0.0) == 0);
 	assert_true(uk_hist_quantile(&h, 1.0) == 63);
+	/* Out-of-range q: below 0 (and NaN) is the minimum, not undefined. */
+	uk_hist_add(&h, 5);
+	assert_true(uk_hist_quantile(&h, -0.5) == 0);
+	assert_true(uk_hist_quantile(&h, NAN) == 0);
+	assert_true(uk_hist_quantile(&h, -INFINITY) == 0);
+	assert_true(uk_hist_quantile(&h, INFINITY) == 63);
 }
 
 static void test_hist_max_exact_and_bounded(void **state)
