@@ -191,6 +191,13 @@ static void test_rejects(void **state)
 	memcpy(p, good, sizeof(p));
 	p[3] |= 0x80;
 	assert_int_equal(uk_probe_parse(&f, p, sizeof(p), &got), UK_EPARSE);
+	/* A damaged padding byte: not a good reply. */
+	memcpy(p, good, sizeof(p));
+	p[40] ^= 0x20;
+	assert_int_equal(uk_probe_parse(&f, p, sizeof(p), &got), UK_EPARSE);
+	memcpy(p, good, sizeof(p));
+	p[63] = 0;
+	assert_int_equal(uk_probe_parse(&f, p, sizeof(p), &got), UK_EPARSE);
 	/* A token byte changed. */
 	memcpy(p, good, sizeof(p));
 	p[16 + UK_PROBE_TOKEN_LEN - 1] ^= 1;

@@ -329,6 +329,64 @@ static void test_batch_round_trip(void **state)
 	assert_null(b.memory);
 }
 
+/* The single-datagram path the echo worker uses under sparse traffic. */
+static void test_batch_recv_one(void **state)
+{
+	static unsigned char big[3000];
+	struct uk_batch b;
+	struct uk_addr sb, cb, to, lo2 = addr("127.0.0.2:0");
+	int srv, cli;
+	(void)state;
+	assert_int_equal(uk_batch_init(&b, 4, 1000), 0);
+	srv = open_bound("0.0.0.0:0", true, &sb);
+	cli = open_bound("127.0.0.1:0", false, &cb);
+	to = target("127.0.0.2", &sb);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i ^ 0x5a);
+
+	for (int with_pktinfo = 0; with_pktinfo < 2; with_pktinfo++) {
+		struct uk_batch_slot *s = &b.slots[0];
+		/* Cut: the real size is reported. */
+		assert_int_equal(uk_sock_send(cli, big, sizeof(big), &to, NULL, 0), 3000);
+		assert_int_equal(uk_batch_recv_one(srv, &b, with_pktinfo), 1);
+		assert_true(s->truncated);
+		assert_int_equal(s->wire_len, 3000);
+		assert_int_equal(s->len, 1000);
+		assert_memory_equal(s->data, big, 1000);
+		assert_true(uk_addr_equal(&s->peer, &cb));
+		assert_int_equal(s->has_dst, with_pktinfo);
+		if (with_pktinfo)
+			assert_true(uk_addr_same_host(&s->dst, &lo2));
+		/* Whole, then answered through uk_batch_send. */
+		assert_int_equal(uk_sock_send(cli, big, 999, &to, NULL, 0), 999);
+		assert_int_equal(uk_batch_recv_one(srv, &b, with_pktinfo), 1);
+		assert_false(s->truncated);
+		assert_int_equal(s->len, 999);
+		s->out = s->data;
+		s->out_len = 5;
+		s->send = true;
+		assert_int_equal(uk_batch_send(srv, &b, 1, true), 1);
+		{
+			unsigned char buf[16];
+			struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+			assert_int_equal(uk_sock_recv(cli, &d), 5);
+			assert_memory_equal(buf, big, 5);
+			/* From 127.0.0.2 only when the destination was learnt. */
+			assert_int_equal(uk_addr_same_host(&d.peer, &lo2), with_pktinfo);
+		}
+	}
+	/* After a send, a batch receive sets its headers up again. */
+	assert_int_equal(uk_sock_send(cli, "again", 5, &to, NULL, 0), 5);
+	assert_int_equal(uk_batch_recv(srv, &b), 1);
+	assert_int_equal(b.slots[0].len, 5);
+	assert_memory_equal(b.slots[0].data, "again", 5);
+	assert_true(uk_addr_equal(&b.slots[0].peer, &cb));
+	assert_true(b.slots[0].has_dst);
+	close(srv);
+	close(cli);
+	uk_batch_free(&b);
+}
+
 static void test_batch_v6(void **state)
 {
 	struct uk_batch b;
@@ -381,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_pktinfo_cmsg_edges),
 		cmocka_unit_test(test_connected_refused),
 		cmocka_unit_test(test_batch_round_trip),
+		cmocka_unit_test(test_batch_recv_one),
 		cmocka_unit_test(test_batch_v6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
