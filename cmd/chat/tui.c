@@ -552,8 +552,9 @@ struct uk_tui *uk_tui_open(uk_tui_submit_cb on_submit, void *user)
 	if (g_tui || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) || !term || !*term ||
 	    strcmp(term, "dumb") == 0)
 		return NULL;
-	/* Wide characters need a UTF-8 locale: the user's, else C.UTF-8. */
-	setlocale(LC_ALL, "");
+	/* Wide characters need a UTF-8 LC_CTYPE: the user's, else C.UTF-8.
+	 * Only LC_CTYPE: numbers the chat parses or prints stay in "C". */
+	setlocale(LC_CTYPE, "");
 	if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
 		setlocale(LC_CTYPE, "C.UTF-8");
 	t = calloc(1, sizeof(*t));
