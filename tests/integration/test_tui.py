@@ -49,8 +49,11 @@ class Tui:
         self.udp_port = self.udp.getsockname()[1]
 
     def tmux(self, *args, check=True):
-        p = subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null", *args],
-                           capture_output=True, timeout=10 * SLOW)
+        # -u and a UTF-8 locale: tmux draws wide characters whatever the
+        # environment the tests run in.
+        env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8")
+        p = subprocess.run(["tmux", "-u", "-L", self.sock, "-f", "/dev/null", *args],
+                           capture_output=True, timeout=10 * SLOW, env=env)
         if check and p.returncode != 0:
             raise AssertionError(f"tmux {args}: {p.stderr!r}")
         return p.stdout.decode("utf-8", "replace")
