@@ -591,6 +591,13 @@ struct uk_tui *uk_tui_open(uk_tui_submit_cb on_submit, void *user)
 	rl_inhibit_completion = 1; /* Tab inserts itself; no listing on screen */
 	stifle_history(INPUT_HISTORY);
 	rl_callback_handler_install(PROMPT, on_line);
+	/* Readline re-reads the locale from the environment as it starts: if
+	 * that is not UTF-8, put ours back and take bytes >= 0x80 as text. */
+	if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0 && setlocale(LC_CTYPE, "C.UTF-8")) {
+		rl_variable_bind("input-meta", "on");
+		rl_variable_bind("output-meta", "on");
+		rl_variable_bind("convert-meta", "off");
+	}
 	rl_bind_keyseq("\\e[5~", key_page_up);
 	rl_bind_keyseq("\\e[6~", key_page_down);
 	rl_bind_key('L' & 0x1f, key_redraw);

@@ -30,13 +30,13 @@ def width(s):
 class Tui:
     count = 0
 
-    def __init__(self, test, cols=100, rows=30):
+    def __init__(self, test, cols=100, rows=30, locale="C.UTF-8"):
         Tui.count += 1
         self.test = test
         self.sock = f"ukt{os.getpid()}_{Tui.count}"
         self.dir = tempfile.mkdtemp(prefix="uktui")
         self.log = os.path.join(self.dir, "log")
-        cmd = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {DRIVER} {self.log}"
+        cmd = f"env LANG={locale} LC_ALL={locale} {DRIVER} {self.log}"
         self.udp = None
         # Cleaned up even when the rest of setUp fails: no tmux server left.
         test.addCleanup(self.close)
@@ -242,6 +242,16 @@ class TuiTest(unittest.TestCase):
         t.keys("NPage")
         t.wait_screen("the bottom again", lambda s: any(l.rstrip() == t.prefix() + "line 80" for l in s)
                       and "scrolled" not in s[-2])
+
+    def test_non_utf8_locale_falls_back_to_utf8(self):
+        # The user's locale is POSIX: the UI still reads and lays out UTF-8.
+        t = Tui(self, cols=60, rows=10, locale="POSIX")
+        t.wait_screen("the status", lambda s: s[-2].startswith("tui driver") and "在线" in s[-2])
+        t.type("你好")
+        t.wait_screen("typed Chinese", lambda s: self.input_line(s) == "> 你好")
+        self.assertEqual(t.cursor(), (6, 9))
+        t.keys("Enter")
+        t.wait_log("submitted 你好")
 
     def test_ctrl_d_on_an_empty_line_quits(self):
         t = self.t
