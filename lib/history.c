@@ -565,22 +565,33 @@ struct reader {
 	uk_history_cb cb;
 	void *user;
 	uint64_t bad;
-	unsigned char *text;
+	unsigned char *text; /* unescaped text, grown with the longest line */
+	size_t text_cap;
 	bool stopped;
 };
 
-static void read_one(struct reader *rd, const char *line, size_t len)
+/* Returns 0, or -ENOMEM. */
+static int read_one(struct reader *rd, const char *line, size_t len)
 {
 	struct uk_history_entry e;
 
 	if (len == 0 || line[0] == '#')
-		return; /* blank lines and comments carry nothing */
-	if (uk_history_parse(line, len, &e, rd->text, READ_LINE_MAX) < 0) {
+		return 0; /* blank lines and comments carry nothing */
+	/* Unescaping never makes text longer: len bytes always suffice. */
+	if (len > rd->text_cap) {
+		unsigned char *grown = realloc(rd->text, len);
+		if (!grown)
+			return -ENOMEM;
+		rd->text = grown;
+		rd->text_cap = len;
+	}
+	if (uk_history_parse(line, len, &e, rd->text, rd->text_cap) < 0) {
 		rd->bad++;
-		return;
+		return 0;
 	}
 	if (rd->cb(rd->user, &e) != 0)
 		rd->stopped = true;
+	return 0;
 }
 
 int uk_history_read(const char *path, uk_history_cb cb, void *user, uint64_t *bad, bool *torn)
@@ -600,8 +611,7 @@ int uk_history_read(const char *path, uk_history_cb cb, void *user, uint64_t *ba
 		goto fail;
 	}
 	buf = malloc(CHUNK);
-	rd.text = malloc(READ_LINE_MAX);
-	if (!buf || !rd.text) {
+	if (!buf) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -645,10 +655,12 @@ int uk_history_read(const char *path, uk_history_cb cb, void *user, uint64_t *ba
 			if (!nl)
 				break;
 			off++; /* the '\n' */
-			if (overlong)
+			if (overlong) {
 				rd.bad++;
-			else
-				read_one(&rd, line, line_len);
+			} else if (read_one(&rd, line, line_len) < 0) {
+				rc = -ENOMEM;
+				goto fail;
+			}
 			line_len = 0;
 			overlong = false;
 		}
