@@ -240,9 +240,15 @@ static size_t input_cells(const char *prompt, const char *line, size_t len, stru
 				c->wc[1] = L'\0';
 				c->width = wcwidth(wc);
 			} else {
-				char esc[UK_ESCAPE_SIZE(4)];
-				int m = uk_text_escape(s + i, k, esc, sizeof(esc));
-				int j;
+				/* ASCII only: "\n", "\x01", "\u2028", "\xff". */
+				char esc[16];
+				int m, j;
+				if (wc == 0 || wc >= 0x80)
+					m = wc ? snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)wc)
+					       : snprintf(esc, sizeof(esc), "\\x%02x",
+							  (unsigned char)s[i]);
+				else
+					m = uk_text_escape(s + i, 1, esc, sizeof(esc));
 				for (j = 0; j < m && j < 7; j++)
 					c->wc[j] = (wchar_t)(unsigned char)esc[j];
 				c->wc[j] = L'\0';

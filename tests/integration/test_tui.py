@@ -208,6 +208,12 @@ class TuiTest(unittest.TestCase):
         t.keys("Up")
         t.wait_screen("the recalled message",
                       lambda s: self.input_line(s) == "> first line\\nsecond line\\nthird 第三")
+        # Controls in a paste are shown escaped in the input line, not obeyed.
+        t.keys("C-u")
+        t.tmux("set-buffer", "-b", "q", "a\x01b\u2028c\x1b[31md")
+        t.tmux("paste-buffer", "-p", "-b", "q", "-t", "t")
+        t.wait_screen("the escaped paste",
+                      lambda s: self.input_line(s) == "> a\\x01b\\u2028c\\e[31md")
 
     def test_escape_sequences_from_the_network_are_shown_escaped(self):
         t = self.t
