@@ -25,10 +25,10 @@
 #define FIELDS 7
 
 static const char *const kind_names[UK_HIST_KIND_COUNT] = {
-	[UK_HIST_RECV] = "recv",
-	[UK_HIST_SENT] = "sent",
-	[UK_HIST_DELIVERED] = "delivered",
-	[UK_HIST_UNDELIVERED] = "undelivered",
+    [UK_HIST_RECV] = "recv",
+    [UK_HIST_SENT] = "sent",
+    [UK_HIST_DELIVERED] = "delivered",
+    [UK_HIST_UNDELIVERED] = "undelivered",
 };
 
 const char *uk_history_kind_name(enum uk_history_kind k)
@@ -84,8 +84,12 @@ static int digits(const char *p, size_t n, int *v)
  * fields out of range (timegm() would normalise "02-31" to March). */
 static int civil_to_epoch(int year, int mon, int day, int hour, int min, int sec, int64_t *out)
 {
-	struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
-			.tm_hour = hour, .tm_min = min, .tm_sec = sec};
+	struct tm tm = {.tm_year = year - 1900,
+			.tm_mon = mon - 1,
+			.tm_mday = day,
+			.tm_hour = hour,
+			.tm_min = min,
+			.tm_sec = sec};
 	time_t t;
 
 	if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 ||
@@ -126,8 +130,10 @@ int uk_history_since_parse(const char *s, uint64_t now_ns, uint64_t *out_ns)
 
 	/* Relative: a count and one unit, "90s", "15m", "2h", "3d", "1w". */
 	if (n >= 2 && s[n - 1] >= 'a' && strchr("smhdw", s[n - 1])) {
-		static const uint64_t unit_s[] = {['s' - 'a'] = 1, ['m' - 'a'] = 60,
-						  ['h' - 'a'] = 3600, ['d' - 'a'] = 86400,
+		static const uint64_t unit_s[] = {['s' - 'a'] = 1,
+						  ['m' - 'a'] = 60,
+						  ['h' - 'a'] = 3600,
+						  ['d' - 'a'] = 86400,
 						  ['w' - 'a'] = 604800};
 		uint64_t v = 0, span;
 		for (i = 0; i + 1 < n; i++) {
@@ -292,7 +298,7 @@ int uk_history_parse(const char *line, size_t len, struct uk_history_entry *e,
 	for (int f = 0; f < FIELDS; f++) {
 		const unsigned char *start = r.p + r.off;
 		const unsigned char *tab =
-			f < FIELDS - 1 ? memchr(start, '\t', uk_reader_left(&r)) : NULL;
+		    f < FIELDS - 1 ? memchr(start, '\t', uk_reader_left(&r)) : NULL;
 		size_t n = tab ? (size_t)(tab - start) : uk_reader_left(&r);
 		if (f < FIELDS - 1 && !tab)
 			return UK_EPARSE;
@@ -308,7 +314,8 @@ int uk_history_parse(const char *line, size_t len, struct uk_history_entry *e,
 	if (time_parse((const char *)field[0], flen[0], &e->time_ns) < 0)
 		return UK_EPARSE;
 	for (int k = 0; k < UK_HIST_KIND_COUNT; k++)
-		if (flen[1] == strlen(kind_names[k]) && memcmp(field[1], kind_names[k], flen[1]) == 0)
+		if (flen[1] == strlen(kind_names[k]) &&
+		    memcmp(field[1], kind_names[k], flen[1]) == 0)
 			kind = k;
 	if (kind < 0)
 		return UK_EPARSE;

@@ -37,49 +37,65 @@ struct listing {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: udpkit history [-p peer] [-g text] [-s time] [-n count] [--json] [path]\n"
-		"\n"
-		"Lists the chat history (default ./chat.txt), escaped, one event per line.\n"
-		"\n"
-		"  -p, --peer PEER        only events with this peer: ADDR:PORT, ADDR or nickname\n"
-		"  -g, --grep TEXT        only messages whose text contains TEXT (bytes, case-sensitive)\n"
-		"  -s, --since TIME       only events at or after TIME: 2026-11-26, 2026-11-26T10:00,\n"
-		"                         2026-11-26 10:00:05+08:00 (UTC without a zone), or 90s, 15m,\n"
-		"                         2h, 3d, 1w ago\n"
-		"  -n, --last COUNT       only the last COUNT matching events\n"
-		"      --json             one JSON object per event (NDJSON)\n"
-		"  -h, --help             this help\n");
+	fprintf(
+	    f,
+	    "usage: udpkit history [-p peer] [-g text] [-s time] [-n count] [--json] [path]\n"
+	    "\n"
+	    "Lists the chat history (default ./chat.txt), escaped, one event per line.\n"
+	    "\n"
+	    "  -p, --peer PEER        only events with this peer: ADDR:PORT, ADDR or nickname\n"
+	    "  -g, --grep TEXT        only messages whose text contains TEXT (bytes, "
+	    "case-sensitive)\n"
+	    "  -s, --since TIME       only events at or after TIME: 2026-11-26, 2026-11-26T10:00,\n"
+	    "                         2026-11-26 10:00:05+08:00 (UTC without a zone), or 90s, "
+	    "15m,\n"
+	    "                         2h, 3d, 1w ago\n"
+	    "  -n, --last COUNT       only the last COUNT matching events\n"
+	    "      --json             one JSON object per event (NDJSON)\n"
+	    "  -h, --help             this help\n");
 }
 
 static int parse_args(int argc, char **argv, struct history_opts *o)
 {
-	static const struct option longopts[] = {
-		{"peer", required_argument, NULL, 'p'},  {"grep", required_argument, NULL, 'g'},
-		{"since", required_argument, NULL, 's'}, {"last", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'J'},        {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"peer", required_argument, NULL, 'p'},
+						 {"grep", required_argument, NULL, 'g'},
+						 {"since", required_argument, NULL, 's'},
+						 {"last", required_argument, NULL, 'n'},
+						 {"json", no_argument, NULL, 'J'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct history_opts){.path = "chat.txt"};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:g:s:n:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': o->peer = optarg; break;
-		case 'g': o->grep = optarg; break;
+		case 'p':
+			o->peer = optarg;
+			break;
+		case 'g':
+			o->grep = optarg;
+			break;
 		case 's':
 			if (uk_history_since_parse(optarg, uk_wall_ns(), &o->since_ns) < 0)
-				return uk_cli_usage_error(CMD, "invalid time '%s' (e.g. 2026-11-26T10:00, 2h)",
-							  optarg), -1;
+				return uk_cli_usage_error(
+					   CMD, "invalid time '%s' (e.g. 2026-11-26T10:00, 2h)",
+					   optarg),
+				       -1;
 			o->have_since = true;
 			break;
 		case 'n':
 			if (uk_parse_u64(optarg, 1, LAST_MAX, &o->last) < 0)
 				return uk_cli_usage_error(CMD, "--last takes 1..%u", LAST_MAX), -1;
 			break;
-		case 'J': o->json = true; break;
-		case 'h': usage(stdout); exit(UK_EXIT_OK);
-		default: return uk_cli_usage_error(CMD, "unknown option"), -1;
+		case 'J':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(UK_EXIT_OK);
+		default:
+			return uk_cli_usage_error(CMD, "unknown option"), -1;
 		}
 	}
 	if (optind < argc)
@@ -216,8 +232,10 @@ int uk_cmd_history(int argc, char **argv)
 		uk_cli_error(CMD, "%s: %llu line%s not in the history format, skipped", o.path,
 			     (unsigned long long)bad, bad == 1 ? "" : "s");
 	if (torn)
-		uk_cli_error(CMD, "%s: the last line is incomplete (being written, or cut by a crash), "
-			     "skipped", o.path);
+		uk_cli_error(CMD,
+			     "%s: the last line is incomplete (being written, or cut by a crash), "
+			     "skipped",
+			     o.path);
 	exit_code = fflush(stdout) == 0 ? UK_EXIT_OK : UK_EXIT_FAIL;
 fail:
 	for (size_t i = 0; l.ring && i < l.ring_len; i++)

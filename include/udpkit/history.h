@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 enum uk_history_kind {
-	UK_HIST_RECV,        /* a message received */
-	UK_HIST_SENT,        /* a message sent (receipt requested or plain) */
+	UK_HIST_RECV,	     /* a message received */
+	UK_HIST_SENT,	     /* a message sent (receipt requested or plain) */
 	UK_HIST_DELIVERED,   /* a sent message was acknowledged */
 	UK_HIST_UNDELIVERED, /* a sent message was given up on */
 	UK_HIST_KIND_COUNT
@@ -26,11 +26,11 @@ enum uk_history_kind {
 /* One history event. Strings are NUL-terminated; text is raw bytes
  * (any content: newlines, NUL, invalid UTF-8) with its length. */
 struct uk_history_entry {
-	uint64_t time_ns;          /* wall clock, ns since the epoch */
+	uint64_t time_ns; /* wall clock, ns since the epoch */
 	enum uk_history_kind kind;
-	char peer[80];             /* "10.0.0.2:2425" or "[fe80::1]:2425" */
-	char nick[64];             /* peer's nickname, may be empty */
-	uint64_t msg_id;           /* IPMsg packet number, 0 for plain text */
+	char peer[80];	 /* "10.0.0.2:2425" or "[fe80::1]:2425" */
+	char nick[64];	 /* peer's nickname, may be empty */
+	uint64_t msg_id; /* IPMsg packet number, 0 for plain text */
 	const unsigned char *text;
 	size_t text_len;
 };

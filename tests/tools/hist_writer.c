@@ -99,7 +99,9 @@ static int burst(struct uk_history_writer *w, size_t bytes)
 		return 1;
 	for (uint64_t id = 1;; id++) {
 		struct uk_history_entry e = {.time_ns = 1795688553123000000ull + id * 1000000ull,
-					     .kind = UK_HIST_RECV, .msg_id = id, .text = text};
+					     .kind = UK_HIST_RECV,
+					     .msg_id = id,
+					     .text = text};
 		int n = snprintf((char *)text, 32, "burst %llu\n", (unsigned long long)id);
 		memset(text + n, 'a' + (int)(id % 26), bytes);
 		e.text_len = (size_t)n + bytes;

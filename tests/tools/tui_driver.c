@@ -118,7 +118,8 @@ int main(int argc, char **argv)
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (d.log_fd < 0 || fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&addr, &alen) < 0 || pipe2(sig_pipe, O_CLOEXEC) < 0) {
+	    getsockname(fd, (struct sockaddr *)&addr, &alen) < 0 ||
+	    pipe2(sig_pipe, O_CLOEXEC) < 0) {
 		perror("tui_driver");
 		return 1;
 	}

@@ -20,11 +20,11 @@
 
 #define T0 1795688553123000000ull /* 2026-11-26T10:22:33.123Z */
 
-static struct uk_history_entry entry(enum uk_history_kind kind, const char *peer,
-				     const char *nick, uint64_t id, const void *text, size_t len)
+static struct uk_history_entry entry(enum uk_history_kind kind, const char *peer, const char *nick,
+				     uint64_t id, const void *text, size_t len)
 {
-	struct uk_history_entry e = {.time_ns = T0, .kind = kind, .msg_id = id,
-				     .text = text, .text_len = len};
+	struct uk_history_entry e = {
+	    .time_ns = T0, .kind = kind, .msg_id = id, .text = text, .text_len = len};
 	snprintf(e.peer, sizeof(e.peer), "%s", peer);
 	snprintf(e.nick, sizeof(e.nick), "%s", nick);
 	return e;
@@ -66,11 +66,13 @@ static void roundtrip(const struct uk_history_entry *e)
 
 static void test_format_exact(void **state)
 {
-	struct uk_history_entry e = entry(UK_HIST_RECV, "10.0.0.2:2425", "al\tice", 42, "hi\nthere", 8);
+	struct uk_history_entry e =
+	    entry(UK_HIST_RECV, "10.0.0.2:2425", "al\tice", 42, "hi\nthere", 8);
 	char line[512];
 	(void)state;
 	assert_int_equal(uk_history_format(&e, line, sizeof(line)), 67);
-	assert_string_equal(line, "2026-11-26T10:22:33.123Z\trecv\t10.0.0.2:2425\tal\\tice\t42\t8\thi\\nthere\n");
+	assert_string_equal(
+	    line, "2026-11-26T10:22:33.123Z\trecv\t10.0.0.2:2425\tal\\tice\t42\t8\thi\\nthere\n");
 }
 
 static void test_roundtrip_any_bytes(void **state)
@@ -85,7 +87,8 @@ static void test_roundtrip_any_bytes(void **state)
 	roundtrip(&e);
 	e = entry(UK_HIST_DELIVERED, "127.0.0.1:8080", "", 0, "", 0);
 	roundtrip(&e);
-	e = entry(UK_HIST_UNDELIVERED, "h", "\x1b[31m\\x41", UINT64_MAX, "a\0b\r\n\t\\\xff\xfe", 10);
+	e = entry(UK_HIST_UNDELIVERED, "h", "\x1b[31m\\x41", UINT64_MAX, "a\0b\r\n\t\\\xff\xfe",
+		  10);
 	roundtrip(&e);
 	/* Invalid UTF-8, a cut sequence, bidi override, C1, NUL at the end. */
 	e = entry(UK_HIST_RECV, "1.2.3.4:5", "\xe2\x80\xae", 7,
@@ -122,21 +125,25 @@ static void test_parse_rejects(void **state)
 	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\tn\t1\t3\thi"), UK_EPARSE);
 	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\tn\t01\t2\thi"), UK_EPARSE);
 	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\tn\t-1\t2\thi"), UK_EPARSE);
-	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\tn\t18446744073709551616\t2\thi"),
-			 UK_EPARSE);
+	assert_int_equal(
+	    parse_str("2026-11-26T10:22:33.123Z\trecv\tp\tn\t18446744073709551616\t2\thi"),
+	    UK_EPARSE);
 	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\tRECV\tp\tn\t1\t2\thi"), UK_EPARSE);
 	assert_int_equal(parse_str("2026-02-30T10:22:33.123Z\trecv\tp\tn\t1\t2\thi"), UK_EPARSE);
 	assert_int_equal(parse_str("2026-11-26 10:22:33.123Z\trecv\tp\tn\t1\t2\thi"), UK_EPARSE);
 	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\tn\t1\t2\th\ti"), UK_EPARSE);
 	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\tn\t1\t2\th\n"), UK_EPARSE);
-	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\\x00\tn\t1\t2\thi"), UK_EPARSE);
+	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\\x00\tn\t1\t2\thi"),
+			 UK_EPARSE);
 	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\tn\t1\t1\t\\q"), UK_EPARSE);
-	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\tn\t1\t2\thi\n\n"), UK_EPARSE);
+	assert_int_equal(parse_str("2026-11-26T10:22:33.123Z\trecv\tp\tn\t1\t2\thi\n\n"),
+			 UK_EPARSE);
 	{
 		struct uk_history_entry e;
 		unsigned char text[1];
 		const char *l = "2026-11-26T10:22:33.123Z\trecv\tp\tn\t1\t2\thi";
-		assert_int_equal(uk_history_parse(l, strlen(l), &e, text, sizeof(text)), UK_ENOSPACE);
+		assert_int_equal(uk_history_parse(l, strlen(l), &e, text, sizeof(text)),
+				 UK_ENOSPACE);
 	}
 }
 
@@ -147,8 +154,8 @@ static void test_every_prefix_is_rejected(void **state)
 	const char *texts[] = {"hello world", "a\\b\nc", "\xe4\xbd\xa0\xe5\xa5\xbd", "12345"};
 	(void)state;
 	for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
-		struct uk_history_entry e = entry(UK_HIST_RECV, "10.0.0.2:2425", "bob", 123,
-						  texts[t], strlen(texts[t]));
+		struct uk_history_entry e =
+		    entry(UK_HIST_RECV, "10.0.0.2:2425", "bob", 123, texts[t], strlen(texts[t]));
 		char line[512];
 		int n = uk_history_format(&e, line, sizeof(line));
 		assert_true(n > 0);
@@ -208,9 +215,9 @@ static void test_torn_last_line(void **state)
 {
 	char path[128], lines[3][256], file[1024] = "";
 	struct uk_history_entry e[3] = {
-		entry(UK_HIST_RECV, "10.0.0.2:2425", "a", 1, "one", 3),
-		entry(UK_HIST_SENT, "10.0.0.2:2425", "a", 2, "two\nlines", 9),
-		entry(UK_HIST_RECV, "10.0.0.2:2425", "a", 3, "three", 5),
+	    entry(UK_HIST_RECV, "10.0.0.2:2425", "a", 1, "one", 3),
+	    entry(UK_HIST_SENT, "10.0.0.2:2425", "a", 2, "two\nlines", 9),
+	    entry(UK_HIST_RECV, "10.0.0.2:2425", "a", 3, "three", 5),
 	};
 	struct collect *c = calloc(1, sizeof(*c));
 	struct uk_history_writer *w;
@@ -271,8 +278,8 @@ static void test_writer_many_and_mode(void **state)
 	for (int i = 0; i < 1000; i++) {
 		char text[32];
 		int n = snprintf(text, sizeof(text), "message %d\n", i);
-		struct uk_history_entry e = entry(UK_HIST_RECV, "127.0.0.1:1", "n", (uint64_t)i + 1,
-						  text, (size_t)n);
+		struct uk_history_entry e =
+		    entry(UK_HIST_RECV, "127.0.0.1:1", "n", (uint64_t)i + 1, text, (size_t)n);
 		assert_int_equal(uk_history_writer_append(w, &e), 0);
 	}
 	assert_int_equal(uk_history_writer_lost(w), 0);
@@ -282,7 +289,8 @@ static void test_writer_many_and_mode(void **state)
 	assert_int_equal(uk_history_read(path, stop_after_two, &seen, &bad, &torn), 0);
 	assert_int_equal(seen, 2); /* the callback stopped the read */
 	assert_int_equal(uk_history_writer_close(NULL), 0);
-	assert_int_equal(uk_history_read("/nonexistent/x", stop_after_two, &seen, NULL, NULL), -ENOENT);
+	assert_int_equal(uk_history_read("/nonexistent/x", stop_after_two, &seen, NULL, NULL),
+			 -ENOENT);
 }
 
 struct drain {
@@ -416,16 +424,16 @@ static void test_since_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format_exact),
-		cmocka_unit_test(test_roundtrip_any_bytes),
-		cmocka_unit_test(test_format_rejects),
-		cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_every_prefix_is_rejected),
-		cmocka_unit_test(test_torn_last_line),
-		cmocka_unit_test(test_writer_many_and_mode),
-		cmocka_unit_test(test_queue_bound),
-		cmocka_unit_test(test_reader_skips_junk),
-		cmocka_unit_test(test_since_parse),
+	    cmocka_unit_test(test_format_exact),
+	    cmocka_unit_test(test_roundtrip_any_bytes),
+	    cmocka_unit_test(test_format_rejects),
+	    cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_every_prefix_is_rejected),
+	    cmocka_unit_test(test_torn_last_line),
+	    cmocka_unit_test(test_writer_many_and_mode),
+	    cmocka_unit_test(test_queue_bound),
+	    cmocka_unit_test(test_reader_skips_junk),
+	    cmocka_unit_test(test_since_parse),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
