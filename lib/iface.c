@@ -188,7 +188,10 @@ int uk_iface_list_load(struct uk_iface_list *l)
 		if (ifa->ifa_addr->sa_family == AF_INET && (ifa->ifa_flags & IFF_BROADCAST) &&
 		    ifa->ifa_broadaddr && ifa->ifa_broadaddr->sa_family == AF_INET) {
 			copy_sockaddr(&a->broadcast, ifa->ifa_broadaddr);
-			a->has_broadcast = !uk_addr_is_unspecified(&a->broadcast);
+			/* An address added without a broadcast attribute comes back
+			 * from glibc with its own address in ifa_broadaddr. */
+			a->has_broadcast = !uk_addr_is_unspecified(&a->broadcast) &&
+					   !uk_addr_same_host(&a->broadcast, &a->addr);
 		}
 	}
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -46,13 +46,19 @@ static bool from_self(const struct uk_responders *r, const struct uk_addr *src)
 	return uk_addr_is_loopback(src) || (r->ifs && uk_iface_is_local(r->ifs, src));
 }
 
+bool uk_responders_is_own(const struct uk_responders *r, const struct uk_addr *src,
+			  const void *buf, size_t len, size_t wire_len)
+{
+	return r->sent && len == r->sent_len && wire_len == len && from_self(r, src) &&
+	       memcmp(buf, r->sent, len) == 0;
+}
+
 int uk_responders_add(struct uk_responders *r, const struct uk_addr *src, const void *buf,
 		      size_t len, size_t wire_len, uint64_t rtt_ns)
 {
 	struct uk_responder *e;
 
-	if (r->sent && len == r->sent_len && wire_len == len && from_self(r, src) &&
-	    memcmp(buf, r->sent, len) == 0) {
+	if (uk_responders_is_own(r, src, buf, len, wire_len)) {
 		r->own++;
 		return UK_RESP_OWN;
 	}

@@ -55,6 +55,11 @@ void uk_responders_sent(struct uk_responders *r, const void *buf, size_t len);
 /* Forgets responders and counters (for the next message). */
 void uk_responders_clear(struct uk_responders *r);
 
+/* True when a datagram is our own looped back: from our port on one of
+ * our addresses, carrying exactly what we sent last. */
+bool uk_responders_is_own(const struct uk_responders *r, const struct uk_addr *src,
+			  const void *buf, size_t len, size_t wire_len);
+
 /* Accounts one received datagram. A datagram is our own when it comes
  * from our port on one of our addresses and carries exactly what we sent.
  * Returns a UK_RESP_* result, or -ENOMEM. */
