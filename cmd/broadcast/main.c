@@ -209,8 +209,9 @@ static int open_socket(struct sender *S, const struct uk_iface *ifc)
 	struct uk_addr local;
 	struct uk_sock_opts so = {.broadcast = S->so_broadcast, .pktinfo = true, .nonblock = true,
 				  .v6only = S->family == AF_INET6 ? 0 : -1, .ttl = S->o.ttl,
-				  /* A fixed source port may be shared with a listener. */
-				  .reuse_addr = S->o.source_port != 0, .reuse_port = S->o.source_port != 0};
+				  /* A fixed source port may be shared with a listener
+				   * (SO_REUSEADDR, as udpkit listen sets it). */
+				  .reuse_addr = S->o.source_port != 0};
 	int rc;
 
 	uk_addr_any(&local, S->family, S->o.source_port);

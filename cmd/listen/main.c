@@ -331,6 +331,30 @@ static int join_groups(struct listener *L, unsigned ifindex)
 	return 0;
 }
 
+/* IPv6 has no broadcast: its counterpart is the all-nodes group ff02::1,
+ * which a socket with IPV6_MULTICAST_ALL off only hears once it joins it.
+ * An IPv6 listener joins it on -I, or on every multicast interface. */
+static int join_all_nodes(struct listener *L, unsigned ifindex)
+{
+	struct uk_addr g;
+	int joined = 0;
+
+	if (uk_addr_parse(&g, "ff02::1", 0, AF_INET6) < 0)
+		return -1;
+	for (size_t i = 0; i < L->ifs.count; i++) {
+		const struct uk_iface *ifc = &L->ifs.ifs[i];
+		if ((ifindex && ifc->index != ifindex) || (ifc->flags & UK_IFACE_LOOPBACK) ||
+		    uk_iface_multicast_skip(ifc) != UK_IFACE_USE)
+			continue;
+		int rc = uk_mcast_join(L->fd, &g, ifc->index);
+		if (rc == 0 || rc == -EADDRINUSE) {
+			fprintf(stderr, "joined ff02::1 on %s\n", ifc->name);
+			joined++;
+		}
+	}
+	return joined ? uk_listen_add_group(&L->decide, &g) : 0;
+}
+
 static void print_summary(const struct listen_stats *s)
 {
 	fprintf(stderr,
@@ -400,10 +424,13 @@ int uk_cmd_listen(int argc, char **argv)
 		goto fail;
 	L->family = uk_addr_family(&local);
 	{
-		/* REUSEADDR and REUSEPORT both: every listener on the host gets each
-		 * broadcast, and the socket can share the port with programs that
-		 * set either option. A wildcard IPv6 bind stays dual-stack. */
-		struct uk_sock_opts so = {.reuse_addr = true, .reuse_port = true, .pktinfo = true,
+		/* SO_REUSEADDR: every listener on the host gets each broadcast and
+		 * group datagram. Not SO_REUSEPORT: when every socket on a port has
+		 * both options, Linux hands group datagrams to one socket of the
+		 * reuseport group by flow hash, member or not (measured in the lab:
+		 * about half went to a socket that never joined; docs/broadcast.md).
+		 * A wildcard IPv6 bind stays dual-stack. */
+		struct uk_sock_opts so = {.reuse_addr = true, .pktinfo = true,
 					  .nonblock = true, .v6only = L->family == AF_INET6 ? 0 : -1};
 		L->fd = uk_sock_open(&local, &so);
 	}
@@ -428,6 +455,8 @@ int uk_cmd_listen(int argc, char **argv)
 	}
 	decide_ready = true;
 	if (join_groups(L, ifindex) < 0)
+		goto fail;
+	if (L->family == AF_INET6 && join_all_nodes(L, ifindex) < 0)
 		goto fail;
 	buf = malloc(RECV_CAP);
 	if (!buf) {
