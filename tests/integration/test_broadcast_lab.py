@@ -1,0 +1,362 @@
+"""udpkit broadcast and udpkit listen on a private virtual LAN (tests/lib/
+netlab.py): three hosts on one bridge, built per test and removed after it.
+Every test also checks that no root-namespace interface sent a packet.
+Skipped, with the reason, where the lab cannot be built (not root)."""
+import json
+import signal
+import unittest
+
+import harness
+import netlab
+
+BIN = harness.BIN
+H1, H2, H3 = 1, 2, 3
+
+
+class LabTest(unittest.TestCase):
+    timeout_s = 60
+    hosts = 3
+
+    def setUp(self):
+        self.tx_before = netlab.root_tx_packets()
+        self.lab = netlab.Lab(hosts=self.hosts)
+        self.lab.__enter__()
+        self.addCleanup(self._teardown)
+
+    def _teardown(self):
+        self.lab.close()
+        left = [n for n in netlab._ip("netns", "list", check=False).stdout.split()
+                if n.startswith(self.lab.prefix + "-")]
+        self.assertEqual(left, [], "namespaces left behind")
+        netlab.assert_root_tx_unchanged(self.tx_before)
+
+    # helpers ------------------------------------------------------------
+    def listen(self, host, *args):
+        p = self.lab.popen(host, [BIN, "listen", *args])
+        p.wait_bound()
+        return p
+
+    def broadcast(self, host, *args, timeout=20, input=None):
+        r = self.lab.run(host, [BIN, "broadcast", *args], timeout=timeout, input=input)
+        return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+    def stop(self, p):
+        rc = p.stop(signal.SIGINT)
+        self.assertEqual(rc, 0, p.err())
+        return p.out().decode("utf-8", "replace"), p.err().decode("utf-8", "replace")
+
+
+class TestBroadcast(LabTest):
+    def test_reaches_two_hosts_and_lists_both_replies(self):
+        l2, l3 = self.listen(H2), self.listen(H3)
+        rc, out, err = self.broadcast(H1, "hello lab")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("10.77.0.2:8086", out)
+        self.assertIn("10.77.0.3:8086", out)
+        self.assertIn("2 responders", out)
+        self.assertIn("ack from", out)
+        self.assertIn("sent 39 bytes to 10.77.0.255:8086 on lan0", err)
+        for p in (l2, l3):
+            o, e = self.stop(p)
+            self.assertIn("10.77.0.1:", o)
+            self.assertIn("(broadcast to 10.77.0.255)", o)
+            self.assertIn("】hello lab", o)
+            self.assertIn("1 replies sent", e)
+
+    def test_two_listeners_on_one_host_both_receive(self):
+        a = self.listen(H2, "--reply", "first")
+        b = self.listen(H2, "--reply", "second")
+        rc, out, err = self.broadcast(H1, "--raw", "both of you")
+        self.assertEqual(rc, 0, err)
+        # One responder address (both listen on 10.77.0.2:8086), two replies.
+        self.assertIn("10.77.0.2:8086", out)
+        self.assertIn("(2 replies)", out)
+        self.assertIn("1 responder, 1 duplicate replies", out)
+        for p in (a, b):
+            o, _ = self.stop(p)
+            self.assertIn("bytes: both of you", o)
+
+    def test_directed_broadcast(self):
+        l2, l3 = self.listen(H2), self.listen(H3)
+        rc, out, err = self.broadcast(H1, "--to", "10.77.0.255", "directed")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("2 responders", out)
+        for p in (l2, l3):
+            self.assertIn("(broadcast to 10.77.0.255)", self.stop(p)[0])
+
+    def test_limited_broadcast(self):
+        l2, l3 = self.listen(H2), self.listen(H3)
+        rc, out, err = self.broadcast(H1, "--to", "255.255.255.255", "limited")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("10.77.0.2:8086", out)
+        self.assertIn("10.77.0.3:8086", out)
+        for p in (l2, l3):
+            self.assertIn("(broadcast to 255.255.255.255)", self.stop(p)[0])
+
+    def test_limited_broadcast_without_route(self):
+        l2 = self.listen(H2)
+        self.lab.ip(H1, "route", "del", "255.255.255.255/32", "dev", "lan0")
+        rc, out, err = self.broadcast(H1, "--to", "255.255.255.255", "x")
+        self.assertEqual(rc, 1)
+        self.assertIn("Network is unreachable", err)
+        self.assertIn("-I", err)
+        self.assertNotIn("Traceback", err)
+        # Naming the interface sends from its address: no route needed.
+        rc, out, err = self.broadcast(H1, "-I", "lan0", "--to", "255.255.255.255", "y")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("10.77.0.2:8086", out)
+        o, _ = self.stop(l2)
+        self.assertNotIn("】x", o)
+        self.assertIn("】y", o)
+
+    def test_permission_denied_without_so_broadcast(self):
+        # An address without 'brd +': the kernel still treats 10.78.0.255 as
+        # broadcast, but no interface lists it, so SO_BROADCAST is not set.
+        self.lab.ip(H1, "addr", "add", "10.78.0.1/24", "dev", "lan0")
+        rc, out, err = self.broadcast(H1, "--to", "10.78.0.255", "x")
+        self.assertEqual(rc, 1)
+        self.assertIn("Permission denied", err)
+        self.assertIn("SO_BROADCAST", err)
+        self.assertIn("brd +", err)
+        # And that address gives no broadcast target by default.
+        r = self.lab.run(H1, [BIN, "ifaces", "-I", "lan0"], timeout=10)
+        self.assertIn(b"inet 10.78.0.1/24 (no broadcast address)", r.stdout)
+
+    def test_network_unreachable(self):
+        rc, out, err = self.broadcast(H1, "--to", "192.0.2.1", "x")
+        self.assertEqual(rc, 1)
+        self.assertIn("Network is unreachable", err)
+        self.assertEqual(out, "")
+
+    def test_no_broadcast_capable_interface(self):
+        rc, out, err = self.broadcast(H1, "-I", "lo", "x")
+        self.assertEqual(rc, 1)
+        self.assertIn("no broadcast-capable interface named lo", err)
+        self.assertIn("lo: loopback", err)
+        self.lab.ip(H1, "link", "set", "lan0", "down")
+        rc, out, err = self.broadcast(H1, "x")
+        self.assertEqual(rc, 1)
+        self.assertIn("no broadcast-capable interface", err)
+        self.assertIn("lan0: down", err)
+        rc, out, err = self.broadcast(H1, "-I", "eth9", "x")
+        self.assertEqual(rc, 1)
+        self.assertIn("eth9: no such interface", err)
+
+    def test_own_datagram_is_not_a_reply(self):
+        # The sender shares port 8086 with a listener on its own host: it
+        # hears its own broadcast, and the local listener's reply.
+        l1 = self.listen(H1, "--reply", "local")
+        l2 = self.listen(H2, "--reply", "remote")
+        rc, out, err = self.broadcast(H1, "--source-port", "8086", "--raw", "me")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("own datagram looped back", out)
+        self.assertIn("remote", out)
+        replies = [line for line in out.splitlines() if " ms  " in line]
+        self.assertTrue(all(not line.rstrip().endswith("  me") for line in replies), out)
+        self.assertEqual(len(replies), 2, out)  # h1's listener and h2's
+        self.assertIn("local", out)
+        self.stop(l1)
+        self.stop(l2)
+
+    def test_retries_recover_a_host_cut_for_the_first_try(self):
+        l2, l3 = self.listen(H2), self.listen(H3)
+        # Without retries, a host cut off is simply missing.
+        self.lab.cut(H3)
+        rc, out, err = self.broadcast(H1, "--wait", "0.5", "once")
+        self.assertIn("1 responder", out)
+        self.assertNotIn("10.77.0.3", out)
+        # With retries: heal as soon as h2 has the first try.
+        b = self.lab.popen(H1, [BIN, "broadcast", "--wait", "3", "--retries", "2", "--raw", "again"])
+        l2.wait_for(b"bytes: again", "out", 10)
+        self.lab.heal(H3)
+        self.assertEqual(b.wait(20), 0, b.err())
+        out = b.out().decode()
+        self.assertIn("10.77.0.3:8086", out)
+        self.assertIn("2 responders", out)
+        o3, _ = self.stop(l3)
+        self.assertNotIn("once", o3)
+        self.assertIn("bytes: again", o3)
+
+    def test_duplicated_replies_are_listed_once(self):
+        l2 = self.listen(H2)
+        self.lab.dup(H2, 50)   # frames to h2 are duplicated at random
+        rc, out, err = self.broadcast(H1, "--json", "--retries", "2", "dup")
+        self.assertEqual(rc, 0, err)
+        objs = [json.loads(line) for line in out.splitlines()]
+        replies = [o for o in objs if o["type"] == "reply"]
+        self.assertEqual([o["from"] for o in replies], ["10.77.0.2:8086"])
+        self.assertGreaterEqual(replies[0]["replies"], 3)
+        self.assertGreater(replies[0]["rtt_ms"], 0)
+        summary = objs[-1]
+        self.assertEqual(summary["type"], "summary")
+        self.assertEqual(summary["responders"], 1)
+        self.assertGreaterEqual(summary["duplicates"], 2)
+        self.assertTrue(summary["message"].endswith("】dup"))
+        self.stop(l2)
+
+    def test_stdin_lines_are_messages(self):
+        l2 = self.listen(H2)
+        rc, out, err = self.broadcast(H1, "--wait", "0.3", "--raw", input=b"one\ntwo\n")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.count("1 responder"), 2)
+        o, _ = self.stop(l2)
+        self.assertIn("bytes: one", o)
+        self.assertIn("bytes: two", o)
+        self.assertNotIn("message: ", err)  # no prompt when stdin is not a terminal
+
+
+class TestMulticast(LabTest):
+    def test_ipv4_multicast_reaches_only_joined_hosts(self):
+        member = self.listen(H2, "-g", "239.77.0.1")
+        # A non-member on the member's own host and port: Linux would hand it
+        # group datagrams if both sockets had SO_REUSEPORT (docs/broadcast.md).
+        bystander = self.listen(H2, "--reply", "bystander")
+        other = self.listen(H3)
+        msgs = [f"m{i}" for i in range(8)]
+        rc, out, err = self.broadcast(H1, "--to", "239.77.0.1", "--wait", "0.3", "--raw", *msgs)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.count("1 responder"), len(msgs), out)
+        self.assertNotIn("10.77.0.3", out)
+        self.assertNotIn("bystander", out)
+        o, e = self.stop(member)
+        for m in msgs:
+            self.assertIn(f"(multicast to 239.77.0.1) 2 bytes: {m}", o)
+        for p in (bystander, other):
+            o, e = self.stop(p)
+            self.assertEqual(o, "")
+            self.assertIn("0 datagrams (0 bytes) received", e)
+
+    def test_ipv6_multicast_across_hosts(self):
+        l2 = self.listen(H2, "-g", "ff02::77:1", "-I", "lan0")
+        l3 = self.listen(H3, "-g", "ff02::77:1")
+        l3b = self.listen(H3, "-p", "8087", "-g", "ff02::77:2")
+        rc, out, err = self.broadcast(H1, "--to", "ff02::77:1", "-I", "lan0", "six")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("[fe80::77:ff:fe00:2%lan0]:8086", out)
+        self.assertIn("[fe80::77:ff:fe00:3%lan0]:8086", out)
+        self.assertIn("2 responders", out)
+        # All nodes: an IPv6 listener joins ff02::1 by itself.
+        rc, out, err = self.broadcast(H1, "--to", "ff02::1", "-I", "lan0", "all")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("2 responders", out)
+        for p in (l2, l3):
+            o, _ = self.stop(p)
+            self.assertIn("(multicast to ff02::77:1)", o)
+            self.assertIn("(multicast to ff02::1)", o)
+            self.assertIn("[fe80::77:ff:fe00:1%lan0]:", o)
+        o, _ = self.stop(l3b)
+        self.assertNotIn("six", o)
+
+
+class TestListenSafety(LabTest):
+    def test_flood_gets_rate_limited_replies(self):
+        l2 = self.listen(H2, "--rate-limit", "5", "--jitter", "0", "-q")
+        flood = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.bind(("0.0.0.0", 0))
+for i in range(300):
+    s.sendto(b"flood", ("10.77.0.255", 8086))
+s.settimeout(1.0)
+n = 0
+try:
+    while True:
+        s.recv(512); n += 1
+except socket.timeout:
+    pass
+print(n)
+"""
+        r = self.lab.run(H1, [harness.python3(), "-c", flood], timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        replies = int(r.stdout)
+        self.assertGreaterEqual(replies, 5)
+        self.assertLessEqual(replies, 5 + 5 * 3)  # the burst, then 5 per second
+        _, e = self.stop(l2)
+        dropped = int(e.split(" rate,")[0].rsplit(" ", 1)[1])
+        self.assertGreaterEqual(dropped, 300 - replies - 5)
+
+    def test_low_port_and_bounded_reply(self):
+        l2 = self.listen(H2, "--jitter", "0")
+        probe = r"""
+import socket
+low = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+low.bind(("0.0.0.0", 999))
+low.settimeout(0.5)
+low.sendto(b"from a low port", ("10.77.0.2", 8086))
+try:
+    low.recv(512); print("low answered")
+except socket.timeout:
+    print("low silent")
+hi = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+hi.settimeout(2)
+hi.sendto(b"x" * 60000, ("10.77.0.2", 8086))
+print(len(hi.recv(65535)))
+"""
+        r = self.lab.run(H1, [harness.python3(), "-c", probe], timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.decode().split()
+        self.assertEqual(lines[0:2], ["low", "silent"])
+        self.assertLessEqual(int(lines[2]), 256)
+        o, e = self.stop(l2)
+        self.assertIn("[not answered: lowport] from a low port", o)
+        self.assertIn("60000 bytes", o)
+
+    def test_listen_output_is_escaped_and_json(self):
+        l2 = self.listen(H2, "--json", "--no-reply")
+        send = r"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.sendto(b"\x1b[2J\xff\n", ("10.77.0.255", 8086))
+"""
+        self.lab.run(H1, [harness.python3(), "-c", send], timeout=10, check=True)
+        l2.wait_for(b"\n", "out", 10)
+        o, e = self.stop(l2)
+        obj = json.loads(o.splitlines()[0])
+        self.assertEqual(obj["text"], "\\e[2J\\xff\\n")
+        self.assertEqual(obj["kind"], "broadcast")
+        self.assertEqual(obj["outcome"], "silent")
+        self.assertNotIn("\x1b", o)
+        self.assertIn("0 replies sent", e)
+
+    def test_tutorial_broadcast_py_reads_the_reply(self):
+        prog = harness.tutorial_program("broadcast.py")
+        l2 = self.listen(H2, "--reply", "ack for the tutorial")
+        for host in ("0.0.0.0", self.lab.addr(H1)):
+            r = self.lab.run(H1, ["env", f"TUTORIAL_HOST={host}", "TUTORIAL_PORT=8080",
+                                  harness.python3(), prog], input="广播\n".encode(), timeout=20)
+            out = r.stdout.decode("utf-8", "replace")
+            self.assertIn("('10.77.0.2', 8086)", out, r.stderr)
+            self.assertIn("ack for the tutorial", out)
+        o, _ = self.stop(l2)
+        self.assertEqual(o.count("(broadcast to 255.255.255.255)"), 2, o)
+        self.assertIn("广播", o)
+
+
+class TestIfacesInLab(LabTest):
+    hosts = 1
+
+    def test_ifaces_shows_lan0(self):
+        r = self.lab.run(H1, [BIN, "ifaces"], timeout=10)
+        out = r.stdout.decode()
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("lan0 (index", out)
+        self.assertIn("inet 10.77.0.1/24 brd 10.77.0.255", out)
+        self.assertIn("inet6 fe80::77:ff:fe00:1%lan0/64", out)
+        self.assertIn("mtu 1500", out)
+        self.assertIn("broadcast goes to: 10.77.0.255 (lan0)", out)
+        r = self.lab.run(H1, [BIN, "ifaces", "--json"], timeout=10)
+        objs = {o["name"]: o for o in map(json.loads, r.stdout.decode().splitlines())}
+        self.assertTrue(objs["lan0"]["broadcast"])
+        self.assertTrue(objs["lan0"]["multicast"])
+        self.assertEqual(objs["lo"]["broadcast_skipped"], "loopback")
+        # An interface taken down is skipped, and said so.
+        self.lab.ip(H1, "link", "set", "lan0", "down")
+        out = self.lab.run(H1, [BIN, "ifaces"], timeout=10).stdout.decode()
+        self.assertIn("broadcast: skipped: down", out)
+        self.assertIn("broadcast: no usable interface", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
