@@ -18,8 +18,6 @@ SHARED = os.environ.get("UDPKIT_SHARED", os.path.join(os.path.dirname(ROOT), "sh
 TUTORIAL_PY = os.path.join(SHARED, "tutorial", "py")
 # Sanitizer builds are several times slower; scale waits, not assertions.
 SLOW = 4 if VARIANT in ("asan", "tsan") else 1
-# Proc defines a method named signal, which hides the module inside its body.
-SIGTERM = signal.SIGTERM
 
 
 class Proc:
@@ -86,7 +84,7 @@ class Proc:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
 
-    def stop(self, sig=SIGTERM, timeout=10):
+    def stop(self, sig=signal.SIGTERM, timeout=10):
         """Signals the process (by PID), waits, returns its exit code."""
         self.signal(sig)
         try:
