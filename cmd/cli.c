@@ -46,6 +46,7 @@ void uk_cli_catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void verror(const char *cmd, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "udpkit %s: ", cmd);

@@ -29,6 +29,7 @@ int uk_batch_init(struct uk_batch *b, size_t count, size_t slot_bytes)
 	b->slot_bytes = slot_bytes;
 	for (size_t i = 0; i < count; i++)
 		b->slots[i].data = b->memory + i * stride + UK_BATCH_HEADROOM;
+	b->recv_ready = false;
 	return 0;
 }
 
@@ -46,15 +47,22 @@ int uk_batch_recv(int fd, struct uk_batch *b)
 {
 	int n;
 
+	/* The headers are set up once; a send reuses them, so then again. */
+	if (!b->recv_ready) {
+		for (size_t i = 0; i < b->count; i++) {
+			struct msghdr *m = &b->msgs[i].msg_hdr;
+			b->iovs[i].iov_base = b->slots[i].data;
+			b->iovs[i].iov_len = b->slot_bytes;
+			m->msg_name = &b->slots[i].peer.u;
+			m->msg_iov = &b->iovs[i];
+			m->msg_iovlen = 1;
+			m->msg_control = b->control + i * CONTROL_BYTES;
+		}
+		b->recv_ready = true;
+	}
 	for (size_t i = 0; i < b->count; i++) {
 		struct msghdr *m = &b->msgs[i].msg_hdr;
-		b->iovs[i].iov_base = b->slots[i].data;
-		b->iovs[i].iov_len = b->slot_bytes;
-		m->msg_name = &b->slots[i].peer.u;
 		m->msg_namelen = sizeof(b->slots[i].peer.u);
-		m->msg_iov = &b->iovs[i];
-		m->msg_iovlen = 1;
-		m->msg_control = b->control + i * CONTROL_BYTES;
 		m->msg_controllen = CONTROL_BYTES;
 		m->msg_flags = 0;
 	}
@@ -78,12 +86,46 @@ int uk_batch_recv(int fd, struct uk_batch *b)
 	return n;
 }
 
+int uk_batch_recv_one(int fd, struct uk_batch *b, bool with_pktinfo)
+{
+	struct uk_batch_slot *s = &b->slots[0];
+	ssize_t n;
+
+	if (with_pktinfo) {
+		struct uk_dgram d = {.buf = s->data, .cap = b->slot_bytes};
+		n = uk_sock_recv(fd, &d);
+		if (n < 0)
+			return (int)n;
+		s->peer = d.peer;
+		s->dst = d.dst;
+		s->ifindex = d.ifindex;
+		s->has_dst = d.has_dst;
+		s->wire_len = d.wire_len;
+	} else {
+		/* recvfrom() skips the msghdr copies of recvmsg/recvmmsg: on a
+		 * ping-pong that is about a microsecond per round trip. */
+		do {
+			s->peer.len = sizeof(s->peer.u);
+			n = recvfrom(fd, s->data, b->slot_bytes, MSG_TRUNC, &s->peer.u.sa, &s->peer.len);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -errno;
+		s->has_dst = false;
+		s->wire_len = (size_t)n;
+	}
+	s->truncated = s->wire_len > b->slot_bytes;
+	s->len = s->truncated ? b->slot_bytes : s->wire_len;
+	s->send = false;
+	return 1;
+}
+
 int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo)
 {
 	unsigned k = 0, done = 0;
 	int sent = 0, rc;
 
 	/* Pack the slots to send into the front of msgs, reusing the arrays. */
+	b->recv_ready = false;
 	for (int i = 0; i < n; i++) {
 		struct uk_batch_slot *s = &b->slots[i];
 		struct msghdr *m;
@@ -107,6 +149,15 @@ int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo)
 		}
 		m->msg_flags = 0;
 		k++;
+	}
+	if (k == 1 && b->msgs[0].msg_hdr.msg_controllen == 0) {
+		struct msghdr *m = &b->msgs[0].msg_hdr;
+		ssize_t sent1;
+		do {
+			sent1 = sendto(fd, b->iovs[0].iov_base, b->iovs[0].iov_len, 0, m->msg_name,
+				       m->msg_namelen);
+		} while (sent1 < 0 && errno == EINTR);
+		return sent1 >= 0 ? 1 : (errno == EAGAIN ? -EAGAIN : 0);
 	}
 	while (done < k) {
 		rc = sendmmsg(fd, b->msgs + done, k - done, 0);

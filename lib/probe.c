@@ -95,6 +95,12 @@ int uk_probe_parse(const struct uk_probe_fmt *f, const unsigned char *reply, siz
 	token = uk_read_bytes(&r, UK_PROBE_TOKEN_LEN);
 	if (r.err || memcmp(magic, MAGIC, 2) != 0 || memcmp(token, f->token, UK_PROBE_TOKEN_LEN) != 0)
 		return UK_EPARSE;
+	/* The padding too: a reply with damaged bytes is not a good reply. */
+	while (uk_reader_left(&r)) {
+		size_t at = r.off;
+		if (uk_read_u8(&r) != (uint8_t)('a' + at % 26))
+			return UK_EPARSE;
+	}
 	*seq = s;
 	return 0;
 }

@@ -2,6 +2,7 @@
  * A datagram may hold anything; this is the one door through which network
  * bytes reach a terminal, a log line or a history file. */
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "udpkit/err.h"
@@ -66,6 +67,14 @@ static bool is_unsafe_codepoint(uint32_t cp)
 	       cp == 0xfeff || cp == 0x2028 || cp == 0x2029;
 }
 
+static const char hex_digits[] = "0123456789abcdef";
+
+/* Printable ASCII other than the backslash passes through unchanged. */
+static inline bool is_plain_ascii(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '\\';
+}
+
 int uk_text_escape(const void *in, size_t n, char *out, size_t cap)
 {
 	const unsigned char *s = in;
@@ -76,41 +85,52 @@ int uk_text_escape(const void *in, size_t n, char *out, size_t cap)
 	while (i < n) {
 		char tmp[8];
 		const char *piece = tmp;
-		size_t plen, used = 1;
+		size_t plen, used = 1, run = 0;
 		uint32_t cp;
 		unsigned char c = s[i];
 
-		if (c == '\\') {
-			piece = "\\\\";
-			plen = 2;
-		} else if (c == '\n') {
-			piece = "\\n";
-			plen = 2;
-		} else if (c == '\r') {
-			piece = "\\r";
-			plen = 2;
-		} else if (c == '\t') {
-			piece = "\\t";
-			plen = 2;
-		} else if (c == 0x1b) {
-			piece = "\\e";
-			plen = 2;
-		} else if (c < 0x20 || c == 0x7f) {
-			plen = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", c);
-		} else if (c < 0x80) {
-			tmp[0] = (char)c;
-			plen = 1;
-		} else {
-			used = uk_utf8_decode(s + i, n - i, &cp);
-			if (used == 0) {
-				used = 1;
-				plen = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", c);
-			} else if (is_unsafe_codepoint(cp)) {
-				plen = (size_t)snprintf(tmp, sizeof(tmp), "\\u%04x", (unsigned)cp);
-			} else {
-				piece = (const char *)s + i;
-				plen = used;
+		/* The common case, a run of plain ASCII, is copied in one go. */
+		while (i + run < n && is_plain_ascii(s[i + run]))
+			run++;
+		if (run) {
+			if (o + run + 1 > cap)
+				run = cap - o - 1;
+			memcpy(out + o, s + i, run);
+			o += run;
+			i += run;
+			if (i < n && o + 1 >= cap) {
+				out[o] = '\0';
+				return UK_ENOSPACE;
 			}
+			continue;
+		}
+		switch (c) {
+		case '\\': piece = "\\\\"; plen = 2; break;
+		case '\n': piece = "\\n"; plen = 2; break;
+		case '\r': piece = "\\r"; plen = 2; break;
+		case '\t': piece = "\\t"; plen = 2; break;
+		case 0x1b: piece = "\\e"; plen = 2; break;
+		default:
+			plen = 4;
+			tmp[0] = '\\';
+			tmp[1] = 'x';
+			tmp[2] = hex_digits[c >> 4];
+			tmp[3] = hex_digits[c & 15];
+			if (c >= 0x80) {
+				used = uk_utf8_decode(s + i, n - i, &cp);
+				if (used == 0) {
+					used = 1;
+				} else if (is_unsafe_codepoint(cp)) {
+					plen = 6;
+					tmp[1] = 'u';
+					for (int k = 0; k < 4; k++)
+						tmp[2 + k] = hex_digits[(cp >> (12 - 4 * k)) & 15];
+				} else {
+					piece = (const char *)s + i;
+					plen = used;
+				}
+			}
+			break;
 		}
 		if (o + plen + 1 > cap) {
 			out[o] = '\0';

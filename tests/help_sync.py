@@ -29,8 +29,17 @@ def man_options(path):
     return longs, shorts
 
 
+def commands(binary):
+    out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10).stdout
+    return set(re.findall(r"^  ([a-z]+)$", out, re.M))
+
+
 def main(binary, mans):
     passed = failed = 0
+    paged = {re.sub(r"^udpkit-([a-z]+)\.1$", r"\1", os.path.basename(m)) for m in mans}
+    for cmd in sorted(commands(binary) - paged):
+        print(f"  {cmd}: no man page cmd/{cmd}/udpkit-{cmd}.1")
+        failed += 1
     for man in mans:
         base = os.path.basename(man)
         m = re.match(r"udpkit-([a-z]+)\.1$", base)

@@ -257,7 +257,7 @@ static void on_batch(void *user, const struct uk_batch *b, int n, const uint8_t 
 static void *worker_main(void *arg)
 {
 	struct echo_thread *t = arg;
-	t->rc = uk_echo_worker_run(&t->worker, &uk_cli_stop, 200);
+	t->rc = uk_echo_worker_run(&t->worker, &uk_cli_stop, 0);
 	if (t->rc < 0)
 		atomic_store(&uk_cli_stop, true);
 	return NULL;
@@ -306,7 +306,10 @@ int uk_cmd_echo(int argc, char **argv)
 					     .limit_loopback = o.limit_loopback},
 				   .on_batch = (o.quiet ? NULL : on_batch)};
 	for (unsigned i = 0; i < o.threads; i++, opened++) {
-		struct uk_sock_opts so = {.reuse_port = o.threads > 1, .pktinfo = true, .v6only = -1,
+		/* pktinfo costs a control message per datagram: only a wildcard
+		 * socket needs it, to answer from the address that was asked. */
+		struct uk_sock_opts so = {.reuse_port = o.threads > 1,
+					  .pktinfo = uk_addr_is_unspecified(&local), .v6only = -1,
 					  .rcvbuf_bytes = 4 << 20};
 		int fd = uk_sock_open(&local, &so);
 		if (fd < 0) {
@@ -354,6 +357,8 @@ int uk_cmd_echo(int argc, char **argv)
 			nanosleep(&ts, NULL);
 	}
 	rc = UK_EXIT_OK;
+	for (unsigned i = 0; i < started; i++)
+		uk_echo_worker_wake(&threads[i].worker);
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(threads[i].tid, NULL);
 		if (threads[i].rc < 0) {

@@ -37,6 +37,7 @@ struct uk_batch {
 	struct iovec *iovs;
 	unsigned char *control;  /* count * UK_PKTINFO_SPACE*2 */
 	unsigned char *memory;   /* the buffers, one allocation */
+	bool recv_ready;         /* msgs hold receive headers (not a send's) */
 };
 
 /* Allocates count slots (1..UK_BATCH_MAX) of slot_bytes each.
@@ -47,6 +48,11 @@ void uk_batch_free(struct uk_batch *b);
 /* Receives up to count datagrams without blocking past the first
  * (MSG_WAITFORONE). Returns how many (>= 1), -EAGAIN or -errno. */
 int uk_batch_recv(int fd, struct uk_batch *b);
+
+/* Receives one datagram into slot 0, blocking: the cheapest call when
+ * traffic is sparse (recvfrom, or recvmsg when pktinfo is wanted).
+ * Returns 1, -EAGAIN or -errno. */
+int uk_batch_recv_one(int fd, struct uk_batch *b, bool with_pktinfo);
 
 /* Sends every slot among the first n whose send flag is set, to its peer,
  * from its dst when use_pktinfo. Returns datagrams sent or -errno (when not

@@ -73,9 +73,15 @@ int uk_echo_worker_init(struct uk_echo_worker *w, int fd, const struct uk_echo_c
 			void *user);
 void uk_echo_worker_free(struct uk_echo_worker *w);
 
-/* Serves until *stop becomes true (checked at least every poll_ms).
- * Returns 0, or -errno on a socket error that is not transient. */
+/* Serves until *stop becomes true. With poll_ms > 0 the flag is checked
+ * at least every poll_ms; with 0 the worker blocks in the kernel until a
+ * datagram comes or another thread sets *stop and calls
+ * uk_echo_worker_wake(). Returns 0, or -errno on a socket error that is
+ * not transient. */
 int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms);
+
+/* Wakes a worker blocked in uk_echo_worker_run(); thread-safe. */
+void uk_echo_worker_wake(struct uk_echo_worker *w);
 
 /* Processes n received slots: decides, builds replies in place. Exposed for
  * tests; uk_echo_worker_run() calls it. now_ns and wall_s are the clocks. */

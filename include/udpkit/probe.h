@@ -41,7 +41,8 @@ bool uk_probe_is_ascii(const struct uk_probe_fmt *f);
 /* Writes probe seq into out (f->size bytes). */
 void uk_probe_build(const struct uk_probe_fmt *f, uint64_t seq, unsigned char *out);
 
-/* Finds our probe at the end of a reply; stores its sequence number (the
+/* Finds our probe at the end of a reply, every byte checked but the
+ * CLIENT flag (servers may clear it) and the prefix; stores its sequence number (the
  * low UK_PROBE_SEQ_BITS bits) in *seq. Returns 0 or UK_EPARSE. */
 int uk_probe_parse(const struct uk_probe_fmt *f, const unsigned char *reply, size_t len,
 		   uint64_t *seq);

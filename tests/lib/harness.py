@@ -80,13 +80,13 @@ class Proc:
                 return addr, int(port)
         raise AssertionError("no bound line")
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         """Signals the process (by PID), waits, returns its exit code."""
-        self.signal(sig)
+        self.send_signal(sig)
         try:
             rc = self.proc.wait(timeout * SLOW)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,317 @@
+"""udpkit echo: the real binary on real loopback sockets."""
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import udpkit, udp_socket, SLOW
+
+STAMP = re.compile(rb"^\xe3\x80\x90[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}\xe3\x80\x91")
+
+
+class EchoServer:
+    def __init__(self, *args, bind="127.0.0.1"):
+        self.proc = udpkit("echo", "-b", bind, "-p", "0", *args)
+        self.addr, self.port = self.proc.wait_bound()
+
+    def stop(self):
+        return self.proc.stop()
+
+
+class TestEcho(unittest.TestCase):
+    def setUp(self):
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.proc.kill()
+
+    def server(self, *args, **kw):
+        s = EchoServer(*args, **kw)
+        self.servers.append(s)
+        return s
+
+    def test_stamp_reply_and_log_line(self):
+        s = self.server()
+        c = udp_socket()
+        c.sendto(b"hello", ("127.0.0.1", s.port))
+        reply, addr = c.recvfrom(70000)
+        self.assertEqual(addr, ("127.0.0.1", s.port))
+        self.assertRegex(reply, STAMP)
+        self.assertTrue(reply.endswith("】hello".encode()))
+        self.assertEqual(len(reply), 30 + 5)
+        self.assertEqual(s.stop(), 0)
+        out = s.proc.out().decode()
+        self.assertIn(f"127.0.0.1:{c.getsockname()[1]} 5 bytes: hello", out)
+        err = s.proc.err().decode()
+        self.assertIn("1 datagrams (5 bytes) received, 1 replies (35 bytes) sent", err)
+
+    def test_pure_is_byte_exact_up_to_max_datagram(self):
+        s = self.server("-m", "pure", "-q")
+        c = udp_socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        for payload in [b"", b"x", bytes(range(256)) * 4, os.urandom(65507)]:
+            c.sendto(payload, ("127.0.0.1", s.port))
+            self.assertEqual(c.recvfrom(70000)[0], payload)
+
+    def test_hostile_bytes_are_escaped_in_the_log(self):
+        s = self.server()
+        c = udp_socket()
+        evil = b"\x1b]0;pwned\x07\x1b[2J\x00\xff\xfe\xc2\x9b\xe2\x80\xaeabc\r\nline2"
+        c.sendto(evil, ("127.0.0.1", s.port))
+        reply = c.recvfrom(70000)[0]
+        self.assertTrue(reply.endswith(evil))  # answered, bytes untouched
+        s.stop()
+        out = s.proc.out()
+        for raw in [b"\x1b", b"\x00", b"\x07", b"\xff", b"\xc2\x9b", b"\xe2\x80\xae", b"\r"]:
+            self.assertNotIn(raw, out)
+        self.assertIn(rb"\e]0;pwned\x07\e[2J\x00\xff\xfe\u009b\u202eabc\r\nline2", out)
+        self.assertEqual(out.count(b"\n"), 1)
+
+    def test_oversized_datagram_is_reported_not_answered(self):
+        s = self.server("--max-size", "100", "-m", "pure")
+        c = udp_socket(timeout=0.5)
+        c.sendto(b"a" * 101, ("127.0.0.1", s.port))
+        with self.assertRaises(socket.timeout):
+            c.recvfrom(70000)
+        c.sendto(b"b" * 100, ("127.0.0.1", s.port))
+        self.assertEqual(c.recvfrom(70000)[0], b"b" * 100)
+        s.stop()
+        self.assertIn(b"101 bytes: [truncated: larger than --max-size 100, not answered]", s.proc.out())
+        self.assertIn(b"1 truncated", s.proc.err())
+
+    def test_json_lines(self):
+        s = self.server("--json")
+        c = udp_socket()
+        c.sendto(b"a\"b\\c\x01", ("127.0.0.1", s.port))
+        c.recvfrom(70000)
+        s.stop()
+        line = json.loads(s.proc.out().decode().splitlines()[0])
+        self.assertEqual(line["bytes"], 6)
+        self.assertEqual(line["outcome"], "replied")
+        self.assertEqual(line["text"], "a\"b\\\\c\\x01")
+        self.assertEqual(line["from"], f"127.0.0.1:{c.getsockname()[1]}")
+
+    def test_ipv6_loopback(self):
+        s = self.server("-m", "pure", bind="::1")
+        c = udp_socket(socket.AF_INET6, bind=("::1", 0))
+        c.sendto(b"six", ("::1", s.port))
+        self.assertEqual(c.recvfrom(100)[0], b"six")
+
+    def test_reply_leaves_from_the_address_it_was_sent_to(self):
+        # Bound to the wildcard, a request to 127.0.0.2 must be answered from
+        # 127.0.0.2 (IP_PKTINFO); routing alone would pick 127.0.0.1.
+        s = self.server("-m", "pure", bind="0.0.0.0")
+        c = udp_socket()
+        c.sendto(b"where", ("127.0.0.2", s.port))
+        data, addr = c.recvfrom(100)
+        self.assertEqual((data, addr), (b"where", ("127.0.0.2", s.port)))
+
+    def test_rate_limit_per_source(self):
+        s = self.server("-m", "pure", "-q", "--rate-limit", "20", "--limit-loopback")
+        noisy, quiet = udp_socket(timeout=0.3), udp_socket()
+        for i in range(200):  # distinct payloads: identical ones would look like a loop
+            noisy.sendto(b"flood %d" % i, ("127.0.0.1", s.port))
+        got = 0
+        try:
+            while True:
+                noisy.recvfrom(100)
+                got += 1
+        except socket.timeout:
+            pass
+        self.assertGreaterEqual(got, 15)
+        self.assertLess(got, 60)
+        quiet.sendto(b"me too", ("127.0.0.1", s.port))  # another source still served
+        self.assertEqual(quiet.recvfrom(100)[0], b"me too")
+        s.stop()
+        m = re.search(rb"(\d+) rate", s.proc.err())
+        self.assertGreater(int(m.group(1)), 100)
+        self.assertIn(b" 0 loop", s.proc.err())
+
+    def test_identical_payloads_in_pure_mode_look_like_a_loop(self):
+        # Documented caveat: more than five identical datagrams in a row, each
+        # right after its echo, are indistinguishable from a reflecting peer.
+        s = self.server("-m", "pure", "-q")
+        c = udp_socket(timeout=0.3)
+        got = 0
+        for i in range(8):
+            c.sendto(b"same", ("127.0.0.1", s.port))
+            try:
+                c.recvfrom(100)
+                got += 1
+            except socket.timeout:
+                pass
+        self.assertEqual(got, 6)
+        c.sendto(b"different", ("127.0.0.1", s.port))
+        self.assertEqual(c.recvfrom(100)[0], b"different")
+
+    def test_loopback_is_exempt_from_rate_limit_by_default(self):
+        s = self.server("-m", "pure", "-q", "--rate-limit", "5")
+        c = udp_socket()
+        for i in range(50):
+            c.sendto(b"%d" % i, ("127.0.0.1", s.port))
+            self.assertEqual(c.recvfrom(100)[0], b"%d" % i)
+
+    def test_privileged_and_service_source_ports_are_not_answered(self):
+        harness.require_root(self)
+        s = self.server("-m", "pure")
+        for port, rule in [(7, b"service"), (19, b"service"), (1000, b"lowport")]:
+            c = udp_socket(bind=("127.0.0.1", port), timeout=0.3)
+            c.sendto(b"x", ("127.0.0.1", s.port))
+            with self.assertRaises(socket.timeout):
+                c.recvfrom(100)
+            c.close()
+        s.stop()
+        self.assertIn(b"2 service, 1 lowport", s.proc.err())
+        self.assertIn(b"[not answered: service]", s.proc.out())
+
+    def test_two_echo_servers_pointed_at_each_other_stop(self):
+        # A forged datagram from B's address to A starts a ping-pong between
+        # two pure echo servers; loop detection must end it.
+        harness.require_root(self)
+        a = self.server("-m", "pure", "-q")
+        b = self.server("-m", "pure", "-q")
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        payload = b"ping-pong"
+        udp = struct.pack("!HHHH", b.port, a.port, 8 + len(payload), 0) + payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, socket.IPPROTO_UDP, 0,
+                         socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1"))
+        raw.sendto(ip + udp, ("127.0.0.1", 0))
+        raw.close()
+        time.sleep(1.0 * SLOW)  # a loop would run at ~100k exchanges/s meanwhile
+        a.stop()
+        b.stop()
+        got_a = int(re.search(rb"(\d+) datagrams", a.proc.err()).group(1))
+        got_b = int(re.search(rb"(\d+) datagrams", b.proc.err()).group(1))
+        self.assertGreater(got_a, 0)
+        self.assertLess(got_a + got_b, 30)
+        self.assertIn(b"1 loop", a.proc.err() + b.proc.err())
+
+    def test_stamp_servers_pointed_at_each_other_stop(self):
+        harness.require_root(self)
+        a = self.server("-q")
+        b = self.server("-q")
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        udp = struct.pack("!HHHH", b.port, a.port, 8 + 2, 0) + b"hi"
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, socket.IPPROTO_UDP, 0,
+                         socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1"))
+        raw.sendto(ip + udp, ("127.0.0.1", 0))
+        raw.close()
+        time.sleep(1.0 * SLOW)
+        a.stop()
+        b.stop()
+        total = sum(int(re.search(rb"(\d+) datagrams", p.proc.err()).group(1)) for p in (a, b))
+        self.assertLess(total, 30)
+
+    def test_sigint_prints_summary_and_exits_zero(self):
+        s = self.server("-q")
+        c = udp_socket()
+        c.sendto(b"x", ("127.0.0.1", s.port))
+        c.recvfrom(100)
+        self.assertEqual(s.proc.stop(signal.SIGINT), 0)
+        self.assertIn(b"1 datagrams (1 bytes) received", s.proc.err())
+
+    def test_bad_options_exit_2(self):
+        for args in (["-p", "70000"], ["-m", "bogus"], ["-t", "0"], ["--max-size", "x"], ["extra"]):
+            r = harness.run("echo", *args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(b"--help", r.stderr)
+
+    def test_port_in_use_exits_1(self):
+        s = self.server()
+        r = harness.run("echo", "-p", s.port)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"Address already in use", r.stderr)
+
+    def test_threads_serve_many_sources(self):
+        s = self.server("-m", "pure", "-q", "-t", "2")
+        clients = [udp_socket() for _ in range(16)]
+        for round_ in range(20):
+            for i, c in enumerate(clients):
+                c.sendto(b"%d-%d" % (i, round_), ("127.0.0.1", s.port))
+            for i, c in enumerate(clients):
+                self.assertEqual(c.recvfrom(100)[0], b"%d-%d" % (i, round_))
+        self.assertEqual(s.stop(), 0)
+        self.assertIn(b"320 datagrams", s.proc.err())
+
+    def test_threads_stamp_mode_log_lines_are_whole(self):
+        s = self.server("-t", "2")
+        clients = [udp_socket() for _ in range(8)]
+        for round_ in range(25):
+            for i, c in enumerate(clients):
+                c.sendto(b"line-%d-%d" % (i, round_), ("127.0.0.1", s.port))
+            for c in clients:
+                c.recvfrom(200)
+        s.stop()
+        lines = s.proc.out().decode().splitlines()
+        self.assertEqual(len(lines), 200)
+        for line in lines:
+            self.assertRegex(line, r"^127\.0\.0\.1:\d+ \d+ bytes: line-\d+-\d+$")
+
+
+class TestEchoPeers(unittest.TestCase):
+    def test_tutorial_client_talks_to_udpkit_echo(self):
+        client = harness.tutorial_program("client.py")
+        s = udpkit("echo", "-p", "0")
+        try:
+            _, port = s.wait_bound()
+            env = dict(os.environ, TUTORIAL_HOST="127.0.0.1", TUTORIAL_PORT=str(port))
+            p = subprocess.run([harness.python3(), client], input="你好\nsecond\n".encode(),
+                               capture_output=True, env=env, timeout=20 * SLOW)
+            out = p.stdout.decode()
+            self.assertRegex(out, r"收到服务端【\('127\.0\.0\.1', %d\)】返回的数据:【.{24}】你好" % port)
+            self.assertIn("】second", out)
+        finally:
+            s.kill()
+
+    def test_socat_client(self):
+        socat = harness.require_cmd("socat")
+        s = udpkit("echo", "-p", "0", "-m", "pure")
+        try:
+            _, port = s.wait_bound()
+            p = subprocess.run([socat, "-t", "1", "-", f"UDP:127.0.0.1:{port}"], input=b"via socat\n",
+                               capture_output=True, timeout=20)
+            self.assertEqual(p.stdout, b"via socat\n")
+        finally:
+            s.kill()
+
+    def test_sockperf_clients_measure_sockperf_mode(self):
+        sockperf = harness.require_cmd("sockperf")
+        s = udpkit("echo", "-p", "0", "-m", "sockperf", "-q")
+        try:
+            _, port = s.wait_bound()
+            for mode in ("ping-pong", "under-load"):
+                args = [sockperf, mode, "-i", "127.0.0.1", "-p", str(port), "-t", "1"]
+                if mode == "under-load":
+                    args += ["--mps", "1000"]
+                p = subprocess.run(args, capture_output=True, timeout=60 * SLOW)
+                out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+                self.assertNotIn("No messages were received", out, mode)
+                self.assertRegex(out, r"Summary: Latency is [\d.]+ usec", mode)
+        finally:
+            s.kill()
+
+    def test_sockperf_mode_ignores_other_datagrams(self):
+        s = udpkit("echo", "-p", "0", "-m", "sockperf")
+        try:
+            _, port = s.wait_bound()
+            c = udp_socket(timeout=0.3)
+            c.sendto(b"plain text", ("127.0.0.1", port))
+            with self.assertRaises(socket.timeout):
+                c.recvfrom(100)
+            msg = struct.pack(">QHI", 9, 3, 20) + b"abcdef"
+            c.sendto(msg, ("127.0.0.1", port))
+            self.assertEqual(c.recvfrom(100)[0], struct.pack(">QHI", 9, 2, 20) + b"abcdef")
+        finally:
+            s.stop()
+        self.assertIn(b"1 not sockperf", s.err())
+
+
+if __name__ == "__main__":
+    unittest.main()
