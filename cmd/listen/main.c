@@ -425,10 +425,10 @@ int uk_cmd_listen(int argc, char **argv)
 	L->family = uk_addr_family(&local);
 	{
 		/* SO_REUSEADDR: every listener on the host gets each broadcast and
-		 * group datagram. Not SO_REUSEPORT: when every socket on a port has
-		 * both options, Linux hands group datagrams to one socket of the
-		 * reuseport group by flow hash, member or not (measured in the lab:
-		 * about half went to a socket that never joined; docs/broadcast.md).
+		 * group datagram. Not SO_REUSEPORT: when every socket on a port sets
+		 * it, Linux hands group datagrams to one socket of the reuseport
+		 * group by flow hash, member or not (measured in the lab: about half
+		 * went to a socket that never joined; docs/broadcast.md).
 		 * A wildcard IPv6 bind stays dual-stack. */
 		struct uk_sock_opts so = {.reuse_addr = true, .pktinfo = true,
 					  .nonblock = true, .v6only = L->family == AF_INET6 ? 0 : -1};
