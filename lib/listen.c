@@ -15,6 +15,7 @@ int uk_listen_init(struct uk_listen *l, const struct uk_listen_cfg *cfg,
 
 	l->jitter_max_ns = cfg->jitter_max_ns;
 	l->no_reply = cfg->no_reply;
+	l->port = cfg->port;
 	l->n_groups = 0;
 	l->ifs = ifs;
 	rc = uk_guard_init(&l->guard, &cfg->guard, cfg->sources ? cfg->sources : 4096);
@@ -77,6 +78,8 @@ void uk_listen_decide(struct uk_listen *l, const struct uk_addr *src, const stru
 	 * dg_badinput): answering it would reach the whole subnet. */
 	if (l->ifs && uk_iface_is_broadcast(l->ifs, src))
 		out->verdict = UK_DROP_BADSRC;
+	else if (l->port && uk_addr_port(src) == l->port)
+		out->verdict = UK_DROP_LOOP;
 	else
 		out->verdict = uk_guard_check(&l->guard, src, payload, len, now_ns);
 	if (out->verdict != UK_PASS) {

@@ -440,6 +440,9 @@ int uk_cmd_broadcast(int argc, char **argv)
 		return UK_EXIT_USAGE;
 	}
 	first_msg = optind;
+	if (S->o.source_port == S->o.port)
+		uk_cli_error(CMD, "warning: --source-port equals --port: udpkit listen never answers "
+			     "its own port (two listeners could answer each other forever)");
 	err = uk_iface_list_load(&S->ifs);
 	if (err < 0) {
 		uk_cli_fail(CMD, "interfaces", err);

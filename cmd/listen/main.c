@@ -439,6 +439,12 @@ int uk_cmd_listen(int argc, char **argv)
 		uk_cli_fail(CMD, uk_addr_format(&local, text, sizeof(text)), L->fd);
 		goto fail;
 	}
+	/* With -p 0 the kernel picked the port: the same-port rule needs it. */
+	err = uk_sock_local(L->fd, &local);
+	if (err < 0) {
+		uk_cli_fail(CMD, "getsockname", err);
+		goto fail;
+	}
 	err = uk_mcast_set_all(L->fd, L->family, false);
 	if (err < 0) {
 		uk_cli_fail(CMD, "IP_MULTICAST_ALL", err);
@@ -446,7 +452,8 @@ int uk_cmd_listen(int argc, char **argv)
 	}
 	{
 		struct uk_listen_cfg cfg = {.guard = {.rate_pps = L->o.rate_pps, .limit_loopback = true},
-					    .jitter_max_ns = L->o.jitter_ns, .no_reply = L->o.no_reply};
+					    .jitter_max_ns = L->o.jitter_ns, .no_reply = L->o.no_reply,
+					    .port = uk_addr_port(&local)};
 		err = uk_listen_init(&L->decide, &cfg, &L->ifs);
 	}
 	if (err < 0) {

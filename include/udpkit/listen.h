@@ -4,7 +4,9 @@
  * limit, plus the host's own broadcast addresses as sources), or answer it,
  * and when: a datagram sent to a broadcast or multicast address is answered
  * after a random delay, so a whole LAN does not reply in the same
- * microsecond. Bytes, addresses, now_ns and a random number in; a decision
+ * microsecond. A source on the listener's own port is refused as a loop
+ * (FreeBSD inetd's check_loop): two listeners could otherwise answer each
+ * other forever after one forged datagram. Bytes, addresses, now_ns and a random number in; a decision
  * out. Not thread-safe: one listener owns one. */
 #ifndef UDPKIT_LISTEN_H
 #define UDPKIT_LISTEN_H
@@ -43,6 +45,7 @@ struct uk_listen_cfg {
 	struct uk_guard_cfg guard;
 	uint64_t jitter_max_ns; /* replies to broadcast/multicast wait [0, this) */
 	bool no_reply;
+	uint16_t port;          /* our own port: a source on it is another listener */
 	size_t sources;         /* per-source table size for the guard */
 };
 
@@ -50,6 +53,7 @@ struct uk_listen {
 	struct uk_guard guard;
 	uint64_t jitter_max_ns;
 	bool no_reply;
+	uint16_t port;
 	struct uk_addr groups[UK_LISTEN_MAX_GROUPS];
 	size_t n_groups;
 	const struct uk_iface_list *ifs; /* the host's interfaces; may be NULL */

@@ -164,7 +164,8 @@ static struct uk_listen new_listener(uint32_t rate, uint64_t jitter_ns, bool no_
 {
 	struct uk_listen l;
 	struct uk_listen_cfg cfg = {.guard = {.rate_pps = rate, .limit_loopback = true},
-				    .jitter_max_ns = jitter_ns, .no_reply = no_reply, .sources = 64};
+				    .jitter_max_ns = jitter_ns, .no_reply = no_reply, .port = 8086,
+				    .sources = 64};
 	build_fake();
 	assert_int_equal(uk_listen_init(&l, &cfg, &fake_list), 0);
 	return l;
@@ -228,6 +229,11 @@ static void test_listen_refusals(void **state)
 	assert_int_equal(d.verdict, UK_DROP_BADSRC);
 	uk_listen_decide(&l, &low, &dst, (const unsigned char *)"x", 1, 1, 0, &d);
 	assert_int_equal(d.verdict, UK_DROP_SERVICE);
+	/* From our own port: another listener; answering could loop forever. */
+	struct uk_addr peer_listener = ip("192.168.1.20", 8086);
+	uk_listen_decide(&l, &peer_listener, &dst, (const unsigned char *)"x", 1, 1, 0, &d);
+	assert_int_equal(d.action, UK_LISTEN_REFUSE);
+	assert_int_equal(d.verdict, UK_DROP_LOOP);
 	/* A flood from one source: the burst (5), then one per 200 ms. */
 	for (int i = 0; i < 100; i++) {
 		uk_listen_decide(&l, &ok, &dst, (const unsigned char *)"x", 1,
