@@ -3,8 +3,10 @@ netlab.py): three hosts on one bridge, built per test and removed after it.
 Every test also checks that no root-namespace interface sent a packet.
 Skipped, with the reason, where the lab cannot be built (not root)."""
 import json
+import os
 import re
 import signal
+import subprocess
 import time
 import unittest
 
@@ -293,6 +295,21 @@ for i in range(40):
 
 
 class TestListenSafety(LabTest):
+    def test_replies_to_broadcasts_are_jittered_unicast_not(self):
+        l2 = self.listen(H2, "--jitter", "1000")
+        l3 = self.listen(H3, "--jitter", "1000")
+        rc, out, err = self.broadcast(H1, "--json", "--wait", "1.5", "spread")
+        self.assertEqual(rc, 0, err)
+        rtts = [o["rtt_ms"] for o in map(json.loads, out.splitlines()) if o["type"] == "reply"]
+        self.assertEqual(len(rtts), 2, out)
+        # Uniform in [0, 1000) ms: both under 20 ms has probability 0.0004.
+        self.assertGreater(max(rtts), 20, rtts)
+        rc, out, err = self.broadcast(H1, "--json", "--to", self.lab.addr(H2), "direct")
+        self.assertEqual(rc, 0, err)
+        self.assertLess(json.loads(out.splitlines()[0])["rtt_ms"], 500)
+        self.stop(l2)
+        self.stop(l3)
+
     def test_flood_gets_rate_limited_replies(self):
         l2 = self.listen(H2, "--rate-limit", "5", "--jitter", "0", "-q")
         flood = r"""
@@ -380,6 +397,49 @@ s.sendto(b"\x1b[2J\xff\n", ("10.77.0.255", 8086))
         o, _ = self.stop(l2)
         self.assertEqual(o.count("(broadcast to 255.255.255.255)"), 2, o)
         self.assertIn("广播", o)
+
+
+class TestLabHelper(LabTest):
+    """The lab itself: faults work, teardown and gc leave nothing behind."""
+
+    def test_loss_cut_and_heal(self):
+        l2, l3 = self.listen(H2), self.listen(H3)
+        self.lab.loss(H2, 100)
+        rc, out, err = self.broadcast(H1, "--wait", "0.3", "a")
+        self.assertIn("10.77.0.3:8086", out)
+        self.assertNotIn("10.77.0.2", out)
+        self.lab.clear(H2)
+        self.lab.cut(H3)
+        rc, out, err = self.broadcast(H1, "--wait", "0.3", "b")
+        self.assertIn("10.77.0.2:8086", out)
+        self.assertNotIn("10.77.0.3", out)
+        self.lab.heal(H3)
+        rc, out, err = self.broadcast(H1, "--wait", "0.3", "c")
+        self.assertIn("2 responders", out)
+        self.stop(l2)
+        self.stop(l3)
+
+    def test_teardown_ends_processes_and_gc_removes_orphans(self):
+        p = self.lab.popen(H2, ["sleep", "60"])
+        pid = p.pid
+        other = netlab.Lab(hosts=1)
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        other.owner = dead.pid            # a lab whose owner has died
+        other.__enter__()
+        try:
+            orphan = subprocess.Popen(other.exec_argv(1, ["sleep", "60"]))
+            names = netlab._ip("netns", "list").stdout
+            self.assertIn(other.ns(1), names)
+            self.assertIn(other.prefix, netlab.gc())
+            self.assertNotIn(other.ns(1), netlab._ip("netns", "list").stdout)
+            self.assertEqual(orphan.wait(10), -signal.SIGTERM)
+            self.assertNotIn(self.lab.prefix, netlab.gc())   # ours is alive
+        finally:
+            other.close()
+        self.lab.close()
+        self.assertFalse(os.path.exists(f"/proc/{pid}") and p.proc.poll() is None)
+        self.assertNotIn(self.lab.prefix, netlab._ip("netns", "list").stdout)
 
 
 class TestIfacesInLab(LabTest):

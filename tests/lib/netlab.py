@@ -1,22 +1,29 @@
 """A private virtual LAN in network namespaces, for tests that broadcast or
 multicast (see ../shared/reference/netlab.md for why each step is there).
 
-    with Lab(hosts=3) as lab:
-        p = lab.popen(2, [BIN, "listen"])         # runs inside host 2
-        lab.run(1, [BIN, "broadcast", "hi"], timeout=10)
-        lab.loss(2, 20); lab.cut(3); lab.heal(3)
+    with Lab(hosts=3) as lab:                     # SkipTest if not root
+        p = lab.popen(2, [BIN, "listen"])         # a harness.Proc inside host 2
+        r = lab.run(1, [BIN, "broadcast", "hi"], timeout=10)
+        lab.loss(2, 20); lab.dup(3, 10); lab.clear(2)   # % of frames, "to" host
+        lab.cut(3); lab.heal(3)                   # bridge port off / on
+
+Names: lab.ns(i) (0 is the switch), lab.addr(i) "10.77.0.i", lab.ll(i)
+"fe80::77:ff:fe00:i", lab.mac(i), lab.broadcast "10.77.0.255"; lab.ip(i,
+...) runs `ip -n`. The prefix P is ulab<pid>n<counter>, unique per lab.
 
 Topology: a switch namespace <P>-sw holding bridge br0 (STP off, multicast
 snooping off, IPv6 off) and one veth per host; host namespaces <P>-h1..hN
 with lan0 = 10.77.0.N/24 brd +, MAC 02:77:00:00:00:0N, hence link-local
-fe80::77:ff:fe00:N, routes for 255.255.255.255/32 and 224.0.0.0/4, and no
-default route, so nothing can leave the lab. The root namespace is never
-given an interface, route or address.
+fe80::77:ff:fe00:N (DAD off), routes for 255.255.255.255/32 and 224.0.0.0/4,
+and no default route, so nothing can leave the lab. The root namespace is
+never given an interface, route or address.
 
 Teardown (on exit, also when the test fails): the processes in each
 namespace (by PID, from `ip netns pids`: TERM, then KILL), then the
-namespace. gc() removes labs left by killed runs whose owner PID is dead.
-Lab() raises unittest.SkipTest when not root or when `ip netns` fails."""
+namespace. gc() removes labs left by killed runs whose owner is dead.
+root_tx_packets() and assert_root_tx_unchanged(before), or the RootTxGuard
+context manager, check that no root-namespace interface but lo sent a
+packet meanwhile."""
 import itertools
 import os
 import shutil
@@ -157,7 +164,8 @@ class Lab:
 
     def __init__(self, hosts=3, owner=None):
         self.hosts = hosts
-        self.prefix = f"{PREFIX}{os.getpid()}{next(_counter)}"
+        # "n" keeps pid 12 lab 34 apart from pid 123 lab 4.
+        self.prefix = f"{PREFIX}{os.getpid()}n{next(_counter)}"
         self.owner = owner or os.getpid()
         self.procs = []
         self._up = False
