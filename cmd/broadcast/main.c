@@ -408,7 +408,6 @@ static int run_stdin(struct sender *S)
 			fputs("message: ", stderr);
 			fflush(stderr);
 		}
-		errno = 0;
 		n = getline(&line, &cap, stdin);
 		if (n < 0)
 			break;

@@ -4,6 +4,7 @@ Every test also checks that no root-namespace interface sent a packet.
 Skipped, with the reason, where the lab cannot be built (not root)."""
 import json
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -237,6 +238,27 @@ s.sendto(b"start", ("10.77.0.3", 8086))
         self.assertIn("bytes: one", o)
         self.assertIn("bytes: two", o)
         self.assertNotIn("message: ", err)  # no prompt when stdin is not a terminal
+
+
+    def test_prompts_on_a_terminal(self):
+        l2 = self.listen(H2)
+        master, slave = pty.openpty()
+        try:
+            p = self.lab.popen(H1, [BIN, "broadcast", "--wait", "0.3", "--raw"], stdin=slave)
+            os.close(slave)
+            slave = -1
+            p.wait_for(b"message: ", "err", 10)
+            os.write(master, b"typed\n")
+            p.wait_for(b"1 responder", "out", 10)
+            p.wait_for(b"\nmessage: ", "err", 10)   # the next prompt
+            os.write(master, b"\x04")                      # ^D: end of input
+            self.assertEqual(p.wait(10), 0, p.err())
+        finally:
+            os.close(master)
+            if slave >= 0:
+                os.close(slave)
+        o, _ = self.stop(l2)
+        self.assertIn("bytes: typed", o)
 
 
 class TestMulticast(LabTest):
