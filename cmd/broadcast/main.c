@@ -326,9 +326,11 @@ static void print_results(struct sender *S, const unsigned char *msg, size_t len
 	if (S->o.json) {
 		printf("{\"type\":\"summary\",\"message\":");
 		uk_cli_put_json_string(stdout, msg, len);
-		printf(",\"responders\":%zu,\"duplicates\":%llu,\"own\":%llu,\"overflow\":%llu}\n",
+		printf(",\"responders\":%zu,\"duplicates\":%llu,\"own\":%llu,\"others\":%llu,"
+		       "\"overflow\":%llu}\n",
 		       S->resp.count, (unsigned long long)S->resp.duplicates,
-		       (unsigned long long)S->resp.own, (unsigned long long)S->resp.overflow);
+		       (unsigned long long)S->resp.own, (unsigned long long)S->others,
+		       (unsigned long long)S->resp.overflow);
 	} else {
 		printf("%zu responder%s", S->resp.count, S->resp.count == 1 ? "" : "s");
 		if (S->resp.duplicates)
@@ -336,6 +338,9 @@ static void print_results(struct sender *S, const unsigned char *msg, size_t len
 		if (S->resp.own)
 			printf(", own datagram looped back %llu times (ignored)",
 			       (unsigned long long)S->resp.own);
+		if (S->others)
+			printf(", %llu broadcast or group datagrams from others (ignored)",
+			       (unsigned long long)S->others);
 		putchar('\n');
 	}
 	fflush(stdout);
@@ -362,7 +367,10 @@ static int broadcast_one(struct sender *S, const char *text, size_t text_len)
 	memcpy(msg + len, text, text_len);
 	len += text_len;
 
+	/* Replies are per message: a late one to the previous message counts
+	 * for this one (its RTT measured from this send). */
 	uk_responders_clear(&S->resp);
+	S->others = 0;
 	uk_responders_sent(&S->resp, msg, len);
 	start = uk_now_ns();
 	end = start + S->o.wait_ns;
