@@ -316,6 +316,20 @@ for i in range(40):
         self.assertNotIn("six", o)
 
 
+    def test_dual_stack_listener_hears_ipv4_broadcast_and_ff02_1(self):
+        l2 = self.listen(H2, "-b", "::")
+        rc, out, err = self.broadcast(H1, "v4")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("10.77.0.2:8086", out)
+        rc, out, err = self.broadcast(H1, "--to", "ff02::1", "-I", "lan0", "v6")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("[fe80::77:ff:fe00:2%lan0]:8086", out)
+        o, e = self.stop(l2)
+        self.assertIn("joined ff02::1 on lan0", e)
+        self.assertIn("(broadcast to 10.77.0.255)", o)
+        self.assertIn("(multicast to ff02::1)", o)
+
+
 class TestListenSafety(LabTest):
     def test_replies_to_broadcasts_are_jittered_unicast_not(self):
         l2 = self.listen(H2, "--jitter", "1000")
