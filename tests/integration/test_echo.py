@@ -113,6 +113,29 @@ class TestEcho(unittest.TestCase):
         data, addr = c.recvfrom(100)
         self.assertEqual((data, addr), (b"where", ("127.0.0.2", s.port)))
 
+    def test_dual_stack_wildcard_answers_ipv4_from_the_asked_address(self):
+        s = self.server("-m", "pure", bind="::")
+        c = udp_socket()
+        c.sendto(b"v4 on v6", ("127.0.0.2", s.port))
+        self.assertEqual(c.recvfrom(100), (b"v4 on v6", ("127.0.0.2", s.port)))
+        c6 = udp_socket(socket.AF_INET6, bind=("::1", 0))
+        c6.sendto(b"v6", ("::1", s.port))
+        self.assertEqual(c6.recvfrom(100)[0], b"v6")
+        s.stop()
+        self.assertIn(b"127.0.0.1:%d 8 bytes: v4 on v6" % c.getsockname()[1], s.proc.out())
+
+    def test_stamp_reply_that_would_not_fit_is_not_sent(self):
+        s = self.server("-q")
+        c = udp_socket(timeout=0.5)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        c.sendto(b"x" * 65507, ("127.0.0.1", s.port))
+        with self.assertRaises(socket.timeout):
+            c.recvfrom(70000)
+        c.sendto(b"x" * (65507 - 30), ("127.0.0.1", s.port))
+        self.assertEqual(len(c.recvfrom(70000)[0]), 65507)
+        s.stop()
+        self.assertIn(b"1 too big", s.proc.err())
+
     def test_rate_limit_per_source(self):
         s = self.server("-m", "pure", "-q", "--rate-limit", "20", "--limit-loopback")
         noisy, quiet = udp_socket(timeout=0.3), udp_socket()
