@@ -40,7 +40,7 @@ $(eval $(call variant,ASAN,asan,-O1 -g -fsanitize=address,undefined -fno-omit-fr
 $(eval $(call variant,TSAN,tsan,-O1 -g -fsanitize=thread))
 
 .PHONY: all check demo bench install uninstall deps deps-check clean unit unit-asan \
-	integration integration-asan integration-tsan fuzz fuzz-build lint-man help-sync \
+	integration integration-asan integration-tsan fuzz fuzz-build lint-man lint-sh help-sync \
 	clang-build tsan-build asan-build gcc-werror
 
 all: $(BUILD)/udpkit
@@ -108,6 +108,10 @@ lint-man: deps-check
 		if [ -n "$$out" ]; then echo "$$out"; fail=1; fi; \
 	done; if [ $$fail = 0 ]; then echo "man: $(words $(MANS)) passed, 0 failed"; else exit 1; fi; \
 	if [ -n "$$UK_RESULTS" ]; then echo "man $(words $(MANS)) 0 0" >> "$$UK_RESULTS"; fi
+SCRIPTS := $(wildcard tests/*.sh tests/lib/*.sh) .ci/run
+lint-sh: deps-check
+	@shellcheck $(SCRIPTS) && echo "shellcheck: $(words $(SCRIPTS)) passed, 0 failed" && \
+	if [ -n "$$UK_RESULTS" ]; then echo "shellcheck $(words $(SCRIPTS)) 0 0" >> "$$UK_RESULTS"; fi
 help-sync: $(BUILD)/udpkit
 	@$(PYTHON) tests/help_sync.py $(BUILD)/udpkit $(MANS)
 # Both compilers, warnings as errors: the code is warning-free under each.
@@ -122,7 +126,7 @@ check: deps
 	@mkdir -p $(BUILD) && rm -f $(UK_RESULTS)
 	@$(MAKE) --no-print-directory gcc-werror clang-build
 	@$(MAKE) --no-print-directory all asan-build tsan-build
-	@$(MAKE) --no-print-directory lint-man help-sync
+	@$(MAKE) --no-print-directory lint-man lint-sh help-sync
 	@$(MAKE) --no-print-directory unit unit-asan
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration integration-asan integration-tsan
@@ -138,7 +142,7 @@ bench: deps $(BUILD)/udpkit
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command.
 DEB_PACKAGES := gcc make clang libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
-	libreadline-dev python3 mandoc iproute2 procps sockperf socat tmux iptux xvfb xauth \
+	libreadline-dev python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 locales
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -153,7 +157,7 @@ deps:
 		echo "  sudo apt-get install -y$$missing"; exit 1; \
 	fi
 deps-check:
-	@command -v mandoc >/dev/null && [ -f /usr/include/cmocka.h ] || \
+	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] || \
 		{ echo "missing packages: run 'make deps' first"; exit 1; }
 
 install: $(BUILD)/udpkit
