@@ -14,13 +14,13 @@
 #include "udpkit/iface.h"
 
 static const char *const skip_texts[UK_IFACE_SKIP_COUNT] = {
-	"used",
-	"not the interface asked for",
-	"down",
-	"loopback",
-	"not broadcast-capable",
-	"no IPv4 address with a broadcast address",
-	"not multicast-capable",
+    "used",
+    "not the interface asked for",
+    "down",
+    "loopback",
+    "not broadcast-capable",
+    "no IPv4 address with a broadcast address",
+    "not multicast-capable",
 };
 
 const char *uk_iface_skip_text(enum uk_iface_skip why)
@@ -52,9 +52,12 @@ char *uk_iface_flags_text(unsigned flags, char *buf, size_t size)
 	static const struct {
 		unsigned bit;
 		const char *name;
-	} names[] = {{UK_IFACE_UP, "UP"},		{UK_IFACE_RUNNING, "RUNNING"},
-		     {UK_IFACE_BROADCAST, "BROADCAST"}, {UK_IFACE_MULTICAST, "MULTICAST"},
-		     {UK_IFACE_LOOPBACK, "LOOPBACK"},   {UK_IFACE_P2P, "POINTOPOINT"}};
+	} names[] = {{UK_IFACE_UP, "UP"},
+		     {UK_IFACE_RUNNING, "RUNNING"},
+		     {UK_IFACE_BROADCAST, "BROADCAST"},
+		     {UK_IFACE_MULTICAST, "MULTICAST"},
+		     {UK_IFACE_LOOPBACK, "LOOPBACK"},
+		     {UK_IFACE_P2P, "POINTOPOINT"}};
 	size_t used = 0;
 
 	if (size == 0)
@@ -80,7 +83,8 @@ static unsigned prefix_len(const struct sockaddr *mask)
 	if (!mask)
 		return 0;
 	if (mask->sa_family == AF_INET) {
-		p = (const unsigned char *)&((const struct sockaddr_in *)(const void *)mask)->sin_addr;
+		p = (const unsigned char *)&((const struct sockaddr_in *)(const void *)mask)
+			->sin_addr;
 		n = 4;
 	} else if (mask->sa_family == AF_INET6) {
 		p = ((const struct sockaddr_in6 *)(const void *)mask)->sin6_addr.s6_addr;
@@ -250,7 +254,8 @@ bool uk_iface_is_broadcast(const struct uk_iface_list *l, const struct uk_addr *
 		return true;
 	for (size_t i = 0; i < l->count; i++)
 		for (size_t j = 0; j < l->ifs[i].n_addrs; j++)
-			if (l->ifs[i].addrs[j].has_broadcast && same_ip(&l->ifs[i].addrs[j].broadcast, a))
+			if (l->ifs[i].addrs[j].has_broadcast &&
+			    same_ip(&l->ifs[i].addrs[j].broadcast, a))
 				return true;
 	return false;
 }
@@ -294,7 +299,8 @@ size_t uk_iface_broadcast_targets(const struct uk_iface_list *l, const char *onl
 				continue;
 			/* Two addresses of one subnet share a broadcast: send once. */
 			for (size_t k = 0; k < n && !dup; k++)
-				dup = out[k].ifindex == ifc->index && same_ip(&out[k].dst, &a->broadcast);
+				dup = out[k].ifindex == ifc->index &&
+				      same_ip(&out[k].dst, &a->broadcast);
 			if (dup || n == cap)
 				continue;
 			out[n].dst = a->broadcast;

@@ -88,5 +88,6 @@ void uk_listen_decide(struct uk_listen *l, const struct uk_addr *src, const stru
 	}
 	out->action = UK_LISTEN_REPLY;
 	if (out->kind != UK_LISTEN_UNICAST && l->jitter_max_ns)
-		out->reply_at_ns = now_ns + (uint64_t)((double)rnd / 4294967296.0 * (double)l->jitter_max_ns);
+		out->reply_at_ns =
+		    now_ns + (uint64_t)((double)rnd / 4294967296.0 * (double)l->jitter_max_ns);
 }

@@ -46,8 +46,8 @@ static bool from_self(const struct uk_responders *r, const struct uk_addr *src)
 	return uk_addr_is_loopback(src) || (r->ifs && uk_iface_is_local(r->ifs, src));
 }
 
-bool uk_responders_is_own(const struct uk_responders *r, const struct uk_addr *src,
-			  const void *buf, size_t len, size_t wire_len)
+bool uk_responders_is_own(const struct uk_responders *r, const struct uk_addr *src, const void *buf,
+			  size_t len, size_t wire_len)
 {
 	return r->sent && len == r->sent_len && wire_len == len && from_self(r, src) &&
 	       memcmp(buf, r->sent, len) == 0;

@@ -37,7 +37,7 @@ struct bcast_opts {
 
 struct target {
 	struct uk_addr dst;
-	struct uk_addr src;  /* leave from this address (its interface); unset = routing */
+	struct uk_addr src; /* leave from this address (its interface); unset = routing */
 	bool has_src;
 	const char *ifname;
 	bool failed;
@@ -52,7 +52,7 @@ struct sender {
 	bool so_broadcast;
 	struct uk_responders resp;
 	unsigned char *rbuf;
-	uint64_t others;          /* broadcasts and group traffic that were not replies */
+	uint64_t others; /* broadcasts and group traffic that were not replies */
 	uint64_t total_responders;
 };
 
@@ -82,13 +82,17 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct bcast_opts *o)
 {
-	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},	  {"to", required_argument, NULL, 't'},
-		{"interface", required_argument, NULL, 'I'}, {"wait", required_argument, NULL, 'w'},
-		{"retries", required_argument, NULL, 'r'},   {"source-port", required_argument, NULL, 's'},
-		{"ttl", required_argument, NULL, 'T'},	   {"raw", no_argument, NULL, 'R'},
-		{"json", no_argument, NULL, 'J'},	   {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"port", required_argument, NULL, 'p'},
+						 {"to", required_argument, NULL, 't'},
+						 {"interface", required_argument, NULL, 'I'},
+						 {"wait", required_argument, NULL, 'w'},
+						 {"retries", required_argument, NULL, 'r'},
+						 {"source-port", required_argument, NULL, 's'},
+						 {"ttl", required_argument, NULL, 'T'},
+						 {"raw", no_argument, NULL, 'R'},
+						 {"json", no_argument, NULL, 'J'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	uint64_t v;
 	int c;
 
@@ -100,12 +104,17 @@ static int parse_args(int argc, char **argv, struct bcast_opts *o)
 			if (uk_cli_port(CMD, optarg, &o->port, false) < 0)
 				return -1;
 			break;
-		case 't': o->to = optarg; break;
-		case 'I': o->ifname = optarg; break;
+		case 't':
+			o->to = optarg;
+			break;
+		case 'I':
+			o->ifname = optarg;
+			break;
 		case 'w':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC,
-					      &o->wait_ns) < 0)
-				return uk_cli_usage_error(CMD, "--wait takes 0.001..3600 seconds"), -1;
+			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS,
+					      3600 * UK_NS_PER_SEC, &o->wait_ns) < 0)
+				return uk_cli_usage_error(CMD, "--wait takes 0.001..3600 seconds"),
+				       -1;
 			break;
 		case 'r':
 			if (uk_parse_u64(optarg, 0, 100, &v) < 0)
@@ -121,10 +130,17 @@ static int parse_args(int argc, char **argv, struct bcast_opts *o)
 				return uk_cli_usage_error(CMD, "--ttl takes 1..255"), -1;
 			o->ttl = (int)v;
 			break;
-		case 'R': o->raw = true; break;
-		case 'J': o->json = true; break;
-		case 'h': usage(stdout); exit(UK_EXIT_OK);
-		default: return uk_cli_usage_error(CMD, "unknown option"), -1;
+		case 'R':
+			o->raw = true;
+			break;
+		case 'J':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(UK_EXIT_OK);
+		default:
+			return uk_cli_usage_error(CMD, "unknown option"), -1;
 		}
 	}
 	return 0;
@@ -142,12 +158,15 @@ static int pick_broadcast_targets(struct sender *S)
 		return uk_cli_fail(CMD, "memory", -ENOMEM), -1;
 	n = uk_iface_broadcast_targets(&S->ifs, S->o.ifname, S->o.port, t, MAX_TARGETS, why);
 	if (n == 0) {
-		uk_cli_error(CMD, "no broadcast-capable interface%s%s:", S->o.ifname ? " named " : "",
+		uk_cli_error(CMD,
+			     "no broadcast-capable interface%s%s:", S->o.ifname ? " named " : "",
 			     S->o.ifname ? S->o.ifname : "");
 		for (size_t i = 0; i < S->ifs.count; i++)
 			if (why[i] != UK_IFACE_SKIP_FILTER)
-				fprintf(stderr, "  %s: %s\n", S->ifs.ifs[i].name, uk_iface_skip_text(why[i]));
-		fprintf(stderr, "  (udpkit ifaces shows the details; --to ADDR sends to one address)\n");
+				fprintf(stderr, "  %s: %s\n", S->ifs.ifs[i].name,
+					uk_iface_skip_text(why[i]));
+		fprintf(stderr,
+			"  (udpkit ifaces shows the details; --to ADDR sends to one address)\n");
 		free(why);
 		return -1;
 	}
@@ -207,8 +226,11 @@ static int pick_to_target(struct sender *S, const struct uk_iface *ifc)
 static int open_socket(struct sender *S, const struct uk_iface *ifc)
 {
 	struct uk_addr local;
-	struct uk_sock_opts so = {.broadcast = S->so_broadcast, .pktinfo = true, .nonblock = true,
-				  .v6only = S->family == AF_INET6 ? 0 : -1, .ttl = S->o.ttl,
+	struct uk_sock_opts so = {.broadcast = S->so_broadcast,
+				  .pktinfo = true,
+				  .nonblock = true,
+				  .v6only = S->family == AF_INET6 ? 0 : -1,
+				  .ttl = S->o.ttl,
 				  /* A fixed source port may be shared with a listener
 				   * (SO_REUSEADDR, as udpkit listen sets it). */
 				  .reuse_addr = S->o.source_port != 0};
@@ -239,19 +261,26 @@ static void explain_send_error(struct target *t, int err)
 
 	uk_addr_format(&t->dst, dst, sizeof(dst));
 	if (err == -EACCES)
-		uk_cli_error(CMD, "send to %s: %s: it is a broadcast address, and udpkit sets "
-			     "SO_BROADCAST only for 255.255.255.255 and the broadcast addresses its "
-			     "interfaces list (see udpkit ifaces; an address added without 'brd +' "
-			     "has none)", dst, uk_strerror(err));
+		uk_cli_error(
+		    CMD,
+		    "send to %s: %s: it is a broadcast address, and udpkit sets "
+		    "SO_BROADCAST only for 255.255.255.255 and the broadcast addresses its "
+		    "interfaces list (see udpkit ifaces; an address added without 'brd +' "
+		    "has none)",
+		    dst, uk_strerror(err));
 	else if (err == -ENETUNREACH && uk_addr_is_limited_broadcast(&t->dst))
-		uk_cli_error(CMD, "send to %s: %s: no route for the limited broadcast; name the "
+		uk_cli_error(CMD,
+			     "send to %s: %s: no route for the limited broadcast; name the "
 			     "interface with -I, or omit --to to use each interface's directed "
-			     "broadcast", dst, uk_strerror(err));
+			     "broadcast",
+			     dst, uk_strerror(err));
 	else if (err == -ENETUNREACH || err == -EHOSTUNREACH)
 		uk_cli_error(CMD, "send to %s: %s: no route to it from this host%s", dst,
-			     uk_strerror(err), uk_addr_is_multicast(&t->dst) ? " (name the interface with -I)" : "");
+			     uk_strerror(err),
+			     uk_addr_is_multicast(&t->dst) ? " (name the interface with -I)" : "");
 	else if (err == -ENODEV || err == -EADDRNOTAVAIL)
-		uk_cli_error(CMD, "send to %s: %s (name the interface with -I)", dst, uk_strerror(err));
+		uk_cli_error(CMD, "send to %s: %s (name the interface with -I)", dst,
+			     uk_strerror(err));
 	else
 		uk_cli_error(CMD, "send to %s: %s", dst, uk_strerror(err));
 }
@@ -269,8 +298,8 @@ static size_t send_all(struct sender *S, const unsigned char *msg, size_t len, b
 			if (first && !S->o.json) {
 				char dst[UK_ADDR_STRLEN];
 				fprintf(stderr, "sent %zu bytes to %s%s%s\n", len,
-					uk_addr_format(&t->dst, dst, sizeof(dst)), t->ifname ? " on " : "",
-					t->ifname ? t->ifname : "");
+					uk_addr_format(&t->dst, dst, sizeof(dst)),
+					t->ifname ? " on " : "", t->ifname ? t->ifname : "");
 			}
 		} else if (!t->failed) {
 			t->failed = true;
@@ -293,12 +322,14 @@ static void receive_replies(struct sender *S, uint64_t last_send_ns)
 		/* Someone else's broadcast or group datagram reaching our port is not
 		 * a reply: replies are unicast to us. Our own comes back the same way,
 		 * and is counted as such. */
-		if (d.has_dst && !uk_responders_is_own(&S->resp, &d.peer, d.buf, d.len, d.wire_len) &&
+		if (d.has_dst &&
+		    !uk_responders_is_own(&S->resp, &d.peer, d.buf, d.len, d.wire_len) &&
 		    (uk_addr_is_multicast(&d.dst) || uk_iface_is_broadcast(&S->ifs, &d.dst))) {
 			S->others++;
 			continue;
 		}
-		(void)uk_responders_add(&S->resp, &d.peer, d.buf, d.len, d.wire_len, now - last_send_ns);
+		(void)uk_responders_add(&S->resp, &d.peer, d.buf, d.len, d.wire_len,
+					now - last_send_ns);
 	}
 }
 
@@ -310,9 +341,11 @@ static void print_results(struct sender *S, const unsigned char *msg, size_t len
 		const struct uk_responder *r = &S->resp.items[i];
 		uk_addr_format(&r->addr, from, sizeof(from));
 		if (S->o.json) {
-			printf("{\"type\":\"reply\",\"from\":\"%s\",\"rtt_ms\":%.3f,\"replies\":%llu,"
-			       "\"bytes\":%zu,\"text\":", from, (double)r->rtt_ns / 1e6,
-			       (unsigned long long)r->replies, r->wire_len);
+			printf(
+			    "{\"type\":\"reply\",\"from\":\"%s\",\"rtt_ms\":%.3f,\"replies\":%llu,"
+			    "\"bytes\":%zu,\"text\":",
+			    from, (double)r->rtt_ns / 1e6, (unsigned long long)r->replies,
+			    r->wire_len);
 			uk_cli_put_json_string(stdout, r->reply, r->len);
 			printf("}\n");
 		} else {
@@ -448,7 +481,8 @@ int uk_cmd_broadcast(int argc, char **argv)
 	}
 	first_msg = optind;
 	if (S->o.source_port == S->o.port)
-		uk_cli_error(CMD, "warning: --source-port equals --port: udpkit listen never answers "
+		uk_cli_error(CMD,
+			     "warning: --source-port equals --port: udpkit listen never answers "
 			     "its own port (two listeners could answer each other forever)");
 	err = uk_iface_list_load(&S->ifs);
 	if (err < 0) {

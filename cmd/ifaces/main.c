@@ -19,16 +19,15 @@ struct ifaces_opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: udpkit ifaces [-I interface] [--json]\n"
-		"\n"
-		"Lists network interfaces as udpkit broadcast and listen see them:\n"
-		"state, addresses, directed broadcast address, MTU, multicast, and why\n"
-		"an interface is skipped.\n"
-		"\n"
-		"  -I, --interface IF     show only IF\n"
-		"      --json             one JSON object per interface (NDJSON)\n"
-		"  -h, --help             this help\n");
+	fprintf(f, "usage: udpkit ifaces [-I interface] [--json]\n"
+		   "\n"
+		   "Lists network interfaces as udpkit broadcast and listen see them:\n"
+		   "state, addresses, directed broadcast address, MTU, multicast, and why\n"
+		   "an interface is skipped.\n"
+		   "\n"
+		   "  -I, --interface IF     show only IF\n"
+		   "      --json             one JSON object per interface (NDJSON)\n"
+		   "  -h, --help             this help\n");
 }
 
 static int parse_args(int argc, char **argv, struct ifaces_opts *o)
@@ -43,10 +42,17 @@ static int parse_args(int argc, char **argv, struct ifaces_opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "I:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'I': o->ifname = optarg; break;
-		case 'J': o->json = true; break;
-		case 'h': usage(stdout); exit(UK_EXIT_OK);
-		default: return uk_cli_usage_error(CMD, "unknown option"), -1;
+		case 'I':
+			o->ifname = optarg;
+			break;
+		case 'J':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(UK_EXIT_OK);
+		default:
+			return uk_cli_usage_error(CMD, "unknown option"), -1;
 		}
 	}
 	if (optind != argc)
@@ -69,13 +75,14 @@ static void print_text(const struct uk_iface_list *l, const enum uk_iface_skip *
 		const struct uk_iface *ifc = &l->ifs[i];
 		enum uk_iface_skip m = uk_iface_multicast_skip(ifc);
 
-		printf("%s (index %u): %s, mtu %u, <%s>\n", ifc->name, ifc->index, state_text(ifc->flags),
-		       ifc->mtu, uk_iface_flags_text(ifc->flags, flags, sizeof(flags)));
+		printf("%s (index %u): %s, mtu %u, <%s>\n", ifc->name, ifc->index,
+		       state_text(ifc->flags), ifc->mtu,
+		       uk_iface_flags_text(ifc->flags, flags, sizeof(flags)));
 		for (size_t j = 0; j < ifc->n_addrs; j++) {
 			const struct uk_iface_addr *a = &ifc->addrs[j];
 			bool v6 = uk_addr_family(&a->addr) == AF_INET6;
-			printf("    %s %s/%u", v6 ? "inet6" : "inet", uk_addr_ip(&a->addr, ip, sizeof(ip)),
-			       a->prefix_len);
+			printf("    %s %s/%u", v6 ? "inet6" : "inet",
+			       uk_addr_ip(&a->addr, ip, sizeof(ip)), a->prefix_len);
 			if (a->has_broadcast)
 				printf(" brd %s", uk_addr_ip(&a->broadcast, bc, sizeof(bc)));
 			else if (!v6)
@@ -110,11 +117,13 @@ static void print_json(const struct uk_iface_list *l, const enum uk_iface_skip *
 		       uk_iface_flags_text(ifc->flags, flags, sizeof(flags)));
 		for (size_t j = 0; j < ifc->n_addrs; j++) {
 			const struct uk_iface_addr *a = &ifc->addrs[j];
-			printf("%s{\"family\":\"%s\",\"address\":\"%s\",\"prefix\":%u", j ? "," : "",
+			printf("%s{\"family\":\"%s\",\"address\":\"%s\",\"prefix\":%u",
+			       j ? "," : "",
 			       uk_addr_family(&a->addr) == AF_INET6 ? "inet6" : "inet",
 			       uk_addr_ip(&a->addr, ip, sizeof(ip)), a->prefix_len);
 			if (a->has_broadcast)
-				printf(",\"broadcast\":\"%s\"", uk_addr_ip(&a->broadcast, ip, sizeof(ip)));
+				printf(",\"broadcast\":\"%s\"",
+				       uk_addr_ip(&a->broadcast, ip, sizeof(ip)));
 			putchar('}');
 		}
 		printf("],\"broadcast\":%s", why[i] == UK_IFACE_USE ? "true" : "false");
@@ -151,10 +160,12 @@ int uk_cmd_ifaces(int argc, char **argv)
 		uk_iface_list_free(&l);
 		return uk_cli_fail(CMD, "memory", -ENOMEM);
 	}
-	n = uk_iface_broadcast_targets(&l, NULL, 0, targets, sizeof(targets) / sizeof(targets[0]), why);
+	n = uk_iface_broadcast_targets(&l, NULL, 0, targets, sizeof(targets) / sizeof(targets[0]),
+				       why);
 	/* With -I, show that one interface, with the reasons of the full list. */
 	if (o.ifname) {
-		struct uk_iface_list one = {.ifs = (struct uk_iface *)uk_iface_find(&l, o.ifname), .count = 1};
+		struct uk_iface_list one = {.ifs = (struct uk_iface *)uk_iface_find(&l, o.ifname),
+					    .count = 1};
 		enum uk_iface_skip *w = &why[one.ifs - l.ifs];
 		if (o.json)
 			print_json(&one, w);

@@ -65,62 +65,80 @@ struct listener {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: udpkit listen [-q] [-b addr] [-p port] [-g group]... [-I interface]\n"
-		"                     [-r text | --no-reply] [--rate-limit pps] [--jitter ms] [--json]\n"
-		"\n"
-		"Hears UDP broadcasts (and the multicast groups it joins), prints each\n"
-		"datagram with its sender, and answers with a short acknowledgement.\n"
-		"\n"
-		"  -b, --bind ADDR        address to bind (default 0.0.0.0, or :: with an IPv6 group)\n"
-		"  -p, --port PORT        port (default 8086; 0 picks a free port)\n"
-		"  -g, --group ADDR       join multicast group ADDR (IPv4 or IPv6; repeatable)\n"
-		"  -I, --interface IF     join the groups on IF\n"
-		"  -r, --reply TEXT       the reply (default \"ack from HOSTNAME\"; at most %d bytes)\n"
-		"      --no-reply         never answer\n"
-		"      --rate-limit PPS   replies per second per source (default %d; 0 = off)\n"
-		"      --jitter MS        answer broadcast and multicast after a random delay\n"
-		"                         of up to MS milliseconds (default %d; 0 = none)\n"
-		"  -q, --quiet            no per-datagram lines\n"
-		"      --json             per-datagram lines as NDJSON\n"
-		"  -h, --help             this help\n",
-		UK_LISTEN_REPLY_MAX, UK_LISTEN_DEFAULT_RATE, UK_LISTEN_DEFAULT_JITTER_MS);
+	fprintf(
+	    f,
+	    "usage: udpkit listen [-q] [-b addr] [-p port] [-g group]... [-I interface]\n"
+	    "                     [-r text | --no-reply] [--rate-limit pps] [--jitter ms] "
+	    "[--json]\n"
+	    "\n"
+	    "Hears UDP broadcasts (and the multicast groups it joins), prints each\n"
+	    "datagram with its sender, and answers with a short acknowledgement.\n"
+	    "\n"
+	    "  -b, --bind ADDR        address to bind (default 0.0.0.0, or :: with an IPv6 group)\n"
+	    "  -p, --port PORT        port (default 8086; 0 picks a free port)\n"
+	    "  -g, --group ADDR       join multicast group ADDR (IPv4 or IPv6; repeatable)\n"
+	    "  -I, --interface IF     join the groups on IF\n"
+	    "  -r, --reply TEXT       the reply (default \"ack from HOSTNAME\"; at most %d bytes)\n"
+	    "      --no-reply         never answer\n"
+	    "      --rate-limit PPS   replies per second per source (default %d; 0 = off)\n"
+	    "      --jitter MS        answer broadcast and multicast after a random delay\n"
+	    "                         of up to MS milliseconds (default %d; 0 = none)\n"
+	    "  -q, --quiet            no per-datagram lines\n"
+	    "      --json             per-datagram lines as NDJSON\n"
+	    "  -h, --help             this help\n",
+	    UK_LISTEN_REPLY_MAX, UK_LISTEN_DEFAULT_RATE, UK_LISTEN_DEFAULT_JITTER_MS);
 }
 
 static int parse_args(int argc, char **argv, struct listen_opts *o)
 {
-	static const struct option longopts[] = {
-		{"bind", required_argument, NULL, 'b'},	   {"port", required_argument, NULL, 'p'},
-		{"group", required_argument, NULL, 'g'},    {"interface", required_argument, NULL, 'I'},
-		{"reply", required_argument, NULL, 'r'},    {"no-reply", no_argument, NULL, 'N'},
-		{"rate-limit", required_argument, NULL, 'R'}, {"jitter", required_argument, NULL, 'j'},
-		{"quiet", no_argument, NULL, 'q'},	   {"json", no_argument, NULL, 'J'},
-		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"bind", required_argument, NULL, 'b'},
+						 {"port", required_argument, NULL, 'p'},
+						 {"group", required_argument, NULL, 'g'},
+						 {"interface", required_argument, NULL, 'I'},
+						 {"reply", required_argument, NULL, 'r'},
+						 {"no-reply", no_argument, NULL, 'N'},
+						 {"rate-limit", required_argument, NULL, 'R'},
+						 {"jitter", required_argument, NULL, 'j'},
+						 {"quiet", no_argument, NULL, 'q'},
+						 {"json", no_argument, NULL, 'J'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	uint64_t v;
 	int c;
 
-	*o = (struct listen_opts){.port = 8086, .rate_pps = UK_LISTEN_DEFAULT_RATE,
+	*o = (struct listen_opts){.port = 8086,
+				  .rate_pps = UK_LISTEN_DEFAULT_RATE,
 				  .jitter_ns = UK_LISTEN_DEFAULT_JITTER_MS * UK_NS_PER_MS};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:p:g:I:r:qh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'b': o->bind_host = optarg; break;
+		case 'b':
+			o->bind_host = optarg;
+			break;
 		case 'p':
 			if (uk_cli_port(CMD, optarg, &o->port, true) < 0)
 				return -1;
 			break;
 		case 'g':
 			if (o->n_groups == UK_LISTEN_MAX_GROUPS)
-				return uk_cli_usage_error(CMD, "at most %d groups", UK_LISTEN_MAX_GROUPS), -1;
+				return uk_cli_usage_error(CMD, "at most %d groups",
+							  UK_LISTEN_MAX_GROUPS),
+				       -1;
 			o->groups[o->n_groups++] = optarg;
 			break;
-		case 'I': o->ifname = optarg; break;
+		case 'I':
+			o->ifname = optarg;
+			break;
 		case 'r':
 			if (strlen(optarg) > UK_LISTEN_REPLY_MAX)
-				return uk_cli_usage_error(CMD, "--reply is at most %d bytes", UK_LISTEN_REPLY_MAX), -1;
+				return uk_cli_usage_error(CMD, "--reply is at most %d bytes",
+							  UK_LISTEN_REPLY_MAX),
+				       -1;
 			o->reply = optarg;
 			break;
-		case 'N': o->no_reply = true; break;
+		case 'N':
+			o->no_reply = true;
+			break;
 		case 'R':
 			if (uk_parse_u64(optarg, 0, 100000, &v) < 0)
 				return uk_cli_usage_error(CMD, "--rate-limit takes 0..100000"), -1;
@@ -131,10 +149,17 @@ static int parse_args(int argc, char **argv, struct listen_opts *o)
 				return uk_cli_usage_error(CMD, "--jitter takes 0..10000 (ms)"), -1;
 			o->jitter_ns = v * UK_NS_PER_MS;
 			break;
-		case 'q': o->quiet = true; break;
-		case 'J': o->json = true; break;
-		case 'h': usage(stdout); exit(UK_EXIT_OK);
-		default: return uk_cli_usage_error(CMD, "unknown option"), -1;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'J':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(UK_EXIT_OK);
+		default:
+			return uk_cli_usage_error(CMD, "unknown option"), -1;
 		}
 	}
 	if (optind != argc)
@@ -189,10 +214,12 @@ static void print_dgram(struct listener *L, const struct uk_dgram *d,
 	uk_addr_format(&d->peer, from, sizeof(from));
 	if (d->has_dst)
 		uk_addr_ip(&d->dst, to, sizeof(to));
-	outcome = dec->action == UK_LISTEN_REPLY ? "answered"
-		  : dec->action == UK_LISTEN_SILENT ? "silent" : "refused";
+	outcome = dec->action == UK_LISTEN_REPLY    ? "answered"
+		  : dec->action == UK_LISTEN_SILENT ? "silent"
+						    : "refused";
 	if (L->o.json) {
-		printf("{\"from\":\"%s\",\"to\":\"%s\",\"kind\":\"%s\",\"bytes\":%zu,\"outcome\":\"%s\"",
+		printf("{\"from\":\"%s\",\"to\":\"%s\",\"kind\":\"%s\",\"bytes\":%zu,\"outcome\":"
+		       "\"%s\"",
 		       from, to, kind_name(dec->kind), d->wire_len, outcome);
 		if (dec->action == UK_LISTEN_REFUSE)
 			printf(",\"rule\":\"%s\"", uk_verdict_name(dec->verdict));
@@ -312,13 +339,16 @@ static int join_groups(struct listener *L, unsigned ifindex)
 			return -1;
 		}
 		if (uk_addr_family(&g) == AF_INET6 && L->family == AF_INET) {
-			uk_cli_error(CMD, "%s: an IPv6 group needs an IPv6 socket (-b ::)", L->o.groups[i]);
+			uk_cli_error(CMD, "%s: an IPv6 group needs an IPv6 socket (-b ::)",
+				     L->o.groups[i]);
 			return -1;
 		}
 		rc = uk_mcast_join(L->fd, &g, ifindex);
 		if (rc == -ENODEV)
-			uk_cli_error(CMD, "join %s: no interface for this group (no multicast route?): "
-				     "name one with -I", L->o.groups[i]);
+			uk_cli_error(CMD,
+				     "join %s: no interface for this group (no multicast route?): "
+				     "name one with -I",
+				     L->o.groups[i]);
 		else if (rc < 0 && rc != -EADDRINUSE)
 			uk_cli_fail(CMD, L->o.groups[i], rc);
 		if (rc < 0 && rc != -EADDRINUSE)
@@ -357,22 +387,23 @@ static int join_all_nodes(struct listener *L, unsigned ifindex)
 
 static void print_summary(const struct listen_stats *s)
 {
-	fprintf(stderr,
-		"udpkit listen: %llu datagrams (%llu bytes) received: %llu unicast, %llu broadcast, "
-		"%llu multicast; %llu replies sent\n"
-		"udpkit listen: not answered: %llu badsrc, %llu service, %llu lowport, %llu loop, "
-		"%llu rate, %llu queue full, %llu send failed\n"
-		"udpkit listen: %llu datagrams to groups not joined ignored\n",
-		(unsigned long long)s->datagrams, (unsigned long long)s->bytes,
-		(unsigned long long)s->kind[UK_LISTEN_UNICAST],
-		(unsigned long long)s->kind[UK_LISTEN_BROADCAST],
-		(unsigned long long)s->kind[UK_LISTEN_MULTICAST], (unsigned long long)s->replies,
-		(unsigned long long)s->refused[UK_DROP_BADSRC],
-		(unsigned long long)s->refused[UK_DROP_SERVICE],
-		(unsigned long long)s->refused[UK_DROP_LOWPORT],
-		(unsigned long long)s->refused[UK_DROP_LOOP], (unsigned long long)s->refused[UK_DROP_RATE],
-		(unsigned long long)s->queue_full, (unsigned long long)s->send_failed,
-		(unsigned long long)s->not_joined);
+	fprintf(
+	    stderr,
+	    "udpkit listen: %llu datagrams (%llu bytes) received: %llu unicast, %llu broadcast, "
+	    "%llu multicast; %llu replies sent\n"
+	    "udpkit listen: not answered: %llu badsrc, %llu service, %llu lowport, %llu loop, "
+	    "%llu rate, %llu queue full, %llu send failed\n"
+	    "udpkit listen: %llu datagrams to groups not joined ignored\n",
+	    (unsigned long long)s->datagrams, (unsigned long long)s->bytes,
+	    (unsigned long long)s->kind[UK_LISTEN_UNICAST],
+	    (unsigned long long)s->kind[UK_LISTEN_BROADCAST],
+	    (unsigned long long)s->kind[UK_LISTEN_MULTICAST], (unsigned long long)s->replies,
+	    (unsigned long long)s->refused[UK_DROP_BADSRC],
+	    (unsigned long long)s->refused[UK_DROP_SERVICE],
+	    (unsigned long long)s->refused[UK_DROP_LOWPORT],
+	    (unsigned long long)s->refused[UK_DROP_LOOP],
+	    (unsigned long long)s->refused[UK_DROP_RATE], (unsigned long long)s->queue_full,
+	    (unsigned long long)s->send_failed, (unsigned long long)s->not_joined);
 }
 
 static bool any_v6_group(const struct listen_opts *o)
@@ -419,7 +450,10 @@ int uk_cmd_listen(int argc, char **argv)
 	}
 	/* Broadcasts only reach a wildcard (or broadcast) address: a socket
 	 * bound to a unicast address never hears them. */
-	if (uk_cli_resolve(CMD, L->o.bind_host ? L->o.bind_host : any_v6_group(&L->o) ? "::" : "0.0.0.0",
+	if (uk_cli_resolve(CMD,
+			   L->o.bind_host	 ? L->o.bind_host
+			   : any_v6_group(&L->o) ? "::"
+						 : "0.0.0.0",
 			   L->o.port, AF_UNSPEC, &local) < 0)
 		goto fail;
 	L->family = uk_addr_family(&local);
@@ -430,8 +464,10 @@ int uk_cmd_listen(int argc, char **argv)
 		 * group by flow hash, member or not (measured in the lab: about half
 		 * went to a socket that never joined; docs/broadcast.md).
 		 * A wildcard IPv6 bind stays dual-stack. */
-		struct uk_sock_opts so = {.reuse_addr = true, .pktinfo = true,
-					  .nonblock = true, .v6only = L->family == AF_INET6 ? 0 : -1};
+		struct uk_sock_opts so = {.reuse_addr = true,
+					  .pktinfo = true,
+					  .nonblock = true,
+					  .v6only = L->family == AF_INET6 ? 0 : -1};
 		L->fd = uk_sock_open(&local, &so);
 	}
 	if (L->fd < 0) {
@@ -451,9 +487,11 @@ int uk_cmd_listen(int argc, char **argv)
 		goto fail;
 	}
 	{
-		struct uk_listen_cfg cfg = {.guard = {.rate_pps = L->o.rate_pps, .limit_loopback = true},
-					    .jitter_max_ns = L->o.jitter_ns, .no_reply = L->o.no_reply,
-					    .port = uk_addr_port(&local)};
+		struct uk_listen_cfg cfg = {
+		    .guard = {.rate_pps = L->o.rate_pps, .limit_loopback = true},
+		    .jitter_max_ns = L->o.jitter_ns,
+		    .no_reply = L->o.no_reply,
+		    .port = uk_addr_port(&local)};
 		err = uk_listen_init(&L->decide, &cfg, &L->ifs);
 	}
 	if (err < 0) {

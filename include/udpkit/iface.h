@@ -15,19 +15,19 @@
 
 /* Flags, copied from the kernel's IFF_* into names of our own. */
 enum {
-	UK_IFACE_UP = 1 << 0,        /* administratively up (IFF_UP) */
+	UK_IFACE_UP = 1 << 0,	     /* administratively up (IFF_UP) */
 	UK_IFACE_RUNNING = 1 << 1,   /* carrier present (IFF_RUNNING) */
 	UK_IFACE_BROADCAST = 1 << 2, /* broadcast-capable (IFF_BROADCAST) */
 	UK_IFACE_MULTICAST = 1 << 3, /* multicast-capable (IFF_MULTICAST) */
 	UK_IFACE_LOOPBACK = 1 << 4,  /* IFF_LOOPBACK */
-	UK_IFACE_P2P = 1 << 5        /* point-to-point (IFF_POINTOPOINT): tun, ppp */
+	UK_IFACE_P2P = 1 << 5	     /* point-to-point (IFF_POINTOPOINT): tun, ppp */
 };
 
 /* Addresses kept per interface; more are counted but not stored. */
 #define UK_IFACE_MAX_ADDRS 16
 
 struct uk_iface_addr {
-	struct uk_addr addr;      /* port 0; IPv6 link-local carries its scope id */
+	struct uk_addr addr;	  /* port 0; IPv6 link-local carries its scope id */
 	struct uk_addr broadcast; /* IPv4 directed broadcast; valid when has_broadcast */
 	unsigned prefix_len;
 	bool has_broadcast;
@@ -36,8 +36,8 @@ struct uk_iface_addr {
 struct uk_iface {
 	char name[IF_NAMESIZE];
 	unsigned index;
-	unsigned flags;  /* UK_IFACE_* */
-	unsigned mtu;    /* 0 when unknown */
+	unsigned flags; /* UK_IFACE_* */
+	unsigned mtu;	/* 0 when unknown */
 	size_t n_addrs;
 	size_t n_dropped; /* addresses beyond UK_IFACE_MAX_ADDRS */
 	struct uk_iface_addr addrs[UK_IFACE_MAX_ADDRS];
@@ -66,12 +66,12 @@ bool uk_iface_is_broadcast(const struct uk_iface_list *l, const struct uk_addr *
 /* Why an interface is not used; UK_IFACE_USE when it is. */
 enum uk_iface_skip {
 	UK_IFACE_USE = 0,
-	UK_IFACE_SKIP_FILTER,    /* not the interface asked for with -I */
-	UK_IFACE_SKIP_DOWN,      /* not up */
-	UK_IFACE_SKIP_LOOPBACK,  /* loopback: broadcast never leaves the host */
-	UK_IFACE_SKIP_NOBCAST,   /* no IFF_BROADCAST (point-to-point, tun, ...) */
-	UK_IFACE_SKIP_NOADDR,    /* no IPv4 address with a broadcast address */
-	UK_IFACE_SKIP_NOMCAST,   /* no IFF_MULTICAST */
+	UK_IFACE_SKIP_FILTER,	/* not the interface asked for with -I */
+	UK_IFACE_SKIP_DOWN,	/* not up */
+	UK_IFACE_SKIP_LOOPBACK, /* loopback: broadcast never leaves the host */
+	UK_IFACE_SKIP_NOBCAST,	/* no IFF_BROADCAST (point-to-point, tun, ...) */
+	UK_IFACE_SKIP_NOADDR,	/* no IPv4 address with a broadcast address */
+	UK_IFACE_SKIP_NOMCAST,	/* no IFF_MULTICAST */
 	UK_IFACE_SKIP_COUNT
 };
 
@@ -81,10 +81,10 @@ const char *uk_iface_skip_text(enum uk_iface_skip why);
 /* One place a broadcast is sent: the directed broadcast address of one
  * IPv4 address of one interface. */
 struct uk_iface_target {
-	struct uk_addr dst;  /* directed broadcast, with port */
-	struct uk_addr src;  /* the interface address it belongs to, port 0 */
+	struct uk_addr dst; /* directed broadcast, with port */
+	struct uk_addr src; /* the interface address it belongs to, port 0 */
 	unsigned ifindex;
-	size_t iface;        /* index into the list's ifs */
+	size_t iface; /* index into the list's ifs */
 };
 
 /* Decides which interfaces a broadcast leaves from: up, broadcast-capable,

@@ -6,8 +6,8 @@
  * after a random delay, so a whole LAN does not reply in the same
  * microsecond. A source on the listener's own port is refused as a loop
  * (FreeBSD inetd's check_loop): two listeners could otherwise answer each
- * other forever after one forged datagram. Bytes, addresses, now_ns and a random number in; a decision
- * out. Not thread-safe: one listener owns one. */
+ * other forever after one forged datagram. Bytes, addresses, now_ns and a random number in; a
+ * decision out. Not thread-safe: one listener owns one. */
 #ifndef UDPKIT_LISTEN_H
 #define UDPKIT_LISTEN_H
 
@@ -23,30 +23,30 @@
 /* The largest reply a listener sends, whatever it is asked to say: a
  * listener answering broadcasts must not amplify (Fraggle). */
 #define UK_LISTEN_REPLY_MAX 256
-#define UK_LISTEN_DEFAULT_RATE 10    /* replies per second per source */
+#define UK_LISTEN_DEFAULT_RATE 10 /* replies per second per source */
 #define UK_LISTEN_DEFAULT_JITTER_MS 50
 
 /* How a datagram reached us, from its destination address (pktinfo). */
 enum uk_listen_kind {
 	UK_LISTEN_UNICAST = 0,
-	UK_LISTEN_BROADCAST,  /* 255.255.255.255 or a directed broadcast */
+	UK_LISTEN_BROADCAST, /* 255.255.255.255 or a directed broadcast */
 	UK_LISTEN_MULTICAST,
 	UK_LISTEN_KIND_COUNT
 };
 
 enum uk_listen_action {
-	UK_LISTEN_REPLY = 0,  /* answer at reply_at_ns */
-	UK_LISTEN_REFUSE,     /* show it, do not answer: see verdict */
-	UK_LISTEN_SILENT,     /* show it, answering is turned off */
-	UK_LISTEN_NOT_JOINED  /* to a group we did not join: not ours, ignore */
+	UK_LISTEN_REPLY = 0, /* answer at reply_at_ns */
+	UK_LISTEN_REFUSE,    /* show it, do not answer: see verdict */
+	UK_LISTEN_SILENT,    /* show it, answering is turned off */
+	UK_LISTEN_NOT_JOINED /* to a group we did not join: not ours, ignore */
 };
 
 struct uk_listen_cfg {
 	struct uk_guard_cfg guard;
 	uint64_t jitter_max_ns; /* replies to broadcast/multicast wait [0, this) */
 	bool no_reply;
-	uint16_t port;          /* our own port: a source on it is another listener */
-	size_t sources;         /* per-source table size for the guard */
+	uint16_t port;	/* our own port: a source on it is another listener */
+	size_t sources; /* per-source table size for the guard */
 };
 
 struct uk_listen {

@@ -18,10 +18,10 @@
 
 struct uk_responder {
 	struct uk_addr addr;
-	uint64_t rtt_ns;          /* of the first reply */
-	uint64_t replies;         /* all replies, duplicates included */
-	size_t len;               /* bytes kept in reply */
-	size_t wire_len;          /* the first reply's real size */
+	uint64_t rtt_ns;  /* of the first reply */
+	uint64_t replies; /* all replies, duplicates included */
+	size_t len;	  /* bytes kept in reply */
+	size_t wire_len;  /* the first reply's real size */
 	unsigned char reply[UK_RESPONDER_KEEP];
 };
 
@@ -29,17 +29,17 @@ struct uk_responders {
 	struct uk_responder *items; /* owned */
 	size_t count, cap, max;
 	uint64_t duplicates, own, overflow;
-	struct uk_addr self;        /* our socket's address and port */
+	struct uk_addr self;		 /* our socket's address and port */
 	const struct uk_iface_list *ifs; /* borrowed, may be NULL */
-	const unsigned char *sent;  /* borrowed: the datagram last sent */
+	const unsigned char *sent;	 /* borrowed: the datagram last sent */
 	size_t sent_len;
 };
 
 enum uk_responders_result {
-	UK_RESP_NEW = 0,   /* a first reply from a new responder */
-	UK_RESP_DUP,       /* another reply from a known responder */
-	UK_RESP_OWN,       /* our own datagram, looped back */
-	UK_RESP_FULL       /* more than max responders: counted, not kept */
+	UK_RESP_NEW = 0, /* a first reply from a new responder */
+	UK_RESP_DUP,	 /* another reply from a known responder */
+	UK_RESP_OWN,	 /* our own datagram, looped back */
+	UK_RESP_FULL	 /* more than max responders: counted, not kept */
 };
 
 /* self: our socket's bound address (port matters); ifs: the host's
@@ -57,8 +57,8 @@ void uk_responders_clear(struct uk_responders *r);
 
 /* True when a datagram is our own looped back: from our port on one of
  * our addresses, carrying exactly what we sent last. */
-bool uk_responders_is_own(const struct uk_responders *r, const struct uk_addr *src,
-			  const void *buf, size_t len, size_t wire_len);
+bool uk_responders_is_own(const struct uk_responders *r, const struct uk_addr *src, const void *buf,
+			  size_t len, size_t wire_len);
 
 /* Accounts one received datagram. A datagram is our own when it comes
  * from our port on one of our addresses and carries exactly what we sent.

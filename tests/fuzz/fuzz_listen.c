@@ -13,10 +13,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const sources[] = {"10.77.0.", "127.0.0.", "255.255.255.", "224.0.0.",
-				      "0.0.0.", "::ffff:10.77.0.", "fe80::", "ff02::"};
-static const char *const dests[] = {"10.77.0.2", "10.77.0.255", "255.255.255.255", "239.77.0.1",
-				    "239.77.0.2", "ff02::1", "fe80::2", "::ffff:239.77.0.1"};
+static const char *const sources[] = {"10.77.0.", "127.0.0.",	     "255.255.255.", "224.0.0.",
+				      "0.0.0.",	  "::ffff:10.77.0.", "fe80::",	     "ff02::"};
+static const char *const dests[] = {"10.77.0.2",  "10.77.0.255",      "255.255.255.255",
+				    "239.77.0.1", "239.77.0.2",	      "ff02::1",
+				    "fe80::2",	  "::ffff:239.77.0.1"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,11 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char text[64];
 
 	if (!ready) {
-		struct uk_listen_cfg cfg = {.guard = {.rate_pps = 10}, .jitter_max_ns = 50000000,
-					    .port = 8086, .sources = 64};
+		struct uk_listen_cfg cfg = {.guard = {.rate_pps = 10},
+					    .jitter_max_ns = 50000000,
+					    .port = 8086,
+					    .sources = 64};
 		struct uk_addr self, g;
-		if (uk_listen_init(&l, &cfg, NULL) < 0 || uk_addr_parse(&g, "239.77.0.1", 0, AF_INET) < 0 ||
-		    uk_listen_add_group(&l, &g) < 0 || uk_addr_parse(&self, "0.0.0.0", 8086, AF_INET) < 0)
+		if (uk_listen_init(&l, &cfg, NULL) < 0 ||
+		    uk_addr_parse(&g, "239.77.0.1", 0, AF_INET) < 0 ||
+		    uk_listen_add_group(&l, &g) < 0 ||
+		    uk_addr_parse(&self, "0.0.0.0", 8086, AF_INET) < 0)
 			abort();
 		uk_responders_init(&r, &self, NULL, 32);
 		ready = true;

@@ -62,7 +62,8 @@ static void build_fake(void)
 	add_addr(&fake[1], "fe80::1", 64, NULL);
 	make_iface(&fake[2], "eth1", 3, UK_IFACE_BROADCAST | UK_IFACE_MULTICAST);
 	add_addr(&fake[2], "172.16.0.1", 24, "172.16.0.255");
-	make_iface(&fake[3], "tun0", 4, UK_IFACE_UP | UK_IFACE_RUNNING | UK_IFACE_P2P | UK_IFACE_MULTICAST);
+	make_iface(&fake[3], "tun0", 4,
+		   UK_IFACE_UP | UK_IFACE_RUNNING | UK_IFACE_P2P | UK_IFACE_MULTICAST);
 	add_addr(&fake[3], "10.8.0.2", 32, NULL);
 	make_iface(&fake[4], "eth2", 5, UPB);
 	add_addr(&fake[4], "2001:db8::5", 64, NULL);
@@ -120,8 +121,10 @@ static void test_local_and_broadcast(void **state)
 {
 	(void)state;
 	build_fake();
-	struct uk_addr a = ip("192.168.1.11", 999), b = ip("192.168.1.255", 1), c = ip("10.0.0.6", 0);
-	struct uk_addr d = ip("255.255.255.255", 0), e = ip("::ffff:10.0.255.255", 0), f = ip("fe80::1", 0);
+	struct uk_addr a = ip("192.168.1.11", 999), b = ip("192.168.1.255", 1),
+		       c = ip("10.0.0.6", 0);
+	struct uk_addr d = ip("255.255.255.255", 0), e = ip("::ffff:10.0.255.255", 0),
+		       f = ip("fe80::1", 0);
 	assert_true(uk_iface_is_local(&fake_list, &a));
 	assert_true(uk_iface_is_local(&fake_list, &f));
 	assert_false(uk_iface_is_local(&fake_list, &c));
@@ -164,7 +167,9 @@ static struct uk_listen new_listener(uint32_t rate, uint64_t jitter_ns, bool no_
 {
 	struct uk_listen l;
 	struct uk_listen_cfg cfg = {.guard = {.rate_pps = rate, .limit_loopback = true},
-				    .jitter_max_ns = jitter_ns, .no_reply = no_reply, .port = 8086,
+				    .jitter_max_ns = jitter_ns,
+				    .no_reply = no_reply,
+				    .port = 8086,
 				    .sources = 64};
 	build_fake();
 	assert_int_equal(uk_listen_init(&l, &cfg, &fake_list), 0);
@@ -283,7 +288,8 @@ static void test_responders(void **state)
 	assert_int_equal(uk_responders_add(&r, &peer, "ack", 3, 3, 14), UK_RESP_NEW);
 	/* A long reply is kept cut, its size remembered. */
 	static unsigned char big[2000];
-	assert_int_equal(uk_responders_add(&r, &me_other_port, big, sizeof(big), 3000, 1), UK_RESP_NEW);
+	assert_int_equal(uk_responders_add(&r, &me_other_port, big, sizeof(big), 3000, 1),
+			 UK_RESP_NEW);
 	assert_int_equal(r.items[1].len, UK_RESPONDER_KEEP);
 	assert_int_equal(r.items[1].wire_len, 3000);
 	uk_responders_free(&r);
@@ -292,14 +298,14 @@ static void test_responders(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_targets_default),
-		cmocka_unit_test(test_targets_filter_and_cap),
-		cmocka_unit_test(test_local_and_broadcast),
-		cmocka_unit_test(test_multicast_skip_and_flags),
-		cmocka_unit_test(test_same_group),
-		cmocka_unit_test(test_listen_kinds_and_jitter),
-		cmocka_unit_test(test_listen_refusals),
-		cmocka_unit_test(test_responders),
+	    cmocka_unit_test(test_targets_default),
+	    cmocka_unit_test(test_targets_filter_and_cap),
+	    cmocka_unit_test(test_local_and_broadcast),
+	    cmocka_unit_test(test_multicast_skip_and_flags),
+	    cmocka_unit_test(test_same_group),
+	    cmocka_unit_test(test_listen_kinds_and_jitter),
+	    cmocka_unit_test(test_listen_refusals),
+	    cmocka_unit_test(test_responders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
