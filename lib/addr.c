@@ -12,7 +12,8 @@
 #include "udpkit/addr.h"
 #include "udpkit/err.h"
 
-int uk_addr_parse(struct uk_addr *a, const char *host, uint16_t port, int family)
+int uk_addr_parse_flags(struct uk_addr *a, const char *host, uint16_t port, int family,
+			unsigned flags)
 {
 	struct addrinfo hints, *res = NULL;
 	char service[8];
@@ -23,10 +24,17 @@ int uk_addr_parse(struct uk_addr *a, const char *host, uint16_t port, int family
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_DGRAM;
 	hints.ai_flags = AI_NUMERICSERV;
+	/* AI_NUMERICHOST: getaddrinfo never asks a resolver, so untrusted or
+	 * fuzzed text cannot make us send DNS queries. */
+	if (flags & UK_ADDR_NUMERIC)
+		hints.ai_flags |= AI_NUMERICHOST;
 	snprintf(service, sizeof(service), "%u", (unsigned)port);
 	rc = getaddrinfo(host, service, &hints, &res);
-	if (rc != 0)
+	if (rc != 0) {
+		if (flags & UK_ADDR_NUMERIC)
+			return UK_EPARSE;
 		return rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_FAIL ? UK_ENOTFOUND : UK_EPARSE;
+	}
 	if (res->ai_addrlen > sizeof(a->u)) {
 		freeaddrinfo(res);
 		return UK_EPARSE;
@@ -37,7 +45,18 @@ int uk_addr_parse(struct uk_addr *a, const char *host, uint16_t port, int family
 	return 0;
 }
 
+int uk_addr_parse(struct uk_addr *a, const char *host, uint16_t port, int family)
+{
+	return uk_addr_parse_flags(a, host, port, family, 0);
+}
+
 int uk_addr_parse_hostport(struct uk_addr *a, const char *text, uint16_t default_port, int family)
+{
+	return uk_addr_parse_hostport_flags(a, text, default_port, family, 0);
+}
+
+int uk_addr_parse_hostport_flags(struct uk_addr *a, const char *text, uint16_t default_port,
+				 int family, unsigned flags)
 {
 	char host[256];
 	const char *port_text = NULL, *colon;
@@ -80,7 +99,7 @@ int uk_addr_parse_hostport(struct uk_addr *a, const char *text, uint16_t default
 			return UK_EPARSE;
 		default_port = (uint16_t)v;
 	}
-	return uk_addr_parse(a, host, default_port, family);
+	return uk_addr_parse_flags(a, host, default_port, family, flags);
 }
 
 /* The IPv4 address inside a, looking through v4-mapped v6; false if none. */
@@ -110,9 +129,17 @@ char *uk_addr_ip(const struct uk_addr *a, char *buf, size_t size)
 		snprintf(buf, size, "%s", text);
 	} else if (a->u.sa.sa_family == AF_INET6) {
 		char ifname[IF_NAMESIZE] = "";
-		inet_ntop(AF_INET6, &a->u.in6.sin6_addr, text, sizeof(text));
-		if (a->u.in6.sin6_scope_id && if_indextoname(a->u.in6.sin6_scope_id, ifname))
+		const struct in6_addr *in6 = &a->u.in6.sin6_addr;
+		uint32_t scope = a->u.in6.sin6_scope_id;
+		inet_ntop(AF_INET6, in6, text, sizeof(text));
+		/* getaddrinfo() takes an interface name as the scope of link-local
+		 * addresses only; otherwise print the number, so that what we
+		 * print always parses back to the same address. */
+		if (scope && (IN6_IS_ADDR_LINKLOCAL(in6) || IN6_IS_ADDR_MC_LINKLOCAL(in6) ||
+			      IN6_IS_ADDR_MC_NODELOCAL(in6)) && if_indextoname(scope, ifname))
 			snprintf(buf, size, "%s%%%s", text, ifname);
+		else if (scope)
+			snprintf(buf, size, "%s%%%u", text, (unsigned)scope);
 		else
 			snprintf(buf, size, "%s", text);
 	} else {

@@ -9,6 +9,9 @@
 
 #include "udpkit/guard.h"
 
+/* One datagram's worth of the token bucket, in nano-tokens. */
+#define TOKEN 1000000000ull
+
 static const char *const verdict_names[UK_VERDICT_COUNT] = {
 	"pass", "badsrc", "service", "lowport", "loop", "rate",
 };
@@ -94,7 +97,7 @@ static struct uk_guard_entry *lookup(struct uk_guard *g, uint64_t key, bool crea
 		return NULL;
 	memset(victim, 0, sizeof(*victim));
 	victim->key = key;
-	victim->tokens_milli = (uint64_t)g->cfg.burst * 1000;
+	victim->tokens_nano = (uint64_t)g->cfg.burst * TOKEN;
 	return victim;
 }
 
@@ -119,16 +122,20 @@ enum uk_verdict uk_guard_check(struct uk_guard *g, const struct uk_addr *src,
 	}
 	limited = g->cfg.rate_pps && (g->cfg.limit_loopback || !uk_addr_is_loopback(src));
 	if (limited) {
-		uint64_t cap = (uint64_t)g->cfg.burst * 1000;
+		uint64_t cap = (uint64_t)g->cfg.burst * TOKEN;
 		if (e->last_ns && now_ns > e->last_ns) {
-			/* rate_pps tokens per second, in milli-tokens per ns. */
-			uint64_t add = (now_ns - e->last_ns) / 1000 * g->cfg.rate_pps / 1000;
-			e->tokens_milli = e->tokens_milli + add > cap ? cap : e->tokens_milli + add;
+			/* rate_pps datagrams per second are exactly rate_pps
+			 * nano-tokens per ns, so the refill between closely spaced
+			 * datagrams is never rounded away. Past the time that fills
+			 * an empty bucket more time adds nothing (and cannot overflow). */
+			uint64_t dt = now_ns - e->last_ns, fill_ns = cap / g->cfg.rate_pps + 1;
+			uint64_t add = (dt < fill_ns ? dt : fill_ns) * g->cfg.rate_pps;
+			e->tokens_nano = e->tokens_nano + add > cap ? cap : e->tokens_nano + add;
 		}
 		e->last_ns = now_ns;
-		if (e->tokens_milli < 1000)
+		if (e->tokens_nano < TOKEN)
 			return UK_DROP_RATE;
-		e->tokens_milli -= 1000;
+		e->tokens_nano -= TOKEN;
 	} else {
 		e->last_ns = now_ns;
 	}

@@ -29,6 +29,9 @@ static int parse_number(const char *text, double *v, const char **rest)
 	char *end;
 	if (!text || !((*text >= '0' && *text <= '9') || *text == '.'))
 		return UK_EPARSE;
+	/* strtod() also takes hexadecimal ("0x10", "0x1p3"): not decimal. */
+	if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+		return UK_EPARSE;
 	errno = 0;
 	*v = strtod(text, &end);
 	if (end == text || errno == ERANGE || !isfinite(*v))
@@ -74,7 +77,9 @@ int uk_parse_duration(const char *text, uint64_t default_unit_ns, uint64_t min_n
 		unit = units[i].ns;
 	}
 	ns = v * unit;
-	if (ns < (double)min_ns || ns > (double)max_ns)
+	/* (double)UINT64_MAX rounds up to 2^64, and llround() is undefined
+	 * beyond LLONG_MAX: anything from 2^63 ns (292 years) on is out of range. */
+	if (ns < (double)min_ns || ns > (double)max_ns || ns >= 0x1p63)
 		return UK_ERANGE_;
 	*out_ns = (uint64_t)llround(ns);
 	return 0;

@@ -101,7 +101,9 @@ uint64_t uk_hist_quantile(const struct uk_hist *h, double q)
 		return 0;
 	if (q >= 1.0)
 		return h->max_ns;
-	rank = (uint64_t)ceil(q * (double)h->count);
+	/* q <= 0 or NaN means the minimum; converting a negative or NaN
+	 * double to an unsigned integer would be undefined. */
+	rank = q > 0 ? (uint64_t)ceil(q * (double)h->count) : 1;
 	if (rank == 0)
 		rank = 1;
 	for (unsigned i = 0; i < UK_HIST_BUCKETS; i++) {

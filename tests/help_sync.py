@@ -34,6 +34,14 @@ def commands(binary):
     return set(re.findall(r"^  ([a-z]+)$", out, re.M))
 
 
+def record_result(name, passed, failed, skipped=0):
+    """Appends this runner's counts to $UK_RESULTS (make check's total)."""
+    path = os.environ.get("UK_RESULTS")
+    if path:
+        with open(path, "a") as f:
+            f.write(f"{name} {passed} {failed} {skipped}\n")
+
+
 def main(binary, mans):
     passed = failed = 0
     paged = {re.sub(r"^udpkit-([a-z]+)\.1$", r"\1", os.path.basename(m)) for m in mans}
@@ -58,6 +66,7 @@ def main(binary, mans):
             print(f"  {cmd}: " + "; ".join(problems))
         else:
             passed += 1
+    record_result("help-sync", passed, failed)
     print(f"help-sync: {passed} passed, {failed} failed")
     return 1 if failed or not passed else 0
 

@@ -34,6 +34,14 @@ def iter_tests(suite):
             yield t
 
 
+def record_result(name, passed, failed, skipped=0):
+    """Appends this runner's counts to $UK_RESULTS (make check's total)."""
+    path = os.environ.get("UK_RESULTS")
+    if path:
+        with open(path, "a") as f:
+            f.write(f"{name} {passed} {failed} {skipped}\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", default="")
@@ -77,6 +85,7 @@ def main():
             counts["passed"] += 1
             print(f"ok {tid} ({took:.1f}s)")
         sys.stdout.flush()
+    record_result("integration", counts["passed"], counts["failed"], counts["skipped"])
     print(f"integration: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
     return 1 if counts["failed"] or not counts["passed"] else 0
 

@@ -17,7 +17,9 @@
 struct uk_tui;
 
 /* Called with each line the user submitted (UTF-8, may hold '\n' from a
- * paste). The chat decides whether it is a command or a message. */
+ * paste). The chat decides whether it is a command or a message. Ctrl-D
+ * on an empty line, or the terminal going away, submits "/quit". The
+ * callback must not call uk_tui_close(); it sets a flag for the loop. */
 typedef void (*uk_tui_submit_cb)(void *user, const char *line);
 
 /* Takes over the terminal. Returns NULL when stdin/stdout is not a usable

@@ -31,6 +31,15 @@ int uk_addr_parse(struct uk_addr *a, const char *host, uint16_t port, int family
  * when no port is given. Returns as uk_addr_parse(). */
 int uk_addr_parse_hostport(struct uk_addr *a, const char *text, uint16_t default_port, int family);
 
+/* Flags for the _flags variants. UK_ADDR_NUMERIC accepts numeric addresses
+ * only (AI_NUMERICHOST): never blocks, never sends a DNS query; anything
+ * else is UK_EPARSE. For text from the network or a fuzzer. */
+#define UK_ADDR_NUMERIC 0x1u
+int uk_addr_parse_flags(struct uk_addr *a, const char *host, uint16_t port, int family,
+			unsigned flags);
+int uk_addr_parse_hostport_flags(struct uk_addr *a, const char *text, uint16_t default_port,
+				 int family, unsigned flags);
+
 /* Writes "1.2.3.4:80" or "[::1]:80" into buf. Returns buf. */
 char *uk_addr_format(const struct uk_addr *a, char *buf, size_t size);
 /* Writes the address alone, "1.2.3.4" or "::1" (v4-mapped shown as v4). */

@@ -47,7 +47,7 @@ struct uk_guard_cfg {
 struct uk_guard_entry {
 	uint64_t key;           /* uk_addr_hash of the source; 0 = empty */
 	uint64_t last_ns;       /* last datagram from it */
-	uint64_t tokens_milli;  /* token bucket, in thousandths of a datagram */
+	uint64_t tokens_nano;   /* token bucket, in billionths of a datagram */
 	uint64_t reply_sig;     /* signature of our last reply to it */
 	uint32_t reply_len;
 	uint32_t reflections;   /* consecutive datagrams ending with our reply */

@@ -1,0 +1,83 @@
+/* Fuzz target: the history file reader (uk_history_read, over the input
+ * as a whole file), its line parser (uk_history_parse) and the --since
+ * parser. A line that parses formats and parses back to the same entry,
+ * and its formatted form is a single safe line. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "udpkit/history.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int count_cb(void *user, const struct uk_history_entry *e)
+{
+	size_t *n = user;
+	/* Touch the text: ASan checks it is all inside the reader's buffer. */
+	if (e->text_len && e->text[0] == e->text[e->text_len - 1])
+		(*n)++;
+	return 0;
+}
+
+/* The input as a file, through a memfd: the reader's own line splitting,
+ * comments, torn last line and overlong lines. */
+static void read_as_file(const uint8_t *data, size_t size)
+{
+	static int fd = -1;
+	char path[64];
+	uint64_t bad;
+	bool torn;
+	size_t n = 0;
+
+	if (fd < 0)
+		fd = memfd_create("fuzz_history", 0);
+	if (fd < 0 || ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (uk_history_read(path, count_cb, &n, &bad, &torn) != 0)
+		abort();
+	if (size > 0 && data[size - 1] != '\n' && !torn)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct uk_history_entry e, back;
+	unsigned char *text = malloc(size + 1), *text2 = malloc(size + 1);
+	char *line = NULL, *since = malloc(size + 1);
+	uint64_t ns;
+	int n;
+
+	if (!text || !text2 || !since)
+		goto out;
+	read_as_file(data, size);
+	memcpy(since, data, size);
+	since[size] = '\0';
+	(void)uk_history_since_parse(since, 1795688553123000000ull, &ns);
+	if (uk_history_parse((const char *)data, size, &e, text, size + 1) != 0)
+		goto out;
+	line = malloc(UK_HISTORY_LINE_MAX(e.text_len));
+	if (!line)
+		goto out;
+	n = uk_history_format(&e, line, UK_HISTORY_LINE_MAX(e.text_len));
+	if (n <= 0 || memchr(line, '\n', (size_t)n - 1))
+		abort();
+	for (int i = 0; i < n - 1; i++)
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+			abort();
+	if (uk_history_parse(line, (size_t)n, &back, text2, size + 1) != 0)
+		abort();
+	if (back.time_ns != e.time_ns || back.kind != e.kind || strcmp(back.peer, e.peer) ||
+	    strcmp(back.nick, e.nick) || back.msg_id != e.msg_id || back.text_len != e.text_len ||
+	    memcmp(back.text, e.text, e.text_len))
+		abort();
+out:
+	free(text);
+	free(text2);
+	free(line);
+	free(since);
+	return 0;
+}

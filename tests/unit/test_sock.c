@@ -1,0 +1,446 @@
+/* Unit tests for lib/sock.c and lib/batch.c over real loopback sockets
+ * (127.0.0.0/8 and ::1 only, port 0, receive timeouts so nothing hangs):
+ * truncation is reported with the real size, the destination address of a
+ * datagram is learnt on a wildcard socket and a reply can leave from it,
+ * and recvmmsg/sendmmsg batches move several datagrams each way. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <cmocka.h>
+
+#include "udpkit/addr.h"
+#include "udpkit/batch.h"
+#include "udpkit/err.h"
+#include "udpkit/sock.h"
+
+static bool dual_stack; /* open_bound() binds v6 sockets with v6only=0 */
+
+static struct uk_addr addr(const char *text)
+{
+	struct uk_addr a;
+	if (uk_addr_parse_hostport_flags(&a, text, 0, AF_UNSPEC, UK_ADDR_NUMERIC) != 0)
+		fail_msg("cannot parse %s", text);
+	return a;
+}
+
+/* Every socket a test receives on gets a 2 s timeout: a lost datagram
+ * fails the test instead of hanging it. */
+static void timeout(int fd)
+{
+	struct timeval tv = {.tv_sec = 2};
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+}
+
+/* Opens a socket bound to text (port 0) and returns it; *bound gets the
+ * real address. Skips the test when the address family is unavailable. */
+static int open_bound(const char *text, bool pktinfo, struct uk_addr *bound)
+{
+	struct uk_sock_opts o = {.v6only = dual_stack ? 0 : 1, .pktinfo = pktinfo};
+	struct uk_addr a = addr(text);
+	int fd = uk_sock_open(&a, &o);
+	if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL)
+		skip();
+	assert_true(fd >= 0);
+	timeout(fd);
+	assert_int_equal(uk_sock_local(fd, bound), 0);
+	assert_int_not_equal(uk_addr_port(bound), 0);
+	return fd;
+}
+
+/* The address to send to for a socket bound to a wildcard: host:port. */
+static struct uk_addr target(const char *host, const struct uk_addr *bound)
+{
+	struct uk_addr a = addr(host);
+	uk_addr_set_port(&a, uk_addr_port(bound));
+	return a;
+}
+
+static void test_open_local_wildcard(void **state)
+{
+	struct uk_addr b;
+	int fd;
+	(void)state;
+	fd = open_bound("127.0.0.1:0", false, &b);
+	assert_true(uk_addr_is_loopback(&b));
+	assert_false(uk_sock_is_wildcard(fd));
+	close(fd);
+	fd = open_bound("0.0.0.0:0", false, &b);
+	assert_true(uk_sock_is_wildcard(fd));
+	close(fd);
+	fd = open_bound("[::]:0", false, &b);
+	assert_true(uk_sock_is_wildcard(fd));
+	assert_int_equal(uk_addr_family(&b), AF_INET6);
+	close(fd);
+	/* Errors come back as -errno. */
+	assert_int_equal(uk_sock_local(-1, &b), -EBADF);
+	{
+		struct uk_addr a = addr("192.0.2.1:1");
+		assert_int_equal(uk_sock_open(&a, NULL), -EADDRNOTAVAIL);
+	}
+}
+
+static void test_recv_reports_truncation(void **state)
+{
+	unsigned char big[3000], buf[100], buf2[4000];
+	struct uk_addr rb, sb;
+	struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+	int r, s;
+	(void)state;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 7);
+	r = open_bound("127.0.0.1:0", false, &rb);
+	s = open_bound("127.0.0.1:0", false, &sb);
+	assert_int_equal(uk_sock_send(s, big, sizeof(big), &rb, NULL, 0), (ssize_t)sizeof(big));
+	assert_int_equal(uk_sock_recv(r, &d), 100);
+	assert_true(d.truncated);
+	assert_int_equal(d.len, 100);
+	assert_int_equal(d.wire_len, 3000);
+	assert_memory_equal(buf, big, 100);
+	assert_true(uk_addr_equal(&d.peer, &sb));
+	assert_false(d.has_dst); /* pktinfo was not asked for */
+
+	/* An exact fit is not truncated. */
+	d.buf = buf2;
+	d.cap = sizeof(big);
+	assert_int_equal(uk_sock_send(s, big, sizeof(big), &rb, NULL, 0), (ssize_t)sizeof(big));
+	assert_int_equal(uk_sock_recv(r, &d), 3000);
+	assert_false(d.truncated);
+	assert_int_equal(d.wire_len, 3000);
+	assert_memory_equal(buf2, big, sizeof(big));
+
+	/* An empty datagram is a datagram. */
+	assert_int_equal(uk_sock_send(s, "", 0, &rb, NULL, 0), 0);
+	assert_int_equal(uk_sock_recv(r, &d), 0);
+	assert_false(d.truncated);
+	assert_int_equal(d.wire_len, 0);
+	close(r);
+	close(s);
+}
+
+static void test_recv_nonblocking_empty(void **state)
+{
+	struct uk_sock_opts o = {.v6only = -1, .nonblock = true};
+	struct uk_addr a = addr("127.0.0.1:0");
+	unsigned char buf[16];
+	struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+	int fd = uk_sock_open(&a, &o);
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(uk_sock_recv(fd, &d), -EAGAIN);
+	close(fd);
+}
+
+/* A wildcard socket learns which address each datagram was sent to, and a
+ * reply sent with that as its source leaves from it. 127.0.0.2 is on lo
+ * but is not the address the kernel would pick for a reply to 127.0.0.1. */
+static void check_pktinfo_reply(const char *wildcard, const char *client_bind, const char *to,
+				const char *want_dst)
+{
+	unsigned char buf[64];
+	struct uk_addr sb, cb, dst_to, want = addr(want_dst);
+	struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+	int srv, cli;
+
+	srv = open_bound(wildcard, true, &sb);
+	cli = open_bound(client_bind, false, &cb);
+	assert_true(uk_sock_is_wildcard(srv));
+	dst_to = target(to, &sb);
+	assert_int_equal(uk_sock_send(cli, "question", 8, &dst_to, NULL, 0), 8);
+	assert_int_equal(uk_sock_recv(srv, &d), 8);
+	assert_true(d.has_dst);
+	assert_true(uk_addr_same_host(&d.dst, &want));
+	assert_int_equal(uk_addr_port(&d.dst), 0);
+	assert_true(d.ifindex > 0);
+	assert_true(uk_addr_equal(&d.peer, &cb));
+
+	/* The reply goes out from d.dst: the client sees it come from there. */
+	assert_int_equal(uk_sock_send(srv, "answer", 6, &d.peer, &d.dst, d.ifindex), 6);
+	d.has_dst = false;
+	assert_int_equal(uk_sock_recv(cli, &d), 6);
+	assert_memory_equal(buf, "answer", 6);
+	assert_true(uk_addr_same_host(&d.peer, &want));
+	assert_int_equal(uk_addr_port(&d.peer), uk_addr_port(&sb));
+	close(srv);
+	close(cli);
+}
+
+static void test_pktinfo_v4(void **state)
+{
+	(void)state;
+	check_pktinfo_reply("0.0.0.0:0", "127.0.0.1:0", "127.0.0.2", "127.0.0.2");
+	check_pktinfo_reply("0.0.0.0:0", "127.0.0.1:0", "127.0.0.1", "127.0.0.1");
+}
+
+static void test_pktinfo_v6(void **state)
+{
+	(void)state;
+	check_pktinfo_reply("[::]:0", "[::1]:0", "::1", "::1");
+}
+
+static void test_pktinfo_dual_stack(void **state)
+{
+	/* An IPv4 datagram on a dual-stack [::] socket: its destination is
+	 * learnt (v4-mapped or v4) and the reply still leaves from it. */
+	(void)state;
+	dual_stack = true;
+	check_pktinfo_reply("[::]:0", "127.0.0.1:0", "127.0.0.2", "127.0.0.2");
+	dual_stack = false;
+}
+
+static void test_send_without_src_uses_route(void **state)
+{
+	/* The control case for test_pktinfo_v4: without a source the reply to
+	 * 127.0.0.1 leaves from 127.0.0.1, not from 127.0.0.2. */
+	unsigned char buf[64];
+	struct uk_addr sb, cb, to, lo2 = addr("127.0.0.2:0");
+	struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+	int srv, cli;
+	(void)state;
+	srv = open_bound("0.0.0.0:0", true, &sb);
+	cli = open_bound("127.0.0.1:0", false, &cb);
+	to = target("127.0.0.2", &sb);
+	assert_int_equal(uk_sock_send(cli, "q", 1, &to, NULL, 0), 1);
+	assert_int_equal(uk_sock_recv(srv, &d), 1);
+	assert_true(uk_addr_same_host(&d.dst, &lo2));
+	assert_int_equal(uk_sock_send(srv, "a", 1, &d.peer, NULL, 0), 1);
+	assert_int_equal(uk_sock_recv(cli, &d), 1);
+	assert_false(uk_addr_same_host(&d.peer, &lo2));
+	close(srv);
+	close(cli);
+}
+
+static void test_pktinfo_cmsg_edges(void **state)
+{
+	unsigned char control[UK_PKTINFO_SPACE];
+	struct uk_addr any, lo = addr("127.0.0.1:0");
+	(void)state;
+	uk_addr_any(&any, AF_INET, 0);
+	assert_int_equal(uk_sock_pktinfo_cmsg(control, sizeof(control), NULL, 0), 0);
+	assert_int_equal(uk_sock_pktinfo_cmsg(control, sizeof(control), &any, 0), 0);
+	assert_int_equal(uk_sock_pktinfo_cmsg(control, UK_PKTINFO_SPACE - 1, &lo, 0), 0);
+	assert_true(uk_sock_pktinfo_cmsg(control, sizeof(control), &lo, 1) > 0);
+}
+
+static void test_connected_refused(void **state)
+{
+	/* A connected socket hears the ICMP port unreachable from loopback. */
+	struct uk_sock_opts o = {.v6only = -1, .recv_err = true};
+	struct uk_addr b;
+	unsigned char buf[16];
+	struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+	int closed = open_bound("127.0.0.1:0", false, &b), fd;
+	ssize_t rc;
+	(void)state;
+	close(closed); /* nobody listens on b now */
+	fd = uk_sock_open_connected(&b, &o);
+	assert_true(fd >= 0);
+	timeout(fd);
+	assert_int_equal(uk_sock_send(fd, "x", 1, NULL, NULL, 0), 1);
+	rc = uk_sock_recv(fd, &d);
+	assert_int_equal(rc, -ECONNREFUSED);
+	close(fd);
+}
+
+static void test_batch_round_trip(void **state)
+{
+	static const size_t sizes[] = {1, 0, 100, 2048, 3000, 17};
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	static unsigned char msg[N][3000], buf[4096];
+	struct uk_batch b;
+	struct uk_addr sb, cb, to, lo2 = addr("127.0.0.2:0");
+	struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+	int srv, cli, got = 0, sent;
+	(void)state;
+	assert_int_equal(uk_batch_init(&b, 0, 100), -EINVAL);
+	assert_int_equal(uk_batch_init(&b, UK_BATCH_MAX + 1, 100), -EINVAL);
+	assert_int_equal(uk_batch_init(&b, 8, 2048), 0);
+	srv = open_bound("0.0.0.0:0", true, &sb);
+	cli = open_bound("127.0.0.1:0", false, &cb);
+	to = target("127.0.0.2", &sb);
+	for (int i = 0; i < N; i++) {
+		for (size_t k = 0; k < sizes[i]; k++)
+			msg[i][k] = (unsigned char)(i * 31 + (int)k);
+		assert_int_equal(uk_sock_send(cli, msg[i], sizes[i], &to, NULL, 0), (ssize_t)sizes[i]);
+	}
+	/* Loopback delivers synchronously, so one call usually gets all of
+	 * them; loop anyway, the receive timeout bounds it. */
+	while (got < N) {
+		int n = uk_batch_recv(srv, &b);
+		assert_true(n >= 1);
+		for (int i = 0; i < n; i++) {
+			struct uk_batch_slot *s = &b.slots[i];
+			size_t want = sizes[got + i];
+			assert_int_equal(s->wire_len, want);
+			assert_int_equal(s->truncated, want > 2048);
+			assert_int_equal(s->len, want > 2048 ? 2048 : want);
+			assert_memory_equal(s->data, msg[got + i], s->len);
+			assert_true(uk_addr_equal(&s->peer, &cb));
+			assert_true(s->has_dst);
+			assert_true(uk_addr_same_host(&s->dst, &lo2));
+			/* Answer all but the truncated one, reversed. */
+			s->send = !s->truncated;
+			for (size_t k = 0; k < s->len / 2; k++) {
+				unsigned char t = s->data[k];
+				s->data[k] = s->data[s->len - 1 - k];
+				s->data[s->len - 1 - k] = t;
+			}
+			s->out = s->data;
+			s->out_len = s->len;
+		}
+		sent = uk_batch_send(srv, &b, n, true);
+		{
+			int wanted = 0;
+			for (int i = 0; i < n; i++)
+				wanted += b.slots[i].send;
+			assert_int_equal(sent, wanted);
+		}
+		got += n;
+	}
+	for (int i = 0; i < N; i++) {
+		if (sizes[i] > 2048)
+			continue;
+		assert_int_equal(uk_sock_recv(cli, &d), (ssize_t)sizes[i]);
+		for (size_t k = 0; k < sizes[i]; k++)
+			assert_int_equal(buf[k], msg[i][sizes[i] - 1 - k]);
+		/* pktinfo: the replies come from the address they were sent to. */
+		assert_true(uk_addr_same_host(&d.peer, &lo2));
+		assert_int_equal(uk_addr_port(&d.peer), uk_addr_port(&sb));
+	}
+	/* Nothing else arrives (the truncated one was not answered). */
+	{
+		struct timeval tv = {.tv_usec = 100000};
+		assert_int_equal(setsockopt(cli, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+		assert_int_equal(uk_sock_recv(cli, &d), -EAGAIN);
+	}
+	/* Sending nothing sends nothing. */
+	for (int i = 0; i < 8; i++)
+		b.slots[i].send = false;
+	assert_int_equal(uk_batch_send(srv, &b, 8, true), 0);
+	close(srv);
+	close(cli);
+	uk_batch_free(&b);
+	assert_null(b.memory);
+}
+
+/* The single-datagram path the echo worker uses under sparse traffic. */
+static void test_batch_recv_one(void **state)
+{
+	static unsigned char big[3000];
+	struct uk_batch b;
+	struct uk_addr sb, cb, to, lo2 = addr("127.0.0.2:0");
+	int srv, cli;
+	(void)state;
+	assert_int_equal(uk_batch_init(&b, 4, 1000), 0);
+	srv = open_bound("0.0.0.0:0", true, &sb);
+	cli = open_bound("127.0.0.1:0", false, &cb);
+	to = target("127.0.0.2", &sb);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i ^ 0x5a);
+
+	for (int with_pktinfo = 0; with_pktinfo < 2; with_pktinfo++) {
+		struct uk_batch_slot *s = &b.slots[0];
+		/* Cut: the real size is reported. */
+		assert_int_equal(uk_sock_send(cli, big, sizeof(big), &to, NULL, 0), 3000);
+		assert_int_equal(uk_batch_recv_one(srv, &b, with_pktinfo), 1);
+		assert_true(s->truncated);
+		assert_int_equal(s->wire_len, 3000);
+		assert_int_equal(s->len, 1000);
+		assert_memory_equal(s->data, big, 1000);
+		assert_true(uk_addr_equal(&s->peer, &cb));
+		assert_int_equal(s->has_dst, with_pktinfo);
+		if (with_pktinfo)
+			assert_true(uk_addr_same_host(&s->dst, &lo2));
+		/* Whole, then answered through uk_batch_send. */
+		assert_int_equal(uk_sock_send(cli, big, 999, &to, NULL, 0), 999);
+		assert_int_equal(uk_batch_recv_one(srv, &b, with_pktinfo), 1);
+		assert_false(s->truncated);
+		assert_int_equal(s->len, 999);
+		s->out = s->data;
+		s->out_len = 5;
+		s->send = true;
+		assert_int_equal(uk_batch_send(srv, &b, 1, true), 1);
+		{
+			unsigned char buf[16];
+			struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+			assert_int_equal(uk_sock_recv(cli, &d), 5);
+			assert_memory_equal(buf, big, 5);
+			/* From 127.0.0.2 only when the destination was learnt. */
+			assert_int_equal(uk_addr_same_host(&d.peer, &lo2), with_pktinfo);
+		}
+	}
+	/* After a send, a batch receive sets its headers up again. */
+	assert_int_equal(uk_sock_send(cli, "again", 5, &to, NULL, 0), 5);
+	assert_int_equal(uk_batch_recv(srv, &b), 1);
+	assert_int_equal(b.slots[0].len, 5);
+	assert_memory_equal(b.slots[0].data, "again", 5);
+	assert_true(uk_addr_equal(&b.slots[0].peer, &cb));
+	assert_true(b.slots[0].has_dst);
+	close(srv);
+	close(cli);
+	uk_batch_free(&b);
+}
+
+static void test_batch_v6(void **state)
+{
+	struct uk_batch b;
+	struct uk_addr sb, cb, to;
+	unsigned char buf[64];
+	struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+	int srv, cli, n;
+	(void)state;
+	srv = open_bound("[::]:0", true, &sb);
+	cli = open_bound("[::1]:0", false, &cb);
+	to = target("::1", &sb);
+	assert_int_equal(uk_batch_init(&b, 4, 64), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(uk_sock_send(cli, "abc", 3, &to, NULL, 0), 3);
+	n = 0;
+	while (n < 3) {
+		int k = uk_batch_recv(srv, &b);
+		assert_true(k >= 1);
+		for (int i = 0; i < k; i++) {
+			assert_true(b.slots[i].has_dst);
+			assert_int_equal(uk_addr_family(&b.slots[i].dst), AF_INET6);
+			assert_true(uk_addr_is_loopback(&b.slots[i].dst));
+			b.slots[i].out = (const unsigned char *)"xyz!";
+			b.slots[i].out_len = 4;
+			b.slots[i].send = true;
+		}
+		assert_int_equal(uk_batch_send(srv, &b, k, true), k);
+		n += k;
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(uk_sock_recv(cli, &d), 4);
+		assert_memory_equal(buf, "xyz!", 4);
+		assert_true(uk_addr_equal(&d.peer, &to));
+	}
+	close(srv);
+	close(cli);
+	uk_batch_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_local_wildcard),
+		cmocka_unit_test(test_recv_reports_truncation),
+		cmocka_unit_test(test_recv_nonblocking_empty),
+		cmocka_unit_test(test_pktinfo_v4),
+		cmocka_unit_test(test_pktinfo_v6),
+		cmocka_unit_test(test_pktinfo_dual_stack),
+		cmocka_unit_test(test_send_without_src_uses_route),
+		cmocka_unit_test(test_pktinfo_cmsg_edges),
+		cmocka_unit_test(test_connected_refused),
+		cmocka_unit_test(test_batch_round_trip),
+		cmocka_unit_test(test_batch_recv_one),
+		cmocka_unit_test(test_batch_v6),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
