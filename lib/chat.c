@@ -100,8 +100,8 @@ bool uk_chat_is_self(const struct uk_chat *c, const struct uk_addr *src)
 /* Sends an entry-type packet (BR_ENTRY, BR_EXIT, BR_ABSENCE, ANSENTRY). */
 static void send_entry(struct uk_chat *c, const struct uk_addr *to, uint32_t mode)
 {
-	int n = uk_ipmsg_build_entry(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, uk_ipmsg_seq_next(&c->seq),
-				     mode);
+	int n = uk_ipmsg_build_entry(c->pkt, UK_IPMSG_MAX_PACKET, &c->id,
+				     uk_ipmsg_seq_next(&c->seq), mode);
 	if (n > 0)
 		transmit(c, to, c->pkt, (size_t)n);
 }
@@ -135,10 +135,16 @@ static void report_outcome(struct uk_chat *c, enum uk_chat_event_kind kind,
 			   const struct uk_addr *peer, uint64_t packet_no, struct pending *p,
 			   unsigned tries, uint64_t rtt_ns, const char *reason)
 {
-	struct uk_chat_event ev = {.kind = kind, .peer = *peer, .msg_id = packet_no,
-				   .nick = p ? p->nick : "", .text = p ? p->text : "",
-				   .len = p ? p->len : 0, .receipt = true, .tries = tries,
-				   .rtt_ns = rtt_ns, .reason = reason};
+	struct uk_chat_event ev = {.kind = kind,
+				   .peer = *peer,
+				   .msg_id = packet_no,
+				   .nick = p ? p->nick : "",
+				   .text = p ? p->text : "",
+				   .len = p ? p->len : 0,
+				   .receipt = true,
+				   .tries = tries,
+				   .rtt_ns = rtt_ns,
+				   .reason = reason};
 	emit(c, &ev);
 	free(p);
 }
@@ -149,8 +155,8 @@ void uk_chat_stop(struct uk_chat *c, uint64_t now_ns)
 
 	(void)now_ns;
 	while (uk_outbox_drain(&c->outbox, &act) == 1)
-		report_outcome(c, UK_CHAT_UNDELIVERED, &act.peer, act.packet_no, act.user, act.tries,
-			       0, "quit before a receipt");
+		report_outcome(c, UK_CHAT_UNDELIVERED, &act.peer, act.packet_no, act.user,
+			       act.tries, 0, "quit before a receipt");
 	tell_everyone(c, UK_IPMSG_BR_EXIT);
 }
 
@@ -206,7 +212,10 @@ static size_t count_chunks(const char *s, size_t n, size_t max)
 static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk_peer *peer,
 		    const char *text, size_t len, uint64_t now_ns)
 {
-	struct uk_chat_event ev = {.kind = UK_CHAT_SENT, .peer = *to, .text = text, .len = len,
+	struct uk_chat_event ev = {.kind = UK_CHAT_SENT,
+				   .peer = *to,
+				   .text = text,
+				   .len = len,
 				   .nick = peer ? peer->nick : ""};
 	struct pending *p;
 	uint64_t no;
@@ -340,8 +349,11 @@ static void deliver_text(struct uk_chat *c, const struct uk_addr *src, const str
 			 const unsigned char *text, size_t len, bool utf8, uint64_t msg_id,
 			 bool ipmsg, size_t extra_cut)
 {
-	struct uk_chat_event ev = {.kind = UK_CHAT_RECV, .peer = *src, .msg_id = msg_id,
-				   .ipmsg = ipmsg, .nick = p ? p->nick : ""};
+	struct uk_chat_event ev = {.kind = UK_CHAT_RECV,
+				   .peer = *src,
+				   .msg_id = msg_id,
+				   .ipmsg = ipmsg,
+				   .nick = p ? p->nick : ""};
 	size_t out_len = 0;
 	int kind;
 
@@ -369,7 +381,8 @@ static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 
 	/* Receipt first, for duplicates too: the sender may have missed ours.
 	 * Never for broadcast or automatic replies (no ping-pong). */
-	if ((opts & UK_IPMSG_SENDCHECKOPT) && !(opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_AUTORETOPT))) {
+	if ((opts & UK_IPMSG_SENDCHECKOPT) &&
+	    !(opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_AUTORETOPT))) {
 		int n = uk_ipmsg_build_recvmsg(c->pkt, UK_IPMSG_MAX_PACKET, &c->id,
 					       uk_ipmsg_seq_next(&c->seq), m->packet_no);
 		if (n > 0) {
@@ -430,8 +443,10 @@ static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigne
 		break;
 	case UK_IPMSG_BR_EXIT:
 		if (uk_roster_remove(&c->roster, src, &gone)) {
-			struct uk_chat_event ev = {.kind = UK_CHAT_LEFT, .peer = *src,
-						   .nick = gone.nick, .info = &gone,
+			struct uk_chat_event ev = {.kind = UK_CHAT_LEFT,
+						   .peer = *src,
+						   .nick = gone.nick,
+						   .info = &gone,
 						   .reason = "said goodbye"};
 			emit(c, &ev);
 		}
@@ -449,8 +464,8 @@ static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigne
 	}
 }
 
-void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const void *data,
-			 size_t len, size_t wire_len, uint64_t now_ns)
+void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const void *data, size_t len,
+			 size_t wire_len, uint64_t now_ns)
 {
 	size_t cut = wire_len > len ? wire_len - len : 0;
 	enum uk_verdict v;
@@ -501,8 +516,10 @@ void uk_chat_tick(struct uk_chat *c, uint64_t now_ns)
 		}
 	}
 	while (uk_roster_expire(&c->roster, now_ns, &gone)) {
-		struct uk_chat_event ev = {.kind = UK_CHAT_LEFT, .peer = gone.addr,
-					   .nick = gone.nick, .info = &gone,
+		struct uk_chat_event ev = {.kind = UK_CHAT_LEFT,
+					   .peer = gone.addr,
+					   .nick = gone.nick,
+					   .info = &gone,
 					   .reason = "silent too long"};
 		emit(c, &ev);
 	}

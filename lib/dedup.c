@@ -78,8 +78,8 @@ bool uk_dedup_check(struct uk_dedup *d, const struct uk_addr *src, uint64_t pack
 		drop_oldest(d);
 	}
 	slot = (d->head + d->count) % d->cap;
-	d->ring[slot] = (struct uk_dedup_entry){.source = source, .packet_no = packet_no,
-						.seen_ns = now_ns, .next = d->buckets[b]};
+	d->ring[slot] = (struct uk_dedup_entry){
+	    .source = source, .packet_no = packet_no, .seen_ns = now_ns, .next = d->buckets[b]};
 	d->buckets[b] = (int32_t)slot;
 	d->count++;
 	return true;

@@ -79,11 +79,9 @@ int uk_ipmsg_parse(const void *data, size_t len, struct uk_ipmsg *m)
 
 	memset(m, 0, sizeof(*m));
 	uk_reader_init(&r, data, len);
-	if (read_field(&r, UK_IPMSG_VERSION_MAX, &m->version) < 0 ||
-	    read_field(&r, 20, &pkt) < 0 ||
+	if (read_field(&r, UK_IPMSG_VERSION_MAX, &m->version) < 0 || read_field(&r, 20, &pkt) < 0 ||
 	    read_field(&r, UK_IPMSG_NAME_MAX, &m->user) < 0 ||
-	    read_field(&r, UK_IPMSG_NAME_MAX, &m->host) < 0 ||
-	    read_field(&r, 10, &cmd) < 0)
+	    read_field(&r, UK_IPMSG_NAME_MAX, &m->host) < 0 || read_field(&r, 10, &cmd) < 0)
 		return UK_EPARSE;
 	/* IP Messenger accepts a packet only when atoi(Ver) == 1. */
 	if (m->version.len == 0 || m->version.p[0] != '1' ||
@@ -123,7 +121,8 @@ static bool find_tagged(const struct uk_ipmsg_field *f, char key0, char key1,
 			struct uk_ipmsg_field *out)
 {
 	for (size_t i = 0; i + 4 <= f->len; i++) {
-		if (f->p[i] != '\n' || f->p[i + 1] != key0 || f->p[i + 2] != key1 || f->p[i + 3] != ':')
+		if (f->p[i] != '\n' || f->p[i + 1] != key0 || f->p[i + 2] != key1 ||
+		    f->p[i + 3] != ':')
 			continue;
 		size_t s = i + 4, e = s;
 		while (e < f->len && f->p[e] != '\n')
@@ -265,13 +264,14 @@ int uk_ipmsg_build(void *out, size_t cap, const struct uk_ipmsg_ident *id, uint6
 	return finish(&w);
 }
 
-int uk_ipmsg_build_entry(void *out, size_t cap, const struct uk_ipmsg_ident *id,
-			 uint64_t packet_no, uint32_t mode)
+int uk_ipmsg_build_entry(void *out, size_t cap, const struct uk_ipmsg_ident *id, uint64_t packet_no,
+			 uint32_t mode)
 {
 	struct uk_writer w;
 
 	uk_writer_init(&w, out, cap);
-	write_header(&w, id, packet_no, mode == UK_IPMSG_BR_EXIT ? mode : mode | UK_IPMSG_CAPUTF8OPT);
+	write_header(&w, id, packet_no,
+		     mode == UK_IPMSG_BR_EXIT ? mode : mode | UK_IPMSG_CAPUTF8OPT);
 	write_str(&w, id->nick);
 	uk_write_u8(&w, 0);
 	write_str(&w, id->group);
@@ -335,13 +335,21 @@ uint64_t uk_ipmsg_seq_next(struct uk_ipmsg_seq *s)
 const char *uk_ipmsg_mode_name(uint32_t command)
 {
 	switch (UK_IPMSG_MODE(command)) {
-	case UK_IPMSG_NOOPERATION: return "NOOPERATION";
-	case UK_IPMSG_BR_ENTRY: return "BR_ENTRY";
-	case UK_IPMSG_BR_EXIT: return "BR_EXIT";
-	case UK_IPMSG_ANSENTRY: return "ANSENTRY";
-	case UK_IPMSG_BR_ABSENCE: return "BR_ABSENCE";
-	case UK_IPMSG_SENDMSG: return "SENDMSG";
-	case UK_IPMSG_RECVMSG: return "RECVMSG";
-	default: return "UNKNOWN";
+	case UK_IPMSG_NOOPERATION:
+		return "NOOPERATION";
+	case UK_IPMSG_BR_ENTRY:
+		return "BR_ENTRY";
+	case UK_IPMSG_BR_EXIT:
+		return "BR_EXIT";
+	case UK_IPMSG_ANSENTRY:
+		return "ANSENTRY";
+	case UK_IPMSG_BR_ABSENCE:
+		return "BR_ABSENCE";
+	case UK_IPMSG_SENDMSG:
+		return "SENDMSG";
+	case UK_IPMSG_RECVMSG:
+		return "RECVMSG";
+	default:
+		return "UNKNOWN";
 	}
 }

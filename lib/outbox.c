@@ -93,8 +93,8 @@ int uk_outbox_add(struct uk_outbox *ob, const struct uk_addr *peer, uint64_t pac
 	return 0;
 }
 
-int uk_outbox_ack(struct uk_outbox *ob, const struct uk_addr *peer, uint64_t packet_no,
-		  void **user, unsigned *tries, uint64_t *first_ns)
+int uk_outbox_ack(struct uk_outbox *ob, const struct uk_addr *peer, uint64_t packet_no, void **user,
+		  unsigned *tries, uint64_t *first_ns)
 {
 	for (size_t i = 0; i < ob->cfg.capacity; i++) {
 		struct uk_outbox_item *it = &ob->items[i];

@@ -6,8 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -24,6 +22,7 @@
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
 #include "udpkit/history.h"
+#include "udpkit/iface.h"
 #include "udpkit/parse.h"
 #include "udpkit/sock.h"
 #include "udpkit/text.h"
@@ -71,7 +70,7 @@ struct app {
 	bool has_target;
 	bool quit, eof;
 	uint64_t hold_until_ns; /* line mode: wait for --peer answers until then */
-	char *in;          /* line-mode input not yet handled */
+	char *in;		/* line-mode input not yet handled */
 	size_t in_len;
 	unsigned char *rbuf;
 	uint64_t sent, delivered, undelivered, received, send_errors;
@@ -90,7 +89,8 @@ static void usage(FILE *f)
 		"target; in line mode (stdin or stdout not a terminal) events are printed one per\n"
 		"line, tab-separated: recv, sent, delivered, undelivered, joined, left...\n"
 		"\n"
-		"  -b, --bind ADDR        address to bind (default 0.0.0.0; 127.0.0.1 never broadcasts)\n"
+		"  -b, --bind ADDR        address to bind (default 0.0.0.0; 127.0.0.1 never "
+		"broadcasts)\n"
 		"  -p, --port PORT        port to bind (default 2425; 0 picks a free port)\n"
 		"  -n, --nick NAME        nickname (default: the user name)\n"
 		"  -g, --group NAME       group name (default: none)\n"
@@ -110,38 +110,58 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct chat_opts *o)
 {
 	static const struct option longopts[] = {
-		{"bind", required_argument, NULL, 'b'},   {"port", required_argument, NULL, 'p'},
-		{"nick", required_argument, NULL, 'n'},   {"group", required_argument, NULL, 'g'},
-		{"peer", required_argument, NULL, 'P'},   {"no-discovery", no_argument, NULL, 'D'},
-		{"history", required_argument, NULL, 'H'}, {"no-history", no_argument, NULL, 'N'},
-		{"stay", no_argument, NULL, 'S'},         {"line", no_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	    {"bind", required_argument, NULL, 'b'},    {"port", required_argument, NULL, 'p'},
+	    {"nick", required_argument, NULL, 'n'},    {"group", required_argument, NULL, 'g'},
+	    {"peer", required_argument, NULL, 'P'},    {"no-discovery", no_argument, NULL, 'D'},
+	    {"history", required_argument, NULL, 'H'}, {"no-history", no_argument, NULL, 'N'},
+	    {"stay", no_argument, NULL, 'S'},	       {"line", no_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
 	int c;
 
-	*o = (struct chat_opts){.bind_host = "0.0.0.0", .port = UK_IPMSG_PORT,
-				.history_path = "chat.txt"};
+	*o = (struct chat_opts){
+	    .bind_host = "0.0.0.0", .port = UK_IPMSG_PORT, .history_path = "chat.txt"};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:p:n:g:P:H:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'b': o->bind_host = optarg; break;
+		case 'b':
+			o->bind_host = optarg;
+			break;
 		case 'p':
 			if (uk_cli_port(CMD, optarg, &o->port, true) < 0)
 				return -1;
 			break;
-		case 'n': o->nick = optarg; break;
-		case 'g': o->group = optarg; break;
+		case 'n':
+			o->nick = optarg;
+			break;
+		case 'g':
+			o->group = optarg;
+			break;
 		case 'P':
 			if (o->npeers == MAX_PEER_OPTS)
-				return uk_cli_usage_error(CMD, "at most %d --peer", MAX_PEER_OPTS), -1;
+				return uk_cli_usage_error(CMD, "at most %d --peer", MAX_PEER_OPTS),
+				       -1;
 			o->peers[o->npeers++] = optarg;
 			break;
-		case 'D': o->no_discovery = true; break;
-		case 'H': o->history_path = optarg; break;
-		case 'N': o->no_history = true; break;
-		case 'S': o->stay = true; break;
-		case 'L': o->line = true; break;
-		case 'h': usage(stdout); exit(UK_EXIT_OK);
-		default: return uk_cli_usage_error(CMD, "unknown option"), -1;
+		case 'D':
+			o->no_discovery = true;
+			break;
+		case 'H':
+			o->history_path = optarg;
+			break;
+		case 'N':
+			o->no_history = true;
+			break;
+		case 'S':
+			o->stay = true;
+			break;
+		case 'L':
+			o->line = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(UK_EXIT_OK);
+		default:
+			return uk_cli_usage_error(CMD, "unknown option"), -1;
 		}
 	}
 	if (optind != argc)
@@ -209,7 +229,7 @@ static void put_addr(struct out *o, const struct uk_addr *addr)
 }
 
 static void info(struct app *a, const char *kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void info(struct app *a, const char *kind, const char *fmt, ...)
 {
 	struct out o;
@@ -241,7 +261,8 @@ static void status(struct app *a)
 	fprintf(o.f, " %s  ", a->local_text);
 	put_esc_str(&o, a->nick);
 	fprintf(o.f, "  to: %s  peers: %zu  waiting: %zu  undelivered: %llu", target,
-		a->chat.roster.count, uk_chat_pending(&a->chat), (unsigned long long)a->undelivered);
+		a->chat.roster.count, uk_chat_pending(&a->chat),
+		(unsigned long long)a->undelivered);
 	fclose(o.f);
 	snprintf(line, sizeof(line), "%s", o.buf ? o.buf : "");
 	free(o.buf);
@@ -252,8 +273,11 @@ static void status(struct app *a)
 
 static void history_add(struct app *a, enum uk_history_kind kind, const struct uk_chat_event *ev)
 {
-	struct uk_history_entry e = {.time_ns = uk_wall_ns(), .kind = kind, .msg_id = ev->msg_id,
-				     .text = (const unsigned char *)ev->text, .text_len = ev->len};
+	struct uk_history_entry e = {.time_ns = uk_wall_ns(),
+				     .kind = kind,
+				     .msg_id = ev->msg_id,
+				     .text = (const unsigned char *)ev->text,
+				     .text_len = ev->len};
 	size_t n = strlen(ev->nick);
 
 	if (!a->hist)
@@ -421,7 +445,8 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 	}
 	out_show(a, &o);
 	if (ev->kind == UK_CHAT_RECV && ev->cut_bytes)
-		info(a, "info", "the message above was cut: %zu more bytes not shown", ev->cut_bytes);
+		info(a, "info", "the message above was cut: %zu more bytes not shown",
+		     ev->cut_bytes);
 }
 
 static void show_peer(struct app *a, const char *kind, const struct uk_peer *p, const char *reason,
@@ -450,7 +475,8 @@ static void show_peer(struct app *a, const char *kind, const struct uk_peer *p, 
 		if (reason)
 			fprintf(o.f, "\t%s", reason);
 		else if (strcmp(kind, "peer") == 0)
-			fprintf(o.f, "\t%llu", (unsigned long long)((now_ns - p->last_ns) / UK_NS_PER_SEC));
+			fprintf(o.f, "\t%llu",
+				(unsigned long long)((now_ns - p->last_ns) / UK_NS_PER_SEC));
 	} else {
 		fprintf(o.f, "* %s ", kind);
 		put_esc_str(&o, p->nick[0] ? p->nick : "?");
@@ -492,9 +518,15 @@ static void on_event(void *ctx, const struct uk_chat_event *ev)
 		history_add(a, UK_HIST_UNDELIVERED, ev);
 		show_message(a, ev);
 		break;
-	case UK_CHAT_JOINED: show_peer(a, "joined", ev->info, NULL, 0); break;
-	case UK_CHAT_CHANGED: show_peer(a, "changed", ev->info, NULL, 0); break;
-	case UK_CHAT_LEFT: show_peer(a, "left", ev->info, ev->reason, 0); break;
+	case UK_CHAT_JOINED:
+		show_peer(a, "joined", ev->info, NULL, 0);
+		break;
+	case UK_CHAT_CHANGED:
+		show_peer(a, "changed", ev->info, NULL, 0);
+		break;
+	case UK_CHAT_LEFT:
+		show_peer(a, "left", ev->info, ev->reason, 0);
+		break;
 	}
 	status(a);
 }
@@ -520,15 +552,15 @@ static void on_send(void *ctx, const struct uk_addr *to, const void *data, size_
 static void cmd_help(struct app *a)
 {
 	static const char *lines[] = {
-		"TEXT               send TEXT to the current target",
-		"/to HOST [PORT]    talk to HOST (port 2425 by default; HOST:PORT works too)",
-		"/to NICK           talk to the peer with that nickname",
-		"/peers             list the peers known",
-		"/all TEXT          send TEXT to every peer known",
-		"/nick NAME         change your nickname and tell everyone",
-		"/history [N|TEXT]  the last N messages (default 20), or those holding TEXT",
-		"/quit              leave (messages still waiting are shown not delivered)",
-		"//TEXT             send a line that starts with /",
+	    "TEXT               send TEXT to the current target",
+	    "/to HOST [PORT]    talk to HOST (port 2425 by default; HOST:PORT works too)",
+	    "/to NICK           talk to the peer with that nickname",
+	    "/peers             list the peers known",
+	    "/all TEXT          send TEXT to every peer known",
+	    "/nick NAME         change your nickname and tell everyone",
+	    "/history [N|TEXT]  the last N messages (default 20), or those holding TEXT",
+	    "/quit              leave (messages still waiting are shown not delivered)",
+	    "//TEXT             send a line that starts with /",
 	};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		info(a, "info", "%s", lines[i]);
@@ -585,7 +617,8 @@ static void cmd_to(struct app *a, char *args)
 	if (!port_text) {
 		p = uk_roster_find_nick(&a->chat.roster, host, &ambiguous);
 		if (p && ambiguous) {
-			info(a, "error", "several peers are called that: use /to HOST [PORT] (/peers)");
+			info(a, "error",
+			     "several peers are called that: use /to HOST [PORT] (/peers)");
 			return;
 		}
 		if (p) {
@@ -685,7 +718,8 @@ static void handle_line(struct app *a, char *line, size_t len)
 		const char *text = line[0] == '/' ? line + 1 : line;
 		size_t tl = line[0] == '/' ? len - 1 : len;
 		if (!a->has_target) {
-			info(a, "error", "NOT sent: no target yet: /to HOST [PORT] or /to NICK (/help)");
+			info(a, "error",
+			     "NOT sent: no target yet: /to HOST [PORT] or /to NICK (/help)");
 			return;
 		}
 		send_text(a, &a->target, text, tl);
@@ -812,45 +846,30 @@ static void input_read(struct app *a)
 
 /* Our addresses (to recognise our own broadcasts) and, for discovery, the
  * directed broadcast address of every interface that is up and
- * broadcast-capable, loopback excluded: what works on multi-homed hosts.
- * TODO: switch to the shared interface module (include/udpkit/iface.h)
- * once it is merged. */
+ * broadcast-capable, loopback excluded (the shared rules of
+ * include/udpkit/iface.h, as `udpkit broadcast` and `udpkit ifaces` use). */
 static void find_interfaces(struct app *a, bool discovery)
 {
-	struct ifaddrs *ifs, *i;
+	struct uk_iface_list l;
+	struct uk_iface_target t[MAX_ANNOUNCE];
+	size_t n;
 
-	if (getifaddrs(&ifs) < 0)
+	if (uk_iface_list_load(&l) < 0)
 		return;
-	for (i = ifs; i; i = i->ifa_next) {
-		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
-				     i->ifa_addr->sa_family != AF_INET6))
-			continue;
-		if (a->n_local < MAX_LOCAL_IPS) {
-			struct uk_addr *l = &a->local_ips[a->n_local++];
-			memset(l, 0, sizeof(*l));
-			l->len = i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-								   : sizeof(struct sockaddr_in6);
-			memcpy(&l->u.ss, i->ifa_addr, l->len);
-		}
-		if (!discovery || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP) ||
-		    !(i->ifa_flags & IFF_BROADCAST) || (i->ifa_flags & IFF_LOOPBACK) ||
-		    !i->ifa_broadaddr || a->n_announce >= MAX_ANNOUNCE)
-			continue;
+	for (size_t i = 0; i < l.count; i++)
+		for (size_t k = 0; k < l.ifs[i].n_addrs && a->n_local < MAX_LOCAL_IPS; k++)
+			a->local_ips[a->n_local++] = l.ifs[i].addrs[k].addr;
+	n = discovery ? uk_iface_broadcast_targets(&l, NULL, uk_addr_port(&a->local), t,
+						   MAX_ANNOUNCE, NULL)
+		      : 0;
+	for (size_t i = 0; i < n && a->n_announce < MAX_ANNOUNCE; i++) {
 		/* Bound to one address: only that interface's broadcast. */
-		if (!uk_addr_is_unspecified(&a->local)) {
-			struct uk_addr mine = {.len = sizeof(struct sockaddr_in)};
-			memcpy(&mine.u.in, i->ifa_addr, sizeof(struct sockaddr_in));
-			if (!uk_addr_same_host(&mine, &a->local))
-				continue;
-		}
-		struct uk_addr *b = &a->announce[a->n_announce++];
-		memset(b, 0, sizeof(*b));
-		b->len = sizeof(struct sockaddr_in);
-		memcpy(&b->u.in, i->ifa_broadaddr, sizeof(struct sockaddr_in));
-		uk_addr_set_port(b, uk_addr_port(&a->local));
+		if (!uk_addr_is_unspecified(&a->local) && !uk_addr_same_host(&t[i].src, &a->local))
+			continue;
+		a->announce[a->n_announce++] = t[i].dst;
 		a->n_broadcast++;
 	}
-	freeifaddrs(ifs);
+	uk_iface_list_free(&l);
 }
 
 static const char *default_nick(void)
@@ -954,12 +973,18 @@ static int setup(struct app *a)
 		catch_winch(a);
 	/* Show the last messages and continue the packet numbers from them. */
 	floor = history_show(a, HISTORY_SHOWN, NULL);
-	cfg = (struct uk_chat_cfg){.user_name = default_nick(), .host_name = host,
+	cfg = (struct uk_chat_cfg){.user_name = default_nick(),
+				   .host_name = host,
 				   .nick = a->o.nick ? a->o.nick : default_nick(),
-				   .group = a->o.group ? a->o.group : "", .self = a->local,
-				   .local_ips = a->local_ips, .n_local_ips = a->n_local,
-				   .announce = a->announce, .n_announce = a->n_announce,
-				   .packet_no_floor = floor, .send = on_send, .event = on_event,
+				   .group = a->o.group ? a->o.group : "",
+				   .self = a->local,
+				   .local_ips = a->local_ips,
+				   .n_local_ips = a->n_local,
+				   .announce = a->announce,
+				   .n_announce = a->n_announce,
+				   .packet_no_floor = floor,
+				   .send = on_send,
+				   .event = on_event,
 				   .ctx = a};
 	rc = uk_chat_init(&a->chat, &cfg, uk_wall_ns());
 	if (rc < 0)
@@ -1021,8 +1046,8 @@ static void run(struct app *a)
 		uk_chat_tick(&a->chat, now);
 		if (line_mode(a)) {
 			input_drain(a);
-			if (a->eof && a->in_len == 0 && uk_chat_pending(&a->chat) == 0 && !a->o.stay &&
-			    !a->hold_until_ns)
+			if (a->eof && a->in_len == 0 && uk_chat_pending(&a->chat) == 0 &&
+			    !a->o.stay && !a->hold_until_ns)
 				break;
 		}
 		p[n++] = (struct pollfd){.fd = a->fd, .events = POLLIN};
@@ -1032,7 +1057,8 @@ static void run(struct app *a)
 			p[n++] = (struct pollfd){.fd = uk_tui_fd(a->tui), .events = POLLIN};
 			winch_slot = (int)n;
 			p[n++] = (struct pollfd){.fd = a->winch_fd, .events = POLLIN};
-		} else if (!a->eof && a->in_len < INPUT_MAX && uk_chat_room(&a->chat) >= INPUT_ROOM) {
+		} else if (!a->eof && a->in_len < INPUT_MAX &&
+			   uk_chat_room(&a->chat) >= INPUT_ROOM) {
 			in_slot = (int)n;
 			p[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 		}

@@ -13,7 +13,7 @@ enum uk_charset_kind {
 	UK_CHARSET_UTF8,    /* flagged or valid UTF-8: copied */
 	UK_CHARSET_GB18030, /* converted from GB18030 (a superset of GBK) */
 	UK_CHARSET_CP932,   /* converted from CP932 (Windows Shift_JIS) */
-	UK_CHARSET_RAW      /* none fits: copied, to be shown escaped */
+	UK_CHARSET_RAW	    /* none fits: copied, to be shown escaped */
 };
 
 /* Output room that always suffices for n input bytes: a CP932 half-width

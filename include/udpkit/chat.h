@@ -34,48 +34,48 @@
 #define UK_CHAT_RATE_DEFAULT 500
 
 enum uk_chat_event_kind {
-	UK_CHAT_RECV,        /* a message arrived (shown once per message) */
-	UK_CHAT_SENT,        /* we sent a message (receipt asked or not) */
+	UK_CHAT_RECV,	     /* a message arrived (shown once per message) */
+	UK_CHAT_SENT,	     /* we sent a message (receipt asked or not) */
 	UK_CHAT_DELIVERED,   /* its receipt arrived */
 	UK_CHAT_UNDELIVERED, /* no receipt after every try, or we quit */
-	UK_CHAT_JOINED,      /* a new peer */
+	UK_CHAT_JOINED,	     /* a new peer */
 	UK_CHAT_CHANGED,     /* a known peer's nick or group changed */
-	UK_CHAT_LEFT         /* BR_EXIT, or silent for too long */
+	UK_CHAT_LEFT	     /* BR_EXIT, or silent for too long */
 };
 
 struct uk_chat_event {
 	enum uk_chat_event_kind kind;
 	struct uk_addr peer;
-	const char *nick;      /* the peer's nick, UTF-8 from the wire: escape it */
-	uint64_t msg_id;       /* IPMsg packet number; 0 for plain text */
-	const char *text;      /* RECV: decoded text; SENT and outcomes: ours */
+	const char *nick; /* the peer's nick, UTF-8 from the wire: escape it */
+	uint64_t msg_id;  /* IPMsg packet number; 0 for plain text */
+	const char *text; /* RECV: decoded text; SENT and outcomes: ours */
 	size_t len;
-	bool receipt;          /* SENT: a receipt was asked for */
-	bool ipmsg;            /* RECV: came as IPMsg (else plain text) */
+	bool receipt;		      /* SENT: a receipt was asked for */
+	bool ipmsg;		      /* RECV: came as IPMsg (else plain text) */
 	enum uk_charset_kind charset; /* RECV */
-	size_t cut_bytes;      /* RECV: bytes left out past UK_CHAT_TEXT_MAX */
-	unsigned tries;        /* DELIVERED/UNDELIVERED */
-	uint64_t rtt_ns;       /* DELIVERED: from first send to receipt */
-	const char *reason;    /* UNDELIVERED, LEFT */
-	const struct uk_peer *info; /* JOINED/CHANGED/LEFT */
+	size_t cut_bytes;	      /* RECV: bytes left out past UK_CHAT_TEXT_MAX */
+	unsigned tries;		      /* DELIVERED/UNDELIVERED */
+	uint64_t rtt_ns;	      /* DELIVERED: from first send to receipt */
+	const char *reason;	      /* UNDELIVERED, LEFT */
+	const struct uk_peer *info;   /* JOINED/CHANGED/LEFT */
 };
 
 struct uk_chat_cfg {
 	const char *user_name, *host_name, *nick, *group; /* who we are on the wire */
-	struct uk_addr self;               /* our bound address */
-	const struct uk_addr *local_ips;   /* our interfaces' addresses (self test) */
+	struct uk_addr self;				  /* our bound address */
+	const struct uk_addr *local_ips; /* our interfaces' addresses (self test) */
 	size_t n_local_ips;
-	const struct uk_addr *announce;    /* where BR_ENTRY/BR_EXIT go: broadcast, --peer */
+	const struct uk_addr *announce; /* where BR_ENTRY/BR_EXIT go: broadcast, --peer */
 	size_t n_announce;
-	uint64_t packet_no_floor;          /* highest packet number used before */
+	uint64_t packet_no_floor; /* highest packet number used before */
 	struct uk_outbox_cfg outbox;
 	size_t max_peers;
 	uint64_t peer_expire_ns;
-	uint32_t rate_pps;                 /* 0 = UK_CHAT_RATE_DEFAULT */
-	size_t chunk_bytes;                /* 0 = UK_CHAT_CHUNK_DEFAULT */
+	uint32_t rate_pps;  /* 0 = UK_CHAT_RATE_DEFAULT */
+	size_t chunk_bytes; /* 0 = UK_CHAT_CHUNK_DEFAULT */
 	void (*send)(void *ctx, const struct uk_addr *to, const void *data, size_t len);
 	void (*event)(void *ctx, const struct uk_chat_event *ev);
-	void *ctx;                         /* passed to send and event */
+	void *ctx; /* passed to send and event */
 };
 
 struct uk_chat_stats {
@@ -93,9 +93,9 @@ struct uk_chat {
 	struct uk_guard guard;
 	struct uk_charset charset;
 	struct uk_chat_stats stats;
-	unsigned char *pkt;   /* UK_IPMSG_MAX_PACKET + 1 */
-	char *text;           /* UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX) */
-	char *nick_buf;       /* decoded names */
+	unsigned char *pkt; /* UK_IPMSG_MAX_PACKET + 1 */
+	char *text;	    /* UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX) */
+	char *nick_buf;	    /* decoded names */
 	uint64_t next_probe_ns;
 };
 
@@ -129,8 +129,8 @@ size_t uk_chat_pending(const struct uk_chat *c);
 void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns);
 
 /* Handles one received datagram (len bytes kept of wire_len). */
-void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const void *data,
-			 size_t len, size_t wire_len, uint64_t now_ns);
+void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const void *data, size_t len,
+			 size_t wire_len, uint64_t now_ns);
 
 /* Retransmits, gives up, probes silent IPMsg peers and expires peers
  * gone for good, as due at now_ns. */

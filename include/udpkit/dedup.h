@@ -17,10 +17,10 @@
 #define UK_DEDUP_DEFAULT_HOLD_NS (600ull * 1000000000ull)
 
 struct uk_dedup_entry {
-	uint64_t source;    /* uk_addr_hash of the sender (address and port) */
+	uint64_t source; /* uk_addr_hash of the sender (address and port) */
 	uint64_t packet_no;
 	uint64_t seen_ns;
-	int32_t next;       /* next index in the same hash bucket, -1 ends */
+	int32_t next; /* next index in the same hash bucket, -1 ends */
 };
 
 struct uk_dedup {
@@ -28,7 +28,7 @@ struct uk_dedup {
 	int32_t *buckets;
 	size_t cap, nbuckets, head, count;
 	uint64_t hold_ns;
-	uint64_t evicted_early;      /* evicted before hold_ns: a flood */
+	uint64_t evicted_early; /* evicted before hold_ns: a flood */
 };
 
 /* capacity 0 and hold_ns 0 take the defaults. Returns 0 or -ENOMEM. */

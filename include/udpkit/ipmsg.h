@@ -26,26 +26,26 @@ enum {
 };
 
 /* Option flags: the high 24 bits. Values are reused per command. */
-#define UK_IPMSG_ABSENCEOPT 0x00000100u   /* entry: sender is away */
-#define UK_IPMSG_DIALUPOPT 0x00010000u    /* entry: answer me by unicast */
+#define UK_IPMSG_ABSENCEOPT 0x00000100u	  /* entry: sender is away */
+#define UK_IPMSG_DIALUPOPT 0x00010000u	  /* entry: answer me by unicast */
 #define UK_IPMSG_SENDCHECKOPT 0x00000100u /* SENDMSG: please send RECVMSG */
-#define UK_IPMSG_SECRETOPT 0x00000200u    /* SENDMSG: sealed */
+#define UK_IPMSG_SECRETOPT 0x00000200u	  /* SENDMSG: sealed */
 #define UK_IPMSG_BROADCASTOPT 0x00000400u /* SENDMSG: broadcast, never ack */
 #define UK_IPMSG_MULTICASTOPT 0x00000800u /* SENDMSG: several recipients */
-#define UK_IPMSG_AUTORETOPT 0x00002000u   /* SENDMSG: automatic reply, never ack */
-#define UK_IPMSG_NOLOGOPT 0x00020000u     /* SENDMSG: please do not log */
+#define UK_IPMSG_AUTORETOPT 0x00002000u	  /* SENDMSG: automatic reply, never ack */
+#define UK_IPMSG_NOLOGOPT 0x00020000u	  /* SENDMSG: please do not log */
 #define UK_IPMSG_FILEATTACHOPT 0x00200000u
 #define UK_IPMSG_ENCRYPTOPT 0x00400000u
-#define UK_IPMSG_UTF8OPT 0x00800000u      /* this packet's text is UTF-8 */
-#define UK_IPMSG_CAPUTF8OPT 0x01000000u   /* entry: sender understands UTF8OPT */
+#define UK_IPMSG_UTF8OPT 0x00800000u	/* this packet's text is UTF-8 */
+#define UK_IPMSG_CAPUTF8OPT 0x01000000u /* entry: sender understands UTF8OPT */
 
-#define UK_IPMSG_MODE(cmd) ((cmd) & 0xffu)
-#define UK_IPMSG_OPTS(cmd) ((cmd) & 0xffffff00u)
+#define UK_IPMSG_MODE(cmd) ((cmd)&0xffu)
+#define UK_IPMSG_OPTS(cmd) ((cmd)&0xffffff00u)
 
 /* Bounds on header fields; longer ones make the packet malformed. */
 #define UK_IPMSG_VERSION_MAX 64
-#define UK_IPMSG_NAME_MAX 127  /* user, host, nick, group (bytes) */
-#define UK_IPMSG_MAX_PARTS 8   /* NUL-separated sections of Extra kept */
+#define UK_IPMSG_NAME_MAX 127 /* user, host, nick, group (bytes) */
+#define UK_IPMSG_MAX_PARTS 8  /* NUL-separated sections of Extra kept */
 
 /* A view into the datagram: not NUL-terminated, may hold any bytes. */
 struct uk_ipmsg_field {
@@ -57,9 +57,9 @@ struct uk_ipmsg {
 	struct uk_ipmsg_field version, user, host;
 	uint64_t packet_no;
 	uint32_t command;
-	struct uk_ipmsg_field extra;                   /* everything after Command */
+	struct uk_ipmsg_field extra;			 /* everything after Command */
 	struct uk_ipmsg_field parts[UK_IPMSG_MAX_PARTS]; /* extra split on NUL */
-	size_t nparts;                                 /* at least 1 */
+	size_t nparts;					 /* at least 1 */
 };
 
 /* True when data looks like IPMsg, i.e. matches
@@ -112,8 +112,8 @@ int uk_ipmsg_build(void *out, size_t cap, const struct uk_ipmsg_ident *id, uint6
  * is added, and Extra is "nick\0group\0\nUN:user\nHN:host\nNN:nick\nGN:group"
  * (the form IP Messenger for Windows sends and iptux accepts). BR_EXIT gets
  * "nick\0group\0". Returns the length or UK_ENOSPACE. */
-int uk_ipmsg_build_entry(void *out, size_t cap, const struct uk_ipmsg_ident *id,
-			 uint64_t packet_no, uint32_t mode);
+int uk_ipmsg_build_entry(void *out, size_t cap, const struct uk_ipmsg_ident *id, uint64_t packet_no,
+			 uint32_t mode);
 
 /* SENDMSG|SENDCHECKOPT|UTF8OPT with text (UTF-8, no NUL) and a closing NUL.
  * Returns the length, UK_ENOSPACE, or UK_EPARSE when text holds a NUL. */

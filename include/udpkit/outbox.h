@@ -35,8 +35,8 @@ struct uk_outbox_item {
 	bool used;
 	struct uk_addr peer;
 	uint64_t packet_no;
-	void *user;          /* the caller's, handed back when the item settles */
-	unsigned tries;      /* transmissions so far */
+	void *user;	     /* the caller's, handed back when the item settles */
+	unsigned tries;	     /* transmissions so far */
 	uint64_t first_ns;   /* first transmission */
 	uint64_t next_ns;    /* next retransmission or give-up */
 	unsigned char *data; /* the datagram, owned */
@@ -55,11 +55,11 @@ enum uk_outbox_do { UK_OUTBOX_RESEND = 1, UK_OUTBOX_GIVE_UP = 2 };
 
 struct uk_outbox_action {
 	enum uk_outbox_do what;
-	struct uk_addr peer;        /* a copy */
+	struct uk_addr peer; /* a copy */
 	uint64_t packet_no;
-	const unsigned char *data;  /* RESEND: the bytes to send again */
+	const unsigned char *data; /* RESEND: the bytes to send again */
 	size_t len;
-	void *user;                 /* GIVE_UP: the item's user pointer, now the caller's */
+	void *user; /* GIVE_UP: the item's user pointer, now the caller's */
 	unsigned tries;
 };
 
@@ -80,8 +80,8 @@ int uk_outbox_add(struct uk_outbox *ob, const struct uk_addr *peer, uint64_t pac
  * iptux answers from its own port). Returns 1 and the settled item's user
  * pointer, tries and first_ns when it matched, 0 when nothing waited for
  * it (a duplicate or forged receipt). */
-int uk_outbox_ack(struct uk_outbox *ob, const struct uk_addr *peer, uint64_t packet_no,
-		  void **user, unsigned *tries, uint64_t *first_ns);
+int uk_outbox_ack(struct uk_outbox *ob, const struct uk_addr *peer, uint64_t packet_no, void **user,
+		  unsigned *tries, uint64_t *first_ns);
 
 /* The earliest time something is due, or UINT64_MAX when empty. */
 uint64_t uk_outbox_deadline(const struct uk_outbox *ob);

@@ -19,11 +19,11 @@
 
 struct uk_peer {
 	struct uk_addr addr;
-	char nick[UK_IPMSG_NAME_MAX * 3 + 4];  /* UTF-8 (decoded), may be empty */
+	char nick[UK_IPMSG_NAME_MAX * 3 + 4]; /* UTF-8 (decoded), may be empty */
 	char group[UK_IPMSG_NAME_MAX * 3 + 4];
-	char user[UK_IPMSG_NAME_MAX + 1];      /* raw bytes from the header */
+	char user[UK_IPMSG_NAME_MAX + 1]; /* raw bytes from the header */
 	char host[UK_IPMSG_NAME_MAX + 1];
-	bool ipmsg;       /* has spoken IPMsg: messages to it ask for a receipt */
+	bool ipmsg; /* has spoken IPMsg: messages to it ask for a receipt */
 	bool used;
 	uint64_t first_ns, last_ns;
 };
@@ -35,10 +35,10 @@ struct uk_peer_info {
 };
 
 enum uk_roster_event {
-	UK_ROSTER_SAME = 0,  /* known, nothing shown changed */
-	UK_ROSTER_JOINED,    /* new peer */
-	UK_ROSTER_CHANGED,   /* known peer, new nick or group */
-	UK_ROSTER_FULL       /* new peer, but the table is full: not kept */
+	UK_ROSTER_SAME = 0, /* known, nothing shown changed */
+	UK_ROSTER_JOINED,   /* new peer */
+	UK_ROSTER_CHANGED,  /* known peer, new nick or group */
+	UK_ROSTER_FULL	    /* new peer, but the table is full: not kept */
 };
 
 struct uk_roster {

@@ -134,7 +134,9 @@ static void on_event(void *ctx, const struct uk_chat_event *ev)
 		if (sscanf(ev->text, "m%u", &k) == 1 && k < MAX_MSGS)
 			nd->recv_count[k]++;
 		break;
-	case UK_CHAT_SENT: nd->sent++; break;
+	case UK_CHAT_SENT:
+		nd->sent++;
+		break;
 	case UK_CHAT_DELIVERED:
 		nd->delivered++;
 		if (ev->rtt_ns > nd->max_rtt_ns)
@@ -142,7 +144,9 @@ static void on_event(void *ctx, const struct uk_chat_event *ev)
 		if (ev->tries > nd->max_tries)
 			nd->max_tries = ev->tries;
 		break;
-	case UK_CHAT_UNDELIVERED: nd->undelivered++; break;
+	case UK_CHAT_UNDELIVERED:
+		nd->undelivered++;
+		break;
 	case UK_CHAT_JOINED:
 		nd->joined++;
 		snprintf(nd->last_nick, sizeof(nd->last_nick), "%s", ev->nick);
@@ -151,7 +155,10 @@ static void on_event(void *ctx, const struct uk_chat_event *ev)
 		nd->changed++;
 		snprintf(nd->last_nick, sizeof(nd->last_nick), "%s", ev->nick);
 		break;
-	case UK_CHAT_LEFT: nd->left++; nd->last_left = *ev; break;
+	case UK_CHAT_LEFT:
+		nd->left++;
+		nd->last_left = *ev;
+		break;
 	}
 }
 
@@ -176,9 +183,15 @@ static void sim_init(struct sim *s, int n, uint64_t seed, const struct uk_outbox
 			if (k != i)
 				nd->announce[na++] = s->nodes[k].addr;
 		snprintf(nick, sizeof(nick), "nick%d", i);
-		struct uk_chat_cfg cfg = {.user_name = "user", .host_name = "host", .nick = nick,
-					  .group = "g", .self = nd->addr, .announce = nd->announce,
-					  .n_announce = na, .send = on_send, .event = on_event,
+		struct uk_chat_cfg cfg = {.user_name = "user",
+					  .host_name = "host",
+					  .nick = nick,
+					  .group = "g",
+					  .self = nd->addr,
+					  .announce = nd->announce,
+					  .n_announce = na,
+					  .send = on_send,
+					  .event = on_event,
 					  .ctx = nd};
 		if (ob)
 			cfg.outbox = *ob;
@@ -222,7 +235,8 @@ static void sim_run(struct sim *s, uint64_t until_ns)
 		if (pick != SIZE_MAX) {
 			struct pkt p = s->q[pick];
 			s->q[pick] = s->q[--s->qlen];
-			uk_chat_on_datagram(&s->nodes[p.to].chat, &p.from, p.data, p.len, p.len, s->now);
+			uk_chat_on_datagram(&s->nodes[p.to].chat, &p.from, p.data, p.len, p.len,
+					    s->now);
 			free(p.data);
 		}
 		for (int i = 0; i < s->n; i++)
@@ -269,16 +283,19 @@ static void pump(struct sim *s, int a, int b, unsigned first, unsigned count, in
 		while (next < first + count && uk_chat_room(&s->nodes[a].chat) > 0) {
 			int n = snprintf(text, sizeof(text), "m%u", next++);
 			assert_int_equal(uk_chat_send(&s->nodes[a].chat, &s->nodes[b].addr, text,
-						      (size_t)n, s->now), 1);
+						      (size_t)n, s->now),
+					 1);
 		}
 		while (a2 >= 0 && next2 < first + count && uk_chat_room(&s->nodes[a2].chat) > 0) {
 			int n = snprintf(text, sizeof(text), "m%u", next2++);
 			assert_int_equal(uk_chat_send(&s->nodes[a2].chat, &s->nodes[b2].addr, text,
-						      (size_t)n, s->now), 1);
+						      (size_t)n, s->now),
+					 1);
 		}
 		sim_run(s, s->now + 10 * MS);
 	}
-	while (uk_chat_pending(&s->nodes[a].chat) || (a2 >= 0 && uk_chat_pending(&s->nodes[a2].chat)))
+	while (uk_chat_pending(&s->nodes[a].chat) ||
+	       (a2 >= 0 && uk_chat_pending(&s->nodes[a2].chat)))
 		sim_run(s, s->now + 10 * MS);
 }
 
@@ -390,20 +407,22 @@ static void test_duplicate_shown_once_reacked(void **state)
 	int n = uk_ipmsg_build_sendmsg(pkt, sizeof(pkt), &id, 1795682786, "m3", 2);
 	uint64_t acks = s.nodes[1].chat.stats.acks_sent;
 	for (int i = 0; i < 3; i++)
-		uk_chat_on_datagram(&s.nodes[1].chat, &s.nodes[0].addr, pkt, (size_t)n, (size_t)n, s.now);
+		uk_chat_on_datagram(&s.nodes[1].chat, &s.nodes[0].addr, pkt, (size_t)n, (size_t)n,
+				    s.now);
 	assert_int_equal(s.nodes[1].recv_count[3], 1);
 	assert_int_equal(s.nodes[1].chat.stats.acks_sent - acks, 3);
 	assert_int_equal(s.nodes[1].chat.stats.duplicates, 2);
 	/* The same number from another sender is another message. */
-	uk_chat_on_datagram(&s.nodes[1].chat, &s.nodes[1].announce[0], pkt, (size_t)n, (size_t)n, s.now);
+	uk_chat_on_datagram(&s.nodes[1].chat, &s.nodes[1].announce[0], pkt, (size_t)n, (size_t)n,
+			    s.now);
 	struct uk_addr other;
 	uk_addr_parse(&other, "10.0.0.9", 2425, 0);
 	uk_chat_on_datagram(&s.nodes[1].chat, &other, pkt, (size_t)n, (size_t)n, s.now);
 	assert_int_equal(s.nodes[1].recv_count[3], 2);
 	/* Broadcast and auto-reply messages are never acked (no ping-pong). */
 	acks = s.nodes[1].chat.stats.acks_sent;
-	n = uk_ipmsg_build(pkt, sizeof(pkt), &id, 99, UK_IPMSG_SENDMSG | UK_IPMSG_SENDCHECKOPT |
-			   UK_IPMSG_AUTORETOPT, "m4", 3);
+	n = uk_ipmsg_build(pkt, sizeof(pkt), &id, 99,
+			   UK_IPMSG_SENDMSG | UK_IPMSG_SENDCHECKOPT | UK_IPMSG_AUTORETOPT, "m4", 3);
 	uk_chat_on_datagram(&s.nodes[1].chat, &other, pkt, (size_t)n, (size_t)n, s.now);
 	assert_int_equal(s.nodes[1].chat.stats.acks_sent, acks);
 	assert_int_equal(s.nodes[1].recv_count[4], 1);
@@ -425,9 +444,15 @@ static void test_self_not_looped(void **state)
 	uk_addr_parse(&me_on_lan, "10.0.0.1", 2425, 0);
 	uk_addr_parse(&lo, "127.0.0.1", 2425, 0);
 	struct node nd = {.sim = &s};
-	struct uk_chat_cfg cfg = {.user_name = "u", .host_name = "h", .nick = "me", .self = self,
-				  .local_ips = &lan, .n_local_ips = 1, .send = on_send,
-				  .event = on_event, .ctx = &nd};
+	struct uk_chat_cfg cfg = {.user_name = "u",
+				  .host_name = "h",
+				  .nick = "me",
+				  .self = self,
+				  .local_ips = &lan,
+				  .n_local_ips = 1,
+				  .send = on_send,
+				  .event = on_event,
+				  .ctx = &nd};
 	assert_int_equal(uk_chat_init(&c, &cfg, 0), 0);
 	uk_ipmsg_ident_set(&id, "u", "h", "me", "");
 	int n = uk_ipmsg_build_entry(pkt, sizeof(pkt), &id, 5, UK_IPMSG_BR_ENTRY);
@@ -509,8 +534,14 @@ static void test_flood_bounds(void **state)
 	memset(&s, 0, sizeof(s));
 	struct node nd = {.sim = &s};
 	uk_addr_parse(&self, "10.0.0.1", 2425, 0);
-	struct uk_chat_cfg cfg = {.user_name = "u", .host_name = "h", .nick = "me", .self = self,
-				  .max_peers = 16, .send = on_send, .event = on_event, .ctx = &nd};
+	struct uk_chat_cfg cfg = {.user_name = "u",
+				  .host_name = "h",
+				  .nick = "me",
+				  .self = self,
+				  .max_peers = 16,
+				  .send = on_send,
+				  .event = on_event,
+				  .ctx = &nd};
 	assert_int_equal(uk_chat_init(&c, &cfg, 0), 0);
 	uk_ipmsg_ident_set(&id, "x", "y", "flood", "");
 	int n = uk_ipmsg_build_entry(pkt, sizeof(pkt), &id, 5, UK_IPMSG_BR_ENTRY);
@@ -590,7 +621,8 @@ static void test_outbox_bounded(void **state)
 	sim_run(&s, s.now + 1 * SEC);
 	s.cut = true;
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(uk_chat_send(&s.nodes[0].chat, &s.nodes[1].addr, "m", 1, s.now), 1);
+		assert_int_equal(uk_chat_send(&s.nodes[0].chat, &s.nodes[1].addr, "m", 1, s.now),
+				 1);
 	assert_int_equal(uk_chat_room(&s.nodes[0].chat), 0);
 	assert_int_equal(uk_chat_send(&s.nodes[0].chat, &s.nodes[1].addr, "m", 1, s.now), -ENOSPC);
 	assert_int_equal(s.nodes[0].sent, 4); /* the refused one is not "sent" */
@@ -600,19 +632,19 @@ static void test_outbox_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_presence),
-		cmocka_unit_test(test_exactly_once_through_loss),
-		cmocka_unit_test(test_both_directions_three_nodes),
-		cmocka_unit_test(test_give_up_when_cut),
-		cmocka_unit_test(test_quit_reports_pending),
-		cmocka_unit_test(test_duplicate_shown_once_reacked),
-		cmocka_unit_test(test_self_not_looped),
-		cmocka_unit_test(test_plain_text_both_ways),
-		cmocka_unit_test(test_long_message_split),
-		cmocka_unit_test(test_flood_bounds),
-		cmocka_unit_test(test_peer_expiry),
-		cmocka_unit_test(test_silent_peers_probed_not_dropped),
-		cmocka_unit_test(test_outbox_bounded),
+	    cmocka_unit_test(test_presence),
+	    cmocka_unit_test(test_exactly_once_through_loss),
+	    cmocka_unit_test(test_both_directions_three_nodes),
+	    cmocka_unit_test(test_give_up_when_cut),
+	    cmocka_unit_test(test_quit_reports_pending),
+	    cmocka_unit_test(test_duplicate_shown_once_reacked),
+	    cmocka_unit_test(test_self_not_looped),
+	    cmocka_unit_test(test_plain_text_both_ways),
+	    cmocka_unit_test(test_long_message_split),
+	    cmocka_unit_test(test_flood_bounds),
+	    cmocka_unit_test(test_peer_expiry),
+	    cmocka_unit_test(test_silent_peers_probed_not_dropped),
+	    cmocka_unit_test(test_outbox_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

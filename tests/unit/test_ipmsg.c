@@ -28,8 +28,12 @@ static void test_parse_iptux_answers(void **state)
 	(void)state;
 
 	/* ANSENTRY from iptux 0.8.3 (ipmsg.md §4.1 #1). */
-	assert_true(uk_ipmsg_classify(S("1_iptux 0.8.3:2:root:vm:259:iptuxbot\0botgroup\0icon-tux.png\0utf-8\0")));
-	assert_int_equal(uk_ipmsg_parse(S("1_iptux 0.8.3:2:root:vm:259:iptuxbot\0botgroup\0icon-tux.png\0utf-8\0"), &m), 0);
+	assert_true(uk_ipmsg_classify(
+	    S("1_iptux 0.8.3:2:root:vm:259:iptuxbot\0botgroup\0icon-tux.png\0utf-8\0")));
+	assert_int_equal(
+	    uk_ipmsg_parse(
+		S("1_iptux 0.8.3:2:root:vm:259:iptuxbot\0botgroup\0icon-tux.png\0utf-8\0"), &m),
+	    0);
 	assert_true(field_is(&m.version, "1_iptux 0.8.3"));
 	assert_int_equal(m.packet_no, 2);
 	assert_true(field_is(&m.user, "root"));
@@ -48,12 +52,18 @@ static void test_parse_iptux_answers(void **state)
 	assert_int_equal(no, 1795682786u);
 
 	/* SENDMSG without NUL, colons and LF in the text (#9). */
-	assert_int_equal(uk_ipmsg_parse(S("1:1795682793:tester:probehost:288:line1: a:b:c\nline2 #9"), &m), 0);
+	assert_int_equal(
+	    uk_ipmsg_parse(S("1:1795682793:tester:probehost:288:line1: a:b:c\nline2 #9"), &m), 0);
 	assert_int_equal(m.nparts, 1);
 	assert_true(field_is(&m.parts[0], "line1: a:b:c\nline2 #9"));
 
 	/* Windows-style entry: the UTF-8 names come from the NN/GN block. */
-	assert_int_equal(uk_ipmsg_parse(S("1:5:tester:probehost:16777217:\x92\x54Nick\0ProbeGroup\0\nUN:tester\nHN:probehost\nNN:\xe6\x8e\xa2\xe9\x92\x88Nick\nGN:Probe\xe7\xbb\x84"), &m), 0);
+	assert_int_equal(
+	    uk_ipmsg_parse(
+		S("1:5:tester:probehost:16777217:\x92\x54Nick\0ProbeGroup\0\nUN:tester\nHN:"
+		  "probehost\nNN:\xe6\x8e\xa2\xe9\x92\x88Nick\nGN:Probe\xe7\xbb\x84"),
+		&m),
+	    0);
 	uk_ipmsg_entry_names(&m, &nick, &group, &utf8);
 	assert_true(field_is(&nick, "\xe6\x8e\xa2\xe9\x92\x88Nick"));
 	assert_true(field_is(&group, "Probe\xe7\xbb\x84"));
@@ -73,12 +83,12 @@ static void test_classify_and_refuse(void **state)
 	assert_false(uk_ipmsg_classify(S("plain tutorial text \xe4\xbd\xa0\xe5\xa5\xbd #8")));
 	assert_false(uk_ipmsg_classify(S("")));
 	assert_false(uk_ipmsg_classify(S("12:30 lunch?")));
-	assert_false(uk_ipmsg_classify(S("1:x:u:h:32:hi")));   /* PacketNo not digits */
-	assert_false(uk_ipmsg_classify(S("1:1:u:h:3a:hi")));   /* Command not digits */
-	assert_false(uk_ipmsg_classify(S("1:1:u:h:32")));      /* no ':' after Command */
+	assert_false(uk_ipmsg_classify(S("1:x:u:h:32:hi"))); /* PacketNo not digits */
+	assert_false(uk_ipmsg_classify(S("1:1:u:h:3a:hi"))); /* Command not digits */
+	assert_false(uk_ipmsg_classify(S("1:1:u:h:32")));    /* no ':' after Command */
 	/* Looks like IPMsg but does not parse: counted malformed, not shown. */
-	assert_int_equal(uk_ipmsg_parse(S("2:1:u:h:32:hi"), &m), UK_EPARSE);    /* Ver 2 */
-	assert_int_equal(uk_ipmsg_parse(S("10:1:u:h:32:hi"), &m), UK_EPARSE);   /* Ver 10 */
+	assert_int_equal(uk_ipmsg_parse(S("2:1:u:h:32:hi"), &m), UK_EPARSE);  /* Ver 2 */
+	assert_int_equal(uk_ipmsg_parse(S("10:1:u:h:32:hi"), &m), UK_EPARSE); /* Ver 10 */
 	assert_int_equal(uk_ipmsg_parse(S("1:99999999999999999999:u:h:32:"), &m), UK_EPARSE);
 	assert_int_equal(uk_ipmsg_parse(S("1:1:u:h:4294967296:"), &m), UK_EPARSE);
 	assert_int_equal(uk_ipmsg_parse(S("1:1:u:h:4294967295:"), &m), 0);
@@ -99,16 +109,20 @@ static void test_build_like_ip_messenger(void **state)
 	int n;
 	(void)state;
 
-	uk_ipmsg_ident_set(&id, "tester", "probehost", "\xe6\x8e\xa2\xe9\x92\x88Nick", "ProbeGroup");
+	uk_ipmsg_ident_set(&id, "tester", "probehost", "\xe6\x8e\xa2\xe9\x92\x88Nick",
+			   "ProbeGroup");
 	/* Byte for byte the BR_ENTRY iptux accepted (ipmsg.md §4.1 #1). */
 	n = uk_ipmsg_build_entry(out, sizeof(out), &id, 1795682785, UK_IPMSG_BR_ENTRY);
-	static const char entry[] = "1:1795682785:tester:probehost:16777217:\xe6\x8e\xa2\xe9\x92\x88Nick\0ProbeGroup\0"
-				    "\nUN:tester\nHN:probehost\nNN:\xe6\x8e\xa2\xe9\x92\x88Nick\nGN:ProbeGroup";
+	static const char entry[] =
+	    "1:1795682785:tester:probehost:16777217:\xe6\x8e\xa2\xe9\x92\x88Nick\0ProbeGroup\0"
+	    "\nUN:tester\nHN:probehost\nNN:\xe6\x8e\xa2\xe9\x92\x88Nick\nGN:ProbeGroup";
 	assert_int_equal(n, sizeof(entry) - 1);
 	assert_memory_equal(out, entry, sizeof(entry) - 1);
 	/* And the SENDMSG (#2). */
-	n = uk_ipmsg_build_sendmsg(out, sizeof(out), &id, 1795682786, S("hello from probe \xe4\xbd\xa0\xe5\xa5\xbd #2"));
-	static const char msg[] = "1:1795682786:tester:probehost:8388896:hello from probe \xe4\xbd\xa0\xe5\xa5\xbd #2\0";
+	n = uk_ipmsg_build_sendmsg(out, sizeof(out), &id, 1795682786,
+				   S("hello from probe \xe4\xbd\xa0\xe5\xa5\xbd #2"));
+	static const char msg[] =
+	    "1:1795682786:tester:probehost:8388896:hello from probe \xe4\xbd\xa0\xe5\xa5\xbd #2\0";
 	assert_int_equal(n, sizeof(msg) - 1);
 	assert_memory_equal(out, msg, sizeof(msg) - 1);
 	n = uk_ipmsg_build_recvmsg(out, sizeof(out), &id, 7, 2);
@@ -133,7 +147,7 @@ static void test_ident_cleaning(void **state)
 	(void)state;
 	uk_ipmsg_ident_set(&id, "ro:ot\x1b", "h\xc3\xa9st", "n:i\nck\xe4\xbd\xa0", "");
 	assert_string_equal(id.user, "ro;ot_");
-	assert_string_equal(id.host, "hst");          /* ASCII only */
+	assert_string_equal(id.host, "hst"); /* ASCII only */
 	assert_string_equal(id.nick, "n;i_ck\xe4\xbd\xa0");
 	assert_string_equal(id.group, "");
 	uk_ipmsg_ident_set(&id, "", NULL, "n", "g");
@@ -172,7 +186,8 @@ static void test_charset_order(void **state)
 	struct uk_charset c;
 	(void)state;
 	assert_int_equal(uk_charset_init(&c), 0);
-	check_decode(&c, S("hi \xe4\xbd\xa0\xe5\xa5\xbd"), false, UK_CHARSET_UTF8, "hi \xe4\xbd\xa0\xe5\xa5\xbd");
+	check_decode(&c, S("hi \xe4\xbd\xa0\xe5\xa5\xbd"), false, UK_CHARSET_UTF8,
+		     "hi \xe4\xbd\xa0\xe5\xa5\xbd");
 	/* GBK from ipmsg.md §4.1 #5: 中文GBK消息 #5 */
 	check_decode(&c, S("\xd6\xd0\xce\xc4GBK\xcf\xfb\xcf\xa2 #5"), false, UK_CHARSET_GB18030,
 		     "\xe4\xb8\xad\xe6\x96\x87GBK\xe6\xb6\x88\xe6\x81\xaf #5");
@@ -190,12 +205,12 @@ static void test_charset_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_iptux_answers),
-		cmocka_unit_test(test_classify_and_refuse),
-		cmocka_unit_test(test_build_like_ip_messenger),
-		cmocka_unit_test(test_ident_cleaning),
-		cmocka_unit_test(test_packet_numbers),
-		cmocka_unit_test(test_charset_order),
+	    cmocka_unit_test(test_parse_iptux_answers),
+	    cmocka_unit_test(test_classify_and_refuse),
+	    cmocka_unit_test(test_build_like_ip_messenger),
+	    cmocka_unit_test(test_ident_cleaning),
+	    cmocka_unit_test(test_packet_numbers),
+	    cmocka_unit_test(test_charset_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
