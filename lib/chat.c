@@ -127,6 +127,7 @@ static void tell_everyone(struct uk_chat *c, uint32_t mode)
 void uk_chat_start(struct uk_chat *c, uint64_t now_ns)
 {
 	c->next_probe_ns = now_ns + UK_CHAT_PROBE_NS;
+	c->next_announce_ns = now_ns + UK_CHAT_REANNOUNCE_NS;
 	for (size_t i = 0; i < c->cfg.n_announce; i++)
 		send_entry(c, &c->cfg.announce[i], UK_IPMSG_BR_ENTRY);
 }
@@ -505,6 +506,18 @@ void uk_chat_tick(struct uk_chat *c, uint64_t now_ns)
 			report_outcome(c, UK_CHAT_UNDELIVERED, &act.peer, act.packet_no, act.user,
 				       act.tries, 0, "no receipt");
 	}
+	if (c->next_announce_ns && now_ns >= c->next_announce_ns) {
+		bool waiting = false;
+		for (size_t i = c->cfg.n_broadcast; i < c->cfg.n_announce; i++) {
+			const struct uk_peer *p = uk_roster_find(&c->roster, &c->cfg.announce[i]);
+			if (!p || !p->ipmsg) {
+				send_entry(c, &c->cfg.announce[i], UK_IPMSG_BR_ENTRY);
+				waiting = true;
+			}
+		}
+		/* Once every --peer answered, the probes below take over. */
+		c->next_announce_ns = waiting ? now_ns + UK_CHAT_REANNOUNCE_NS : 0;
+	}
 	if (!c->next_probe_ns)
 		c->next_probe_ns = now_ns + UK_CHAT_PROBE_NS;
 	if (now_ns >= c->next_probe_ns) {
@@ -533,5 +546,7 @@ uint64_t uk_chat_deadline(const struct uk_chat *c)
 	/* Probing matters only while some peer could need it. */
 	if (c->roster.count && c->next_probe_ns && c->next_probe_ns < d)
 		d = c->next_probe_ns;
+	if (c->next_announce_ns && c->next_announce_ns < d)
+		d = c->next_announce_ns;
 	return d;
 }

@@ -982,6 +982,7 @@ static int setup(struct app *a)
 				   .n_local_ips = a->n_local,
 				   .announce = a->announce,
 				   .n_announce = a->n_announce,
+				   .n_broadcast = a->n_broadcast,
 				   .packet_no_floor = floor,
 				   .send = on_send,
 				   .event = on_event,

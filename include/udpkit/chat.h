@@ -30,6 +30,9 @@
  * BR_ENTRY, which it answers with ANSENTRY, so only peers that are really
  * gone reach the roster's expiry (an hour: five unanswered probes). */
 #define UK_CHAT_PROBE_NS (600ull * 1000000000ull)
+/* A --peer that has not answered our BR_ENTRY (it may start later) gets
+ * it again this often, so it learns of us and we of it. */
+#define UK_CHAT_REANNOUNCE_NS (30ull * 1000000000ull)
 /* Per-source datagrams per second before dropping (loopback exempt). */
 #define UK_CHAT_RATE_DEFAULT 500
 
@@ -67,6 +70,7 @@ struct uk_chat_cfg {
 	size_t n_local_ips;
 	const struct uk_addr *announce; /* where BR_ENTRY/BR_EXIT go: broadcast, --peer */
 	size_t n_announce;
+	size_t n_broadcast;	  /* the first n_broadcast announce addresses are broadcasts */
 	uint64_t packet_no_floor; /* highest packet number used before */
 	struct uk_outbox_cfg outbox;
 	size_t max_peers;
@@ -97,6 +101,7 @@ struct uk_chat {
 	char *text;	    /* UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX) */
 	char *nick_buf;	    /* decoded names */
 	uint64_t next_probe_ns;
+	uint64_t next_announce_ns;
 };
 
 /* cfg is copied; the arrays it points to must outlive the engine.

@@ -611,6 +611,27 @@ static void test_silent_peers_probed_not_dropped(void **state)
 	sim_free(&s);
 }
 
+static void test_peer_started_later_is_found(void **state)
+{
+	struct sim s;
+	(void)state;
+	sim_init(&s, 2, 13, NULL);
+	/* Node 1 is not there yet: node 0's first BR_ENTRY is lost. */
+	s.cut = true;
+	uk_chat_start(&s.nodes[0].chat, s.now);
+	sim_run(&s, s.now + 5 * SEC);
+	assert_null(uk_roster_find(&s.nodes[0].chat.roster, &s.nodes[1].addr));
+	s.cut = false;
+	sim_run(&s, s.now + 30 * SEC);
+	assert_true(uk_roster_find(&s.nodes[0].chat.roster, &s.nodes[1].addr)->ipmsg);
+	assert_int_equal(s.nodes[1].joined, 1);
+	/* Then no more re-announcements: only the probes of silent peers. */
+	uint64_t before = s.sent_datagrams;
+	sim_run(&s, s.now + 300 * SEC);
+	assert_int_equal(s.sent_datagrams, before);
+	sim_free(&s);
+}
+
 static void test_outbox_bounded(void **state)
 {
 	struct sim s;
@@ -644,6 +665,7 @@ int main(void)
 	    cmocka_unit_test(test_flood_bounds),
 	    cmocka_unit_test(test_peer_expiry),
 	    cmocka_unit_test(test_silent_peers_probed_not_dropped),
+	    cmocka_unit_test(test_peer_started_later_is_found),
 	    cmocka_unit_test(test_outbox_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
