@@ -1,5 +1,6 @@
 /* cli.c: helpers shared by the front-ends (see cmd/cli.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -98,6 +99,20 @@ int uk_cli_port(const char *cmd, const char *text, uint16_t *port, bool allow_ze
 		return -1;
 	}
 	*port = (uint16_t)v;
+	return 0;
+}
+
+int uk_cli_host_port(const char *cmd, int argc, char **argv, bool host_required,
+		     const char **host, uint16_t *port)
+{
+	if (optind >= argc && host_required)
+		return uk_cli_usage_error(cmd, "a host is required"), -1;
+	if (optind < argc)
+		*host = argv[optind++];
+	if (optind < argc && uk_cli_port(cmd, argv[optind++], port, false) < 0)
+		return -1;
+	if (optind < argc)
+		return uk_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]), -1;
 	return 0;
 }
 

@@ -134,14 +134,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 	}
 	if (window_set && o->rate_pps)
 		return uk_cli_usage_error(CMD, "--window and --rate exclude each other"), -1;
-	if (optind >= argc)
-		return uk_cli_usage_error(CMD, "a host is required"), -1;
-	o->host = argv[optind++];
-	if (optind < argc && uk_cli_port(CMD, argv[optind++], &o->port, false) < 0)
-		return -1;
-	if (optind < argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
-	return 0;
+	return uk_cli_host_port(CMD, argc, argv, true, &o->host, &o->port);
 }
 
 static int flow_open(struct flow *f, const struct uk_addr *peer, const struct bench_opts *o,

@@ -113,14 +113,7 @@ static int parse_args(int argc, char **argv, struct ping_opts *o)
 		default: return uk_cli_usage_error(CMD, "unknown option"), -1;
 		}
 	}
-	if (optind >= argc)
-		return uk_cli_usage_error(CMD, "a host is required"), -1;
-	o->host = argv[optind++];
-	if (optind < argc && uk_cli_port(CMD, argv[optind++], &o->port, false) < 0)
-		return -1;
-	if (optind < argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
-	return 0;
+	return uk_cli_host_port(CMD, argc, argv, true, &o->host, &o->port);
 }
 
 static void print_reply(const struct ping_opts *o, const char *peer, size_t bytes, uint64_t seq,

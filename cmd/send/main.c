@@ -83,13 +83,7 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 		default: return uk_cli_usage_error(CMD, "unknown option"), -1;
 		}
 	}
-	if (optind < argc)
-		o->host = argv[optind++];
-	if (optind < argc && uk_cli_port(CMD, argv[optind++], &o->port, false) < 0)
-		return -1;
-	if (optind < argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
-	return 0;
+	return uk_cli_host_port(CMD, argc, argv, false, &o->host, &o->port);
 }
 
 /* Waits up to timeout_ns for a datagram on fd; returns its length (an
