@@ -113,10 +113,14 @@ integration-tsan: deps-check $(BUILD)/tsan/udpkit
 
 # ---- fuzz targets (libFuzzer via clang) -----------------------------------
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_LIB_SRC := $(LIB_SRC)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDRS)
+FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined
+FUZZ_LIBOBJ := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(LIB_SRC))
+$(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
+	$(CLANG) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBOBJ) $(LDLIBS)
 fuzz-build: $(FUZZ_BIN)
 # Replays every seed, then fuzzes each target briefly (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 10
@@ -147,7 +151,7 @@ check: export UK_RESULTS = $(abspath $(BUILD))/check-results.txt
 check: deps
 	@mkdir -p $(BUILD) && rm -f $(UK_RESULTS)
 	@$(MAKE) --no-print-directory gcc-werror clang-build
-	@$(MAKE) --no-print-directory all asan-build tsan-build
+	@$(MAKE) --no-print-directory -j2 all asan-build tsan-build fuzz-build
 	@$(MAKE) --no-print-directory lint-man lint-sh help-sync
 	@$(MAKE) --no-print-directory unit unit-asan
 	@$(MAKE) --no-print-directory fuzz
