@@ -107,9 +107,10 @@ integration-asan: deps-check $(BUILD)/asan/udpkit $(ASAN_TOOLS)
 		UDPKIT_TOOLS=$(abspath $(BUILD)/tools-asan) \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(PYTHON) tests/run_integration.py
+# The threaded parts: the echo server's workers, the chat's history writer.
 integration-tsan: deps-check $(BUILD)/tsan/udpkit
 	@UDPKIT_BIN=$(abspath $(BUILD)/tsan/udpkit) UDPKIT_VARIANT=tsan TSAN_OPTIONS=halt_on_error=1 \
-		$(PYTHON) tests/run_integration.py -k threads
+		$(PYTHON) tests/run_integration.py -k threads,test_chat.
 
 # ---- fuzz targets (libFuzzer via clang) -----------------------------------
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))

@@ -2,7 +2,7 @@
 """Runs tests/integration/test_*.py (unittest style) against the binary in
 $UDPKIT_BIN. Every test gets a timeout (SIGALRM); skips print their reason.
 Closing line: 'integration: N passed, N failed, N skipped'.
-  -k TEXT   only tests whose id contains TEXT"""
+  -k TEXT   only tests whose id contains TEXT (a comma-separated list: any)"""
 import argparse
 import os
 import signal
@@ -56,7 +56,7 @@ def main():
     counts = {"passed": 0, "failed": 0, "skipped": 0}
     for test in iter_tests(suite):
         tid = test.id()
-        if a.k and a.k not in tid:
+        if a.k and not any(k in tid for k in a.k.split(",")):
             continue
         if isinstance(test, unittest.loader._FailedTest):
             print(f"FAILED {tid}: could not load: {test._exception}")
