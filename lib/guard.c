@@ -65,20 +65,16 @@ enum uk_verdict uk_guard_source_rules(const struct uk_addr *src)
 	return UK_PASS;
 }
 
-/* A cheap signature of the last n bytes of p: length plus FNV-1a over at
- * most 32 bytes from each end. Enough to recognise our own reply coming
- * back, without hashing 64 KiB per datagram. */
-static uint64_t tail_signature(const unsigned char *p, size_t len, size_t n)
+/* True when p (len bytes) ends with the reply remembered in e: its length
+ * fits and its first and last UK_GUARD_EDGE bytes match. */
+static bool ends_with_reply(const struct uk_guard_entry *e, const unsigned char *p, size_t len)
 {
+	size_t n = e->reply_len, edge = n < UK_GUARD_EDGE ? n : UK_GUARD_EDGE;
 	const unsigned char *s = p + (len - n);
-	uint64_t h = 1469598103934665603ull ^ n;
-	size_t head = n < 32 ? n : 32;
 
-	for (size_t i = 0; i < head; i++)
-		h = (h ^ s[i]) * 1099511628211ull;
-	for (size_t i = n > 32 ? n - 32 : n; i < n; i++)
-		h = (h ^ s[i]) * 1099511628211ull;
-	return h | 1;
+	if (!e->has_reply || len < n || (n == 0 && len != 0))
+		return false;
+	return memcmp(s, e->reply_head, edge) == 0 && memcmp(s + n - edge, e->reply_tail, edge) == 0;
 }
 
 static struct uk_guard_entry *lookup(struct uk_guard *g, uint64_t key, bool create)
@@ -111,8 +107,7 @@ enum uk_verdict uk_guard_check(struct uk_guard *g, const struct uk_addr *src,
 	if (v != UK_PASS)
 		return v;
 	e = lookup(g, uk_addr_hash(src), true);
-	if (e->reply_sig && len >= e->reply_len && (e->reply_len > 0 || len == 0) &&
-	    tail_signature(payload, len, e->reply_len) == e->reply_sig) {
+	if (ends_with_reply(e, payload, len)) {
 		if (++e->reflections > g->cfg.loop_threshold) {
 			e->last_ns = now_ns;
 			return UK_DROP_LOOP;
@@ -149,6 +144,9 @@ void uk_guard_note_reply(struct uk_guard *g, const struct uk_addr *src,
 
 	if (!e)
 		return;
+	size_t edge = len < UK_GUARD_EDGE ? len : UK_GUARD_EDGE;
 	e->reply_len = (uint32_t)len;
-	e->reply_sig = tail_signature(reply, len, len);
+	e->has_reply = true;
+	memcpy(e->reply_head, reply, edge);
+	memcpy(e->reply_tail, reply + len - edge, edge);
 }

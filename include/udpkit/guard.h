@@ -43,14 +43,20 @@ struct uk_guard_cfg {
 #define UK_GUARD_DEFAULT_RATE 1000
 #define UK_GUARD_DEFAULT_LOOP 5
 #define UK_GUARD_WAYS 4
+#define UK_GUARD_EDGE 32
 
 struct uk_guard_entry {
 	uint64_t key;           /* uk_addr_hash of the source; 0 = empty */
 	uint64_t last_ns;       /* last datagram from it */
 	uint64_t tokens_nano;   /* token bucket, in billionths of a datagram */
-	uint64_t reply_sig;     /* signature of our last reply to it */
-	uint32_t reply_len;
+	uint32_t reply_len;     /* our last reply to it: its length, */
 	uint32_t reflections;   /* consecutive datagrams ending with our reply */
+	bool has_reply;
+	/* and its first and last UK_GUARD_EDGE bytes (all of it when shorter):
+	 * compared with memcmp, which stops at the first difference, so the
+	 * common case (a new request) costs a few byte compares, not a hash. */
+	unsigned char reply_head[UK_GUARD_EDGE];
+	unsigned char reply_tail[UK_GUARD_EDGE];
 };
 
 struct uk_guard {
