@@ -31,7 +31,7 @@ def man_options(path):
 
 def commands(binary):
     out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10).stdout
-    return set(re.findall(r"^  ([a-z]+)$", out, re.M))
+    return set(re.findall(r"^  ([a-z]+)(?: |$)", out, re.M))
 
 
 def record_result(name, passed, failed, skipped=0):
