@@ -207,7 +207,7 @@ def main():
 
     with open(a.out, "w") as f:
         f.write("# Benchmarks\n\n`make bench` measures `udpkit echo` against `sockperf server` on loopback.\n\n")
-        f.write("## Method\n\n" + __doc__.split("\n", 3)[3].strip() + "\n\n")
+        f.write("## Method\n\n" + __doc__.split("\n", 4)[4].strip() + "\n\n")
         f.write("Server CPU per echo is what tells fast servers apart: near the ceiling the client "
                 "needs a whole core, so echoes/s bunch together. The machine is shared and noisy; "
                 "ratios drift by about ±15% between runs, which is why the servers are interleaved "
