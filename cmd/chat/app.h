@@ -1,0 +1,100 @@
+/* app.h: what the chat's front-end files share: the options, the
+ * application state, and the functions one file calls in another
+ * (main.c: options, input, the poll loop; show.c: everything printed and
+ * the history shown; commands.c: the slash commands). */
+#ifndef UDPKIT_CHAT_APP_H
+#define UDPKIT_CHAT_APP_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chat/tui.h"
+#include "cli.h"
+#include "udpkit/chat.h"
+#include "udpkit/clock.h"
+#include "udpkit/err.h"
+#include "udpkit/history.h"
+#include "udpkit/iface.h"
+#include "udpkit/parse.h"
+#include "udpkit/sock.h"
+#include "udpkit/text.h"
+
+#define CMD "chat"
+#define MAX_PEER_OPTS 32
+#define MAX_ANNOUNCE 64
+#define MAX_LOCAL_IPS 64
+#define RECV_BUF 65536
+#define INPUT_MAX 65536
+/* Line mode reads the next input line only with this much outbox room, so
+ * a script piping thousands of lines waits for receipts instead of losing
+ * messages (a 64 KiB line is at most 60 chunks). */
+#define INPUT_ROOM 64
+#define HISTORY_SHOWN 10
+
+struct chat_opts {
+	const char *bind_host;
+	uint16_t port;
+	const char *nick, *group;
+	const char *peers[MAX_PEER_OPTS];
+	size_t npeers;
+	bool no_discovery;
+	const char *history_path;
+	bool no_history;
+	bool stay;
+	bool line;
+};
+
+struct app {
+	struct chat_opts o;
+	int fd;
+	struct uk_addr local;
+	char local_text[UK_ADDR_STRLEN];
+	struct uk_chat chat;
+	bool chat_ready;
+	struct uk_addr announce[MAX_ANNOUNCE];
+	size_t n_announce, n_broadcast;
+	struct uk_addr local_ips[MAX_LOCAL_IPS];
+	size_t n_local;
+	struct uk_history_writer *hist;
+	struct uk_tui *tui;
+	int winch_fd;
+	struct uk_addr target;
+	bool has_target;
+	bool quit, eof;
+	uint64_t hold_until_ns; /* line mode: wait for --peer answers until then */
+	char *in;		/* line-mode input not yet handled */
+	size_t in_len;
+	unsigned char *rbuf;
+	uint64_t sent, delivered, undelivered, received, send_errors;
+	unsigned errors_shown;
+	char nick[UK_IPMSG_NAME_MAX + 1];
+};
+
+/* show.c */
+bool chat_line_mode(const struct app *a);
+void chat_info(struct app *a, const char *kind, const char *fmt, ...);
+void chat_status(struct app *a);
+uint64_t chat_history_show(struct app *a, size_t want, const char *grep);
+void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, const char *reason,
+		      uint64_t now_ns);
+void chat_on_event(void *ctx, const struct uk_chat_event *ev);
+void chat_on_send(void *ctx, const struct uk_addr *to, const void *data, size_t len);
+
+/* commands.c */
+void chat_handle_line(struct app *a, char *line, size_t len);
+void chat_on_submit(void *user, const char *line);
+
+/* main.c */
+void chat_usage(FILE *f);
+
+#endif

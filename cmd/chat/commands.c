@@ -1,0 +1,226 @@
+/* commands.c: the chat's slash commands and typed lines (see app.h). */
+#include "chat/app.h"
+
+static void cmd_help(struct app *a)
+{
+	static const char *lines[] = {
+	    "TEXT               send TEXT to the current target",
+	    "/to HOST [PORT]    talk to HOST (port 2425 by default; HOST:PORT works too)",
+	    "/to NICK           talk to the peer with that nickname",
+	    "/peers             list the peers known",
+	    "/all TEXT          send TEXT to every peer known",
+	    "/nick NAME         change your nickname and tell everyone",
+	    "/history [N|TEXT]  the last N messages (default 20), or those holding TEXT",
+	    "/quit              leave (messages still waiting are shown not delivered)",
+	    "//TEXT             send a line that starts with /",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		chat_info(a, "info", "%s", lines[i]);
+}
+
+static void set_target(struct app *a, const struct uk_addr *to)
+{
+	char text[UK_ADDR_STRLEN];
+	const struct uk_peer *p = uk_roster_find(&a->chat.roster, to);
+
+	a->target = *to;
+	a->has_target = true;
+	chat_info(a, "info", "talking to %s%s", uk_addr_format(to, text, sizeof(text)),
+	     p && p->ipmsg ? " (IPMsg, with receipts)" : " (plain text until it speaks IPMsg)");
+}
+
+/* Splits off the next space-separated word of *p (NUL-terminating it). */
+static char *next_word(char **p)
+{
+	char *start;
+
+	while (**p == ' ' || **p == '\t')
+		(*p)++;
+	if (!**p)
+		return NULL;
+	start = *p;
+	while (**p && **p != ' ' && **p != '\t')
+		(*p)++;
+	if (**p)
+		*(*p)++ = 0;
+	return start;
+}
+
+static void cmd_to(struct app *a, char *args)
+{
+	char *host, *port_text;
+	struct uk_addr to;
+	uint16_t port = UK_IPMSG_PORT;
+	bool ambiguous;
+	const struct uk_peer *p;
+
+	/* A nick may hold spaces: try the whole argument as one first. */
+	p = *args ? uk_roster_find_nick(&a->chat.roster, args, &ambiguous) : NULL;
+	if (p && !ambiguous) {
+		set_target(a, &p->addr);
+		return;
+	}
+	host = next_word(&args);
+	port_text = next_word(&args);
+	if (!host || next_word(&args)) {
+		chat_info(a, "error", "usage: /to HOST [PORT] or /to NICK");
+		return;
+	}
+	if (!port_text) {
+		p = uk_roster_find_nick(&a->chat.roster, host, &ambiguous);
+		if (p && ambiguous) {
+			chat_info(a, "error",
+			     "several peers are called that: use /to HOST [PORT] (/peers)");
+			return;
+		}
+		if (p) {
+			set_target(a, &p->addr);
+			return;
+		}
+	} else {
+		uint64_t v;
+		/* Not uk_cli_port(): it prints to stderr, under the UI. */
+		if (uk_parse_u64(port_text, 1, 65535, &v) < 0) {
+			chat_info(a, "error", "no peer called that, and not HOST PORT (port 1-65535)");
+			return;
+		}
+		port = (uint16_t)v;
+	}
+	if ((port_text ? uk_addr_parse(&to, host, port, AF_UNSPEC)
+		       : uk_addr_parse_hostport(&to, host, port, AF_UNSPEC)) < 0) {
+		chat_info(a, "error", "no peer called that, and not an address");
+		return;
+	}
+	if (uk_chat_is_self(&a->chat, &to)) {
+		chat_info(a, "error", "that is this chat itself");
+		return;
+	}
+	set_target(a, &to);
+}
+
+static void cmd_peers(struct app *a)
+{
+	uint64_t now = uk_now_ns();
+
+	if (a->chat.roster.count == 0)
+		chat_info(a, "info", "no peers known yet");
+	for (size_t i = 0; i < a->chat.roster.cap; i++)
+		if (a->chat.roster.peers[i].used)
+			chat_show_peer(a, "peer", &a->chat.roster.peers[i], NULL, now);
+}
+
+static void send_text(struct app *a, const struct uk_addr *to, const char *text, size_t len)
+{
+	int rc = uk_chat_send(&a->chat, to, text, len, uk_now_ns());
+
+	if (rc == -ENOSPC)
+		chat_info(a, "error", "NOT sent: %zu messages are still waiting for receipts; try again",
+		     uk_chat_pending(&a->chat));
+	else if (rc == -EINVAL)
+		chat_info(a, "error", "NOT sent: that is this chat itself");
+	else if (rc < 0)
+		chat_info(a, "error", "NOT sent: %s", uk_strerror(rc));
+}
+
+static void cmd_all(struct app *a, const char *text)
+{
+	size_t n = 0;
+
+	if (!*text) {
+		chat_info(a, "error", "usage: /all TEXT");
+		return;
+	}
+	/* Copy the addresses first: sending can change the table. */
+	struct uk_addr *to = calloc(a->chat.roster.cap, sizeof(*to));
+	if (!to)
+		return;
+	for (size_t i = 0; i < a->chat.roster.cap; i++)
+		if (a->chat.roster.peers[i].used)
+			to[n++] = a->chat.roster.peers[i].addr;
+	if (!n)
+		chat_info(a, "error", "no peers known yet");
+	for (size_t i = 0; i < n; i++)
+		send_text(a, &to[i], text, strlen(text));
+	free(to);
+}
+
+static void cmd_history(struct app *a, const char *arg)
+{
+	uint64_t n = 20;
+
+	if (a->o.no_history) {
+		chat_info(a, "error", "no history kept (--no-history)");
+		return;
+	}
+	if (!*arg)
+		chat_history_show(a, (size_t)n, NULL);
+	else if (uk_parse_u64(arg, 1, 100, &n) == 0)
+		chat_history_show(a, (size_t)n, NULL);
+	else
+		chat_history_show(a, 20, arg);
+}
+
+void chat_handle_line(struct app *a, char *line, size_t len)
+{
+	char *arg;
+
+	if (len == 0)
+		return;
+	if (line[0] != '/' || (len > 1 && line[1] == '/')) {
+		const char *text = line[0] == '/' ? line + 1 : line;
+		size_t tl = line[0] == '/' ? len - 1 : len;
+		if (!a->has_target) {
+			chat_info(a, "error",
+			     "NOT sent: no target yet: /to HOST [PORT] or /to NICK (/help)");
+			return;
+		}
+		send_text(a, &a->target, text, tl);
+		return;
+	}
+	/* Commands: "/name args"; the line is NUL-terminated by the caller. */
+	arg = line + 1;
+	while (*arg && *arg != ' ')
+		arg++;
+	if (*arg)
+		*arg++ = 0;
+	while (*arg == ' ')
+		arg++;
+	if (strcmp(line, "/to") == 0)
+		cmd_to(a, arg);
+	else if (strcmp(line, "/peers") == 0)
+		cmd_peers(a);
+	else if (strcmp(line, "/all") == 0)
+		cmd_all(a, arg);
+	else if (strcmp(line, "/nick") == 0) {
+		if (!*arg) {
+			chat_info(a, "error", "usage: /nick NAME");
+			return;
+		}
+		uk_chat_set_nick(&a->chat, arg, uk_now_ns());
+		snprintf(a->nick, sizeof(a->nick), "%s", a->chat.id.nick);
+		chat_info(a, "info", "you are now %s", a->nick);
+	} else if (strcmp(line, "/history") == 0)
+		cmd_history(a, arg);
+	else if (strcmp(line, "/help") == 0)
+		cmd_help(a);
+	else if (strcmp(line, "/quit") == 0)
+		a->quit = true;
+	else
+		chat_info(a, "error", "unknown command (/help lists them; // sends a /)");
+	chat_status(a);
+}
+
+void chat_on_submit(void *user, const char *line)
+{
+	struct app *a = user;
+	size_t len = strlen(line);
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return;
+	memcpy(copy, line, len + 1);
+	chat_handle_line(a, copy, len);
+	free(copy);
+}
+
+/* ---- line-mode input --------------------------------------------------------- */

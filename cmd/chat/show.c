@@ -1,0 +1,381 @@
+/* show.c: everything the chat prints, in the terminal UI or as line-mode
+ * events, and the history it shows (see app.h). */
+#include "chat/app.h"
+
+bool chat_line_mode(const struct app *a)
+{
+	return a->tui == NULL;
+}
+
+/* One line for the user: in line mode on stdout (the caller wrote the
+ * tab-separated event), in the UI into the message pane. Text is already
+ * escaped. */
+static void show(struct app *a, const char *line)
+{
+	if (chat_line_mode(a)) {
+		fputs(line, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	} else {
+		uk_tui_add_line(a->tui, line);
+	}
+}
+
+/* A growing string built with open_memstream(). */
+struct out {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static bool out_open(struct out *o)
+{
+	o->buf = NULL;
+	o->len = 0;
+	o->f = open_memstream(&o->buf, &o->len);
+	return o->f != NULL;
+}
+
+static void out_show(struct app *a, struct out *o)
+{
+	if (fclose(o->f) == 0 && o->buf)
+		show(a, o->buf);
+	free(o->buf);
+}
+
+static void put_esc(struct out *o, const char *s, size_t n)
+{
+	uk_cli_put_escaped(o->f, s, n);
+}
+
+static void put_esc_str(struct out *o, const char *s)
+{
+	put_esc(o, s, strlen(s));
+}
+
+static void put_addr(struct out *o, const struct uk_addr *addr)
+{
+	char text[UK_ADDR_STRLEN];
+	fputs(uk_addr_format(addr, text, sizeof(text)), o->f);
+}
+
+void chat_info(struct app *a, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void chat_info(struct app *a, const char *kind, const char *fmt, ...)
+{
+	struct out o;
+	va_list ap;
+
+	if (!out_open(&o))
+		return;
+	fputs(chat_line_mode(a) ? kind : (strcmp(kind, "error") == 0 ? "! " : "* "), o.f);
+	if (chat_line_mode(a))
+		fputc('\t', o.f);
+	va_start(ap, fmt);
+	vfprintf(o.f, fmt, ap);
+	va_end(ap);
+	out_show(a, &o);
+}
+
+void chat_status(struct app *a)
+{
+	char target[UK_ADDR_STRLEN] = "none";
+	char line[512];
+	struct out o;
+
+	if (chat_line_mode(a))
+		return;
+	if (a->has_target)
+		uk_addr_format(&a->target, target, sizeof(target));
+	if (!out_open(&o))
+		return;
+	fprintf(o.f, " %s  ", a->local_text);
+	put_esc_str(&o, a->nick);
+	fprintf(o.f, "  to: %s  peers: %zu  waiting: %zu  undelivered: %llu", target,
+		a->chat.roster.count, uk_chat_pending(&a->chat),
+		(unsigned long long)a->undelivered);
+	fclose(o.f);
+	snprintf(line, sizeof(line), "%s", o.buf ? o.buf : "");
+	free(o.buf);
+	uk_tui_set_status(a->tui, line);
+}
+
+/* ---- history ---------------------------------------------------------------- */
+
+static void history_add(struct app *a, enum uk_history_kind kind, const struct uk_chat_event *ev)
+{
+	struct uk_history_entry e = {.time_ns = uk_wall_ns(),
+				     .kind = kind,
+				     .msg_id = ev->msg_id,
+				     .text = (const unsigned char *)ev->text,
+				     .text_len = ev->len};
+	size_t n = strlen(ev->nick);
+
+	if (!a->hist)
+		return;
+	uk_addr_format(&ev->peer, e.peer, sizeof(e.peer));
+	/* Cut the nick on a character boundary to fit the entry. */
+	while (n >= sizeof(e.nick) || (n > 0 && ((unsigned char)ev->nick[n] & 0xc0) == 0x80))
+		n--;
+	memcpy(e.nick, ev->nick, n);
+	e.nick[n] = 0;
+	if (uk_history_writer_append(a->hist, &e) < 0)
+		chat_info(a, "error", "history: event not written (queue full)");
+}
+
+/* The last HISTORY_SHOWN entries (or those matching grep), formatted, and
+ * the highest packet number we sent, for the packet-number floor. */
+struct history_scan {
+	char *lines[HISTORY_SHOWN * 10];
+	size_t want, next, count;
+	const char *grep;
+	uint64_t max_sent_id;
+};
+
+static int history_cb(void *user, const struct uk_history_entry *e)
+{
+	struct history_scan *s = user;
+	size_t cap = UK_HISTORY_LINE_MAX(e->text_len);
+	char *line;
+	int n;
+
+	if (e->kind == UK_HIST_SENT && e->msg_id > s->max_sent_id && e->msg_id < UINT32_MAX)
+		s->max_sent_id = e->msg_id;
+	if (!s->want || (e->kind != UK_HIST_RECV && e->kind != UK_HIST_SENT))
+		return 0;
+	if (s->grep && !memmem(e->text, e->text_len, s->grep, strlen(s->grep)) &&
+	    !strstr(e->nick, s->grep) && !strstr(e->peer, s->grep))
+		return 0;
+	line = malloc(cap);
+	if (!line)
+		return 0;
+	n = uk_history_format(e, line, cap);
+	if (n <= 0) {
+		free(line);
+		return 0;
+	}
+	if (line[n - 1] == '\n')
+		line[n - 1] = 0;
+	free(s->lines[s->next]);
+	s->lines[s->next] = line;
+	s->next = (s->next + 1) % s->want;
+	if (s->count < s->want)
+		s->count++;
+	return 0;
+}
+
+/* Reads the history file: shows the last `want` messages (matching grep)
+ * and returns the highest packet number we sent. */
+uint64_t chat_history_show(struct app *a, size_t want, const char *grep)
+{
+	struct history_scan s = {.want = want, .grep = grep};
+	uint64_t bad = 0;
+	bool torn = false;
+	int rc;
+
+	if (want > sizeof(s.lines) / sizeof(s.lines[0]))
+		s.want = want = sizeof(s.lines) / sizeof(s.lines[0]);
+	if (a->o.no_history)
+		return 0;
+	rc = uk_history_read(a->o.history_path, history_cb, &s, &bad, &torn);
+	if (rc < 0 && rc != -ENOENT)
+		chat_info(a, "error", "history %s: %s", a->o.history_path, uk_strerror(rc));
+	for (size_t i = 0; i < s.count; i++) {
+		size_t k = (s.next + s.want - s.count + i) % s.want;
+		/* History lines are already escaped, tab-separated fields. */
+		struct out o;
+		if (out_open(&o)) {
+			fputs(chat_line_mode(a) ? "history\t" : "  ", o.f);
+			fputs(s.lines[k], o.f);
+			out_show(a, &o);
+		}
+	}
+	for (size_t i = 0; i < sizeof(s.lines) / sizeof(s.lines[0]); i++)
+		free(s.lines[i]);
+	if (bad || torn)
+		chat_info(a, "info", "history %s: %llu bad lines%s skipped", a->o.history_path,
+		     (unsigned long long)bad, torn ? " and a torn last line" : "");
+	return s.max_sent_id;
+}
+
+/* ---- events from the protocol engine ---------------------------------------- */
+
+static void show_message(struct app *a, const struct uk_chat_event *ev)
+{
+	struct out o;
+	bool lm = chat_line_mode(a);
+
+	if (!out_open(&o))
+		return;
+	switch (ev->kind) {
+	case UK_CHAT_RECV:
+		if (lm) {
+			fputs("recv\t", o.f);
+			put_addr(&o, &ev->peer);
+			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
+			put_esc_str(&o, ev->nick);
+			fputc('\t', o.f);
+		} else {
+			char ts[UK_CTIME_LEN + 1];
+			uk_ctime_format(time(NULL), ts);
+			fprintf(o.f, "%.8s ", ts + 11);
+			put_esc_str(&o, ev->nick[0] ? ev->nick : "?");
+			fputs(" (", o.f);
+			put_addr(&o, &ev->peer);
+			fputs("): ", o.f);
+		}
+		put_esc(&o, ev->text, ev->len);
+		break;
+	case UK_CHAT_SENT:
+		if (lm) {
+			fputs("sent\t", o.f);
+			put_addr(&o, &ev->peer);
+			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
+			put_esc_str(&o, ev->nick);
+			fputc('\t', o.f);
+			put_esc(&o, ev->text, ev->len);
+		} else {
+			fputs("  -> ", o.f);
+			put_addr(&o, &ev->peer);
+			fputs(": ", o.f);
+			put_esc(&o, ev->text, ev->len);
+			if (ev->receipt)
+				fprintf(o.f, "  [#%llu]", (unsigned long long)ev->msg_id);
+			else
+				fputs("  [plain text, no receipt]", o.f);
+		}
+		break;
+	case UK_CHAT_DELIVERED:
+		if (lm) {
+			fputs("delivered\t", o.f);
+			put_addr(&o, &ev->peer);
+			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
+			put_esc_str(&o, ev->nick);
+			fprintf(o.f, "\t%u\t%.1f", ev->tries, (double)ev->rtt_ns / 1e6);
+		} else {
+			fprintf(o.f, "  ok #%llu delivered to ", (unsigned long long)ev->msg_id);
+			put_addr(&o, &ev->peer);
+		}
+		break;
+	case UK_CHAT_UNDELIVERED:
+		if (lm) {
+			fputs("undelivered\t", o.f);
+			put_addr(&o, &ev->peer);
+			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
+			put_esc_str(&o, ev->nick);
+			fprintf(o.f, "\t%s", ev->reason);
+		} else {
+			fprintf(o.f, "! #%llu NOT delivered to ", (unsigned long long)ev->msg_id);
+			put_addr(&o, &ev->peer);
+			fprintf(o.f, " (%s): ", ev->reason);
+			put_esc(&o, ev->text, ev->len);
+		}
+		break;
+	default:
+		break;
+	}
+	out_show(a, &o);
+	if (ev->kind == UK_CHAT_RECV && ev->cut_bytes)
+		chat_info(a, "info", "the message above was cut: %zu more bytes not shown",
+		     ev->cut_bytes);
+}
+
+void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, const char *reason,
+		      uint64_t now_ns)
+{
+	struct out o;
+
+	if (!out_open(&o))
+		return;
+	if (chat_line_mode(a)) {
+		fprintf(o.f, "%s\t", kind);
+		put_addr(&o, &p->addr);
+		fputc('\t', o.f);
+		put_esc_str(&o, p->nick);
+		fputc('\t', o.f);
+		put_esc_str(&o, p->group);
+		fputc('\t', o.f);
+		if (p->user[0] || p->host[0]) {
+			put_esc_str(&o, p->user);
+			fputc('@', o.f);
+			put_esc_str(&o, p->host);
+		} else {
+			fputc('-', o.f);
+		}
+		fprintf(o.f, "\t%s", p->ipmsg ? "ipmsg" : "plain");
+		if (reason)
+			fprintf(o.f, "\t%s", reason);
+		else if (strcmp(kind, "peer") == 0)
+			fprintf(o.f, "\t%llu",
+				(unsigned long long)((now_ns - p->last_ns) / UK_NS_PER_SEC));
+	} else {
+		fprintf(o.f, "* %s ", kind);
+		put_esc_str(&o, p->nick[0] ? p->nick : "?");
+		fputs(" (", o.f);
+		put_addr(&o, &p->addr);
+		if (p->group[0]) {
+			fputs(", group ", o.f);
+			put_esc_str(&o, p->group);
+		}
+		fprintf(o.f, ", %s)", p->ipmsg ? "IPMsg" : "plain text");
+		if (reason)
+			fprintf(o.f, ": %s", reason);
+	}
+	out_show(a, &o);
+}
+
+void chat_on_event(void *ctx, const struct uk_chat_event *ev)
+{
+	struct app *a = ctx;
+
+	switch (ev->kind) {
+	case UK_CHAT_RECV:
+		a->received++;
+		history_add(a, UK_HIST_RECV, ev);
+		show_message(a, ev);
+		break;
+	case UK_CHAT_SENT:
+		a->sent++;
+		history_add(a, UK_HIST_SENT, ev);
+		show_message(a, ev);
+		break;
+	case UK_CHAT_DELIVERED:
+		a->delivered++;
+		history_add(a, UK_HIST_DELIVERED, ev);
+		show_message(a, ev);
+		break;
+	case UK_CHAT_UNDELIVERED:
+		a->undelivered++;
+		history_add(a, UK_HIST_UNDELIVERED, ev);
+		show_message(a, ev);
+		break;
+	case UK_CHAT_JOINED:
+		chat_show_peer(a, "joined", ev->info, NULL, 0);
+		break;
+	case UK_CHAT_CHANGED:
+		chat_show_peer(a, "changed", ev->info, NULL, 0);
+		break;
+	case UK_CHAT_LEFT:
+		chat_show_peer(a, "left", ev->info, ev->reason, 0);
+		break;
+	}
+	chat_status(a);
+}
+
+void chat_on_send(void *ctx, const struct uk_addr *to, const void *data, size_t len)
+{
+	struct app *a = ctx;
+	ssize_t n = uk_sock_send(a->fd, data, len, to, NULL, 0);
+
+	if (n >= 0)
+		return;
+	a->send_errors++;
+	/* Say it, but a dead route must not flood the screen. */
+	if (a->errors_shown++ < 10) {
+		char text[UK_ADDR_STRLEN];
+		chat_info(a, "error", "send to %s: %s", uk_addr_format(to, text, sizeof(text)),
+		     uk_strerror((int)n));
+	}
+}
+
+/* ---- commands ------------------------------------------------------------------ */
