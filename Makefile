@@ -12,7 +12,9 @@ PYTHON ?= python3
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN)
+# -MMD -MP: the compiler writes each object's header dependencies (.d files,
+# included at the end), so editing a header rebuilds exactly what uses it.
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MMD -MP
 CFLAGS ?= -O2 -g
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
@@ -40,7 +42,7 @@ $(eval $(call variant,ASAN,asan,-O1 -g -fsanitize=address,undefined -fno-omit-fr
 $(eval $(call variant,TSAN,tsan,-O1 -g -fsanitize=thread))
 
 .PHONY: all check demo bench install uninstall deps deps-check clean unit unit-asan \
-	integration integration-asan integration-tsan fuzz fuzz-build lint-man lint-sh help-sync \
+	integration integration-asan integration-tsan fuzz fuzz-build lint-man lint-sh lint-format format help-sync \
 	clang-build tsan-build asan-build gcc-werror
 
 all: $(BUILD)/udpkit
@@ -139,6 +141,18 @@ SCRIPTS := $(wildcard tests/*.sh tests/lib/*.sh) .ci/run
 lint-sh: deps-check
 	@shellcheck $(SCRIPTS) && echo "shellcheck: $(words $(SCRIPTS)) passed, 0 failed" && \
 	if [ -n "$$UK_RESULTS" ]; then echo "shellcheck $(words $(SCRIPTS)) 0 0" >> "$$UK_RESULTS"; fi
+# Every C file as .clang-format says: whitespace is never a review topic.
+# `make format` rewrites them.
+C_FILES := $(sort $(wildcard lib/*.c include/udpkit/*.h cmd/*.c cmd/*.h cmd/*/*.c cmd/*/*.h \
+	tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/tools/*.c tests/lib/*.h bench/*.c))
+lint-format:
+	@bad=""; for f in $(C_FILES); do clang-format "$$f" | cmp -s - "$$f" || bad="$$bad $$f"; done; \
+	if [ -n "$$bad" ]; then echo "clang-format: differs:$$bad (run make format)"; \
+		[ -z "$$UK_RESULTS" ] || echo "format $(words $(C_FILES)) 1 0" >> "$$UK_RESULTS"; exit 1; fi; \
+	echo "clang-format: $(words $(C_FILES)) passed, 0 failed"; \
+	[ -z "$$UK_RESULTS" ] || echo "format $(words $(C_FILES)) 0 0" >> "$$UK_RESULTS"
+format:
+	clang-format -i $(C_FILES)
 help-sync: $(BUILD)/udpkit
 	@$(PYTHON) tests/help_sync.py $(BUILD)/udpkit $(MANS)
 # Both compilers, warnings as errors: the code is warning-free under each.
@@ -153,7 +167,7 @@ check: deps
 	@mkdir -p $(BUILD) && rm -f $(UK_RESULTS)
 	@$(MAKE) --no-print-directory gcc-werror clang-build
 	@$(MAKE) --no-print-directory -j2 all asan-build tsan-build fuzz-build
-	@$(MAKE) --no-print-directory lint-man lint-sh help-sync
+	@$(MAKE) --no-print-directory lint-format lint-man lint-sh help-sync
 	@$(MAKE) --no-print-directory unit unit-asan
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration integration-asan integration-tsan
@@ -168,7 +182,7 @@ bench: deps $(BUILD)/udpkit
 # ---- dependencies ------------------------------------------------------------
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command.
-DEB_PACKAGES := gcc make clang libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
+DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
 	libreadline-dev python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales
 deps:
@@ -196,3 +210,6 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# Header dependencies written by -MMD -MP.
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -47,8 +47,8 @@ void uk_cli_catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-__attribute__((format(printf, 2, 0)))
-static void verror(const char *cmd, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void verror(const char *cmd, const char *fmt,
+							 va_list ap)
 {
 	fprintf(stderr, "udpkit %s: ", cmd);
 	vfprintf(stderr, fmt, ap);
@@ -95,15 +95,16 @@ int uk_cli_port(const char *cmd, const char *text, uint16_t *port, bool allow_ze
 {
 	uint64_t v;
 	if (uk_parse_u64(text, allow_zero ? 0 : 1, 65535, &v) < 0) {
-		uk_cli_usage_error(cmd, "invalid port '%s' (%s..65535)", text, allow_zero ? "0" : "1");
+		uk_cli_usage_error(cmd, "invalid port '%s' (%s..65535)", text,
+				   allow_zero ? "0" : "1");
 		return -1;
 	}
 	*port = (uint16_t)v;
 	return 0;
 }
 
-int uk_cli_host_port(const char *cmd, int argc, char **argv, bool host_required,
-		     const char **host, uint16_t *port)
+int uk_cli_host_port(const char *cmd, int argc, char **argv, bool host_required, const char **host,
+		     uint16_t *port)
 {
 	if (optind >= argc && host_required)
 		return uk_cli_usage_error(cmd, "a host is required"), -1;

@@ -41,8 +41,8 @@ int uk_cli_port(const char *cmd, const char *text, uint16_t *port, bool allow_ze
 /* Takes the operands "[host [port]]" left in argv after getopt: host is
  * required when host_required, else keeps its default; so does port.
  * Prints a usage error and returns -1 when they do not fit. */
-int uk_cli_host_port(const char *cmd, int argc, char **argv, bool host_required,
-		     const char **host, uint16_t *port);
+int uk_cli_host_port(const char *cmd, int argc, char **argv, bool host_required, const char **host,
+		     uint16_t *port);
 
 /* Resolves host/port or prints an error; returns 0 or -1. */
 int uk_cli_resolve(const char *cmd, const char *host, uint16_t port, int family,

@@ -21,15 +21,15 @@ static const struct command commands[] = {
 static const char *summary(const char *name)
 {
 	static const char *const lines[][2] = {
-		{"bench", "load an echo server: echoes/s, loss, latency percentiles"},
-		{"broadcast", "send to the LAN's broadcast or a multicast group, list who answers"},
-		{"chat", "a serverless LAN chat room (IP Messenger and plain text)"},
-		{"echo", "UDP echo server (stamp, pure RFC 862, sockperf modes)"},
-		{"history", "list, filter and export the chat history"},
-		{"ifaces", "the interfaces broadcast and multicast use, and why others not"},
-		{"listen", "hear broadcasts and multicast, answer with a short ack"},
-		{"ping", "round-trip time and loss against any echo server"},
-		{"send", "send lines as datagrams, print the replies"},
+	    {"bench", "load an echo server: echoes/s, loss, latency percentiles"},
+	    {"broadcast", "send to the LAN's broadcast or a multicast group, list who answers"},
+	    {"chat", "a serverless LAN chat room (IP Messenger and plain text)"},
+	    {"echo", "UDP echo server (stamp, pure RFC 862, sockperf modes)"},
+	    {"history", "list, filter and export the chat history"},
+	    {"ifaces", "the interfaces broadcast and multicast use, and why others not"},
+	    {"listen", "hear broadcasts and multicast, answer with a short ack"},
+	    {"ping", "round-trip time and loss against any echo server"},
+	    {"send", "send lines as datagrams, print the replies"},
 	};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		if (strcmp(lines[i][0], name) == 0)
@@ -43,7 +43,8 @@ static void usage(FILE *f)
 		   "       udpkit --help | --version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, summary(commands[i].name));
-	fprintf(f, "\n'udpkit <command> --help' describes a command; man udpkit-<command> has more.\n");
+	fprintf(
+	    f, "\n'udpkit <command> --help' describes a command; man udpkit-<command> has more.\n");
 }
 
 int main(int argc, char **argv)

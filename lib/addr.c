@@ -33,7 +33,8 @@ int uk_addr_parse_flags(struct uk_addr *a, const char *host, uint16_t port, int 
 	if (rc != 0) {
 		if (flags & UK_ADDR_NUMERIC)
 			return UK_EPARSE;
-		return rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_FAIL ? UK_ENOTFOUND : UK_EPARSE;
+		return rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_FAIL ? UK_ENOTFOUND
+									      : UK_EPARSE;
 	}
 	if (res->ai_addrlen > sizeof(a->u)) {
 		freeaddrinfo(res);
@@ -135,8 +136,10 @@ char *uk_addr_ip(const struct uk_addr *a, char *buf, size_t size)
 		/* getaddrinfo() takes an interface name as the scope of link-local
 		 * addresses only; otherwise print the number, so that what we
 		 * print always parses back to the same address. */
-		if (scope && (IN6_IS_ADDR_LINKLOCAL(in6) || IN6_IS_ADDR_MC_LINKLOCAL(in6) ||
-			      IN6_IS_ADDR_MC_NODELOCAL(in6)) && if_indextoname(scope, ifname))
+		if (scope &&
+		    (IN6_IS_ADDR_LINKLOCAL(in6) || IN6_IS_ADDR_MC_LINKLOCAL(in6) ||
+		     IN6_IS_ADDR_MC_NODELOCAL(in6)) &&
+		    if_indextoname(scope, ifname))
 			snprintf(buf, size, "%s%%%s", text, ifname);
 		else if (scope)
 			snprintf(buf, size, "%s%%%u", text, (unsigned)scope);

@@ -79,8 +79,8 @@ int uk_batch_recv(int fd, struct uk_batch *b)
 		s->wire_len = b->msgs[i].msg_len;
 		s->truncated = (m->msg_flags & MSG_TRUNC) || s->wire_len > b->slot_bytes;
 		s->len = s->truncated ? b->slot_bytes : s->wire_len;
-		s->has_dst = m->msg_controllen > 0 &&
-			     uk_sock_pktinfo_parse(m, &s->dst, &s->ifindex, 0);
+		s->has_dst =
+		    m->msg_controllen > 0 && uk_sock_pktinfo_parse(m, &s->dst, &s->ifindex, 0);
 		s->send = false;
 	}
 	return n;
@@ -106,7 +106,8 @@ int uk_batch_recv_one(int fd, struct uk_batch *b, bool with_pktinfo)
 		 * ping-pong that is about a microsecond per round trip. */
 		do {
 			s->peer.len = sizeof(s->peer.u);
-			n = recvfrom(fd, s->data, b->slot_bytes, MSG_TRUNC, &s->peer.u.sa, &s->peer.len);
+			n = recvfrom(fd, s->data, b->slot_bytes, MSG_TRUNC, &s->peer.u.sa,
+				     &s->peer.len);
 		} while (n < 0 && errno == EINTR);
 		if (n < 0)
 			return -errno;
@@ -166,7 +167,8 @@ int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return sent > 0 ? sent : -errno;
-			/* One refused datagram (e.g. EPERM, unreachable) must not block the rest. */
+			/* One refused datagram (e.g. EPERM, unreachable) must not block the rest.
+			 */
 			done++;
 			continue;
 		}

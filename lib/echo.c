@@ -10,8 +10,7 @@
 
 #define GUARD_SOURCES 4096
 
-int uk_echo_worker_init(struct uk_echo_worker *w, int fd, const struct uk_echo_cfg *cfg,
-			void *user)
+int uk_echo_worker_init(struct uk_echo_worker *w, int fd, const struct uk_echo_cfg *cfg, void *user)
 {
 	int rc;
 

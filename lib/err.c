@@ -6,14 +6,22 @@
 const char *uk_strerror(int err)
 {
 	switch (err) {
-	case UK_EPARSE: return "cannot parse";
-	case UK_ERANGE_: return "value out of range";
-	case UK_ETRUNC: return "datagram truncated (larger than the buffer)";
-	case UK_ESHORT: return "packet too short";
-	case UK_ENOSPACE: return "no space left in the output buffer";
-	case UK_EFAMILY: return "address family does not match";
-	case UK_ENOTFOUND: return "host not found";
-	default: break;
+	case UK_EPARSE:
+		return "cannot parse";
+	case UK_ERANGE_:
+		return "value out of range";
+	case UK_ETRUNC:
+		return "datagram truncated (larger than the buffer)";
+	case UK_ESHORT:
+		return "packet too short";
+	case UK_ENOSPACE:
+		return "no space left in the output buffer";
+	case UK_EFAMILY:
+		return "address family does not match";
+	case UK_ENOTFOUND:
+		return "host not found";
+	default:
+		break;
 	}
 	if (err < 0 && err > -4096)
 		return strerror(-err);

@@ -13,7 +13,7 @@
 #define TOKEN 1000000000ull
 
 static const char *const verdict_names[UK_VERDICT_COUNT] = {
-	"pass", "badsrc", "service", "lowport", "loop", "rate",
+    "pass", "badsrc", "service", "lowport", "loop", "rate",
 };
 
 const char *uk_verdict_name(enum uk_verdict v)
@@ -53,9 +53,21 @@ enum uk_verdict uk_guard_source_rules(const struct uk_addr *src)
 	    uk_addr_is_limited_broadcast(src))
 		return UK_DROP_BADSRC;
 	switch (port) {
-	case 7: case 9: case 13: case 19: case 37:     /* RFC 862, 863, 867, 864, 868 */
-	case 53: case 123: case 161: case 389: case 520:
-	case 1900: case 3702: case 5353: case 5683: case 11211:
+	case 7:
+	case 9:
+	case 13:
+	case 19:
+	case 37: /* RFC 862, 863, 867, 864, 868 */
+	case 53:
+	case 123:
+	case 161:
+	case 389:
+	case 520:
+	case 1900:
+	case 3702:
+	case 5353:
+	case 5683:
+	case 11211:
 		return UK_DROP_SERVICE;
 	default:
 		break;
@@ -74,7 +86,8 @@ static bool ends_with_reply(const struct uk_guard_entry *e, const unsigned char 
 
 	if (!e->has_reply || len < n || (n == 0 && len != 0))
 		return false;
-	return memcmp(s, e->reply_head, edge) == 0 && memcmp(s + n - edge, e->reply_tail, edge) == 0;
+	return memcmp(s, e->reply_head, edge) == 0 &&
+	       memcmp(s + n - edge, e->reply_tail, edge) == 0;
 }
 
 static struct uk_guard_entry *lookup(struct uk_guard *g, uint64_t key, bool create)
@@ -137,8 +150,8 @@ enum uk_verdict uk_guard_check(struct uk_guard *g, const struct uk_addr *src,
 	return UK_PASS;
 }
 
-void uk_guard_note_reply(struct uk_guard *g, const struct uk_addr *src,
-			 const unsigned char *reply, size_t len)
+void uk_guard_note_reply(struct uk_guard *g, const struct uk_addr *src, const unsigned char *reply,
+			 size_t len)
 {
 	struct uk_guard_entry *e = lookup(g, uk_addr_hash(src), false);
 

@@ -54,8 +54,8 @@ int uk_parse_double(const char *text, double min, double max, double *out)
 	return 0;
 }
 
-int uk_parse_duration(const char *text, uint64_t default_unit_ns, uint64_t min_ns,
-		      uint64_t max_ns, uint64_t *out_ns)
+int uk_parse_duration(const char *text, uint64_t default_unit_ns, uint64_t min_ns, uint64_t max_ns,
+		      uint64_t *out_ns)
 {
 	static const struct {
 		const char *suffix;

@@ -89,11 +89,13 @@ int uk_probe_parse(const struct uk_probe_fmt *f, const unsigned char *reply, siz
 		s = (s << 7) | b;
 	}
 	flags = uk_read_u16be(&r);
-	if (uk_read_u32be(&r) != f->size || (flags & ~UK_SOCKPERF_CLIENT) != UK_SOCKPERF_PONG_REQUEST)
+	if (uk_read_u32be(&r) != f->size ||
+	    (flags & ~UK_SOCKPERF_CLIENT) != UK_SOCKPERF_PONG_REQUEST)
 		return UK_EPARSE;
 	magic = uk_read_bytes(&r, 2);
 	token = uk_read_bytes(&r, UK_PROBE_TOKEN_LEN);
-	if (r.err || memcmp(magic, MAGIC, 2) != 0 || memcmp(token, f->token, UK_PROBE_TOKEN_LEN) != 0)
+	if (r.err || memcmp(magic, MAGIC, 2) != 0 ||
+	    memcmp(token, f->token, UK_PROBE_TOKEN_LEN) != 0)
 		return UK_EPARSE;
 	/* The padding too: a reply with damaged bytes is not a good reply. */
 	while (uk_reader_left(&r)) {

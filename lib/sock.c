@@ -31,7 +31,8 @@ static int apply_opts(int fd, int family, const struct uk_sock_opts *o)
 	if (o->sndbuf_bytes > 0 && (rc = set_int(fd, SOL_SOCKET, SO_SNDBUF, o->sndbuf_bytes)) < 0)
 		return rc;
 	if (o->ifname && o->ifname[0] &&
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->ifname, (socklen_t)strlen(o->ifname)) < 0)
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->ifname, (socklen_t)strlen(o->ifname)) <
+		0)
 		return -errno;
 	if (family == AF_INET6) {
 		if (o->v6only >= 0 && (rc = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, o->v6only)) < 0)

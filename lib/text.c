@@ -105,11 +105,26 @@ int uk_text_escape(const void *in, size_t n, char *out, size_t cap)
 			continue;
 		}
 		switch (c) {
-		case '\\': piece = "\\\\"; plen = 2; break;
-		case '\n': piece = "\\n"; plen = 2; break;
-		case '\r': piece = "\\r"; plen = 2; break;
-		case '\t': piece = "\\t"; plen = 2; break;
-		case 0x1b: piece = "\\e"; plen = 2; break;
+		case '\\':
+			piece = "\\\\";
+			plen = 2;
+			break;
+		case '\n':
+			piece = "\\n";
+			plen = 2;
+			break;
+		case '\r':
+			piece = "\\r";
+			plen = 2;
+			break;
+		case '\t':
+			piece = "\\t";
+			plen = 2;
+			break;
+		case 0x1b:
+			piece = "\\e";
+			plen = 2;
+			break;
 		default:
 			plen = 4;
 			tmp[0] = '\\';
@@ -183,11 +198,26 @@ int uk_text_unescape(const char *in, size_t n, void *out, size_t cap)
 			if (i + 1 >= n)
 				return UK_EPARSE;
 			switch (in[i + 1]) {
-			case '\\': buf[0] = '\\'; i += 2; break;
-			case 'n': buf[0] = '\n'; i += 2; break;
-			case 'r': buf[0] = '\r'; i += 2; break;
-			case 't': buf[0] = '\t'; i += 2; break;
-			case 'e': buf[0] = 0x1b; i += 2; break;
+			case '\\':
+				buf[0] = '\\';
+				i += 2;
+				break;
+			case 'n':
+				buf[0] = '\n';
+				i += 2;
+				break;
+			case 'r':
+				buf[0] = '\r';
+				i += 2;
+				break;
+			case 't':
+				buf[0] = '\t';
+				i += 2;
+				break;
+			case 'e':
+				buf[0] = 0x1b;
+				i += 2;
+				break;
 			case 'x':
 				if (i + 4 > n || parse_hex(in + i + 2, 2, &v) < 0)
 					return UK_EPARSE;

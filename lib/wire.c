@@ -28,10 +28,22 @@ static uint64_t read_be(struct uk_reader *r, size_t n)
 	return v;
 }
 
-uint8_t uk_read_u8(struct uk_reader *r) { return (uint8_t)read_be(r, 1); }
-uint16_t uk_read_u16be(struct uk_reader *r) { return (uint16_t)read_be(r, 2); }
-uint32_t uk_read_u32be(struct uk_reader *r) { return (uint32_t)read_be(r, 4); }
-uint64_t uk_read_u64be(struct uk_reader *r) { return read_be(r, 8); }
+uint8_t uk_read_u8(struct uk_reader *r)
+{
+	return (uint8_t)read_be(r, 1);
+}
+uint16_t uk_read_u16be(struct uk_reader *r)
+{
+	return (uint16_t)read_be(r, 2);
+}
+uint32_t uk_read_u32be(struct uk_reader *r)
+{
+	return (uint32_t)read_be(r, 4);
+}
+uint64_t uk_read_u64be(struct uk_reader *r)
+{
+	return read_be(r, 8);
+}
 
 void uk_write_bytes(struct uk_writer *w, const void *p, size_t n)
 {
@@ -51,7 +63,19 @@ static void write_be(struct uk_writer *w, uint64_t v, size_t n)
 	uk_write_bytes(w, b, n);
 }
 
-void uk_write_u8(struct uk_writer *w, uint8_t v) { write_be(w, v, 1); }
-void uk_write_u16be(struct uk_writer *w, uint16_t v) { write_be(w, v, 2); }
-void uk_write_u32be(struct uk_writer *w, uint32_t v) { write_be(w, v, 4); }
-void uk_write_u64be(struct uk_writer *w, uint64_t v) { write_be(w, v, 8); }
+void uk_write_u8(struct uk_writer *w, uint8_t v)
+{
+	write_be(w, v, 1);
+}
+void uk_write_u16be(struct uk_writer *w, uint16_t v)
+{
+	write_be(w, v, 2);
+}
+void uk_write_u32be(struct uk_writer *w, uint32_t v)
+{
+	write_be(w, v, 4);
+}
+void uk_write_u64be(struct uk_writer *w, uint64_t v)
+{
+	write_be(w, v, 8);
+}

@@ -31,7 +31,7 @@ struct bench_opts {
 	uint16_t port;
 	int family;
 	unsigned window;
-	uint64_t rate_pps;       /* 0 = closed loop */
+	uint64_t rate_pps; /* 0 = closed loop */
 	uint64_t duration_ns;
 	uint64_t timeout_ns;
 	size_t size;
@@ -42,8 +42,8 @@ struct bench_opts {
 struct flow {
 	int fd;
 	struct uk_track track;
-	unsigned char *probes;           /* BATCH probes of size bytes */
-	unsigned char *replies;          /* BATCH replies of REPLY_CAP bytes */
+	unsigned char *probes;	/* BATCH probes of size bytes */
+	unsigned char *replies; /* BATCH replies of REPLY_CAP bytes */
 	struct mmsghdr out[BATCH], in[BATCH];
 	struct iovec out_iov[BATCH], in_iov[BATCH];
 };
@@ -54,43 +54,48 @@ struct bench_counts {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: udpkit bench [-46q] [-w window | --rate pps] [-d seconds] [-s size]\n"
-		"                    [-W timeout] [--flows n] [--json] host [port]\n"
-		"\n"
-		"Loads a UDP echo server and reports echoes/s, loss, latency percentiles\n"
-		"and its own CPU time per echo.\n"
-		"\n"
-		"  -w, --window N         closed loop: N probes in flight per flow (default 64)\n"
-		"      --rate PPS         open loop: send PPS probes per second in all\n"
-		"  -d, --duration SECONDS how long to send (default 5)\n"
-		"  -s, --size BYTES       datagram size, %d..65507 (default 64)\n"
-		"  -W, --timeout SECONDS  a probe without reply after this long is lost (default 1)\n"
-		"      --flows N          sockets (source ports) to spread the load over (default 1)\n"
-		"  -q, --quiet            no progress line\n"
-		"  -4, --ipv4             use IPv4 only\n"
-		"  -6, --ipv6             use IPv6 only\n"
-		"      --json             the result as one JSON object\n"
-		"  -h, --help             this help\n",
-		UK_PROBE_MIN_SIZE);
+	fprintf(
+	    f,
+	    "usage: udpkit bench [-46q] [-w window | --rate pps] [-d seconds] [-s size]\n"
+	    "                    [-W timeout] [--flows n] [--json] host [port]\n"
+	    "\n"
+	    "Loads a UDP echo server and reports echoes/s, loss, latency percentiles\n"
+	    "and its own CPU time per echo.\n"
+	    "\n"
+	    "  -w, --window N         closed loop: N probes in flight per flow (default 64)\n"
+	    "      --rate PPS         open loop: send PPS probes per second in all\n"
+	    "  -d, --duration SECONDS how long to send (default 5)\n"
+	    "  -s, --size BYTES       datagram size, %d..65507 (default 64)\n"
+	    "  -W, --timeout SECONDS  a probe without reply after this long is lost (default 1)\n"
+	    "      --flows N          sockets (source ports) to spread the load over (default 1)\n"
+	    "  -q, --quiet            no progress line\n"
+	    "  -4, --ipv4             use IPv4 only\n"
+	    "  -6, --ipv6             use IPv6 only\n"
+	    "      --json             the result as one JSON object\n"
+	    "  -h, --help             this help\n",
+	    UK_PROBE_MIN_SIZE);
 }
 
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option longopts[] = {
-		{"window", required_argument, NULL, 'w'},  {"rate", required_argument, NULL, 'R'},
-		{"duration", required_argument, NULL, 'd'}, {"size", required_argument, NULL, 's'},
-		{"timeout", required_argument, NULL, 'W'}, {"flows", required_argument, NULL, 'F'},
-		{"quiet", no_argument, NULL, 'q'},         {"ipv4", no_argument, NULL, '4'},
-		{"ipv6", no_argument, NULL, '6'},          {"json", no_argument, NULL, 'J'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+	    {"window", required_argument, NULL, 'w'},	{"rate", required_argument, NULL, 'R'},
+	    {"duration", required_argument, NULL, 'd'}, {"size", required_argument, NULL, 's'},
+	    {"timeout", required_argument, NULL, 'W'},	{"flows", required_argument, NULL, 'F'},
+	    {"quiet", no_argument, NULL, 'q'},		{"ipv4", no_argument, NULL, '4'},
+	    {"ipv6", no_argument, NULL, '6'},		{"json", no_argument, NULL, 'J'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
 	uint64_t v;
 	bool window_set = false;
 	int c;
 
-	*o = (struct bench_opts){.port = 8080, .family = AF_UNSPEC, .window = 64,
-				 .duration_ns = 5 * UK_NS_PER_SEC, .timeout_ns = UK_NS_PER_SEC,
-				 .size = 64, .flows = 1};
+	*o = (struct bench_opts){.port = 8080,
+				 .family = AF_UNSPEC,
+				 .window = 64,
+				 .duration_ns = 5 * UK_NS_PER_SEC,
+				 .timeout_ns = UK_NS_PER_SEC,
+				 .size = 64,
+				 .flows = 1};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "w:d:s:W:q46h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -105,31 +110,47 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 				return uk_cli_usage_error(CMD, "--rate takes 1..100000000"), -1;
 			break;
 		case 'd':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, 10 * UK_NS_PER_MS, 86400 * UK_NS_PER_SEC,
-					      &o->duration_ns) < 0)
-				return uk_cli_usage_error(CMD, "invalid --duration '%s'", optarg), -1;
+			if (uk_parse_duration(optarg, UK_NS_PER_SEC, 10 * UK_NS_PER_MS,
+					      86400 * UK_NS_PER_SEC, &o->duration_ns) < 0)
+				return uk_cli_usage_error(CMD, "invalid --duration '%s'", optarg),
+				       -1;
 			break;
 		case 's':
 			if (uk_parse_u64(optarg, UK_PROBE_MIN_SIZE, 65507, &v) < 0)
-				return uk_cli_usage_error(CMD, "--size takes %d..65507", UK_PROBE_MIN_SIZE), -1;
+				return uk_cli_usage_error(CMD, "--size takes %d..65507",
+							  UK_PROBE_MIN_SIZE),
+				       -1;
 			o->size = (size_t)v;
 			break;
 		case 'W':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC,
-					      &o->timeout_ns) < 0)
-				return uk_cli_usage_error(CMD, "invalid --timeout '%s'", optarg), -1;
+			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS,
+					      3600 * UK_NS_PER_SEC, &o->timeout_ns) < 0)
+				return uk_cli_usage_error(CMD, "invalid --timeout '%s'", optarg),
+				       -1;
 			break;
 		case 'F':
 			if (uk_parse_u64(optarg, 1, MAX_FLOWS, &v) < 0)
-				return uk_cli_usage_error(CMD, "--flows takes 1..%d", MAX_FLOWS), -1;
+				return uk_cli_usage_error(CMD, "--flows takes 1..%d", MAX_FLOWS),
+				       -1;
 			o->flows = (unsigned)v;
 			break;
-		case 'q': o->quiet = true; break;
-		case '4': o->family = AF_INET; break;
-		case '6': o->family = AF_INET6; break;
-		case 'J': o->json = true; break;
-		case 'h': usage(stdout); exit(UK_EXIT_OK);
-		default: return uk_cli_usage_error(CMD, "unknown option"), -1;
+		case 'q':
+			o->quiet = true;
+			break;
+		case '4':
+			o->family = AF_INET;
+			break;
+		case '6':
+			o->family = AF_INET6;
+			break;
+		case 'J':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(UK_EXIT_OK);
+		default:
+			return uk_cli_usage_error(CMD, "unknown option"), -1;
 		}
 	}
 	if (window_set && o->rate_pps)
@@ -140,8 +161,8 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 static int flow_open(struct flow *f, const struct uk_addr *peer, const struct bench_opts *o,
 		     bool block)
 {
-	struct uk_sock_opts so = {.nonblock = !block, .v6only = -1, .rcvbuf_bytes = 4 << 20,
-				  .sndbuf_bytes = 4 << 20};
+	struct uk_sock_opts so = {
+	    .nonblock = !block, .v6only = -1, .rcvbuf_bytes = 4 << 20, .sndbuf_bytes = 4 << 20};
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 10000};
 	int rc;
 
@@ -235,9 +256,15 @@ static int flow_recv(struct flow *f, const struct uk_probe_fmt *fmt, struct benc
 			uk_hist_add(h, r.rtt_ns);
 			fresh++;
 			break;
-		case UK_TRACK_DUP: c->dups++; break;
-		case UK_TRACK_LATE: c->late++; break;
-		default: c->foreign++; break;
+		case UK_TRACK_DUP:
+			c->dups++;
+			break;
+		case UK_TRACK_LATE:
+			c->late++;
+			break;
+		default:
+			c->foreign++;
+			break;
 		}
 	}
 	return fresh;
@@ -261,23 +288,26 @@ static void report(const struct bench_opts *o, const char *peer, const struct be
 	static const char *const names[] = {"p50", "p90", "p99", "p99.9", "max"};
 
 	if (o->json) {
-		printf("{\"target\":\"%s\",\"mode\":\"%s\",\"window\":%u,\"rate_pps\":%llu,\"flows\":%u,"
-		       "\"size\":%zu,\"seconds\":%.3f,\"sent\":%llu,\"received\":%llu,\"lost\":%llu,"
-		       "\"loss_pct\":%.4f,\"duplicates\":%llu,\"late\":%llu,\"refused\":%llu,"
-		       "\"echoes_per_s\":%.0f,\"client_cpu_us_per_echo\":%.3f,\"latency_us\":{",
-		       peer, o->rate_pps ? "rate" : "window", o->window, (unsigned long long)o->rate_pps,
-		       o->flows, o->size, seconds, (unsigned long long)c->sent,
-		       (unsigned long long)c->received, (unsigned long long)c->lost, loss,
-		       (unsigned long long)c->dups, (unsigned long long)c->late,
-		       (unsigned long long)c->refused, eps, cpu_us);
+		printf(
+		    "{\"target\":\"%s\",\"mode\":\"%s\",\"window\":%u,\"rate_pps\":%llu,\"flows\":%"
+		    "u,"
+		    "\"size\":%zu,\"seconds\":%.3f,\"sent\":%llu,\"received\":%llu,\"lost\":%llu,"
+		    "\"loss_pct\":%.4f,\"duplicates\":%llu,\"late\":%llu,\"refused\":%llu,"
+		    "\"echoes_per_s\":%.0f,\"client_cpu_us_per_echo\":%.3f,\"latency_us\":{",
+		    peer, o->rate_pps ? "rate" : "window", o->window,
+		    (unsigned long long)o->rate_pps, o->flows, o->size, seconds,
+		    (unsigned long long)c->sent, (unsigned long long)c->received,
+		    (unsigned long long)c->lost, loss, (unsigned long long)c->dups,
+		    (unsigned long long)c->late, (unsigned long long)c->refused, eps, cpu_us);
 		for (int i = 0; i < 5; i++)
-			printf("%s\"%s\":%.2f", i ? "," : "", names[i], (double)uk_hist_quantile(h, qs[i]) / 1e3);
+			printf("%s\"%s\":%.2f", i ? "," : "", names[i],
+			       (double)uk_hist_quantile(h, qs[i]) / 1e3);
 		printf("}}\n");
 		return;
 	}
 	printf("udpkit bench: %s, %s, %u flow%s, %zu bytes, %.2f s\n", peer,
-	       o->rate_pps ? "fixed rate" : "closed loop", o->flows, o->flows == 1 ? "" : "s", o->size,
-	       seconds);
+	       o->rate_pps ? "fixed rate" : "closed loop", o->flows, o->flows == 1 ? "" : "s",
+	       o->size, seconds);
 	printf("sent %llu, received %llu, lost %llu (%.4f%%), duplicates %llu, late %llu\n",
 	       (unsigned long long)c->sent, (unsigned long long)c->received,
 	       (unsigned long long)c->lost, loss, (unsigned long long)c->dups,
@@ -285,7 +315,8 @@ static void report(const struct bench_opts *o, const char *peer, const struct be
 	printf("echoes/s %.0f\n", eps);
 	printf("latency");
 	for (int i = 0; i < 5; i++)
-		printf("%s %s %.1f us", i ? "," : "", names[i], (double)uk_hist_quantile(h, qs[i]) / 1e3);
+		printf("%s %s %.1f us", i ? "," : "", names[i],
+		       (double)uk_hist_quantile(h, qs[i]) / 1e3);
 	printf("\nclient CPU %.3f us per echo\n", cpu_us);
 	if (c->refused)
 		printf("ICMP port unreachable %llu times: nobody listens on %s\n",
@@ -365,7 +396,8 @@ int uk_cmd_bench(int argc, char **argv)
 			busy |= fresh > 0;
 			if (sending && !o.rate_pps) {
 				/* Keep the window full: one new probe per reply or loss. */
-				uint64_t want = o.window > f->track.waiting ? o.window - f->track.waiting : 0;
+				uint64_t want =
+				    o.window > f->track.waiting ? o.window - f->track.waiting : 0;
 				while (want) {
 					unsigned n = want < BATCH ? (unsigned)want : BATCH;
 					flow_send(f, n, &fmt, &c);
@@ -387,9 +419,10 @@ int uk_cmd_bench(int argc, char **argv)
 		if (!sending && now >= stop_at + o.timeout_ns)
 			break;
 		if (progress && now >= next_progress) {
-			fprintf(stderr, "\r%5.1fs %10.0f echoes/s  lost %llu  p50 %.1f us  p99 %.1f us   ",
-				(double)(now - start) / 1e9,
-				(double)(c.received - last_received), (unsigned long long)c.lost,
+			fprintf(stderr,
+				"\r%5.1fs %10.0f echoes/s  lost %llu  p50 %.1f us  p99 %.1f us   ",
+				(double)(now - start) / 1e9, (double)(c.received - last_received),
+				(unsigned long long)c.lost,
 				(double)uk_hist_quantile(hist, 0.5) / 1e3,
 				(double)uk_hist_quantile(hist, 0.99) / 1e3);
 			last_received = c.received;
@@ -405,7 +438,8 @@ int uk_cmd_bench(int argc, char **argv)
 	}
 	seconds = (double)(uk_now_ns() - start) / 1e9;
 	if (seconds > (double)o.duration_ns / 1e9)
-		seconds = (double)o.duration_ns / 1e9; /* replies drained after the end were sent in it */
+		seconds =
+		    (double)o.duration_ns / 1e9; /* replies drained after the end were sent in it */
 	for (unsigned i = 0; i < o.flows; i++)
 		c.lost += flows[i].track.waiting;
 	if (progress)

@@ -86,7 +86,7 @@ void chat_info(struct app *a, const char *kind, const char *fmt, ...);
 void chat_status(struct app *a);
 uint64_t chat_history_show(struct app *a, size_t want, const char *grep);
 void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, const char *reason,
-		      uint64_t now_ns);
+		    uint64_t now_ns);
 void chat_on_event(void *ctx, const struct uk_chat_event *ev);
 void chat_on_send(void *ctx, const struct uk_addr *to, const void *data, size_t len);
 

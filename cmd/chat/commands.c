@@ -26,7 +26,8 @@ static void set_target(struct app *a, const struct uk_addr *to)
 	a->target = *to;
 	a->has_target = true;
 	chat_info(a, "info", "talking to %s%s", uk_addr_format(to, text, sizeof(text)),
-	     p && p->ipmsg ? " (IPMsg, with receipts)" : " (plain text until it speaks IPMsg)");
+		  p && p->ipmsg ? " (IPMsg, with receipts)"
+				: " (plain text until it speaks IPMsg)");
 }
 
 /* Splits off the next space-separated word of *p (NUL-terminating it). */
@@ -70,7 +71,7 @@ static void cmd_to(struct app *a, char *args)
 		p = uk_roster_find_nick(&a->chat.roster, host, &ambiguous);
 		if (p && ambiguous) {
 			chat_info(a, "error",
-			     "several peers are called that: use /to HOST [PORT] (/peers)");
+				  "several peers are called that: use /to HOST [PORT] (/peers)");
 			return;
 		}
 		if (p) {
@@ -81,7 +82,8 @@ static void cmd_to(struct app *a, char *args)
 		uint64_t v;
 		/* Not uk_cli_port(): it prints to stderr, under the UI. */
 		if (uk_parse_u64(port_text, 1, 65535, &v) < 0) {
-			chat_info(a, "error", "no peer called that, and not HOST PORT (port 1-65535)");
+			chat_info(a, "error",
+				  "no peer called that, and not HOST PORT (port 1-65535)");
 			return;
 		}
 		port = (uint16_t)v;
@@ -114,8 +116,9 @@ static void send_text(struct app *a, const struct uk_addr *to, const char *text,
 	int rc = uk_chat_send(&a->chat, to, text, len, uk_now_ns());
 
 	if (rc == -ENOSPC)
-		chat_info(a, "error", "NOT sent: %zu messages are still waiting for receipts; try again",
-		     uk_chat_pending(&a->chat));
+		chat_info(a, "error",
+			  "NOT sent: %zu messages are still waiting for receipts; try again",
+			  uk_chat_pending(&a->chat));
 	else if (rc == -EINVAL)
 		chat_info(a, "error", "NOT sent: that is this chat itself");
 	else if (rc < 0)
@@ -171,7 +174,7 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 		size_t tl = line[0] == '/' ? len - 1 : len;
 		if (!a->has_target) {
 			chat_info(a, "error",
-			     "NOT sent: no target yet: /to HOST [PORT] or /to NICK (/help)");
+				  "NOT sent: no target yet: /to HOST [PORT] or /to NICK (/help)");
 			return;
 		}
 		send_text(a, &a->target, text, tl);

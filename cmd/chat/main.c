@@ -348,8 +348,8 @@ static int setup(struct app *a)
 		}
 	}
 	chat_info(a, "info", "%s on %s as %s; %zu broadcast and %zu peer addresses to announce to",
-	     a->tui ? "udpkit chat" : "line mode", a->local_text, a->nick, a->n_broadcast,
-	     a->n_announce - a->n_broadcast);
+		  a->tui ? "udpkit chat" : "line mode", a->local_text, a->nick, a->n_broadcast,
+		  a->n_announce - a->n_broadcast);
 	if (!a->has_target)
 		chat_info(a, "info", "no target yet: /to HOST [PORT] or /to NICK; /help for more");
 	return 0;

@@ -194,7 +194,7 @@ uint64_t chat_history_show(struct app *a, size_t want, const char *grep)
 		free(s.lines[i]);
 	if (bad || torn)
 		chat_info(a, "info", "history %s: %llu bad lines%s skipped", a->o.history_path,
-		     (unsigned long long)bad, torn ? " and a torn last line" : "");
+			  (unsigned long long)bad, torn ? " and a torn last line" : "");
 	return s.max_sent_id;
 }
 
@@ -277,11 +277,11 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 	out_show(a, &o);
 	if (ev->kind == UK_CHAT_RECV && ev->cut_bytes)
 		chat_info(a, "info", "the message above was cut: %zu more bytes not shown",
-		     ev->cut_bytes);
+			  ev->cut_bytes);
 }
 
 void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, const char *reason,
-		      uint64_t now_ns)
+		    uint64_t now_ns)
 {
 	struct out o;
 
@@ -374,7 +374,7 @@ void chat_on_send(void *ctx, const struct uk_addr *to, const void *data, size_t 
 	if (a->errors_shown++ < 10) {
 		char text[UK_ADDR_STRLEN];
 		chat_info(a, "error", "send to %s: %s", uk_addr_format(to, text, sizeof(text)),
-		     uk_strerror((int)n));
+			  uk_strerror((int)n));
 	}
 }
 

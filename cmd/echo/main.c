@@ -48,44 +48,54 @@ struct echo_thread {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: udpkit echo [-q] [-b addr] [-p port] [-m mode] [-t threads]\n"
-		"                   [--json] [--max-size bytes] [--rate-limit pps] [--limit-loopback]\n"
-		"\n"
-		"A UDP echo server. Prints each datagram with its sender, and replies.\n"
-		"\n"
-		"  -b, --bind ADDR        address to bind (default 127.0.0.1; :: or 0.0.0.0 for all)\n"
-		"  -p, --port PORT        port to bind (default 8080; 0 picks a free port)\n"
-		"  -m, --mode MODE        stamp (reply \"【ctime】text\", default), pure (RFC 862,\n"
-		"                         byte for byte) or sockperf (answer sockperf clients)\n"
-		"  -q, --quiet            no per-datagram lines\n"
-		"  -t, --threads N        workers, each with its own SO_REUSEPORT socket (default 1)\n"
-		"      --json             per-datagram lines as NDJSON\n"
-		"      --max-size BYTES   largest datagram answered (default 65507)\n"
-		"      --rate-limit PPS   replies per second per source (default 1000; 0 = off)\n"
-		"      --limit-loopback   apply the rate limit to loopback sources too\n"
-		"  -h, --help             this help\n");
+	fprintf(
+	    f,
+	    "usage: udpkit echo [-q] [-b addr] [-p port] [-m mode] [-t threads]\n"
+	    "                   [--json] [--max-size bytes] [--rate-limit pps] [--limit-loopback]\n"
+	    "\n"
+	    "A UDP echo server. Prints each datagram with its sender, and replies.\n"
+	    "\n"
+	    "  -b, --bind ADDR        address to bind (default 127.0.0.1; :: or 0.0.0.0 for all)\n"
+	    "  -p, --port PORT        port to bind (default 8080; 0 picks a free port)\n"
+	    "  -m, --mode MODE        stamp (reply \"【ctime】text\", default), pure (RFC 862,\n"
+	    "                         byte for byte) or sockperf (answer sockperf clients)\n"
+	    "  -q, --quiet            no per-datagram lines\n"
+	    "  -t, --threads N        workers, each with its own SO_REUSEPORT socket (default 1)\n"
+	    "      --json             per-datagram lines as NDJSON\n"
+	    "      --max-size BYTES   largest datagram answered (default 65507)\n"
+	    "      --rate-limit PPS   replies per second per source (default 1000; 0 = off)\n"
+	    "      --limit-loopback   apply the rate limit to loopback sources too\n"
+	    "  -h, --help             this help\n");
 }
 
 static int parse_args(int argc, char **argv, struct echo_opts *o)
 {
-	static const struct option longopts[] = {
-		{"bind", required_argument, NULL, 'b'},  {"port", required_argument, NULL, 'p'},
-		{"mode", required_argument, NULL, 'm'},  {"quiet", no_argument, NULL, 'q'},
-		{"threads", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'J'},
-		{"max-size", required_argument, NULL, 'S'}, {"rate-limit", required_argument, NULL, 'R'},
-		{"limit-loopback", no_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"bind", required_argument, NULL, 'b'},
+						 {"port", required_argument, NULL, 'p'},
+						 {"mode", required_argument, NULL, 'm'},
+						 {"quiet", no_argument, NULL, 'q'},
+						 {"threads", required_argument, NULL, 't'},
+						 {"json", no_argument, NULL, 'J'},
+						 {"max-size", required_argument, NULL, 'S'},
+						 {"rate-limit", required_argument, NULL, 'R'},
+						 {"limit-loopback", no_argument, NULL, 'L'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	uint64_t v;
 	int c;
 
-	*o = (struct echo_opts){.bind_host = "127.0.0.1", .port = 8080, .mode = UK_ECHO_STAMP,
-				.threads = 1, .max_size = UK_ECHO_MAX_DATAGRAM,
+	*o = (struct echo_opts){.bind_host = "127.0.0.1",
+				.port = 8080,
+				.mode = UK_ECHO_STAMP,
+				.threads = 1,
+				.max_size = UK_ECHO_MAX_DATAGRAM,
 				.rate_pps = UK_GUARD_DEFAULT_RATE};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:p:m:qt:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'b': o->bind_host = optarg; break;
+		case 'b':
+			o->bind_host = optarg;
+			break;
 		case 'p':
 			if (uk_cli_port(CMD, optarg, &o->port, true) < 0)
 				return -1;
@@ -98,28 +108,45 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 			else if (strcmp(optarg, "sockperf") == 0)
 				o->mode = UK_ECHO_SOCKPERF;
 			else
-				return uk_cli_usage_error(CMD, "unknown mode '%s' (stamp, pure, sockperf)", optarg), -1;
+				return uk_cli_usage_error(
+					   CMD, "unknown mode '%s' (stamp, pure, sockperf)",
+					   optarg),
+				       -1;
 			break;
-		case 'q': o->quiet = true; break;
+		case 'q':
+			o->quiet = true;
+			break;
 		case 't':
 			if (uk_parse_u64(optarg, 1, MAX_THREADS, &v) < 0)
-				return uk_cli_usage_error(CMD, "--threads takes 1..%d", MAX_THREADS), -1;
+				return uk_cli_usage_error(CMD, "--threads takes 1..%d",
+							  MAX_THREADS),
+				       -1;
 			o->threads = (unsigned)v;
 			break;
-		case 'J': o->json = true; break;
+		case 'J':
+			o->json = true;
+			break;
 		case 'S':
 			if (uk_parse_u64(optarg, 1, UK_ECHO_MAX_DATAGRAM, &v) < 0)
-				return uk_cli_usage_error(CMD, "--max-size takes 1..%d", UK_ECHO_MAX_DATAGRAM), -1;
+				return uk_cli_usage_error(CMD, "--max-size takes 1..%d",
+							  UK_ECHO_MAX_DATAGRAM),
+				       -1;
 			o->max_size = (size_t)v;
 			break;
 		case 'R':
 			if (uk_parse_u64(optarg, 0, 10000000, &v) < 0)
-				return uk_cli_usage_error(CMD, "--rate-limit takes 0..10000000"), -1;
+				return uk_cli_usage_error(CMD, "--rate-limit takes 0..10000000"),
+				       -1;
 			o->rate_pps = (uint32_t)v;
 			break;
-		case 'L': o->limit_loopback = true; break;
-		case 'h': usage(stdout); exit(UK_EXIT_OK);
-		default: return uk_cli_usage_error(CMD, "unknown option"), -1;
+		case 'L':
+			o->limit_loopback = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(UK_EXIT_OK);
+		default:
+			return uk_cli_usage_error(CMD, "unknown option"), -1;
 		}
 	}
 	if (optind != argc)
@@ -197,12 +224,18 @@ static void out_payload(struct echo_thread *t, const unsigned char *p, size_t le
 static const char *outcome_text(uint8_t outcome, uint8_t verdict)
 {
 	switch (outcome) {
-	case UK_ECHO_REPLIED: return "replied";
-	case UK_ECHO_TRUNCATED: return "truncated";
-	case UK_ECHO_TOO_BIG: return "too_big";
-	case UK_ECHO_NOT_SOCKPERF: return "not_sockperf";
-	case UK_ECHO_SEND_FAILED: return "send_failed";
-	default: return uk_verdict_name(verdict);
+	case UK_ECHO_REPLIED:
+		return "replied";
+	case UK_ECHO_TRUNCATED:
+		return "truncated";
+	case UK_ECHO_TOO_BIG:
+		return "too_big";
+	case UK_ECHO_NOT_SOCKPERF:
+		return "not_sockperf";
+	case UK_ECHO_SEND_FAILED:
+		return "send_failed";
+	default:
+		return uk_verdict_name(verdict);
 	}
 }
 
@@ -225,7 +258,8 @@ static void on_batch(void *user, const struct uk_batch *b, int n, const uint8_t 
 			out_str(t, "\",\"bytes\":");
 			out_u64(t, s->wire_len);
 			out_str(t, ",\"outcome\":\"");
-			out_str(t, outcomes[i] == UK_ECHO_DROPPED ? "dropped" : outcome_text(outcomes[i], 0));
+			out_str(t, outcomes[i] == UK_ECHO_DROPPED ? "dropped"
+								  : outcome_text(outcomes[i], 0));
 			if (outcomes[i] == UK_ECHO_DROPPED) {
 				out_str(t, "\",\"rule\":\"");
 				out_str(t, uk_verdict_name(verdicts[i]));
@@ -265,21 +299,22 @@ static void *worker_main(void *arg)
 
 static void print_summary(const struct uk_echo_stats *s)
 {
-	fprintf(stderr,
-		"udpkit echo: %llu datagrams (%llu bytes) received, %llu replies (%llu bytes) sent\n"
-		"udpkit echo: not answered: %llu truncated, %llu too big, %llu not sockperf, "
-		"%llu send failed\n"
-		"udpkit echo: dropped by rule: %llu badsrc, %llu service, %llu lowport, %llu loop, "
-		"%llu rate\n",
-		(unsigned long long)s->datagrams, (unsigned long long)s->bytes,
-		(unsigned long long)s->replies, (unsigned long long)s->reply_bytes,
-		(unsigned long long)s->truncated, (unsigned long long)s->too_big,
-		(unsigned long long)s->not_sockperf, (unsigned long long)s->send_failed,
-		(unsigned long long)s->dropped[UK_DROP_BADSRC],
-		(unsigned long long)s->dropped[UK_DROP_SERVICE],
-		(unsigned long long)s->dropped[UK_DROP_LOWPORT],
-		(unsigned long long)s->dropped[UK_DROP_LOOP],
-		(unsigned long long)s->dropped[UK_DROP_RATE]);
+	fprintf(
+	    stderr,
+	    "udpkit echo: %llu datagrams (%llu bytes) received, %llu replies (%llu bytes) sent\n"
+	    "udpkit echo: not answered: %llu truncated, %llu too big, %llu not sockperf, "
+	    "%llu send failed\n"
+	    "udpkit echo: dropped by rule: %llu badsrc, %llu service, %llu lowport, %llu loop, "
+	    "%llu rate\n",
+	    (unsigned long long)s->datagrams, (unsigned long long)s->bytes,
+	    (unsigned long long)s->replies, (unsigned long long)s->reply_bytes,
+	    (unsigned long long)s->truncated, (unsigned long long)s->too_big,
+	    (unsigned long long)s->not_sockperf, (unsigned long long)s->send_failed,
+	    (unsigned long long)s->dropped[UK_DROP_BADSRC],
+	    (unsigned long long)s->dropped[UK_DROP_SERVICE],
+	    (unsigned long long)s->dropped[UK_DROP_LOWPORT],
+	    (unsigned long long)s->dropped[UK_DROP_LOOP],
+	    (unsigned long long)s->dropped[UK_DROP_RATE]);
 }
 
 int uk_cmd_echo(int argc, char **argv)
@@ -301,15 +336,18 @@ int uk_cmd_echo(int argc, char **argv)
 	if (!threads)
 		return uk_cli_fail(CMD, "memory", -ENOMEM);
 
-	cfg = (struct uk_echo_cfg){.mode = o.mode, .max_size = o.max_size, .batch = 32,
-				   .guard = {.rate_pps = o.rate_pps,
-					     .limit_loopback = o.limit_loopback},
-				   .on_batch = (o.quiet ? NULL : on_batch)};
+	cfg = (struct uk_echo_cfg){
+	    .mode = o.mode,
+	    .max_size = o.max_size,
+	    .batch = 32,
+	    .guard = {.rate_pps = o.rate_pps, .limit_loopback = o.limit_loopback},
+	    .on_batch = (o.quiet ? NULL : on_batch)};
 	for (unsigned i = 0; i < o.threads; i++, opened++) {
 		/* pktinfo costs a control message per datagram: only a wildcard
 		 * socket needs it, to answer from the address that was asked. */
 		struct uk_sock_opts so = {.reuse_port = o.threads > 1,
-					  .pktinfo = uk_addr_is_unspecified(&local), .v6only = -1,
+					  .pktinfo = uk_addr_is_unspecified(&local),
+					  .v6only = -1,
 					  .rcvbuf_bytes = 4 << 20};
 		int fd = uk_sock_open(&local, &so);
 		if (fd < 0) {
@@ -345,7 +383,8 @@ int uk_cmd_echo(int argc, char **argv)
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (; started < o.threads; started++)
-		if (pthread_create(&threads[started].tid, NULL, worker_main, &threads[started]) != 0)
+		if (pthread_create(&threads[started].tid, NULL, worker_main, &threads[started]) !=
+		    0)
 			break;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (started < o.threads)

@@ -42,59 +42,79 @@ static void usage(FILE *f)
 		"On a terminal it prompts; otherwise it reads lines from stdin.\n"
 		"\n"
 		"  -W, --timeout SECONDS  wait this long for each reply (default 1; 200ms works)\n"
-		"  -r, --retries N        resend a line this many times when no reply came (default 2)\n"
+		"  -r, --retries N        resend a line this many times when no reply came "
+		"(default 2)\n"
 		"  -4, --ipv4             use IPv4 only\n"
 		"  -6, --ipv6             use IPv6 only\n"
 		"      --json             one JSON object per line of input\n"
 		"  -h, --help             this help\n"
 		"\n"
-		"Exit status: 0 when every line got a reply, 1 when some did not, 2 on usage errors.\n");
+		"Exit status: 0 when every line got a reply, 1 when some did not, 2 on usage "
+		"errors.\n");
 }
 
 static int parse_args(int argc, char **argv, struct send_opts *o)
 {
-	static const struct option longopts[] = {
-		{"timeout", required_argument, NULL, 'W'}, {"retries", required_argument, NULL, 'r'},
-		{"ipv4", no_argument, NULL, '4'},          {"ipv6", no_argument, NULL, '6'},
-		{"json", no_argument, NULL, 'J'},          {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"timeout", required_argument, NULL, 'W'},
+						 {"retries", required_argument, NULL, 'r'},
+						 {"ipv4", no_argument, NULL, '4'},
+						 {"ipv6", no_argument, NULL, '6'},
+						 {"json", no_argument, NULL, 'J'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	uint64_t v;
 	int c;
 
-	*o = (struct send_opts){.host = "127.0.0.1", .port = 8080, .family = AF_UNSPEC,
-				.timeout_ns = UK_NS_PER_SEC, .retries = 2};
+	*o = (struct send_opts){.host = "127.0.0.1",
+				.port = 8080,
+				.family = AF_UNSPEC,
+				.timeout_ns = UK_NS_PER_SEC,
+				.retries = 2};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "W:r:46h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'W':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC,
-					      &o->timeout_ns) < 0)
-				return uk_cli_usage_error(CMD, "invalid --timeout '%s' (1ms..3600s)", optarg), -1;
+			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS,
+					      3600 * UK_NS_PER_SEC, &o->timeout_ns) < 0)
+				return uk_cli_usage_error(
+					   CMD, "invalid --timeout '%s' (1ms..3600s)", optarg),
+				       -1;
 			break;
 		case 'r':
 			if (uk_parse_u64(optarg, 0, 100, &v) < 0)
 				return uk_cli_usage_error(CMD, "--retries takes 0..100"), -1;
 			o->retries = (unsigned)v;
 			break;
-		case '4': o->family = AF_INET; break;
-		case '6': o->family = AF_INET6; break;
-		case 'J': o->json = true; break;
-		case 'h': usage(stdout); exit(UK_EXIT_OK);
-		default: return uk_cli_usage_error(CMD, "unknown option"), -1;
+		case '4':
+			o->family = AF_INET;
+			break;
+		case '6':
+			o->family = AF_INET6;
+			break;
+		case 'J':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(UK_EXIT_OK);
+		default:
+			return uk_cli_usage_error(CMD, "unknown option"), -1;
 		}
 	}
 	return uk_cli_host_port(CMD, argc, argv, false, &o->host, &o->port);
 }
 
 /* Waits up to timeout_ns for a datagram on fd; returns its length (an
- * empty datagram is a valid reply), -ETIMEDOUT, or -errno (-ECONNREFUSED: an ICMP port unreachable came back). */
+ * empty datagram is a valid reply), -ETIMEDOUT, or -errno (-ECONNREFUSED: an ICMP port unreachable
+ * came back). */
 static ssize_t wait_reply(int fd, unsigned char *buf, size_t cap, uint64_t timeout_ns)
 {
 	uint64_t deadline = uk_now_ns() + timeout_ns;
 
 	for (;;) {
 		uint64_t now = uk_now_ns();
-		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = uk_cli_stop_fd, .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+				      {.fd = uk_cli_stop_fd, .events = POLLIN}};
 		int rc;
 		ssize_t n;
 
@@ -124,7 +144,8 @@ static void drain_late(int fd, const char *peer_text, bool json, unsigned char *
 		if (n < 0)
 			continue;
 		if (json) {
-			printf("{\"event\":\"late_reply\",\"from\":\"%s\",\"bytes\":%zd,\"reply\":", peer_text, n);
+			printf("{\"event\":\"late_reply\",\"from\":\"%s\",\"bytes\":%zd,\"reply\":",
+			       peer_text, n);
 			uk_cli_put_json_string(stdout, buf, (size_t)n);
 			printf("}\n");
 		} else {
@@ -175,8 +196,10 @@ static enum outcome send_line(int fd, const struct send_opts *o, const char *pee
 		{
 			double ms = (double)(uk_now_ns() - sent_at) / 1e6;
 			if (o->json) {
-				printf("{\"event\":\"reply\",\"from\":\"%s\",\"bytes\":%zd,\"rtt_ms\":%.3f,"
-				       "\"tries\":%u,\"reply\":", peer_text, n, ms, tries);
+				printf("{\"event\":\"reply\",\"from\":\"%s\",\"bytes\":%zd,\"rtt_"
+				       "ms\":%.3f,"
+				       "\"tries\":%u,\"reply\":",
+				       peer_text, n, ms, tries);
 				uk_cli_put_json_string(stdout, buf, (size_t)n);
 				printf("}\n");
 			} else {
@@ -258,7 +281,8 @@ int uk_cmd_send(int argc, char **argv)
 	uk_cli_catch_signals();
 	interactive = uk_cli_isatty(stdin) && uk_cli_isatty(stdout) && !o.json;
 	if (interactive)
-		printf("udpkit send: to %s; one datagram per line; Ctrl-D or Ctrl-C ends.\n", peer_text);
+		printf("udpkit send: to %s; one datagram per line; Ctrl-D or Ctrl-C ends.\n",
+		       peer_text);
 	for (;;) {
 		size_t len;
 		char *line = next_line(interactive, &len);
@@ -266,7 +290,8 @@ int uk_cmd_send(int argc, char **argv)
 		if (!line)
 			break;
 		if (len > MAX_DATAGRAM) {
-			uk_cli_error(CMD, "line of %zu bytes is longer than a datagram (%d): not sent",
+			uk_cli_error(CMD,
+				     "line of %zu bytes is longer than a datagram (%d): not sent",
 				     len, MAX_DATAGRAM);
 			free(line);
 			lines++;

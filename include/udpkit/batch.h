@@ -15,12 +15,12 @@
 #define UK_BATCH_MAX 64
 
 struct uk_batch_slot {
-	unsigned char *data;     /* received bytes start here */
-	size_t len;              /* bytes in data (at most the slot size) */
-	size_t wire_len;         /* the datagram's real size */
+	unsigned char *data; /* received bytes start here */
+	size_t len;	     /* bytes in data (at most the slot size) */
+	size_t wire_len;     /* the datagram's real size */
 	bool truncated;
 	struct uk_addr peer;
-	struct uk_addr dst;      /* destination (pktinfo), when has_dst */
+	struct uk_addr dst; /* destination (pktinfo), when has_dst */
 	int ifindex;
 	bool has_dst;
 	/* What to send back: set by the caller before uk_batch_send(). */
@@ -30,14 +30,14 @@ struct uk_batch_slot {
 };
 
 struct uk_batch {
-	size_t count;            /* slots */
-	size_t slot_bytes;       /* payload room per slot */
+	size_t count;	   /* slots */
+	size_t slot_bytes; /* payload room per slot */
 	struct uk_batch_slot *slots;
 	struct mmsghdr *msgs;
 	struct iovec *iovs;
-	unsigned char *control;  /* count * UK_PKTINFO_SPACE*2 */
-	unsigned char *memory;   /* the buffers, one allocation */
-	bool recv_ready;         /* msgs hold receive headers (not a send's) */
+	unsigned char *control; /* count * UK_PKTINFO_SPACE*2 */
+	unsigned char *memory;	/* the buffers, one allocation */
+	bool recv_ready;	/* msgs hold receive headers (not a send's) */
 };
 
 /* Allocates count slots (1..UK_BATCH_MAX) of slot_bytes each.

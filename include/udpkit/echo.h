@@ -22,11 +22,11 @@ enum uk_echo_mode { UK_ECHO_STAMP, UK_ECHO_PURE, UK_ECHO_SOCKPERF };
 /* What happened to one datagram. */
 enum uk_echo_outcome {
 	UK_ECHO_REPLIED,
-	UK_ECHO_TRUNCATED,     /* larger than max_size: detected, not answered */
-	UK_ECHO_TOO_BIG,       /* the stamped reply would exceed a datagram */
-	UK_ECHO_NOT_SOCKPERF,  /* sockperf mode, not a sockperf request */
+	UK_ECHO_TRUNCATED,    /* larger than max_size: detected, not answered */
+	UK_ECHO_TOO_BIG,      /* the stamped reply would exceed a datagram */
+	UK_ECHO_NOT_SOCKPERF, /* sockperf mode, not a sockperf request */
 	UK_ECHO_SEND_FAILED,
-	UK_ECHO_DROPPED        /* by the guard; see the verdict */
+	UK_ECHO_DROPPED /* by the guard; see the verdict */
 };
 
 /* The stamp prefix: "【" (3 bytes) + ctime (24) + "】" (3). */
@@ -49,11 +49,11 @@ typedef void (*uk_echo_batch_cb)(void *user, const struct uk_batch *b, int n,
 
 struct uk_echo_cfg {
 	enum uk_echo_mode mode;
-	size_t max_size;             /* largest datagram answered */
-	size_t batch;                /* datagrams per system call */
-	bool use_pktinfo;            /* reply from the address the request hit */
+	size_t max_size;  /* largest datagram answered */
+	size_t batch;	  /* datagrams per system call */
+	bool use_pktinfo; /* reply from the address the request hit */
 	struct uk_guard_cfg guard;
-	uk_echo_batch_cb on_batch;   /* may be NULL */
+	uk_echo_batch_cb on_batch; /* may be NULL */
 };
 
 struct uk_echo_worker {

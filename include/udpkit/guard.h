@@ -34,10 +34,10 @@ enum uk_verdict {
 const char *uk_verdict_name(enum uk_verdict v);
 
 struct uk_guard_cfg {
-	uint32_t rate_pps;      /* per source; 0 turns rate limiting off */
-	uint32_t burst;         /* bucket depth; 0 means rate_pps */
-	bool limit_loopback;    /* apply the rate limit to loopback sources too */
-	uint32_t loop_threshold;/* consecutive reflections tolerated; 0 = default */
+	uint32_t rate_pps;	 /* per source; 0 turns rate limiting off */
+	uint32_t burst;		 /* bucket depth; 0 means rate_pps */
+	bool limit_loopback;	 /* apply the rate limit to loopback sources too */
+	uint32_t loop_threshold; /* consecutive reflections tolerated; 0 = default */
 };
 
 #define UK_GUARD_DEFAULT_RATE 1000
@@ -46,11 +46,11 @@ struct uk_guard_cfg {
 #define UK_GUARD_EDGE 32
 
 struct uk_guard_entry {
-	uint64_t key;           /* uk_addr_hash of the source; 0 = empty */
-	uint64_t last_ns;       /* last datagram from it */
-	uint64_t tokens_nano;   /* token bucket, in billionths of a datagram */
-	uint32_t reply_len;     /* our last reply to it: its length, */
-	uint32_t reflections;   /* consecutive datagrams ending with our reply */
+	uint64_t key;	      /* uk_addr_hash of the source; 0 = empty */
+	uint64_t last_ns;     /* last datagram from it */
+	uint64_t tokens_nano; /* token bucket, in billionths of a datagram */
+	uint32_t reply_len;   /* our last reply to it: its length, */
+	uint32_t reflections; /* consecutive datagrams ending with our reply */
 	bool has_reply;
 	/* and its first and last UK_GUARD_EDGE bytes (all of it when shorter):
 	 * compared with memcmp, which stops at the first difference, so the
@@ -62,7 +62,7 @@ struct uk_guard_entry {
 struct uk_guard {
 	struct uk_guard_cfg cfg;
 	struct uk_guard_entry *table;
-	size_t sets;            /* table has sets * UK_GUARD_WAYS entries */
+	size_t sets; /* table has sets * UK_GUARD_WAYS entries */
 };
 
 /* sources: how many to remember (rounded up). Returns 0 or -ENOMEM. */
@@ -77,7 +77,7 @@ enum uk_verdict uk_guard_check(struct uk_guard *g, const struct uk_addr *src,
 			       const unsigned char *payload, size_t len, uint64_t now_ns);
 
 /* Remembers the reply sent to src, for loop detection. */
-void uk_guard_note_reply(struct uk_guard *g, const struct uk_addr *src,
-			 const unsigned char *reply, size_t len);
+void uk_guard_note_reply(struct uk_guard *g, const struct uk_addr *src, const unsigned char *reply,
+			 size_t len);
 
 #endif

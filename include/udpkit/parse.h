@@ -13,7 +13,7 @@ int uk_parse_double(const char *text, double min, double max, double *out);
 
 /* A duration: a number with an optional unit ns, us, ms, s (default
  * default_unit_ns per unit, e.g. UK_NS_PER_SEC), in [min_ns, max_ns]. */
-int uk_parse_duration(const char *text, uint64_t default_unit_ns, uint64_t min_ns,
-		      uint64_t max_ns, uint64_t *out_ns);
+int uk_parse_duration(const char *text, uint64_t default_unit_ns, uint64_t min_ns, uint64_t max_ns,
+		      uint64_t *out_ns);
 
 #endif

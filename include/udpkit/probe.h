@@ -27,8 +27,8 @@ bool uk_sockperf_make_reply(unsigned char *buf, size_t len);
 #define UK_PROBE_SEQ_BITS 56
 
 struct uk_probe_fmt {
-	size_t size;                         /* whole datagram, bytes */
-	char token[UK_PROBE_TOKEN_LEN];      /* per run, rejects others' replies */
+	size_t size;			/* whole datagram, bytes */
+	char token[UK_PROBE_TOKEN_LEN]; /* per run, rejects others' replies */
 };
 
 /* Sets up probes of size bytes (UK_PROBE_MIN_SIZE..65507) with a token

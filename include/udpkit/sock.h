@@ -11,17 +11,17 @@
 #include "udpkit/addr.h"
 
 struct uk_sock_opts {
-	bool reuse_addr;   /* SO_REUSEADDR */
-	bool reuse_port;   /* SO_REUSEPORT: several sockets, one port */
-	bool broadcast;    /* SO_BROADCAST */
-	bool pktinfo;      /* learn each datagram's destination address */
-	bool nonblock;     /* O_NONBLOCK */
-	bool recv_err;     /* IP_RECVERR: ICMP errors reported on a connected socket */
-	int v6only;        /* -1 leaves the kernel default, else IPV6_V6ONLY */
-	int rcvbuf_bytes;  /* 0 keeps the default */
-	int sndbuf_bytes;  /* 0 keeps the default */
-	int ttl;           /* 0 keeps the default; unicast and multicast hops */
-	const char *ifname;/* SO_BINDTODEVICE when set */
+	bool reuse_addr;    /* SO_REUSEADDR */
+	bool reuse_port;    /* SO_REUSEPORT: several sockets, one port */
+	bool broadcast;	    /* SO_BROADCAST */
+	bool pktinfo;	    /* learn each datagram's destination address */
+	bool nonblock;	    /* O_NONBLOCK */
+	bool recv_err;	    /* IP_RECVERR: ICMP errors reported on a connected socket */
+	int v6only;	    /* -1 leaves the kernel default, else IPV6_V6ONLY */
+	int rcvbuf_bytes;   /* 0 keeps the default */
+	int sndbuf_bytes;   /* 0 keeps the default */
+	int ttl;	    /* 0 keeps the default; unicast and multicast hops */
+	const char *ifname; /* SO_BINDTODEVICE when set */
 };
 
 /* Opens a UDP socket of local's family with opts and binds it to local
@@ -43,11 +43,11 @@ bool uk_sock_is_wildcard(int fd);
 struct uk_dgram {
 	unsigned char *buf;
 	size_t cap;
-	size_t len;           /* bytes in buf (at most cap) */
-	size_t wire_len;      /* the datagram's real size (> cap when truncated) */
+	size_t len;	 /* bytes in buf (at most cap) */
+	size_t wire_len; /* the datagram's real size (> cap when truncated) */
 	bool truncated;
-	struct uk_addr peer;  /* the sender */
-	struct uk_addr dst;   /* where it was sent to; valid when has_dst */
+	struct uk_addr peer; /* the sender */
+	struct uk_addr dst;  /* where it was sent to; valid when has_dst */
 	int ifindex;
 	bool has_dst;
 };

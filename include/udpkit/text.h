@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 /* Output room that always suffices for n input bytes, with the NUL. */
-#define UK_ESCAPE_SIZE(n) ((n) * 4 + 1)
+#define UK_ESCAPE_SIZE(n) ((n)*4 + 1)
 
 /* Escapes n bytes of in into out (cap bytes, NUL-terminated).
  * Returns the length written, or UK_ENOSPACE (out then holds a

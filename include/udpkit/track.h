@@ -10,31 +10,31 @@
 #include <stdint.h>
 
 enum uk_track_kind {
-	UK_TRACK_NEW,       /* first reply to a probe still waiting */
-	UK_TRACK_DUP,       /* another reply to a probe already answered */
-	UK_TRACK_LATE,      /* reply to a probe already given up as lost */
-	UK_TRACK_UNKNOWN    /* never sent, or too old to remember */
+	UK_TRACK_NEW,	 /* first reply to a probe still waiting */
+	UK_TRACK_DUP,	 /* another reply to a probe already answered */
+	UK_TRACK_LATE,	 /* reply to a probe already given up as lost */
+	UK_TRACK_UNKNOWN /* never sent, or too old to remember */
 };
 
 struct uk_track_result {
 	enum uk_track_kind kind;
-	uint64_t rtt_ns;    /* for NEW, DUP and LATE */
-	bool reordered;     /* NEW, but a later probe was answered first */
+	uint64_t rtt_ns; /* for NEW, DUP and LATE */
+	bool reordered;	 /* NEW, but a later probe was answered first */
 };
 
 struct uk_track_slot {
 	uint64_t seq;
 	uint64_t sent_ns;
-	uint8_t state;      /* 0 empty, 1 waiting, 2 answered, 3 lost */
+	uint8_t state; /* 0 empty, 1 waiting, 2 answered, 3 lost */
 };
 
 struct uk_track {
 	struct uk_track_slot *slots;
-	size_t size;        /* a power of two: how many probes are remembered */
-	uint64_t next_seq;  /* the next number to send (starts at 1) */
+	size_t size;	   /* a power of two: how many probes are remembered */
+	uint64_t next_seq; /* the next number to send (starts at 1) */
 	uint64_t highest_answered;
 	uint64_t oldest_waiting; /* scan start for timeouts */
-	uint64_t waiting;   /* probes in flight */
+	uint64_t waiting;	 /* probes in flight */
 };
 
 /* size is rounded up to a power of two. Returns 0 or -ENOMEM. */

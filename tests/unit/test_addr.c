@@ -36,7 +36,8 @@ static void test_parse_numeric_v4_v6(void **state)
 	assert_int_equal(ntohl(a.u.in.sin_addr.s_addr), 0xc0000207u);
 	assert_int_equal(uk_addr_port(&a), 53);
 
-	assert_int_equal(uk_addr_parse_flags(&a, "2001:db8::1", 8080, AF_UNSPEC, UK_ADDR_NUMERIC), 0);
+	assert_int_equal(uk_addr_parse_flags(&a, "2001:db8::1", 8080, AF_UNSPEC, UK_ADDR_NUMERIC),
+			 0);
 	assert_int_equal(uk_addr_family(&a), AF_INET6);
 	assert_int_equal(a.len, sizeof(struct sockaddr_in6));
 	assert_int_equal(a.u.in6.sin6_addr.s6_addr[0], 0x20);
@@ -126,12 +127,12 @@ static void test_hostport_bad(void **state)
 	struct uk_addr a;
 	char longtext[400];
 	static const char *const bad[] = {
-		"127.0.0.1:",        "127.0.0.1:65536", "127.0.0.1:99999999999999999999",
-		"127.0.0.1:-1",      "127.0.0.1:+80",   "127.0.0.1: 80",
-		"127.0.0.1:80x",     "127.0.0.1:0x50",  "[::1",
-		"[::1]x",            "[::1]:",          "[::1]:65536",
-		"[::1]]:80",         "[]:80",           ":80",
-		"1.2.3.4.5:80",      "example:80",
+	    "127.0.0.1:",    "127.0.0.1:65536", "127.0.0.1:99999999999999999999",
+	    "127.0.0.1:-1",  "127.0.0.1:+80",	"127.0.0.1: 80",
+	    "127.0.0.1:80x", "127.0.0.1:0x50",	"[::1",
+	    "[::1]x",	     "[::1]:",		"[::1]:65536",
+	    "[::1]]:80",     "[]:80",		":80",
+	    "1.2.3.4.5:80",  "example:80",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -196,33 +197,35 @@ struct klass {
 static void test_classifications(void **state)
 {
 	static const struct klass cases[] = {
-		{"127.0.0.1", true, false, false, false},
-		{"127.255.0.9", true, false, false, false},
-		{"::1", true, false, false, false},
-		{"::ffff:127.0.0.1", true, false, false, false},
-		{"0.0.0.0", false, false, true, false},
-		{"::", false, false, true, false},
-		{"::ffff:0.0.0.0", false, false, true, false},
-		{"224.0.0.1", false, true, false, false},
-		{"239.255.255.250", false, true, false, false},
-		{"::ffff:224.0.0.251", false, true, false, false},
-		{"ff02::1", false, true, false, false},
-		{"255.255.255.255", false, false, false, true},
-		{"::ffff:255.255.255.255", false, false, false, true},
-		{"192.0.2.255", false, false, false, false},
-		{"223.255.255.255", false, false, false, false},
-		{"240.0.0.1", false, false, false, false},
-		{"10.1.2.3", false, false, false, false},
-		{"2001:db8::1", false, false, false, false},
-		/* Not v4-mapped: an IPv4-compatible form is plain IPv6. */
-		{"::127.0.0.1", false, false, false, false},
+	    {"127.0.0.1", true, false, false, false},
+	    {"127.255.0.9", true, false, false, false},
+	    {"::1", true, false, false, false},
+	    {"::ffff:127.0.0.1", true, false, false, false},
+	    {"0.0.0.0", false, false, true, false},
+	    {"::", false, false, true, false},
+	    {"::ffff:0.0.0.0", false, false, true, false},
+	    {"224.0.0.1", false, true, false, false},
+	    {"239.255.255.250", false, true, false, false},
+	    {"::ffff:224.0.0.251", false, true, false, false},
+	    {"ff02::1", false, true, false, false},
+	    {"255.255.255.255", false, false, false, true},
+	    {"::ffff:255.255.255.255", false, false, false, true},
+	    {"192.0.2.255", false, false, false, false},
+	    {"223.255.255.255", false, false, false, false},
+	    {"240.0.0.1", false, false, false, false},
+	    {"10.1.2.3", false, false, false, false},
+	    {"2001:db8::1", false, false, false, false},
+	    /* Not v4-mapped: an IPv4-compatible form is plain IPv6. */
+	    {"::127.0.0.1", false, false, false, false},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct uk_addr a;
 		const struct klass *k = &cases[i];
-		assert_int_equal(uk_addr_parse_flags(&a, k->text, 1000, AF_UNSPEC, UK_ADDR_NUMERIC), 0);
-		if (uk_addr_is_loopback(&a) != k->loopback || uk_addr_is_multicast(&a) != k->multicast ||
+		assert_int_equal(uk_addr_parse_flags(&a, k->text, 1000, AF_UNSPEC, UK_ADDR_NUMERIC),
+				 0);
+		if (uk_addr_is_loopback(&a) != k->loopback ||
+		    uk_addr_is_multicast(&a) != k->multicast ||
 		    uk_addr_is_unspecified(&a) != k->unspecified ||
 		    uk_addr_is_limited_broadcast(&a) != k->broadcast)
 			fail_msg("wrong classification for %s", k->text);
@@ -266,15 +269,15 @@ static void test_equal_and_hash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_numeric_v4_v6),
-		cmocka_unit_test(test_parse_numeric_rejects_names),
-		cmocka_unit_test(test_parse_scoped_v6),
-		cmocka_unit_test(test_hostport_forms),
-		cmocka_unit_test(test_hostport_bad),
-		cmocka_unit_test(test_format_small_buffer_and_ip),
-		cmocka_unit_test(test_any_loopback_set_port),
-		cmocka_unit_test(test_classifications),
-		cmocka_unit_test(test_equal_and_hash),
+	    cmocka_unit_test(test_parse_numeric_v4_v6),
+	    cmocka_unit_test(test_parse_numeric_rejects_names),
+	    cmocka_unit_test(test_parse_scoped_v6),
+	    cmocka_unit_test(test_hostport_forms),
+	    cmocka_unit_test(test_hostport_bad),
+	    cmocka_unit_test(test_format_small_buffer_and_ip),
+	    cmocka_unit_test(test_any_loopback_set_port),
+	    cmocka_unit_test(test_classifications),
+	    cmocka_unit_test(test_equal_and_hash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

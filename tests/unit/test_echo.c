@@ -32,8 +32,8 @@ static struct uk_addr addr(const char *text)
 static void worker(struct uk_echo_worker *w, enum uk_echo_mode mode, size_t max_size,
 		   uint32_t rate_pps)
 {
-	struct uk_echo_cfg cfg = {.mode = mode, .max_size = max_size, .batch = 8,
-				  .guard = {.rate_pps = rate_pps}};
+	struct uk_echo_cfg cfg = {
+	    .mode = mode, .max_size = max_size, .batch = 8, .guard = {.rate_pps = rate_pps}};
 	assert_int_equal(uk_echo_worker_init(w, -1, &cfg, NULL), 0);
 	assert_int_equal(w->batch.count, 8);
 }
@@ -261,22 +261,23 @@ static void test_guard_drops_counted(void **state)
 {
 	struct uk_echo_worker w;
 	(void)state;
-	worker(&w, UK_ECHO_STAMP, 2048, 1); /* 1 pps, burst 1 */
-	fill(&w, 0, "192.0.2.1:7", "x", 1);          /* echo port: service */
-	fill(&w, 1, "192.0.2.1:53", "x", 1);         /* service */
-	fill(&w, 2, "192.0.2.1:1000", "x", 1);       /* lowport */
+	worker(&w, UK_ECHO_STAMP, 2048, 1);	      /* 1 pps, burst 1 */
+	fill(&w, 0, "192.0.2.1:7", "x", 1);	      /* echo port: service */
+	fill(&w, 1, "192.0.2.1:53", "x", 1);	      /* service */
+	fill(&w, 2, "192.0.2.1:1000", "x", 1);	      /* lowport */
 	fill(&w, 3, "255.255.255.255:40000", "x", 1); /* badsrc */
-	fill(&w, 4, "192.0.2.1:0", "x", 1);          /* badsrc */
-	fill(&w, 5, "192.0.2.9:40000", "x", 1);      /* pass */
-	fill(&w, 6, "192.0.2.9:40000", "x", 1);      /* rate */
-	fill(&w, 7, "127.0.0.1:40000", "x", 1);      /* loopback: exempt, pass */
+	fill(&w, 4, "192.0.2.1:0", "x", 1);	      /* badsrc */
+	fill(&w, 5, "192.0.2.9:40000", "x", 1);	      /* pass */
+	fill(&w, 6, "192.0.2.9:40000", "x", 1);	      /* rate */
+	fill(&w, 7, "127.0.0.1:40000", "x", 1);	      /* loopback: exempt, pass */
 	uk_echo_process(&w, 8, NOW, WALL);
 	static const uint8_t want_v[8] = {UK_DROP_SERVICE, UK_DROP_SERVICE, UK_DROP_LOWPORT,
 					  UK_DROP_BADSRC,  UK_DROP_BADSRC,  UK_PASS,
-					  UK_DROP_RATE,    UK_PASS};
+					  UK_DROP_RATE,	   UK_PASS};
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(w.verdicts[i], want_v[i]);
-		assert_int_equal(w.outcomes[i], want_v[i] == UK_PASS ? UK_ECHO_REPLIED : UK_ECHO_DROPPED);
+		assert_int_equal(w.outcomes[i],
+				 want_v[i] == UK_PASS ? UK_ECHO_REPLIED : UK_ECHO_DROPPED);
 		assert_int_equal(w.batch.slots[i].send, want_v[i] == UK_PASS);
 	}
 	assert_int_equal(w.stats.dropped[UK_DROP_SERVICE], 2);
@@ -334,8 +335,14 @@ static void test_two_servers_cannot_loop(void **state)
 
 static void test_stats_add(void **state)
 {
-	struct uk_echo_stats a = {.datagrams = 1, .bytes = 2, .replies = 3, .reply_bytes = 4,
-				  .truncated = 5, .too_big = 6, .not_sockperf = 7, .send_failed = 8};
+	struct uk_echo_stats a = {.datagrams = 1,
+				  .bytes = 2,
+				  .replies = 3,
+				  .reply_bytes = 4,
+				  .truncated = 5,
+				  .too_big = 6,
+				  .not_sockperf = 7,
+				  .send_failed = 8};
 	struct uk_echo_stats sum = {0};
 	(void)state;
 	for (int i = 0; i < UK_VERDICT_COUNT; i++)
@@ -357,16 +364,16 @@ static void test_stats_add(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ctime_format),
-		cmocka_unit_test(test_stamp_reply),
-		cmocka_unit_test(test_stamp_too_big),
-		cmocka_unit_test(test_pure_byte_exact),
-		cmocka_unit_test(test_sockperf_mode),
-		cmocka_unit_test(test_truncated_not_answered),
-		cmocka_unit_test(test_reply_never_larger_than_request_plus_30),
-		cmocka_unit_test(test_guard_drops_counted),
-		cmocka_unit_test(test_two_servers_cannot_loop),
-		cmocka_unit_test(test_stats_add),
+	    cmocka_unit_test(test_ctime_format),
+	    cmocka_unit_test(test_stamp_reply),
+	    cmocka_unit_test(test_stamp_too_big),
+	    cmocka_unit_test(test_pure_byte_exact),
+	    cmocka_unit_test(test_sockperf_mode),
+	    cmocka_unit_test(test_truncated_not_answered),
+	    cmocka_unit_test(test_reply_never_larger_than_request_plus_30),
+	    cmocka_unit_test(test_guard_drops_counted),
+	    cmocka_unit_test(test_two_servers_cannot_loop),
+	    cmocka_unit_test(test_stats_add),
 	};
 	return cmocka_run_group_tests(tests, setup_tz, NULL);
 }

@@ -46,7 +46,7 @@ static void test_verdict_names(void **state)
 	assert_string_equal(uk_verdict_name(UK_DROP_LOOP), "loop");
 	assert_string_equal(uk_verdict_name(UK_DROP_RATE), "rate");
 	assert_string_equal(uk_verdict_name(UK_VERDICT_COUNT), "?");
-	assert_string_equal(uk_verdict_name((enum uk_verdict)-1), "?");
+	assert_string_equal(uk_verdict_name((enum uk_verdict) - 1), "?");
 }
 
 static void test_source_rules(void **state)
@@ -55,41 +55,41 @@ static void test_source_rules(void **state)
 		const char *src;
 		enum uk_verdict want;
 	} cases[] = {
-		{"0.0.0.0:5000", UK_DROP_BADSRC},
-		{"255.255.255.255:5000", UK_DROP_BADSRC},
-		{"224.0.0.1:5000", UK_DROP_BADSRC},
-		{"224.0.0.251:5353", UK_DROP_BADSRC},
-		{"239.255.255.250:40000", UK_DROP_BADSRC},
-		{"[::ffff:224.1.2.3]:5000", UK_DROP_BADSRC},
-		{"[::ffff:255.255.255.255]:5000", UK_DROP_BADSRC},
-		{"[::]:5000", UK_DROP_BADSRC},
-		{"[ff02::1]:5000", UK_DROP_BADSRC},
-		{"192.0.2.1:0", UK_DROP_BADSRC},
-		{"[2001:db8::1]:0", UK_DROP_BADSRC},
-		{"0.0.0.0:7", UK_DROP_BADSRC}, /* badsrc comes first */
-		{"192.0.2.1:7", UK_DROP_SERVICE},
-		{"192.0.2.1:9", UK_DROP_SERVICE},
-		{"192.0.2.1:13", UK_DROP_SERVICE},
-		{"192.0.2.1:19", UK_DROP_SERVICE},
-		{"192.0.2.1:37", UK_DROP_SERVICE},
-		{"192.0.2.1:1900", UK_DROP_SERVICE},
-		{"192.0.2.1:5353", UK_DROP_SERVICE},
-		{"192.0.2.1:11211", UK_DROP_SERVICE},
-		{"127.0.0.1:7", UK_DROP_SERVICE}, /* loopback is not exempt from these */
-		{"[::1]:19", UK_DROP_SERVICE},
-		{"[2001:db8::1]:11211", UK_DROP_SERVICE},
-		{"[::ffff:192.0.2.1]:1900", UK_DROP_SERVICE},
-		{"192.0.2.1:1", UK_DROP_LOWPORT},
-		{"192.0.2.1:80", UK_DROP_LOWPORT},
-		{"192.0.2.1:1023", UK_DROP_LOWPORT},
-		{"[::1]:443", UK_DROP_LOWPORT},
-		{"192.0.2.1:1024", UK_PASS},
-		{"192.0.2.1:8080", UK_PASS},
-		{"192.0.2.1:65535", UK_PASS},
-		{"192.0.2.255:40000", UK_PASS}, /* directed broadcast needs interfaces */
-		{"127.0.0.1:40000", UK_PASS},
-		{"[::1]:40000", UK_PASS},
-		{"[2001:db8::1]:40000", UK_PASS},
+	    {"0.0.0.0:5000", UK_DROP_BADSRC},
+	    {"255.255.255.255:5000", UK_DROP_BADSRC},
+	    {"224.0.0.1:5000", UK_DROP_BADSRC},
+	    {"224.0.0.251:5353", UK_DROP_BADSRC},
+	    {"239.255.255.250:40000", UK_DROP_BADSRC},
+	    {"[::ffff:224.1.2.3]:5000", UK_DROP_BADSRC},
+	    {"[::ffff:255.255.255.255]:5000", UK_DROP_BADSRC},
+	    {"[::]:5000", UK_DROP_BADSRC},
+	    {"[ff02::1]:5000", UK_DROP_BADSRC},
+	    {"192.0.2.1:0", UK_DROP_BADSRC},
+	    {"[2001:db8::1]:0", UK_DROP_BADSRC},
+	    {"0.0.0.0:7", UK_DROP_BADSRC}, /* badsrc comes first */
+	    {"192.0.2.1:7", UK_DROP_SERVICE},
+	    {"192.0.2.1:9", UK_DROP_SERVICE},
+	    {"192.0.2.1:13", UK_DROP_SERVICE},
+	    {"192.0.2.1:19", UK_DROP_SERVICE},
+	    {"192.0.2.1:37", UK_DROP_SERVICE},
+	    {"192.0.2.1:1900", UK_DROP_SERVICE},
+	    {"192.0.2.1:5353", UK_DROP_SERVICE},
+	    {"192.0.2.1:11211", UK_DROP_SERVICE},
+	    {"127.0.0.1:7", UK_DROP_SERVICE}, /* loopback is not exempt from these */
+	    {"[::1]:19", UK_DROP_SERVICE},
+	    {"[2001:db8::1]:11211", UK_DROP_SERVICE},
+	    {"[::ffff:192.0.2.1]:1900", UK_DROP_SERVICE},
+	    {"192.0.2.1:1", UK_DROP_LOWPORT},
+	    {"192.0.2.1:80", UK_DROP_LOWPORT},
+	    {"192.0.2.1:1023", UK_DROP_LOWPORT},
+	    {"[::1]:443", UK_DROP_LOWPORT},
+	    {"192.0.2.1:1024", UK_PASS},
+	    {"192.0.2.1:8080", UK_PASS},
+	    {"192.0.2.1:65535", UK_PASS},
+	    {"192.0.2.255:40000", UK_PASS}, /* directed broadcast needs interfaces */
+	    {"127.0.0.1:40000", UK_PASS},
+	    {"[::1]:40000", UK_PASS},
+	    {"[2001:db8::1]:40000", UK_PASS},
 	};
 	struct uk_guard g;
 	struct uk_guard_cfg cfg = {.rate_pps = 1000};
@@ -178,19 +178,20 @@ static void check_long_run_rate(uint32_t rate, uint64_t gap_ns)
 	for (uint64_t t = 0; t < duration; t += gap_ns, sent++)
 		passed += uk_guard_check(&g, &a, (const unsigned char *)"p", 1, T0 + t) == UK_PASS;
 	if (passed + 1 < want || passed > want)
-		fail_msg("rate %u, one datagram every %llu ns: %llu of %llu passed in 2 s, want %llu",
-			 rate, (unsigned long long)gap_ns, (unsigned long long)passed,
-			 (unsigned long long)sent, (unsigned long long)want);
+		fail_msg(
+		    "rate %u, one datagram every %llu ns: %llu of %llu passed in 2 s, want %llu",
+		    rate, (unsigned long long)gap_ns, (unsigned long long)passed,
+		    (unsigned long long)sent, (unsigned long long)want);
 	uk_guard_free(&g);
 }
 
 static void test_token_bucket_flood_rate(void **state)
 {
 	(void)state;
-	check_long_run_rate(10, 10000);     /* 100k pps against 10 pps */
-	check_long_run_rate(1000, 1500);    /* 667k pps against the default */
-	check_long_run_rate(1000, 700);     /* 1.4M pps */
-	check_long_run_rate(100000, 3000);  /* 333k pps against 100k pps */
+	check_long_run_rate(10, 10000);	   /* 100k pps against 10 pps */
+	check_long_run_rate(1000, 1500);   /* 667k pps against the default */
+	check_long_run_rate(1000, 700);	   /* 1.4M pps */
+	check_long_run_rate(100000, 3000); /* 333k pps against 100k pps */
 }
 
 static void test_loopback_exempt(void **state)
@@ -218,8 +219,8 @@ static void test_loopback_exempt(void **state)
 enum server_mode { PURE, STAMP };
 
 /* What our echo server would send back for payload (stamp: 30-byte prefix). */
-static size_t our_reply(enum server_mode m, const unsigned char *in, size_t len,
-			unsigned char *out, int round)
+static size_t our_reply(enum server_mode m, const unsigned char *in, size_t len, unsigned char *out,
+			int round)
 {
 	size_t o = 0;
 	if (m == STAMP) {
@@ -338,7 +339,8 @@ static void test_normal_client_never_dropped(void **state)
 	for (int i = 0; i < 1000; i++) {
 		const unsigned char *p = (const unsigned char *)"same";
 		size_t n = our_reply(STAMP, p, 4, out, i);
-		assert_int_equal(uk_guard_check(&g, &c, p, 4, T0 + (uint64_t)(2000 + i) * MS), UK_PASS);
+		assert_int_equal(uk_guard_check(&g, &c, p, 4, T0 + (uint64_t)(2000 + i) * MS),
+				 UK_PASS);
 		uk_guard_note_reply(&g, &c, out, n);
 	}
 	/* Pure mode, a client that ends each request with a fixed trailer
@@ -347,7 +349,8 @@ static void test_normal_client_never_dropped(void **state)
 		char req[32];
 		int n = snprintf(req, sizeof(req), "seq=%d;END", i);
 		assert_int_equal(uk_guard_check(&g, &c, (const unsigned char *)req, (size_t)n,
-						T0 + (uint64_t)(4000 + i) * MS), UK_PASS);
+						T0 + (uint64_t)(4000 + i) * MS),
+				 UK_PASS);
 		uk_guard_note_reply(&g, &c, (const unsigned char *)req, (size_t)n);
 	}
 	uk_guard_free(&g);
@@ -387,23 +390,24 @@ static void test_flood_of_sources(void **state)
 	if (known_passed < 9)
 		fail_msg("known source passed %d of 100 during the flood", known_passed);
 	/* And after the flood it still works. */
-	assert_int_equal(uk_guard_check(&g, &known, (const unsigned char *)"k", 1,
-					T0 + 2 * UK_NS_PER_SEC), UK_PASS);
+	assert_int_equal(
+	    uk_guard_check(&g, &known, (const unsigned char *)"k", 1, T0 + 2 * UK_NS_PER_SEC),
+	    UK_PASS);
 	uk_guard_free(&g);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_verdict_names),
-		cmocka_unit_test(test_source_rules),
-		cmocka_unit_test(test_token_bucket),
-		cmocka_unit_test(test_token_bucket_flood_rate),
-		cmocka_unit_test(test_loopback_exempt),
-		cmocka_unit_test(test_loop_detection),
-		cmocka_unit_test(test_loop_threshold_and_recovery),
-		cmocka_unit_test(test_normal_client_never_dropped),
-		cmocka_unit_test(test_flood_of_sources),
+	    cmocka_unit_test(test_verdict_names),
+	    cmocka_unit_test(test_source_rules),
+	    cmocka_unit_test(test_token_bucket),
+	    cmocka_unit_test(test_token_bucket_flood_rate),
+	    cmocka_unit_test(test_loopback_exempt),
+	    cmocka_unit_test(test_loop_detection),
+	    cmocka_unit_test(test_loop_threshold_and_recovery),
+	    cmocka_unit_test(test_normal_client_never_dropped),
+	    cmocka_unit_test(test_flood_of_sources),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

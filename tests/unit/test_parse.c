@@ -26,8 +26,8 @@ static void test_u64_good(void **state)
 
 static void test_u64_junk_and_range(void **state)
 {
-	static const char *const junk[] = {"", " 1", "1 ", "+1", "-1", "1x", "0x10", "1.0",
-					   "1e3", "abc", "1,000", "\t2"};
+	static const char *const junk[] = {"",	   " 1",  "1 ",	 "+1",	"-1",	 "1x",
+					   "0x10", "1.0", "1e3", "abc", "1,000", "\t2"};
 	uint64_t v = 42;
 	(void)state;
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
@@ -44,8 +44,8 @@ static void test_u64_junk_and_range(void **state)
 
 static void test_double(void **state)
 {
-	static const char *const junk[] = {"", "-0.5", "+1", " 1", "1 ", ".", "1..2", "0.2s",
-					   "nan", "inf", "1e999", "0x10", "0x1p3", "abc"};
+	static const char *const junk[] = {"",	   "-0.5", "+1",  " 1",	   "1 ",   ".",	    "1..2",
+					   "0.2s", "nan",  "inf", "1e999", "0x10", "0x1p3", "abc"};
 	double v = 0;
 	(void)state;
 	assert_int_equal(uk_parse_double("0.2", 0, 10, &v), 0);
@@ -92,19 +92,21 @@ static void test_duration_units(void **state)
 
 static void test_duration_range_and_junk(void **state)
 {
-	static const char *const junk[] = {"", "s", "1 s", "1S", "1sec", "1h", "1mss", "-1s",
-					   "1s ", "ms1", "1.2.3s", "nan", "infs", "0x10ms"};
+	static const char *const junk[] = {"",	  "s",	 "1 s", "1S",	  "1sec", "1h",	  "1mss",
+					   "-1s", "1s ", "ms1", "1.2.3s", "nan",  "infs", "0x10ms"};
 	uint64_t ns = 99;
 	(void)state;
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
 		if (uk_parse_duration(junk[i], UK_NS_PER_SEC, 0, UINT64_MAX / 2, &ns) != UK_EPARSE)
 			fail_msg("'%s' accepted", junk[i]);
-	assert_int_equal(uk_parse_duration("0.5ms", UK_NS_PER_SEC, UK_NS_PER_MS,
-					   3600 * UK_NS_PER_SEC, &ns), UK_ERANGE_);
-	assert_int_equal(uk_parse_duration("3601", UK_NS_PER_SEC, UK_NS_PER_MS,
-					   3600 * UK_NS_PER_SEC, &ns), UK_ERANGE_);
-	assert_int_equal(uk_parse_duration("3600", UK_NS_PER_SEC, UK_NS_PER_MS,
-					   3600 * UK_NS_PER_SEC, &ns), 0);
+	assert_int_equal(
+	    uk_parse_duration("0.5ms", UK_NS_PER_SEC, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, &ns),
+	    UK_ERANGE_);
+	assert_int_equal(
+	    uk_parse_duration("3601", UK_NS_PER_SEC, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, &ns),
+	    UK_ERANGE_);
+	assert_int_equal(
+	    uk_parse_duration("3600", UK_NS_PER_SEC, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, &ns), 0);
 	assert_true(ns == 3600 * UK_NS_PER_SEC);
 	/* A duration beyond what 64 bits of nanoseconds can hold is out of
 	 * range even when the caller allows any value; it must not wrap. */
@@ -121,11 +123,11 @@ static void test_duration_range_and_junk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_u64_good),
-		cmocka_unit_test(test_u64_junk_and_range),
-		cmocka_unit_test(test_double),
-		cmocka_unit_test(test_duration_units),
-		cmocka_unit_test(test_duration_range_and_junk),
+	    cmocka_unit_test(test_u64_good),
+	    cmocka_unit_test(test_u64_junk_and_range),
+	    cmocka_unit_test(test_double),
+	    cmocka_unit_test(test_duration_units),
+	    cmocka_unit_test(test_duration_range_and_junk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,7 +53,7 @@ static void test_build_layout(void **state)
 
 static void test_round_trip(void **state)
 {
-	static const uint64_t seqs[] = {0, 1, 2, 127, 128, 16383, 16384, 0x123456789abcdull,
+	static const uint64_t seqs[] = {0,	  1, 2, 127, 128, 16383, 16384, 0x123456789abcdull,
 					SEQ56 - 1};
 	static const size_t sizes[] = {UK_PROBE_MIN_SIZE, 64, 127, 128, 1000, 1472, 65507};
 	static unsigned char p[65507];
@@ -98,7 +98,8 @@ static void test_ascii_up_to_127(void **state)
 			uk_probe_build(&f, seqs[i], p);
 			for (size_t k = 0; k < size; k++)
 				if (p[k] & 0x80)
-					fail_msg("size %zu seq %zu: byte %zu is 0x%02x", size, i, k, p[k]);
+					fail_msg("size %zu seq %zu: byte %zu is 0x%02x", size, i, k,
+						 p[k]);
 		}
 	}
 	/* 128 is 0x80 in the length field: not 7-bit; 256 is 0x0100: 7-bit. */
@@ -175,7 +176,8 @@ static void test_rejects(void **state)
 	p[10] = 1;
 	assert_int_equal(uk_probe_parse(&f, p, sizeof(p), &got), UK_EPARSE);
 	/* Wrong flags: no PONG_REQUEST, CLIENT only, extra bits. */
-	static const unsigned char bad_flags[][2] = {{0, 0}, {0, 1}, {0, 6}, {0, 7}, {1, 3}, {0x80, 2}};
+	static const unsigned char bad_flags[][2] = {{0, 0}, {0, 1}, {0, 6},
+						     {0, 7}, {1, 3}, {0x80, 2}};
 	for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
 		memcpy(p, good, sizeof(p));
 		p[8] = bad_flags[i][0];
@@ -303,16 +305,16 @@ static void test_sockperf_make_reply(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_range),
-		cmocka_unit_test(test_build_layout),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_seq_keeps_low_56_bits),
-		cmocka_unit_test(test_ascii_up_to_127),
-		cmocka_unit_test(test_stamped_prefix_accepted),
-		cmocka_unit_test(test_sockperf_reply_flags_accepted),
-		cmocka_unit_test(test_rejects),
-		cmocka_unit_test(test_unwrap),
-		cmocka_unit_test(test_sockperf_make_reply),
+	    cmocka_unit_test(test_init_range),
+	    cmocka_unit_test(test_build_layout),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_seq_keeps_low_56_bits),
+	    cmocka_unit_test(test_ascii_up_to_127),
+	    cmocka_unit_test(test_stamped_prefix_accepted),
+	    cmocka_unit_test(test_sockperf_reply_flags_accepted),
+	    cmocka_unit_test(test_rejects),
+	    cmocka_unit_test(test_unwrap),
+	    cmocka_unit_test(test_sockperf_make_reply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,7 +267,8 @@ static void test_batch_round_trip(void **state)
 	for (int i = 0; i < N; i++) {
 		for (size_t k = 0; k < sizes[i]; k++)
 			msg[i][k] = (unsigned char)(i * 31 + (int)k);
-		assert_int_equal(uk_sock_send(cli, msg[i], sizes[i], &to, NULL, 0), (ssize_t)sizes[i]);
+		assert_int_equal(uk_sock_send(cli, msg[i], sizes[i], &to, NULL, 0),
+				 (ssize_t)sizes[i]);
 	}
 	/* Loopback delivers synchronously, so one call usually gets all of
 	 * them; loop anyway, the receive timeout bounds it. */
@@ -429,18 +430,18 @@ static void test_batch_v6(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_open_local_wildcard),
-		cmocka_unit_test(test_recv_reports_truncation),
-		cmocka_unit_test(test_recv_nonblocking_empty),
-		cmocka_unit_test(test_pktinfo_v4),
-		cmocka_unit_test(test_pktinfo_v6),
-		cmocka_unit_test(test_pktinfo_dual_stack),
-		cmocka_unit_test(test_send_without_src_uses_route),
-		cmocka_unit_test(test_pktinfo_cmsg_edges),
-		cmocka_unit_test(test_connected_refused),
-		cmocka_unit_test(test_batch_round_trip),
-		cmocka_unit_test(test_batch_recv_one),
-		cmocka_unit_test(test_batch_v6),
+	    cmocka_unit_test(test_open_local_wildcard),
+	    cmocka_unit_test(test_recv_reports_truncation),
+	    cmocka_unit_test(test_recv_nonblocking_empty),
+	    cmocka_unit_test(test_pktinfo_v4),
+	    cmocka_unit_test(test_pktinfo_v6),
+	    cmocka_unit_test(test_pktinfo_dual_stack),
+	    cmocka_unit_test(test_send_without_src_uses_route),
+	    cmocka_unit_test(test_pktinfo_cmsg_edges),
+	    cmocka_unit_test(test_connected_refused),
+	    cmocka_unit_test(test_batch_round_trip),
+	    cmocka_unit_test(test_batch_recv_one),
+	    cmocka_unit_test(test_batch_v6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

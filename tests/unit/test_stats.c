@@ -191,13 +191,13 @@ static void test_hist_merge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rtt_basic),
-		cmocka_unit_test(test_rtt_realistic_mdev),
-		cmocka_unit_test(test_rtt_merge),
-		cmocka_unit_test(test_hist_quantiles_log_spread),
-		cmocka_unit_test(test_hist_small_values_exact),
-		cmocka_unit_test(test_hist_max_exact_and_bounded),
-		cmocka_unit_test(test_hist_merge),
+	    cmocka_unit_test(test_rtt_basic),
+	    cmocka_unit_test(test_rtt_realistic_mdev),
+	    cmocka_unit_test(test_rtt_merge),
+	    cmocka_unit_test(test_hist_quantiles_log_spread),
+	    cmocka_unit_test(test_hist_small_values_exact),
+	    cmocka_unit_test(test_hist_max_exact_and_bounded),
+	    cmocka_unit_test(test_hist_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

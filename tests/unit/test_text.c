@@ -30,12 +30,12 @@ static void test_escape_utf8(void **state)
 {
 	(void)state;
 	check_escape("\xe4\xbd\xa0\xe5\xa5\xbd", 6, "\xe4\xbd\xa0\xe5\xa5\xbd"); /* 你好 passes */
-	check_escape("\xff\xfe", 2, "\\xff\\xfe");                             /* invalid bytes */
-	check_escape("\xc2\x9b", 2, "\\u009b");                                /* C1 CSI */
-	check_escape("\xe2\x80\xae", 3, "\\u202e");                            /* RLO bidi override */
-	check_escape("\xe4\xbd", 2, "\\xe4\\xbd");                             /* cut sequence */
-	check_escape("\xc0\xaf", 2, "\\xc0\\xaf");                             /* overlong */
-	check_escape("\xed\xa0\x80", 3, "\\xed\\xa0\\x80");                    /* surrogate */
+	check_escape("\xff\xfe", 2, "\\xff\\xfe");				 /* invalid bytes */
+	check_escape("\xc2\x9b", 2, "\\u009b");					 /* C1 CSI */
+	check_escape("\xe2\x80\xae", 3, "\\u202e");	    /* RLO bidi override */
+	check_escape("\xe4\xbd", 2, "\\xe4\\xbd");	    /* cut sequence */
+	check_escape("\xc0\xaf", 2, "\\xc0\\xaf");	    /* overlong */
+	check_escape("\xed\xa0\x80", 3, "\\xed\\xa0\\x80"); /* surrogate */
 }
 
 static void test_roundtrip_all_bytes(void **state)
@@ -85,12 +85,12 @@ static void test_json_escape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape_plain_and_controls),
-		cmocka_unit_test(test_escape_utf8),
-		cmocka_unit_test(test_roundtrip_all_bytes),
-		cmocka_unit_test(test_escape_no_space),
-		cmocka_unit_test(test_unescape_rejects_bad),
-		cmocka_unit_test(test_json_escape),
+	    cmocka_unit_test(test_escape_plain_and_controls),
+	    cmocka_unit_test(test_escape_utf8),
+	    cmocka_unit_test(test_roundtrip_all_bytes),
+	    cmocka_unit_test(test_escape_no_space),
+	    cmocka_unit_test(test_unescape_rejects_bad),
+	    cmocka_unit_test(test_json_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,7 +104,7 @@ static void test_expire_and_late(void **state)
 	(void)state;
 	assert_int_equal(uk_track_init(&t, 16), 0);
 	assert_true(uk_track_next_deadline(&t, timeout) == UINT64_MAX);
-	(void)uk_track_sent(&t, T0, NULL);            /* 1 */
+	(void)uk_track_sent(&t, T0, NULL);	      /* 1 */
 	(void)uk_track_sent(&t, T0 + 100 * MS, NULL); /* 2 */
 	(void)uk_track_sent(&t, T0 + 200 * MS, NULL); /* 3 */
 	assert_true(uk_track_next_deadline(&t, timeout) == T0 + timeout);
@@ -226,12 +226,9 @@ static void test_long_run_counts_balance(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_rounds_up),
-		cmocka_unit_test(test_new_dup_unknown),
-		cmocka_unit_test(test_reordered),
-		cmocka_unit_test(test_expire_and_late),
-		cmocka_unit_test(test_eviction_on_wrap),
-		cmocka_unit_test(test_long_run_counts_balance),
+	    cmocka_unit_test(test_init_rounds_up),   cmocka_unit_test(test_new_dup_unknown),
+	    cmocka_unit_test(test_reordered),	     cmocka_unit_test(test_expire_and_late),
+	    cmocka_unit_test(test_eviction_on_wrap), cmocka_unit_test(test_long_run_counts_balance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,8 +34,8 @@ static void test_read_big_endian(void **state)
 
 static void test_read_high_bits(void **state)
 {
-	static const unsigned char buf[] = {0xff, 0xfe, 0x80, 0x00, 0x00, 0x01, 0xff, 0xff,
-					    0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	static const unsigned char buf[] = {0xff, 0xfe, 0x80, 0x00, 0x00, 0x01, 0xff,
+					    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	struct uk_reader r;
 	(void)state;
 	uk_reader_init(&r, buf, sizeof(buf));
@@ -83,9 +83,8 @@ static void test_read_sticky_error(void **state)
 
 static void test_write_big_endian(void **state)
 {
-	static const unsigned char want[] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-					     0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-					     0x08, 'h',  'i'};
+	static const unsigned char want[] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x01, 0x02,
+					     0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 'h',  'i'};
 	unsigned char buf[17];
 	struct uk_writer w;
 	(void)state;
@@ -112,7 +111,7 @@ static void test_write_overflow(void **state)
 	uk_write_u16be(&w, 0x0506); /* does not fit: nothing of it is written */
 	assert_true(w.err);
 	assert_int_equal(w.off, 4);
-	uk_write_u8(&w, 0x07);      /* would fit, but the error is sticky */
+	uk_write_u8(&w, 0x07); /* would fit, but the error is sticky */
 	assert_int_equal(w.off, 4);
 	assert_int_equal(buf[4], 0xee);
 	assert_int_equal(buf[5], 0xee);
@@ -149,12 +148,9 @@ static void test_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_read_big_endian),
-		cmocka_unit_test(test_read_high_bits),
-		cmocka_unit_test(test_read_sticky_error),
-		cmocka_unit_test(test_write_big_endian),
-		cmocka_unit_test(test_write_overflow),
-		cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_read_big_endian),   cmocka_unit_test(test_read_high_bits),
+	    cmocka_unit_test(test_read_sticky_error), cmocka_unit_test(test_write_big_endian),
+	    cmocka_unit_test(test_write_overflow),    cmocka_unit_test(test_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
