@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/err.h"
 #include "udpkit/parse.h"
 #include "udpkit/sock.h"
@@ -47,11 +48,53 @@ void uk_cli_catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-__attribute__((format(printf, 2, 0))) static void verror(const char *cmd, const char *fmt,
-							 va_list ap)
+static enum uk_color_mode color_mode = UK_COLOR_AUTO;
+
+void uk_cli_set_color(enum uk_color_mode mode)
 {
-	fprintf(stderr, "udpkit %s: ", cmd);
+	color_mode = mode;
+}
+
+bool uk_cli_color(FILE *f)
+{
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (color_mode != UK_COLOR_AUTO)
+		return color_mode == UK_COLOR_ALWAYS;
+	if (no_color && *no_color)
+		return false;
+	return uk_cli_isatty(f) && !(term && strcmp(term, "dumb") == 0);
+}
+
+const char *uk_cli_sgr(FILE *f, enum uk_sgr which)
+{
+	static const char *const codes[] = {"\033[0m", "\033[1;31m", "\033[1;33m", "\033[32m",
+					    "\033[1m"};
+	return uk_cli_color(f) ? codes[which] : "";
+}
+
+const char *uk_cli_plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+__attribute__((format(printf, 3, 0))) static void verror(const char *cmd, const char *label,
+							 const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%sudpkit %s:%s %s", uk_cli_sgr(stderr, UK_SGR_ERROR), cmd,
+		uk_cli_sgr(stderr, UK_SGR_RESET), label);
 	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void uk_cli_warn(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "udpkit %s: %swarning:%s ", cmd, uk_cli_sgr(stderr, UK_SGR_WARN),
+		uk_cli_sgr(stderr, UK_SGR_RESET));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 }
 
@@ -59,21 +102,21 @@ void uk_cli_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	verror(cmd, fmt, ap);
+	verror(cmd, "", fmt, ap);
 	va_end(ap);
 }
 
 int uk_cli_fail(const char *cmd, const char *what, int err)
 {
 	uk_cli_error(cmd, "%s: %s", what, uk_strerror(err));
-	return UK_EXIT_FAIL;
+	return UK_EXIT_ERROR;
 }
 
 int uk_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	verror(cmd, fmt, ap);
+	verror(cmd, "", fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "Try 'udpkit %s --help'.\n", cmd);
 	return UK_EXIT_USAGE;
@@ -91,41 +134,69 @@ void uk_cli_print_bound(int fd)
 	fflush(stderr);
 }
 
-int uk_cli_port(const char *cmd, const char *text, uint16_t *port, bool allow_zero)
+int uk_cli_target_split(struct uk_cli_target *t, const char *what, const char *text)
 {
-	uint64_t v;
-	if (uk_parse_u64(text, allow_zero ? 0 : 1, 65535, &v) < 0) {
-		uk_cli_usage_error(cmd, "invalid port '%s' (%s..65535)", text,
-				   allow_zero ? "0" : "1");
-		return -1;
+	uint16_t port = t->port;
+	bool has_port;
+	int rc = uk_addr_split(text, t->host, sizeof(t->host), &port, &has_port);
+
+	if (rc == UK_EAMBIGUOUS)
+		return uk_cli_usage_error(uk_opts_cmd(),
+					  "%s '%s' is ambiguous: write [%s] for the address, or "
+					  "[ADDR]:PORT with a port",
+					  what, text, text);
+	if (rc < 0)
+		return uk_cli_usage_error(
+		    uk_opts_cmd(), "invalid %s '%s': %s (HOST, HOST:PORT, [IPV6]:PORT or IPV6)",
+		    what, text, rc == UK_ERANGE_ ? "port out of range" : "cannot parse");
+	if (has_port && t->port_given && port != t->port)
+		return uk_cli_usage_error(uk_opts_cmd(),
+					  "the port is given twice: %u in '%s' and %u",
+					  (unsigned)port, text, (unsigned)t->port);
+	if (has_port) {
+		t->port = port;
+		t->port_given = true;
 	}
-	*port = (uint16_t)v;
-	return 0;
+	return UK_CONTINUE;
 }
 
-int uk_cli_host_port(const char *cmd, int argc, char **argv, bool host_required, const char **host,
-		     uint16_t *port)
+int uk_cli_target_operands(struct uk_cli_target *t, int argc, char **argv, bool host_required)
 {
+	const char *cmd = uk_opts_cmd();
+	int rc;
+
 	if (optind >= argc && host_required)
-		return uk_cli_usage_error(cmd, "a host is required"), -1;
+		return uk_cli_usage_error(cmd, "a host is required");
+	if (optind < argc && (rc = uk_cli_target_split(t, "host", argv[optind++])) != UK_CONTINUE)
+		return rc;
+	if (optind < argc) {
+		uint64_t v;
+		const char *text = argv[optind++];
+		if (uk_parse_u64(text, 1, 65535, &v) < 0)
+			return uk_cli_usage_error(cmd, "invalid port '%s' (1..65535)", text);
+		if (t->port_given && v != t->port)
+			return uk_cli_usage_error(cmd, "the port is given twice: %s and %u", text,
+						  (unsigned)t->port);
+		t->port = (uint16_t)v;
+		t->port_given = true;
+	}
 	if (optind < argc)
-		*host = argv[optind++];
-	if (optind < argc && uk_cli_port(cmd, argv[optind++], port, false) < 0)
-		return -1;
-	if (optind < argc)
-		return uk_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]), -1;
-	return 0;
+		return uk_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return UK_CONTINUE;
 }
 
-int uk_cli_resolve(const char *cmd, const char *host, uint16_t port, int family,
-		   struct uk_addr *out)
+int uk_cli_target_resolve(const struct uk_cli_target *t, int family, struct uk_addr *out)
 {
-	int rc = uk_addr_parse(out, host, port, family);
-	if (rc < 0) {
-		uk_cli_error(cmd, "%s: %s", host, uk_strerror(rc));
-		return -1;
-	}
-	return 0;
+	int rc = uk_addr_parse(out, t->host, t->port, family);
+
+	if (rc == 0)
+		return UK_CONTINUE;
+	if (rc == UK_EFAMILY)
+		uk_cli_error(uk_opts_cmd(), "%s: %s (%s asks for %s)", t->host, uk_strerror(rc),
+			     family == AF_INET ? "-4" : "-6", family == AF_INET ? "IPv4" : "IPv6");
+	else
+		uk_cli_error(uk_opts_cmd(), "%s: %s", t->host, uk_strerror(rc));
+	return UK_EXIT_ERROR;
 }
 
 void uk_cli_put_escaped(FILE *f, const void *data, size_t len)
@@ -162,6 +233,11 @@ void uk_cli_put_json_string(FILE *f, const void *data, size_t len)
 	}
 	free(esc);
 	free(json);
+}
+
+void uk_cli_json_begin(FILE *f, const char *event)
+{
+	fprintf(f, "{\"schema_version\":%d,\"event\":\"%s\"", UK_JSON_SCHEMA_VERSION, event);
 }
 
 bool uk_cli_isatty(FILE *f)

@@ -12,10 +12,17 @@
 
 #define UK_VERSION "0.1.0"
 
-/* Exit codes shared by every command (sysexits-like, as ping uses them). */
-enum { UK_EXIT_OK = 0, UK_EXIT_FAIL = 1, UK_EXIT_USAGE = 2 };
+/* Exit statuses shared by every command, as iputils ping uses them (the
+ * table is in docs/cli.md and in every man page's EXIT STATUS):
+ * 0 success; 1 the command ran but the network did not answer as asked
+ * (no reply, a line unanswered, nobody responded); 2 anything else: a
+ * usage error, a name that does not resolve, a socket that cannot open. */
+enum { UK_EXIT_OK = 0, UK_EXIT_FAIL = 1, UK_EXIT_USAGE = 2, UK_EXIT_ERROR = 2 };
 
-#define UK_COMMAND(name) int uk_cmd_##name(int argc, char **argv);
+struct uk_cmd_spec;
+#define UK_COMMAND(name)                                                                           \
+	int uk_cmd_##name(int argc, char **argv);                                                  \
+	extern const struct uk_cmd_spec uk_spec_##name;
 #include "commands.h"
 #undef UK_COMMAND
 
@@ -28,7 +35,9 @@ void uk_cli_catch_signals(void);
 
 /* "udpkit echo: <message>" on stderr. */
 void uk_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prints "<cmd>: <what>: <uk_strerror(err)>" and returns UK_EXIT_FAIL. */
+/* "udpkit echo: warning: <message>" on stderr. */
+void uk_cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "<cmd>: <what>: <uk_strerror(err)>" and returns UK_EXIT_ERROR. */
 int uk_cli_fail(const char *cmd, const char *what, int err);
 /* Prints "Try 'udpkit <cmd> --help'." after a usage error; returns UK_EXIT_USAGE. */
 int uk_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -36,22 +45,48 @@ int uk_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 /* Prints "bound on ADDR PORT" on stderr (the line scripts and tests wait for). */
 void uk_cli_print_bound(int fd);
 
-/* Parses a port (0..65535) or prints a usage error; returns 0 or -1. */
-int uk_cli_port(const char *cmd, const char *text, uint16_t *port, bool allow_zero);
-/* Takes the operands "[host [port]]" left in argv after getopt: host is
- * required when host_required, else keeps its default; so does port.
- * Prints a usage error and returns -1 when they do not fit. */
-int uk_cli_host_port(const char *cmd, int argc, char **argv, bool host_required, const char **host,
-		     uint16_t *port);
+/* A host and port as the user wrote them: the one grammar of
+ * uk_addr_split() ("HOST", "HOST:PORT", "[V6]:PORT", "V6"), plus -p. */
+struct uk_cli_target {
+	char host[256];
+	uint16_t port;
+	bool port_given; /* by -p or in the address: a second one is an error */
+};
 
-/* Resolves host/port or prints an error; returns 0 or -1. */
-int uk_cli_resolve(const char *cmd, const char *host, uint16_t port, int family,
-		   struct uk_addr *out);
+/* Splits text (an operand or an option's ADDR) into t; what names it in
+ * errors ("--bind", "host"). Returns UK_CONTINUE or UK_EXIT_USAGE. */
+int uk_cli_target_split(struct uk_cli_target *t, const char *what, const char *text);
+/* Takes the operands "HOST [PORT]" left in argv after the options; host is
+ * required when host_required, else t keeps its defaults. Returns
+ * UK_CONTINUE or UK_EXIT_USAGE. */
+int uk_cli_target_operands(struct uk_cli_target *t, int argc, char **argv, bool host_required);
+/* Resolves t; on failure prints why (no such host, name service
+ * unreachable, family mismatch) and returns UK_EXIT_ERROR. */
+int uk_cli_target_resolve(const struct uk_cli_target *t, int family, struct uk_addr *out);
+
+/* Colour: --color=auto|always|never (the order of enum uk_color_mode),
+ * NO_COLOR honoured in auto mode (https://no-color.org). */
+enum uk_color_mode { UK_COLOR_AUTO, UK_COLOR_ALWAYS, UK_COLOR_NEVER };
+void uk_cli_set_color(enum uk_color_mode mode);
+/* True when text written to f may carry colour. */
+bool uk_cli_color(FILE *f);
+enum uk_sgr { UK_SGR_RESET, UK_SGR_ERROR, UK_SGR_WARN, UK_SGR_GOOD, UK_SGR_BOLD };
+/* The escape sequence for which on f, or "" when f gets no colour. */
+const char *uk_cli_sgr(FILE *f, enum uk_sgr which);
+
+/* one or many, as n says ("1 line", "2 lines"). */
+const char *uk_cli_plural(uint64_t n, const char *one, const char *many);
 
 /* Escapes bytes for display, writing them to f. */
 void uk_cli_put_escaped(FILE *f, const void *data, size_t len);
 /* Writes a JSON string literal (with quotes) of escaped bytes to f. */
 void uk_cli_put_json_string(FILE *f, const void *data, size_t len);
+
+/* The version of the JSON records of every --json output (docs/json.md). */
+#define UK_JSON_SCHEMA_VERSION 1
+/* Starts a JSON record: {"schema_version":1,"event":"EVENT". The caller
+ * adds ,"key":value pairs and the closing brace. */
+void uk_cli_json_begin(FILE *f, const char *event);
 
 /* True when f is a terminal. */
 bool uk_cli_isatty(FILE *f);

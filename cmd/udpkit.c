@@ -1,10 +1,12 @@
 /* udpkit.c: the program's entry point; dispatches to a subcommand.
  * The command list comes from build/gen/commands.h, generated from the
- * cmd/<name>/ directories, so adding a command adds no line here. */
+ * cmd/<name>/ directories, and each command's one-line summary from its
+ * option table (cmd/opts.h), so adding a command adds no line here. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 
 struct command {
 	const char *name;
@@ -16,39 +18,68 @@ static const struct command commands[] = {
 #include "commands.h"
 #undef UK_COMMAND
 };
-
-/* One line per command for --help; a command missing here still runs. */
-static const char *summary(const char *name)
-{
-	static const char *const lines[][2] = {
-	    {"bench", "load an echo server: echoes/s, loss, latency percentiles"},
-	    {"broadcast", "send to the LAN's broadcast or a multicast group, list who answers"},
-	    {"chat", "a serverless LAN chat room (IP Messenger and plain text)"},
-	    {"echo", "UDP echo server (stamp, pure RFC 862, sockperf modes)"},
-	    {"history", "list, filter and export the chat history"},
-	    {"ifaces", "the interfaces broadcast and multicast use, and why others not"},
-	    {"listen", "hear broadcasts and multicast, answer with a short ack"},
-	    {"ping", "round-trip time and loss against any echo server"},
-	    {"send", "send lines as datagrams, print the replies"},
-	};
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-		if (strcmp(lines[i][0], name) == 0)
-			return lines[i][1];
-	return "";
-}
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: udpkit <command> [options] [args]\n"
-		   "       udpkit --help | --version\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, summary(commands[i].name));
+		   "       udpkit help <command>\n"
+		   "       udpkit --help | --version | --completion bash|zsh\n\ncommands:\n");
+	for (size_t i = 0; i < uk_cmd_count; i++)
+		fprintf(f, "  %-10s %s\n", uk_cmd_specs[i]->name, uk_cmd_specs[i]->summary);
 	fprintf(
 	    f, "\n'udpkit <command> --help' describes a command; man udpkit-<command> has more.\n");
 }
 
+static int find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int unknown_command(const char *name)
+{
+	const char *names[N_COMMANDS + 1];
+	const char *near;
+
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		names[i] = commands[i].name;
+	names[N_COMMANDS] = "help";
+	near = uk_opts_nearest(name, names, N_COMMANDS + 1);
+	if (near)
+		fprintf(stderr, "udpkit: unknown command '%s'; did you mean '%s'?\n", name, near);
+	else
+		fprintf(stderr, "udpkit: unknown command '%s'\n", name);
+	fprintf(stderr, "Try 'udpkit --help'.\n");
+	return UK_EXIT_USAGE;
+}
+
+/* udpkit help [CMD]: the same text as udpkit [CMD] --help. */
+static int help(int argc, char **argv)
+{
+	int i;
+
+	if (argc < 3) {
+		usage(stdout);
+		return UK_EXIT_OK;
+	}
+	if (argc > 3) {
+		fprintf(stderr, "udpkit help: unexpected argument '%s'\n", argv[3]);
+		return UK_EXIT_USAGE;
+	}
+	i = find_command(argv[2]);
+	if (i < 0)
+		return unknown_command(argv[2]);
+	uk_opts_help(uk_cmd_specs[i], stdout);
+	return UK_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
+	int i;
+
 	if (argc < 2) {
 		usage(stderr);
 		return UK_EXIT_USAGE;
@@ -61,10 +92,21 @@ int main(int argc, char **argv)
 		printf("udpkit %s\n", UK_VERSION);
 		return UK_EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "udpkit: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return UK_EXIT_USAGE;
+	if (strcmp(argv[1], "--completion") == 0) {
+		if (argc != 3 || uk_opts_completion(argv[2], stdout) < 0) {
+			fprintf(stderr, "udpkit: --completion takes bash or zsh\n");
+			return UK_EXIT_USAGE;
+		}
+		return UK_EXIT_OK;
+	}
+	if (strcmp(argv[1], "help") == 0)
+		return help(argc, argv);
+	i = find_command(argv[1]);
+	if (i >= 0)
+		return commands[i].run(argc - 1, argv + 1);
+	if (argv[1][0] == '-') {
+		fprintf(stderr, "udpkit: unknown option '%s'\nTry 'udpkit --help'.\n", argv[1]);
+		return UK_EXIT_USAGE;
+	}
+	return unknown_command(argv[1]);
 }

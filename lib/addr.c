@@ -3,6 +3,7 @@
  * every classification looks through them so that rules do not depend on
  * which kind of socket a datagram arrived on. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -12,8 +13,35 @@
 #include "udpkit/addr.h"
 #include "udpkit/err.h"
 
-int uk_addr_parse_flags(struct uk_addr *a, const char *host, uint16_t port, int family,
-			unsigned flags)
+int uk_addr_gai_error(int eai, int sys_errno)
+{
+	switch (eai) {
+	case EAI_NONAME:
+#ifdef EAI_NODATA
+	case EAI_NODATA:
+#endif
+		return UK_ENOTFOUND;
+	case EAI_AGAIN:
+	case EAI_FAIL:
+		/* EAI_AGAIN: no server answered (resolv.conf points nowhere, no
+		 * network); EAI_FAIL: a server refused for good. Either way the
+		 * host may well exist: say that the lookup failed, not the host. */
+		return UK_ENAMESERVICE;
+#ifdef EAI_ADDRFAMILY
+	case EAI_ADDRFAMILY:
+#endif
+	case EAI_FAMILY:
+		return UK_EFAMILY;
+	case EAI_MEMORY:
+		return -ENOMEM;
+	case EAI_SYSTEM:
+		return sys_errno > 0 ? -sys_errno : UK_EPARSE;
+	default:
+		return UK_EPARSE;
+	}
+}
+
+static int lookup(struct uk_addr *a, const char *host, uint16_t port, int family, unsigned flags)
 {
 	struct addrinfo hints, *res = NULL;
 	char service[8];
@@ -30,12 +58,8 @@ int uk_addr_parse_flags(struct uk_addr *a, const char *host, uint16_t port, int 
 		hints.ai_flags |= AI_NUMERICHOST;
 	snprintf(service, sizeof(service), "%u", (unsigned)port);
 	rc = getaddrinfo(host, service, &hints, &res);
-	if (rc != 0) {
-		if (flags & UK_ADDR_NUMERIC)
-			return UK_EPARSE;
-		return rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_FAIL ? UK_ENOTFOUND
-									      : UK_EPARSE;
-	}
+	if (rc != 0)
+		return uk_addr_gai_error(rc, errno);
 	if (res->ai_addrlen > sizeof(a->u)) {
 		freeaddrinfo(res);
 		return UK_EPARSE;
@@ -44,6 +68,21 @@ int uk_addr_parse_flags(struct uk_addr *a, const char *host, uint16_t port, int 
 	a->len = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
+}
+
+int uk_addr_parse_flags(struct uk_addr *a, const char *host, uint16_t port, int family,
+			unsigned flags)
+{
+	struct uk_addr other;
+	int rc = lookup(a, host, port, family, flags);
+
+	if (rc == 0 || (flags & UK_ADDR_NUMERIC))
+		return rc == 0 ? 0 : UK_EPARSE;
+	/* "-4 ::1" fails as "no such host"; what went wrong is the family. */
+	if (rc == UK_ENOTFOUND && family != AF_UNSPEC &&
+	    lookup(&other, host, port, AF_UNSPEC, flags) == 0)
+		return UK_EFAMILY;
+	return rc;
 }
 
 int uk_addr_parse(struct uk_addr *a, const char *host, uint16_t port, int family)
@@ -56,51 +95,103 @@ int uk_addr_parse_hostport(struct uk_addr *a, const char *text, uint16_t default
 	return uk_addr_parse_hostport_flags(a, text, default_port, family, 0);
 }
 
+static bool is_ipv6(const char *text)
+{
+	struct in6_addr in6;
+	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	size_t len = strcspn(text, "%"); /* a scope ("fe80::1%eth0") is not inet_pton's */
+
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET6, buf, &in6) == 1;
+}
+
+static int parse_port(const char *text, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	if (!*text)
+		return UK_EPARSE;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return UK_EPARSE;
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > 65535)
+			return UK_ERANGE_;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int copy_host(char *host, size_t size, const char *text, size_t len)
+{
+	if (len == 0 || len >= size)
+		return UK_EPARSE;
+	memcpy(host, text, len);
+	host[len] = '\0';
+	return 0;
+}
+
+int uk_addr_split(const char *text, char *host, size_t host_size, uint16_t *port, bool *has_port)
+{
+	const char *colon;
+
+	*has_port = false;
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		int rc;
+		if (!end || copy_host(host, host_size, text + 1, (size_t)(end - text - 1)) < 0)
+			return UK_EPARSE;
+		if (end[1] == '\0')
+			return 0;
+		if (end[1] != ':')
+			return UK_EPARSE;
+		rc = parse_port(end + 2, port);
+		*has_port = rc == 0;
+		return rc;
+	}
+	colon = strrchr(text, ':');
+	if (!colon)
+		return copy_host(host, host_size, text, strlen(text));
+	if (strchr(text, ':') == colon) {
+		/* One colon: HOST:PORT. */
+		int rc = copy_host(host, host_size, text, (size_t)(colon - text));
+		if (rc == 0)
+			rc = parse_port(colon + 1, port);
+		*has_port = rc == 0;
+		return rc;
+	}
+	/* Several colons: a bare IPv6 address. When the part before the last
+	 * colon is an address too and the rest a port number, both readings
+	 * are plausible; refuse to guess. */
+	if (copy_host(host, host_size, text, strlen(text)) < 0)
+		return UK_EPARSE;
+	if (is_ipv6(text) && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+		char prefix[INET6_ADDRSTRLEN + 1];
+		size_t len = (size_t)(colon - text);
+		if (len < sizeof(prefix)) {
+			memcpy(prefix, text, len);
+			prefix[len] = '\0';
+			if (is_ipv6(prefix))
+				return UK_EAMBIGUOUS;
+		}
+	}
+	return 0;
+}
+
 int uk_addr_parse_hostport_flags(struct uk_addr *a, const char *text, uint16_t default_port,
 				 int family, unsigned flags)
 {
 	char host[256];
-	const char *port_text = NULL, *colon;
-	size_t host_len;
+	uint16_t port = default_port;
+	bool has_port;
+	int rc = uk_addr_split(text, host, sizeof(host), &port, &has_port);
 
-	if (text[0] == '[') {
-		const char *end = strchr(text, ']');
-		if (!end)
-			return UK_EPARSE;
-		host_len = (size_t)(end - text - 1);
-		if (host_len >= sizeof(host))
-			return UK_EPARSE;
-		memcpy(host, text + 1, host_len);
-		host[host_len] = '\0';
-		if (end[1] == ':')
-			port_text = end + 2;
-		else if (end[1] != '\0')
-			return UK_EPARSE;
-	} else {
-		colon = strchr(text, ':');
-		/* More than one colon is a bare IPv6 address without a port. */
-		if (colon && !strchr(colon + 1, ':')) {
-			host_len = (size_t)(colon - text);
-			port_text = colon + 1;
-		} else {
-			host_len = strlen(text);
-		}
-		if (host_len >= sizeof(host))
-			return UK_EPARSE;
-		memcpy(host, text, host_len);
-		host[host_len] = '\0';
-	}
-	if (port_text) {
-		char *end;
-		unsigned long v;
-		if (*port_text < '0' || *port_text > '9')
-			return UK_EPARSE;
-		v = strtoul(port_text, &end, 10);
-		if (*end != '\0' || v > 65535)
-			return UK_EPARSE;
-		default_port = (uint16_t)v;
-	}
-	return uk_addr_parse_flags(a, host, default_port, family, flags);
+	if (rc < 0)
+		return rc;
+	return uk_addr_parse_flags(a, host, port, family, flags);
 }
 
 /* The IPv4 address inside a, looking through v4-mapped v6; false if none. */

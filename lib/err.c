@@ -19,7 +19,11 @@ const char *uk_strerror(int err)
 	case UK_EFAMILY:
 		return "address family does not match";
 	case UK_ENOTFOUND:
-		return "host not found";
+		return "no such host";
+	case UK_ENAMESERVICE:
+		return "name service unreachable (no answer from the DNS servers)";
+	case UK_EAMBIGUOUS:
+		return "ambiguous: an IPv6 address with a port needs brackets, [ADDR]:PORT";
 	default:
 		break;
 	}

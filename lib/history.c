@@ -16,6 +16,7 @@
 
 #include "udpkit/err.h"
 #include "udpkit/history.h"
+#include "udpkit/parse.h"
 #include "udpkit/text.h"
 #include "udpkit/wire.h"
 
@@ -128,20 +129,13 @@ int uk_history_since_parse(const char *s, uint64_t now_ns, uint64_t *out_ns)
 	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
 	int64_t t, offset_s = 0;
 
-	/* Relative: a count and one unit, "90s", "15m", "2h", "3d", "1w". */
-	if (n >= 2 && s[n - 1] >= 'a' && strchr("smhdw", s[n - 1])) {
-		static const uint64_t unit_s[] = {['s' - 'a'] = 1,
-						  ['m' - 'a'] = 60,
-						  ['h' - 'a'] = 3600,
-						  ['d' - 'a'] = 86400,
-						  ['w' - 'a'] = 604800};
-		uint64_t v = 0, span;
-		for (i = 0; i + 1 < n; i++) {
-			if (s[i] < '0' || s[i] > '9' || v > 1000000000ull)
-				return UK_EPARSE;
-			v = v * 10 + (uint64_t)(s[i] - '0');
-		}
-		span = v * unit_s[s[n - 1] - 'a'] * NS_PER_SEC;
+	/* Relative: a duration ago, "90s", "1.5h", "2d", "1w", through the one
+	 * duration parser (lib/parse.c): overflow is an error, not a wrap. */
+	if (n >= 2 && s[n - 1] >= 'a' && s[n - 1] <= 'z') {
+		uint64_t span;
+		int rc = uk_parse_duration(s, NS_PER_SEC, 0, UINT64_MAX, &span);
+		if (rc < 0)
+			return rc;
 		*out_ns = span >= now_ns ? 0 : now_ns - span;
 		return 0;
 	}

@@ -107,6 +107,44 @@ int uk_probe_parse(const struct uk_probe_fmt *f, const unsigned char *reply, siz
 	return 0;
 }
 
+int uk_probe_parse_cut(const struct uk_probe_fmt *f, const unsigned char *reply, size_t len,
+		       uint64_t *seq)
+{
+	if (len < UK_PROBE_MIN_SIZE)
+		return UK_EPARSE;
+	/* A stamping server put a prefix of unknown length in front: look for
+	 * the probe's header at each offset, then check what is left of it. */
+	for (size_t at = 0; at + UK_PROBE_MIN_SIZE <= len; at++) {
+		struct uk_reader r;
+		uint64_t s = 0;
+		bool ok = true;
+
+		if (len - at >= f->size || /* a whole probe there: not a cut one */
+		    memcmp(reply + at + UK_SOCKPERF_HEADER, MAGIC, 2) != 0 ||
+		    memcmp(reply + at + UK_SOCKPERF_HEADER + 2, f->token, UK_PROBE_TOKEN_LEN) != 0)
+			continue;
+		uk_reader_init(&r, reply + at, len - at);
+		for (int i = 0; i < 8 && ok; i++) {
+			uint8_t b = uk_read_u8(&r);
+			ok = !(b & 0x80);
+			s = (s << 7) | b;
+		}
+		if (!ok || (uk_read_u16be(&r) & ~UK_SOCKPERF_CLIENT) != UK_SOCKPERF_PONG_REQUEST ||
+		    uk_read_u32be(&r) != f->size)
+			continue;
+		uk_read_bytes(&r, 2 + UK_PROBE_TOKEN_LEN);
+		while (ok && uk_reader_left(&r)) {
+			size_t off = r.off;
+			ok = uk_read_u8(&r) == (uint8_t)('a' + off % 26);
+		}
+		if (ok && !r.err) {
+			*seq = s;
+			return 0;
+		}
+	}
+	return UK_EPARSE;
+}
+
 uint64_t uk_probe_unwrap(uint64_t seq56, uint64_t reference)
 {
 	uint64_t base = reference & ~SEQ_MASK;

@@ -2,6 +2,8 @@
  * Errors come back as -errno, captured right after the failing call.
  * EINTR is retried here, so callers only see EAGAIN and real errors. */
 #include <errno.h>
+#include <time.h> /* before linux/errqueue.h, which uses struct timespec */
+#include <linux/errqueue.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <string.h>
@@ -249,4 +251,46 @@ ssize_t uk_sock_send(int fd, const void *buf, size_t len, const struct uk_addr *
 		n = sendmsg(fd, &m, 0);
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
+}
+
+ssize_t uk_sock_recv_error(int fd, void *buf, size_t cap, struct uk_sock_error *e)
+{
+	union {
+		char buf[512];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {buf, cap};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = control.buf,
+			   .msg_controllen = sizeof(control.buf)};
+	ssize_t n;
+
+	memset(e, 0, sizeof(*e));
+	do
+		n = recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		const struct sock_extended_err *ee;
+		const struct sockaddr *off;
+		if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)))
+			continue;
+		ee = (const struct sock_extended_err *)(const void *)CMSG_DATA(c);
+		e->err = -(int)ee->ee_errno;
+		e->origin = ee->ee_origin;
+		e->type = ee->ee_type;
+		e->code = ee->ee_code;
+		off = SO_EE_OFFENDER(ee);
+		if (off->sa_family == AF_INET || off->sa_family == AF_INET6) {
+			size_t len = off->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+							       : sizeof(struct sockaddr_in6);
+			memcpy(&e->from.u, off, len);
+			e->from.len = (socklen_t)len;
+			e->has_from = true;
+		}
+	}
+	return n;
 }

@@ -74,6 +74,17 @@ struct uk_track_result uk_track_reply(struct uk_track *t, uint64_t seq, uint64_t
 	return r;
 }
 
+bool uk_track_fail(struct uk_track *t, uint64_t seq)
+{
+	struct uk_track_slot *s = &t->slots[seq & (t->size - 1)];
+
+	if (seq == 0 || seq >= t->next_seq || s->seq != seq || s->state != WAITING)
+		return false;
+	s->state = LOST;
+	t->waiting--;
+	return true;
+}
+
 uint64_t uk_track_expire(struct uk_track *t, uint64_t now_ns, uint64_t timeout_ns)
 {
 	uint64_t lost = 0;

@@ -4,7 +4,6 @@
  * Probes are the ping's (include/udpkit/probe.h), so it drives
  * `sockperf server` as well as plain and stamping echo servers. */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
 #include "udpkit/parse.h"
@@ -26,11 +26,42 @@
 #define REPLY_CAP 65536
 #define MAX_FLOWS 64
 
+enum { OPT_JSON = 'J', OPT_WINDOW = UK_OPT_LONG, OPT_RATE, OPT_FLOWS };
+
+static const struct uk_opt options[] = {
+    {OPT_WINDOW, "window", "N", "closed loop: N probes in flight per flow (default 64)",
+     UK_COMP_NONE, NULL, false},
+    {OPT_RATE, "rate", "PPS", "open loop: send PPS probes per second in all (50k, 1M work)",
+     UK_COMP_NONE, NULL, false},
+    {'d', "duration", "TIME", "how long to send (default 5s)", UK_COMP_NONE, NULL, false},
+    {'s', "size", "BYTES", "datagram size, 24..65507 (default 64)", UK_COMP_NONE, NULL, false},
+    {'W', "timeout", "TIME", "a probe without reply after this long is lost (default 1s)",
+     UK_COMP_NONE, NULL, false},
+    {'p', "port", "PORT", "the echo server's port (default 8080)", UK_COMP_NONE, NULL, false},
+    {OPT_FLOWS, "flows", "N", "sockets (source ports) to spread the load over (default 1)",
+     UK_COMP_NONE, NULL, false},
+    {'q', "quiet", NULL, "no progress line", UK_COMP_NONE, NULL, false},
+    {'4', "ipv4", NULL, "use IPv4 only", UK_COMP_NONE, NULL, false},
+    {'6', "ipv6", NULL, "use IPv6 only", UK_COMP_NONE, NULL, false},
+    {OPT_JSON, "json", NULL, "the result as one JSON object", UK_COMP_NONE, NULL, false},
+    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+
+const struct uk_cmd_spec uk_spec_bench = {
+    "bench",
+    "load an echo server: echoes/s, loss, latency percentiles",
+    "HOST [PORT]",
+    "Loads a UDP echo server and reports echoes/s, loss, latency percentiles\n"
+    "and its own CPU time per echo. HOST is a name, an address, HOST:PORT,\n"
+    "[IPV6]:PORT or a bare IPv6 address.",
+    options,
+    "Exit status: 0 when echoes came back, 1 when none did, 2 on errors.",
+    UK_COMP_HOST};
+
 struct bench_opts {
-	const char *host;
-	uint16_t port;
+	struct uk_cli_target target;
 	int family;
 	unsigned window;
+	bool window_given;
 	uint64_t rate_pps; /* 0 = closed loop */
 	uint64_t duration_ns;
 	uint64_t timeout_ns;
@@ -52,110 +83,72 @@ struct bench_counts {
 	uint64_t sent, received, dups, late, lost, foreign, send_errors, refused;
 };
 
-static void usage(FILE *f)
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
-	fprintf(
-	    f,
-	    "usage: udpkit bench [-46q] [-w window | --rate pps] [-d seconds] [-s size]\n"
-	    "                    [-W timeout] [--flows n] [--json] host [port]\n"
-	    "\n"
-	    "Loads a UDP echo server and reports echoes/s, loss, latency percentiles\n"
-	    "and its own CPU time per echo.\n"
-	    "\n"
-	    "  -w, --window N         closed loop: N probes in flight per flow (default 64)\n"
-	    "      --rate PPS         open loop: send PPS probes per second in all\n"
-	    "  -d, --duration SECONDS how long to send (default 5)\n"
-	    "  -s, --size BYTES       datagram size, %d..65507 (default 64)\n"
-	    "  -W, --timeout SECONDS  a probe without reply after this long is lost (default 1)\n"
-	    "      --flows N          sockets (source ports) to spread the load over (default 1)\n"
-	    "  -q, --quiet            no progress line\n"
-	    "  -4, --ipv4             use IPv4 only\n"
-	    "  -6, --ipv6             use IPv6 only\n"
-	    "      --json             the result as one JSON object\n"
-	    "  -h, --help             this help\n",
-	    UK_PROBE_MIN_SIZE);
+	struct bench_opts *o = ctx;
+	uint64_t v;
+	int rc = UK_CONTINUE;
+
+	switch (opt->key) {
+	case OPT_WINDOW:
+		rc = uk_arg_u64(opt, arg, 1, 4096, &v);
+		o->window = (unsigned)v;
+		o->window_given = true;
+		return rc;
+	case OPT_RATE:
+		return uk_arg_rate(opt, arg, 1, 100000000, &o->rate_pps);
+	case 'd':
+		return uk_arg_duration(opt, arg, 10 * UK_NS_PER_MS, 86400 * UK_NS_PER_SEC,
+				       &o->duration_ns);
+	case 's':
+		rc = uk_arg_u64(opt, arg, UK_PROBE_MIN_SIZE, 65507, &v);
+		o->size = (size_t)v;
+		return rc;
+	case 'W':
+		return uk_arg_duration(opt, arg, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC,
+				       &o->timeout_ns);
+	case 'p':
+		rc = uk_arg_port(opt, arg, false, &o->target.port);
+		o->target.port_given = true;
+		return rc;
+	case OPT_FLOWS:
+		rc = uk_arg_u64(opt, arg, 1, MAX_FLOWS, &v);
+		o->flows = (unsigned)v;
+		return rc;
+	case 'q':
+		o->quiet = true;
+		return rc;
+	case '4':
+		o->family = AF_INET;
+		return rc;
+	case '6':
+		o->family = AF_INET6;
+		return rc;
+	case OPT_JSON:
+		o->json = true;
+		return rc;
+	default:
+		return rc;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
-	static const struct option longopts[] = {
-	    {"window", required_argument, NULL, 'w'},	{"rate", required_argument, NULL, 'R'},
-	    {"duration", required_argument, NULL, 'd'}, {"size", required_argument, NULL, 's'},
-	    {"timeout", required_argument, NULL, 'W'},	{"flows", required_argument, NULL, 'F'},
-	    {"quiet", no_argument, NULL, 'q'},		{"ipv4", no_argument, NULL, '4'},
-	    {"ipv6", no_argument, NULL, '6'},		{"json", no_argument, NULL, 'J'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
-	uint64_t v;
-	bool window_set = false;
-	int c;
+	int rc;
 
-	*o = (struct bench_opts){.port = 8080,
+	*o = (struct bench_opts){.target = {.port = 8080},
 				 .family = AF_UNSPEC,
 				 .window = 64,
 				 .duration_ns = 5 * UK_NS_PER_SEC,
 				 .timeout_ns = UK_NS_PER_SEC,
 				 .size = 64,
 				 .flows = 1};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "w:d:s:W:q46h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'w':
-			if (uk_parse_u64(optarg, 1, 4096, &v) < 0)
-				return uk_cli_usage_error(CMD, "--window takes 1..4096"), -1;
-			o->window = (unsigned)v;
-			window_set = true;
-			break;
-		case 'R':
-			if (uk_parse_u64(optarg, 1, 100000000, &o->rate_pps) < 0)
-				return uk_cli_usage_error(CMD, "--rate takes 1..100000000"), -1;
-			break;
-		case 'd':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, 10 * UK_NS_PER_MS,
-					      86400 * UK_NS_PER_SEC, &o->duration_ns) < 0)
-				return uk_cli_usage_error(CMD, "invalid --duration '%s'", optarg),
-				       -1;
-			break;
-		case 's':
-			if (uk_parse_u64(optarg, UK_PROBE_MIN_SIZE, 65507, &v) < 0)
-				return uk_cli_usage_error(CMD, "--size takes %d..65507",
-							  UK_PROBE_MIN_SIZE),
-				       -1;
-			o->size = (size_t)v;
-			break;
-		case 'W':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS,
-					      3600 * UK_NS_PER_SEC, &o->timeout_ns) < 0)
-				return uk_cli_usage_error(CMD, "invalid --timeout '%s'", optarg),
-				       -1;
-			break;
-		case 'F':
-			if (uk_parse_u64(optarg, 1, MAX_FLOWS, &v) < 0)
-				return uk_cli_usage_error(CMD, "--flows takes 1..%d", MAX_FLOWS),
-				       -1;
-			o->flows = (unsigned)v;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case '4':
-			o->family = AF_INET;
-			break;
-		case '6':
-			o->family = AF_INET6;
-			break;
-		case 'J':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(UK_EXIT_OK);
-		default:
-			return uk_cli_usage_error(CMD, "unknown option"), -1;
-		}
-	}
-	if (window_set && o->rate_pps)
-		return uk_cli_usage_error(CMD, "--window and --rate exclude each other"), -1;
-	return uk_cli_host_port(CMD, argc, argv, true, &o->host, &o->port);
+	rc = uk_opts_parse(&uk_spec_bench, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
+	if (o->window_given && o->rate_pps)
+		return uk_cli_usage_error(CMD, "--window and --rate exclude each other");
+	return uk_cli_target_operands(&o->target, argc, argv, true);
 }
 
 static int flow_open(struct flow *f, const struct uk_addr *peer, const struct bench_opts *o,
@@ -278,107 +271,143 @@ static double cpu_seconds(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static void report(const struct bench_opts *o, const char *peer, const struct bench_counts *c,
-		   const struct uk_hist *h, double seconds, double cpu)
-{
-	double eps = seconds > 0 ? (double)c->received / seconds : 0;
-	double loss = c->sent ? 100.0 * (double)c->lost / (double)c->sent : 0;
-	double cpu_us = c->received ? cpu * 1e6 / (double)c->received : 0;
-	static const double qs[] = {0.5, 0.9, 0.99, 0.999, 1.0};
-	static const char *const names[] = {"p50", "p90", "p99", "p99.9", "max"};
+/* One run: the options, the flows and what they counted. */
+struct bench {
+	struct bench_opts o;
+	struct uk_addr peer;
+	char peer_text[UK_ADDR_STRLEN];
+	struct uk_probe_fmt fmt;
+	struct flow *flows;
+	unsigned opened;
+	struct pollfd *pfd;
+	struct uk_hist *hist;
+	struct bench_counts c;
+	bool block;
+	double seconds, cpu;
+};
 
-	if (o->json) {
-		printf(
-		    "{\"target\":\"%s\",\"mode\":\"%s\",\"window\":%u,\"rate_pps\":%llu,\"flows\":%"
-		    "u,"
-		    "\"size\":%zu,\"seconds\":%.3f,\"sent\":%llu,\"received\":%llu,\"lost\":%llu,"
-		    "\"loss_pct\":%.4f,\"duplicates\":%llu,\"late\":%llu,\"refused\":%llu,"
-		    "\"echoes_per_s\":%.0f,\"client_cpu_us_per_echo\":%.3f,\"latency_us\":{",
-		    peer, o->rate_pps ? "rate" : "window", o->window,
-		    (unsigned long long)o->rate_pps, o->flows, o->size, seconds,
-		    (unsigned long long)c->sent, (unsigned long long)c->received,
-		    (unsigned long long)c->lost, loss, (unsigned long long)c->dups,
-		    (unsigned long long)c->late, (unsigned long long)c->refused, eps, cpu_us);
+static const double quantiles[] = {0.5, 0.9, 0.99, 0.999, 1.0};
+static const char *const quantile_names[] = {"p50", "p90", "p99", "p99.9", "max"};
+
+static void report_json(const struct bench *B, double eps, double loss, double cpu_us)
+{
+	const struct bench_counts *c = &B->c;
+
+	uk_cli_json_begin(stdout, "summary");
+	printf(",\"to\":\"%s\",\"mode\":\"%s\"", B->peer_text, B->o.rate_pps ? "rate" : "window");
+	/* Only what describes this run: a window in closed loop, a rate in open loop. */
+	if (B->o.rate_pps)
+		printf(",\"rate_pps\":%llu", (unsigned long long)B->o.rate_pps);
+	else
+		printf(",\"window\":%u", B->o.window);
+	printf(",\"flows\":%u,\"size\":%zu,\"seconds\":%.3f,\"sent\":%llu,\"received\":%llu,"
+	       "\"lost\":%llu,\"loss_pct\":%.4f,\"duplicates\":%llu,\"late\":%llu,"
+	       "\"refused\":%llu,\"echoes_per_s\":%.0f,\"client_cpu_us_per_echo\":%.3f",
+	       B->o.flows, B->o.size, B->seconds, (unsigned long long)c->sent,
+	       (unsigned long long)c->received, (unsigned long long)c->lost, loss,
+	       (unsigned long long)c->dups, (unsigned long long)c->late,
+	       (unsigned long long)c->refused, eps, cpu_us);
+	if (c->received) {
+		printf(",\"latency_us\":{");
 		for (int i = 0; i < 5; i++)
-			printf("%s\"%s\":%.2f", i ? "," : "", names[i],
-			       (double)uk_hist_quantile(h, qs[i]) / 1e3);
-		printf("}}\n");
+			printf("%s\"%s\":%.2f", i ? "," : "", quantile_names[i],
+			       (double)uk_hist_quantile(B->hist, quantiles[i]) / 1e3);
+		printf("}");
+	}
+	printf("}\n");
+}
+
+static void report(const struct bench *B)
+{
+	const struct bench_counts *c = &B->c;
+	double eps = B->seconds > 0 ? (double)c->received / B->seconds : 0;
+	double loss = c->sent ? 100.0 * (double)c->lost / (double)c->sent : 0;
+	double cpu_us = c->received ? B->cpu * 1e6 / (double)c->received : 0;
+
+	if (B->o.json) {
+		report_json(B, eps, loss, cpu_us);
 		return;
 	}
-	printf("udpkit bench: %s, %s, %u flow%s, %zu bytes, %.2f s\n", peer,
-	       o->rate_pps ? "fixed rate" : "closed loop", o->flows, o->flows == 1 ? "" : "s",
-	       o->size, seconds);
-	printf("sent %llu, received %llu, lost %llu (%.4f%%), duplicates %llu, late %llu\n",
+	printf("udpkit bench: %s, %s, %u %s, %zu bytes, %.2f s\n", B->peer_text,
+	       B->o.rate_pps ? "fixed rate" : "closed loop", B->o.flows,
+	       uk_cli_plural(B->o.flows, "flow", "flows"), B->o.size, B->seconds);
+	printf("sent %llu, received %llu, lost %s%llu (%.4f%%)%s, duplicates %llu, late %llu\n",
 	       (unsigned long long)c->sent, (unsigned long long)c->received,
-	       (unsigned long long)c->lost, loss, (unsigned long long)c->dups,
-	       (unsigned long long)c->late);
+	       uk_cli_sgr(stdout, c->lost ? UK_SGR_ERROR : UK_SGR_GOOD),
+	       (unsigned long long)c->lost, loss, uk_cli_sgr(stdout, UK_SGR_RESET),
+	       (unsigned long long)c->dups, (unsigned long long)c->late);
+	if (c->refused && !c->received) {
+		/* Nothing came back but ICMP: there are no latency figures to give. */
+		printf("%snobody listens on %s%s: ICMP port unreachable %llu %s\n",
+		       uk_cli_sgr(stdout, UK_SGR_ERROR), B->peer_text,
+		       uk_cli_sgr(stdout, UK_SGR_RESET), (unsigned long long)c->refused,
+		       uk_cli_plural(c->refused, "time", "times"));
+		return;
+	}
 	printf("echoes/s %.0f\n", eps);
-	printf("latency");
-	for (int i = 0; i < 5; i++)
-		printf("%s %s %.1f us", i ? "," : "", names[i],
-		       (double)uk_hist_quantile(h, qs[i]) / 1e3);
-	printf("\nclient CPU %.3f us per echo\n", cpu_us);
+	if (c->received) {
+		printf("latency");
+		for (int i = 0; i < 5; i++)
+			printf("%s %s %.1f us", i ? "," : "", quantile_names[i],
+			       (double)uk_hist_quantile(B->hist, quantiles[i]) / 1e3);
+		printf("\nclient CPU %.3f us per echo\n", cpu_us);
+	}
 	if (c->refused)
-		printf("ICMP port unreachable %llu times: nobody listens on %s\n",
-		       (unsigned long long)c->refused, peer);
+		printf("ICMP port unreachable %llu %s: nobody listens on %s\n",
+		       (unsigned long long)c->refused, uk_cli_plural(c->refused, "time", "times"),
+		       B->peer_text);
 	if (c->lost)
 		printf("note: datagrams were lost; on loopback this means the server (or this "
 		       "client) is overloaded\n");
 }
 
-int uk_cmd_bench(int argc, char **argv)
+static int bench_open(struct bench *B)
 {
-	struct bench_opts o;
-	struct uk_addr peer;
-	struct uk_probe_fmt fmt;
-	struct flow *flows = NULL;
-	struct bench_counts c = {0};
-	struct uk_hist *hist = NULL;
-	struct pollfd *pfd = NULL;
-	char peer_text[UK_ADDR_STRLEN];
-	uint64_t start, stop_at, next_progress, last_received = 0;
-	double cpu0, seconds;
-	unsigned opened = 0;
-	bool progress, block;
-	int rc = UK_EXIT_USAGE;
+	int rc = uk_cli_target_resolve(&B->o.target, B->o.family, &B->peer);
 
-	if (parse_args(argc, argv, &o) < 0)
-		return UK_EXIT_USAGE;
-	if (uk_cli_resolve(CMD, o.host, o.port, o.family, &peer) < 0)
-		return UK_EXIT_USAGE;
-	uk_addr_format(&peer, peer_text, sizeof(peer_text));
-	uk_probe_init(&fmt, o.size, uk_wall_ns() ^ ((uint64_t)getpid() << 32));
-	rc = UK_EXIT_FAIL;
-	flows = calloc(o.flows, sizeof(*flows));
-	pfd = calloc(o.flows + 1, sizeof(*pfd));
-	hist = malloc(sizeof(*hist));
-	if (!flows || !pfd || !hist) {
-		uk_cli_fail(CMD, "memory", -ENOMEM);
-		goto fail;
-	}
-	uk_hist_init(hist);
-	block = o.flows == 1 && !o.rate_pps;
-	for (; opened < o.flows; opened++) {
-		int err = flow_open(&flows[opened], &peer, &o, block);
+	if (rc != UK_CONTINUE)
+		return rc;
+	uk_addr_format(&B->peer, B->peer_text, sizeof(B->peer_text));
+	uk_probe_init(&B->fmt, B->o.size, uk_wall_ns() ^ ((uint64_t)getpid() << 32));
+	B->flows = calloc(B->o.flows, sizeof(*B->flows));
+	B->pfd = calloc(B->o.flows + 1, sizeof(*B->pfd));
+	B->hist = malloc(sizeof(*B->hist));
+	if (!B->flows || !B->pfd || !B->hist)
+		return uk_cli_fail(CMD, "memory", -ENOMEM);
+	uk_hist_init(B->hist);
+	B->block = B->o.flows == 1 && !B->o.rate_pps;
+	for (; B->opened < B->o.flows; B->opened++) {
+		int err = flow_open(&B->flows[B->opened], &B->peer, &B->o, B->block);
 		if (err < 0) {
-			opened++;
-			uk_cli_fail(CMD, peer_text, err);
-			goto fail;
+			B->opened++;
+			return uk_cli_fail(CMD, B->peer_text, err);
 		}
-		pfd[opened] = (struct pollfd){.fd = flows[opened].fd, .events = POLLIN};
+		B->pfd[B->opened] = (struct pollfd){.fd = B->flows[B->opened].fd, .events = POLLIN};
 	}
+	return UK_CONTINUE;
+}
+
+/* Sends for the duration, then waits for the last replies. */
+static void bench_run(struct bench *B)
+{
+	const struct bench_opts *o = &B->o;
+	struct bench_counts *c = &B->c;
+	uint64_t start, stop_at, next_progress, last_received = 0;
+	double cpu0;
+	bool progress;
+
 	uk_cli_catch_signals();
-	pfd[o.flows] = (struct pollfd){.fd = uk_cli_stop_fd, .events = POLLIN};
-	progress = !o.quiet && !o.json && uk_cli_isatty(stderr);
+	B->pfd[o->flows] = (struct pollfd){.fd = uk_cli_stop_fd, .events = POLLIN};
+	progress = !o->quiet && !o->json && uk_cli_isatty(stderr);
 	cpu0 = cpu_seconds();
 	start = uk_now_ns();
-	stop_at = start + o.duration_ns;
+	stop_at = start + o->duration_ns;
 	next_progress = start + UK_NS_PER_SEC;
-	if (!o.rate_pps)
-		for (unsigned i = 0; i < o.flows; i++)
-			for (unsigned left = o.window; left;) {
+	if (!o->rate_pps)
+		for (unsigned i = 0; i < o->flows; i++)
+			for (unsigned left = o->window; left;) {
 				unsigned n = left < BATCH ? left : BATCH;
-				flow_send(&flows[i], n, &fmt, &c);
+				flow_send(&B->flows[i], n, &B->fmt, c);
 				left -= n;
 			}
 	for (;;) {
@@ -388,69 +417,79 @@ int uk_cmd_bench(int argc, char **argv)
 
 		if (atomic_load(&uk_cli_stop) && !sending)
 			break;
-		for (unsigned i = 0; i < o.flows; i++) {
-			struct flow *f = &flows[i];
-			int fresh = flow_recv(f, &fmt, &c, hist, block);
-			uint64_t lost = uk_track_expire(&f->track, now, o.timeout_ns);
-			c.lost += lost;
+		for (unsigned i = 0; i < o->flows; i++) {
+			struct flow *f = &B->flows[i];
+			int fresh = flow_recv(f, &B->fmt, c, B->hist, B->block);
+			uint64_t lost = uk_track_expire(&f->track, now, o->timeout_ns);
+			c->lost += lost;
 			busy |= fresh > 0;
-			if (sending && !o.rate_pps) {
+			if (sending && !o->rate_pps) {
 				/* Keep the window full: one new probe per reply or loss. */
 				uint64_t want =
-				    o.window > f->track.waiting ? o.window - f->track.waiting : 0;
+				    o->window > f->track.waiting ? o->window - f->track.waiting : 0;
 				while (want) {
 					unsigned n = want < BATCH ? (unsigned)want : BATCH;
-					flow_send(f, n, &fmt, &c);
+					flow_send(f, n, &B->fmt, c);
 					want -= n;
 				}
 			}
 			waiting += f->track.waiting;
 		}
-		if (sending && o.rate_pps) {
-			uint64_t due = (uint64_t)((double)(now - start) * (double)o.rate_pps / 1e9);
-			for (unsigned i = 0; due > c.sent; i = (i + 1) % o.flows) {
-				uint64_t n = due - c.sent;
-				flow_send(&flows[i], n < BATCH ? (unsigned)n : BATCH, &fmt, &c);
+		if (sending && o->rate_pps) {
+			uint64_t due =
+			    (uint64_t)((double)(now - start) * (double)o->rate_pps / 1e9);
+			for (unsigned i = 0; due > c->sent; i = (i + 1) % o->flows) {
+				uint64_t n = due - c->sent;
+				flow_send(&B->flows[i], n < BATCH ? (unsigned)n : BATCH, &B->fmt,
+					  c);
 				busy = true;
 			}
 		}
 		if (!sending && waiting == 0)
 			break;
-		if (!sending && now >= stop_at + o.timeout_ns)
+		if (!sending && now >= stop_at + o->timeout_ns)
 			break;
 		if (progress && now >= next_progress) {
 			fprintf(stderr,
 				"\r%5.1fs %10.0f echoes/s  lost %llu  p50 %.1f us  p99 %.1f us   ",
-				(double)(now - start) / 1e9, (double)(c.received - last_received),
-				(unsigned long long)c.lost,
-				(double)uk_hist_quantile(hist, 0.5) / 1e3,
-				(double)uk_hist_quantile(hist, 0.99) / 1e3);
-			last_received = c.received;
+				(double)(now - start) / 1e9, (double)(c->received - last_received),
+				(unsigned long long)c->lost,
+				(double)uk_hist_quantile(B->hist, 0.5) / 1e3,
+				(double)uk_hist_quantile(B->hist, 0.99) / 1e3);
+			last_received = c->received;
 			next_progress += UK_NS_PER_SEC;
 		}
-		if (!busy && !block) {
-			int timeout_ms = 1;
-			if (!o.rate_pps)
-				timeout_ms = 10;
-			if (poll(pfd, o.flows + 1, timeout_ms) < 0 && errno != EINTR)
-				break;
-		}
+		if (!busy && !B->block && poll(B->pfd, o->flows + 1, o->rate_pps ? 1 : 10) < 0 &&
+		    errno != EINTR)
+			break;
 	}
-	seconds = (double)(uk_now_ns() - start) / 1e9;
-	if (seconds > (double)o.duration_ns / 1e9)
-		seconds =
-		    (double)o.duration_ns / 1e9; /* replies drained after the end were sent in it */
-	for (unsigned i = 0; i < o.flows; i++)
-		c.lost += flows[i].track.waiting;
+	B->seconds = (double)(uk_now_ns() - start) / 1e9;
+	/* Replies drained after the end were sent within it. */
+	if (B->seconds > (double)o->duration_ns / 1e9)
+		B->seconds = (double)o->duration_ns / 1e9;
+	for (unsigned i = 0; i < o->flows; i++)
+		c->lost += B->flows[i].track.waiting;
 	if (progress)
 		fputc('\n', stderr);
-	report(&o, peer_text, &c, hist, seconds, cpu_seconds() - cpu0);
-	rc = c.received ? UK_EXIT_OK : UK_EXIT_FAIL;
-fail:
-	for (unsigned i = 0; i < opened; i++)
-		flow_close(&flows[i]);
-	free(flows);
-	free(pfd);
-	free(hist);
+	B->cpu = cpu_seconds() - cpu0;
+}
+
+int uk_cmd_bench(int argc, char **argv)
+{
+	struct bench B = {0};
+	int rc = parse_args(argc, argv, &B.o);
+
+	if (rc == UK_CONTINUE)
+		rc = bench_open(&B);
+	if (rc == UK_CONTINUE) {
+		bench_run(&B);
+		report(&B);
+		rc = B.c.received ? UK_EXIT_OK : UK_EXIT_FAIL;
+	}
+	for (unsigned i = 0; i < B.opened; i++)
+		flow_close(&B.flows[i]);
+	free(B.flows);
+	free(B.pfd);
+	free(B.hist);
 	return rc;
 }

@@ -4,7 +4,6 @@
  * replies until --wait passes, one line per responder with its RTT, and
  * never mistakes its own looped-back datagram for a reply. */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
 #include "udpkit/iface.h"
@@ -27,7 +27,9 @@
 
 struct bcast_opts {
 	uint16_t port, source_port;
-	const char *to;
+	bool port_given;
+	struct uk_cli_target to;
+	bool has_to;
 	const char *ifname;
 	int ttl;
 	uint64_t wait_ns;
@@ -54,96 +56,98 @@ struct sender {
 	unsigned char *rbuf;
 	uint64_t others; /* broadcasts and group traffic that were not replies */
 	uint64_t total_responders;
+	bool resp_ready;
 };
 
-static void usage(FILE *f)
+enum { OPT_JSON = 'J', OPT_TO = UK_OPT_LONG, OPT_SOURCE_PORT, OPT_RAW };
+
+static const struct uk_opt options[] = {
+    {'p', "port", "PORT", "destination port (default 8086)", UK_COMP_NONE, NULL, false},
+    {OPT_TO, "to", "ADDR",
+     "send to ADDR only: 255.255.255.255, a directed\nbroadcast, an IPv4 or IPv6 multicast "
+     "group, or a host;\nADDR:PORT and [IPV6]:PORT set the port too\n(default: every "
+     "interface's directed broadcast)",
+     UK_COMP_HOST, NULL, false},
+    {'I', "interface", "IF", "use interface IF only", UK_COMP_IFACE, NULL, false},
+    {'w', "wait", "TIME", "collect replies this long (default 1s)", UK_COMP_NONE, NULL, false},
+    {'r', "retries", "N", "send N more times within the wait (default 0)", UK_COMP_NONE, NULL,
+     false},
+    {OPT_SOURCE_PORT, "source-port", "PORT", "send from PORT, so a firewall can let replies in",
+     UK_COMP_NONE, NULL, false},
+    {'t', "ttl", "N", "IP TTL / multicast hop limit (default 1 for multicast)", UK_COMP_NONE, NULL,
+     false},
+    {OPT_RAW, "raw", NULL, "send the message as given, without the 【ctime】 stamp", UK_COMP_NONE,
+     NULL, false},
+    {OPT_JSON, "json", NULL, "NDJSON output: each reply as it arrives, then a summary",
+     UK_COMP_NONE, NULL, false},
+    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+
+const struct uk_cmd_spec uk_spec_broadcast = {
+    "broadcast",
+    "send to the LAN's broadcast or a multicast group, list who answers",
+    "[MESSAGE...]",
+    "Broadcasts each message (or each line of standard input) and lists every\n"
+    "host that replies, with its round-trip time, as the replies arrive.",
+    options,
+    "Exit status: 0 when someone answered, 1 when nobody did, 2 on errors.",
+    UK_COMP_NONE};
+
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
-	fprintf(f,
-		"usage: udpkit broadcast [-p port] [-t addr] [-I interface] [-w seconds]\n"
-		"                        [-r retries] [-s source-port] [--ttl n] [--raw] [--json]\n"
-		"                        [message ...]\n"
-		"\n"
-		"Broadcasts each message (or each line of standard input) and lists every\n"
-		"host that replies, with its round-trip time.\n"
-		"\n"
-		"  -p, --port PORT        destination port (default 8086)\n"
-		"  -t, --to ADDR          send to ADDR only: 255.255.255.255, a directed\n"
-		"                         broadcast, an IPv4 or IPv6 multicast group, or a host\n"
-		"                         (default: every interface's directed broadcast)\n"
-		"  -I, --interface IF     use interface IF only\n"
-		"  -w, --wait SECONDS     collect replies this long (default 1)\n"
-		"  -r, --retries N        send N more times within the wait (default 0)\n"
-		"  -s, --source-port PORT send from PORT, so a firewall can let replies in\n"
-		"      --ttl N            IP TTL / multicast hop limit (default 1 for multicast)\n"
-		"      --raw              send the message as given, without the 【ctime】 stamp\n"
-		"      --json             NDJSON output, one object per responder and per message\n"
-		"  -h, --help             this help\n");
+	struct bcast_opts *o = ctx;
+	uint64_t v;
+	int rc = UK_CONTINUE;
+
+	switch (opt->key) {
+	case 'p':
+		o->port_given = true;
+		return uk_arg_port(opt, arg, false, &o->port);
+	case OPT_TO:
+		o->has_to = true;
+		return uk_cli_target_split(&o->to, "--to", arg);
+	case 'I':
+		o->ifname = arg;
+		return rc;
+	case 'w':
+		return uk_arg_duration(opt, arg, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, &o->wait_ns);
+	case 'r':
+		rc = uk_arg_u64(opt, arg, 0, 100, &v);
+		o->retries = (unsigned)v;
+		return rc;
+	case OPT_SOURCE_PORT:
+		return uk_arg_port(opt, arg, true, &o->source_port);
+	case 't':
+		rc = uk_arg_u64(opt, arg, 1, 255, &v);
+		o->ttl = (int)v;
+		return rc;
+	case OPT_RAW:
+		o->raw = true;
+		return rc;
+	case OPT_JSON:
+		o->json = true;
+		return rc;
+	default:
+		return rc;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct bcast_opts *o)
 {
-	static const struct option longopts[] = {{"port", required_argument, NULL, 'p'},
-						 {"to", required_argument, NULL, 't'},
-						 {"interface", required_argument, NULL, 'I'},
-						 {"wait", required_argument, NULL, 'w'},
-						 {"retries", required_argument, NULL, 'r'},
-						 {"source-port", required_argument, NULL, 's'},
-						 {"ttl", required_argument, NULL, 'T'},
-						 {"raw", no_argument, NULL, 'R'},
-						 {"json", no_argument, NULL, 'J'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
-	uint64_t v;
-	int c;
+	int rc;
 
 	*o = (struct bcast_opts){.port = 8086, .wait_ns = UK_NS_PER_SEC};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:t:I:w:r:s:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (uk_cli_port(CMD, optarg, &o->port, false) < 0)
-				return -1;
-			break;
-		case 't':
-			o->to = optarg;
-			break;
-		case 'I':
-			o->ifname = optarg;
-			break;
-		case 'w':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS,
-					      3600 * UK_NS_PER_SEC, &o->wait_ns) < 0)
-				return uk_cli_usage_error(CMD, "--wait takes 0.001..3600 seconds"),
-				       -1;
-			break;
-		case 'r':
-			if (uk_parse_u64(optarg, 0, 100, &v) < 0)
-				return uk_cli_usage_error(CMD, "--retries takes 0..100"), -1;
-			o->retries = (unsigned)v;
-			break;
-		case 's':
-			if (uk_cli_port(CMD, optarg, &o->source_port, true) < 0)
-				return -1;
-			break;
-		case 'T':
-			if (uk_parse_u64(optarg, 1, 255, &v) < 0)
-				return uk_cli_usage_error(CMD, "--ttl takes 1..255"), -1;
-			o->ttl = (int)v;
-			break;
-		case 'R':
-			o->raw = true;
-			break;
-		case 'J':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(UK_EXIT_OK);
-		default:
-			return uk_cli_usage_error(CMD, "unknown option"), -1;
-		}
+	rc = uk_opts_parse(&uk_spec_broadcast, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
+	/* A port in --to wins over the default; with -p too they must agree. */
+	if (o->has_to && o->to.port_given) {
+		if (o->port_given && o->port != o->to.port)
+			return uk_cli_usage_error(CMD, "the port is given twice: %u in --to and %u",
+						  (unsigned)o->to.port, (unsigned)o->port);
+		o->port = o->to.port;
 	}
-	return 0;
+	o->to.port = o->port;
+	return UK_CONTINUE;
 }
 
 /* The default destinations: each usable interface's directed broadcast.
@@ -200,7 +204,7 @@ static int pick_to_target(struct sender *S, const struct uk_iface *ifc)
 {
 	struct target *t = &S->targets[0];
 
-	if (uk_cli_resolve(CMD, S->o.to, S->o.port, AF_UNSPEC, &t->dst) < 0)
+	if (uk_cli_target_resolve(&S->o.to, AF_UNSPEC, &t->dst) != UK_CONTINUE)
 		return -1;
 	S->family = uk_addr_family(&t->dst);
 	S->n_targets = 1;
@@ -309,6 +313,27 @@ static size_t send_all(struct sender *S, const unsigned char *msg, size_t len, b
 	return ok;
 }
 
+/* A responder's first reply, printed as it arrives. */
+static void print_reply(const struct sender *S, const struct uk_addr *peer, const void *buf,
+			size_t len, size_t wire_len, uint64_t rtt_ns)
+{
+	char from[UK_ADDR_STRLEN];
+
+	uk_addr_format(peer, from, sizeof(from));
+	if (S->o.json) {
+		uk_cli_json_begin(stdout, "reply");
+		printf(",\"from\":\"%s\",\"rtt_ms\":%.3f,\"bytes\":%zu,\"text\":", from,
+		       (double)rtt_ns / 1e6, wire_len);
+		uk_cli_put_json_string(stdout, buf, len);
+		printf("}\n");
+	} else {
+		printf("%-24s %9.3f ms  ", from, (double)rtt_ns / 1e6);
+		uk_cli_put_escaped(stdout, buf, len);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
 /* Receives what is waiting; each reply is accounted once per responder. */
 static void receive_replies(struct sender *S, uint64_t last_send_ns)
 {
@@ -328,11 +353,13 @@ static void receive_replies(struct sender *S, uint64_t last_send_ns)
 			S->others++;
 			continue;
 		}
-		(void)uk_responders_add(&S->resp, &d.peer, d.buf, d.len, d.wire_len,
-					now - last_send_ns);
+		if (uk_responders_add(&S->resp, &d.peer, d.buf, d.len, d.wire_len,
+				      now - last_send_ns) == UK_RESP_NEW)
+			print_reply(S, &d.peer, d.buf, d.len, d.wire_len, now - last_send_ns);
 	}
 }
 
+/* After the wait: who answered more than once, and the summary. */
 static void print_results(struct sender *S, const unsigned char *msg, size_t len)
 {
 	char from[UK_ADDR_STRLEN];
@@ -341,23 +368,16 @@ static void print_results(struct sender *S, const unsigned char *msg, size_t len
 		const struct uk_responder *r = &S->resp.items[i];
 		uk_addr_format(&r->addr, from, sizeof(from));
 		if (S->o.json) {
-			printf(
-			    "{\"type\":\"reply\",\"from\":\"%s\",\"rtt_ms\":%.3f,\"replies\":%llu,"
-			    "\"bytes\":%zu,\"text\":",
-			    from, (double)r->rtt_ns / 1e6, (unsigned long long)r->replies,
-			    r->wire_len);
-			uk_cli_put_json_string(stdout, r->reply, r->len);
-			printf("}\n");
-		} else {
-			printf("%-24s %9.3f ms  ", from, (double)r->rtt_ns / 1e6);
-			uk_cli_put_escaped(stdout, r->reply, r->len);
-			if (r->replies > 1)
-				printf("  (%llu replies)", (unsigned long long)r->replies);
-			putchar('\n');
+			uk_cli_json_begin(stdout, "responder");
+			printf(",\"from\":\"%s\",\"rtt_ms\":%.3f,\"replies\":%llu}\n", from,
+			       (double)r->rtt_ns / 1e6, (unsigned long long)r->replies);
+		} else if (r->replies > 1) {
+			printf("%-24s answered %llu times\n", from, (unsigned long long)r->replies);
 		}
 	}
 	if (S->o.json) {
-		printf("{\"type\":\"summary\",\"message\":");
+		uk_cli_json_begin(stdout, "summary");
+		printf(",\"message\":");
 		uk_cli_put_json_string(stdout, msg, len);
 		printf(",\"responders\":%zu,\"duplicates\":%llu,\"own\":%llu,\"others\":%llu,"
 		       "\"overflow\":%llu}\n",
@@ -365,15 +385,20 @@ static void print_results(struct sender *S, const unsigned char *msg, size_t len
 		       (unsigned long long)S->resp.own, (unsigned long long)S->others,
 		       (unsigned long long)S->resp.overflow);
 	} else {
-		printf("%zu responder%s", S->resp.count, S->resp.count == 1 ? "" : "s");
+		printf("%s%zu %s%s", uk_cli_sgr(stdout, S->resp.count ? UK_SGR_GOOD : UK_SGR_ERROR),
+		       S->resp.count, uk_cli_plural(S->resp.count, "responder", "responders"),
+		       uk_cli_sgr(stdout, UK_SGR_RESET));
 		if (S->resp.duplicates)
-			printf(", %llu duplicate replies", (unsigned long long)S->resp.duplicates);
+			printf(", %llu duplicate %s", (unsigned long long)S->resp.duplicates,
+			       uk_cli_plural(S->resp.duplicates, "reply", "replies"));
 		if (S->resp.own)
-			printf(", own datagram looped back %llu times (ignored)",
-			       (unsigned long long)S->resp.own);
+			printf(", own datagram looped back %llu %s (ignored)",
+			       (unsigned long long)S->resp.own,
+			       uk_cli_plural(S->resp.own, "time", "times"));
 		if (S->others)
-			printf(", %llu broadcast or group datagrams from others (ignored)",
-			       (unsigned long long)S->others);
+			printf(", %llu broadcast or group %s from others (ignored)",
+			       (unsigned long long)S->others,
+			       uk_cli_plural(S->others, "datagram", "datagrams"));
 		putchar('\n');
 	}
 	fflush(stdout);
@@ -465,59 +490,61 @@ static int run_stdin(struct sender *S)
 	return rc;
 }
 
+/* Loads the interfaces, picks the targets, opens the socket. */
+static int broadcast_open(struct sender *S)
+{
+	const struct uk_iface *ifc = NULL;
+	int err;
+
+	if (S->o.source_port == S->o.port)
+		uk_cli_warn(CMD, "--source-port equals --port: udpkit listen never answers its own "
+				 "port (two listeners could answer each other forever)");
+	err = uk_iface_list_load(&S->ifs);
+	if (err < 0)
+		return uk_cli_fail(CMD, "interfaces", err);
+	if (S->o.ifname && !(ifc = uk_iface_find(&S->ifs, S->o.ifname))) {
+		uk_cli_error(CMD, "%s: no such interface (see udpkit ifaces)", S->o.ifname);
+		return UK_EXIT_ERROR;
+	}
+	if ((S->o.has_to ? pick_to_target(S, ifc) : pick_broadcast_targets(S)) < 0)
+		return UK_EXIT_ERROR;
+	if (open_socket(S, ifc) < 0)
+		return UK_EXIT_ERROR;
+	S->resp_ready = true;
+	S->rbuf = malloc(RECV_CAP);
+	if (!S->rbuf)
+		return uk_cli_fail(CMD, "memory", -ENOMEM);
+	return UK_CONTINUE;
+}
+
+/* Each message of argv (from first) or of stdin. Returns an exit status. */
+static int broadcast_run(struct sender *S, int first, int argc, char **argv)
+{
+	uk_cli_catch_signals();
+	if (first < argc) {
+		for (int i = first; i < argc && !atomic_load(&uk_cli_stop); i++)
+			if (broadcast_one(S, argv[i], strlen(argv[i])) < 0)
+				return UK_EXIT_ERROR;
+	} else if (run_stdin(S) < 0) {
+		return UK_EXIT_ERROR;
+	}
+	return S->total_responders ? UK_EXIT_OK : UK_EXIT_FAIL; /* like ping: nobody answered */
+}
+
 int uk_cmd_broadcast(int argc, char **argv)
 {
 	struct sender *S = calloc(1, sizeof(*S));
-	const struct uk_iface *ifc = NULL;
-	int rc = UK_EXIT_FAIL, err, first_msg;
-	bool resp_ready = false;
+	int rc;
 
 	if (!S)
 		return uk_cli_fail(CMD, "memory", -ENOMEM);
 	S->fd = -1;
-	if (parse_args(argc, argv, &S->o) < 0) {
-		free(S);
-		return UK_EXIT_USAGE;
-	}
-	first_msg = optind;
-	if (S->o.source_port == S->o.port)
-		uk_cli_error(CMD,
-			     "warning: --source-port equals --port: udpkit listen never answers "
-			     "its own port (two listeners could answer each other forever)");
-	err = uk_iface_list_load(&S->ifs);
-	if (err < 0) {
-		uk_cli_fail(CMD, "interfaces", err);
-		goto fail;
-	}
-	if (S->o.ifname && !(ifc = uk_iface_find(&S->ifs, S->o.ifname))) {
-		uk_cli_error(CMD, "%s: no such interface (see udpkit ifaces)", S->o.ifname);
-		goto fail;
-	}
-	if ((S->o.to ? pick_to_target(S, ifc) : pick_broadcast_targets(S)) < 0)
-		goto fail;
-	if (open_socket(S, ifc) < 0)
-		goto fail;
-	resp_ready = true;
-	S->rbuf = malloc(RECV_CAP);
-	if (!S->rbuf) {
-		uk_cli_fail(CMD, "memory", -ENOMEM);
-		goto fail;
-	}
-	uk_cli_catch_signals();
-	rc = UK_EXIT_OK;
-	if (first_msg < argc) {
-		for (int i = first_msg; i < argc && !atomic_load(&uk_cli_stop); i++)
-			if (broadcast_one(S, argv[i], strlen(argv[i])) < 0) {
-				rc = UK_EXIT_FAIL;
-				break;
-			}
-	} else if (run_stdin(S) < 0) {
-		rc = UK_EXIT_FAIL;
-	}
-	if (rc == UK_EXIT_OK && S->total_responders == 0)
-		rc = UK_EXIT_FAIL; /* like ping: nobody answered */
-fail:
-	if (resp_ready)
+	rc = parse_args(argc, argv, &S->o);
+	if (rc == UK_CONTINUE)
+		rc = broadcast_open(S);
+	if (rc == UK_CONTINUE)
+		rc = broadcast_run(S, optind, argc, argv);
+	if (S->resp_ready)
 		uk_responders_free(&S->resp);
 	if (S->fd >= 0)
 		close(S->fd);

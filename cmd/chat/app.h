@@ -42,8 +42,7 @@
 #define HISTORY_SHOWN 10
 
 struct chat_opts {
-	const char *bind_host;
-	uint16_t port;
+	struct uk_cli_target bind;
 	const char *nick, *group;
 	const char *peers[MAX_PEER_OPTS];
 	size_t npeers;
@@ -95,6 +94,5 @@ void chat_handle_line(struct app *a, char *line, size_t len);
 void chat_on_submit(void *user, const char *line);
 
 /* main.c */
-void chat_usage(FILE *f);
 
 #endif

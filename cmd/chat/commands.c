@@ -80,7 +80,7 @@ static void cmd_to(struct app *a, char *args)
 		}
 	} else {
 		uint64_t v;
-		/* Not uk_cli_port(): it prints to stderr, under the UI. */
+		/* Not uk_arg_port(): it prints to stderr, under the UI. */
 		if (uk_parse_u64(port_text, 1, 65535, &v) < 0) {
 			chat_info(a, "error",
 				  "no peer called that, and not HOST PORT (port 1-65535)");

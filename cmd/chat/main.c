@@ -5,7 +5,6 @@
  * one tab-separated event per line for scripts (docs/chat.md). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -18,6 +17,7 @@
 
 #include "chat/tui.h"
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/chat.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
@@ -34,95 +34,100 @@
  * its messages just start 1 s later. */
 #define PEER_WAIT_NS (1000ull * UK_NS_PER_MS)
 
-void chat_usage(FILE *f)
+enum { OPT_NO_DISCOVERY = UK_OPT_LONG, OPT_NO_HISTORY, OPT_STAY, OPT_LINE };
+
+static const struct uk_opt options[] = {
+    {'b', "bind", "ADDR",
+     "address to bind (default 0.0.0.0; 127.0.0.1 never broadcasts);\nADDR:PORT and "
+     "[IPV6]:PORT set the port too",
+     UK_COMP_HOST, NULL, false},
+    {'p', "port", "PORT", "port to bind (default 2425; 0 picks a free port)", UK_COMP_NONE, NULL,
+     false},
+    {'n', "nick", "NAME", "nickname (default: the user name)", UK_COMP_NONE, NULL, false},
+    {'g', "group", "NAME", "group name (default: none)", UK_COMP_NONE, NULL, false},
+    {'P', "peer", "HOST[:PORT]",
+     "announce to this peer too, and talk to the first one\n(repeatable; the port defaults to "
+     "2425)",
+     UK_COMP_HOST, NULL, false},
+    {OPT_NO_DISCOVERY, "no-discovery", NULL, "no broadcast announcements, only --peer",
+     UK_COMP_NONE, NULL, false},
+    {'H', "history", "PATH", "history file (default chat.txt)", UK_COMP_FILE, NULL, false},
+    {OPT_NO_HISTORY, "no-history", NULL, "keep no history", UK_COMP_NONE, NULL, false},
+    {OPT_STAY, "stay", NULL, "in line mode, keep running at the end of input", UK_COMP_NONE, NULL,
+     false},
+    {OPT_LINE, "line", NULL, "line mode even on a terminal", UK_COMP_NONE, NULL, false},
+    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+
+const struct uk_cmd_spec uk_spec_chat = {
+    "chat",
+    "a serverless LAN chat room (IP Messenger and plain text)",
+    "",
+    "A LAN chat that speaks IP Messenger (iptux, FeiQ, IP Messenger) and plain text\n"
+    "(the tutorial's chat.py, netcat in UDP mode). A typed line goes to the current\n"
+    "target; in line mode (stdin or stdout not a terminal) events are printed one per\n"
+    "line, tab-separated: recv, sent, delivered, undelivered, joined, left...",
+    options,
+    "Commands: /to HOST [PORT], /to NICK, /peers, /all TEXT, /nick NAME,\n"
+    "/history [N|TEXT], /help, /quit. A line starting with // sends a /.\n"
+    "Keys: PageUp/PageDown scroll, Ctrl-L redraws, Ctrl-D on an empty line quits.\n"
+    "Exit status: 0, 1 when a message was not delivered, 2 on errors.",
+    UK_COMP_NONE};
+
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
-	fprintf(f,
-		"usage: udpkit chat [-b addr] [-p port] [-n nick] [-g group] [-P host[:port]]...\n"
-		"                   [--no-discovery] [-H path | --no-history] [--stay] [--line]\n"
-		"\n"
-		"A LAN chat that speaks IP Messenger (iptux, FeiQ, IP Messenger) and plain text\n"
-		"(the tutorial's chat.py, netcat in UDP mode). A typed line goes to the current\n"
-		"target; in line mode (stdin or stdout not a terminal) events are printed one per\n"
-		"line, tab-separated: recv, sent, delivered, undelivered, joined, left...\n"
-		"\n"
-		"  -b, --bind ADDR        address to bind (default 0.0.0.0; 127.0.0.1 never "
-		"broadcasts)\n"
-		"  -p, --port PORT        port to bind (default 2425; 0 picks a free port)\n"
-		"  -n, --nick NAME        nickname (default: the user name)\n"
-		"  -g, --group NAME       group name (default: none)\n"
-		"  -P, --peer HOST[:PORT] announce to this peer too, and talk to the first one\n"
-		"                         (repeatable; the port defaults to 2425)\n"
-		"      --no-discovery     no broadcast announcements, only --peer\n"
-		"  -H, --history PATH     history file (default chat.txt)\n"
-		"      --no-history       keep no history\n"
-		"      --stay             in line mode, keep running at the end of input\n"
-		"      --line             line mode even on a terminal\n"
-		"  -h, --help             this help\n"
-		"\n"
-		"Commands: /to HOST [PORT], /to NICK, /peers, /all TEXT, /nick NAME,\n"
-		"/history [N|TEXT], /help, /quit. A line starting with // sends a /.\n");
+	struct chat_opts *o = ctx;
+	int rc = UK_CONTINUE;
+
+	switch (opt->key) {
+	case 'b':
+		return uk_cli_target_split(&o->bind, "--bind", arg);
+	case 'p':
+		rc = uk_arg_port(opt, arg, true, &o->bind.port);
+		o->bind.port_given = true;
+		return rc;
+	case 'n':
+		o->nick = arg;
+		return rc;
+	case 'g':
+		o->group = arg;
+		return rc;
+	case 'P':
+		if (o->npeers == MAX_PEER_OPTS)
+			return uk_cli_usage_error(CMD, "at most %d --peer", MAX_PEER_OPTS);
+		o->peers[o->npeers++] = arg;
+		return rc;
+	case OPT_NO_DISCOVERY:
+		o->no_discovery = true;
+		return rc;
+	case 'H':
+		o->history_path = arg;
+		return rc;
+	case OPT_NO_HISTORY:
+		o->no_history = true;
+		return rc;
+	case OPT_STAY:
+		o->stay = true;
+		return rc;
+	case OPT_LINE:
+		o->line = true;
+		return rc;
+	default:
+		return rc;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct chat_opts *o)
 {
-	static const struct option longopts[] = {
-	    {"bind", required_argument, NULL, 'b'},    {"port", required_argument, NULL, 'p'},
-	    {"nick", required_argument, NULL, 'n'},    {"group", required_argument, NULL, 'g'},
-	    {"peer", required_argument, NULL, 'P'},    {"no-discovery", no_argument, NULL, 'D'},
-	    {"history", required_argument, NULL, 'H'}, {"no-history", no_argument, NULL, 'N'},
-	    {"stay", no_argument, NULL, 'S'},	       {"line", no_argument, NULL, 'L'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
-	int c;
+	int rc;
 
-	*o = (struct chat_opts){
-	    .bind_host = "0.0.0.0", .port = UK_IPMSG_PORT, .history_path = "chat.txt"};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:p:n:g:P:H:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			o->bind_host = optarg;
-			break;
-		case 'p':
-			if (uk_cli_port(CMD, optarg, &o->port, true) < 0)
-				return -1;
-			break;
-		case 'n':
-			o->nick = optarg;
-			break;
-		case 'g':
-			o->group = optarg;
-			break;
-		case 'P':
-			if (o->npeers == MAX_PEER_OPTS)
-				return uk_cli_usage_error(CMD, "at most %d --peer", MAX_PEER_OPTS),
-				       -1;
-			o->peers[o->npeers++] = optarg;
-			break;
-		case 'D':
-			o->no_discovery = true;
-			break;
-		case 'H':
-			o->history_path = optarg;
-			break;
-		case 'N':
-			o->no_history = true;
-			break;
-		case 'S':
-			o->stay = true;
-			break;
-		case 'L':
-			o->line = true;
-			break;
-		case 'h':
-			chat_usage(stdout);
-			exit(UK_EXIT_OK);
-		default:
-			return uk_cli_usage_error(CMD, "unknown option"), -1;
-		}
-	}
+	*o = (struct chat_opts){.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
+				.history_path = "chat.txt"};
+	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
 	if (optind != argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
-	return 0;
+		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	return UK_CONTINUE;
 }
 
 /* ---- output: line mode and the terminal UI -------------------------------- */
@@ -236,7 +241,7 @@ static int open_socket(struct app *a)
 	struct uk_sock_opts so = {.nonblock = true, .v6only = -1, .rcvbuf_bytes = 1 << 20};
 	int fd;
 
-	if (uk_cli_resolve(CMD, a->o.bind_host, a->o.port, AF_UNSPEC, &a->local) < 0)
+	if (uk_cli_target_resolve(&a->o.bind, AF_UNSPEC, &a->local) != UK_CONTINUE)
 		return -1;
 	/* Discovery broadcasts; a loopback-bound chat never does. */
 	so.broadcast = !a->o.no_discovery && !uk_addr_is_loopback(&a->local) &&
@@ -461,10 +466,12 @@ int uk_cmd_chat(int argc, char **argv)
 		return uk_cli_fail(CMD, "memory", -ENOMEM);
 	a->fd = -1;
 	a->winch_fd = -1;
-	if (parse_args(argc, argv, &a->o) < 0) {
+	rc = parse_args(argc, argv, &a->o);
+	if (rc != UK_CONTINUE) {
 		free(a);
-		return UK_EXIT_USAGE;
+		return rc;
 	}
+	rc = UK_EXIT_ERROR;
 	a->rbuf = malloc(RECV_BUF);
 	a->in = malloc(INPUT_MAX + 1);
 	if (!a->rbuf || !a->in) {

@@ -2,7 +2,6 @@
  * argv -> options -> one socket and one worker per thread -> per-datagram
  * lines on stdout, a summary on stderr at exit. */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/echo.h"
 #include "udpkit/err.h"
 #include "udpkit/parse.h"
@@ -21,14 +21,48 @@
 #define CMD "echo"
 #define MAX_THREADS 64
 
+enum { OPT_JSON = 'J', OPT_MAX_SIZE = UK_OPT_LONG, OPT_RATE_LIMIT, OPT_LIMIT_LOOPBACK };
+
+static const char *const modes[] = {"stamp", "pure", "sockperf", NULL};
+
+static const struct uk_opt options[] = {
+    {'b', "bind", "ADDR",
+     "address to bind (default 127.0.0.1; :: or 0.0.0.0 for all);\nADDR:PORT and [IPV6]:PORT "
+     "set the port too",
+     UK_COMP_HOST, NULL, false},
+    {'p', "port", "PORT", "port to bind (default 8080; 0 picks a free port)", UK_COMP_NONE, NULL,
+     false},
+    {'m', "mode", "MODE",
+     "stamp (reply \"【ctime】text\", default), pure (RFC 862,\nbyte for byte) or sockperf "
+     "(answer sockperf clients)",
+     UK_COMP_CHOICES, modes, false},
+    {'q', "quiet", NULL, "no per-datagram lines", UK_COMP_NONE, NULL, false},
+    {'T', "threads", "N", "workers, each with its own SO_REUSEPORT socket (default 1)",
+     UK_COMP_NONE, NULL, false},
+    {OPT_JSON, "json", NULL, "per-datagram lines as NDJSON", UK_COMP_NONE, NULL, false},
+    {OPT_MAX_SIZE, "max-size", "BYTES", "largest datagram answered (default 65507)", UK_COMP_NONE,
+     NULL, false},
+    {OPT_RATE_LIMIT, "rate-limit", "PPS",
+     "replies per second per source (default 1000, off in\nsockperf mode; 0 = off; 2k works)",
+     UK_COMP_NONE, NULL, false},
+    {OPT_LIMIT_LOOPBACK, "limit-loopback", NULL, "apply the rate limit to loopback sources too",
+     UK_COMP_NONE, NULL, false},
+    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+
+const struct uk_cmd_spec uk_spec_echo = {
+    "echo",	 "UDP echo server (stamp, pure RFC 862, sockperf modes)",
+    "",		 "A UDP echo server. Prints each datagram with its sender, and replies.",
+    options,	 "Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...).",
+    UK_COMP_NONE};
+
 struct echo_opts {
-	const char *bind_host;
-	uint16_t port;
+	struct uk_cli_target bind;
 	enum uk_echo_mode mode;
 	bool quiet, json;
 	unsigned threads;
 	size_t max_size;
 	uint32_t rate_pps;
+	bool rate_given;
 	bool limit_loopback;
 };
 
@@ -46,114 +80,72 @@ struct echo_thread {
 	size_t last_peer_len;
 };
 
-static void usage(FILE *f)
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
-	fprintf(
-	    f,
-	    "usage: udpkit echo [-q] [-b addr] [-p port] [-m mode] [-t threads]\n"
-	    "                   [--json] [--max-size bytes] [--rate-limit pps] [--limit-loopback]\n"
-	    "\n"
-	    "A UDP echo server. Prints each datagram with its sender, and replies.\n"
-	    "\n"
-	    "  -b, --bind ADDR        address to bind (default 127.0.0.1; :: or 0.0.0.0 for all)\n"
-	    "  -p, --port PORT        port to bind (default 8080; 0 picks a free port)\n"
-	    "  -m, --mode MODE        stamp (reply \"【ctime】text\", default), pure (RFC 862,\n"
-	    "                         byte for byte) or sockperf (answer sockperf clients)\n"
-	    "  -q, --quiet            no per-datagram lines\n"
-	    "  -t, --threads N        workers, each with its own SO_REUSEPORT socket (default 1)\n"
-	    "      --json             per-datagram lines as NDJSON\n"
-	    "      --max-size BYTES   largest datagram answered (default 65507)\n"
-	    "      --rate-limit PPS   replies per second per source (default 1000; 0 = off)\n"
-	    "      --limit-loopback   apply the rate limit to loopback sources too\n"
-	    "  -h, --help             this help\n");
+	struct echo_opts *o = ctx;
+	uint64_t v;
+	int rc = UK_CONTINUE, mode;
+
+	switch (opt->key) {
+	case 'b':
+		return uk_cli_target_split(&o->bind, "--bind", arg);
+	case 'p':
+		rc = uk_arg_port(opt, arg, true, &o->bind.port);
+		o->bind.port_given = true;
+		return rc;
+	case 'm':
+		rc = uk_arg_choice(opt, arg, &mode);
+		/* The table's order is enum uk_echo_mode's. */
+		o->mode = (enum uk_echo_mode)mode;
+		return rc;
+	case 'q':
+		o->quiet = true;
+		return rc;
+	case 'T':
+		rc = uk_arg_u64(opt, arg, 1, MAX_THREADS, &v);
+		o->threads = (unsigned)v;
+		return rc;
+	case OPT_JSON:
+		o->json = true;
+		return rc;
+	case OPT_MAX_SIZE:
+		rc = uk_arg_u64(opt, arg, 1, UK_ECHO_MAX_DATAGRAM, &v);
+		o->max_size = (size_t)v;
+		return rc;
+	case OPT_RATE_LIMIT:
+		rc = uk_arg_rate(opt, arg, 0, 10000000, &v);
+		o->rate_pps = (uint32_t)v;
+		o->rate_given = true;
+		return rc;
+	case OPT_LIMIT_LOOPBACK:
+		o->limit_loopback = true;
+		return rc;
+	default:
+		return rc;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct echo_opts *o)
 {
-	static const struct option longopts[] = {{"bind", required_argument, NULL, 'b'},
-						 {"port", required_argument, NULL, 'p'},
-						 {"mode", required_argument, NULL, 'm'},
-						 {"quiet", no_argument, NULL, 'q'},
-						 {"threads", required_argument, NULL, 't'},
-						 {"json", no_argument, NULL, 'J'},
-						 {"max-size", required_argument, NULL, 'S'},
-						 {"rate-limit", required_argument, NULL, 'R'},
-						 {"limit-loopback", no_argument, NULL, 'L'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
-	uint64_t v;
-	int c;
+	int rc;
 
-	*o = (struct echo_opts){.bind_host = "127.0.0.1",
-				.port = 8080,
+	*o = (struct echo_opts){.bind = {.host = "127.0.0.1", .port = 8080},
 				.mode = UK_ECHO_STAMP,
 				.threads = 1,
 				.max_size = UK_ECHO_MAX_DATAGRAM,
 				.rate_pps = UK_GUARD_DEFAULT_RATE};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:p:m:qt:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			o->bind_host = optarg;
-			break;
-		case 'p':
-			if (uk_cli_port(CMD, optarg, &o->port, true) < 0)
-				return -1;
-			break;
-		case 'm':
-			if (strcmp(optarg, "stamp") == 0)
-				o->mode = UK_ECHO_STAMP;
-			else if (strcmp(optarg, "pure") == 0)
-				o->mode = UK_ECHO_PURE;
-			else if (strcmp(optarg, "sockperf") == 0)
-				o->mode = UK_ECHO_SOCKPERF;
-			else
-				return uk_cli_usage_error(
-					   CMD, "unknown mode '%s' (stamp, pure, sockperf)",
-					   optarg),
-				       -1;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 't':
-			if (uk_parse_u64(optarg, 1, MAX_THREADS, &v) < 0)
-				return uk_cli_usage_error(CMD, "--threads takes 1..%d",
-							  MAX_THREADS),
-				       -1;
-			o->threads = (unsigned)v;
-			break;
-		case 'J':
-			o->json = true;
-			break;
-		case 'S':
-			if (uk_parse_u64(optarg, 1, UK_ECHO_MAX_DATAGRAM, &v) < 0)
-				return uk_cli_usage_error(CMD, "--max-size takes 1..%d",
-							  UK_ECHO_MAX_DATAGRAM),
-				       -1;
-			o->max_size = (size_t)v;
-			break;
-		case 'R':
-			if (uk_parse_u64(optarg, 0, 10000000, &v) < 0)
-				return uk_cli_usage_error(CMD, "--rate-limit takes 0..10000000"),
-				       -1;
-			o->rate_pps = (uint32_t)v;
-			break;
-		case 'L':
-			o->limit_loopback = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(UK_EXIT_OK);
-		default:
-			return uk_cli_usage_error(CMD, "unknown option"), -1;
-		}
-	}
+	rc = uk_opts_parse(&uk_spec_echo, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
 	if (optind != argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
+		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 	if (o->quiet && o->json)
-		return uk_cli_usage_error(CMD, "--quiet and --json exclude each other"), -1;
-	return 0;
+		return uk_cli_usage_error(CMD, "--quiet and --json exclude each other");
+	/* sockperf mode is a benchmark target: one client sends as fast as it
+	 * can, so a per-source limit would stall it. Only when asked for. */
+	if (o->mode == UK_ECHO_SOCKPERF && !o->rate_given)
+		o->rate_pps = 0;
+	return UK_CONTINUE;
 }
 
 static void out_flush(struct echo_thread *t)
@@ -253,7 +245,7 @@ static void on_batch(void *user, const struct uk_batch *b, int n, const uint8_t 
 			t->last_peer_len = strlen(t->last_peer_text);
 		}
 		if (json) {
-			out_str(t, "{\"from\":\"");
+			out_str(t, "{\"schema_version\":1,\"event\":\"datagram\",\"from\":\"");
 			out_put(t, t->last_peer_text, t->last_peer_len);
 			out_str(t, "\",\"bytes\":");
 			out_u64(t, s->wire_len);
@@ -317,63 +309,82 @@ static void print_summary(const struct uk_echo_stats *s)
 	    (unsigned long long)s->dropped[UK_DROP_RATE]);
 }
 
-int uk_cmd_echo(int argc, char **argv)
-{
+/* The server: its options, one socket and worker per thread. */
+struct echo_server {
 	struct echo_opts o;
-	struct echo_thread *threads = NULL;
+	struct echo_thread *threads;
 	struct uk_addr local;
-	struct uk_echo_stats total = {0};
+	unsigned started, opened;
+};
+
+/* A port in use is the common failure: say what to change and how to see
+ * who holds the port. */
+static int bind_failed(const struct echo_server *E, int err)
+{
+	char text[UK_ADDR_STRLEN];
+
+	uk_cli_fail(CMD, uk_addr_format(&E->local, text, sizeof(text)), err);
+	if (err == -EADDRINUSE)
+		fprintf(stderr,
+			"udpkit echo: choose another port with -p PORT (-p 0 picks a free one); "
+			"'ss -ulpn sport = :%u' shows who holds this one\n",
+			(unsigned)uk_addr_port(&E->local));
+	return UK_EXIT_ERROR;
+}
+
+static int echo_open(struct echo_server *E)
+{
+	const struct echo_opts *o = &E->o;
 	struct uk_echo_cfg cfg;
-	sigset_t block, old;
-	unsigned started = 0, opened = 0;
-	int rc = UK_EXIT_FAIL;
+	int rc = uk_cli_target_resolve(&o->bind, AF_UNSPEC, &E->local);
 
-	if (parse_args(argc, argv, &o) < 0)
-		return UK_EXIT_USAGE;
-	if (uk_cli_resolve(CMD, o.bind_host, o.port, AF_UNSPEC, &local) < 0)
-		return UK_EXIT_FAIL;
-	threads = calloc(o.threads, sizeof(*threads));
-	if (!threads)
+	if (rc != UK_CONTINUE)
+		return rc;
+	E->threads = calloc(o->threads, sizeof(*E->threads));
+	if (!E->threads)
 		return uk_cli_fail(CMD, "memory", -ENOMEM);
-
 	cfg = (struct uk_echo_cfg){
-	    .mode = o.mode,
-	    .max_size = o.max_size,
+	    .mode = o->mode,
+	    .max_size = o->max_size,
 	    .batch = 32,
-	    .guard = {.rate_pps = o.rate_pps, .limit_loopback = o.limit_loopback},
-	    .on_batch = (o.quiet ? NULL : on_batch)};
-	for (unsigned i = 0; i < o.threads; i++, opened++) {
+	    .guard = {.rate_pps = o->rate_pps, .limit_loopback = o->limit_loopback},
+	    .on_batch = (o->quiet ? NULL : on_batch)};
+	for (; E->opened < o->threads; E->opened++) {
+		struct echo_thread *t = &E->threads[E->opened];
 		/* pktinfo costs a control message per datagram: only a wildcard
 		 * socket needs it, to answer from the address that was asked. */
-		struct uk_sock_opts so = {.reuse_port = o.threads > 1,
-					  .pktinfo = uk_addr_is_unspecified(&local),
+		struct uk_sock_opts so = {.reuse_port = o->threads > 1,
+					  .pktinfo = uk_addr_is_unspecified(&E->local),
 					  .v6only = -1,
 					  .rcvbuf_bytes = 4 << 20};
-		int fd = uk_sock_open(&local, &so);
-		if (fd < 0) {
-			char text[UK_ADDR_STRLEN];
-			uk_cli_fail(CMD, uk_addr_format(&local, text, sizeof(text)), fd);
-			goto fail;
-		}
+		int fd = uk_sock_open(&E->local, &so);
+		if (fd < 0)
+			return bind_failed(E, fd);
 		/* Port 0: the first socket picked a port; the others share it. */
-		if (i == 0 && uk_sock_local(fd, &local) < 0) {
+		if (E->opened == 0 && uk_sock_local(fd, &E->local) < 0) {
 			close(fd);
-			goto fail;
+			return uk_cli_fail(CMD, "getsockname", -errno);
 		}
-		cfg.use_pktinfo = uk_addr_is_unspecified(&local);
-		threads[i].opts = &o;
-		if (!o.quiet) {
-			threads[i].out_cap = UK_ESCAPE_SIZE(o.max_size) * 6 + 4096;
-			threads[i].out = malloc(threads[i].out_cap);
+		cfg.use_pktinfo = uk_addr_is_unspecified(&E->local);
+		t->opts = o;
+		if (!o->quiet) {
+			t->out_cap = UK_ESCAPE_SIZE(o->max_size) * 6 + 4096;
+			t->out = malloc(t->out_cap);
 		}
-		if ((!o.quiet && !threads[i].out) ||
-		    uk_echo_worker_init(&threads[i].worker, fd, &cfg, &threads[i]) < 0) {
+		if ((!o->quiet && !t->out) || uk_echo_worker_init(&t->worker, fd, &cfg, t) < 0) {
 			close(fd);
-			uk_cli_fail(CMD, "memory", -ENOMEM);
-			goto fail;
+			return uk_cli_fail(CMD, "memory", -ENOMEM);
 		}
 	}
-	uk_cli_print_bound(threads[0].worker.fd);
+	uk_cli_print_bound(E->threads[0].worker.fd);
+	return UK_CONTINUE;
+}
+
+/* Starts the workers and waits for a signal. Returns an exit status. */
+static int echo_run(struct echo_server *E)
+{
+	sigset_t block, old;
+	int rc = UK_EXIT_OK;
 
 	/* Workers must not take the signals: block them, start, unblock here. */
 	uk_cli_catch_signals();
@@ -382,12 +393,12 @@ int uk_cmd_echo(int argc, char **argv)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (; started < o.threads; started++)
-		if (pthread_create(&threads[started].tid, NULL, worker_main, &threads[started]) !=
-		    0)
+	for (; E->started < E->o.threads; E->started++)
+		if (pthread_create(&E->threads[E->started].tid, NULL, worker_main,
+				   &E->threads[E->started]) != 0)
 			break;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (started < o.threads)
+	if (E->started < E->o.threads)
 		atomic_store(&uk_cli_stop, true);
 	while (!atomic_load(&uk_cli_stop)) {
 		uint64_t v;
@@ -395,25 +406,42 @@ int uk_cmd_echo(int argc, char **argv)
 		if (read(uk_cli_stop_fd, &v, sizeof(v)) < 0)
 			nanosleep(&ts, NULL);
 	}
-	rc = UK_EXIT_OK;
-	for (unsigned i = 0; i < started; i++)
-		uk_echo_worker_wake(&threads[i].worker);
-	for (unsigned i = 0; i < started; i++) {
-		pthread_join(threads[i].tid, NULL);
-		if (threads[i].rc < 0) {
-			uk_cli_fail(CMD, "receive", threads[i].rc);
-			rc = UK_EXIT_FAIL;
+	for (unsigned i = 0; i < E->started; i++)
+		uk_echo_worker_wake(&E->threads[i].worker);
+	for (unsigned i = 0; i < E->started; i++) {
+		pthread_join(E->threads[i].tid, NULL);
+		if (E->threads[i].rc < 0) {
+			uk_cli_fail(CMD, "receive", E->threads[i].rc);
+			rc = UK_EXIT_ERROR;
 		}
 	}
-	for (unsigned i = 0; i < opened; i++)
-		uk_echo_stats_add(&total, &threads[i].worker.stats);
-	print_summary(&total);
-fail:
-	for (unsigned i = 0; i < opened; i++) {
-		close(threads[i].worker.fd);
-		uk_echo_worker_free(&threads[i].worker);
-		free(threads[i].out);
+	return rc;
+}
+
+static void echo_close(struct echo_server *E)
+{
+	for (unsigned i = 0; i < E->opened; i++) {
+		close(E->threads[i].worker.fd);
+		uk_echo_worker_free(&E->threads[i].worker);
+		free(E->threads[i].out);
 	}
-	free(threads);
+	free(E->threads);
+}
+
+int uk_cmd_echo(int argc, char **argv)
+{
+	struct echo_server E = {0};
+	int rc = parse_args(argc, argv, &E.o);
+
+	if (rc == UK_CONTINUE)
+		rc = echo_open(&E);
+	if (rc == UK_CONTINUE) {
+		struct uk_echo_stats total = {0};
+		rc = echo_run(&E);
+		for (unsigned i = 0; i < E.opened; i++)
+			uk_echo_stats_add(&total, &E.threads[i].worker.stats);
+		print_summary(&total);
+	}
+	echo_close(&E);
 	return rc;
 }

@@ -3,11 +3,11 @@
  * line (or one NDJSON object) per event on stdout. Nothing from the file
  * reaches the terminal unescaped: the file holds what the network sent. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
 #include "udpkit/history.h"
@@ -35,76 +35,72 @@ struct listing {
 	bool out_of_memory;
 };
 
-static void usage(FILE *f)
+enum { OPT_JSON = 'J' };
+
+static const struct uk_opt options[] = {
+    {'P', "peer", "PEER", "only events with this peer: ADDR:PORT, ADDR or nickname", UK_COMP_NONE,
+     NULL, false},
+    {'e', "grep", "TEXT", "only messages whose text contains TEXT (bytes, case-sensitive)",
+     UK_COMP_NONE, NULL, false},
+    {'S', "since", "TIME",
+     "only events at or after TIME: 2026-11-26, 2026-11-26T10:00,\n2026-11-26 10:00:05+08:00 "
+     "(UTC without a zone), or a\nduration ago: 90s, 15m, 1.5h, 3d, 1w",
+     UK_COMP_NONE, NULL, false},
+    {'l', "last", "COUNT", "only the last COUNT matching events", UK_COMP_NONE, NULL, false},
+    {OPT_JSON, "json", NULL, "one JSON object per event (NDJSON)", UK_COMP_NONE, NULL, false},
+    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+
+const struct uk_cmd_spec uk_spec_history = {
+    "history",	 "list, filter and export the chat history",
+    "[PATH]",	 "Lists the chat history (default ./chat.txt), escaped, one event per line.",
+    options,	 "Exit status: 0, or 2 on errors (no such file, ...).",
+    UK_COMP_FILE};
+
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
-	fprintf(
-	    f,
-	    "usage: udpkit history [-p peer] [-g text] [-s time] [-n count] [--json] [path]\n"
-	    "\n"
-	    "Lists the chat history (default ./chat.txt), escaped, one event per line.\n"
-	    "\n"
-	    "  -p, --peer PEER        only events with this peer: ADDR:PORT, ADDR or nickname\n"
-	    "  -g, --grep TEXT        only messages whose text contains TEXT (bytes, "
-	    "case-sensitive)\n"
-	    "  -s, --since TIME       only events at or after TIME: 2026-11-26, 2026-11-26T10:00,\n"
-	    "                         2026-11-26 10:00:05+08:00 (UTC without a zone), or 90s, "
-	    "15m,\n"
-	    "                         2h, 3d, 1w ago\n"
-	    "  -n, --last COUNT       only the last COUNT matching events\n"
-	    "      --json             one JSON object per event (NDJSON)\n"
-	    "  -h, --help             this help\n");
+	struct history_opts *o = ctx;
+	int rc;
+
+	switch (opt->key) {
+	case 'P':
+		o->peer = arg;
+		return UK_CONTINUE;
+	case 'e':
+		o->grep = arg;
+		return UK_CONTINUE;
+	case 'S':
+		rc = uk_history_since_parse(arg, uk_wall_ns(), &o->since_ns);
+		if (rc < 0)
+			return uk_cli_usage_error(
+			    CMD, "invalid --since '%s': %s (e.g. 2026-11-26T10:00, 2h)", arg,
+			    rc == UK_ERANGE_ ? "out of range" : "not a time");
+		o->have_since = true;
+		return UK_CONTINUE;
+	case 'l':
+		return uk_arg_u64(opt, arg, 1, LAST_MAX, &o->last);
+	case OPT_JSON:
+		o->json = true;
+		return UK_CONTINUE;
+	default:
+		return UK_CONTINUE;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct history_opts *o)
 {
-	static const struct option longopts[] = {{"peer", required_argument, NULL, 'p'},
-						 {"grep", required_argument, NULL, 'g'},
-						 {"since", required_argument, NULL, 's'},
-						 {"last", required_argument, NULL, 'n'},
-						 {"json", no_argument, NULL, 'J'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
-	int c;
+	int rc;
 
 	*o = (struct history_opts){.path = "chat.txt"};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:g:s:n:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			o->peer = optarg;
-			break;
-		case 'g':
-			o->grep = optarg;
-			break;
-		case 's':
-			if (uk_history_since_parse(optarg, uk_wall_ns(), &o->since_ns) < 0)
-				return uk_cli_usage_error(
-					   CMD, "invalid time '%s' (e.g. 2026-11-26T10:00, 2h)",
-					   optarg),
-				       -1;
-			o->have_since = true;
-			break;
-		case 'n':
-			if (uk_parse_u64(optarg, 1, LAST_MAX, &o->last) < 0)
-				return uk_cli_usage_error(CMD, "--last takes 1..%u", LAST_MAX), -1;
-			break;
-		case 'J':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(UK_EXIT_OK);
-		default:
-			return uk_cli_usage_error(CMD, "unknown option"), -1;
-		}
-	}
+	rc = uk_opts_parse(&uk_spec_history, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
 	if (optind < argc)
 		o->path = argv[optind++];
 	if (optind != argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
+		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 	if (o->grep && !o->grep[0])
-		return uk_cli_usage_error(CMD, "--grep takes a non-empty text"), -1;
-	return 0;
+		return uk_cli_usage_error(CMD, "--grep takes a non-empty text");
+	return UK_CONTINUE;
 }
 
 /* "10.0.0.2:2425" -> "10.0.0.2"; "[fe80::1]:2425" -> "fe80::1". */
@@ -142,7 +138,9 @@ static void put_event(FILE *f, const struct history_opts *o, const struct uk_his
 	if (uk_history_time_format(e->time_ns, when) < 0)
 		snprintf(when, sizeof(when), "?");
 	if (o->json) {
-		fprintf(f, "{\"time\":\"%s\",\"time_ns\":%llu,\"kind\":\"%s\",\"peer\":", when,
+		/* The record type is the event's kind, as in the history file. */
+		uk_cli_json_begin(f, uk_history_kind_name(e->kind));
+		fprintf(f, ",\"time\":\"%s\",\"time_ns\":%llu,\"kind\":\"%s\",\"peer\":", when,
 			(unsigned long long)e->time_ns, uk_history_kind_name(e->kind));
 		uk_cli_put_json_string(f, e->peer, strlen(e->peer));
 		fputs(",\"nick\":", f);
@@ -202,10 +200,11 @@ int uk_cmd_history(int argc, char **argv)
 	struct listing l = {0};
 	uint64_t bad = 0;
 	bool torn = false;
-	int rc, exit_code = UK_EXIT_FAIL;
+	int rc, exit_code = UK_EXIT_ERROR;
 
-	if (parse_args(argc, argv, &o) < 0)
-		return UK_EXIT_USAGE;
+	rc = parse_args(argc, argv, &o);
+	if (rc != UK_CONTINUE)
+		return rc;
 	l.o = &o;
 	if (o.last) {
 		l.ring_len = (size_t)o.last;
@@ -229,14 +228,14 @@ int uk_cmd_history(int argc, char **argv)
 			fputs(text, stdout);
 	}
 	if (bad)
-		uk_cli_error(CMD, "%s: %llu line%s not in the history format, skipped", o.path,
-			     (unsigned long long)bad, bad == 1 ? "" : "s");
+		uk_cli_warn(CMD, "%s: %llu %s not in the history format, skipped", o.path,
+			    (unsigned long long)bad, uk_cli_plural(bad, "line", "lines"));
 	if (torn)
 		uk_cli_error(CMD,
 			     "%s: the last line is incomplete (being written, or cut by a crash), "
 			     "skipped",
 			     o.path);
-	exit_code = fflush(stdout) == 0 ? UK_EXIT_OK : UK_EXIT_FAIL;
+	exit_code = fflush(stdout) == 0 ? UK_EXIT_OK : UK_EXIT_ERROR;
 fail:
 	for (size_t i = 0; l.ring && i < l.ring_len; i++)
 		free(l.ring[i]);

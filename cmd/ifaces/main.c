@@ -3,11 +3,11 @@
  * "I can't see the others". Reads the kernel's interface list; sends
  * nothing. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/iface.h"
 
 #define CMD "ifaces"
@@ -17,47 +17,46 @@ struct ifaces_opts {
 	bool json;
 };
 
-static void usage(FILE *f)
+enum { OPT_JSON = 'J' };
+
+static const struct uk_opt options[] = {
+    {'I', "interface", "IF", "show only IF", UK_COMP_IFACE, NULL, false},
+    {OPT_JSON, "json", NULL, "one JSON object per interface (NDJSON)", UK_COMP_NONE, NULL, false},
+    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+
+const struct uk_cmd_spec uk_spec_ifaces = {
+    "ifaces",
+    "the interfaces broadcast and multicast use, and why others not",
+    "",
+    "Lists network interfaces as udpkit broadcast and listen see them:\n"
+    "state, addresses, directed broadcast address, MTU, multicast, and why\n"
+    "an interface is skipped.",
+    options,
+    "Exit status: 0, or 2 on errors (no such interface, ...).",
+    UK_COMP_NONE};
+
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
-	fprintf(f, "usage: udpkit ifaces [-I interface] [--json]\n"
-		   "\n"
-		   "Lists network interfaces as udpkit broadcast and listen see them:\n"
-		   "state, addresses, directed broadcast address, MTU, multicast, and why\n"
-		   "an interface is skipped.\n"
-		   "\n"
-		   "  -I, --interface IF     show only IF\n"
-		   "      --json             one JSON object per interface (NDJSON)\n"
-		   "  -h, --help             this help\n");
+	struct ifaces_opts *o = ctx;
+
+	if (opt->key == 'I')
+		o->ifname = arg;
+	else if (opt->key == OPT_JSON)
+		o->json = true;
+	return UK_CONTINUE;
 }
 
 static int parse_args(int argc, char **argv, struct ifaces_opts *o)
 {
-	static const struct option longopts[] = {{"interface", required_argument, NULL, 'I'},
-						 {"json", no_argument, NULL, 'J'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
-	int c;
+	int rc;
 
 	*o = (struct ifaces_opts){0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "I:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'I':
-			o->ifname = optarg;
-			break;
-		case 'J':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(UK_EXIT_OK);
-		default:
-			return uk_cli_usage_error(CMD, "unknown option"), -1;
-		}
-	}
+	rc = uk_opts_parse(&uk_spec_ifaces, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
 	if (optind != argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
-	return 0;
+		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	return UK_CONTINUE;
 }
 
 static const char *state_text(unsigned flags)
@@ -110,7 +109,8 @@ static void print_json(const struct uk_iface_list *l, const enum uk_iface_skip *
 		const struct uk_iface *ifc = &l->ifs[i];
 		enum uk_iface_skip m = uk_iface_multicast_skip(ifc);
 
-		printf("{\"name\":");
+		uk_cli_json_begin(stdout, "interface");
+		printf(",\"name\":");
 		uk_cli_put_json_string(stdout, ifc->name, strlen(ifc->name));
 		printf(",\"index\":%u,\"state\":\"%s\",\"mtu\":%u,\"flags\":\"%s\",\"addresses\":[",
 		       ifc->index, (ifc->flags & UK_IFACE_UP) ? "up" : "down", ifc->mtu,
@@ -145,15 +145,16 @@ int uk_cmd_ifaces(int argc, char **argv)
 	size_t n;
 	int rc;
 
-	if (parse_args(argc, argv, &o) < 0)
-		return UK_EXIT_USAGE;
+	rc = parse_args(argc, argv, &o);
+	if (rc != UK_CONTINUE)
+		return rc;
 	rc = uk_iface_list_load(&l);
 	if (rc < 0)
 		return uk_cli_fail(CMD, "getifaddrs", rc);
 	if (o.ifname && !uk_iface_find(&l, o.ifname)) {
 		uk_cli_error(CMD, "%s: no such interface", o.ifname);
 		uk_iface_list_free(&l);
-		return UK_EXIT_FAIL;
+		return UK_EXIT_ERROR;
 	}
 	why = calloc(l.count ? l.count : 1, sizeof(*why));
 	if (!why) {
@@ -189,5 +190,5 @@ int uk_cmd_ifaces(int argc, char **argv)
 	}
 	free(why);
 	uk_iface_list_free(&l);
-	return fflush(stdout) == 0 ? UK_EXIT_OK : UK_EXIT_FAIL;
+	return fflush(stdout) == 0 ? UK_EXIT_OK : UK_EXIT_ERROR;
 }

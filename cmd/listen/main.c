@@ -4,7 +4,6 @@
  * bounded in size, rate-limited per source, jittered for broadcasts, and
  * never to a source that is a broadcast, multicast or low-port address. */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
 #include "udpkit/iface.h"
@@ -25,8 +25,8 @@
 #define RECV_CAP 65536
 
 struct listen_opts {
-	const char *bind_host;
-	uint16_t port;
+	struct uk_cli_target bind;
+	bool bind_given;
 	const char *groups[UK_LISTEN_MAX_GROUPS];
 	size_t n_groups;
 	const char *ifname;
@@ -61,114 +61,123 @@ struct listener {
 	size_t n_pending;
 	uint64_t rng;
 	struct listen_stats st;
+	unsigned char *buf;
+	bool decide_ready;
 };
 
-static void usage(FILE *f)
+static bool any_v6_group(const struct listen_opts *o)
 {
-	fprintf(
-	    f,
-	    "usage: udpkit listen [-q] [-b addr] [-p port] [-g group]... [-I interface]\n"
-	    "                     [-r text | --no-reply] [--rate-limit pps] [--jitter ms] "
-	    "[--json]\n"
-	    "\n"
-	    "Hears UDP broadcasts (and the multicast groups it joins), prints each\n"
-	    "datagram with its sender, and answers with a short acknowledgement.\n"
-	    "\n"
-	    "  -b, --bind ADDR        address to bind (default 0.0.0.0, or :: with an IPv6 group)\n"
-	    "  -p, --port PORT        port (default 8086; 0 picks a free port)\n"
-	    "  -g, --group ADDR       join multicast group ADDR (IPv4 or IPv6; repeatable)\n"
-	    "  -I, --interface IF     join the groups on IF\n"
-	    "  -r, --reply TEXT       the reply (default \"ack from HOSTNAME\"; at most %d bytes)\n"
-	    "      --no-reply         never answer\n"
-	    "      --rate-limit PPS   replies per second per source (default %d; 0 = off)\n"
-	    "      --jitter MS        answer broadcast and multicast after a random delay\n"
-	    "                         of up to MS milliseconds (default %d; 0 = none)\n"
-	    "  -q, --quiet            no per-datagram lines\n"
-	    "      --json             per-datagram lines as NDJSON\n"
-	    "  -h, --help             this help\n",
-	    UK_LISTEN_REPLY_MAX, UK_LISTEN_DEFAULT_RATE, UK_LISTEN_DEFAULT_JITTER_MS);
+	for (size_t i = 0; i < o->n_groups; i++)
+		if (strchr(o->groups[i], ':'))
+			return true;
+	return false;
+}
+
+enum { OPT_JSON = 'J', OPT_REPLY = UK_OPT_LONG, OPT_NO_REPLY, OPT_RATE_LIMIT, OPT_JITTER };
+
+static const struct uk_opt options[] = {
+    {'b', "bind", "ADDR",
+     "address to bind (default 0.0.0.0, or :: with an IPv6 group);\nADDR:PORT and [IPV6]:PORT "
+     "set the port too",
+     UK_COMP_HOST, NULL, false},
+    {'p', "port", "PORT", "port (default 8086; 0 picks a free port)", UK_COMP_NONE, NULL, false},
+    {'g', "group", "ADDR", "join multicast group ADDR (IPv4 or IPv6; repeatable)", UK_COMP_NONE,
+     NULL, false},
+    {'I', "interface", "IF", "join the groups on IF", UK_COMP_IFACE, NULL, false},
+    {OPT_REPLY, "reply", "TEXT", "the reply (default \"ack from HOSTNAME\"; at most 256 bytes)",
+     UK_COMP_NONE, NULL, false},
+    {OPT_NO_REPLY, "no-reply", NULL, "never answer", UK_COMP_NONE, NULL, false},
+    {OPT_RATE_LIMIT, "rate-limit", "PPS", "replies per second per source (default 10; 0 = off)",
+     UK_COMP_NONE, NULL, false},
+    {OPT_JITTER, "jitter", "TIME",
+     "answer broadcast and multicast after a random delay\nof up to TIME (default 50ms; 0 = "
+     "none; milliseconds without a unit)",
+     UK_COMP_NONE, NULL, false},
+    {'q', "quiet", NULL, "no per-datagram lines", UK_COMP_NONE, NULL, false},
+    {OPT_JSON, "json", NULL, "per-datagram lines as NDJSON", UK_COMP_NONE, NULL, false},
+    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+
+const struct uk_cmd_spec uk_spec_listen = {
+    "listen",
+    "hear broadcasts and multicast, answer with a short ack",
+    "",
+    "Hears UDP broadcasts (and the multicast groups it joins), prints each\n"
+    "datagram with its sender, and answers with a short acknowledgement.",
+    options,
+    "Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...).",
+    UK_COMP_NONE};
+
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
+{
+	struct listen_opts *o = ctx;
+	uint64_t v;
+	int rc = UK_CONTINUE;
+
+	switch (opt->key) {
+	case 'b':
+		o->bind_given = true;
+		return uk_cli_target_split(&o->bind, "--bind", arg);
+	case 'p':
+		rc = uk_arg_port(opt, arg, true, &o->bind.port);
+		o->bind.port_given = true;
+		return rc;
+	case 'g':
+		if (o->n_groups == UK_LISTEN_MAX_GROUPS)
+			return uk_cli_usage_error(CMD, "at most %d groups", UK_LISTEN_MAX_GROUPS);
+		o->groups[o->n_groups++] = arg;
+		return rc;
+	case 'I':
+		o->ifname = arg;
+		return rc;
+	case OPT_REPLY:
+		if (strlen(arg) > UK_LISTEN_REPLY_MAX)
+			return uk_cli_usage_error(CMD, "--reply is at most %d bytes",
+						  UK_LISTEN_REPLY_MAX);
+		o->reply = arg;
+		return rc;
+	case OPT_NO_REPLY:
+		o->no_reply = true;
+		return rc;
+	case OPT_RATE_LIMIT:
+		rc = uk_arg_rate(opt, arg, 0, 100000, &v);
+		o->rate_pps = (uint32_t)v;
+		return rc;
+	case OPT_JITTER:
+		return uk_arg_duration_in(opt, arg, UK_NS_PER_MS, 0, 10 * UK_NS_PER_SEC,
+					  &o->jitter_ns);
+	case 'q':
+		o->quiet = true;
+		return rc;
+	case OPT_JSON:
+		o->json = true;
+		return rc;
+	default:
+		return rc;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct listen_opts *o)
 {
-	static const struct option longopts[] = {{"bind", required_argument, NULL, 'b'},
-						 {"port", required_argument, NULL, 'p'},
-						 {"group", required_argument, NULL, 'g'},
-						 {"interface", required_argument, NULL, 'I'},
-						 {"reply", required_argument, NULL, 'r'},
-						 {"no-reply", no_argument, NULL, 'N'},
-						 {"rate-limit", required_argument, NULL, 'R'},
-						 {"jitter", required_argument, NULL, 'j'},
-						 {"quiet", no_argument, NULL, 'q'},
-						 {"json", no_argument, NULL, 'J'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
-	uint64_t v;
-	int c;
+	int rc;
 
-	*o = (struct listen_opts){.port = 8086,
+	*o = (struct listen_opts){.bind = {.port = 8086},
 				  .rate_pps = UK_LISTEN_DEFAULT_RATE,
 				  .jitter_ns = UK_LISTEN_DEFAULT_JITTER_MS * UK_NS_PER_MS};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:p:g:I:r:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			o->bind_host = optarg;
-			break;
-		case 'p':
-			if (uk_cli_port(CMD, optarg, &o->port, true) < 0)
-				return -1;
-			break;
-		case 'g':
-			if (o->n_groups == UK_LISTEN_MAX_GROUPS)
-				return uk_cli_usage_error(CMD, "at most %d groups",
-							  UK_LISTEN_MAX_GROUPS),
-				       -1;
-			o->groups[o->n_groups++] = optarg;
-			break;
-		case 'I':
-			o->ifname = optarg;
-			break;
-		case 'r':
-			if (strlen(optarg) > UK_LISTEN_REPLY_MAX)
-				return uk_cli_usage_error(CMD, "--reply is at most %d bytes",
-							  UK_LISTEN_REPLY_MAX),
-				       -1;
-			o->reply = optarg;
-			break;
-		case 'N':
-			o->no_reply = true;
-			break;
-		case 'R':
-			if (uk_parse_u64(optarg, 0, 100000, &v) < 0)
-				return uk_cli_usage_error(CMD, "--rate-limit takes 0..100000"), -1;
-			o->rate_pps = (uint32_t)v;
-			break;
-		case 'j':
-			if (uk_parse_u64(optarg, 0, 10000, &v) < 0)
-				return uk_cli_usage_error(CMD, "--jitter takes 0..10000 (ms)"), -1;
-			o->jitter_ns = v * UK_NS_PER_MS;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'J':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(UK_EXIT_OK);
-		default:
-			return uk_cli_usage_error(CMD, "unknown option"), -1;
-		}
-	}
+	rc = uk_opts_parse(&uk_spec_listen, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
 	if (optind != argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
+		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 	if (o->reply && o->no_reply)
-		return uk_cli_usage_error(CMD, "--reply and --no-reply exclude each other"), -1;
+		return uk_cli_usage_error(CMD, "--reply and --no-reply exclude each other");
 	if (o->quiet && o->json)
-		return uk_cli_usage_error(CMD, "--quiet and --json exclude each other"), -1;
-	return 0;
+		return uk_cli_usage_error(CMD, "--quiet and --json exclude each other");
+	/* Broadcasts only reach a wildcard (or broadcast) address: a socket
+	 * bound to a unicast address never hears them. */
+	if (!o->bind_given)
+		snprintf(o->bind.host, sizeof(o->bind.host), "%s",
+			 any_v6_group(o) ? "::" : "0.0.0.0");
+	return UK_CONTINUE;
 }
 
 static uint32_t next_random(struct listener *L)
@@ -214,12 +223,13 @@ static void print_dgram(struct listener *L, const struct uk_dgram *d,
 	uk_addr_format(&d->peer, from, sizeof(from));
 	if (d->has_dst)
 		uk_addr_ip(&d->dst, to, sizeof(to));
-	outcome = dec->action == UK_LISTEN_REPLY    ? "answered"
+	outcome = dec->action == UK_LISTEN_REPLY    ? "replied"
 		  : dec->action == UK_LISTEN_SILENT ? "silent"
 						    : "refused";
 	if (L->o.json) {
-		printf("{\"from\":\"%s\",\"to\":\"%s\",\"kind\":\"%s\",\"bytes\":%zu,\"outcome\":"
-		       "\"%s\"",
+		uk_cli_json_begin(stdout, "datagram");
+		printf(",\"from\":\"%s\",\"to\":\"%s\",\"kind\":\"%s\",\"bytes\":%zu,"
+		       "\"outcome\":\"%s\"",
 		       from, to, kind_name(dec->kind), d->wire_len, outcome);
 		if (dec->action == UK_LISTEN_REFUSE)
 			printf(",\"rule\":\"%s\"", uk_verdict_name(dec->verdict));
@@ -406,56 +416,31 @@ static void print_summary(const struct listen_stats *s)
 	    (unsigned long long)s->send_failed, (unsigned long long)s->not_joined);
 }
 
-static bool any_v6_group(const struct listen_opts *o)
+/* Binds, joins the groups and sets up the decisions. */
+static int listen_open(struct listener *L)
 {
-	for (size_t i = 0; i < o->n_groups; i++)
-		if (strchr(o->groups[i], ':'))
-			return true;
-	return false;
-}
-
-int uk_cmd_listen(int argc, char **argv)
-{
-	struct listener *L;
 	struct uk_addr local;
-	unsigned char *buf = NULL;
 	unsigned ifindex = 0;
-	int rc = UK_EXIT_FAIL, err;
-	bool decide_ready = false;
+	int err, rc;
 
-	L = calloc(1, sizeof(*L));
-	if (!L)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
-	L->fd = -1;
-	if (parse_args(argc, argv, &L->o) < 0) {
-		free(L);
-		return UK_EXIT_USAGE;
-	}
 	if (getrandom(&L->rng, sizeof(L->rng), 0) != sizeof(L->rng))
 		L->rng = uk_wall_ns() ^ ((uint64_t)getpid() << 32);
 	L->rng |= 1;
 	make_reply(L);
 	err = uk_iface_list_load(&L->ifs);
-	if (err < 0) {
-		uk_cli_fail(CMD, "interfaces", err);
-		goto fail;
-	}
+	if (err < 0)
+		return uk_cli_fail(CMD, "interfaces", err);
 	if (L->o.ifname) {
 		const struct uk_iface *ifc = uk_iface_find(&L->ifs, L->o.ifname);
 		if (!ifc) {
 			uk_cli_error(CMD, "%s: no such interface (see udpkit ifaces)", L->o.ifname);
-			goto fail;
+			return UK_EXIT_ERROR;
 		}
 		ifindex = ifc->index;
 	}
-	/* Broadcasts only reach a wildcard (or broadcast) address: a socket
-	 * bound to a unicast address never hears them. */
-	if (uk_cli_resolve(CMD,
-			   L->o.bind_host	 ? L->o.bind_host
-			   : any_v6_group(&L->o) ? "::"
-						 : "0.0.0.0",
-			   L->o.port, AF_UNSPEC, &local) < 0)
-		goto fail;
+	rc = uk_cli_target_resolve(&L->o.bind, AF_UNSPEC, &local);
+	if (rc != UK_CONTINUE)
+		return rc;
 	L->family = uk_addr_family(&local);
 	{
 		/* SO_REUSEADDR: every listener on the host gets each broadcast and
@@ -472,20 +457,15 @@ int uk_cmd_listen(int argc, char **argv)
 	}
 	if (L->fd < 0) {
 		char text[UK_ADDR_STRLEN];
-		uk_cli_fail(CMD, uk_addr_format(&local, text, sizeof(text)), L->fd);
-		goto fail;
+		return uk_cli_fail(CMD, uk_addr_format(&local, text, sizeof(text)), L->fd);
 	}
 	/* With -p 0 the kernel picked the port: the same-port rule needs it. */
 	err = uk_sock_local(L->fd, &local);
-	if (err < 0) {
-		uk_cli_fail(CMD, "getsockname", err);
-		goto fail;
-	}
+	if (err < 0)
+		return uk_cli_fail(CMD, "getsockname", err);
 	err = uk_mcast_set_all(L->fd, L->family, false);
-	if (err < 0) {
-		uk_cli_fail(CMD, "IP_MULTICAST_ALL", err);
-		goto fail;
-	}
+	if (err < 0)
+		return uk_cli_fail(CMD, "IP_MULTICAST_ALL", err);
 	{
 		struct uk_listen_cfg cfg = {
 		    .guard = {.rate_pps = L->o.rate_pps, .limit_loopback = true},
@@ -494,55 +474,65 @@ int uk_cmd_listen(int argc, char **argv)
 		    .port = uk_addr_port(&local)};
 		err = uk_listen_init(&L->decide, &cfg, &L->ifs);
 	}
-	if (err < 0) {
-		uk_cli_fail(CMD, "memory", err);
-		goto fail;
-	}
-	decide_ready = true;
+	if (err < 0)
+		return uk_cli_fail(CMD, "memory", err);
+	L->decide_ready = true;
 	if (join_groups(L, ifindex) < 0)
-		goto fail;
+		return UK_EXIT_ERROR;
 	if (L->family == AF_INET6 && join_all_nodes(L, ifindex) < 0)
-		goto fail;
-	buf = malloc(RECV_CAP);
-	if (!buf) {
-		uk_cli_fail(CMD, "memory", -ENOMEM);
-		goto fail;
-	}
+		return UK_EXIT_ERROR;
+	L->buf = malloc(RECV_CAP);
+	if (!L->buf)
+		return uk_cli_fail(CMD, "memory", -ENOMEM);
+	return UK_CONTINUE;
+}
+
+/* Hears and answers until a signal. Returns an exit status. */
+static int listen_run(struct listener *L)
+{
 	if (!L->o.json)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	uk_cli_catch_signals();
 	uk_cli_print_bound(L->fd);
-
-	rc = UK_EXIT_OK;
 	while (!atomic_load(&uk_cli_stop)) {
 		struct pollfd pfd[2] = {{.fd = L->fd, .events = POLLIN},
 					{.fd = uk_cli_stop_fd, .events = POLLIN}};
 		int n = poll(pfd, 2, next_timeout_ms(L, uk_now_ns()));
 
-		if (n < 0 && errno != EINTR) {
-			uk_cli_fail(CMD, "poll", -errno);
-			rc = UK_EXIT_FAIL;
-			break;
-		}
+		if (n < 0 && errno != EINTR)
+			return uk_cli_fail(CMD, "poll", -errno);
 		if (n > 0 && (pfd[0].revents & (POLLIN | POLLERR))) {
-			err = drain(L, buf);
+			int err = drain(L, L->buf);
 			if (err < 0 && err != -ECONNREFUSED && err != -EHOSTUNREACH &&
-			    err != -ENETUNREACH) {
-				uk_cli_fail(CMD, "receive", err);
-				rc = UK_EXIT_FAIL;
-				break;
-			}
+			    err != -ENETUNREACH)
+				return uk_cli_fail(CMD, "receive", err);
 		}
 		send_due(L, uk_now_ns());
 	}
-	print_summary(&L->st);
-fail:
-	if (decide_ready)
+	return UK_EXIT_OK;
+}
+
+int uk_cmd_listen(int argc, char **argv)
+{
+	struct listener *L = calloc(1, sizeof(*L));
+	int rc;
+
+	if (!L)
+		return uk_cli_fail(CMD, "memory", -ENOMEM);
+	L->fd = -1;
+	rc = parse_args(argc, argv, &L->o);
+	if (rc == UK_CONTINUE)
+		rc = listen_open(L);
+	if (rc == UK_CONTINUE) {
+		rc = listen_run(L);
+		print_summary(&L->st);
+	}
+	if (L->decide_ready)
 		uk_listen_free(&L->decide);
 	if (L->fd >= 0)
 		close(L->fd);
 	uk_iface_list_free(&L->ifs);
-	free(buf);
+	free(L->buf);
 	free(L);
 	return rc;
 }

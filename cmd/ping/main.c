@@ -4,7 +4,6 @@
  * answer them. Several probes may be in flight; a probe is lost when no
  * reply came within -W; replies are classified by the tracker. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
 #include "udpkit/parse.h"
@@ -20,13 +20,43 @@
 #include "udpkit/stats.h"
 #include "udpkit/track.h"
 
-#define CMD "ping"
 #define REPLY_CAP 65536
 #define TRACK_SIZE 65536
 
+enum { OPT_JSON = 'J' };
+
+static const struct uk_opt options[] = {
+    {'c', "count", "N", "stop after N probes (default: until interrupted)", UK_COMP_NONE, NULL,
+     false},
+    {'i', "interval", "TIME", "time between probes (default 1s; 10ms works)", UK_COMP_NONE, NULL,
+     false},
+    {'W', "timeout", "TIME", "a probe without reply after this long is lost (default 1s)",
+     UK_COMP_NONE, NULL, false},
+    {'w', "deadline", "TIME", "stop after this long, whatever the count", UK_COMP_NONE, NULL,
+     false},
+    {'s', "size", "BYTES", "datagram size, 24..65507 (default 64)", UK_COMP_NONE, NULL, false},
+    {'p', "port", "PORT", "the echo server's port (default 8080)", UK_COMP_NONE, NULL, false},
+    {'q', "quiet", NULL, "only the summary", UK_COMP_NONE, NULL, false},
+    {'4', "ipv4", NULL, "use IPv4 only", UK_COMP_NONE, NULL, false},
+    {'6', "ipv6", NULL, "use IPv6 only", UK_COMP_NONE, NULL, false},
+    {OPT_JSON, "json", NULL, "one JSON object per event, then a summary object", UK_COMP_NONE, NULL,
+     false},
+    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+
+const struct uk_cmd_spec uk_spec_ping = {
+    "ping",
+    "round-trip time and loss against any echo server",
+    "HOST [PORT]",
+    "Measures round-trip time and loss against a UDP echo server (default port 8080):\n"
+    "pure or stamping echo servers, udpkit echo in any mode, socat, sockperf server.\n"
+    "HOST is a name, an address, HOST:PORT, [IPV6]:PORT or a bare IPv6 address.\n"
+    "TIME takes the units ms, s, m, h, d and w (seconds without one).",
+    options,
+    "Exit status: 0 with at least one reply, 1 with none, 2 on errors.",
+    UK_COMP_HOST};
+
 struct ping_opts {
-	const char *host;
-	uint16_t port;
+	struct uk_cli_target target;
 	int family;
 	uint64_t count; /* 0 = until interrupted */
 	uint64_t interval_ns;
@@ -37,331 +67,413 @@ struct ping_opts {
 };
 
 struct ping_counts {
-	uint64_t sent, received, dups, reordered, late, refused, foreign;
+	uint64_t sent, received, dups, reordered, late, refused, errors, truncated, foreign;
 };
 
-static void usage(FILE *f)
+/* One run: what ping_open() sets up, ping_run() fills, ping_report() prints. */
+struct ping {
+	struct ping_opts o;
+	struct uk_addr peer;
+	char peer_text[UK_ADDR_STRLEN];
+	struct uk_probe_fmt fmt;
+	struct uk_track track;
+	struct ping_counts counts;
+	struct uk_rtt rtt;
+	unsigned char *buf, *probe;
+	int fd;
+	uint64_t start;
+};
+
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
-	fprintf(
-	    f,
-	    "usage: udpkit ping [-46q] [-c count] [-i interval] [-W timeout] [-w deadline]\n"
-	    "                   [-s size] [--json] host [port]\n"
-	    "\n"
-	    "Measures round-trip time and loss against a UDP echo server (default port 8080):\n"
-	    "pure or stamping echo servers, udpkit echo in any mode, socat, sockperf server.\n"
-	    "\n"
-	    "  -c, --count N          stop after N probes (default: until interrupted)\n"
-	    "  -i, --interval SECONDS time between probes (default 1; 10ms works)\n"
-	    "  -W, --timeout SECONDS  a probe without reply after this long is lost (default 1)\n"
-	    "  -w, --deadline SECONDS stop after this long, whatever the count\n"
-	    "  -s, --size BYTES       datagram size, %d..65507 (default 64)\n"
-	    "  -q, --quiet            only the summary\n"
-	    "  -4, --ipv4             use IPv4 only\n"
-	    "  -6, --ipv6             use IPv6 only\n"
-	    "      --json             one JSON object per event, then a summary object\n"
-	    "  -h, --help             this help\n"
-	    "\n"
-	    "Exit status: 0 with at least one reply, 1 with none, 2 on errors.\n",
-	    UK_PROBE_MIN_SIZE);
+	struct ping_opts *o = ctx;
+	uint64_t v;
+	int rc = UK_CONTINUE;
+
+	switch (opt->key) {
+	case 'c':
+		return uk_arg_u64(opt, arg, 1, UINT64_MAX >> 8, &o->count);
+	case 'i':
+		return uk_arg_duration(opt, arg, 100000, 3600 * UK_NS_PER_SEC, &o->interval_ns);
+	case 'W':
+		return uk_arg_duration(opt, arg, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC,
+				       &o->timeout_ns);
+	case 'w':
+		return uk_arg_duration(opt, arg, UK_NS_PER_MS, 7 * 86400 * UK_NS_PER_SEC,
+				       &o->deadline_ns);
+	case 's':
+		rc = uk_arg_u64(opt, arg, UK_PROBE_MIN_SIZE, 65507, &v);
+		o->size = (size_t)v;
+		return rc;
+	case 'p':
+		rc = uk_arg_port(opt, arg, false, &o->target.port);
+		o->target.port_given = true;
+		return rc;
+	case 'q':
+		o->quiet = true;
+		return rc;
+	case '4':
+		o->family = AF_INET;
+		return rc;
+	case '6':
+		o->family = AF_INET6;
+		return rc;
+	case OPT_JSON:
+		o->json = true;
+		return rc;
+	default:
+		return rc;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct ping_opts *o)
 {
-	static const struct option longopts[] = {{"count", required_argument, NULL, 'c'},
-						 {"interval", required_argument, NULL, 'i'},
-						 {"timeout", required_argument, NULL, 'W'},
-						 {"deadline", required_argument, NULL, 'w'},
-						 {"size", required_argument, NULL, 's'},
-						 {"quiet", no_argument, NULL, 'q'},
-						 {"ipv4", no_argument, NULL, '4'},
-						 {"ipv6", no_argument, NULL, '6'},
-						 {"json", no_argument, NULL, 'J'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
-	uint64_t v;
-	int c;
+	int rc;
 
-	*o = (struct ping_opts){.port = 8080,
+	*o = (struct ping_opts){.target = {.port = 8080},
 				.family = AF_UNSPEC,
 				.interval_ns = UK_NS_PER_SEC,
 				.timeout_ns = UK_NS_PER_SEC,
 				.size = 64};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:i:W:w:s:q46h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			if (uk_parse_u64(optarg, 1, UINT64_MAX >> 8, &o->count) < 0)
-				return uk_cli_usage_error(CMD, "invalid --count '%s'", optarg), -1;
-			break;
-		case 'i':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, 100000, 3600 * UK_NS_PER_SEC,
-					      &o->interval_ns) < 0)
-				return uk_cli_usage_error(
-					   CMD, "invalid --interval '%s' (100us..3600s)", optarg),
-				       -1;
-			break;
-		case 'W':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS,
-					      3600 * UK_NS_PER_SEC, &o->timeout_ns) < 0)
-				return uk_cli_usage_error(
-					   CMD, "invalid --timeout '%s' (1ms..3600s)", optarg),
-				       -1;
-			break;
-		case 'w':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS,
-					      86400 * UK_NS_PER_SEC, &o->deadline_ns) < 0)
-				return uk_cli_usage_error(CMD, "invalid --deadline '%s'", optarg),
-				       -1;
-			break;
-		case 's':
-			if (uk_parse_u64(optarg, UK_PROBE_MIN_SIZE, 65507, &v) < 0)
-				return uk_cli_usage_error(CMD, "--size takes %d..65507",
-							  UK_PROBE_MIN_SIZE),
-				       -1;
-			o->size = (size_t)v;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case '4':
-			o->family = AF_INET;
-			break;
-		case '6':
-			o->family = AF_INET6;
-			break;
-		case 'J':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(UK_EXIT_OK);
-		default:
-			return uk_cli_usage_error(CMD, "unknown option"), -1;
-		}
-	}
-	return uk_cli_host_port(CMD, argc, argv, true, &o->host, &o->port);
+	rc = uk_opts_parse(&uk_spec_ping, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
+	return uk_cli_target_operands(&o->target, argc, argv, true);
 }
 
-static void print_reply(const struct ping_opts *o, const char *peer, size_t bytes, uint64_t seq,
-			const struct uk_track_result *r)
+#define CMD "ping"
+
+static void print_reply(const struct ping *P, size_t bytes, uint64_t seq,
+			const struct uk_track_result *r, bool cut)
 {
 	static const char *const kinds[] = {"reply", "duplicate", "late", "unknown"};
 	double ms = (double)r->rtt_ns / 1e6;
 
-	if (o->quiet)
+	if (P->o.quiet)
 		return;
-	if (o->json) {
-		printf(
-		    "{\"event\":\"%s\",\"from\":\"%s\",\"bytes\":%zu,\"seq\":%llu,\"rtt_ms\":%.3f,"
-		    "\"reordered\":%s}\n",
-		    kinds[r->kind], peer, bytes, (unsigned long long)seq, ms,
-		    r->reordered ? "true" : "false");
-	} else {
-		printf("%zu bytes from %s: seq=%llu time=%.3f ms%s%s%s\n", bytes, peer,
-		       (unsigned long long)seq, ms, r->kind == UK_TRACK_DUP ? " (DUP!)" : "",
-		       r->kind == UK_TRACK_LATE ? " (late: already counted lost)" : "",
-		       r->reordered ? " (reordered)" : "");
-	}
-	fflush(stdout);
-}
-
-static void print_summary(const struct ping_opts *o, const char *peer, const struct ping_counts *c,
-			  const struct uk_rtt *rtt, uint64_t elapsed_ns)
-{
-	double loss = c->sent ? 100.0 * (double)(c->sent - c->received) / (double)c->sent : 0.0;
-
-	if (o->json) {
-		printf(
-		    "{\"event\":\"summary\",\"to\":\"%s\",\"transmitted\":%llu,\"received\":%llu,"
-		    "\"loss_pct\":%.3f,\"duplicates\":%llu,\"reordered\":%llu,\"late\":%llu,"
-		    "\"refused\":%llu,\"time_ms\":%.0f",
-		    peer, (unsigned long long)c->sent, (unsigned long long)c->received, loss,
-		    (unsigned long long)c->dups, (unsigned long long)c->reordered,
-		    (unsigned long long)c->late, (unsigned long long)c->refused,
-		    (double)elapsed_ns / 1e6);
-		if (rtt->count)
-			printf(",\"rtt_min_ms\":%.3f,\"rtt_avg_ms\":%.3f,\"rtt_max_ms\":%.3f,"
-			       "\"rtt_mdev_ms\":%.3f",
-			       (double)rtt->min_ns / 1e6, uk_rtt_avg_ns(rtt) / 1e6,
-			       (double)rtt->max_ns / 1e6, uk_rtt_mdev_ns(rtt) / 1e6);
-		printf("}\n");
+	if (P->o.json) {
+		uk_cli_json_begin(stdout, kinds[r->kind]);
+		printf(",\"from\":\"%s\",\"bytes\":%zu,\"seq\":%llu,\"rtt_ms\":%.3f,"
+		       "\"reordered\":%s,\"truncated\":%s}\n",
+		       P->peer_text, bytes, (unsigned long long)seq, ms,
+		       r->reordered ? "true" : "false", cut ? "true" : "false");
 		fflush(stdout);
 		return;
 	}
-	printf("\n--- %s udpkit ping statistics ---\n", peer);
-	printf("%llu transmitted, %llu received, %.3g%% loss, %llu duplicates, %llu reordered, "
-	       "%llu late, time %.0fms\n",
-	       (unsigned long long)c->sent, (unsigned long long)c->received, loss,
-	       (unsigned long long)c->dups, (unsigned long long)c->reordered,
-	       (unsigned long long)c->late, (double)elapsed_ns / 1e6);
-	if (c->refused)
-		printf("%llu ICMP port unreachable: nobody listens on %s\n",
-		       (unsigned long long)c->refused, peer);
-	if (rtt->count)
-		printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n", (double)rtt->min_ns / 1e6,
-		       uk_rtt_avg_ns(rtt) / 1e6, (double)rtt->max_ns / 1e6,
-		       uk_rtt_mdev_ns(rtt) / 1e6);
+	/* A stamping server's reply is longer than the probe: say by how much,
+	 * so the byte count is no mystery. */
+	printf("%zu bytes", bytes);
+	if (bytes > P->o.size)
+		printf(" (%zu + %zu prefix)", P->o.size, bytes - P->o.size);
+	printf(" from %s: seq=%llu time=%.3f ms", P->peer_text, (unsigned long long)seq, ms);
+	if (cut)
+		printf(" %s(truncated: the probe had %zu bytes)%s", uk_cli_sgr(stdout, UK_SGR_WARN),
+		       P->o.size, uk_cli_sgr(stdout, UK_SGR_RESET));
+	printf("%s%s%s\n", r->kind == UK_TRACK_DUP ? " (DUP!)" : "",
+	       r->kind == UK_TRACK_LATE ? " (late: already counted lost)" : "",
+	       r->reordered ? " (reordered)" : "");
 	fflush(stdout);
 }
 
-static void on_lost(const struct ping_opts *o, const char *peer, uint64_t n)
+/* iputils' words for the ICMP errors a UDP probe can meet. */
+static const char *icmp_text(int err)
 {
-	if (o->quiet || !n)
+	switch (err) {
+	case -ECONNREFUSED:
+		return "Destination Port Unreachable";
+	case -EHOSTUNREACH:
+		return "Destination Host Unreachable";
+	case -ENETUNREACH:
+		return "Destination Net Unreachable";
+	case -EMSGSIZE:
+		return "Frag needed (message too long)";
+	default:
+		return uk_strerror(err);
+	}
+}
+
+static void print_icmp(const struct ping *P, const struct uk_sock_error *e, uint64_t seq,
+		       bool known)
+{
+	char from[UK_ADDR_STRLEN] = "?";
+
+	if (P->o.quiet)
 		return;
-	if (o->json)
-		printf("{\"event\":\"lost\",\"to\":\"%s\",\"count\":%llu}\n", peer,
-		       (unsigned long long)n);
-	else
-		printf("no reply from %s within %.3f s (%llu probe%s)\n", peer,
-		       (double)o->timeout_ns / 1e9, (unsigned long long)n, n == 1 ? "" : "s");
+	if (e->has_from)
+		uk_addr_ip(&e->from, from, sizeof(from));
+	if (P->o.json) {
+		uk_cli_json_begin(stdout, "unreachable");
+		printf(",\"from\":\"%s\",\"to\":\"%s\",\"seq\":", from, P->peer_text);
+		if (known)
+			printf("%llu", (unsigned long long)seq);
+		else
+			printf("null");
+		printf(",\"error\":\"%s\"}\n", icmp_text(e->err));
+	} else {
+		printf("From %s", from);
+		if (known)
+			printf(" seq=%llu", (unsigned long long)seq);
+		printf(" %s%s%s\n", uk_cli_sgr(stdout, UK_SGR_ERROR), icmp_text(e->err),
+		       uk_cli_sgr(stdout, UK_SGR_RESET));
+	}
 	fflush(stdout);
+}
+
+static void print_lost(const struct ping *P, uint64_t n)
+{
+	char timeout[32];
+
+	if (P->o.quiet || !n)
+		return;
+	if (P->o.json) {
+		uk_cli_json_begin(stdout, "lost");
+		printf(",\"to\":\"%s\",\"count\":%llu}\n", P->peer_text, (unsigned long long)n);
+	} else {
+		printf("no reply from %s within %s (%llu %s)\n", P->peer_text,
+		       uk_format_duration(P->o.timeout_ns, timeout, sizeof(timeout)),
+		       (unsigned long long)n, uk_cli_plural(n, "probe", "probes"));
+	}
+	fflush(stdout);
+}
+
+/* Reads the ICMP errors queued for our probes: each ends its probe at once. */
+static void read_errors(struct ping *P)
+{
+	struct uk_sock_error e;
+	ssize_t n;
+
+	while ((n = uk_sock_recv_error(P->fd, P->buf, REPLY_CAP, &e)) >= 0) {
+		uint64_t seq56, seq = 0;
+		bool known = uk_probe_parse(&P->fmt, P->buf, (size_t)n, &seq56) == 0;
+		if (known) {
+			seq = uk_probe_unwrap(seq56, P->track.next_seq - 1);
+			known = uk_track_fail(&P->track, seq);
+		}
+		if (e.err == -ECONNREFUSED)
+			P->counts.refused++;
+		P->counts.errors++;
+		print_icmp(P, &e, seq, known);
+	}
 }
 
 /* Reads every waiting datagram and classifies it. */
-static int read_replies(int fd, const struct ping_opts *o, const struct uk_probe_fmt *fmt,
-			struct uk_track *t, struct ping_counts *c, struct uk_rtt *rtt,
-			const char *peer, unsigned char *buf)
+static int read_replies(struct ping *P)
 {
 	for (;;) {
-		ssize_t n = recv(fd, buf, REPLY_CAP, MSG_DONTWAIT);
+		ssize_t n = recv(P->fd, P->buf, REPLY_CAP, MSG_DONTWAIT);
 		uint64_t seq56, seq;
 		struct uk_track_result r;
+		bool cut = false;
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
-			if (errno == ECONNREFUSED) {
-				c->refused++;
+			if (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+			    errno == ENETUNREACH) {
+				/* Reported with its probe by read_errors(). */
+				read_errors(P);
 				continue;
 			}
 			return -errno;
 		}
-		if (uk_probe_parse(fmt, buf, (size_t)n, &seq56) < 0) {
-			c->foreign++;
-			continue;
+		if (uk_probe_parse(&P->fmt, P->buf, (size_t)n, &seq56) < 0) {
+			if (uk_probe_parse_cut(&P->fmt, P->buf, (size_t)n, &seq56) < 0) {
+				P->counts.foreign++;
+				continue;
+			}
+			cut = true;
 		}
-		seq = uk_probe_unwrap(seq56, t->next_seq - 1);
-		r = uk_track_reply(t, seq, uk_now_ns());
+		seq = uk_probe_unwrap(seq56, P->track.next_seq - 1);
+		r = uk_track_reply(&P->track, seq, uk_now_ns());
 		switch (r.kind) {
 		case UK_TRACK_NEW:
-			c->received++;
-			c->reordered += r.reordered;
-			uk_rtt_add(rtt, r.rtt_ns);
+			P->counts.received++;
+			P->counts.reordered += r.reordered;
+			P->counts.truncated += cut;
+			uk_rtt_add(&P->rtt, r.rtt_ns);
 			break;
 		case UK_TRACK_DUP:
-			c->dups++;
+			P->counts.dups++;
 			break;
 		case UK_TRACK_LATE:
-			c->late++;
+			P->counts.late++;
 			break;
 		default:
-			c->foreign++;
+			P->counts.foreign++;
 			continue;
 		}
-		print_reply(o, peer, (size_t)n, seq, &r);
+		print_reply(P, (size_t)n, seq, &r, cut);
 	}
 }
 
-int uk_cmd_ping(int argc, char **argv)
+static int ping_open(struct ping *P)
 {
-	struct ping_opts o;
-	struct uk_addr peer;
-	struct uk_probe_fmt fmt;
-	struct uk_track track = {0};
-	struct ping_counts counts = {0};
-	struct uk_rtt rtt;
-	char peer_text[UK_ADDR_STRLEN];
-	unsigned char *buf = NULL, *probe = NULL;
-	uint64_t start, next_send, end_at = UINT64_MAX;
-	int fd = -1, rc = UK_EXIT_USAGE;
+	struct uk_sock_opts so = {.v6only = -1, .recv_err = true};
+	char interval[32], timeout[32];
+	int rc;
 
-	if (parse_args(argc, argv, &o) < 0)
-		return UK_EXIT_USAGE;
-	if (uk_cli_resolve(CMD, o.host, o.port, o.family, &peer) < 0)
-		return UK_EXIT_USAGE;
-	uk_addr_format(&peer, peer_text, sizeof(peer_text));
-	uk_rtt_init(&rtt);
-	uk_probe_init(&fmt, o.size, uk_wall_ns() ^ ((uint64_t)getpid() << 32));
-	if (!uk_probe_is_ascii(&fmt) && !o.quiet && !o.json)
-		fprintf(stderr,
-			"udpkit ping: note: at %zu bytes the length field is not 7-bit; "
-			"servers that decode text may drop probes (sizes up to 127 are safe)\n",
-			o.size);
-	fd = uk_sock_open_connected(&peer, NULL);
-	if (fd < 0) {
-		uk_cli_fail(CMD, peer_text, fd);
-		goto fail;
-	}
-	buf = malloc(REPLY_CAP);
-	probe = malloc(o.size);
-	if (!buf || !probe || uk_track_init(&track, TRACK_SIZE) < 0) {
-		uk_cli_fail(CMD, "memory", -ENOMEM);
-		goto fail;
-	}
+	P->fd = -1;
+	rc = uk_cli_target_resolve(&P->o.target, P->o.family, &P->peer);
+	if (rc != UK_CONTINUE)
+		return rc;
+	uk_addr_format(&P->peer, P->peer_text, sizeof(P->peer_text));
+	uk_rtt_init(&P->rtt);
+	uk_probe_init(&P->fmt, P->o.size, uk_wall_ns() ^ ((uint64_t)getpid() << 32));
+	if (!uk_probe_is_ascii(&P->fmt) && !P->o.quiet && !P->o.json)
+		uk_cli_warn(CMD,
+			    "at %zu bytes the length field is not 7-bit; servers that decode text "
+			    "may drop probes (sizes up to 127 are safe)",
+			    P->o.size);
+	P->fd = uk_sock_open_connected(&P->peer, &so);
+	if (P->fd < 0)
+		return uk_cli_fail(CMD, P->peer_text, P->fd);
+	P->buf = malloc(REPLY_CAP);
+	P->probe = malloc(P->o.size);
+	if (!P->buf || !P->probe || uk_track_init(&P->track, TRACK_SIZE) < 0)
+		return uk_cli_fail(CMD, "memory", -ENOMEM);
+	if (!P->o.quiet && !P->o.json)
+		printf("PING %s (udp): %zu bytes per probe, every %s, timeout %s\n", P->peer_text,
+		       P->o.size, uk_format_duration(P->o.interval_ns, interval, sizeof(interval)),
+		       uk_format_duration(P->o.timeout_ns, timeout, sizeof(timeout)));
+	return UK_CONTINUE;
+}
+
+/* Sends probe after probe and reads replies until the count, the deadline
+ * or a signal. Returns UK_CONTINUE or an exit status. */
+static int ping_run(struct ping *P)
+{
+	uint64_t next_send, end_at = UINT64_MAX;
+
 	uk_cli_catch_signals();
-	if (!o.quiet && !o.json)
-		printf("UDPING %s: %zu bytes per probe, every %.3f s, timeout %.3f s\n", peer_text,
-		       o.size, (double)o.interval_ns / 1e9, (double)o.timeout_ns / 1e9);
-	start = next_send = uk_now_ns();
-	if (o.deadline_ns)
-		end_at = start + o.deadline_ns;
+	P->start = next_send = uk_now_ns();
+	if (P->o.deadline_ns)
+		end_at = P->start + P->o.deadline_ns;
 	for (;;) {
 		uint64_t now = uk_now_ns(), wake, expire_at;
-		bool sending = !o.count || counts.sent < o.count;
-		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+		bool sending = !P->o.count || P->counts.sent < P->o.count;
+		struct pollfd p[2] = {{.fd = P->fd, .events = POLLIN},
 				      {.fd = uk_cli_stop_fd, .events = POLLIN}};
 		int timeout_ms;
 
 		if (atomic_load(&uk_cli_stop) || now >= end_at)
 			break;
-		on_lost(&o, peer_text, uk_track_expire(&track, now, o.timeout_ns));
-		if (!sending && track.waiting == 0)
+		print_lost(P, uk_track_expire(&P->track, now, P->o.timeout_ns));
+		if (!sending && P->track.waiting == 0)
 			break;
 		if (sending && now >= next_send) {
-			uint64_t seq = uk_track_sent(&track, now, NULL);
-			uk_probe_build(&fmt, seq, probe);
-			if (send(fd, probe, o.size, 0) < 0) {
-				/* ECONNREFUSED is an earlier probe's ICMP error; ENOBUFS and
-				 * EAGAIN a full queue: the probe counts as sent and lost. */
-				if (errno == ECONNREFUSED) {
-					counts.refused++;
-				} else if (errno != ENOBUFS && errno != EAGAIN) {
-					uk_cli_fail(CMD, "send", -errno);
-					goto fail;
-				}
+			uint64_t seq = uk_track_sent(&P->track, now, NULL);
+			uk_probe_build(&P->fmt, seq, P->probe);
+			/* An ICMP error of an earlier probe may surface here; ENOBUFS and
+			 * EAGAIN are a full queue: the probe counts as sent and lost. */
+			if (send(P->fd, P->probe, P->o.size, 0) < 0) {
+				if (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+				    errno == ENETUNREACH)
+					read_errors(P);
+				else if (errno != ENOBUFS && errno != EAGAIN)
+					return uk_cli_fail(CMD, "send", -errno);
 			}
-			counts.sent++;
-			next_send += o.interval_ns;
+			P->counts.sent++;
+			next_send += P->o.interval_ns;
 			if (next_send < now)
 				next_send = now; /* we fell behind: don't burst */
 			continue;
 		}
-		expire_at = uk_track_next_deadline(&track, o.timeout_ns);
+		expire_at = uk_track_next_deadline(&P->track, P->o.timeout_ns);
 		wake = sending ? next_send : UINT64_MAX;
 		if (expire_at < wake)
 			wake = expire_at;
 		if (end_at < wake)
 			wake = end_at;
 		timeout_ms = wake == UINT64_MAX ? 1000 : (int)((wake - now + 999999) / 1000000);
-		if (poll(p, 2, timeout_ms) < 0 && errno != EINTR) {
-			uk_cli_fail(CMD, "poll", -errno);
-			goto fail;
-		}
-		if ((p[0].revents & (POLLIN | POLLERR)) &&
-		    read_replies(fd, &o, &fmt, &track, &counts, &rtt, peer_text, buf) < 0) {
-			uk_cli_fail(CMD, "receive", -errno);
-			goto fail;
-		}
+		if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
+			return uk_cli_fail(CMD, "poll", -errno);
+		if (p[0].revents & POLLERR)
+			read_errors(P);
+		if ((p[0].revents & (POLLIN | POLLERR)) && read_replies(P) < 0)
+			return uk_cli_fail(CMD, "receive", -errno);
 	}
-	print_summary(&o, peer_text, &counts, &rtt, uk_now_ns() - start);
-	rc = counts.received > 0 ? UK_EXIT_OK : UK_EXIT_FAIL;
-fail:
-	uk_track_free(&track);
-	free(buf);
-	free(probe);
-	if (fd >= 0)
-		close(fd);
+	return UK_CONTINUE;
+}
+
+static void report_json(const struct ping *P, double loss, uint64_t elapsed_ns)
+{
+	const struct ping_counts *c = &P->counts;
+
+	uk_cli_json_begin(stdout, "summary");
+	printf(",\"to\":\"%s\",\"transmitted\":%llu,\"received\":%llu,\"loss_pct\":%.3f,"
+	       "\"duplicates\":%llu,\"errors\":%llu,\"reordered\":%llu,\"late\":%llu,"
+	       "\"truncated\":%llu,\"refused\":%llu,\"time_ms\":%.0f",
+	       P->peer_text, (unsigned long long)c->sent, (unsigned long long)c->received, loss,
+	       (unsigned long long)c->dups, (unsigned long long)c->errors,
+	       (unsigned long long)c->reordered, (unsigned long long)c->late,
+	       (unsigned long long)c->truncated, (unsigned long long)c->refused,
+	       (double)elapsed_ns / 1e6);
+	if (P->rtt.count)
+		printf(",\"rtt_min_ms\":%.3f,\"rtt_avg_ms\":%.3f,\"rtt_max_ms\":%.3f,"
+		       "\"rtt_mdev_ms\":%.3f",
+		       (double)P->rtt.min_ns / 1e6, uk_rtt_avg_ns(&P->rtt) / 1e6,
+		       (double)P->rtt.max_ns / 1e6, uk_rtt_mdev_ns(&P->rtt) / 1e6);
+	printf("}\n");
+}
+
+/* The summary as iputils ping prints it, then udpkit's own counts. */
+static void ping_report(const struct ping *P)
+{
+	const struct ping_counts *c = &P->counts;
+	uint64_t elapsed_ns = uk_now_ns() - P->start;
+	double loss = c->sent ? 100.0 * (double)(c->sent - c->received) / (double)c->sent : 0.0;
+
+	if (P->o.json) {
+		report_json(P, loss, elapsed_ns);
+		fflush(stdout);
+		return;
+	}
+	printf("\n--- %s udpkit ping statistics ---\n", P->peer_text);
+	printf("%llu packets transmitted, %llu received", (unsigned long long)c->sent,
+	       (unsigned long long)c->received);
+	if (c->dups)
+		printf(", +%llu duplicates", (unsigned long long)c->dups);
+	if (c->errors)
+		printf(", +%llu errors", (unsigned long long)c->errors);
+	printf(", %s%g%% packet loss%s, time %.0fms\n",
+	       uk_cli_sgr(stdout, c->received < c->sent ? UK_SGR_ERROR : UK_SGR_GOOD), loss,
+	       uk_cli_sgr(stdout, UK_SGR_RESET), (double)elapsed_ns / 1e6);
+	if (P->rtt.count)
+		printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n",
+		       (double)P->rtt.min_ns / 1e6, uk_rtt_avg_ns(&P->rtt) / 1e6,
+		       (double)P->rtt.max_ns / 1e6, uk_rtt_mdev_ns(&P->rtt) / 1e6);
+	printf("%llu reordered, %llu late, %llu truncated\n", (unsigned long long)c->reordered,
+	       (unsigned long long)c->late, (unsigned long long)c->truncated);
+	if (c->refused)
+		printf("%llu ICMP port unreachable: nobody listens on %s\n",
+		       (unsigned long long)c->refused, P->peer_text);
+	fflush(stdout);
+}
+
+static void ping_close(struct ping *P)
+{
+	uk_track_free(&P->track);
+	free(P->buf);
+	free(P->probe);
+	if (P->fd >= 0)
+		close(P->fd);
+}
+
+int uk_cmd_ping(int argc, char **argv)
+{
+	struct ping P = {.fd = -1};
+	int rc = parse_args(argc, argv, &P.o);
+
+	if (rc == UK_CONTINUE)
+		rc = ping_open(&P);
+	if (rc == UK_CONTINUE)
+		rc = ping_run(&P);
+	if (rc == UK_CONTINUE) {
+		ping_report(&P);
+		rc = P.counts.received > 0 ? UK_EXIT_OK : UK_EXIT_FAIL;
+	}
+	ping_close(&P);
 	return rc;
 }

@@ -3,7 +3,6 @@
  * with the address it came from. A lost datagram or reply never hangs it:
  * it retries, then says no reply came, or that nobody listens (ICMP). */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <readline/history.h>
 #include <readline/readline.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
 #include "udpkit/parse.h"
@@ -21,9 +21,33 @@
 #define MAX_DATAGRAM 65507
 #define REPLY_CAP 65536
 
+enum { OPT_JSON = 'J' };
+
+static const struct uk_opt options[] = {
+    {'W', "timeout", "TIME", "wait this long for each reply (default 1s; 200ms works)",
+     UK_COMP_NONE, NULL, false},
+    {'r', "retries", "N", "resend a line this many times when no reply came (default 2)",
+     UK_COMP_NONE, NULL, false},
+    {'p', "port", "PORT", "the server's port (default 8080)", UK_COMP_NONE, NULL, false},
+    {'4', "ipv4", NULL, "use IPv4 only", UK_COMP_NONE, NULL, false},
+    {'6', "ipv6", NULL, "use IPv6 only", UK_COMP_NONE, NULL, false},
+    {OPT_JSON, "json", NULL, "one JSON object per line of input", UK_COMP_NONE, NULL, false},
+    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+
+const struct uk_cmd_spec uk_spec_send = {
+    "send",
+    "send lines as datagrams, print the replies",
+    "[HOST [PORT]]",
+    "Sends each line of input as one datagram to HOST (default 127.0.0.1, port\n"
+    "8080) and prints the reply with the address it came from. On a terminal it\n"
+    "prompts; otherwise it reads lines from stdin. HOST is a name, an address,\n"
+    "HOST:PORT, [IPV6]:PORT or a bare IPv6 address.",
+    options,
+    "Exit status: 0 when every line got a reply, 1 when some did not, 2 on errors.",
+    UK_COMP_HOST};
+
 struct send_opts {
-	const char *host;
-	uint16_t port;
+	struct uk_cli_target target;
 	int family;
 	uint64_t timeout_ns;
 	unsigned retries;
@@ -32,76 +56,50 @@ struct send_opts {
 
 enum outcome { GOT_REPLY, NO_REPLY, REFUSED, FAILED };
 
-static void usage(FILE *f)
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
-	fprintf(f,
-		"usage: udpkit send [-46] [-W timeout] [-r retries] [--json] [host [port]]\n"
-		"\n"
-		"Sends each line of input as one datagram to host:port (default\n"
-		"127.0.0.1 8080) and prints the reply with the address it came from.\n"
-		"On a terminal it prompts; otherwise it reads lines from stdin.\n"
-		"\n"
-		"  -W, --timeout SECONDS  wait this long for each reply (default 1; 200ms works)\n"
-		"  -r, --retries N        resend a line this many times when no reply came "
-		"(default 2)\n"
-		"  -4, --ipv4             use IPv4 only\n"
-		"  -6, --ipv6             use IPv6 only\n"
-		"      --json             one JSON object per line of input\n"
-		"  -h, --help             this help\n"
-		"\n"
-		"Exit status: 0 when every line got a reply, 1 when some did not, 2 on usage "
-		"errors.\n");
+	struct send_opts *o = ctx;
+	uint64_t v;
+	int rc = UK_CONTINUE;
+
+	switch (opt->key) {
+	case 'W':
+		return uk_arg_duration(opt, arg, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC,
+				       &o->timeout_ns);
+	case 'r':
+		rc = uk_arg_u64(opt, arg, 0, 100, &v);
+		o->retries = (unsigned)v;
+		return rc;
+	case 'p':
+		rc = uk_arg_port(opt, arg, false, &o->target.port);
+		o->target.port_given = true;
+		return rc;
+	case '4':
+		o->family = AF_INET;
+		return rc;
+	case '6':
+		o->family = AF_INET6;
+		return rc;
+	case OPT_JSON:
+		o->json = true;
+		return rc;
+	default:
+		return rc;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct send_opts *o)
 {
-	static const struct option longopts[] = {{"timeout", required_argument, NULL, 'W'},
-						 {"retries", required_argument, NULL, 'r'},
-						 {"ipv4", no_argument, NULL, '4'},
-						 {"ipv6", no_argument, NULL, '6'},
-						 {"json", no_argument, NULL, 'J'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
-	uint64_t v;
-	int c;
+	int rc;
 
-	*o = (struct send_opts){.host = "127.0.0.1",
-				.port = 8080,
+	*o = (struct send_opts){.target = {.host = "127.0.0.1", .port = 8080},
 				.family = AF_UNSPEC,
 				.timeout_ns = UK_NS_PER_SEC,
 				.retries = 2};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "W:r:46h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'W':
-			if (uk_parse_duration(optarg, UK_NS_PER_SEC, UK_NS_PER_MS,
-					      3600 * UK_NS_PER_SEC, &o->timeout_ns) < 0)
-				return uk_cli_usage_error(
-					   CMD, "invalid --timeout '%s' (1ms..3600s)", optarg),
-				       -1;
-			break;
-		case 'r':
-			if (uk_parse_u64(optarg, 0, 100, &v) < 0)
-				return uk_cli_usage_error(CMD, "--retries takes 0..100"), -1;
-			o->retries = (unsigned)v;
-			break;
-		case '4':
-			o->family = AF_INET;
-			break;
-		case '6':
-			o->family = AF_INET6;
-			break;
-		case 'J':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(UK_EXIT_OK);
-		default:
-			return uk_cli_usage_error(CMD, "unknown option"), -1;
-		}
-	}
-	return uk_cli_host_port(CMD, argc, argv, false, &o->host, &o->port);
+	rc = uk_opts_parse(&uk_spec_send, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
+	return uk_cli_target_operands(&o->target, argc, argv, false);
 }
 
 /* Waits up to timeout_ns for a datagram on fd; returns its length (an
@@ -144,8 +142,8 @@ static void drain_late(int fd, const char *peer_text, bool json, unsigned char *
 		if (n < 0)
 			continue;
 		if (json) {
-			printf("{\"event\":\"late_reply\",\"from\":\"%s\",\"bytes\":%zd,\"reply\":",
-			       peer_text, n);
+			uk_cli_json_begin(stdout, "late_reply");
+			printf(",\"from\":\"%s\",\"bytes\":%zd,\"reply\":", peer_text, n);
 			uk_cli_put_json_string(stdout, buf, (size_t)n);
 			printf("}\n");
 		} else {
@@ -196,10 +194,11 @@ static enum outcome send_line(int fd, const struct send_opts *o, const char *pee
 		{
 			double ms = (double)(uk_now_ns() - sent_at) / 1e6;
 			if (o->json) {
-				printf("{\"event\":\"reply\",\"from\":\"%s\",\"bytes\":%zd,\"rtt_"
-				       "ms\":%.3f,"
-				       "\"tries\":%u,\"reply\":",
-				       peer_text, n, ms, tries);
+				uk_cli_json_begin(stdout, "reply");
+				printf(
+				    ",\"from\":\"%s\",\"bytes\":%zd,\"rtt_ms\":%.3f,\"tries\":%u,"
+				    "\"reply\":",
+				    peer_text, n, ms, tries);
 				uk_cli_put_json_string(stdout, buf, (size_t)n);
 				printf("}\n");
 			} else {
@@ -212,8 +211,8 @@ static enum outcome send_line(int fd, const struct send_opts *o, const char *pee
 		}
 	}
 	if (o->json) {
-		printf("{\"event\":\"%s\",\"to\":\"%s\",\"tries\":%u}\n",
-		       refused ? "refused" : "no_reply", peer_text, tries);
+		uk_cli_json_begin(stdout, refused ? "refused" : "no_reply");
+		printf(",\"to\":\"%s\",\"tries\":%u}\n", peer_text, tries);
 	} else if (refused) {
 		printf("no reply from %s: nobody listens there (ICMP port unreachable), %u tries\n",
 		       peer_text, tries);
@@ -255,62 +254,85 @@ static char *next_line(bool interactive, size_t *len)
 	return line;
 }
 
-int uk_cmd_send(int argc, char **argv)
-{
+/* One run: the socket to the server and what came back. */
+struct send_run {
 	struct send_opts o;
 	struct uk_addr peer;
 	char peer_text[UK_ADDR_STRLEN];
-	unsigned char *buf = NULL;
-	unsigned long lines = 0, answered = 0;
-	bool interactive;
-	int fd = -1, rc = UK_EXIT_FAIL;
+	unsigned char *buf;
+	int fd;
+	unsigned long lines, answered;
+};
 
-	if (parse_args(argc, argv, &o) < 0)
-		return UK_EXIT_USAGE;
-	if (uk_cli_resolve(CMD, o.host, o.port, o.family, &peer) < 0)
-		return UK_EXIT_FAIL;
-	uk_addr_format(&peer, peer_text, sizeof(peer_text));
-	fd = uk_sock_open_connected(&peer, NULL);
-	if (fd < 0)
-		return uk_cli_fail(CMD, peer_text, fd);
-	buf = malloc(REPLY_CAP);
-	if (!buf) {
-		uk_cli_fail(CMD, "memory", -ENOMEM);
-		goto fail;
-	}
+static int send_open(struct send_run *S)
+{
+	int rc = uk_cli_target_resolve(&S->o.target, S->o.family, &S->peer);
+
+	if (rc != UK_CONTINUE)
+		return rc;
+	uk_addr_format(&S->peer, S->peer_text, sizeof(S->peer_text));
+	S->fd = uk_sock_open_connected(&S->peer, NULL);
+	if (S->fd < 0)
+		return uk_cli_fail(CMD, S->peer_text, S->fd);
+	S->buf = malloc(REPLY_CAP);
+	if (!S->buf)
+		return uk_cli_fail(CMD, "memory", -ENOMEM);
+	return UK_CONTINUE;
+}
+
+/* A line at a time until the end of input, a signal or a failure. */
+static void send_run(struct send_run *S)
+{
+	bool interactive = uk_cli_isatty(stdin) && uk_cli_isatty(stdout) && !S->o.json;
+
 	uk_cli_catch_signals();
-	interactive = uk_cli_isatty(stdin) && uk_cli_isatty(stdout) && !o.json;
 	if (interactive)
 		printf("udpkit send: to %s; one datagram per line; Ctrl-D or Ctrl-C ends.\n",
-		       peer_text);
+		       S->peer_text);
 	for (;;) {
 		size_t len;
 		char *line = next_line(interactive, &len);
 		enum outcome out;
 		if (!line)
 			break;
+		S->lines++;
 		if (len > MAX_DATAGRAM) {
 			uk_cli_error(CMD,
 				     "line of %zu bytes is longer than a datagram (%d): not sent",
 				     len, MAX_DATAGRAM);
 			free(line);
-			lines++;
 			continue;
 		}
-		lines++;
-		out = send_line(fd, &o, peer_text, line, len, buf);
+		out = send_line(S->fd, &S->o, S->peer_text, line, len, S->buf);
 		free(line);
 		if (out == GOT_REPLY)
-			answered++;
+			S->answered++;
 		if (out == FAILED)
 			break;
 	}
-	rc = answered == lines ? UK_EXIT_OK : UK_EXIT_FAIL;
-	if (!o.json)
-		fprintf(stderr, "udpkit send: %lu lines sent, %lu answered\n", lines, answered);
-fail:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
+}
+
+static int send_report(const struct send_run *S)
+{
+	if (!S->o.json)
+		fprintf(stderr, "udpkit send: %lu %s sent, %lu replied\n", S->lines,
+			uk_cli_plural(S->lines, "line", "lines"), S->answered);
+	return S->answered == S->lines ? UK_EXIT_OK : UK_EXIT_FAIL;
+}
+
+int uk_cmd_send(int argc, char **argv)
+{
+	struct send_run S = {.fd = -1};
+	int rc = parse_args(argc, argv, &S.o);
+
+	if (rc == UK_CONTINUE)
+		rc = send_open(&S);
+	if (rc == UK_CONTINUE) {
+		send_run(&S);
+		rc = send_report(&S);
+	}
+	free(S.buf);
+	if (S.fd >= 0)
+		close(S.fd);
 	return rc;
 }

@@ -24,11 +24,28 @@ struct uk_addr {
 
 /* Parses host (numeric IPv4/IPv6, "v6%if", or a name resolved with
  * getaddrinfo) and port into a. family is AF_UNSPEC, AF_INET or AF_INET6.
- * Returns 0, UK_EPARSE or UK_ENOTFOUND. May block on DNS for names. */
+ * Returns 0 or the error of uk_addr_gai_error(): UK_ENOTFOUND (no such
+ * host), UK_ENAMESERVICE (the name service did not answer), UK_EFAMILY
+ * (the host has no address of that family), UK_EPARSE. May block on DNS
+ * for names. */
 int uk_addr_parse(struct uk_addr *a, const char *host, uint16_t port, int family);
 
-/* Parses "HOST", "HOST:PORT", "[V6]" or "[V6]:PORT"; default_port is used
- * when no port is given. Returns as uk_addr_parse(). */
+/* Splits the one address grammar of every udpkit command: "HOST",
+ * "HOST:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address "V6". Writes the
+ * host (without brackets) into host and, when the text has a port, sets
+ * *port and *has_port. A bare IPv6 address that also reads as address and
+ * port ("::1:8080": [::1]:8080 or [::0.1.128.128]) is UK_EAMBIGUOUS: the
+ * caller says to use brackets. Returns 0, UK_EPARSE (empty host, bad
+ * brackets, a port that is not a number), UK_ERANGE_ (port > 65535) or
+ * UK_EAMBIGUOUS. Never resolves anything. */
+int uk_addr_split(const char *text, char *host, size_t host_size, uint16_t *port, bool *has_port);
+
+/* Maps a getaddrinfo() error (and errno, for EAI_SYSTEM) to a UK_E* or
+ * -errno code. */
+int uk_addr_gai_error(int eai, int sys_errno);
+
+/* Parses the forms of uk_addr_split(); default_port is used when no port
+ * is given. Returns as uk_addr_split() and uk_addr_parse(). */
 int uk_addr_parse_hostport(struct uk_addr *a, const char *text, uint16_t default_port, int family);
 
 /* Flags for the _flags variants. UK_ADDR_NUMERIC accepts numeric addresses

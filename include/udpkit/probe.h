@@ -47,6 +47,12 @@ void uk_probe_build(const struct uk_probe_fmt *f, uint64_t seq, unsigned char *o
 int uk_probe_parse(const struct uk_probe_fmt *f, const unsigned char *reply, size_t len,
 		   uint64_t *seq);
 
+/* Finds the start of our probe in a reply shorter than the probe: a server
+ * that cut the datagram (inetd's echo keeps 4096 bytes). Every byte that
+ * is there is checked. Returns 0 (and *seq) or UK_EPARSE. */
+int uk_probe_parse_cut(const struct uk_probe_fmt *f, const unsigned char *reply, size_t len,
+		       uint64_t *seq);
+
 /* The full sequence number for seq56 nearest to reference (the highest
  * number sent), so 64-bit counters survive the 56 bits on the wire. */
 uint64_t uk_probe_unwrap(uint64_t seq56, uint64_t reference);

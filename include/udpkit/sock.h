@@ -33,6 +33,19 @@ int uk_sock_open(const struct uk_addr *local, const struct uk_sock_opts *opts);
  * Returns the fd or -errno. */
 int uk_sock_open_connected(const struct uk_addr *peer, const struct uk_sock_opts *opts);
 
+/* An ICMP error queued on a socket opened with recv_err. */
+struct uk_sock_error {
+	int err;	     /* -errno: -ECONNREFUSED for port unreachable, ... */
+	struct uk_addr from; /* who reported it (a router or the peer), when has_from */
+	bool has_from;
+	unsigned char origin, type, code; /* SO_EE_ORIGIN_ICMP/ICMP6, ICMP type and code */
+};
+
+/* Reads one error from fd's error queue (IP_RECVERR): the datagram that
+ * caused it goes to buf (as much as the kernel kept). Never blocks.
+ * Returns its length, -EAGAIN when the queue is empty, or -errno. */
+ssize_t uk_sock_recv_error(int fd, void *buf, size_t cap, struct uk_sock_error *e);
+
 /* The address a socket is bound to (the real port after binding port 0). */
 int uk_sock_local(int fd, struct uk_addr *out);
 

@@ -49,6 +49,11 @@ uint64_t uk_track_sent(struct uk_track *t, uint64_t now_ns, bool *evicted);
 /* Classifies a reply carrying seq received at now_ns. */
 struct uk_track_result uk_track_reply(struct uk_track *t, uint64_t seq, uint64_t now_ns);
 
+/* Ends probe seq at once, as lost, when it is still waiting (an ICMP
+ * error came back for it); a later reply counts as late. Returns true
+ * when it was waiting. */
+bool uk_track_fail(struct uk_track *t, uint64_t seq);
+
 /* Marks probes sent before now_ns - timeout_ns that are still waiting as
  * lost; returns how many. */
 uint64_t uk_track_expire(struct uk_track *t, uint64_t now_ns, uint64_t timeout_ns);

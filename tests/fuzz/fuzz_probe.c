@@ -26,6 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(again + 10, data + size - 64 + 10, 64 - 10) != 0)
 			abort();
 	}
+	/* A cut reply (shorter than the probe): the probe's start is inside it. */
+	if (uk_probe_init(&f, 64, 42) == 0 && uk_probe_parse_cut(&f, data, size, &seq) == 0 &&
+	    size < UK_PROBE_MIN_SIZE)
+		abort();
 	free(copy);
 	return 0;
 }

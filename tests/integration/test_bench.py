@@ -16,7 +16,7 @@ class TestBench(unittest.TestCase):
     def test_closed_loop_against_udpkit_echo(self):
         s = udpkit("echo", "-p", "0", "-q", "-m", "pure")
         try:
-            r, res = bench(s.wait_bound()[1], "-w", "16", "--flows", "2")
+            r, res = bench(s.wait_bound()[1], "--window", "16", "--flows", "2")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertGreater(res["received"], 100)
             self.assertEqual(res["lost"], 0)
@@ -43,7 +43,7 @@ class TestBench(unittest.TestCase):
         srv = harness.Proc([sockperf, "server", "-i", "127.0.0.1", "-p", str(port)])
         try:
             srv.wait_for(b"using", "out", timeout=10)
-            r, res = bench(port, "-w", "8")
+            r, res = bench(port, "--window", "8")
             self.assertEqual(r.returncode, 0)
             self.assertGreater(res["received"], 100)
         finally:
@@ -52,12 +52,12 @@ class TestBench(unittest.TestCase):
     def test_loss_is_reported(self):
         from peers import ScriptedEcho
         with ScriptedEcho(lambda i, d: [] if i % 10 == 0 else [(0, d)]) as lossy:
-            r, res = bench(lossy.port, "-w", "4", "-W", "0.1")
+            r, res = bench(lossy.port, "--window", "4", "-W", "0.1")
             self.assertGreater(res["lost"], 0)
             self.assertEqual(res["sent"], res["received"] + res["lost"])
 
     def test_nobody_listening(self):
-        r, res = bench(harness.free_udp_port(), "-w", "1", "-W", "0.1")
+        r, res = bench(harness.free_udp_port(), "--window", "1", "-W", "0.1")
         self.assertEqual(r.returncode, 1)
         self.assertEqual(res["received"], 0)
 

@@ -218,12 +218,15 @@ s.sendto(b"start", ("10.77.0.3", 8086))
         rc, out, err = self.broadcast(H1, "--json", "--retries", "2", "dup")
         self.assertEqual(rc, 0, err)
         objs = [json.loads(line) for line in out.splitlines()]
-        replies = [o for o in objs if o["type"] == "reply"]
+        # Each responder once as its first reply arrives, then its count.
+        replies = [o for o in objs if o["event"] == "reply"]
         self.assertEqual([o["from"] for o in replies], ["10.77.0.2:8086"])
-        self.assertGreaterEqual(replies[0]["replies"], 3)
         self.assertGreater(replies[0]["rtt_ms"], 0)
+        responders = [o for o in objs if o["event"] == "responder"]
+        self.assertEqual([o["from"] for o in responders], ["10.77.0.2:8086"])
+        self.assertGreaterEqual(responders[0]["replies"], 3)
         summary = objs[-1]
-        self.assertEqual(summary["type"], "summary")
+        self.assertEqual(summary["event"], "summary")
         self.assertEqual(summary["responders"], 1)
         self.assertGreaterEqual(summary["duplicates"], 2)
         self.assertTrue(summary["message"].endswith("】dup"))
@@ -336,7 +339,7 @@ class TestListenSafety(LabTest):
         l3 = self.listen(H3, "--jitter", "1000")
         rc, out, err = self.broadcast(H1, "--json", "--wait", "1.5", "spread")
         self.assertEqual(rc, 0, err)
-        rtts = [o["rtt_ms"] for o in map(json.loads, out.splitlines()) if o["type"] == "reply"]
+        rtts = [o["rtt_ms"] for o in map(json.loads, out.splitlines()) if o["event"] == "reply"]
         self.assertEqual(len(rtts), 2, out)
         # Uniform in [0, 1000) ms: both under 20 ms has probability 0.0004.
         self.assertGreater(max(rtts), 20, rtts)

@@ -12,7 +12,7 @@ class TestDemo(unittest.TestCase):
         p = subprocess.run(["sh", script, harness.BIN], capture_output=True, timeout=60 * harness.SLOW)
         out = p.stdout.decode()
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("5 transmitted, 5 received, 0% loss", out)
+        self.assertIn("5 packets transmitted, 5 received, 0% packet loss", out)
         self.assertIn("nobody listens there", out)
         self.assertIn(r"\e[31mnot red\e[0m", out)
         self.assertNotIn("\x1b", out)

@@ -246,14 +246,16 @@ class TestEcho(unittest.TestCase):
             self.assertEqual(r.returncode, 2, args)
             self.assertIn(b"--help", r.stderr)
 
-    def test_port_in_use_exits_1(self):
+    def test_port_in_use_exits_2_and_says_what_to_do(self):
         s = self.server()
         r = harness.run("echo", "-p", s.port)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"Address already in use", r.stderr)
+        self.assertIn(b"choose another port with -p PORT", r.stderr)
+        self.assertIn(f"ss -ulpn sport = :{s.port}".encode(), r.stderr)
 
     def test_threads_serve_many_sources(self):
-        s = self.server("-m", "pure", "-q", "-t", "2")
+        s = self.server("-m", "pure", "-q", "-T", "2")
         clients = [udp_socket() for _ in range(16)]
         for round_ in range(20):
             for i, c in enumerate(clients):
@@ -264,7 +266,7 @@ class TestEcho(unittest.TestCase):
         self.assertIn(b"320 datagrams", s.proc.err())
 
     def test_threads_stamp_mode_log_lines_are_whole(self):
-        s = self.server("-t", "2")
+        s = self.server("-T", "2")
         clients = [udp_socket() for _ in range(8)]
         for round_ in range(25):
             for i, c in enumerate(clients):

@@ -162,7 +162,7 @@ class TestHistoryFilters(HistoryBase):
 
     def test_peer_by_address_host_and_nick(self):
         self.assertEqual(self.ids("--peer", "10.0.0.2:2425"), [1, 2, 2])
-        self.assertEqual(self.ids("-p", "10.0.0.3"), [3, 5])
+        self.assertEqual(self.ids("-P", "10.0.0.3"), [3, 5])
         self.assertEqual(self.ids("--peer", "fe80::1"), [4])
         self.assertEqual(self.ids("--peer", "[fe80::1]:2425"), [4])
         self.assertEqual(self.ids("--peer", "张三"), [3])
@@ -171,13 +171,13 @@ class TestHistoryFilters(HistoryBase):
 
     def test_grep(self):
         self.assertEqual(self.ids("--grep", "lines"), [2])
-        self.assertEqual(self.ids("-g", "你好"), [3])
+        self.assertEqual(self.ids("-e", "你好"), [3])
         self.assertEqual(self.ids("--grep", "HELLO"), [])  # case-sensitive
         self.assertEqual(self.ids("--grep", "\x1b[31m"), [4])  # raw bytes, as sent
 
     def test_since_relative_and_absolute(self):
         self.assertEqual(self.ids("--since", "45m"), [5, 6, 7, 0, 18446744073709551615])
-        self.assertEqual(self.ids("-s", "2h"), [3, 4, 5, 6, 7, 0, 18446744073709551615])
+        self.assertEqual(self.ids("-S", "2h"), [3, 4, 5, 6, 7, 0, 18446744073709551615])
         t = EVENTS[4][0] // 10**9
         iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
         self.assertEqual(self.ids("--since", iso)[0], 4)
@@ -188,10 +188,10 @@ class TestHistoryFilters(HistoryBase):
 
     def test_last_and_combined(self):
         self.assertEqual(self.ids("--last", "2"), [0, 18446744073709551615])
-        self.assertEqual(self.ids("-n", "100"), [j[2] for j in EVENTS])
+        self.assertEqual(self.ids("-l", "100"), [j[2] for j in EVENTS])
         self.assertEqual(self.ids("--peer", "10.0.0.2", "--last", "1"), [2])
         self.assertEqual(self.ids("--peer", "eve", "--since", "15m"), [7])
-        plain = self.history("-n", "1", self.path).stdout
+        plain = self.history("-l", "1", self.path).stdout
         self.assertEqual(plain.count(b"\n"), 1)
         self.assertIn(b"#18446744073709551615: tab\\there # not a comment", plain)
 
@@ -200,7 +200,7 @@ class TestHistoryFilters(HistoryBase):
                      ["--grep", ""], ["a", "b"], ["--bogus"]):
             p = self.history(*args, expect=2)
             self.assertIn(b"udpkit history", p.stderr)
-        p = self.history(os.path.join(self.dir, "missing.txt"), expect=1)
+        p = self.history(os.path.join(self.dir, "missing.txt"), expect=2)
         self.assertIn(b"missing.txt", p.stderr)
 
     def test_help_lists_every_option(self):

@@ -54,7 +54,7 @@ class TestIfaces(RootNsTest):
         self.assertTrue(r.stdout.startswith(b"lo (index 1)"))
         self.assertEqual(r.stdout.count(b"(index"), 1)
         r = harness.run("ifaces", "-I", "nosuch0")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"nosuch0: no such interface", r.stderr)
         self.assertEqual(harness.run("ifaces", "extra").returncode, 2)
 
@@ -69,7 +69,7 @@ class TestBroadcastErrors(RootNsTest):
 
     def test_unknown_interface_fails_before_sending(self):
         r = harness.run("broadcast", "-I", "nosuch0", "x")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"nosuch0: no such interface", r.stderr)
         self.assertEqual(r.stdout, b"")
 
@@ -136,10 +136,10 @@ class TestListenLoopback(RootNsTest):
             r = harness.run("listen", *args)
             self.assertEqual(r.returncode, 2, args)
         r = harness.run("listen", "-b", "127.0.0.1", "-p", "0", "-g", "10.0.0.1")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"not a multicast group address", r.stderr)
         r = harness.run("listen", "-b", "127.0.0.1", "-p", "0", "-g", "ff02::1")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"needs an IPv6 socket", r.stderr)
 
 

@@ -11,14 +11,24 @@ import harness
 from harness import udpkit, SLOW
 from peers import ScriptedEcho
 
-SUMMARY = re.compile(r"(\d+) transmitted, (\d+) received, ([\d.]+)% loss, (\d+) duplicates, "
-                     r"(\d+) reordered, (\d+) late")
+# The summary line exactly as iputils ping prints it, then udpkit's own counts.
+SUMMARY = re.compile(r"^(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?"
+                     r"(?:, \+(\d+) errors)?, ([\d.]+)% packet loss, time \d+ms$", re.M)
+EXTRA = re.compile(r"^(\d+) reordered, (\d+) late, (\d+) truncated$", re.M)
+
+
+def summary(text):
+    """(transmitted, received, loss %, duplicates, reordered, late) or None."""
+    m, e = SUMMARY.search(text), EXTRA.search(text)
+    if not m or not e:
+        return None
+    tx, rx, dups, _errors, loss = m.groups()
+    return (int(tx), int(rx), int(float(loss)), int(dups or 0), int(e.group(1)), int(e.group(2)))
 
 
 def ping(port, *args, count=5, interval="0.02", timeout=60):
     r = harness.run("ping", "-c", count, "-i", interval, *args, "127.0.0.1", port, timeout=timeout)
-    m = SUMMARY.search(r.stdout.decode())
-    return r, tuple(int(float(x)) for x in m.groups()) if m else None
+    return r, summary(r.stdout.decode())
 
 
 class TestPing(unittest.TestCase):

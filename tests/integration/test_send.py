@@ -24,7 +24,7 @@ class TestSend(unittest.TestCase):
             self.assertEqual(len(lines), 3)
             self.assertRegex(lines[0], r"^reply from 127\.0\.0\.1:%d \(3 bytes, [\d.]+ ms\): one$" % port)
             self.assertTrue(lines[2].endswith(r"\e[31mthree"))
-            self.assertIn(b"3 lines sent, 3 answered", r.stderr)
+            self.assertIn(b"3 lines sent, 3 replied", r.stderr)
         finally:
             s.kill()
 

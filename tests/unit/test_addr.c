@@ -10,6 +10,9 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
 
 #include "udpkit/addr.h"
 #include "udpkit/err.h"
@@ -122,6 +125,81 @@ static void test_hostport_forms(void **state)
 	assert_int_equal(uk_addr_port(&a), 65535);
 }
 
+static void test_split_forms(void **state)
+{
+	static const struct {
+		const char *text, *host;
+		int port; /* -1: none */
+	} good[] = {{"example.org", "example.org", -1},
+		    {"example.org:7", "example.org", 7},
+		    {"127.0.0.1:8080", "127.0.0.1", 8080},
+		    {"[::1]:8080", "::1", 8080},
+		    {"[::1]", "::1", -1},
+		    {"::1", "::1", -1},
+		    {"fe80::1%eth0", "fe80::1%eth0", -1},
+		    {"[fe80::1%eth0]:9", "fe80::1%eth0", 9},
+		    {"2001:db8::1", "2001:db8::1", -1},
+		    {"::ffff:10.0.0.1", "::ffff:10.0.0.1", -1}};
+	char host[64];
+	uint16_t port;
+	bool has_port;
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		port = 0;
+		if (uk_addr_split(good[i].text, host, sizeof(host), &port, &has_port) != 0)
+			fail_msg("'%s' refused", good[i].text);
+		assert_string_equal(host, good[i].host);
+		assert_int_equal(has_port, good[i].port >= 0);
+		if (good[i].port >= 0)
+			assert_int_equal(port, good[i].port);
+	}
+}
+
+static void test_split_ambiguous(void **state)
+{
+	/* Each reads as an address, and as an address and a port. */
+	static const char *const ambiguous[] = {"::1:8080", "2001:db8::1:2", "fe80::1:53"};
+	char host[64];
+	uint16_t port;
+	bool has_port;
+	struct uk_addr a;
+	(void)state;
+	for (size_t i = 0; i < sizeof(ambiguous) / sizeof(ambiguous[0]); i++)
+		if (uk_addr_split(ambiguous[i], host, sizeof(host), &port, &has_port) !=
+		    UK_EAMBIGUOUS)
+			fail_msg("'%s' not ambiguous", ambiguous[i]);
+	assert_int_equal(hp(&a, "::1:8080", 1), UK_EAMBIGUOUS);
+	/* Brackets decide; hex in the last group is no port. */
+	assert_int_equal(hp(&a, "[::1]:8080", 1), 0);
+	assert_int_equal(hp(&a, "[::1:8080]", 1), 0);
+	assert_int_equal(uk_addr_split("2001:db8::1:ab", host, sizeof(host), &port, &has_port), 0);
+	assert_int_equal(uk_addr_split("1:2:3:4:5:6:7:8", host, sizeof(host), &port, &has_port), 0);
+}
+
+static void test_gai_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(uk_addr_gai_error(EAI_NONAME, 0), UK_ENOTFOUND);
+	/* No DNS server answered: the name service, not the host, is the problem. */
+	assert_int_equal(uk_addr_gai_error(EAI_AGAIN, 0), UK_ENAMESERVICE);
+	assert_int_equal(uk_addr_gai_error(EAI_FAIL, 0), UK_ENAMESERVICE);
+	assert_int_equal(uk_addr_gai_error(EAI_FAMILY, 0), UK_EFAMILY);
+	assert_int_equal(uk_addr_gai_error(EAI_SYSTEM, ECONNREFUSED), -ECONNREFUSED);
+	assert_int_equal(uk_addr_gai_error(EAI_MEMORY, 0), -ENOMEM);
+	assert_string_equal(uk_strerror(UK_ENOTFOUND), "no such host");
+	assert_non_null(strstr(uk_strerror(UK_ENAMESERVICE), "name service unreachable"));
+}
+
+static void test_family_mismatch(void **state)
+{
+	struct uk_addr a;
+	(void)state;
+	/* "-4 ::1": the family is wrong, the host exists. */
+	assert_int_equal(uk_addr_parse(&a, "::1", 1, AF_INET), UK_EFAMILY);
+	assert_int_equal(uk_addr_parse(&a, "127.0.0.1", 1, AF_INET6), UK_EFAMILY);
+	assert_int_equal(uk_addr_parse(&a, "::1", 1, AF_INET6), 0);
+}
+
 static void test_hostport_bad(void **state)
 {
 	struct uk_addr a;
@@ -137,8 +215,8 @@ static void test_hostport_bad(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = hp(&a, bad[i], 1);
-		if (rc != UK_EPARSE)
-			fail_msg("'%s' gave %d, want UK_EPARSE", bad[i], rc);
+		if (rc != UK_EPARSE && rc != UK_ERANGE_)
+			fail_msg("'%s' gave %d, want UK_EPARSE or UK_ERANGE_", bad[i], rc);
 	}
 	/* Longer than the host buffer: rejected, not overflowed. */
 	memset(longtext, '1', sizeof(longtext) - 1);
@@ -274,6 +352,10 @@ int main(void)
 	    cmocka_unit_test(test_parse_scoped_v6),
 	    cmocka_unit_test(test_hostport_forms),
 	    cmocka_unit_test(test_hostport_bad),
+	    cmocka_unit_test(test_split_forms),
+	    cmocka_unit_test(test_split_ambiguous),
+	    cmocka_unit_test(test_gai_errors),
+	    cmocka_unit_test(test_family_mismatch),
 	    cmocka_unit_test(test_format_small_buffer_and_ip),
 	    cmocka_unit_test(test_any_loopback_set_port),
 	    cmocka_unit_test(test_classifications),

@@ -408,8 +408,13 @@ static void test_since_parse(void **state)
 	assert_int_equal(uk_history_since_parse("90s", now, &ns), 0);
 	assert_int_equal(ns, T0 - 90ull * 1000000000ull);
 	assert_int_equal(uk_history_since_parse("1w", now, &ns), 0);
-	assert_int_equal(uk_history_since_parse("100000w", now, &ns), 0);
+	assert_int_equal(uk_history_since_parse("1.5h", now, &ns), 0);
+	assert_int_equal(ns, T0 - 5400ull * 1000000000ull);
+	/* Longer ago than the epoch: from the beginning. */
+	assert_int_equal(uk_history_since_parse("3000w", now, &ns), 0);
 	assert_int_equal(ns, 0);
+	/* More than 2^63 ns: refused, not wrapped (30600w once became 5 days). */
+	assert_int_equal(uk_history_since_parse("30600w", now, &ns), UK_ERANGE_);
 	assert_int_equal(uk_history_since_parse("h", now, &ns), UK_EPARSE);
 	assert_int_equal(uk_history_since_parse("2x", now, &ns), UK_EPARSE);
 	assert_int_equal(uk_history_since_parse("-2h", now, &ns), UK_EPARSE);
@@ -418,7 +423,7 @@ static void test_since_parse(void **state)
 	assert_int_equal(uk_history_since_parse("2026-11-26T10", now, &ns), UK_EPARSE);
 	assert_int_equal(uk_history_since_parse("2026-11-26T10:22Zjunk", now, &ns), UK_EPARSE);
 	assert_int_equal(uk_history_since_parse("yesterday", now, &ns), UK_EPARSE);
-	assert_int_equal(uk_history_since_parse("99999999999999999999d", now, &ns), UK_EPARSE);
+	assert_int_equal(uk_history_since_parse("99999999999999999999d", now, &ns), UK_ERANGE_);
 }
 
 int main(void)

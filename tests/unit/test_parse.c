@@ -90,9 +90,80 @@ static void test_duration_units(void **state)
 	assert_true(ns == 2);
 }
 
+static void test_duration_long_units(void **state)
+{
+	uint64_t ns = 0;
+	(void)state;
+	assert_int_equal(uk_parse_duration("2h", UK_NS_PER_SEC, 0, UINT64_MAX, &ns), 0);
+	assert_true(ns == 7200 * UK_NS_PER_SEC);
+	assert_int_equal(uk_parse_duration("1.5h", UK_NS_PER_SEC, 0, UINT64_MAX, &ns), 0);
+	assert_true(ns == 5400 * UK_NS_PER_SEC);
+	assert_int_equal(uk_parse_duration("3d", UK_NS_PER_SEC, 0, UINT64_MAX, &ns), 0);
+	assert_true(ns == 3 * 86400 * UK_NS_PER_SEC);
+	assert_int_equal(uk_parse_duration("1w", UK_NS_PER_SEC, 0, UINT64_MAX, &ns), 0);
+	assert_true(ns == 604800 * UK_NS_PER_SEC);
+	/* 30600 weeks is more than 2^63 ns: an error, never a wrapped value. */
+	ns = 42;
+	assert_int_equal(uk_parse_duration("30600w", UK_NS_PER_SEC, 0, UINT64_MAX, &ns),
+			 UK_ERANGE_);
+	assert_int_equal(uk_parse_duration("1e300s", UK_NS_PER_SEC, 0, UINT64_MAX, &ns),
+			 UK_ERANGE_);
+	assert_true(ns == 42);
+}
+
+static void test_rate(void **state)
+{
+	uint64_t v = 0;
+	(void)state;
+	assert_int_equal(uk_parse_rate("50000", 1, 100000000, &v), 0);
+	assert_true(v == 50000);
+	assert_int_equal(uk_parse_rate("1k", 1, 100000000, &v), 0);
+	assert_true(v == 1000);
+	assert_int_equal(uk_parse_rate("2.5k", 1, 100000000, &v), 0);
+	assert_true(v == 2500);
+	assert_int_equal(uk_parse_rate("1M", 1, 100000000, &v), 0);
+	assert_true(v == 1000000);
+	assert_int_equal(uk_parse_rate("0", 0, 10, &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(uk_parse_rate("1K", 1, 100000000, &v), UK_EPARSE);
+	assert_int_equal(uk_parse_rate("1m", 1, 100000000, &v), UK_EPARSE);
+	assert_int_equal(uk_parse_rate("1.5", 1, 100000000, &v), UK_EPARSE);
+	assert_int_equal(uk_parse_rate("k", 1, 100000000, &v), UK_EPARSE);
+	assert_int_equal(uk_parse_rate("-1k", 1, 100000000, &v), UK_EPARSE);
+	assert_int_equal(uk_parse_rate("1kk", 1, 100000000, &v), UK_EPARSE);
+	assert_int_equal(uk_parse_rate("101M", 1, 100000000, &v), UK_ERANGE_);
+	assert_int_equal(uk_parse_rate("1e30M", 1, UINT64_MAX, &v), UK_ERANGE_);
+}
+
+static void test_format_duration(void **state)
+{
+	char buf[32];
+	uint64_t ns = 0;
+	static const uint64_t values[] = {1,
+					  1500,
+					  UK_NS_PER_MS,
+					  1500 * UK_NS_PER_MS,
+					  90 * UK_NS_PER_SEC,
+					  7200 * UK_NS_PER_SEC,
+					  86400 * UK_NS_PER_SEC,
+					  604800 * UK_NS_PER_SEC};
+	(void)state;
+	assert_string_equal(uk_format_duration(90 * UK_NS_PER_SEC, buf, sizeof(buf)), "90s");
+	assert_string_equal(uk_format_duration(7200 * UK_NS_PER_SEC, buf, sizeof(buf)), "2h");
+	assert_string_equal(uk_format_duration(1500 * UK_NS_PER_MS, buf, sizeof(buf)), "1500ms");
+	assert_string_equal(uk_format_duration(0, buf, sizeof(buf)), "0s");
+	/* What it writes parses back to the same duration. */
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		assert_int_equal(uk_parse_duration(uk_format_duration(values[i], buf, sizeof(buf)),
+						   UK_NS_PER_SEC, 0, UINT64_MAX, &ns),
+				 0);
+		assert_true(ns == values[i]);
+	}
+}
+
 static void test_duration_range_and_junk(void **state)
 {
-	static const char *const junk[] = {"",	  "s",	 "1 s", "1S",	  "1sec", "1h",	  "1mss",
+	static const char *const junk[] = {"",	  "s",	 "1 s", "1S",	  "1sec", "1hr",  "1mss",
 					   "-1s", "1s ", "ms1", "1.2.3s", "nan",  "infs", "0x10ms"};
 	uint64_t ns = 99;
 	(void)state;
@@ -128,6 +199,9 @@ int main(void)
 	    cmocka_unit_test(test_double),
 	    cmocka_unit_test(test_duration_units),
 	    cmocka_unit_test(test_duration_range_and_junk),
+	    cmocka_unit_test(test_duration_long_units),
+	    cmocka_unit_test(test_rate),
+	    cmocka_unit_test(test_format_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,6 +216,32 @@ static void test_rejects(void **state)
 	assert_true(got == 31337);
 }
 
+static void test_cut_reply(void **state)
+{
+	struct uk_probe_fmt f, other;
+	unsigned char p[200], stamped[300];
+	uint64_t seq = 0;
+	(void)state;
+	assert_int_equal(uk_probe_init(&f, sizeof(p), 9), 0);
+	assert_int_equal(uk_probe_init(&other, sizeof(p), 10), 0);
+	uk_probe_build(&f, 77, p);
+	/* A server that keeps the first 100 bytes: the start of our probe. */
+	assert_int_equal(uk_probe_parse(&f, p, 100, &seq), UK_EPARSE);
+	assert_int_equal(uk_probe_parse_cut(&f, p, 100, &seq), 0);
+	assert_true(seq == 77);
+	/* With a stamp in front, cut too. */
+	memcpy(stamped, "prefix!", 7);
+	memcpy(stamped + 7, p, sizeof(p));
+	assert_int_equal(uk_probe_parse_cut(&f, stamped, 7 + 120, &seq), 0);
+	assert_true(seq == 77);
+	/* Not ours, too short to tell, damaged padding, or whole: no. */
+	assert_int_equal(uk_probe_parse_cut(&other, p, 100, &seq), UK_EPARSE);
+	assert_int_equal(uk_probe_parse_cut(&f, p, UK_PROBE_MIN_SIZE - 1, &seq), UK_EPARSE);
+	assert_int_equal(uk_probe_parse_cut(&f, p, sizeof(p), &seq), UK_EPARSE);
+	p[50] ^= 1;
+	assert_int_equal(uk_probe_parse_cut(&f, p, 100, &seq), UK_EPARSE);
+}
+
 static void test_unwrap(void **state)
 {
 	(void)state;
@@ -313,6 +339,7 @@ int main(void)
 	    cmocka_unit_test(test_stamped_prefix_accepted),
 	    cmocka_unit_test(test_sockperf_reply_flags_accepted),
 	    cmocka_unit_test(test_rejects),
+	    cmocka_unit_test(test_cut_reply),
 	    cmocka_unit_test(test_unwrap),
 	    cmocka_unit_test(test_sockperf_make_reply),
 	};

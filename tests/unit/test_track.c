@@ -137,6 +137,25 @@ static void test_expire_and_late(void **state)
 	uk_track_free(&t);
 }
 
+static void test_fail_ends_a_probe(void **state)
+{
+	struct uk_track t;
+	struct uk_track_result r;
+	(void)state;
+	assert_int_equal(uk_track_init(&t, 8), 0);
+	uk_track_sent(&t, 0, NULL);
+	uk_track_sent(&t, 0, NULL);
+	/* An ICMP error for probe 1: it is over at once, not at its timeout. */
+	assert_true(uk_track_fail(&t, 1));
+	assert_int_equal(t.waiting, 1);
+	assert_false(uk_track_fail(&t, 1));
+	assert_false(uk_track_fail(&t, 7)); /* never sent */
+	assert_int_equal(uk_track_expire(&t, 10 * UK_NS_PER_SEC, UK_NS_PER_SEC), 1);
+	r = uk_track_reply(&t, 1, 11 * UK_NS_PER_SEC);
+	assert_int_equal(r.kind, UK_TRACK_LATE);
+	uk_track_free(&t);
+}
+
 static void test_eviction_on_wrap(void **state)
 {
 	struct uk_track t;
@@ -226,9 +245,13 @@ static void test_long_run_counts_balance(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_init_rounds_up),   cmocka_unit_test(test_new_dup_unknown),
-	    cmocka_unit_test(test_reordered),	     cmocka_unit_test(test_expire_and_late),
-	    cmocka_unit_test(test_eviction_on_wrap), cmocka_unit_test(test_long_run_counts_balance),
+	    cmocka_unit_test(test_init_rounds_up),
+	    cmocka_unit_test(test_new_dup_unknown),
+	    cmocka_unit_test(test_reordered),
+	    cmocka_unit_test(test_expire_and_late),
+	    cmocka_unit_test(test_eviction_on_wrap),
+	    cmocka_unit_test(test_fail_ends_a_probe),
+	    cmocka_unit_test(test_long_run_counts_balance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,341 @@
+/* opts.c: the option engine (see cmd/opts.h): getopt_long driven by each
+ * command's table, --help from the same table, usage errors that name the
+ * command and suggest the nearest option, and argument parsers that print
+ * one kind of message. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "opts.h"
+#include "udpkit/clock.h"
+#include "udpkit/err.h"
+#include "udpkit/parse.h"
+
+#define MAX_OPTS 64
+#define HELP_COLUMN 25
+
+static const char *const color_choices[] = {"auto", "always", "never", NULL};
+
+const struct uk_opt uk_opts_common[] = {
+    {UK_OPT_HELP, "help", NULL, "this help", UK_COMP_NONE, NULL, false},
+    {UK_OPT_VERSION, "version", NULL, "the version", UK_COMP_NONE, NULL, false},
+    {UK_OPT_COLOR, "color", "WHEN",
+     "colour on a terminal: auto (default), always or never;\nNO_COLOR in the environment means "
+     "never",
+     UK_COMP_CHOICES, color_choices, true},
+    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+
+const struct uk_cmd_spec *const uk_cmd_specs[] = {
+#define UK_COMMAND(name) &uk_spec_##name,
+#include "commands.h"
+#undef UK_COMMAND
+};
+const size_t uk_cmd_count = sizeof(uk_cmd_specs) / sizeof(uk_cmd_specs[0]);
+
+static const char *current_cmd = "udpkit";
+
+const char *uk_opts_cmd(void)
+{
+	return current_cmd;
+}
+
+size_t uk_opts_all(const struct uk_cmd_spec *spec, const struct uk_opt **out, size_t cap)
+{
+	size_t n = 0;
+	for (const struct uk_opt *o = spec->opts; o && o->name && n < cap; o++)
+		out[n++] = o;
+	for (const struct uk_opt *o = uk_opts_common; o->name && n < cap; o++)
+		out[n++] = o;
+	return n;
+}
+
+static size_t min3(size_t a, size_t b, size_t c)
+{
+	size_t m = a < b ? a : b;
+	return m < c ? m : c;
+}
+
+/* Levenshtein distance, capped at 15 characters of each word. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strnlen(a, 15), lb = strnlen(b, 15), row[16];
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			row[j] = min3(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1]));
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *uk_opts_nearest(const char *word, const char *const *candidates, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1, limit = strlen(word) / 3 + 1;
+
+	if (limit > 3)
+		limit = 3;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = distance(word, candidates[i]);
+		/* A prefix of a longer name ("--jso") is a likely typo too. */
+		if (strncmp(candidates[i], word, strlen(word)) == 0 && strlen(word) >= 2)
+			d = 1;
+		if (d < best_d) {
+			best_d = d;
+			best = candidates[i];
+		}
+	}
+	return best_d <= limit ? best : NULL;
+}
+
+static int usage_unknown(const struct uk_opt **opts, size_t n, const char *word)
+{
+	const char *names[MAX_OPTS];
+	const char *name = word, *near;
+	char bare[64];
+
+	if (word[0] == '-' && word[1] == '-') {
+		size_t len = strcspn(word + 2, "=");
+		snprintf(bare, sizeof(bare), "%.*s", (int)len, word + 2);
+		name = bare;
+		for (size_t i = 0; i < n; i++)
+			names[i] = opts[i]->name;
+		near = uk_opts_nearest(name, names, n);
+		if (near)
+			return uk_cli_usage_error(
+			    current_cmd, "unknown option '--%s'; did you mean '--%s'?", name, near);
+	}
+	return uk_cli_usage_error(current_cmd, "unknown option '%s'", name);
+}
+
+/* The option an error is about: argv[optind - 1] names it for long options;
+ * for short ones getopt sets optopt. */
+static const struct uk_opt *find_opt(const struct uk_opt **opts, size_t n, int key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (opts[i]->key == key)
+			return opts[i];
+	return NULL;
+}
+
+static int getopt_error(const struct uk_opt **opts, size_t n, int c, int argc, char **argv)
+{
+	const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+	const struct uk_opt *o = optopt ? find_opt(opts, n, optopt) : NULL;
+
+	if (c == ':' && o)
+		return uk_cli_usage_error(current_cmd, "option '--%s' needs an argument (%s)",
+					  o->name, o->arg);
+	if (o && word[0] == '-' && word[1] == '-' && strchr(word, '='))
+		return uk_cli_usage_error(current_cmd, "option '--%s' takes no argument", o->name);
+	if (optopt && !o) {
+		char letter[3] = {'-', (char)optopt, '\0'};
+		return usage_unknown(opts, n, letter);
+	}
+	return usage_unknown(opts, n, word);
+}
+
+static int handle_common(const struct uk_cmd_spec *spec, const struct uk_opt *o, const char *arg)
+{
+	int choice;
+
+	switch (o->key) {
+	case UK_OPT_HELP:
+		uk_opts_help(spec, stdout);
+		return UK_EXIT_OK;
+	case UK_OPT_VERSION:
+		printf("udpkit %s\n", UK_VERSION);
+		return UK_EXIT_OK;
+	case UK_OPT_COLOR:
+		if (!arg) {
+			uk_cli_set_color(UK_COLOR_ALWAYS);
+			return UK_CONTINUE;
+		}
+		if (uk_arg_choice(o, arg, &choice) != UK_CONTINUE)
+			return UK_EXIT_USAGE;
+		uk_cli_set_color((enum uk_color_mode)choice);
+		return UK_CONTINUE;
+	default:
+		return UK_CONTINUE;
+	}
+}
+
+int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_fn fn, void *ctx)
+{
+	const struct uk_opt *opts[MAX_OPTS];
+	struct option longopts[MAX_OPTS + 1];
+	/* ':' first: a missing argument returns ':' instead of getopt's own message. */
+	char shortopts[3 * MAX_OPTS + 2] = ":";
+	size_t n = uk_opts_all(spec, opts, MAX_OPTS), len = 1;
+	int c;
+
+	current_cmd = spec->name;
+	for (size_t i = 0; i < n; i++) {
+		const struct uk_opt *o = opts[i];
+		int has_arg = !o->arg		? no_argument
+			      : o->optional_arg ? optional_argument
+						: required_argument;
+		longopts[i] = (struct option){o->name, has_arg, NULL, o->key};
+		if (o->key < 128) {
+			shortopts[len++] = (char)o->key;
+			if (o->arg)
+				shortopts[len++] = ':';
+			if (o->optional_arg)
+				shortopts[len++] = ':';
+		}
+	}
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
+	shortopts[len] = '\0';
+	opterr = 0;
+	optind = 0; /* 0, not 1: also resets getopt's state from an earlier parse */
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct uk_opt *o = (c == '?' || c == ':') ? NULL : find_opt(opts, n, c);
+		int rc;
+
+		if (!o)
+			return getopt_error(opts, n, c, argc, argv);
+		if (o->key == UK_OPT_HELP || o->key == UK_OPT_VERSION || o->key == UK_OPT_COLOR)
+			rc = handle_common(spec, o, optarg);
+		else
+			rc = fn(ctx, o, optarg);
+		if (rc != UK_CONTINUE)
+			return rc;
+	}
+	return UK_CONTINUE;
+}
+
+/* "  -c, --count N" or "      --json", as --help shows an option. */
+static int opt_label(const struct uk_opt *o, char *buf, size_t size)
+{
+	char letter[8] = "    ";
+
+	if (o->key < 128)
+		snprintf(letter, sizeof(letter), "-%c, ", o->key);
+	if (!o->arg)
+		return snprintf(buf, size, "  %s--%s", letter, o->name);
+	if (o->optional_arg)
+		return snprintf(buf, size, "  %s--%s[=%s]", letter, o->name, o->arg);
+	return snprintf(buf, size, "  %s--%s %s", letter, o->name, o->arg);
+}
+
+static void help_option(const struct uk_opt *o, FILE *f)
+{
+	char label[96];
+	const char *line = o->help;
+	int width = opt_label(o, label, sizeof(label));
+
+	fputs(label, f);
+	if (width >= HELP_COLUMN - 1) {
+		fputc('\n', f);
+		width = 0;
+	}
+	for (;;) {
+		size_t n = strcspn(line, "\n");
+		fprintf(f, "%*s%.*s\n", HELP_COLUMN - width, "", (int)n, line);
+		width = 0;
+		if (!line[n])
+			break;
+		line += n + 1;
+	}
+}
+
+void uk_opts_help(const struct uk_cmd_spec *spec, FILE *f)
+{
+	fprintf(f, "usage: udpkit %s [options]%s%s\n\n%s\n\noptions:\n", spec->name,
+		spec->operands[0] ? " " : "", spec->operands, spec->about);
+	for (const struct uk_opt *o = spec->opts; o && o->name; o++)
+		help_option(o, f);
+	for (const struct uk_opt *o = uk_opts_common; o->name; o++)
+		help_option(o, f);
+	if (spec->epilog)
+		fprintf(f, "\n%s\n", spec->epilog);
+}
+
+/* ---- argument parsers -------------------------------------------------- */
+
+static int bad_arg(const struct uk_opt *opt, const char *arg, int err, const char *range)
+{
+	return uk_cli_usage_error(current_cmd, "invalid --%s '%s': %s%s%s%s", opt->name, arg,
+				  err == UK_ERANGE_ ? "out of range" : "not a valid value",
+				  range ? " (" : "", range ? range : "", range ? ")" : "");
+}
+
+int uk_arg_u64(const struct uk_opt *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char range[64];
+	int rc = uk_parse_u64(arg, min, max, out);
+
+	if (rc == 0)
+		return UK_CONTINUE;
+	snprintf(range, sizeof(range), "%llu..%llu", (unsigned long long)min,
+		 (unsigned long long)max);
+	return bad_arg(opt, arg, rc, range);
+}
+
+int uk_arg_duration(const struct uk_opt *opt, const char *arg, uint64_t min_ns, uint64_t max_ns,
+		    uint64_t *out_ns)
+{
+	return uk_arg_duration_in(opt, arg, UK_NS_PER_SEC, min_ns, max_ns, out_ns);
+}
+
+int uk_arg_duration_in(const struct uk_opt *opt, const char *arg, uint64_t unit_ns, uint64_t min_ns,
+		       uint64_t max_ns, uint64_t *out_ns)
+{
+	char range[64], lo[24], hi[24];
+	int rc = uk_parse_duration(arg, unit_ns, min_ns, max_ns, out_ns);
+
+	if (rc == 0)
+		return UK_CONTINUE;
+	snprintf(range, sizeof(range), "%s..%s; units ms s m h d w",
+		 uk_format_duration(min_ns, lo, sizeof(lo)),
+		 uk_format_duration(max_ns, hi, sizeof(hi)));
+	return bad_arg(opt, arg, rc, range);
+}
+
+int uk_arg_rate(const struct uk_opt *opt, const char *arg, uint64_t min, uint64_t max,
+		uint64_t *out)
+{
+	char range[64];
+	int rc = uk_parse_rate(arg, min, max, out);
+
+	if (rc == 0)
+		return UK_CONTINUE;
+	snprintf(range, sizeof(range), "%llu..%llu; k and M multiply by 1000 and 1000000",
+		 (unsigned long long)min, (unsigned long long)max);
+	return bad_arg(opt, arg, rc, range);
+}
+
+int uk_arg_port(const struct uk_opt *opt, const char *arg, bool allow_zero, uint16_t *out)
+{
+	uint64_t v;
+	int rc = uk_arg_u64(opt, arg, allow_zero ? 0 : 1, 65535, &v);
+
+	if (rc == UK_CONTINUE)
+		*out = (uint16_t)v;
+	return rc;
+}
+
+int uk_arg_choice(const struct uk_opt *opt, const char *arg, int *index)
+{
+	char list[128] = "";
+	size_t len = 0;
+
+	for (int i = 0; opt->choices && opt->choices[i]; i++) {
+		if (strcmp(arg, opt->choices[i]) == 0) {
+			*index = i;
+			return UK_CONTINUE;
+		}
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+					opt->choices[i]);
+		if (len >= sizeof(list))
+			len = sizeof(list) - 1;
+	}
+	return uk_cli_usage_error(current_cmd, "invalid --%s '%s' (%s)", opt->name, arg, list);
+}

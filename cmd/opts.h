@@ -1,0 +1,105 @@
+/* opts.h: the one place where a command's options are declared. Each
+ * front-end describes its options in a table (struct uk_opt); from that
+ * table come the getopt_long parsing, --help, the shell completions
+ * (udpkit --completion bash|zsh) and the checks in tests/ that keep the
+ * letters unique and the man pages in sync. Every human string is a plain
+ * literal in a table, so a later translation can wrap them one by one. */
+#ifndef UDPKIT_OPTS_H
+#define UDPKIT_OPTS_H
+
+#include <getopt.h> /* optind: where the operands start after uk_opts_parse() */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* What the completion offers for an option's argument or the operands. */
+enum uk_complete {
+	UK_COMP_NONE,	 /* free text: nothing to offer */
+	UK_COMP_CHOICES, /* one of uk_opt.choices */
+	UK_COMP_IFACE,	 /* a network interface of this system */
+	UK_COMP_HOST,	 /* a host name */
+	UK_COMP_FILE	 /* a file name */
+};
+
+/* Keys of options without a short letter start here; a key below 128 is
+ * the option's short letter. */
+enum { UK_OPT_LONG = 256 };
+
+/* Options every command has; the engine handles them itself. */
+enum { UK_OPT_HELP = 'h', UK_OPT_VERSION = 'V', UK_OPT_COLOR = 200 };
+
+struct uk_opt {
+	int key;	  /* short letter, or UK_OPT_LONG + n for a long-only option */
+	const char *name; /* long name without the dashes */
+	const char *arg;  /* the argument's name in --help ("N", "ADDR"); NULL: a flag */
+	const char *help; /* the text in --help; '\n' starts a new line */
+	enum uk_complete complete;
+	const char *const *choices; /* NULL-terminated, for UK_COMP_CHOICES */
+	bool optional_arg;	    /* --name[=ARG] */
+};
+
+struct uk_cmd_spec {
+	const char *name;
+	const char *summary;	   /* one line in `udpkit --help` */
+	const char *operands;	   /* after "[options]" in the usage line, "" for none */
+	const char *about;	   /* the paragraph after the usage line */
+	const struct uk_opt *opts; /* the command's own options, ended by {0} */
+	const char *epilog;	   /* after the options (commands, exit status), or NULL */
+	enum uk_complete operand_complete;
+};
+
+/* Returned by parsers and option handlers when the command should go on;
+ * anything else is the exit status to return at once. */
+#define UK_CONTINUE (-1)
+
+/* Called for each option found: returns UK_CONTINUE or an exit status. */
+typedef int (*uk_opt_fn)(void *ctx, const struct uk_opt *opt, const char *arg);
+
+/* Parses argv against spec (plus --help, --version and --color) and calls
+ * fn for each of the command's options. Returns UK_CONTINUE with optind
+ * at the first operand, 0 after --help or --version, or UK_EXIT_USAGE
+ * after printing a usage error (with the nearest option, if any). */
+int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_fn fn, void *ctx);
+
+/* Writes the command's --help text to f. */
+void uk_opts_help(const struct uk_cmd_spec *spec, FILE *f);
+
+/* Fills out with the command's options, then the common ones; returns
+ * how many (at most cap). */
+size_t uk_opts_all(const struct uk_cmd_spec *spec, const struct uk_opt **out, size_t cap);
+
+/* The common options (help, version, color), ended by {0}. */
+extern const struct uk_opt uk_opts_common[];
+
+/* The specs of every command, in the order of the command list. */
+extern const struct uk_cmd_spec *const uk_cmd_specs[];
+extern const size_t uk_cmd_count;
+
+/* The candidate nearest to word (edit distance), or NULL when none is
+ * close enough to be a likely typo. */
+const char *uk_opts_nearest(const char *word, const char *const *candidates, size_t n);
+
+/* Writes a completion script for shell ("bash" or "zsh") to f; returns 0,
+ * or -1 for an unknown shell. */
+int uk_opts_completion(const char *shell, FILE *f);
+
+/* Argument helpers for option handlers: each parses arg for opt, prints
+ * "udpkit CMD: invalid --NAME 'ARG': why (range)" on failure, and returns
+ * UK_CONTINUE or UK_EXIT_USAGE. */
+int uk_arg_u64(const struct uk_opt *opt, const char *arg, uint64_t min, uint64_t max,
+	       uint64_t *out);
+int uk_arg_duration(const struct uk_opt *opt, const char *arg, uint64_t min_ns, uint64_t max_ns,
+		    uint64_t *out_ns);
+/* The same with a number without unit in unit_ns (UK_NS_PER_MS, ...). */
+int uk_arg_duration_in(const struct uk_opt *opt, const char *arg, uint64_t unit_ns, uint64_t min_ns,
+		       uint64_t max_ns, uint64_t *out_ns);
+int uk_arg_rate(const struct uk_opt *opt, const char *arg, uint64_t min, uint64_t max,
+		uint64_t *out);
+int uk_arg_port(const struct uk_opt *opt, const char *arg, bool allow_zero, uint16_t *out);
+/* arg must be one of opt->choices; *index gets its position. */
+int uk_arg_choice(const struct uk_opt *opt, const char *arg, int *index);
+
+/* The name of the command being parsed ("ping"), for messages. */
+const char *uk_opts_cmd(void);
+
+#endif
