@@ -24,8 +24,9 @@ static double cpu_s(void)
 
 int main(void)
 {
-	static const char msg[] = "1_lbt6_0#128#000000000000#0#0#0#4001#9:1764518400:alice:alicehost:"
-				  "288:see you at the 3 pm meeting in room 4, bring the slides";
+	static const char msg[] =
+	    "1_lbt6_0#128#000000000000#0#0#0#4001#9:1764518400:alice:alicehost:"
+	    "288:see you at the 3 pm meeting in room 4, bring the slides";
 	static uint8_t d[2048], plain[2048];
 	struct uk_room_key *k;
 	struct uk_room_inner in = {.kind = UK_ROOM_KIND_DATA, .time_ms = 1};
