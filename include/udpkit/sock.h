@@ -46,6 +46,12 @@ struct uk_sock_error {
  * Returns its length, -EAGAIN when the queue is empty, or -errno. */
 ssize_t uk_sock_recv_error(int fd, void *buf, size_t cap, struct uk_sock_error *e);
 
+/* Applies opts to a socket bound by someone else (a service manager's
+ * socket activation), except the options that only matter before bind():
+ * reuse_addr, reuse_port and v6only stay as the socket's creator set them.
+ * Returns 0 or -errno. */
+int uk_sock_adopt(int fd, const struct uk_sock_opts *opts);
+
 /* The address a socket is bound to (the real port after binding port 0). */
 int uk_sock_local(int fd, struct uk_addr *out);
 
