@@ -42,10 +42,19 @@ $(eval $(call variant,ASAN,asan,-O1 -g -fsanitize=address,undefined -fno-omit-fr
 $(eval $(call variant,TSAN,tsan,-O1 -g -fsanitize=thread))
 
 .PHONY: all check demo bench install uninstall deps deps-check clean unit unit-asan \
-	deb deb-check integration integration-asan integration-tsan fuzz fuzz-build lint-man lint-sh lint-format format help-sync \
+	deb deb-check integration integration-asan integration-tsan fuzz fuzz-build lint-man man-render lint-sh lint-format format help-sync deps-build \
 	clang-build tsan-build asan-build gcc-werror
 
-all: $(BUILD)/udpkit
+# Shell completions, written by the program from its option tables (the
+# same tables --help prints), so they cannot drift from the options.
+COMPLETIONS := $(BUILD)/completion/udpkit.bash $(BUILD)/completion/_udpkit
+all: $(BUILD)/udpkit $(COMPLETIONS)
+$(BUILD)/completion/udpkit.bash: $(BUILD)/udpkit
+	@mkdir -p $(dir $@)
+	$(BUILD)/udpkit --completion bash > $@
+$(BUILD)/completion/_udpkit: $(BUILD)/udpkit
+	@mkdir -p $(dir $@)
+	$(BUILD)/udpkit --completion zsh > $@
 
 # Regenerated on every run, replaced only when the command list changed, so
 # a command that appears or disappears (e.g. on a branch switch) is seen.
@@ -153,6 +162,10 @@ lint-format:
 	[ -z "$$UK_RESULTS" ] || echo "format $(words $(C_FILES)) 0 0" >> "$$UK_RESULTS"
 format:
 	clang-format -i $(C_FILES)
+# Every page rendered by mandoc and by man-db's groff: warnings, dropped
+# words, broken quotes and missing docs fail (tests/man_check.py).
+man-render: deps-check
+	@$(PYTHON) tests/man_check.py $(MANS)
 help-sync: $(BUILD)/udpkit
 	@$(PYTHON) tests/help_sync.py $(BUILD)/udpkit $(MANS)
 # Both compilers, warnings as errors: the code is warning-free under each.
@@ -167,14 +180,16 @@ check: deps
 	@mkdir -p $(BUILD) && rm -f $(UK_RESULTS)
 	@$(MAKE) --no-print-directory gcc-werror clang-build
 	@$(MAKE) --no-print-directory -j2 all asan-build tsan-build fuzz-build
-	@$(MAKE) --no-print-directory lint-format lint-man lint-sh help-sync
+	@$(MAKE) --no-print-directory lint-format lint-man man-render lint-sh help-sync
 	@$(MAKE) --no-print-directory deb-check
 	@$(MAKE) --no-print-directory unit unit-asan
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration integration-asan integration-tsan
 	@$(PYTHON) tests/total.py $(UK_RESULTS)
 
-demo: deps $(BUILD)/udpkit
+# The demo needs what it runs: a compiler, make and the libraries udpkit
+# links (deps-build), not the test suite's peers (iptux, Xvfb, ...).
+demo: deps-build $(BUILD)/udpkit
 	@sh tests/demo.sh $(BUILD)/udpkit
 
 # Small C benchmarks beside bench/run.py (bench/*.c), linked to the library.
@@ -189,12 +204,15 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN)
 
 # ---- dependencies ------------------------------------------------------------
 # Debian 12 packages the build and the tests need. `make deps` installs the
-# missing ones with apt-get as root, and otherwise prints the command.
-DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
-	libreadline-dev libsystemd-dev libsodium-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
-	xdotool dbus-x11 dbus libglib2.0-bin locales
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+# missing ones with apt-get as root, and otherwise prints the command;
+# `make deps-build` only those that building udpkit needs (make demo).
+BUILD_PACKAGES := gcc make pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev
+DEB_PACKAGES := $(BUILD_PACKAGES) clang clang-format libclang-rt-14-dev libcmocka-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
+	xdotool dbus-x11 dbus libglib2.0-bin locales python3-jsonschema groff-base zsh
+deps-build: PACKAGES = $(BUILD_PACKAGES)
+deps: PACKAGES = $(DEB_PACKAGES)
+deps deps-build:
+	@missing=""; for p in $(PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -213,14 +231,30 @@ deps-check:
 # services; Debian's package puts them in /lib/systemd/system.
 SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
 UNITS := $(sort $(wildcard systemd/*.socket systemd/*.service))
-install: $(BUILD)/udpkit
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(SYSTEMD_UNITDIR)
+# The man pages name documents as docs/NAME; installed, that is DOCDIR/NAME.
+DOCDIR ?= $(PREFIX)/share/doc/udpkit
+BASH_COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSH_COMPDIR ?= $(PREFIX)/share/zsh/site-functions
+DOCS := $(sort $(wildcard docs/*.md))
+SCHEMAS := $(sort $(wildcard docs/schema/*.json))
+install: $(BUILD)/udpkit $(COMPLETIONS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(SYSTEMD_UNITDIR) \
+		$(DESTDIR)$(DOCDIR)/schema $(DESTDIR)$(BASH_COMPDIR) $(DESTDIR)$(ZSH_COMPDIR)
 	install -m 0755 $(BUILD)/udpkit $(DESTDIR)$(PREFIX)/bin/udpkit
-	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
+	for m in $(MANS); do \
+		sed 's|^\.Pa docs/|.Pa $(DOCDIR)/|' $$m > $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m) && \
+		chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m) || exit 1; \
+	done
 	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMD_UNITDIR)/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(SCHEMAS) $(DESTDIR)$(DOCDIR)/schema/
+	install -m 0644 $(BUILD)/completion/udpkit.bash $(DESTDIR)$(BASH_COMPDIR)/udpkit
+	install -m 0644 $(BUILD)/completion/_udpkit $(DESTDIR)$(ZSH_COMPDIR)/_udpkit
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/udpkit $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(MANS)))
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMD_UNITDIR)/,$(notdir $(UNITS)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) $(addprefix $(DESTDIR)$(DOCDIR)/schema/,$(notdir $(SCHEMAS)))
+	rm -f $(DESTDIR)$(BASH_COMPDIR)/udpkit $(DESTDIR)$(ZSH_COMPDIR)/_udpkit
 
 # ---- Debian package ---------------------------------------------------------
 # Built from a copy of the tree in $(BUILD)/deb, so the package's build

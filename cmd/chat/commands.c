@@ -13,6 +13,9 @@ static void cmd_help(struct app *a)
 	    "/history [N|TEXT]  the last N messages (default 20), or those holding TEXT",
 	    "/quit              leave (messages still waiting are shown not delivered)",
 	    "//TEXT             send a line that starts with /",
+	    "PageUp, PageDown   scroll the messages back and forward (terminal UI)",
+	    "Ctrl-L             redraw the screen",
+	    "Ctrl-D             on an empty line: leave, as /quit",
 	};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		chat_info(a, "info", "%s", lines[i]);
