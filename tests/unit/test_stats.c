@@ -24,8 +24,8 @@ static void test_rtt_basic(void **state)
 	for (uint64_t v = 1; v <= 4; v++)
 		uk_stats_rtt_add(&s, v * MS);
 	assert_int_equal(s.count, 4);
-	assert_true(s.min_ns == 1 * MS);
-	assert_true(s.max_ns == 4 * MS);
+	assert_int_equal(s.min_ns, 1 * MS);
+	assert_int_equal(s.max_ns, 4 * MS);
 	assert_float_equal(uk_stats_rtt_avg_ns(&s), 2.5 * MS, 1e-6);
 	/* sqrt(mean(x^2) - mean(x)^2) = sqrt(7.5 - 6.25) ms = 1.118034 ms */
 	assert_float_equal(uk_stats_rtt_mdev_ns(&s), 1.118033988749895 * MS, 1.0);
@@ -34,7 +34,8 @@ static void test_rtt_basic(void **state)
 	uk_stats_rtt_init(&s);
 	for (int i = 0; i < 1000; i++)
 		uk_stats_rtt_add(&s, 123456789);
-	assert_true(s.min_ns == 123456789 && s.max_ns == 123456789);
+	assert_int_equal(s.min_ns, 123456789);
+	assert_int_equal(s.max_ns, 123456789);
 	assert_float_equal(uk_stats_rtt_mdev_ns(&s), 0.0, 1.0);
 	assert_float_equal(uk_stats_rtt_avg_ns(&s), 123456789.0, 1e-3);
 }
@@ -65,16 +66,18 @@ static void test_rtt_merge(void **state)
 	}
 	uk_stats_rtt_merge(&a, &b);
 	assert_int_equal(a.count, 100);
-	assert_true(a.min_ns == 1000 && a.max_ns == 100000);
+	assert_int_equal(a.min_ns, 1000);
+	assert_int_equal(a.max_ns, 100000);
 	assert_float_equal(uk_stats_rtt_avg_ns(&a), uk_stats_rtt_avg_ns(&all), 1e-6);
 	assert_float_equal(uk_stats_rtt_mdev_ns(&a), uk_stats_rtt_mdev_ns(&all), 1e-3);
 	/* Merging an empty set changes nothing; merging into one copies. */
 	uk_stats_rtt_merge(&a, &empty);
 	assert_int_equal(a.count, 100);
-	assert_true(a.min_ns == 1000);
+	assert_int_equal(a.min_ns, 1000);
 	uk_stats_rtt_merge(&empty, &all);
 	assert_int_equal(empty.count, 100);
-	assert_true(empty.min_ns == 1000 && empty.max_ns == 100000);
+	assert_int_equal(empty.min_ns, 1000);
+	assert_int_equal(empty.max_ns, 100000);
 }
 
 static int cmp_u64(const void *x, const void *y)
@@ -103,8 +106,8 @@ static void check_quantiles(const struct uk_stats_hist *h, const uint64_t *sorte
 			fail_msg("q=%g: got %llu, exact %llu", qs[i], (unsigned long long)got,
 				 (unsigned long long)want);
 	}
-	assert_true(uk_stats_hist_quantile(h, 1.0) == sorted[n - 1]);
-	assert_true(uk_stats_hist_quantile(h, 2.0) == sorted[n - 1]);
+	assert_int_equal(uk_stats_hist_quantile(h, 1.0), sorted[n - 1]);
+	assert_int_equal(uk_stats_hist_quantile(h, 2.0), sorted[n - 1]);
 }
 
 static void test_hist_quantiles_log_spread(void **state)
@@ -133,19 +136,19 @@ static void test_hist_small_values_exact(void **state)
 	static struct uk_stats_hist h;
 	(void)state;
 	uk_stats_hist_init(&h);
-	assert_true(uk_stats_hist_quantile(&h, 0.5) == 0);
-	assert_true(uk_stats_hist_quantile(&h, 1.0) == 0);
+	assert_int_equal(uk_stats_hist_quantile(&h, 0.5), 0);
+	assert_int_equal(uk_stats_hist_quantile(&h, 1.0), 0);
 	for (uint64_t i = 0; i < 64; i++)
 		uk_stats_hist_add(&h, i);
-	assert_true(uk_stats_hist_quantile(&h, 0.5) == 31);
-	assert_true(uk_stats_hist_quantile(&h, 0.0) == 0);
-	assert_true(uk_stats_hist_quantile(&h, 1.0) == 63);
+	assert_int_equal(uk_stats_hist_quantile(&h, 0.5), 31);
+	assert_int_equal(uk_stats_hist_quantile(&h, 0.0), 0);
+	assert_int_equal(uk_stats_hist_quantile(&h, 1.0), 63);
 	/* Out-of-range q: below 0 (and NaN) is the minimum, not undefined. */
 	uk_stats_hist_add(&h, 5);
-	assert_true(uk_stats_hist_quantile(&h, -0.5) == 0);
-	assert_true(uk_stats_hist_quantile(&h, NAN) == 0);
-	assert_true(uk_stats_hist_quantile(&h, -INFINITY) == 0);
-	assert_true(uk_stats_hist_quantile(&h, INFINITY) == 63);
+	assert_int_equal(uk_stats_hist_quantile(&h, -0.5), 0);
+	assert_int_equal(uk_stats_hist_quantile(&h, NAN), 0);
+	assert_int_equal(uk_stats_hist_quantile(&h, -INFINITY), 0);
+	assert_int_equal(uk_stats_hist_quantile(&h, INFINITY), 63);
 }
 
 static void test_hist_max_exact_and_bounded(void **state)
@@ -157,13 +160,13 @@ static void test_hist_max_exact_and_bounded(void **state)
 	uk_stats_hist_add(&h, 123457);
 	/* The max is exact, and no quantile exceeds it even though its
 	 * bucket's upper bound is larger. */
-	assert_true(uk_stats_hist_quantile(&h, 1.0) == 123457);
-	assert_true(uk_stats_hist_quantile(&h, 0.99) == 123457);
-	assert_true(h.max_ns == 123457);
+	assert_int_equal(uk_stats_hist_quantile(&h, 1.0), 123457);
+	assert_int_equal(uk_stats_hist_quantile(&h, 0.99), 123457);
+	assert_int_equal(h.max_ns, 123457);
 	/* Extreme values land in the histogram without overflow. */
 	uk_stats_hist_add(&h, UINT64_MAX);
-	assert_true(uk_stats_hist_quantile(&h, 1.0) == UINT64_MAX);
-	assert_true(uk_stats_hist_quantile(&h, 0.99) == UINT64_MAX);
+	assert_int_equal(uk_stats_hist_quantile(&h, 1.0), UINT64_MAX);
+	assert_int_equal(uk_stats_hist_quantile(&h, 0.99), UINT64_MAX);
 	assert_true(uk_stats_hist_quantile(&h, 0.5) >= 123457);
 	assert_true(uk_stats_hist_quantile(&h, 0.5) <= 125432);
 }
@@ -183,7 +186,7 @@ static void test_hist_merge(void **state)
 	}
 	uk_stats_hist_merge(&a, &b);
 	assert_int_equal(a.count, 5000);
-	assert_true(a.max_ns == all.max_ns);
+	assert_int_equal(a.max_ns, all.max_ns);
 	assert_memory_equal(a.buckets, all.buckets, sizeof(a.buckets));
 	check_quantiles(&a, v, 5000); /* v is already sorted */
 }

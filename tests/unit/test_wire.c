@@ -21,7 +21,7 @@ static void test_read_big_endian(void **state)
 	assert_int_equal(uk_wire_read_u8(&r), 0x01);
 	assert_int_equal(uk_wire_read_u16be(&r), 0x0203);
 	assert_int_equal(uk_wire_read_u32be(&r), 0x04050607);
-	assert_true(uk_wire_read_u64be(&r) == 0x08090a0b0c0d0e0full);
+	assert_int_equal(uk_wire_read_u64be(&r), 0x08090a0b0c0d0e0full);
 	assert_int_equal(uk_wire_reader_left(&r), 2);
 	p = uk_wire_read_bytes(&r, 2);
 	assert_ptr_equal(p, buf + 15);
@@ -41,7 +41,7 @@ static void test_read_high_bits(void **state)
 	uk_wire_reader_init(&r, buf, sizeof(buf));
 	assert_int_equal(uk_wire_read_u16be(&r), 0xfffe);
 	assert_int_equal(uk_wire_read_u32be(&r), 0x80000001u);
-	assert_true(uk_wire_read_u64be(&r) == UINT64_MAX);
+	assert_int_equal(uk_wire_read_u64be(&r), UINT64_MAX);
 	assert_false(r.err);
 }
 
@@ -64,7 +64,7 @@ static void test_read_sticky_error(void **state)
 
 	uk_wire_reader_init(&r, buf, sizeof(buf));
 	assert_int_equal(uk_wire_read_u16be(&r), 0xaabb);
-	assert_true(uk_wire_read_u64be(&r) == 0);
+	assert_int_equal(uk_wire_read_u64be(&r), 0);
 	assert_true(r.err);
 	assert_int_equal(uk_wire_read_u8(&r), 0);
 
@@ -140,7 +140,7 @@ static void test_round_trip(void **state)
 	assert_false(w.err);
 	uk_wire_reader_init(&r, buf, w.off);
 	for (uint64_t v = 1; v != 0; v <<= 7)
-		assert_true(uk_wire_read_u64be(&r) == v);
+		assert_int_equal(uk_wire_read_u64be(&r), v);
 	assert_false(r.err);
 	assert_int_equal(uk_wire_reader_left(&r), 0);
 }
