@@ -42,7 +42,7 @@ $(eval $(call variant,ASAN,asan,-O1 -g -fsanitize=address,undefined -fno-omit-fr
 $(eval $(call variant,TSAN,tsan,-O1 -g -fsanitize=thread))
 
 .PHONY: all check demo bench install uninstall deps deps-check clean unit unit-asan \
-	deb deb-check integration integration-asan integration-tsan fuzz fuzz-build lint-man man-render lint-sh lint-format format help-sync deps-build \
+	deb deb-check integration integration-asan integration-tsan fuzz fuzz-build fuzz-long lint-man man-render lint-sh lint-format format help-sync deps-build \
 	clang-build tsan-build asan-build gcc-werror
 
 # Shell completions, written by the program from its option tables (the
@@ -138,6 +138,17 @@ fuzz-build: $(FUZZ_BIN)
 FUZZ_SECONDS ?= 10
 fuzz: deps-check $(FUZZ_BIN)
 	@$(PYTHON) tests/run_fuzz.py --seconds $(FUZZ_SECONDS) $(FUZZ_BIN)
+# The campaign (docs/fuzzing.md): FUZZ_RUNS executions per target, or
+# FUZZ_LONG_SECONDS where a target is slower; then each corpus is
+# minimised (-merge=1) back into tests/fuzz/corpus/ for checking in, and
+# the table rows go to $(BUILD)/fuzz-long.md. One core, niced: FUZZ_TARGETS
+# picks some of the targets.
+FUZZ_RUNS ?= 10000000
+FUZZ_LONG_SECONDS ?= 3600
+FUZZ_TARGETS ?= $(FUZZ_BIN)
+fuzz-long: deps-check $(FUZZ_BIN)
+	@nice $(PYTHON) tests/run_fuzz.py --long --runs $(FUZZ_RUNS) --seconds $(FUZZ_LONG_SECONDS) \
+		--table $(BUILD)/fuzz-long.md $(FUZZ_TARGETS)
 
 # ---- docs and static checks ----------------------------------------------
 lint-man: deps-check

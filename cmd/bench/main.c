@@ -221,7 +221,7 @@ static unsigned flow_send(struct flow *f, unsigned n, const struct uk_probe_fmt 
  * block, waits for the first datagram (up to the socket's SO_RCVTIMEO):
  * one flow needs no poll(), whose extra wake-up would add to every RTT. */
 static int flow_recv(struct flow *f, const struct uk_probe_fmt *fmt, struct bench_counts *c,
-		     struct uk_hist *h, bool block)
+		     struct uk_stats_hist *h, bool block)
 {
 	int n, fresh = 0;
 	uint64_t now;
@@ -246,7 +246,7 @@ static int flow_recv(struct flow *f, const struct uk_probe_fmt *fmt, struct benc
 		switch (r.kind) {
 		case UK_TRACK_NEW:
 			c->received++;
-			uk_hist_add(h, r.rtt_ns);
+			uk_stats_hist_add(h, r.rtt_ns);
 			fresh++;
 			break;
 		case UK_TRACK_DUP:
@@ -280,7 +280,7 @@ struct bench {
 	struct flow *flows;
 	unsigned opened;
 	struct pollfd *pfd;
-	struct uk_hist *hist;
+	struct uk_stats_hist *hist;
 	struct bench_counts c;
 	bool block;
 	double seconds, cpu;
@@ -311,7 +311,7 @@ static void report_json(const struct bench *B, double eps, double loss, double c
 		printf(",\"latency_us\":{");
 		for (int i = 0; i < 5; i++)
 			printf("%s\"%s\":%.2f", i ? "," : "", quantile_names[i],
-			       (double)uk_hist_quantile(B->hist, quantiles[i]) / 1e3);
+			       (double)uk_stats_hist_quantile(B->hist, quantiles[i]) / 1e3);
 		printf("}");
 	}
 	printf("}\n");
@@ -349,7 +349,7 @@ static void report(const struct bench *B)
 		printf("latency");
 		for (int i = 0; i < 5; i++)
 			printf("%s %s %.1f us", i ? "," : "", quantile_names[i],
-			       (double)uk_hist_quantile(B->hist, quantiles[i]) / 1e3);
+			       (double)uk_stats_hist_quantile(B->hist, quantiles[i]) / 1e3);
 		printf("\nclient CPU %.3f us per echo\n", cpu_us);
 	}
 	if (c->refused)
@@ -374,7 +374,7 @@ static int bench_open(struct bench *B)
 	B->hist = malloc(sizeof(*B->hist));
 	if (!B->flows || !B->pfd || !B->hist)
 		return uk_cli_fail(CMD, "memory", -ENOMEM);
-	uk_hist_init(B->hist);
+	uk_stats_hist_init(B->hist);
 	B->block = B->o.flows == 1 && !B->o.rate_pps;
 	for (; B->opened < B->o.flows; B->opened++) {
 		int err = flow_open(&B->flows[B->opened], &B->peer, &B->o, B->block);
@@ -454,8 +454,8 @@ static void bench_run(struct bench *B)
 				"\r%5.1fs %10.0f echoes/s  lost %llu  p50 %.1f us  p99 %.1f us   ",
 				(double)(now - start) / 1e9, (double)(c->received - last_received),
 				(unsigned long long)c->lost,
-				(double)uk_hist_quantile(B->hist, 0.5) / 1e3,
-				(double)uk_hist_quantile(B->hist, 0.99) / 1e3);
+				(double)uk_stats_hist_quantile(B->hist, 0.5) / 1e3,
+				(double)uk_stats_hist_quantile(B->hist, 0.99) / 1e3);
 			last_received = c->received;
 			next_progress += UK_NS_PER_SEC;
 		}

@@ -78,7 +78,7 @@ struct ping {
 	struct uk_probe_fmt fmt;
 	struct uk_track track;
 	struct ping_counts counts;
-	struct uk_rtt rtt;
+	struct uk_stats_rtt rtt;
 	unsigned char *buf, *probe;
 	int fd;
 	uint64_t start;
@@ -292,7 +292,7 @@ static int read_replies(struct ping *P)
 			P->counts.received++;
 			P->counts.reordered += r.reordered;
 			P->counts.truncated += cut;
-			uk_rtt_add(&P->rtt, r.rtt_ns);
+			uk_stats_rtt_add(&P->rtt, r.rtt_ns);
 			break;
 		case UK_TRACK_DUP:
 			P->counts.dups++;
@@ -319,7 +319,7 @@ static int ping_open(struct ping *P)
 	if (rc != UK_CONTINUE)
 		return rc;
 	uk_addr_format(&P->peer, P->peer_text, sizeof(P->peer_text));
-	uk_rtt_init(&P->rtt);
+	uk_stats_rtt_init(&P->rtt);
 	uk_probe_init(&P->fmt, P->o.size, uk_wall_ns() ^ ((uint64_t)getpid() << 32));
 	if (!uk_probe_is_ascii(&P->fmt) && !P->o.quiet && !P->o.json)
 		uk_cli_warn(CMD,
@@ -413,8 +413,8 @@ static void report_json(const struct ping *P, double loss, uint64_t elapsed_ns)
 	if (P->rtt.count)
 		printf(",\"rtt_min_ms\":%.3f,\"rtt_avg_ms\":%.3f,\"rtt_max_ms\":%.3f,"
 		       "\"rtt_mdev_ms\":%.3f",
-		       (double)P->rtt.min_ns / 1e6, uk_rtt_avg_ns(&P->rtt) / 1e6,
-		       (double)P->rtt.max_ns / 1e6, uk_rtt_mdev_ns(&P->rtt) / 1e6);
+		       (double)P->rtt.min_ns / 1e6, uk_stats_rtt_avg_ns(&P->rtt) / 1e6,
+		       (double)P->rtt.max_ns / 1e6, uk_stats_rtt_mdev_ns(&P->rtt) / 1e6);
 	printf("}\n");
 }
 
@@ -442,8 +442,8 @@ static void ping_report(const struct ping *P)
 	       uk_cli_sgr(stdout, UK_SGR_RESET), (double)elapsed_ns / 1e6);
 	if (P->rtt.count)
 		printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n",
-		       (double)P->rtt.min_ns / 1e6, uk_rtt_avg_ns(&P->rtt) / 1e6,
-		       (double)P->rtt.max_ns / 1e6, uk_rtt_mdev_ns(&P->rtt) / 1e6);
+		       (double)P->rtt.min_ns / 1e6, uk_stats_rtt_avg_ns(&P->rtt) / 1e6,
+		       (double)P->rtt.max_ns / 1e6, uk_stats_rtt_mdev_ns(&P->rtt) / 1e6);
 	printf("%llu reordered, %llu late, %llu truncated\n", (unsigned long long)c->reordered,
 	       (unsigned long long)c->late, (unsigned long long)c->truncated);
 	if (c->refused)
