@@ -60,6 +60,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(back, sizeof(back), "%" PRIu64 "ns", v);
 		if (uk_parse_duration(back, 1, 0, UINT64_MAX, &w) != 0 || w != v)
 			abort();
+		/* What uk_format_duration() writes ("90s", "2h") reads back the same. */
+		if (uk_parse_duration(uk_format_duration(v, back, sizeof(back)), 1, 0, UINT64_MAX,
+				      &w) != 0 ||
+		    w != v)
+			abort();
+	} else if (v != 42) {
+		abort();
+	}
+
+	/* Rates ("50k", "1M"): within bounds, and never written on failure. */
+	v = 42;
+	if (uk_parse_rate(text, mins[b], maxs[b] ? maxs[b] : UINT64_MAX, &v) == 0) {
+		if (v < mins[b] || (maxs[b] && v > maxs[b]))
+			abort();
 	} else if (v != 42) {
 		abort();
 	}
