@@ -42,7 +42,7 @@ static void bash_command(FILE *f, const struct uk_cmd_spec *spec)
 	fprintf(f, "\t%s)\n\t\tcase $prev in\n", spec->name);
 	for (size_t i = 0; i < n; i++) {
 		const struct uk_opt *o = opts[i];
-		if (!o->arg || o->optional_arg)
+		if (!o->arg || (o->key == UK_OPT_COLOR))
 			continue;
 		fputs("\t\t", f);
 		if (o->key < 128)
@@ -66,7 +66,7 @@ static void bash_command(FILE *f, const struct uk_cmd_spec *spec)
 		const struct uk_opt *o = opts[i];
 		if (o->key < 128)
 			fprintf(f, "-%c ", o->key);
-		fprintf(f, "--%s%s ", o->name, o->optional_arg ? "=" : "");
+		fprintf(f, "--%s%s ", o->name, (o->key == UK_OPT_COLOR) ? "=" : "");
 	}
 	fputs("' -- \"$cur\"))\n\t\t\treturn ;;\n\t\tesac\n\t\t", f);
 	bash_values(f, spec->operand_complete, NULL);
@@ -161,11 +161,11 @@ static void zsh_command(FILE *f, const struct uk_cmd_spec *spec)
 		fputs("\t\t\t'", f);
 		if (o->key < 128)
 			fprintf(f, "(-%c --%s)'{-%c,--%s%s}'", o->key, o->name, o->key, o->name,
-				o->arg && !o->optional_arg ? ""
-				: o->arg		   ? "="
-							   : "");
+				o->arg && !(o->key == UK_OPT_COLOR) ? ""
+				: o->arg			    ? "="
+								    : "");
 		else
-			fprintf(f, "--%s%s", o->name, o->optional_arg ? "=-" : "");
+			fprintf(f, "--%s%s", o->name, (o->key == UK_OPT_COLOR) ? "=-" : "");
 		fputs("[", f);
 		zsh_text(f, o->help);
 		fputs("]", f);

@@ -17,14 +17,15 @@
 
 static const char *const color_choices[] = {"auto", "always", "never", NULL};
 
+/* --color takes its argument optionally (--color alone is always), as
+ * GNU ls does; no command option does. */
 const struct uk_opt uk_opts_common[] = {
-    {UK_OPT_HELP, "help", NULL, "this help", UK_COMP_NONE, NULL, false},
-    {UK_OPT_VERSION, "version", NULL, "the version", UK_COMP_NONE, NULL, false},
-    {UK_OPT_COLOR, "color", "WHEN",
+    {UK_OPT_HELP, "help", NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, "this help"},
+    {UK_OPT_VERSION, "version", NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, "the version"},
+    {UK_OPT_COLOR, "color", "WHEN", UK_ARG_CALL, 0, 0, 0, UK_COMP_CHOICES, color_choices,
      "colour on a terminal: auto (default), always or never;\nNO_COLOR in the environment means "
-     "never",
-     UK_COMP_CHOICES, color_choices, true},
-    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+     "never"},
+    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
 
 const struct uk_cmd_spec *const uk_cmd_specs[] = {
 #define UK_COMMAND(name) &uk_spec_##name,
@@ -167,6 +168,58 @@ static int handle_common(const struct uk_cmd_spec *spec, const struct uk_opt *o,
 	}
 }
 
+/* Parses arg as o says into the member at field. */
+static int store(const struct uk_opt *o, const char *arg, void *field)
+{
+	struct uk_cli_target *t = field;
+	uint64_t v;
+	int rc, choice;
+
+	switch (o->type) {
+	case UK_ARG_FLAG:
+		*(bool *)field = true;
+		return UK_CONTINUE;
+	case UK_ARG_SET:
+		*(int *)field = (int)o->min;
+		return UK_CONTINUE;
+	case UK_ARG_STRING:
+		*(const char **)field = arg;
+		return UK_CONTINUE;
+	case UK_ARG_U64:
+		return uk_arg_u64(o, arg, o->min, o->max, field);
+	case UK_ARG_DURATION:
+		return uk_arg_duration_in(o, arg, UK_NS_PER_SEC, o->min, o->max, field);
+	case UK_ARG_DURATION_MS:
+		return uk_arg_duration_in(o, arg, UK_NS_PER_MS, o->min, o->max, field);
+	case UK_ARG_RATE:
+		return uk_arg_rate(o, arg, o->min, o->max, field);
+	case UK_ARG_PORT:
+		rc = uk_arg_u64(o, arg, o->min, 65535, &v);
+		if (rc == UK_CONTINUE)
+			*(uint16_t *)field = (uint16_t)v;
+		return rc;
+	case UK_ARG_CHOICE:
+		rc = uk_arg_choice(o, arg, &choice);
+		*(int *)field = choice;
+		return rc;
+	case UK_ARG_ADDR: {
+		char what[48];
+		snprintf(what, sizeof(what), "--%s", o->name);
+		return uk_cli_target_split(t, what, arg);
+	}
+	case UK_ARG_ADDR_PORT:
+		rc = uk_arg_u64(o, arg, o->min, 65535, &v);
+		if (rc == UK_CONTINUE && t->port_given && t->port != v)
+			return uk_cli_usage_error(current_cmd, "the port is given twice: %u and %s",
+						  (unsigned)t->port, arg);
+		t->port = (uint16_t)v;
+		t->port_given = true;
+		return rc;
+	default:
+		return UK_CONTINUE;
+	}
+}
+
 int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_fn fn, void *ctx)
 {
 	const struct uk_opt *opts[MAX_OPTS];
@@ -179,15 +232,16 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 	current_cmd = spec->name;
 	for (size_t i = 0; i < n; i++) {
 		const struct uk_opt *o = opts[i];
-		int has_arg = !o->arg		? no_argument
-			      : o->optional_arg ? optional_argument
-						: required_argument;
+		bool optional = o->key == UK_OPT_COLOR;
+		int has_arg = !o->arg	 ? no_argument
+			      : optional ? optional_argument
+					 : required_argument;
 		longopts[i] = (struct option){o->name, has_arg, NULL, o->key};
 		if (o->key < 128) {
 			shortopts[len++] = (char)o->key;
 			if (o->arg)
 				shortopts[len++] = ':';
-			if (o->optional_arg)
+			if (optional)
 				shortopts[len++] = ':';
 		}
 	}
@@ -203,8 +257,10 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 			return getopt_error(opts, n, c, argc, argv);
 		if (o->key == UK_OPT_HELP || o->key == UK_OPT_VERSION || o->key == UK_OPT_COLOR)
 			rc = handle_common(spec, o, optarg);
+		else if (o->type != UK_ARG_CALL)
+			rc = store(o, optarg, (char *)ctx + o->offset);
 		else
-			rc = fn(ctx, o, optarg);
+			rc = fn ? fn(ctx, o, optarg) : UK_CONTINUE;
 		if (rc != UK_CONTINUE)
 			return rc;
 	}
@@ -220,7 +276,7 @@ static int opt_label(const struct uk_opt *o, char *buf, size_t size)
 		snprintf(letter, sizeof(letter), "-%c, ", o->key);
 	if (!o->arg)
 		return snprintf(buf, size, "  %s--%s", letter, o->name);
-	if (o->optional_arg)
+	if (o->key == UK_OPT_COLOR)
 		return snprintf(buf, size, "  %s--%s[=%s]", letter, o->name, o->arg);
 	return snprintf(buf, size, "  %s--%s %s", letter, o->name, o->arg);
 }
@@ -337,5 +393,6 @@ int uk_arg_choice(const struct uk_opt *opt, const char *arg, int *index)
 		if (len >= sizeof(list))
 			len = sizeof(list) - 1;
 	}
+	*index = 0;
 	return uk_cli_usage_error(current_cmd, "invalid --%s '%s' (%s)", opt->name, arg, list);
 }

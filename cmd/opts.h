@@ -28,14 +28,35 @@ enum { UK_OPT_LONG = 256 };
 /* Options every command has; the engine handles them itself. */
 enum { UK_OPT_HELP = 'h', UK_OPT_VERSION = 'V', UK_OPT_COLOR = 200 };
 
+/* What the engine does with an option's argument: stores it at offset
+ * in the command's options struct (the ctx of uk_opts_parse), parsed and
+ * range-checked, or hands it to the command (UK_ARG_CALL). */
+enum uk_arg {
+	UK_ARG_CALL,	    /* the command's handler decides */
+	UK_ARG_FLAG,	    /* bool: true */
+	UK_ARG_SET,	    /* int: min (e.g. AF_INET for -4) */
+	UK_ARG_STRING,	    /* const char *: the argument itself */
+	UK_ARG_U64,	    /* uint64_t in min..max */
+	UK_ARG_DURATION,    /* uint64_t ns in min..max; units ms s m h d w, seconds without */
+	UK_ARG_DURATION_MS, /* the same, milliseconds without a unit */
+	UK_ARG_RATE,	    /* uint64_t in min..max; k and M multiply */
+	UK_ARG_PORT,	    /* uint16_t in min..65535 */
+	UK_ARG_CHOICE,	    /* int: the index of the argument in choices */
+	UK_ARG_ADDR,	    /* struct uk_cli_target: HOST, HOST:PORT, [V6]:PORT, V6 */
+	UK_ARG_ADDR_PORT    /* struct uk_cli_target: its port, in min..65535 */
+};
+
+/* One option. Tables list one per line, every field given, in this order. */
 struct uk_opt {
 	int key;	  /* short letter, or UK_OPT_LONG + n for a long-only option */
 	const char *name; /* long name without the dashes */
 	const char *arg;  /* the argument's name in --help ("N", "ADDR"); NULL: a flag */
-	const char *help; /* the text in --help; '\n' starts a new line */
+	enum uk_arg type;
+	size_t offset;	   /* where the value goes: offsetof(struct ..., member) */
+	uint64_t min, max; /* the range; see enum uk_arg */
 	enum uk_complete complete;
-	const char *const *choices; /* NULL-terminated, for UK_COMP_CHOICES */
-	bool optional_arg;	    /* --name[=ARG] */
+	const char *const *choices; /* NULL-terminated: UK_ARG_CHOICE, UK_COMP_CHOICES */
+	const char *help;	    /* the text in --help; '\n' starts a new line */
 };
 
 struct uk_cmd_spec {
@@ -52,11 +73,13 @@ struct uk_cmd_spec {
  * anything else is the exit status to return at once. */
 #define UK_CONTINUE (-1)
 
-/* Called for each option found: returns UK_CONTINUE or an exit status. */
+/* Called for each UK_ARG_CALL option found (may be NULL when there is
+ * none): returns UK_CONTINUE or an exit status. */
 typedef int (*uk_opt_fn)(void *ctx, const struct uk_opt *opt, const char *arg);
 
-/* Parses argv against spec (plus --help, --version and --color) and calls
- * fn for each of the command's options. Returns UK_CONTINUE with optind
+/* Parses argv against spec (plus --help, --version and --color), stores
+ * each option's value in ctx as its table entry says, and calls fn for the
+ * UK_ARG_CALL ones. Returns UK_CONTINUE with optind
  * at the first operand, 0 after --help or --version, or UK_EXIT_USAGE
  * after printing a usage error (with the nearest option, if any). */
 int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_fn fn, void *ctx);

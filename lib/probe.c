@@ -129,7 +129,8 @@ int uk_probe_parse_cut(const struct uk_probe_fmt *f, const unsigned char *reply,
 			ok = !(b & 0x80);
 			s = (s << 7) | b;
 		}
-		if (!ok || (uk_wire_read_u16be(&r) & ~UK_SOCKPERF_CLIENT) != UK_SOCKPERF_PONG_REQUEST ||
+		if (!ok ||
+		    (uk_wire_read_u16be(&r) & ~UK_SOCKPERF_CLIENT) != UK_SOCKPERF_PONG_REQUEST ||
 		    uk_wire_read_u32be(&r) != f->size)
 			continue;
 		uk_wire_read_bytes(&r, 2 + UK_PROBE_TOKEN_LEN);

@@ -26,25 +26,37 @@
 #define REPLY_CAP 65536
 #define MAX_FLOWS 64
 
-enum { OPT_JSON = 'J', OPT_WINDOW = UK_OPT_LONG, OPT_RATE, OPT_FLOWS };
+enum { OPT_WINDOW = UK_OPT_LONG, OPT_RATE, OPT_FLOWS };
 
+struct bench_opts {
+	struct uk_cli_target target;
+	int family;
+	uint64_t window;   /* 0 until given: 64 in closed loop */
+	uint64_t rate_pps; /* 0 = closed loop */
+	uint64_t duration_ns;
+	uint64_t timeout_ns;
+	uint64_t size;
+	uint64_t flows;
+	bool json, quiet;
+};
+
+/* One option per line (cmd/opts.h has the columns). */
+/* clang-format off */
+#define AT(member) offsetof(struct bench_opts, member)
 static const struct uk_opt options[] = {
-    {OPT_WINDOW, "window", "N", "closed loop: N probes in flight per flow (default 64)",
-     UK_COMP_NONE, NULL, false},
-    {OPT_RATE, "rate", "PPS", "open loop: send PPS probes per second in all (50k, 1M work)",
-     UK_COMP_NONE, NULL, false},
-    {'d', "duration", "TIME", "how long to send (default 5s)", UK_COMP_NONE, NULL, false},
-    {'s', "size", "BYTES", "datagram size, 24..65507 (default 64)", UK_COMP_NONE, NULL, false},
-    {'W', "timeout", "TIME", "a probe without reply after this long is lost (default 1s)",
-     UK_COMP_NONE, NULL, false},
-    {'p', "port", "PORT", "the echo server's port (default 8080)", UK_COMP_NONE, NULL, false},
-    {OPT_FLOWS, "flows", "N", "sockets (source ports) to spread the load over (default 1)",
-     UK_COMP_NONE, NULL, false},
-    {'q', "quiet", NULL, "no progress line", UK_COMP_NONE, NULL, false},
-    {'4', "ipv4", NULL, "use IPv4 only", UK_COMP_NONE, NULL, false},
-    {'6', "ipv6", NULL, "use IPv6 only", UK_COMP_NONE, NULL, false},
-    {OPT_JSON, "json", NULL, "the result as one JSON object", UK_COMP_NONE, NULL, false},
-    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+    {OPT_WINDOW, "window", "N", UK_ARG_U64, AT(window), 1, 4096, UK_COMP_NONE, NULL, "closed loop: N probes in flight per flow (default 64)"},
+    {OPT_RATE, "rate", "PPS", UK_ARG_RATE, AT(rate_pps), 1, 100000000, UK_COMP_NONE, NULL, "open loop: send PPS probes per second in all (50k, 1M work)"},
+    {'d', "duration", "TIME", UK_ARG_DURATION, AT(duration_ns), 10 * UK_NS_PER_MS, 86400 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "how long to send (default 5s)"},
+    {'s', "size", "BYTES", UK_ARG_U64, AT(size), UK_PROBE_MIN_SIZE, 65507, UK_COMP_NONE, NULL, "datagram size, 24..65507 (default 64)"},
+    {'W', "timeout", "TIME", UK_ARG_DURATION, AT(timeout_ns), UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "a probe without reply after this long is lost (default 1s)"},
+    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(target), 1, 65535, UK_COMP_NONE, NULL, "the echo server's port (default 8080)"},
+    {OPT_FLOWS, "flows", "N", UK_ARG_U64, AT(flows), 1, MAX_FLOWS, UK_COMP_NONE, NULL, "sockets (source ports) to spread the load over (default 1)"},
+    {'q', "quiet", NULL, UK_ARG_FLAG, AT(quiet), 0, 0, UK_COMP_NONE, NULL, "no progress line"},
+    {'4', "ipv4", NULL, UK_ARG_SET, AT(family), AF_INET, 0, UK_COMP_NONE, NULL, "use IPv4 only"},
+    {'6', "ipv6", NULL, UK_ARG_SET, AT(family), AF_INET6, 0, UK_COMP_NONE, NULL, "use IPv6 only"},
+    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "the result as one JSON object"},
+    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
+/* clang-format on */
 
 const struct uk_cmd_spec uk_spec_bench = {
     "bench",
@@ -56,19 +68,6 @@ const struct uk_cmd_spec uk_spec_bench = {
     options,
     "Exit status: 0 when echoes came back, 1 when none did, 2 on errors.",
     UK_COMP_HOST};
-
-struct bench_opts {
-	struct uk_cli_target target;
-	int family;
-	unsigned window;
-	bool window_given;
-	uint64_t rate_pps; /* 0 = closed loop */
-	uint64_t duration_ns;
-	uint64_t timeout_ns;
-	size_t size;
-	unsigned flows;
-	bool json, quiet;
-};
 
 struct flow {
 	int fd;
@@ -83,71 +82,23 @@ struct bench_counts {
 	uint64_t sent, received, dups, late, lost, foreign, send_errors, refused;
 };
 
-static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
-{
-	struct bench_opts *o = ctx;
-	uint64_t v;
-	int rc = UK_CONTINUE;
-
-	switch (opt->key) {
-	case OPT_WINDOW:
-		rc = uk_arg_u64(opt, arg, 1, 4096, &v);
-		o->window = (unsigned)v;
-		o->window_given = true;
-		return rc;
-	case OPT_RATE:
-		return uk_arg_rate(opt, arg, 1, 100000000, &o->rate_pps);
-	case 'd':
-		return uk_arg_duration(opt, arg, 10 * UK_NS_PER_MS, 86400 * UK_NS_PER_SEC,
-				       &o->duration_ns);
-	case 's':
-		rc = uk_arg_u64(opt, arg, UK_PROBE_MIN_SIZE, 65507, &v);
-		o->size = (size_t)v;
-		return rc;
-	case 'W':
-		return uk_arg_duration(opt, arg, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC,
-				       &o->timeout_ns);
-	case 'p':
-		rc = uk_arg_port(opt, arg, false, &o->target.port);
-		o->target.port_given = true;
-		return rc;
-	case OPT_FLOWS:
-		rc = uk_arg_u64(opt, arg, 1, MAX_FLOWS, &v);
-		o->flows = (unsigned)v;
-		return rc;
-	case 'q':
-		o->quiet = true;
-		return rc;
-	case '4':
-		o->family = AF_INET;
-		return rc;
-	case '6':
-		o->family = AF_INET6;
-		return rc;
-	case OPT_JSON:
-		o->json = true;
-		return rc;
-	default:
-		return rc;
-	}
-}
-
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
 	int rc;
 
 	*o = (struct bench_opts){.target = {.port = 8080},
 				 .family = AF_UNSPEC,
-				 .window = 64,
 				 .duration_ns = 5 * UK_NS_PER_SEC,
 				 .timeout_ns = UK_NS_PER_SEC,
 				 .size = 64,
 				 .flows = 1};
-	rc = uk_opts_parse(&uk_spec_bench, argc, argv, on_option, o);
+	rc = uk_opts_parse(&uk_spec_bench, argc, argv, NULL, o);
 	if (rc != UK_CONTINUE)
 		return rc;
-	if (o->window_given && o->rate_pps)
+	if (o->window && o->rate_pps)
 		return uk_cli_usage_error(CMD, "--window and --rate exclude each other");
+	if (!o->window)
+		o->window = 64;
 	return uk_cli_target_operands(&o->target, argc, argv, true);
 }
 
@@ -299,14 +250,14 @@ static void report_json(const struct bench *B, double eps, double loss, double c
 	if (B->o.rate_pps)
 		printf(",\"rate_pps\":%llu", (unsigned long long)B->o.rate_pps);
 	else
-		printf(",\"window\":%u", B->o.window);
-	printf(",\"flows\":%u,\"size\":%zu,\"seconds\":%.3f,\"sent\":%llu,\"received\":%llu,"
+		printf(",\"window\":%llu", (unsigned long long)B->o.window);
+	printf(",\"flows\":%llu,\"size\":%llu,\"seconds\":%.3f,\"sent\":%llu,\"received\":%llu,"
 	       "\"lost\":%llu,\"loss_pct\":%.4f,\"duplicates\":%llu,\"late\":%llu,"
 	       "\"refused\":%llu,\"echoes_per_s\":%.0f,\"client_cpu_us_per_echo\":%.3f",
-	       B->o.flows, B->o.size, B->seconds, (unsigned long long)c->sent,
-	       (unsigned long long)c->received, (unsigned long long)c->lost, loss,
-	       (unsigned long long)c->dups, (unsigned long long)c->late,
-	       (unsigned long long)c->refused, eps, cpu_us);
+	       (unsigned long long)B->o.flows, (unsigned long long)B->o.size, B->seconds,
+	       (unsigned long long)c->sent, (unsigned long long)c->received,
+	       (unsigned long long)c->lost, loss, (unsigned long long)c->dups,
+	       (unsigned long long)c->late, (unsigned long long)c->refused, eps, cpu_us);
 	if (c->received) {
 		printf(",\"latency_us\":{");
 		for (int i = 0; i < 5; i++)
@@ -328,9 +279,10 @@ static void report(const struct bench *B)
 		report_json(B, eps, loss, cpu_us);
 		return;
 	}
-	printf("udpkit bench: %s, %s, %u %s, %zu bytes, %.2f s\n", B->peer_text,
-	       B->o.rate_pps ? "fixed rate" : "closed loop", B->o.flows,
-	       uk_cli_plural(B->o.flows, "flow", "flows"), B->o.size, B->seconds);
+	printf("udpkit bench: %s, %s, %llu %s, %llu bytes, %.2f s\n", B->peer_text,
+	       B->o.rate_pps ? "fixed rate" : "closed loop", (unsigned long long)B->o.flows,
+	       uk_cli_plural(B->o.flows, "flow", "flows"), (unsigned long long)B->o.size,
+	       B->seconds);
 	printf("sent %llu, received %llu, lost %s%llu (%.4f%%)%s, duplicates %llu, late %llu\n",
 	       (unsigned long long)c->sent, (unsigned long long)c->received,
 	       uk_cli_sgr(stdout, c->lost ? UK_SGR_ERROR : UK_SGR_GOOD),

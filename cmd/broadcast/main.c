@@ -26,14 +26,12 @@
 #define RECV_CAP 65536
 
 struct bcast_opts {
-	uint16_t port, source_port;
-	bool port_given;
-	struct uk_cli_target to;
-	bool has_to;
+	struct uk_cli_target to; /* --to (host empty: broadcast) and -p, its port */
+	uint16_t source_port;
 	const char *ifname;
-	int ttl;
+	uint64_t ttl;
 	uint64_t wait_ns;
-	unsigned retries;
+	uint64_t retries;
 	bool raw, json;
 };
 
@@ -59,28 +57,23 @@ struct sender {
 	bool resp_ready;
 };
 
-enum { OPT_JSON = 'J', OPT_TO = UK_OPT_LONG, OPT_SOURCE_PORT, OPT_RAW };
+enum { OPT_TO = UK_OPT_LONG, OPT_SOURCE_PORT, OPT_RAW };
 
+/* One option per line (cmd/opts.h has the columns). */
+/* clang-format off */
+#define AT(member) offsetof(struct bcast_opts, member)
 static const struct uk_opt options[] = {
-    {'p', "port", "PORT", "destination port (default 8086)", UK_COMP_NONE, NULL, false},
-    {OPT_TO, "to", "ADDR",
-     "send to ADDR only: 255.255.255.255, a directed\nbroadcast, an IPv4 or IPv6 multicast "
-     "group, or a host;\nADDR:PORT and [IPV6]:PORT set the port too\n(default: every "
-     "interface's directed broadcast)",
-     UK_COMP_HOST, NULL, false},
-    {'I', "interface", "IF", "use interface IF only", UK_COMP_IFACE, NULL, false},
-    {'w', "wait", "TIME", "collect replies this long (default 1s)", UK_COMP_NONE, NULL, false},
-    {'r', "retries", "N", "send N more times within the wait (default 0)", UK_COMP_NONE, NULL,
-     false},
-    {OPT_SOURCE_PORT, "source-port", "PORT", "send from PORT, so a firewall can let replies in",
-     UK_COMP_NONE, NULL, false},
-    {'t', "ttl", "N", "IP TTL / multicast hop limit (default 1 for multicast)", UK_COMP_NONE, NULL,
-     false},
-    {OPT_RAW, "raw", NULL, "send the message as given, without the 【ctime】 stamp", UK_COMP_NONE,
-     NULL, false},
-    {OPT_JSON, "json", NULL, "NDJSON output: each reply as it arrives, then a summary",
-     UK_COMP_NONE, NULL, false},
-    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(to), 1, 65535, UK_COMP_NONE, NULL, "destination port (default 8086)"},
+    {OPT_TO, "to", "ADDR", UK_ARG_ADDR, AT(to), 0, 0, UK_COMP_HOST, NULL, "send to ADDR only: 255.255.255.255, a directed\nbroadcast, an IPv4 or IPv6 multicast group, or a host;\nADDR:PORT and [IPV6]:PORT set the port too\n(default: every interface's directed broadcast)"},
+    {'I', "interface", "IF", UK_ARG_STRING, AT(ifname), 0, 0, UK_COMP_IFACE, NULL, "use interface IF only"},
+    {'w', "wait", "TIME", UK_ARG_DURATION, AT(wait_ns), UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "collect replies this long (default 1s)"},
+    {'r', "retries", "N", UK_ARG_U64, AT(retries), 0, 100, UK_COMP_NONE, NULL, "send N more times within the wait (default 0)"},
+    {OPT_SOURCE_PORT, "source-port", "PORT", UK_ARG_PORT, AT(source_port), 0, 65535, UK_COMP_NONE, NULL, "send from PORT, so a firewall can let replies in"},
+    {'t', "ttl", "N", UK_ARG_U64, AT(ttl), 1, 255, UK_COMP_NONE, NULL, "IP TTL / multicast hop limit (default 1 for multicast)"},
+    {OPT_RAW, "raw", NULL, UK_ARG_FLAG, AT(raw), 0, 0, UK_COMP_NONE, NULL, "send the message as given, without the 【ctime】 stamp"},
+    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "NDJSON output: each reply as it arrives, then a summary"},
+    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
+/* clang-format on */
 
 const struct uk_cmd_spec uk_spec_broadcast = {
     "broadcast",
@@ -92,62 +85,10 @@ const struct uk_cmd_spec uk_spec_broadcast = {
     "Exit status: 0 when someone answered, 1 when nobody did, 2 on errors.",
     UK_COMP_NONE};
 
-static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
-{
-	struct bcast_opts *o = ctx;
-	uint64_t v;
-	int rc = UK_CONTINUE;
-
-	switch (opt->key) {
-	case 'p':
-		o->port_given = true;
-		return uk_arg_port(opt, arg, false, &o->port);
-	case OPT_TO:
-		o->has_to = true;
-		return uk_cli_target_split(&o->to, "--to", arg);
-	case 'I':
-		o->ifname = arg;
-		return rc;
-	case 'w':
-		return uk_arg_duration(opt, arg, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, &o->wait_ns);
-	case 'r':
-		rc = uk_arg_u64(opt, arg, 0, 100, &v);
-		o->retries = (unsigned)v;
-		return rc;
-	case OPT_SOURCE_PORT:
-		return uk_arg_port(opt, arg, true, &o->source_port);
-	case 't':
-		rc = uk_arg_u64(opt, arg, 1, 255, &v);
-		o->ttl = (int)v;
-		return rc;
-	case OPT_RAW:
-		o->raw = true;
-		return rc;
-	case OPT_JSON:
-		o->json = true;
-		return rc;
-	default:
-		return rc;
-	}
-}
-
 static int parse_args(int argc, char **argv, struct bcast_opts *o)
 {
-	int rc;
-
-	*o = (struct bcast_opts){.port = 8086, .wait_ns = UK_NS_PER_SEC};
-	rc = uk_opts_parse(&uk_spec_broadcast, argc, argv, on_option, o);
-	if (rc != UK_CONTINUE)
-		return rc;
-	/* A port in --to wins over the default; with -p too they must agree. */
-	if (o->has_to && o->to.port_given) {
-		if (o->port_given && o->port != o->to.port)
-			return uk_cli_usage_error(CMD, "the port is given twice: %u in --to and %u",
-						  (unsigned)o->to.port, (unsigned)o->port);
-		o->port = o->to.port;
-	}
-	o->to.port = o->port;
-	return UK_CONTINUE;
+	*o = (struct bcast_opts){.to = {.port = 8086}, .wait_ns = UK_NS_PER_SEC};
+	return uk_opts_parse(&uk_spec_broadcast, argc, argv, NULL, o);
 }
 
 /* The default destinations: each usable interface's directed broadcast.
@@ -160,7 +101,7 @@ static int pick_broadcast_targets(struct sender *S)
 
 	if (!why)
 		return uk_cli_fail(CMD, "memory", -ENOMEM), -1;
-	n = uk_iface_broadcast_targets(&S->ifs, S->o.ifname, S->o.port, t, MAX_TARGETS, why);
+	n = uk_iface_broadcast_targets(&S->ifs, S->o.ifname, S->o.to.port, t, MAX_TARGETS, why);
 	if (n == 0) {
 		uk_cli_error(CMD,
 			     "no broadcast-capable interface%s%s:", S->o.ifname ? " named " : "",
@@ -234,7 +175,7 @@ static int open_socket(struct sender *S, const struct uk_iface *ifc)
 				  .pktinfo = true,
 				  .nonblock = true,
 				  .v6only = S->family == AF_INET6 ? 0 : -1,
-				  .ttl = S->o.ttl,
+				  .ttl = (int)S->o.ttl,
 				  /* A fixed source port may be shared with a listener
 				   * (SO_REUSEADDR, as udpkit listen sets it). */
 				  .reuse_addr = S->o.source_port != 0};
@@ -411,7 +352,7 @@ static int broadcast_one(struct sender *S, const char *text, size_t text_len)
 	unsigned char *msg = malloc(MAX_MESSAGE);
 	size_t len = 0, ok = 0;
 	uint64_t start, end, last_send = 0;
-	unsigned sent = 0, tries = S->o.retries + 1;
+	unsigned sent = 0, tries = (unsigned)S->o.retries + 1;
 
 	if (!msg)
 		return uk_cli_fail(CMD, "memory", -ENOMEM), -1;
@@ -496,7 +437,7 @@ static int broadcast_open(struct sender *S)
 	const struct uk_iface *ifc = NULL;
 	int err;
 
-	if (S->o.source_port == S->o.port)
+	if (S->o.source_port == S->o.to.port)
 		uk_cli_warn(CMD, "--source-port equals --port: udpkit listen never answers its own "
 				 "port (two listeners could answer each other forever)");
 	err = uk_iface_list_load(&S->ifs);
@@ -506,7 +447,7 @@ static int broadcast_open(struct sender *S)
 		uk_cli_error(CMD, "%s: no such interface (see udpkit ifaces)", S->o.ifname);
 		return UK_EXIT_ERROR;
 	}
-	if ((S->o.has_to ? pick_to_target(S, ifc) : pick_broadcast_targets(S)) < 0)
+	if ((S->o.to.host[0] ? pick_to_target(S, ifc) : pick_broadcast_targets(S)) < 0)
 		return UK_EXIT_ERROR;
 	if (open_socket(S, ifc) < 0)
 		return UK_EXIT_ERROR;

@@ -36,27 +36,22 @@
 
 enum { OPT_NO_DISCOVERY = UK_OPT_LONG, OPT_NO_HISTORY, OPT_STAY, OPT_LINE };
 
+/* One option per line (cmd/opts.h has the columns). */
+/* clang-format off */
+#define AT(member) offsetof(struct chat_opts, member)
 static const struct uk_opt options[] = {
-    {'b', "bind", "ADDR",
-     "address to bind (default 0.0.0.0; 127.0.0.1 never broadcasts);\nADDR:PORT and "
-     "[IPV6]:PORT set the port too",
-     UK_COMP_HOST, NULL, false},
-    {'p', "port", "PORT", "port to bind (default 2425; 0 picks a free port)", UK_COMP_NONE, NULL,
-     false},
-    {'n', "nick", "NAME", "nickname (default: the user name)", UK_COMP_NONE, NULL, false},
-    {'g', "group", "NAME", "group name (default: none)", UK_COMP_NONE, NULL, false},
-    {'P', "peer", "HOST[:PORT]",
-     "announce to this peer too, and talk to the first one\n(repeatable; the port defaults to "
-     "2425)",
-     UK_COMP_HOST, NULL, false},
-    {OPT_NO_DISCOVERY, "no-discovery", NULL, "no broadcast announcements, only --peer",
-     UK_COMP_NONE, NULL, false},
-    {'H', "history", "PATH", "history file (default chat.txt)", UK_COMP_FILE, NULL, false},
-    {OPT_NO_HISTORY, "no-history", NULL, "keep no history", UK_COMP_NONE, NULL, false},
-    {OPT_STAY, "stay", NULL, "in line mode, keep running at the end of input", UK_COMP_NONE, NULL,
-     false},
-    {OPT_LINE, "line", NULL, "line mode even on a terminal", UK_COMP_NONE, NULL, false},
-    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+    {'b', "bind", "ADDR", UK_ARG_ADDR, AT(bind), 0, 0, UK_COMP_HOST, NULL, "address to bind (default 0.0.0.0; 127.0.0.1 never broadcasts);\nADDR:PORT and [IPV6]:PORT set the port too"},
+    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(bind), 0, 65535, UK_COMP_NONE, NULL, "port to bind (default 2425; 0 picks a free port)"},
+    {'n', "nick", "NAME", UK_ARG_STRING, AT(nick), 0, 0, UK_COMP_NONE, NULL, "nickname (default: the user name)"},
+    {'g', "group", "NAME", UK_ARG_STRING, AT(group), 0, 0, UK_COMP_NONE, NULL, "group name (default: none)"},
+    {'P', "peer", "HOST[:PORT]", UK_ARG_CALL, 0, 0, 0, UK_COMP_HOST, NULL, "announce to this peer too, and talk to the first one\n(repeatable; the port defaults to 2425)"},
+    {OPT_NO_DISCOVERY, "no-discovery", NULL, UK_ARG_FLAG, AT(no_discovery), 0, 0, UK_COMP_NONE, NULL, "no broadcast announcements, only --peer"},
+    {'H', "history", "PATH", UK_ARG_STRING, AT(history_path), 0, 0, UK_COMP_FILE, NULL, "history file (default chat.txt)"},
+    {OPT_NO_HISTORY, "no-history", NULL, UK_ARG_FLAG, AT(no_history), 0, 0, UK_COMP_NONE, NULL, "keep no history"},
+    {OPT_STAY, "stay", NULL, UK_ARG_FLAG, AT(stay), 0, 0, UK_COMP_NONE, NULL, "in line mode, keep running at the end of input"},
+    {OPT_LINE, "line", NULL, UK_ARG_FLAG, AT(line), 0, 0, UK_COMP_NONE, NULL, "line mode even on a terminal"},
+    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
+/* clang-format on */
 
 const struct uk_cmd_spec uk_spec_chat = {
     "chat",
@@ -73,47 +68,16 @@ const struct uk_cmd_spec uk_spec_chat = {
     "Exit status: 0, 1 when a message was not delivered, 2 on errors.",
     UK_COMP_NONE};
 
-static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
+/* -P: repeatable, so not a plain field. */
+static int on_peer(void *ctx, const struct uk_opt *opt, const char *arg)
 {
 	struct chat_opts *o = ctx;
-	int rc = UK_CONTINUE;
 
-	switch (opt->key) {
-	case 'b':
-		return uk_cli_target_split(&o->bind, "--bind", arg);
-	case 'p':
-		rc = uk_arg_port(opt, arg, true, &o->bind.port);
-		o->bind.port_given = true;
-		return rc;
-	case 'n':
-		o->nick = arg;
-		return rc;
-	case 'g':
-		o->group = arg;
-		return rc;
-	case 'P':
-		if (o->npeers == MAX_PEER_OPTS)
-			return uk_cli_usage_error(CMD, "at most %d --peer", MAX_PEER_OPTS);
-		o->peers[o->npeers++] = arg;
-		return rc;
-	case OPT_NO_DISCOVERY:
-		o->no_discovery = true;
-		return rc;
-	case 'H':
-		o->history_path = arg;
-		return rc;
-	case OPT_NO_HISTORY:
-		o->no_history = true;
-		return rc;
-	case OPT_STAY:
-		o->stay = true;
-		return rc;
-	case OPT_LINE:
-		o->line = true;
-		return rc;
-	default:
-		return rc;
-	}
+	(void)opt;
+	if (o->npeers == MAX_PEER_OPTS)
+		return uk_cli_usage_error(CMD, "at most %d --peer", MAX_PEER_OPTS);
+	o->peers[o->npeers++] = arg;
+	return UK_CONTINUE;
 }
 
 static int parse_args(int argc, char **argv, struct chat_opts *o)
@@ -122,7 +86,7 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 
 	*o = (struct chat_opts){.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
 				.history_path = "chat.txt"};
-	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_option, o);
+	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_peer, o);
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (optind != argc)

@@ -21,50 +21,45 @@
 #define CMD "echo"
 #define MAX_THREADS 64
 
-enum { OPT_JSON = 'J', OPT_MAX_SIZE = UK_OPT_LONG, OPT_RATE_LIMIT, OPT_LIMIT_LOOPBACK };
+enum { OPT_MAX_SIZE = UK_OPT_LONG, OPT_RATE_LIMIT, OPT_LIMIT_LOOPBACK };
 
+/* In the order of enum uk_echo_mode. */
 static const char *const modes[] = {"stamp", "pure", "sockperf", NULL};
 
+/* The rate limit before --rate-limit: none given. */
+#define RATE_UNSET UINT64_MAX
+
+struct echo_opts {
+	struct uk_cli_target bind;
+	int mode; /* enum uk_echo_mode */
+	bool quiet, json;
+	uint64_t threads;
+	uint64_t max_size;
+	uint64_t rate_pps;
+	bool limit_loopback;
+};
+
+/* One option per line (cmd/opts.h has the columns). */
+/* clang-format off */
+#define AT(member) offsetof(struct echo_opts, member)
 static const struct uk_opt options[] = {
-    {'b', "bind", "ADDR",
-     "address to bind (default 127.0.0.1; :: or 0.0.0.0 for all);\nADDR:PORT and [IPV6]:PORT "
-     "set the port too",
-     UK_COMP_HOST, NULL, false},
-    {'p', "port", "PORT", "port to bind (default 8080; 0 picks a free port)", UK_COMP_NONE, NULL,
-     false},
-    {'m', "mode", "MODE",
-     "stamp (reply \"【ctime】text\", default), pure (RFC 862,\nbyte for byte) or sockperf "
-     "(answer sockperf clients)",
-     UK_COMP_CHOICES, modes, false},
-    {'q', "quiet", NULL, "no per-datagram lines", UK_COMP_NONE, NULL, false},
-    {'T', "threads", "N", "workers, each with its own SO_REUSEPORT socket (default 1)",
-     UK_COMP_NONE, NULL, false},
-    {OPT_JSON, "json", NULL, "per-datagram lines as NDJSON", UK_COMP_NONE, NULL, false},
-    {OPT_MAX_SIZE, "max-size", "BYTES", "largest datagram answered (default 65507)", UK_COMP_NONE,
-     NULL, false},
-    {OPT_RATE_LIMIT, "rate-limit", "PPS",
-     "replies per second per source (default 1000, off in\nsockperf mode; 0 = off; 2k works)",
-     UK_COMP_NONE, NULL, false},
-    {OPT_LIMIT_LOOPBACK, "limit-loopback", NULL, "apply the rate limit to loopback sources too",
-     UK_COMP_NONE, NULL, false},
-    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+    {'b', "bind", "ADDR", UK_ARG_ADDR, AT(bind), 0, 0, UK_COMP_HOST, NULL, "address to bind (default 127.0.0.1; :: or 0.0.0.0 for all);\nADDR:PORT and [IPV6]:PORT set the port too"},
+    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(bind), 0, 65535, UK_COMP_NONE, NULL, "port to bind (default 8080; 0 picks a free port)"},
+    {'m', "mode", "MODE", UK_ARG_CHOICE, AT(mode), 0, 0, UK_COMP_CHOICES, modes, "stamp (reply \"【ctime】text\", default), pure (RFC 862,\nbyte for byte) or sockperf (answer sockperf clients)"},
+    {'q', "quiet", NULL, UK_ARG_FLAG, AT(quiet), 0, 0, UK_COMP_NONE, NULL, "no per-datagram lines"},
+    {'T', "threads", "N", UK_ARG_U64, AT(threads), 1, MAX_THREADS, UK_COMP_NONE, NULL, "workers, each with its own SO_REUSEPORT socket (default 1)"},
+    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "per-datagram lines as NDJSON"},
+    {OPT_MAX_SIZE, "max-size", "BYTES", UK_ARG_U64, AT(max_size), 1, UK_ECHO_MAX_DATAGRAM, UK_COMP_NONE, NULL, "largest datagram answered (default 65507)"},
+    {OPT_RATE_LIMIT, "rate-limit", "PPS", UK_ARG_RATE, AT(rate_pps), 0, 10000000, UK_COMP_NONE, NULL, "replies per second per source (default 1000, off in\nsockperf mode; 0 = off; 2k works)"},
+    {OPT_LIMIT_LOOPBACK, "limit-loopback", NULL, UK_ARG_FLAG, AT(limit_loopback), 0, 0, UK_COMP_NONE, NULL, "apply the rate limit to loopback sources too"},
+    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
+/* clang-format on */
 
 const struct uk_cmd_spec uk_spec_echo = {
     "echo",	 "UDP echo server (stamp, pure RFC 862, sockperf modes)",
     "",		 "A UDP echo server. Prints each datagram with its sender, and replies.",
     options,	 "Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...).",
     UK_COMP_NONE};
-
-struct echo_opts {
-	struct uk_cli_target bind;
-	enum uk_echo_mode mode;
-	bool quiet, json;
-	unsigned threads;
-	size_t max_size;
-	uint32_t rate_pps;
-	bool rate_given;
-	bool limit_loopback;
-};
 
 /* Per worker: its own output buffer, written with one write() per batch,
  * and the last peer's formatted address (benchmarks repeat one peer). */
@@ -80,51 +75,6 @@ struct echo_thread {
 	size_t last_peer_len;
 };
 
-static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
-{
-	struct echo_opts *o = ctx;
-	uint64_t v;
-	int rc = UK_CONTINUE, mode;
-
-	switch (opt->key) {
-	case 'b':
-		return uk_cli_target_split(&o->bind, "--bind", arg);
-	case 'p':
-		rc = uk_arg_port(opt, arg, true, &o->bind.port);
-		o->bind.port_given = true;
-		return rc;
-	case 'm':
-		rc = uk_arg_choice(opt, arg, &mode);
-		/* The table's order is enum uk_echo_mode's. */
-		o->mode = (enum uk_echo_mode)mode;
-		return rc;
-	case 'q':
-		o->quiet = true;
-		return rc;
-	case 'T':
-		rc = uk_arg_u64(opt, arg, 1, MAX_THREADS, &v);
-		o->threads = (unsigned)v;
-		return rc;
-	case OPT_JSON:
-		o->json = true;
-		return rc;
-	case OPT_MAX_SIZE:
-		rc = uk_arg_u64(opt, arg, 1, UK_ECHO_MAX_DATAGRAM, &v);
-		o->max_size = (size_t)v;
-		return rc;
-	case OPT_RATE_LIMIT:
-		rc = uk_arg_rate(opt, arg, 0, 10000000, &v);
-		o->rate_pps = (uint32_t)v;
-		o->rate_given = true;
-		return rc;
-	case OPT_LIMIT_LOOPBACK:
-		o->limit_loopback = true;
-		return rc;
-	default:
-		return rc;
-	}
-}
-
 static int parse_args(int argc, char **argv, struct echo_opts *o)
 {
 	int rc;
@@ -133,8 +83,8 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 				.mode = UK_ECHO_STAMP,
 				.threads = 1,
 				.max_size = UK_ECHO_MAX_DATAGRAM,
-				.rate_pps = UK_GUARD_DEFAULT_RATE};
-	rc = uk_opts_parse(&uk_spec_echo, argc, argv, on_option, o);
+				.rate_pps = RATE_UNSET};
+	rc = uk_opts_parse(&uk_spec_echo, argc, argv, NULL, o);
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (optind != argc)
@@ -143,8 +93,8 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 		return uk_cli_usage_error(CMD, "--quiet and --json exclude each other");
 	/* sockperf mode is a benchmark target: one client sends as fast as it
 	 * can, so a per-source limit would stall it. Only when asked for. */
-	if (o->mode == UK_ECHO_SOCKPERF && !o->rate_given)
-		o->rate_pps = 0;
+	if (o->rate_pps == RATE_UNSET)
+		o->rate_pps = o->mode == UK_ECHO_SOCKPERF ? 0 : UK_GUARD_DEFAULT_RATE;
 	return UK_CONTINUE;
 }
 
@@ -344,10 +294,10 @@ static int echo_open(struct echo_server *E)
 	if (!E->threads)
 		return uk_cli_fail(CMD, "memory", -ENOMEM);
 	cfg = (struct uk_echo_cfg){
-	    .mode = o->mode,
+	    .mode = (enum uk_echo_mode)o->mode,
 	    .max_size = o->max_size,
 	    .batch = 32,
-	    .guard = {.rate_pps = o->rate_pps, .limit_loopback = o->limit_loopback},
+	    .guard = {.rate_pps = (uint32_t)o->rate_pps, .limit_loopback = o->limit_loopback},
 	    .on_batch = (o->quiet ? NULL : on_batch)};
 	for (; E->opened < o->threads; E->opened++) {
 		struct echo_thread *t = &E->threads[E->opened];

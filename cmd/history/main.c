@@ -35,20 +35,17 @@ struct listing {
 	bool out_of_memory;
 };
 
-enum { OPT_JSON = 'J' };
-
+/* One option per line (cmd/opts.h has the columns). */
+/* clang-format off */
+#define AT(member) offsetof(struct history_opts, member)
 static const struct uk_opt options[] = {
-    {'P', "peer", "PEER", "only events with this peer: ADDR:PORT, ADDR or nickname", UK_COMP_NONE,
-     NULL, false},
-    {'e', "grep", "TEXT", "only messages whose text contains TEXT (bytes, case-sensitive)",
-     UK_COMP_NONE, NULL, false},
-    {'S', "since", "TIME",
-     "only events at or after TIME: 2026-11-26, 2026-11-26T10:00,\n2026-11-26 10:00:05+08:00 "
-     "(UTC without a zone), or a\nduration ago: 90s, 15m, 1.5h, 3d, 1w",
-     UK_COMP_NONE, NULL, false},
-    {'l', "last", "COUNT", "only the last COUNT matching events", UK_COMP_NONE, NULL, false},
-    {OPT_JSON, "json", NULL, "one JSON object per event (NDJSON)", UK_COMP_NONE, NULL, false},
-    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+    {'P', "peer", "PEER", UK_ARG_STRING, AT(peer), 0, 0, UK_COMP_NONE, NULL, "only events with this peer: ADDR:PORT, ADDR or nickname"},
+    {'e', "grep", "TEXT", UK_ARG_STRING, AT(grep), 0, 0, UK_COMP_NONE, NULL, "only messages whose text contains TEXT (bytes, case-sensitive)"},
+    {'S', "since", "TIME", UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, "only events at or after TIME: 2026-11-26, 2026-11-26T10:00,\n2026-11-26 10:00:05+08:00 (UTC without a zone), or a\nduration ago: 90s, 15m, 1.5h, 3d, 1w"},
+    {'l', "last", "COUNT", UK_ARG_U64, AT(last), 1, LAST_MAX, UK_COMP_NONE, NULL, "only the last COUNT matching events"},
+    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "one JSON object per event (NDJSON)"},
+    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
+/* clang-format on */
 
 const struct uk_cmd_spec uk_spec_history = {
     "history",	 "list, filter and export the chat history",
@@ -56,34 +53,19 @@ const struct uk_cmd_spec uk_spec_history = {
     options,	 "Exit status: 0, or 2 on errors (no such file, ...).",
     UK_COMP_FILE};
 
-static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
+/* --since: absolute or relative, in the history's own time grammar. */
+static int on_since(void *ctx, const struct uk_opt *opt, const char *arg)
 {
 	struct history_opts *o = ctx;
-	int rc;
+	int rc = uk_history_since_parse(arg, uk_wall_ns(), &o->since_ns);
 
-	switch (opt->key) {
-	case 'P':
-		o->peer = arg;
-		return UK_CONTINUE;
-	case 'e':
-		o->grep = arg;
-		return UK_CONTINUE;
-	case 'S':
-		rc = uk_history_since_parse(arg, uk_wall_ns(), &o->since_ns);
-		if (rc < 0)
-			return uk_cli_usage_error(
-			    CMD, "invalid --since '%s': %s (e.g. 2026-11-26T10:00, 2h)", arg,
-			    rc == UK_ERANGE_ ? "out of range" : "not a time");
-		o->have_since = true;
-		return UK_CONTINUE;
-	case 'l':
-		return uk_arg_u64(opt, arg, 1, LAST_MAX, &o->last);
-	case OPT_JSON:
-		o->json = true;
-		return UK_CONTINUE;
-	default:
-		return UK_CONTINUE;
-	}
+	(void)opt;
+	if (rc < 0)
+		return uk_cli_usage_error(CMD,
+					  "invalid --since '%s': %s (e.g. 2026-11-26T10:00, 2h)",
+					  arg, rc == UK_ERANGE_ ? "out of range" : "not a time");
+	o->have_since = true;
+	return UK_CONTINUE;
 }
 
 static int parse_args(int argc, char **argv, struct history_opts *o)
@@ -91,7 +73,7 @@ static int parse_args(int argc, char **argv, struct history_opts *o)
 	int rc;
 
 	*o = (struct history_opts){.path = "chat.txt"};
-	rc = uk_opts_parse(&uk_spec_history, argc, argv, on_option, o);
+	rc = uk_opts_parse(&uk_spec_history, argc, argv, on_since, o);
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (optind < argc)

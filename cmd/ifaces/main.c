@@ -17,12 +17,14 @@ struct ifaces_opts {
 	bool json;
 };
 
-enum { OPT_JSON = 'J' };
-
+/* One option per line (cmd/opts.h has the columns). */
+/* clang-format off */
+#define AT(member) offsetof(struct ifaces_opts, member)
 static const struct uk_opt options[] = {
-    {'I', "interface", "IF", "show only IF", UK_COMP_IFACE, NULL, false},
-    {OPT_JSON, "json", NULL, "one JSON object per interface (NDJSON)", UK_COMP_NONE, NULL, false},
-    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+    {'I', "interface", "IF", UK_ARG_STRING, AT(ifname), 0, 0, UK_COMP_IFACE, NULL, "show only IF"},
+    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "one JSON object per interface (NDJSON)"},
+    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
+/* clang-format on */
 
 const struct uk_cmd_spec uk_spec_ifaces = {
     "ifaces",
@@ -35,23 +37,12 @@ const struct uk_cmd_spec uk_spec_ifaces = {
     "Exit status: 0, or 2 on errors (no such interface, ...).",
     UK_COMP_NONE};
 
-static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
-{
-	struct ifaces_opts *o = ctx;
-
-	if (opt->key == 'I')
-		o->ifname = arg;
-	else if (opt->key == OPT_JSON)
-		o->json = true;
-	return UK_CONTINUE;
-}
-
 static int parse_args(int argc, char **argv, struct ifaces_opts *o)
 {
 	int rc;
 
 	*o = (struct ifaces_opts){0};
-	rc = uk_opts_parse(&uk_spec_ifaces, argc, argv, on_option, o);
+	rc = uk_opts_parse(&uk_spec_ifaces, argc, argv, NULL, o);
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (optind != argc)

@@ -25,14 +25,13 @@
 #define RECV_CAP 65536
 
 struct listen_opts {
-	struct uk_cli_target bind;
-	bool bind_given;
+	struct uk_cli_target bind; /* host empty until -b: then 0.0.0.0 or :: */
 	const char *groups[UK_LISTEN_MAX_GROUPS];
 	size_t n_groups;
 	const char *ifname;
 	const char *reply;
 	bool no_reply, quiet, json;
-	uint32_t rate_pps;
+	uint64_t rate_pps;
 	uint64_t jitter_ns;
 };
 
@@ -73,29 +72,24 @@ static bool any_v6_group(const struct listen_opts *o)
 	return false;
 }
 
-enum { OPT_JSON = 'J', OPT_REPLY = UK_OPT_LONG, OPT_NO_REPLY, OPT_RATE_LIMIT, OPT_JITTER };
+enum { OPT_REPLY = UK_OPT_LONG, OPT_NO_REPLY, OPT_RATE_LIMIT, OPT_JITTER };
 
+/* One option per line (cmd/opts.h has the columns). */
+/* clang-format off */
+#define AT(member) offsetof(struct listen_opts, member)
 static const struct uk_opt options[] = {
-    {'b', "bind", "ADDR",
-     "address to bind (default 0.0.0.0, or :: with an IPv6 group);\nADDR:PORT and [IPV6]:PORT "
-     "set the port too",
-     UK_COMP_HOST, NULL, false},
-    {'p', "port", "PORT", "port (default 8086; 0 picks a free port)", UK_COMP_NONE, NULL, false},
-    {'g', "group", "ADDR", "join multicast group ADDR (IPv4 or IPv6; repeatable)", UK_COMP_NONE,
-     NULL, false},
-    {'I', "interface", "IF", "join the groups on IF", UK_COMP_IFACE, NULL, false},
-    {OPT_REPLY, "reply", "TEXT", "the reply (default \"ack from HOSTNAME\"; at most 256 bytes)",
-     UK_COMP_NONE, NULL, false},
-    {OPT_NO_REPLY, "no-reply", NULL, "never answer", UK_COMP_NONE, NULL, false},
-    {OPT_RATE_LIMIT, "rate-limit", "PPS", "replies per second per source (default 10; 0 = off)",
-     UK_COMP_NONE, NULL, false},
-    {OPT_JITTER, "jitter", "TIME",
-     "answer broadcast and multicast after a random delay\nof up to TIME (default 50ms; 0 = "
-     "none; milliseconds without a unit)",
-     UK_COMP_NONE, NULL, false},
-    {'q', "quiet", NULL, "no per-datagram lines", UK_COMP_NONE, NULL, false},
-    {OPT_JSON, "json", NULL, "per-datagram lines as NDJSON", UK_COMP_NONE, NULL, false},
-    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+    {'b', "bind", "ADDR", UK_ARG_ADDR, AT(bind), 0, 0, UK_COMP_HOST, NULL, "address to bind (default 0.0.0.0, or :: with an IPv6 group);\nADDR:PORT and [IPV6]:PORT set the port too"},
+    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(bind), 0, 65535, UK_COMP_NONE, NULL, "port (default 8086; 0 picks a free port)"},
+    {'g', "group", "ADDR", UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, "join multicast group ADDR (IPv4 or IPv6; repeatable)"},
+    {'I', "interface", "IF", UK_ARG_STRING, AT(ifname), 0, 0, UK_COMP_IFACE, NULL, "join the groups on IF"},
+    {OPT_REPLY, "reply", "TEXT", UK_ARG_STRING, AT(reply), 0, 0, UK_COMP_NONE, NULL, "the reply (default \"ack from HOSTNAME\"; at most 256 bytes)"},
+    {OPT_NO_REPLY, "no-reply", NULL, UK_ARG_FLAG, AT(no_reply), 0, 0, UK_COMP_NONE, NULL, "never answer"},
+    {OPT_RATE_LIMIT, "rate-limit", "PPS", UK_ARG_RATE, AT(rate_pps), 0, 100000, UK_COMP_NONE, NULL, "replies per second per source (default 10; 0 = off)"},
+    {OPT_JITTER, "jitter", "TIME", UK_ARG_DURATION_MS, AT(jitter_ns), 0, 10 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "answer broadcast and multicast after a random delay\nof up to TIME (default 50ms; 0 = none; milliseconds without a unit)"},
+    {'q', "quiet", NULL, UK_ARG_FLAG, AT(quiet), 0, 0, UK_COMP_NONE, NULL, "no per-datagram lines"},
+    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "per-datagram lines as NDJSON"},
+    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
+/* clang-format on */
 
 const struct uk_cmd_spec uk_spec_listen = {
     "listen",
@@ -107,53 +101,16 @@ const struct uk_cmd_spec uk_spec_listen = {
     "Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...).",
     UK_COMP_NONE};
 
-static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
+/* -g: repeatable, so not a plain field. */
+static int on_group(void *ctx, const struct uk_opt *opt, const char *arg)
 {
 	struct listen_opts *o = ctx;
-	uint64_t v;
-	int rc = UK_CONTINUE;
 
-	switch (opt->key) {
-	case 'b':
-		o->bind_given = true;
-		return uk_cli_target_split(&o->bind, "--bind", arg);
-	case 'p':
-		rc = uk_arg_port(opt, arg, true, &o->bind.port);
-		o->bind.port_given = true;
-		return rc;
-	case 'g':
-		if (o->n_groups == UK_LISTEN_MAX_GROUPS)
-			return uk_cli_usage_error(CMD, "at most %d groups", UK_LISTEN_MAX_GROUPS);
-		o->groups[o->n_groups++] = arg;
-		return rc;
-	case 'I':
-		o->ifname = arg;
-		return rc;
-	case OPT_REPLY:
-		if (strlen(arg) > UK_LISTEN_REPLY_MAX)
-			return uk_cli_usage_error(CMD, "--reply is at most %d bytes",
-						  UK_LISTEN_REPLY_MAX);
-		o->reply = arg;
-		return rc;
-	case OPT_NO_REPLY:
-		o->no_reply = true;
-		return rc;
-	case OPT_RATE_LIMIT:
-		rc = uk_arg_rate(opt, arg, 0, 100000, &v);
-		o->rate_pps = (uint32_t)v;
-		return rc;
-	case OPT_JITTER:
-		return uk_arg_duration_in(opt, arg, UK_NS_PER_MS, 0, 10 * UK_NS_PER_SEC,
-					  &o->jitter_ns);
-	case 'q':
-		o->quiet = true;
-		return rc;
-	case OPT_JSON:
-		o->json = true;
-		return rc;
-	default:
-		return rc;
-	}
+	(void)opt;
+	if (o->n_groups == UK_LISTEN_MAX_GROUPS)
+		return uk_cli_usage_error(CMD, "at most %d groups", UK_LISTEN_MAX_GROUPS);
+	o->groups[o->n_groups++] = arg;
+	return UK_CONTINUE;
 }
 
 static int parse_args(int argc, char **argv, struct listen_opts *o)
@@ -163,18 +120,20 @@ static int parse_args(int argc, char **argv, struct listen_opts *o)
 	*o = (struct listen_opts){.bind = {.port = 8086},
 				  .rate_pps = UK_LISTEN_DEFAULT_RATE,
 				  .jitter_ns = UK_LISTEN_DEFAULT_JITTER_MS * UK_NS_PER_MS};
-	rc = uk_opts_parse(&uk_spec_listen, argc, argv, on_option, o);
+	rc = uk_opts_parse(&uk_spec_listen, argc, argv, on_group, o);
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (optind != argc)
 		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	if (o->reply && strlen(o->reply) > UK_LISTEN_REPLY_MAX)
+		return uk_cli_usage_error(CMD, "--reply is at most %d bytes", UK_LISTEN_REPLY_MAX);
 	if (o->reply && o->no_reply)
 		return uk_cli_usage_error(CMD, "--reply and --no-reply exclude each other");
 	if (o->quiet && o->json)
 		return uk_cli_usage_error(CMD, "--quiet and --json exclude each other");
 	/* Broadcasts only reach a wildcard (or broadcast) address: a socket
 	 * bound to a unicast address never hears them. */
-	if (!o->bind_given)
+	if (!o->bind.host[0])
 		snprintf(o->bind.host, sizeof(o->bind.host), "%s",
 			 any_v6_group(o) ? "::" : "0.0.0.0");
 	return UK_CONTINUE;
@@ -468,7 +427,7 @@ static int listen_open(struct listener *L)
 		return uk_cli_fail(CMD, "IP_MULTICAST_ALL", err);
 	{
 		struct uk_listen_cfg cfg = {
-		    .guard = {.rate_pps = L->o.rate_pps, .limit_loopback = true},
+		    .guard = {.rate_pps = (uint32_t)L->o.rate_pps, .limit_loopback = true},
 		    .jitter_max_ns = L->o.jitter_ns,
 		    .no_reply = L->o.no_reply,
 		    .port = uk_addr_port(&local)};

@@ -23,25 +23,33 @@
 #define REPLY_CAP 65536
 #define TRACK_SIZE 65536
 
-enum { OPT_JSON = 'J' };
+struct ping_opts {
+	struct uk_cli_target target;
+	int family;
+	uint64_t count; /* 0 = until interrupted */
+	uint64_t interval_ns;
+	uint64_t timeout_ns;
+	uint64_t deadline_ns; /* 0 = none */
+	uint64_t size;
+	bool quiet, json;
+};
 
+/* One option per line (cmd/opts.h has the columns). */
+/* clang-format off */
+#define AT(member) offsetof(struct ping_opts, member)
 static const struct uk_opt options[] = {
-    {'c', "count", "N", "stop after N probes (default: until interrupted)", UK_COMP_NONE, NULL,
-     false},
-    {'i', "interval", "TIME", "time between probes (default 1s; 10ms works)", UK_COMP_NONE, NULL,
-     false},
-    {'W', "timeout", "TIME", "a probe without reply after this long is lost (default 1s)",
-     UK_COMP_NONE, NULL, false},
-    {'w', "deadline", "TIME", "stop after this long, whatever the count", UK_COMP_NONE, NULL,
-     false},
-    {'s', "size", "BYTES", "datagram size, 24..65507 (default 64)", UK_COMP_NONE, NULL, false},
-    {'p', "port", "PORT", "the echo server's port (default 8080)", UK_COMP_NONE, NULL, false},
-    {'q', "quiet", NULL, "only the summary", UK_COMP_NONE, NULL, false},
-    {'4', "ipv4", NULL, "use IPv4 only", UK_COMP_NONE, NULL, false},
-    {'6', "ipv6", NULL, "use IPv6 only", UK_COMP_NONE, NULL, false},
-    {OPT_JSON, "json", NULL, "one JSON object per event, then a summary object", UK_COMP_NONE, NULL,
-     false},
-    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+    {'c', "count", "N", UK_ARG_U64, AT(count), 1, UINT64_MAX >> 8, UK_COMP_NONE, NULL, "stop after N probes (default: until interrupted)"},
+    {'i', "interval", "TIME", UK_ARG_DURATION, AT(interval_ns), 100000, 3600 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "time between probes (default 1s; 10ms works)"},
+    {'W', "timeout", "TIME", UK_ARG_DURATION, AT(timeout_ns), UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "a probe without reply after this long is lost (default 1s)"},
+    {'w', "deadline", "TIME", UK_ARG_DURATION, AT(deadline_ns), UK_NS_PER_MS, 7 * 86400 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "stop after this long, whatever the count"},
+    {'s', "size", "BYTES", UK_ARG_U64, AT(size), UK_PROBE_MIN_SIZE, 65507, UK_COMP_NONE, NULL, "datagram size, 24..65507 (default 64)"},
+    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(target), 1, 65535, UK_COMP_NONE, NULL, "the echo server's port (default 8080)"},
+    {'q', "quiet", NULL, UK_ARG_FLAG, AT(quiet), 0, 0, UK_COMP_NONE, NULL, "only the summary"},
+    {'4', "ipv4", NULL, UK_ARG_SET, AT(family), AF_INET, 0, UK_COMP_NONE, NULL, "use IPv4 only"},
+    {'6', "ipv6", NULL, UK_ARG_SET, AT(family), AF_INET6, 0, UK_COMP_NONE, NULL, "use IPv6 only"},
+    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "one JSON object per event, then a summary object"},
+    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
+/* clang-format on */
 
 const struct uk_cmd_spec uk_spec_ping = {
     "ping",
@@ -54,17 +62,6 @@ const struct uk_cmd_spec uk_spec_ping = {
     options,
     "Exit status: 0 with at least one reply, 1 with none, 2 on errors.",
     UK_COMP_HOST};
-
-struct ping_opts {
-	struct uk_cli_target target;
-	int family;
-	uint64_t count; /* 0 = until interrupted */
-	uint64_t interval_ns;
-	uint64_t timeout_ns;
-	uint64_t deadline_ns; /* 0 = none */
-	size_t size;
-	bool quiet, json;
-};
 
 struct ping_counts {
 	uint64_t sent, received, dups, reordered, late, refused, errors, truncated, foreign;
@@ -84,48 +81,6 @@ struct ping {
 	uint64_t start;
 };
 
-static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
-{
-	struct ping_opts *o = ctx;
-	uint64_t v;
-	int rc = UK_CONTINUE;
-
-	switch (opt->key) {
-	case 'c':
-		return uk_arg_u64(opt, arg, 1, UINT64_MAX >> 8, &o->count);
-	case 'i':
-		return uk_arg_duration(opt, arg, 100000, 3600 * UK_NS_PER_SEC, &o->interval_ns);
-	case 'W':
-		return uk_arg_duration(opt, arg, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC,
-				       &o->timeout_ns);
-	case 'w':
-		return uk_arg_duration(opt, arg, UK_NS_PER_MS, 7 * 86400 * UK_NS_PER_SEC,
-				       &o->deadline_ns);
-	case 's':
-		rc = uk_arg_u64(opt, arg, UK_PROBE_MIN_SIZE, 65507, &v);
-		o->size = (size_t)v;
-		return rc;
-	case 'p':
-		rc = uk_arg_port(opt, arg, false, &o->target.port);
-		o->target.port_given = true;
-		return rc;
-	case 'q':
-		o->quiet = true;
-		return rc;
-	case '4':
-		o->family = AF_INET;
-		return rc;
-	case '6':
-		o->family = AF_INET6;
-		return rc;
-	case OPT_JSON:
-		o->json = true;
-		return rc;
-	default:
-		return rc;
-	}
-}
-
 static int parse_args(int argc, char **argv, struct ping_opts *o)
 {
 	int rc;
@@ -135,7 +90,7 @@ static int parse_args(int argc, char **argv, struct ping_opts *o)
 				.interval_ns = UK_NS_PER_SEC,
 				.timeout_ns = UK_NS_PER_SEC,
 				.size = 64};
-	rc = uk_opts_parse(&uk_spec_ping, argc, argv, on_option, o);
+	rc = uk_opts_parse(&uk_spec_ping, argc, argv, NULL, o);
 	if (rc != UK_CONTINUE)
 		return rc;
 	return uk_cli_target_operands(&o->target, argc, argv, true);

@@ -21,18 +21,26 @@
 #define MAX_DATAGRAM 65507
 #define REPLY_CAP 65536
 
-enum { OPT_JSON = 'J' };
+struct send_opts {
+	struct uk_cli_target target;
+	int family;
+	uint64_t timeout_ns;
+	uint64_t retries;
+	bool json;
+};
 
+/* One option per line (cmd/opts.h has the columns). */
+/* clang-format off */
+#define AT(member) offsetof(struct send_opts, member)
 static const struct uk_opt options[] = {
-    {'W', "timeout", "TIME", "wait this long for each reply (default 1s; 200ms works)",
-     UK_COMP_NONE, NULL, false},
-    {'r', "retries", "N", "resend a line this many times when no reply came (default 2)",
-     UK_COMP_NONE, NULL, false},
-    {'p', "port", "PORT", "the server's port (default 8080)", UK_COMP_NONE, NULL, false},
-    {'4', "ipv4", NULL, "use IPv4 only", UK_COMP_NONE, NULL, false},
-    {'6', "ipv6", NULL, "use IPv6 only", UK_COMP_NONE, NULL, false},
-    {OPT_JSON, "json", NULL, "one JSON object per line of input", UK_COMP_NONE, NULL, false},
-    {0, NULL, NULL, NULL, UK_COMP_NONE, NULL, false}};
+    {'W', "timeout", "TIME", UK_ARG_DURATION, AT(timeout_ns), UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "wait this long for each reply (default 1s; 200ms works)"},
+    {'r', "retries", "N", UK_ARG_U64, AT(retries), 0, 100, UK_COMP_NONE, NULL, "resend a line this many times when no reply came (default 2)"},
+    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(target), 1, 65535, UK_COMP_NONE, NULL, "the server's port (default 8080)"},
+    {'4', "ipv4", NULL, UK_ARG_SET, AT(family), AF_INET, 0, UK_COMP_NONE, NULL, "use IPv4 only"},
+    {'6', "ipv6", NULL, UK_ARG_SET, AT(family), AF_INET6, 0, UK_COMP_NONE, NULL, "use IPv6 only"},
+    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "one JSON object per line of input"},
+    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
+/* clang-format on */
 
 const struct uk_cmd_spec uk_spec_send = {
     "send",
@@ -46,47 +54,7 @@ const struct uk_cmd_spec uk_spec_send = {
     "Exit status: 0 when every line got a reply, 1 when some did not, 2 on errors.",
     UK_COMP_HOST};
 
-struct send_opts {
-	struct uk_cli_target target;
-	int family;
-	uint64_t timeout_ns;
-	unsigned retries;
-	bool json;
-};
-
 enum outcome { GOT_REPLY, NO_REPLY, REFUSED, FAILED };
-
-static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
-{
-	struct send_opts *o = ctx;
-	uint64_t v;
-	int rc = UK_CONTINUE;
-
-	switch (opt->key) {
-	case 'W':
-		return uk_arg_duration(opt, arg, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC,
-				       &o->timeout_ns);
-	case 'r':
-		rc = uk_arg_u64(opt, arg, 0, 100, &v);
-		o->retries = (unsigned)v;
-		return rc;
-	case 'p':
-		rc = uk_arg_port(opt, arg, false, &o->target.port);
-		o->target.port_given = true;
-		return rc;
-	case '4':
-		o->family = AF_INET;
-		return rc;
-	case '6':
-		o->family = AF_INET6;
-		return rc;
-	case OPT_JSON:
-		o->json = true;
-		return rc;
-	default:
-		return rc;
-	}
-}
 
 static int parse_args(int argc, char **argv, struct send_opts *o)
 {
@@ -96,7 +64,7 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 				.family = AF_UNSPEC,
 				.timeout_ns = UK_NS_PER_SEC,
 				.retries = 2};
-	rc = uk_opts_parse(&uk_spec_send, argc, argv, on_option, o);
+	rc = uk_opts_parse(&uk_spec_send, argc, argv, NULL, o);
 	if (rc != UK_CONTINUE)
 		return rc;
 	return uk_cli_target_operands(&o->target, argc, argv, false);
