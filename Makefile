@@ -26,7 +26,10 @@ CMD_SRC := $(wildcard cmd/*.c) $(foreach c,$(CMD_DIRS),$(wildcard cmd/$(c)/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 MANS := $(sort $(wildcard cmd/*/udpkit-*.1)) man/udpkit.1
-HDRS := $(wildcard include/udpkit/*.h) $(wildcard cmd/*/*.h) $(BUILD)/gen/commands.h
+# Each command's option table is data, cmd/<name>/options.tsv; cmd/options.awk
+# makes it the C array that cmd/<name>/main.c includes.
+OPTION_HDRS := $(patsubst cmd/%/options.tsv,$(BUILD)/gen/%_options.h,$(wildcard cmd/*/options.tsv))
+HDRS := $(wildcard include/udpkit/*.h) $(wildcard cmd/*/*.h) $(BUILD)/gen/commands.h $(OPTION_HDRS)
 
 # Variant builds: plain, ASan+UBSan, TSan.
 define variant
@@ -64,6 +67,10 @@ $(BUILD)/gen/commands.h: FORCE
 	   for c in $(CMD_DIRS); do echo "UK_COMMAND($$c)"; done; } > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 FORCE:
+
+$(BUILD)/gen/%_options.h: cmd/%/options.tsv cmd/options.awk
+	@mkdir -p $(dir $@)
+	awk -f cmd/options.awk $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/udpkit: $(PLAIN_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

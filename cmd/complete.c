@@ -9,29 +9,26 @@
 
 #define MAX_OPTS 64
 
-/* The bash words that complete a value of kind c (choices of o). */
-static void bash_values(FILE *f, enum uk_complete c, const struct uk_opt *o)
+/* What each shell runs to complete a value of each kind, before and after
+ * the list of choices (UK_COMP_CHOICES only), in the order of enum
+ * uk_complete. */
+static const char *const bash_comp[][2] = {
+    {"COMPREPLY=()", ""},
+    {"COMPREPLY=($(compgen -W '", "' -- \"$cur\"))"},
+    {"COMPREPLY=($(compgen -W \"$(_udpkit_ifaces)\" -- \"$cur\"))", ""},
+    {"COMPREPLY=($(compgen -A hostname -- \"$cur\"))", ""},
+    {"COMPREPLY=($(compgen -f -- \"$cur\"))", ""}};
+static const char *const zsh_comp[][2] = {
+    {" ", ""}, {"(", ")"}, {"_net_interfaces", ""}, {"_hosts", ""}, {"_files", ""}};
+
+/* Writes the completion of kind c from shell's table (choices of o). */
+static void values(FILE *f, const char *const shell[][2], enum uk_complete c,
+		   const struct uk_opt *o)
 {
-	switch (c) {
-	case UK_COMP_CHOICES:
-		fputs("COMPREPLY=($(compgen -W '", f);
-		for (int i = 0; o->choices[i]; i++)
-			fprintf(f, "%s%s", i ? " " : "", o->choices[i]);
-		fputs("' -- \"$cur\"))", f);
-		break;
-	case UK_COMP_IFACE:
-		fputs("COMPREPLY=($(compgen -W \"$(_udpkit_ifaces)\" -- \"$cur\"))", f);
-		break;
-	case UK_COMP_HOST:
-		fputs("COMPREPLY=($(compgen -A hostname -- \"$cur\"))", f);
-		break;
-	case UK_COMP_FILE:
-		fputs("COMPREPLY=($(compgen -f -- \"$cur\"))", f);
-		break;
-	default:
-		fputs("COMPREPLY=()", f);
-		break;
-	}
+	fputs(shell[c][0], f);
+	for (int i = 0; c == UK_COMP_CHOICES && o->choices[i]; i++)
+		fprintf(f, "%s%s", i ? " " : "", o->choices[i]);
+	fputs(shell[c][1], f);
 }
 
 static void bash_command(FILE *f, const struct uk_cmd_spec *spec)
@@ -48,7 +45,7 @@ static void bash_command(FILE *f, const struct uk_cmd_spec *spec)
 		if (o->key < 128)
 			fprintf(f, "-%c|", o->key);
 		fprintf(f, "--%s)\n\t\t\t", o->name);
-		bash_values(f, o->complete, o);
+		values(f, bash_comp, o->complete, o);
 		fputs("\n\t\t\treturn ;;\n", f);
 	}
 	fputs("\t\tesac\n\t\tcase $cur in\n", f);
@@ -58,7 +55,7 @@ static void bash_command(FILE *f, const struct uk_cmd_spec *spec)
 		if (!o->arg)
 			continue;
 		fprintf(f, "\t\t--%s=*)\n\t\t\tcur=${cur#*=}\n\t\t\t", o->name);
-		bash_values(f, o->complete, o);
+		values(f, bash_comp, o->complete, o);
 		fputs("\n\t\t\treturn ;;\n", f);
 	}
 	fputs("\t\t-*)\n\t\t\tCOMPREPLY=($(compgen -W '", f);
@@ -69,7 +66,7 @@ static void bash_command(FILE *f, const struct uk_cmd_spec *spec)
 		fprintf(f, "--%s%s ", o->name, (o->key == UK_OPT_COLOR) ? "=" : "");
 	}
 	fputs("' -- \"$cur\"))\n\t\t\treturn ;;\n\t\tesac\n\t\t", f);
-	bash_values(f, spec->operand_complete, NULL);
+	values(f, bash_comp, spec->operand_complete, NULL);
 	fputs("\n\t\t;;\n", f);
 }
 
@@ -126,30 +123,6 @@ static void zsh_text(FILE *f, const char *s)
 	}
 }
 
-static void zsh_values(FILE *f, enum uk_complete c, const struct uk_opt *o)
-{
-	switch (c) {
-	case UK_COMP_CHOICES:
-		fputs("(", f);
-		for (int i = 0; o->choices[i]; i++)
-			fprintf(f, "%s%s", i ? " " : "", o->choices[i]);
-		fputs(")", f);
-		break;
-	case UK_COMP_IFACE:
-		fputs("_net_interfaces", f);
-		break;
-	case UK_COMP_HOST:
-		fputs("_hosts", f);
-		break;
-	case UK_COMP_FILE:
-		fputs("_files", f);
-		break;
-	default:
-		fputs(" ", f);
-		break;
-	}
-}
-
 static void zsh_command(FILE *f, const struct uk_cmd_spec *spec)
 {
 	const struct uk_opt *opts[MAX_OPTS];
@@ -171,12 +144,12 @@ static void zsh_command(FILE *f, const struct uk_cmd_spec *spec)
 		fputs("]", f);
 		if (o->arg) {
 			fprintf(f, ":%s:", o->arg);
-			zsh_values(f, o->complete, o);
+			values(f, zsh_comp, o->complete, o);
 		}
 		fputs("' \\\n", f);
 	}
 	fputs("\t\t\t'*:operand:", f);
-	zsh_values(f, spec->operand_complete, NULL);
+	values(f, zsh_comp, spec->operand_complete, NULL);
 	fputs("'\n\t\t;;\n", f);
 }
 

@@ -207,6 +207,14 @@ static int store(const struct uk_opt *o, const char *arg, void *field)
 		snprintf(what, sizeof(what), "--%s", o->name);
 		return uk_cli_target_split(t, what, arg);
 	}
+	case UK_ARG_LIST: {
+		struct uk_opts_list *l = field;
+		if (l->count >= o->max || l->count >= UK_OPTS_LIST_MAX)
+			return uk_cli_usage_error(current_cmd, "at most %llu --%s",
+						  (unsigned long long)o->max, o->name);
+		l->items[l->count++] = arg;
+		return UK_CONTINUE;
+	}
 	case UK_ARG_ADDR_PORT:
 		rc = uk_arg_u64(o, arg, o->min, 65535, &v);
 		if (rc == UK_CONTINUE && t->port_given && t->port != v)
@@ -264,7 +272,19 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 		if (rc != UK_CONTINUE)
 			return rc;
 	}
+	if (!spec->operands[0] && optind < argc)
+		return uk_cli_usage_error(current_cmd, "unexpected argument '%s'", argv[optind]);
 	return UK_CONTINUE;
+}
+
+int uk_opts_parse_target(const struct uk_cmd_spec *spec, int argc, char **argv, void *ctx,
+			 struct uk_cli_target *t, bool host_required)
+{
+	int rc = uk_opts_parse(spec, argc, argv, NULL, ctx);
+
+	if (rc != UK_CONTINUE)
+		return rc;
+	return uk_cli_target_operands(t, argc, argv, host_required);
 }
 
 /* "  -c, --count N" or "      --json", as --help shows an option. */

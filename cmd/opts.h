@@ -43,7 +43,15 @@ enum uk_arg {
 	UK_ARG_PORT,	    /* uint16_t in min..65535 */
 	UK_ARG_CHOICE,	    /* int: the index of the argument in choices */
 	UK_ARG_ADDR,	    /* struct uk_cli_target: HOST, HOST:PORT, [V6]:PORT, V6 */
-	UK_ARG_ADDR_PORT    /* struct uk_cli_target: its port, in min..65535 */
+	UK_ARG_ADDR_PORT,   /* struct uk_cli_target: its port, in min..65535 */
+	UK_ARG_LIST	    /* struct uk_opts_list: one more item, at most max */
+};
+
+/* A repeatable option's arguments (-g GROUP -g GROUP). */
+#define UK_OPTS_LIST_MAX 32
+struct uk_opts_list {
+	const char *items[UK_OPTS_LIST_MAX];
+	size_t count;
 };
 
 /* One option. Tables list one per line, every field given, in this order. */
@@ -79,10 +87,16 @@ typedef int (*uk_opt_fn)(void *ctx, const struct uk_opt *opt, const char *arg);
 
 /* Parses argv against spec (plus --help, --version and --color), stores
  * each option's value in ctx as its table entry says, and calls fn for the
- * UK_ARG_CALL ones. Returns UK_CONTINUE with optind
+ * UK_ARG_CALL ones. A command without operands (spec->operands "")
+ * refuses any. Returns UK_CONTINUE with optind
  * at the first operand, 0 after --help or --version, or UK_EXIT_USAGE
  * after printing a usage error (with the nearest option, if any). */
 int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_fn fn, void *ctx);
+
+/* uk_opts_parse(), then the operands "HOST [PORT]" into t (required when
+ * host_required), as uk_cli_target_operands() takes them. */
+int uk_opts_parse_target(const struct uk_cmd_spec *spec, int argc, char **argv, void *ctx,
+			 struct uk_cli_target *t, bool host_required);
 
 /* Writes the command's --help text to f. */
 void uk_opts_help(const struct uk_cmd_spec *spec, FILE *f);

@@ -26,8 +26,6 @@
 #define REPLY_CAP 65536
 #define MAX_FLOWS 64
 
-enum { OPT_WINDOW = UK_OPT_LONG, OPT_RATE, OPT_FLOWS };
-
 struct bench_opts {
 	struct uk_cli_target target;
 	int family;
@@ -40,23 +38,9 @@ struct bench_opts {
 	bool json, quiet;
 };
 
-/* One option per line (cmd/opts.h has the columns). */
-/* clang-format off */
+/* The option table: cmd/bench/options.tsv, made C by cmd/options.awk. */
 #define AT(member) offsetof(struct bench_opts, member)
-static const struct uk_opt options[] = {
-    {OPT_WINDOW, "window", "N", UK_ARG_U64, AT(window), 1, 4096, UK_COMP_NONE, NULL, "closed loop: N probes in flight per flow (default 64)"},
-    {OPT_RATE, "rate", "PPS", UK_ARG_RATE, AT(rate_pps), 1, 100000000, UK_COMP_NONE, NULL, "open loop: send PPS probes per second in all (50k, 1M work)"},
-    {'d', "duration", "TIME", UK_ARG_DURATION, AT(duration_ns), 10 * UK_NS_PER_MS, 86400 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "how long to send (default 5s)"},
-    {'s', "size", "BYTES", UK_ARG_U64, AT(size), UK_PROBE_MIN_SIZE, 65507, UK_COMP_NONE, NULL, "datagram size, 24..65507 (default 64)"},
-    {'W', "timeout", "TIME", UK_ARG_DURATION, AT(timeout_ns), UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "a probe without reply after this long is lost (default 1s)"},
-    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(target), 1, 65535, UK_COMP_NONE, NULL, "the echo server's port (default 8080)"},
-    {OPT_FLOWS, "flows", "N", UK_ARG_U64, AT(flows), 1, MAX_FLOWS, UK_COMP_NONE, NULL, "sockets (source ports) to spread the load over (default 1)"},
-    {'q', "quiet", NULL, UK_ARG_FLAG, AT(quiet), 0, 0, UK_COMP_NONE, NULL, "no progress line"},
-    {'4', "ipv4", NULL, UK_ARG_SET, AT(family), AF_INET, 0, UK_COMP_NONE, NULL, "use IPv4 only"},
-    {'6', "ipv6", NULL, UK_ARG_SET, AT(family), AF_INET6, 0, UK_COMP_NONE, NULL, "use IPv6 only"},
-    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "the result as one JSON object"},
-    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
-/* clang-format on */
+#include "bench_options.h"
 
 const struct uk_cmd_spec uk_spec_bench = {
     "bench",
@@ -92,14 +76,14 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 				 .timeout_ns = UK_NS_PER_SEC,
 				 .size = 64,
 				 .flows = 1};
-	rc = uk_opts_parse(&uk_spec_bench, argc, argv, NULL, o);
+	rc = uk_opts_parse_target(&uk_spec_bench, argc, argv, o, &o->target, true);
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (o->window && o->rate_pps)
 		return uk_cli_usage_error(CMD, "--window and --rate exclude each other");
 	if (!o->window)
 		o->window = 64;
-	return uk_cli_target_operands(&o->target, argc, argv, true);
+	return UK_CONTINUE;
 }
 
 static int flow_open(struct flow *f, const struct uk_addr *peer, const struct bench_opts *o,

@@ -57,23 +57,9 @@ struct sender {
 	bool resp_ready;
 };
 
-enum { OPT_TO = UK_OPT_LONG, OPT_SOURCE_PORT, OPT_RAW };
-
-/* One option per line (cmd/opts.h has the columns). */
-/* clang-format off */
+/* The option table: cmd/broadcast/options.tsv, made C by cmd/options.awk. */
 #define AT(member) offsetof(struct bcast_opts, member)
-static const struct uk_opt options[] = {
-    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(to), 1, 65535, UK_COMP_NONE, NULL, "destination port (default 8086)"},
-    {OPT_TO, "to", "ADDR", UK_ARG_ADDR, AT(to), 0, 0, UK_COMP_HOST, NULL, "send to ADDR only: 255.255.255.255, a directed\nbroadcast, an IPv4 or IPv6 multicast group, or a host;\nADDR:PORT and [IPV6]:PORT set the port too\n(default: every interface's directed broadcast)"},
-    {'I', "interface", "IF", UK_ARG_STRING, AT(ifname), 0, 0, UK_COMP_IFACE, NULL, "use interface IF only"},
-    {'w', "wait", "TIME", UK_ARG_DURATION, AT(wait_ns), UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "collect replies this long (default 1s)"},
-    {'r', "retries", "N", UK_ARG_U64, AT(retries), 0, 100, UK_COMP_NONE, NULL, "send N more times within the wait (default 0)"},
-    {OPT_SOURCE_PORT, "source-port", "PORT", UK_ARG_PORT, AT(source_port), 0, 65535, UK_COMP_NONE, NULL, "send from PORT, so a firewall can let replies in"},
-    {'t', "ttl", "N", UK_ARG_U64, AT(ttl), 1, 255, UK_COMP_NONE, NULL, "IP TTL / multicast hop limit (default 1 for multicast)"},
-    {OPT_RAW, "raw", NULL, UK_ARG_FLAG, AT(raw), 0, 0, UK_COMP_NONE, NULL, "send the message as given, without the 【ctime】 stamp"},
-    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "NDJSON output: each reply as it arrives, then a summary"},
-    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
-/* clang-format on */
+#include "broadcast_options.h"
 
 const struct uk_cmd_spec uk_spec_broadcast = {
     "broadcast",

@@ -20,6 +20,7 @@
 
 #include "chat/tui.h"
 #include "cli.h"
+#include "opts.h"
 #include "udpkit/chat.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
@@ -44,8 +45,7 @@
 struct chat_opts {
 	struct uk_cli_target bind;
 	const char *nick, *group;
-	const char *peers[MAX_PEER_OPTS];
-	size_t npeers;
+	struct uk_opts_list peers; /* --peer, up to MAX_PEER_OPTS */
 	bool no_discovery;
 	const char *history_path;
 	bool no_history;

@@ -34,24 +34,9 @@
  * its messages just start 1 s later. */
 #define PEER_WAIT_NS (1000ull * UK_NS_PER_MS)
 
-enum { OPT_NO_DISCOVERY = UK_OPT_LONG, OPT_NO_HISTORY, OPT_STAY, OPT_LINE };
-
-/* One option per line (cmd/opts.h has the columns). */
-/* clang-format off */
+/* The option table: cmd/chat/options.tsv, made C by cmd/options.awk. */
 #define AT(member) offsetof(struct chat_opts, member)
-static const struct uk_opt options[] = {
-    {'b', "bind", "ADDR", UK_ARG_ADDR, AT(bind), 0, 0, UK_COMP_HOST, NULL, "address to bind (default 0.0.0.0; 127.0.0.1 never broadcasts);\nADDR:PORT and [IPV6]:PORT set the port too"},
-    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(bind), 0, 65535, UK_COMP_NONE, NULL, "port to bind (default 2425; 0 picks a free port)"},
-    {'n', "nick", "NAME", UK_ARG_STRING, AT(nick), 0, 0, UK_COMP_NONE, NULL, "nickname (default: the user name)"},
-    {'g', "group", "NAME", UK_ARG_STRING, AT(group), 0, 0, UK_COMP_NONE, NULL, "group name (default: none)"},
-    {'P', "peer", "HOST[:PORT]", UK_ARG_CALL, 0, 0, 0, UK_COMP_HOST, NULL, "announce to this peer too, and talk to the first one\n(repeatable; the port defaults to 2425)"},
-    {OPT_NO_DISCOVERY, "no-discovery", NULL, UK_ARG_FLAG, AT(no_discovery), 0, 0, UK_COMP_NONE, NULL, "no broadcast announcements, only --peer"},
-    {'H', "history", "PATH", UK_ARG_STRING, AT(history_path), 0, 0, UK_COMP_FILE, NULL, "history file (default chat.txt)"},
-    {OPT_NO_HISTORY, "no-history", NULL, UK_ARG_FLAG, AT(no_history), 0, 0, UK_COMP_NONE, NULL, "keep no history"},
-    {OPT_STAY, "stay", NULL, UK_ARG_FLAG, AT(stay), 0, 0, UK_COMP_NONE, NULL, "in line mode, keep running at the end of input"},
-    {OPT_LINE, "line", NULL, UK_ARG_FLAG, AT(line), 0, 0, UK_COMP_NONE, NULL, "line mode even on a terminal"},
-    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
-/* clang-format on */
+#include "chat_options.h"
 
 const struct uk_cmd_spec uk_spec_chat = {
     "chat",
@@ -68,29 +53,15 @@ const struct uk_cmd_spec uk_spec_chat = {
     "Exit status: 0, 1 when a message was not delivered, 2 on errors.",
     UK_COMP_NONE};
 
-/* -P: repeatable, so not a plain field. */
-static int on_peer(void *ctx, const struct uk_opt *opt, const char *arg)
-{
-	struct chat_opts *o = ctx;
-
-	(void)opt;
-	if (o->npeers == MAX_PEER_OPTS)
-		return uk_cli_usage_error(CMD, "at most %d --peer", MAX_PEER_OPTS);
-	o->peers[o->npeers++] = arg;
-	return UK_CONTINUE;
-}
-
 static int parse_args(int argc, char **argv, struct chat_opts *o)
 {
 	int rc;
 
 	*o = (struct chat_opts){.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
 				.history_path = "chat.txt"};
-	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_peer, o);
+	rc = uk_opts_parse(&uk_spec_chat, argc, argv, NULL, o);
 	if (rc != UK_CONTINUE)
 		return rc;
-	if (optind != argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 	return UK_CONTINUE;
 }
 
@@ -228,10 +199,11 @@ static int open_socket(struct app *a)
 
 static int add_peers(struct app *a)
 {
-	for (size_t i = 0; i < a->o.npeers; i++) {
+	for (size_t i = 0; i < a->o.peers.count; i++) {
 		struct uk_addr p;
-		if (uk_addr_parse_hostport(&p, a->o.peers[i], UK_IPMSG_PORT, AF_UNSPEC) < 0) {
-			uk_cli_usage_error(CMD, "--peer '%s': not HOST[:PORT]", a->o.peers[i]);
+		if (uk_addr_parse_hostport(&p, a->o.peers.items[i], UK_IPMSG_PORT, AF_UNSPEC) < 0) {
+			uk_cli_usage_error(CMD, "--peer '%s': not HOST[:PORT]",
+					   a->o.peers.items[i]);
 			return -1;
 		}
 		if (a->n_announce < MAX_ANNOUNCE)
@@ -448,7 +420,7 @@ int uk_cmd_chat(int argc, char **argv)
 	if (!chat_line_mode(a))
 		chat_status(a);
 	uk_chat_start(&a->chat, uk_now_ns());
-	if (a->o.npeers)
+	if (a->o.peers.count)
 		a->hold_until_ns = uk_now_ns() + PEER_WAIT_NS;
 	run(a);
 	/* Whatever still waits is reported not delivered; then goodbye. */

@@ -35,17 +35,9 @@ struct listing {
 	bool out_of_memory;
 };
 
-/* One option per line (cmd/opts.h has the columns). */
-/* clang-format off */
+/* The option table: cmd/history/options.tsv, made C by cmd/options.awk. */
 #define AT(member) offsetof(struct history_opts, member)
-static const struct uk_opt options[] = {
-    {'P', "peer", "PEER", UK_ARG_STRING, AT(peer), 0, 0, UK_COMP_NONE, NULL, "only events with this peer: ADDR:PORT, ADDR or nickname"},
-    {'e', "grep", "TEXT", UK_ARG_STRING, AT(grep), 0, 0, UK_COMP_NONE, NULL, "only messages whose text contains TEXT (bytes, case-sensitive)"},
-    {'S', "since", "TIME", UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, "only events at or after TIME: 2026-11-26, 2026-11-26T10:00,\n2026-11-26 10:00:05+08:00 (UTC without a zone), or a\nduration ago: 90s, 15m, 1.5h, 3d, 1w"},
-    {'l', "last", "COUNT", UK_ARG_U64, AT(last), 1, LAST_MAX, UK_COMP_NONE, NULL, "only the last COUNT matching events"},
-    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "one JSON object per event (NDJSON)"},
-    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
-/* clang-format on */
+#include "history_options.h"
 
 const struct uk_cmd_spec uk_spec_history = {
     "history",	 "list, filter and export the chat history",

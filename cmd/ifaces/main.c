@@ -17,14 +17,9 @@ struct ifaces_opts {
 	bool json;
 };
 
-/* One option per line (cmd/opts.h has the columns). */
-/* clang-format off */
+/* The option table: cmd/ifaces/options.tsv, made C by cmd/options.awk. */
 #define AT(member) offsetof(struct ifaces_opts, member)
-static const struct uk_opt options[] = {
-    {'I', "interface", "IF", UK_ARG_STRING, AT(ifname), 0, 0, UK_COMP_IFACE, NULL, "show only IF"},
-    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "one JSON object per interface (NDJSON)"},
-    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
-/* clang-format on */
+#include "ifaces_options.h"
 
 const struct uk_cmd_spec uk_spec_ifaces = {
     "ifaces",
@@ -39,15 +34,8 @@ const struct uk_cmd_spec uk_spec_ifaces = {
 
 static int parse_args(int argc, char **argv, struct ifaces_opts *o)
 {
-	int rc;
-
 	*o = (struct ifaces_opts){0};
-	rc = uk_opts_parse(&uk_spec_ifaces, argc, argv, NULL, o);
-	if (rc != UK_CONTINUE)
-		return rc;
-	if (optind != argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-	return UK_CONTINUE;
+	return uk_opts_parse(&uk_spec_ifaces, argc, argv, NULL, o);
 }
 
 static const char *state_text(unsigned flags)

@@ -25,9 +25,8 @@
 #define RECV_CAP 65536
 
 struct listen_opts {
-	struct uk_cli_target bind; /* host empty until -b: then 0.0.0.0 or :: */
-	const char *groups[UK_LISTEN_MAX_GROUPS];
-	size_t n_groups;
+	struct uk_cli_target bind;  /* host empty until -b: then 0.0.0.0 or :: */
+	struct uk_opts_list groups; /* -g, up to UK_LISTEN_MAX_GROUPS */
 	const char *ifname;
 	const char *reply;
 	bool no_reply, quiet, json;
@@ -66,30 +65,15 @@ struct listener {
 
 static bool any_v6_group(const struct listen_opts *o)
 {
-	for (size_t i = 0; i < o->n_groups; i++)
-		if (strchr(o->groups[i], ':'))
+	for (size_t i = 0; i < o->groups.count; i++)
+		if (strchr(o->groups.items[i], ':'))
 			return true;
 	return false;
 }
 
-enum { OPT_REPLY = UK_OPT_LONG, OPT_NO_REPLY, OPT_RATE_LIMIT, OPT_JITTER };
-
-/* One option per line (cmd/opts.h has the columns). */
-/* clang-format off */
+/* The option table: cmd/listen/options.tsv, made C by cmd/options.awk. */
 #define AT(member) offsetof(struct listen_opts, member)
-static const struct uk_opt options[] = {
-    {'b', "bind", "ADDR", UK_ARG_ADDR, AT(bind), 0, 0, UK_COMP_HOST, NULL, "address to bind (default 0.0.0.0, or :: with an IPv6 group);\nADDR:PORT and [IPV6]:PORT set the port too"},
-    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(bind), 0, 65535, UK_COMP_NONE, NULL, "port (default 8086; 0 picks a free port)"},
-    {'g', "group", "ADDR", UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, "join multicast group ADDR (IPv4 or IPv6; repeatable)"},
-    {'I', "interface", "IF", UK_ARG_STRING, AT(ifname), 0, 0, UK_COMP_IFACE, NULL, "join the groups on IF"},
-    {OPT_REPLY, "reply", "TEXT", UK_ARG_STRING, AT(reply), 0, 0, UK_COMP_NONE, NULL, "the reply (default \"ack from HOSTNAME\"; at most 256 bytes)"},
-    {OPT_NO_REPLY, "no-reply", NULL, UK_ARG_FLAG, AT(no_reply), 0, 0, UK_COMP_NONE, NULL, "never answer"},
-    {OPT_RATE_LIMIT, "rate-limit", "PPS", UK_ARG_RATE, AT(rate_pps), 0, 100000, UK_COMP_NONE, NULL, "replies per second per source (default 10; 0 = off)"},
-    {OPT_JITTER, "jitter", "TIME", UK_ARG_DURATION_MS, AT(jitter_ns), 0, 10 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "answer broadcast and multicast after a random delay\nof up to TIME (default 50ms; 0 = none; milliseconds without a unit)"},
-    {'q', "quiet", NULL, UK_ARG_FLAG, AT(quiet), 0, 0, UK_COMP_NONE, NULL, "no per-datagram lines"},
-    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "per-datagram lines as NDJSON"},
-    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
-/* clang-format on */
+#include "listen_options.h"
 
 const struct uk_cmd_spec uk_spec_listen = {
     "listen",
@@ -101,18 +85,6 @@ const struct uk_cmd_spec uk_spec_listen = {
     "Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...).",
     UK_COMP_NONE};
 
-/* -g: repeatable, so not a plain field. */
-static int on_group(void *ctx, const struct uk_opt *opt, const char *arg)
-{
-	struct listen_opts *o = ctx;
-
-	(void)opt;
-	if (o->n_groups == UK_LISTEN_MAX_GROUPS)
-		return uk_cli_usage_error(CMD, "at most %d groups", UK_LISTEN_MAX_GROUPS);
-	o->groups[o->n_groups++] = arg;
-	return UK_CONTINUE;
-}
-
 static int parse_args(int argc, char **argv, struct listen_opts *o)
 {
 	int rc;
@@ -120,11 +92,9 @@ static int parse_args(int argc, char **argv, struct listen_opts *o)
 	*o = (struct listen_opts){.bind = {.port = 8086},
 				  .rate_pps = UK_LISTEN_DEFAULT_RATE,
 				  .jitter_ns = UK_LISTEN_DEFAULT_JITTER_MS * UK_NS_PER_MS};
-	rc = uk_opts_parse(&uk_spec_listen, argc, argv, on_group, o);
+	rc = uk_opts_parse(&uk_spec_listen, argc, argv, NULL, o);
 	if (rc != UK_CONTINUE)
 		return rc;
-	if (optind != argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 	if (o->reply && strlen(o->reply) > UK_LISTEN_REPLY_MAX)
 		return uk_cli_usage_error(CMD, "--reply is at most %d bytes", UK_LISTEN_REPLY_MAX);
 	if (o->reply && o->no_reply)
@@ -298,18 +268,19 @@ static int drain(struct listener *L, unsigned char *buf)
 
 static int join_groups(struct listener *L, unsigned ifindex)
 {
-	for (size_t i = 0; i < L->o.n_groups; i++) {
+	for (size_t i = 0; i < L->o.groups.count; i++) {
 		struct uk_addr g;
 		char text[UK_ADDR_STRLEN];
-		int rc = uk_addr_parse(&g, L->o.groups[i], 0, AF_UNSPEC);
+		int rc = uk_addr_parse(&g, L->o.groups.items[i], 0, AF_UNSPEC);
 
 		if (rc < 0 || !uk_addr_is_multicast(&g)) {
-			uk_cli_error(CMD, "%s: not a multicast group address", L->o.groups[i]);
+			uk_cli_error(CMD, "%s: not a multicast group address",
+				     L->o.groups.items[i]);
 			return -1;
 		}
 		if (uk_addr_family(&g) == AF_INET6 && L->family == AF_INET) {
 			uk_cli_error(CMD, "%s: an IPv6 group needs an IPv6 socket (-b ::)",
-				     L->o.groups[i]);
+				     L->o.groups.items[i]);
 			return -1;
 		}
 		rc = uk_mcast_join(L->fd, &g, ifindex);
@@ -317,9 +288,9 @@ static int join_groups(struct listener *L, unsigned ifindex)
 			uk_cli_error(CMD,
 				     "join %s: no interface for this group (no multicast route?): "
 				     "name one with -I",
-				     L->o.groups[i]);
+				     L->o.groups.items[i]);
 		else if (rc < 0 && rc != -EADDRINUSE)
-			uk_cli_fail(CMD, L->o.groups[i], rc);
+			uk_cli_fail(CMD, L->o.groups.items[i], rc);
 		if (rc < 0 && rc != -EADDRINUSE)
 			return -1;
 		if (uk_listen_add_group(&L->decide, &g) < 0)

@@ -34,22 +34,9 @@ struct ping_opts {
 	bool quiet, json;
 };
 
-/* One option per line (cmd/opts.h has the columns). */
-/* clang-format off */
+/* The option table: cmd/ping/options.tsv, made C by cmd/options.awk. */
 #define AT(member) offsetof(struct ping_opts, member)
-static const struct uk_opt options[] = {
-    {'c', "count", "N", UK_ARG_U64, AT(count), 1, UINT64_MAX >> 8, UK_COMP_NONE, NULL, "stop after N probes (default: until interrupted)"},
-    {'i', "interval", "TIME", UK_ARG_DURATION, AT(interval_ns), 100000, 3600 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "time between probes (default 1s; 10ms works)"},
-    {'W', "timeout", "TIME", UK_ARG_DURATION, AT(timeout_ns), UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "a probe without reply after this long is lost (default 1s)"},
-    {'w', "deadline", "TIME", UK_ARG_DURATION, AT(deadline_ns), UK_NS_PER_MS, 7 * 86400 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "stop after this long, whatever the count"},
-    {'s', "size", "BYTES", UK_ARG_U64, AT(size), UK_PROBE_MIN_SIZE, 65507, UK_COMP_NONE, NULL, "datagram size, 24..65507 (default 64)"},
-    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(target), 1, 65535, UK_COMP_NONE, NULL, "the echo server's port (default 8080)"},
-    {'q', "quiet", NULL, UK_ARG_FLAG, AT(quiet), 0, 0, UK_COMP_NONE, NULL, "only the summary"},
-    {'4', "ipv4", NULL, UK_ARG_SET, AT(family), AF_INET, 0, UK_COMP_NONE, NULL, "use IPv4 only"},
-    {'6', "ipv6", NULL, UK_ARG_SET, AT(family), AF_INET6, 0, UK_COMP_NONE, NULL, "use IPv6 only"},
-    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "one JSON object per event, then a summary object"},
-    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
-/* clang-format on */
+#include "ping_options.h"
 
 const struct uk_cmd_spec uk_spec_ping = {
     "ping",
@@ -83,17 +70,12 @@ struct ping {
 
 static int parse_args(int argc, char **argv, struct ping_opts *o)
 {
-	int rc;
-
 	*o = (struct ping_opts){.target = {.port = 8080},
 				.family = AF_UNSPEC,
 				.interval_ns = UK_NS_PER_SEC,
 				.timeout_ns = UK_NS_PER_SEC,
 				.size = 64};
-	rc = uk_opts_parse(&uk_spec_ping, argc, argv, NULL, o);
-	if (rc != UK_CONTINUE)
-		return rc;
-	return uk_cli_target_operands(&o->target, argc, argv, true);
+	return uk_opts_parse_target(&uk_spec_ping, argc, argv, o, &o->target, true);
 }
 
 #define CMD "ping"

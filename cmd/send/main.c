@@ -29,18 +29,9 @@ struct send_opts {
 	bool json;
 };
 
-/* One option per line (cmd/opts.h has the columns). */
-/* clang-format off */
+/* The option table: cmd/send/options.tsv, made C by cmd/options.awk. */
 #define AT(member) offsetof(struct send_opts, member)
-static const struct uk_opt options[] = {
-    {'W', "timeout", "TIME", UK_ARG_DURATION, AT(timeout_ns), UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, UK_COMP_NONE, NULL, "wait this long for each reply (default 1s; 200ms works)"},
-    {'r', "retries", "N", UK_ARG_U64, AT(retries), 0, 100, UK_COMP_NONE, NULL, "resend a line this many times when no reply came (default 2)"},
-    {'p', "port", "PORT", UK_ARG_ADDR_PORT, AT(target), 1, 65535, UK_COMP_NONE, NULL, "the server's port (default 8080)"},
-    {'4', "ipv4", NULL, UK_ARG_SET, AT(family), AF_INET, 0, UK_COMP_NONE, NULL, "use IPv4 only"},
-    {'6', "ipv6", NULL, UK_ARG_SET, AT(family), AF_INET6, 0, UK_COMP_NONE, NULL, "use IPv6 only"},
-    {'J', "json", NULL, UK_ARG_FLAG, AT(json), 0, 0, UK_COMP_NONE, NULL, "one JSON object per line of input"},
-    {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
-/* clang-format on */
+#include "send_options.h"
 
 const struct uk_cmd_spec uk_spec_send = {
     "send",
@@ -58,16 +49,11 @@ enum outcome { GOT_REPLY, NO_REPLY, REFUSED, FAILED };
 
 static int parse_args(int argc, char **argv, struct send_opts *o)
 {
-	int rc;
-
 	*o = (struct send_opts){.target = {.host = "127.0.0.1", .port = 8080},
 				.family = AF_UNSPEC,
 				.timeout_ns = UK_NS_PER_SEC,
 				.retries = 2};
-	rc = uk_opts_parse(&uk_spec_send, argc, argv, NULL, o);
-	if (rc != UK_CONTINUE)
-		return rc;
-	return uk_cli_target_operands(&o->target, argc, argv, false);
+	return uk_opts_parse_target(&uk_spec_send, argc, argv, o, &o->target, false);
 }
 
 /* Waits up to timeout_ns for a datagram on fd; returns its length (an
