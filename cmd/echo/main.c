@@ -225,22 +225,24 @@ static void *worker_main(void *arg)
 
 static void print_summary(const struct uk_echo_stats *s)
 {
-	fprintf(
-	    stderr,
-	    "udpkit echo: %llu datagrams (%llu bytes) received, %llu replies (%llu bytes) sent\n"
-	    "udpkit echo: not answered: %llu truncated, %llu too big, %llu not sockperf, "
-	    "%llu send failed\n"
-	    "udpkit echo: dropped by rule: %llu badsrc, %llu service, %llu lowport, %llu loop, "
-	    "%llu rate\n",
-	    (unsigned long long)s->datagrams, (unsigned long long)s->bytes,
-	    (unsigned long long)s->replies, (unsigned long long)s->reply_bytes,
-	    (unsigned long long)s->truncated, (unsigned long long)s->too_big,
-	    (unsigned long long)s->not_sockperf, (unsigned long long)s->send_failed,
-	    (unsigned long long)s->dropped[UK_DROP_BADSRC],
-	    (unsigned long long)s->dropped[UK_DROP_SERVICE],
-	    (unsigned long long)s->dropped[UK_DROP_LOWPORT],
-	    (unsigned long long)s->dropped[UK_DROP_LOOP],
-	    (unsigned long long)s->dropped[UK_DROP_RATE]);
+	fprintf(stderr, "udpkit echo: %llu %s (%llu %s) received, %llu %s (%llu %s) sent\n",
+		(unsigned long long)s->datagrams,
+		uk_cli_plural(s->datagrams, "datagram", "datagrams"), (unsigned long long)s->bytes,
+		uk_cli_plural(s->bytes, "byte", "bytes"), (unsigned long long)s->replies,
+		uk_cli_plural(s->replies, "reply", "replies"), (unsigned long long)s->reply_bytes,
+		uk_cli_plural(s->reply_bytes, "byte", "bytes"));
+	fprintf(stderr,
+		"udpkit echo: not answered: %llu truncated, %llu too big, %llu not sockperf, "
+		"%llu send failed\n"
+		"udpkit echo: dropped by rule: %llu badsrc, %llu service, %llu lowport, %llu loop, "
+		"%llu rate\n",
+		(unsigned long long)s->truncated, (unsigned long long)s->too_big,
+		(unsigned long long)s->not_sockperf, (unsigned long long)s->send_failed,
+		(unsigned long long)s->dropped[UK_DROP_BADSRC],
+		(unsigned long long)s->dropped[UK_DROP_SERVICE],
+		(unsigned long long)s->dropped[UK_DROP_LOWPORT],
+		(unsigned long long)s->dropped[UK_DROP_LOOP],
+		(unsigned long long)s->dropped[UK_DROP_RATE]);
 }
 
 /* The server: its options, one socket and worker per thread. */

@@ -327,23 +327,27 @@ static int join_all_nodes(struct listener *L, unsigned ifindex)
 
 static void print_summary(const struct listen_stats *s)
 {
-	fprintf(
-	    stderr,
-	    "udpkit listen: %llu datagrams (%llu bytes) received: %llu unicast, %llu broadcast, "
-	    "%llu multicast; %llu replies sent\n"
-	    "udpkit listen: not answered: %llu badsrc, %llu service, %llu lowport, %llu loop, "
-	    "%llu rate, %llu queue full, %llu send failed\n"
-	    "udpkit listen: %llu datagrams to groups not joined ignored\n",
-	    (unsigned long long)s->datagrams, (unsigned long long)s->bytes,
-	    (unsigned long long)s->kind[UK_LISTEN_UNICAST],
-	    (unsigned long long)s->kind[UK_LISTEN_BROADCAST],
-	    (unsigned long long)s->kind[UK_LISTEN_MULTICAST], (unsigned long long)s->replies,
-	    (unsigned long long)s->refused[UK_DROP_BADSRC],
-	    (unsigned long long)s->refused[UK_DROP_SERVICE],
-	    (unsigned long long)s->refused[UK_DROP_LOWPORT],
-	    (unsigned long long)s->refused[UK_DROP_LOOP],
-	    (unsigned long long)s->refused[UK_DROP_RATE], (unsigned long long)s->queue_full,
-	    (unsigned long long)s->send_failed, (unsigned long long)s->not_joined);
+	fprintf(stderr,
+		"udpkit listen: %llu %s (%llu %s) received: %llu unicast, %llu broadcast, "
+		"%llu multicast; %llu %s sent\n",
+		(unsigned long long)s->datagrams,
+		uk_cli_plural(s->datagrams, "datagram", "datagrams"), (unsigned long long)s->bytes,
+		uk_cli_plural(s->bytes, "byte", "bytes"),
+		(unsigned long long)s->kind[UK_LISTEN_UNICAST],
+		(unsigned long long)s->kind[UK_LISTEN_BROADCAST],
+		(unsigned long long)s->kind[UK_LISTEN_MULTICAST], (unsigned long long)s->replies,
+		uk_cli_plural(s->replies, "reply", "replies"));
+	fprintf(stderr,
+		"udpkit listen: not answered: %llu badsrc, %llu service, %llu lowport, %llu loop, "
+		"%llu rate, %llu queue full, %llu send failed\n"
+		"udpkit listen: %llu %s to groups not joined ignored\n",
+		(unsigned long long)s->refused[UK_DROP_BADSRC],
+		(unsigned long long)s->refused[UK_DROP_SERVICE],
+		(unsigned long long)s->refused[UK_DROP_LOWPORT],
+		(unsigned long long)s->refused[UK_DROP_LOOP],
+		(unsigned long long)s->refused[UK_DROP_RATE], (unsigned long long)s->queue_full,
+		(unsigned long long)s->send_failed, (unsigned long long)s->not_joined,
+		uk_cli_plural(s->not_joined, "datagram", "datagrams"));
 }
 
 /* Binds, joins the groups and sets up the decisions. */

@@ -66,7 +66,7 @@ class TestBroadcast(LabTest):
             self.assertIn("10.77.0.1:", o)
             self.assertIn("(broadcast to 10.77.0.255)", o)
             self.assertIn("】hello lab", o)
-            self.assertIn("1 replies sent", e)
+            self.assertIn("1 reply sent", e)
 
     def test_two_listeners_on_one_host_both_receive(self):
         a = self.listen(H2, "--reply", "first")

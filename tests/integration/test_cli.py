@@ -316,6 +316,19 @@ class TestBenchAndEcho(unittest.TestCase):
         self.assertGreater(res["lost"], 0, res)
 
 
+class TestNouns(unittest.TestCase):
+    def test_numbers_agree_with_their_nouns(self):
+        e = udpkit("echo", "-p", "0", "-q")
+        port = e.wait_bound()[1]
+        r = harness.run("send", "127.0.0.1", port, input=b"one\n")
+        self.assertIn(b"udpkit send: 1 line sent, 1 replied", r.stderr)
+        e.stop()
+        self.assertRegex(e.err().decode(), r"udpkit echo: 1 datagram \(3 bytes\) received, 1 reply \(\d+ bytes\) sent")
+        with ScriptedEcho(lambda i, d: []) as hole:
+            r = harness.run("ping", "-c", "1", "-W", "0.1", "127.0.0.1", hole.port)
+        self.assertIn("(1 probe)", out(r))
+
+
 class TestJsonSchema(unittest.TestCase):
     """Every --json output validates against docs/schema/CMD.schema.json."""
 

@@ -50,7 +50,7 @@ class TestEcho(unittest.TestCase):
         out = s.proc.out().decode()
         self.assertIn(f"127.0.0.1:{c.getsockname()[1]} 5 bytes: hello", out)
         err = s.proc.err().decode()
-        self.assertIn("1 datagrams (5 bytes) received, 1 replies (35 bytes) sent", err)
+        self.assertIn("1 datagram (5 bytes) received, 1 reply (35 bytes) sent", err)
 
     def test_pure_is_byte_exact_up_to_max_datagram(self):
         s = self.server("-m", "pure", "-q")
@@ -238,7 +238,7 @@ class TestEcho(unittest.TestCase):
         c.sendto(b"x", ("127.0.0.1", s.port))
         c.recvfrom(100)
         self.assertEqual(s.proc.stop(signal.SIGINT), 0)
-        self.assertIn(b"1 datagrams (1 bytes) received", s.proc.err())
+        self.assertIn(b"1 datagram (1 byte) received", s.proc.err())
 
     def test_bad_options_exit_2(self):
         for args in (["-p", "70000"], ["-m", "bogus"], ["-t", "0"], ["--max-size", "x"], ["extra"]):

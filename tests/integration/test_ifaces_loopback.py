@@ -108,8 +108,8 @@ class TestListenLoopback(RootNsTest):
         self.assertEqual(l.stop(signal.SIGINT), 0)
         self.assertIn(b"\\e]0;pwned\\x07hi", l.out())
         self.assertNotIn(b"\x1b", l.out())
-        self.assertIn(b"1 datagrams (12 bytes) received: 1 unicast", l.err())
-        self.assertIn(b"1 replies sent", l.err())
+        self.assertIn(b"1 datagram (12 bytes) received: 1 unicast", l.err())
+        self.assertIn(b"1 reply sent", l.err())
         s.close()
 
     def test_rate_limit_applies_to_loopback(self):
