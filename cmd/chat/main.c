@@ -258,8 +258,10 @@ static int setup(struct app *a)
 	gethostname(host, sizeof(host) - 1);
 	if (!a->o.line && uk_cli_isatty(stdin) && uk_cli_isatty(stdout))
 		a->tui = uk_tui_open(chat_on_submit, a);
-	if (a->tui)
+	if (a->tui) {
+		uk_tui_set_color(a->tui, uk_cli_color(stdout));
 		catch_winch(a);
+	}
 	/* Show the last messages and continue the packet numbers from them. */
 	floor = chat_history_show(a, HISTORY_SHOWN, NULL);
 	cfg = (struct uk_chat_cfg){.user_name = default_nick(),

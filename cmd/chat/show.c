@@ -10,14 +10,15 @@ bool chat_line_mode(const struct app *a)
 /* One line for the user: in line mode on stdout (the caller wrote the
  * tab-separated event), in the UI into the message pane. Text is already
  * escaped. */
-static void show(struct app *a, const char *line)
+/* Line mode is for scripts: never coloured; the terminal UI colours by tone. */
+static void show(struct app *a, const char *line, enum uk_tui_tone tone)
 {
 	if (chat_line_mode(a)) {
 		fputs(line, stdout);
 		fputc('\n', stdout);
 		fflush(stdout);
 	} else {
-		uk_tui_add_line(a->tui, line);
+		uk_tui_add_line_tone(a->tui, line, tone);
 	}
 }
 
@@ -36,10 +37,10 @@ static bool out_open(struct out *o)
 	return o->f != NULL;
 }
 
-static void out_show(struct app *a, struct out *o)
+static void out_show(struct app *a, struct out *o, enum uk_tui_tone tone)
 {
 	if (fclose(o->f) == 0 && o->buf)
-		show(a, o->buf);
+		show(a, o->buf, tone);
 	free(o->buf);
 }
 
@@ -74,7 +75,7 @@ void chat_info(struct app *a, const char *kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(o.f, fmt, ap);
 	va_end(ap);
-	out_show(a, &o);
+	out_show(a, &o, strcmp(kind, "error") == 0 ? UK_TUI_BAD : UK_TUI_PLAIN);
 }
 
 void chat_status(struct app *a)
@@ -187,7 +188,7 @@ uint64_t chat_history_show(struct app *a, size_t want, const char *grep)
 		if (out_open(&o)) {
 			fputs(chat_line_mode(a) ? "history\t" : "  ", o.f);
 			fputs(s.lines[k], o.f);
-			out_show(a, &o);
+			out_show(a, &o, UK_TUI_PLAIN);
 		}
 	}
 	for (size_t i = 0; i < sizeof(s.lines) / sizeof(s.lines[0]); i++)
@@ -274,7 +275,10 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 	default:
 		break;
 	}
-	out_show(a, &o);
+	out_show(a, &o,
+		 ev->kind == UK_CHAT_DELIVERED	   ? UK_TUI_GOOD
+		 : ev->kind == UK_CHAT_UNDELIVERED ? UK_TUI_BAD
+						   : UK_TUI_PLAIN);
 	if (ev->kind == UK_CHAT_RECV && ev->cut_bytes)
 		chat_info(a, "info", "the message above was cut: %zu more bytes not shown",
 			  ev->cut_bytes);
@@ -321,7 +325,7 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 		if (reason)
 			fprintf(o.f, ": %s", reason);
 	}
-	out_show(a, &o);
+	out_show(a, &o, UK_TUI_PLAIN);
 }
 
 void chat_on_event(void *ctx, const struct uk_chat_event *ev)

@@ -35,6 +35,7 @@ static const char paste_end[] = "\x1b[201~";
 struct pane_line {
 	wchar_t *text;
 	size_t len;
+	short pair; /* colour pair (its tone), 0: none */
 };
 
 struct uk_tui {
@@ -50,6 +51,7 @@ struct uk_tui {
 	size_t scroll_rows; /* rows scrolled back from the bottom; 0: following */
 
 	wchar_t *status_text;
+	bool color;
 
 	/* Bytes read from the terminal for readline, and the paste catcher. */
 	unsigned char *queue;
@@ -169,7 +171,11 @@ static void draw_pane(struct uk_tui *t)
 			if (b >= skip && b - skip < room - placed) {
 				int y = t->pane_rows - 1 - (int)(placed + b - skip);
 				wmove(t->pane, y, 0);
+				if (t->color && l->pair)
+					wattron(t->pane, COLOR_PAIR(l->pair));
 				waddnwstr(t->pane, l->text + start, (int)(end - start));
+				if (t->color && l->pair)
+					wattroff(t->pane, COLOR_PAIR(l->pair));
 			}
 			start = end;
 		}
@@ -638,7 +644,24 @@ void uk_tui_on_readable(struct uk_tui *t)
 		rl_callback_read_char();
 }
 
+void uk_tui_set_color(struct uk_tui *t, bool on)
+{
+	if (!t || !on || !has_colors() || start_color() == ERR)
+		return;
+	use_default_colors();
+	init_pair(UK_TUI_GOOD, COLOR_GREEN, -1);
+	init_pair(UK_TUI_BAD, COLOR_RED, -1);
+	t->color = true;
+	draw_pane(t);
+	doupdate();
+}
+
 void uk_tui_add_line(struct uk_tui *t, const char *safe_utf8)
+{
+	uk_tui_add_line_tone(t, safe_utf8, UK_TUI_PLAIN);
+}
+
+void uk_tui_add_line_tone(struct uk_tui *t, const char *safe_utf8, enum uk_tui_tone tone)
 {
 	const char *p = safe_utf8;
 
@@ -650,6 +673,7 @@ void uk_tui_add_line(struct uk_tui *t, const char *safe_utf8)
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 		struct pane_line l;
 		l.text = to_wide(p, n, LINE_MAX_CHARS, &l.len);
+		l.pair = (short)tone;
 		if (l.text) {
 			if (t->count == SCROLLBACK_LINES) {
 				free(t->lines[t->first].text);

@@ -35,6 +35,15 @@ void uk_tui_on_readable(struct uk_tui *t);
 /* Appends one line to the message pane (kept in a bounded scrollback). */
 void uk_tui_add_line(struct uk_tui *t, const char *safe_utf8);
 
+/* What a line means to the reader, shown in colour once uk_tui_set_color()
+ * turned it on: delivered (good), NOT delivered or an error (bad). */
+enum uk_tui_tone { UK_TUI_PLAIN, UK_TUI_GOOD, UK_TUI_BAD };
+void uk_tui_add_line_tone(struct uk_tui *t, const char *safe_utf8, enum uk_tui_tone tone);
+
+/* Colours good and bad lines when on and the terminal has colours (the
+ * caller decides on: --color, NO_COLOR). */
+void uk_tui_set_color(struct uk_tui *t, bool on);
+
 /* Replaces the status line text. */
 void uk_tui_set_status(struct uk_tui *t, const char *safe_utf8);
 

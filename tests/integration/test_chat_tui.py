@@ -93,6 +93,29 @@ class ChatTui(unittest.TestCase):
         self.assertIn("1 sent, 0 delivered, 0 NOT delivered, 1 received", open(self.err).read())
         s.close()
 
+    def error_line_escapes(self, env):
+        cmd = (f"{env} TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 "
+               f"-n bob --no-history 2>{self.err}")
+        r = self.tmux("new-session", "-d", "-x", "90", "-y", "20", cmd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.bound_port()
+        if "line mode on" in self.wait_pane("bob"):
+            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        self.tmux("send-keys", "-l", "/bogus")
+        self.tmux("send-keys", "Enter")
+        self.wait_pane("unknown command")
+        screen = self.tmux("capture-pane", "-p", "-e").stdout
+        line = [l for l in screen.splitlines() if "unknown command" in l][0]
+        self.tmux("send-keys", "-l", "/quit")
+        self.tmux("send-keys", "Enter")
+        return line
+
+    def test_errors_are_red_unless_no_color(self):
+        self.assertIn("\x1b[31m", self.error_line_escapes(""))
+        subprocess.run(["tmux", "-L", self.sock, "kill-server"], capture_output=True, timeout=10)
+        os.remove(self.err)
+        self.assertNotIn("\x1b[31m", self.error_line_escapes("NO_COLOR=1"))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -124,6 +124,16 @@ class TestAddresses(unittest.TestCase):
         self.assertIn(b"1 responder", r.stdout)
         l.kill()
 
+    def test_broadcast_prints_each_responder_as_it_answers(self):
+        l = udpkit("listen", "-b", "127.0.0.1", "-p", "0", "--reply", "here")
+        port = l.wait_bound()[1]
+        b = udpkit("broadcast", "--to", f"127.0.0.1:{port}", "--wait", "30", "hi")
+        b.wait_for(b"here", "out", timeout=20)
+        self.assertIsNone(b.proc.poll(), "the reply was printed only at the end")
+        self.assertNotIn(b"responder", b.out())  # the summary comes after the wait
+        b.kill()
+        l.kill()
+
     def test_ambiguous_v6_says_to_use_brackets(self):
         for cmd in (["send"], ["ping"], ["bench"], ["echo", "-b"], ["broadcast", "--to"]):
             r = harness.run(*cmd, "::1:8080", input=b"")
