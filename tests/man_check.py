@@ -17,14 +17,9 @@ import shutil
 import subprocess
 import sys
 
+from help_sync import record_result  # the runners' one way to add to make check's total
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def record_result(name, passed, failed, skipped=0):
-    path = os.environ.get("UK_RESULTS")
-    if path:
-        with open(path, "a") as f:
-            f.write(f"{name} {passed} {failed} {skipped}\n")
 
 
 def plain(text):
