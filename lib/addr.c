@@ -165,10 +165,12 @@ int uk_addr_split(const char *text, char *host, size_t host_size, uint16_t *port
 	}
 	/* Several colons: a bare IPv6 address. When the part before the last
 	 * colon is an address too and the rest a port number, both readings
-	 * are plausible; refuse to guess. */
+	 * are plausible; refuse to guess. A one-digit last group ("ff02::77:1")
+	 * is taken for the address: ports below 10 are not what people type. */
 	if (copy_host(host, host_size, text, strlen(text)) < 0)
 		return UK_EPARSE;
-	if (is_ipv6(text) && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+	if (is_ipv6(text) && strlen(colon + 1) >= 2 &&
+	    strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
 		char prefix[INET6_ADDRSTRLEN + 1];
 		size_t len = (size_t)(colon - text);
 		if (len < sizeof(prefix)) {

@@ -34,8 +34,9 @@ int uk_addr_parse(struct uk_addr *a, const char *host, uint16_t port, int family
  * "HOST:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address "V6". Writes the
  * host (without brackets) into host and, when the text has a port, sets
  * *port and *has_port. A bare IPv6 address that also reads as address and
- * port ("::1:8080": [::1]:8080 or [::0.1.128.128]) is UK_EAMBIGUOUS: the
- * caller says to use brackets. Returns 0, UK_EPARSE (empty host, bad
+ * port of two digits or more ("::1:8080": [::1]:8080 or [::0.1.128.128])
+ * is UK_EAMBIGUOUS: the caller says to use brackets. "ff02::77:1" is an
+ * address. Returns 0, UK_EPARSE (empty host, bad
  * brackets, a port that is not a number), UK_ERANGE_ (port > 65535) or
  * UK_EAMBIGUOUS. Never resolves anything. */
 int uk_addr_split(const char *text, char *host, size_t host_size, uint16_t *port, bool *has_port);

@@ -158,7 +158,7 @@ static void test_split_forms(void **state)
 static void test_split_ambiguous(void **state)
 {
 	/* Each reads as an address, and as an address and a port. */
-	static const char *const ambiguous[] = {"::1:8080", "2001:db8::1:2", "fe80::1:53"};
+	static const char *const ambiguous[] = {"::1:8080", "2001:db8::1:22", "fe80::1:53"};
 	char host[64];
 	uint16_t port;
 	bool has_port;
@@ -174,6 +174,10 @@ static void test_split_ambiguous(void **state)
 	assert_int_equal(hp(&a, "[::1:8080]", 1), 0);
 	assert_int_equal(uk_addr_split("2001:db8::1:ab", host, sizeof(host), &port, &has_port), 0);
 	assert_int_equal(uk_addr_split("1:2:3:4:5:6:7:8", host, sizeof(host), &port, &has_port), 0);
+	/* A one-digit last group is the address's: multicast groups end so. */
+	assert_int_equal(uk_addr_split("ff02::77:1", host, sizeof(host), &port, &has_port), 0);
+	assert_false(has_port);
+	assert_int_equal(uk_addr_split("2001:db8::1:2", host, sizeof(host), &port, &has_port), 0);
 }
 
 static void test_gai_errors(void **state)
