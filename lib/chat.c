@@ -35,7 +35,7 @@ int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall
 	gcfg = (struct uk_guard_cfg){.rate_pps = c->cfg.rate_pps, .burst = 2 * c->cfg.rate_pps};
 	c->pkt = malloc(UK_IPMSG_MAX_PACKET + 1);
 	c->text = malloc(UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX));
-	c->nick_buf = malloc(2 * UK_CHARSET_OUT_SIZE(UK_IPMSG_NAME_MAX));
+	c->nick_buf = malloc((size_t)2 * UK_CHARSET_OUT_SIZE(UK_IPMSG_NAME_MAX));
 	if (!c->pkt || !c->text || !c->nick_buf)
 		goto fail;
 	rc = uk_outbox_init(&c->outbox, &cfg->outbox);
@@ -270,8 +270,10 @@ int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, 
 	copy = malloc(len + 1);
 	if (!copy)
 		return -ENOMEM;
+	memcpy(copy, text, len);
 	for (size_t i = 0; i < len; i++)
-		copy[i] = text[i] ? text[i] : ' ';
+		if (!copy[i])
+			copy[i] = ' ';
 	do {
 		size_t k = chunk_len(copy + off, len - off, max);
 		rc = send_one(c, to, peer, copy + off, k, now_ns);

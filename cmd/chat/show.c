@@ -94,7 +94,10 @@ void chat_status(struct app *a)
 	fprintf(o.f, "  to: %s  peers: %zu  waiting: %zu  undelivered: %llu", target,
 		a->chat.roster.count, uk_chat_pending(&a->chat),
 		(unsigned long long)a->undelivered);
-	fclose(o.f);
+	if (fclose(o.f) != 0) {
+		free(o.buf);
+		return;
+	}
 	snprintf(line, sizeof(line), "%s", o.buf ? o.buf : "");
 	free(o.buf);
 	uk_tui_set_status(a->tui, line);
@@ -174,7 +177,7 @@ uint64_t chat_history_show(struct app *a, size_t want, const char *grep)
 	int rc;
 
 	if (want > sizeof(s.lines) / sizeof(s.lines[0]))
-		s.want = want = sizeof(s.lines) / sizeof(s.lines[0]);
+		s.want = sizeof(s.lines) / sizeof(s.lines[0]);
 	if (a->o.no_history)
 		return 0;
 	rc = uk_history_read(a->o.history_path, history_cb, &s, &bad, &torn);

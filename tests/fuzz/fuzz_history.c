@@ -70,9 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	if (uk_history_parse(line, (size_t)n, &back, text2, size + 1) != 0)
 		abort();
-	if (back.time_ns != e.time_ns || back.kind != e.kind || strcmp(back.peer, e.peer) ||
-	    strcmp(back.nick, e.nick) || back.msg_id != e.msg_id || back.text_len != e.text_len ||
-	    memcmp(back.text, e.text, e.text_len))
+	if (back.time_ns != e.time_ns || back.kind != e.kind || strcmp(back.peer, e.peer) != 0 ||
+	    strcmp(back.nick, e.nick) != 0 || back.msg_id != e.msg_id ||
+	    back.text_len != e.text_len || memcmp(back.text, e.text, e.text_len) != 0)
 		abort();
 out:
 	free(text);
