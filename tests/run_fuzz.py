@@ -32,7 +32,7 @@ def run(cmd, timeout):
 # event sequences) keep libFuzzer's default of 4096 bytes.
 MAX_LEN = {name: 65536 for name in (
     "fuzz_charset", "fuzz_echo", "fuzz_history", "fuzz_ipmsg", "fuzz_listen",
-    "fuzz_probe", "fuzz_show", "fuzz_text", "fuzz_tui")}
+    "fuzz_probe", "fuzz_room", "fuzz_show", "fuzz_text", "fuzz_tui")}
 
 
 def max_len_args(name):
