@@ -144,9 +144,15 @@ FUZZ_LIBOBJ := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(LIB_SRC))
 $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+# Targets that fuzz front-end code link its files too (fuzz_tui includes
+# cmd/chat/tui.c itself, to reach its static layout functions).
+FUZZ_EXTRA_fuzz_show := cmd/chat/show.c cmd/cli.c
+$(BUILD)/fuzz/fuzz_show: $(FUZZ_EXTRA_fuzz_show)
+$(BUILD)/fuzz/fuzz_tui: cmd/chat/tui.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBOBJ) $(LDLIBS)
+	$(CLANG) $(BASE_CFLAGS) $(NCURSES_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_EXTRA_$*) $(FUZZ_LIBOBJ) $(LDLIBS)
 fuzz-build: $(FUZZ_BIN)
 # Replays every seed, then fuzzes each target briefly (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 10
