@@ -20,6 +20,8 @@ def chat(*args, cwd=None, history=False):
     argv = [BIN, "chat", "-b", "127.0.0.1", "-p", "0", "--stay"]
     if not history:
         argv.append("--no-history")
+    else:
+        argv += ["--history", "chat.txt"]  # in cwd, the tutorial's place
     p = Proc(argv + [str(a) for a in args], stdin=subprocess.PIPE, cwd=cwd)
     addr, port = p.wait_bound()
     return p, port
