@@ -179,6 +179,7 @@ demo: deps $(BUILD)/udpkit
 
 bench: deps $(BUILD)/udpkit
 	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --out bench/README.md
+	@$(PYTHON) bench/history.py --udpkit $(BUILD)/udpkit
 
 # ---- dependencies ------------------------------------------------------------
 # Debian 12 packages the build and the tests need. `make deps` installs the
