@@ -18,7 +18,7 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MM
 CFLAGS ?= -O2 -g
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
-LDLIBS := -lm -pthread $(NCURSES_LIBS) -lreadline -lsystemd
+LDLIBS := -lm -pthread $(NCURSES_LIBS) -lreadline -lsystemd -lsodium
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 CMD_DIRS := $(sort $(patsubst cmd/%/main.c,%,$(wildcard cmd/*/main.c)))
@@ -177,15 +177,22 @@ check: deps
 demo: deps $(BUILD)/udpkit
 	@sh tests/demo.sh $(BUILD)/udpkit
 
-bench: deps $(BUILD)/udpkit
+# Small C benchmarks beside bench/run.py (bench/*.c), linked to the library.
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: bench/%.c $(PLAIN_LIBOBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(PLAIN_LIBOBJ) $(LDLIBS)
+
+bench: deps $(BUILD)/udpkit $(BENCH_BIN)
 	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --out bench/README.md
+	@$(BUILD)/bench/room_cost
 	@$(PYTHON) bench/history.py --udpkit $(BUILD)/udpkit
 
 # ---- dependencies ------------------------------------------------------------
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command.
 DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
-	libreadline-dev libsystemd-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
+	libreadline-dev libsystemd-dev libsodium-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
