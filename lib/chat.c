@@ -225,6 +225,12 @@ void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns)
 	tell_everyone(c, UK_IPMSG_BR_ABSENCE);
 }
 
+void uk_chat_remember(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
+		      uint64_t now_ns)
+{
+	(void)uk_dedup_check(&c->dedup, src, packet_no, now_ns);
+}
+
 size_t uk_chat_room(const struct uk_chat *c)
 {
 	return c->outbox.cfg.capacity - c->outbox.count;

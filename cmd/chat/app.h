@@ -40,6 +40,7 @@
  * messages (a 64 KiB line is at most 60 chunks). */
 #define INPUT_ROOM 64
 #define HISTORY_SHOWN 10
+#define RECENT_MAX UK_DEDUP_DEFAULT_CAPACITY
 
 struct chat_opts {
 	const char *bind_host;
@@ -73,6 +74,14 @@ struct app {
 	char history_path[4096];	/* the history file in use */
 	bool history_failing;		/* the last append failed; said so */
 	struct held *held, **held_tail; /* --sync: output waiting for fdatasync */
+	/* At start: messages received in the last dedup hold time, from the
+	 * history, so their retransmissions after a restart are not logged
+	 * twice (a ring of the newest RECENT_MAX). */
+	struct recent_msg {
+		struct uk_addr peer;
+		uint64_t id;
+	} * recent;
+	size_t n_recent, next_recent;
 	struct uk_tui *tui;
 	int winch_fd;
 	struct uk_addr target;
@@ -95,6 +104,7 @@ void chat_hold_line(struct app *a, const char *line);
 void chat_hold_datagram(struct app *a, const struct uk_addr *to, const void *data, size_t len);
 void chat_commit(struct app *a);
 int chat_history_close(struct app *a);
+void chat_remember_recent(struct app *a);
 
 /* show.c */
 bool chat_line_mode(const struct app *a);

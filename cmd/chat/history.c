@@ -191,6 +191,17 @@ void chat_commit(struct app *a)
 			  a->history_path, uk_strerror(rc));
 }
 
+void chat_remember_recent(struct app *a)
+{
+	uint64_t now = uk_now_ns();
+
+	for (size_t i = 0; i < a->n_recent; i++)
+		uk_chat_remember(&a->chat, &a->recent[i].peer, a->recent[i].id, now);
+	free(a->recent);
+	a->recent = NULL;
+	a->n_recent = 0;
+}
+
 int chat_history_close(struct app *a)
 {
 	int rc = uk_history_writer_close(a->hist);

@@ -368,6 +368,8 @@ static int setup(struct app *a)
 	if (a->tui)
 		catch_winch(a);
 	/* Show the last messages and continue the packet numbers from them. */
+	if (a->hist)
+		a->recent = calloc(RECENT_MAX, sizeof(*a->recent));
 	floor = chat_history_show(a, HISTORY_SHOWN, NULL);
 	cfg = (struct uk_chat_cfg){.user_name = default_nick(),
 				   .host_name = host,
@@ -389,6 +391,7 @@ static int setup(struct app *a)
 	if (rc < 0)
 		return uk_cli_fail(CMD, "memory", rc), -1;
 	a->chat_ready = true;
+	chat_remember_recent(a);
 	snprintf(a->nick, sizeof(a->nick), "%s", a->chat.id.nick);
 	if (a->hist && !chat_line_mode(a)) {
 		char t[UK_HISTORY_SHOWN_TIME_LEN + 1];
@@ -559,6 +562,7 @@ fail:
 		close(a->winch_fd);
 	free(a->rbuf);
 	free(a->in);
+	free(a->recent);
 	free(a);
 	return rc;
 }

@@ -175,6 +175,7 @@ struct history_scan {
 	size_t want, next, count;
 	const char *grep;
 	uint64_t max_sent_id;
+	uint64_t now_ns; /* wall clock, for the recent messages */
 };
 
 static int history_cb(void *user, const struct uk_history_entry *e)
@@ -191,6 +192,16 @@ static int history_cb(void *user, const struct uk_history_entry *e)
 
 	if (e->kind == UK_HIST_SENT && e->msg_id > s->max_sent_id && e->msg_id < UINT32_MAX)
 		s->max_sent_id = e->msg_id;
+	if (e->kind == UK_HIST_RECV && e->msg_id && s->a->recent &&
+	    e->time_ns + UK_DEDUP_DEFAULT_HOLD_NS >= s->now_ns) {
+		struct recent_msg *r = &s->a->recent[s->a->next_recent];
+		if (uk_addr_parse_hostport(&r->peer, e->peer, 0, AF_UNSPEC) == 0) {
+			r->id = e->msg_id;
+			s->a->next_recent = (s->a->next_recent + 1) % RECENT_MAX;
+			if (s->a->n_recent < RECENT_MAX)
+				s->a->n_recent++;
+		}
+	}
 	if (!s->want || (e->kind != UK_HIST_RECV && e->kind != UK_HIST_SENT))
 		return 0;
 	if (s->grep && !memmem(e->text, e->text_len, s->grep, strlen(s->grep)) &&
@@ -218,7 +229,7 @@ static int history_cb(void *user, const struct uk_history_entry *e)
  * messages (matching grep) and returns the highest packet number we sent. */
 uint64_t chat_history_show(struct app *a, size_t want, const char *grep)
 {
-	struct history_scan s = {.a = a, .want = want, .grep = grep};
+	struct history_scan s = {.a = a, .want = want, .grep = grep, .now_ns = uk_wall_ns()};
 	uint64_t bad = 0;
 	bool torn = false;
 	int rc;

@@ -163,6 +163,13 @@ size_t uk_chat_room(const struct uk_chat *c);
 /* Messages waiting for a receipt. */
 size_t uk_chat_pending(const struct uk_chat *c);
 
+/* Marks (src, packet_no) as a message already logged and shown: one the
+ * history holds from before a restart. Its retransmission (the sender
+ * missed our receipt when we were killed) is then acknowledged again but
+ * not logged or shown twice. */
+void uk_chat_remember(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
+		      uint64_t now_ns);
+
 /* Changes our nick and tells everyone (BR_ABSENCE, no answer expected). */
 void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns);
 

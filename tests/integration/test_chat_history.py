@@ -160,6 +160,64 @@ class TestKill9Burst(HistoryBase):
             report.append(self.run_once(run))
         print("\n    kill -9 runs (acked, shown, logged): " + ", ".join(map(str, report)), end=" ")
 
+    def test_kill9_then_restart_exactly_once(self):
+        """Killed in mid-burst and started again on the same port with the
+        same file, while the sender keeps retransmitting what was not
+        acked: every message ends up in the file exactly once (the history
+        tells the new chat which messages it already logged)."""
+        p, port = self.chat(self.path, "--rate-limit", "0")
+        snd = Sender(port)
+        try:
+            snd.pump(range(1, 1001))
+            # 400 more whose receipts get lost: logged and shown, never
+            # seen acked by the sender, which will retransmit them.
+            for i in range(1001, 1401):
+                snd.s.sendto(ipmsg(i, SENDMSG, b"k%d\0" % i), snd.dst)
+                snd.sent_at[i] = time.monotonic()
+            p.wait_for(b"\t1400\t", "out")
+        finally:
+            p.send_signal(9)
+            p.wait()
+        before = len(recv_ids(self.path))
+        self.assertEqual(before, 1400)
+        p2, port2 = self.chat(self.path, "--rate-limit", "0", "-p", str(port))
+        self.assertEqual(port2, port)
+        rest = [i for i in range(1, self.COUNT + 1) if i not in snd.acked and i not in snd.sent_at]
+        snd.pump(rest)
+        snd.close()
+        self.assertEqual(len(snd.acked), self.COUNT)
+        ids = recv_ids(self.path)
+        self.assertEqual(sorted(ids), list(range(1, self.COUNT + 1)))
+        print(f"\n    kill -9 after {before} logged, restart: {len(ids)} logged, "
+              f"each once", end=" ")
+
+    def test_kill9_plain_burst(self):
+        """The issue's case: a burst of plain datagrams, killed at random
+        points; every message shown is in the file."""
+        report = []
+        for run in range(self.RUNS):
+            if os.path.exists(self.path):
+                os.unlink(self.path)
+            p, port = self.chat(self.path, "--rate-limit", "0")
+            s = udp_socket()
+            for i in range(self.COUNT):
+                s.sendto(b"plain %d" % i, ("127.0.0.1", port))
+            want = random.Random(run).randrange(100, 2000)
+            deadline = time.monotonic() + 30 * SLOW
+            while p.out().count(b"\nrecv\t") < want and time.monotonic() < deadline:
+                time.sleep(0.0005)
+            p.send_signal(9)
+            p.wait()
+            s.close()
+            shown = {l.split(b"\t")[-1] for l in p.out().split(b"\n") if l.startswith(b"recv\t")}
+            r = subprocess.run([BIN, "history", "--json", self.path], capture_output=True,
+                               timeout=60 * SLOW)
+            texts = [json.loads(l)["text"].encode() for l in r.stdout.splitlines()]
+            self.assertEqual(len(texts), len(set(texts)))
+            self.assertEqual(shown - set(texts), set(), "shown but not in the history")
+            report.append((len(shown), len(texts)))
+        print("\n    kill -9 plain bursts (shown, logged): " + ", ".join(map(str, report)), end=" ")
+
     def test_kill9_mid_burst_sync(self):
         report = [self.run_once(100 + run, "--sync") for run in range(2)]
         print("\n    kill -9 runs with --sync (acked, shown, logged): "
@@ -205,6 +263,27 @@ class TestFullDisk(HistoryBase):
         self.assertEqual(recv_ids(path), [1001])
         p.stop()
         self.assertIn(b"not acknowledged because the history could not take them", p.err())
+        s.close()
+
+
+class TestLateReceipt(HistoryBase):
+    def test_receipt_after_giving_up_is_delivered_late(self):
+        s = udp_socket()
+        sp = s.getsockname()[1]
+        p, port = self.chat(self.path, "-P", f"127.0.0.1:{sp}")
+        data, src = s.recvfrom(65536)  # our BR_ENTRY; answer it, ack nothing
+        s.sendto(ipmsg(7, 3, b"silent\0grp\0"), src)
+        p.wait_for(b"joined\t", "out")
+        p.proc.stdin.write(b"are you there?\n")
+        p.proc.stdin.flush()
+        p.wait_for(b"undelivered\t", "out", 60)
+        no = re.search(rb"\nsent\t[^\t]*\t(\d+)\t", p.out()).group(1)
+        s.sendto(ipmsg(8, 0x21, no + b"\0"), src)
+        p.wait_for(b"late\t127.0.0.1:%d\t%s\t" % (sp, no), "out")
+        p.stop()
+        kinds = [l.split(b"\t")[1] for l in open(self.path, "rb").read().split(b"\n")
+                 if l and not l.startswith(b"#")]
+        self.assertEqual(kinds, [b"sent", b"undelivered", b"late"])
         s.close()
 
 
