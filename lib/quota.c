@@ -1,8 +1,7 @@
 /* quota.c: the chat's flood bounds (see quota.h). Token buckets in
- * nanotokens, so one integer multiply refills them exactly; a direct-
- * mapped table of sources, where a newcomer takes the slot of the source
- * with the same hash (it starts with a full bucket, which only helps a
- * quiet peer; a flood from ever new addresses is still held by the total). */
+ * nanotokens, so one integer multiply refills them exactly; a table of
+ * sources probed at four slots from the hash (a flood from ever new
+ * addresses is still held by the total). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,22 +64,33 @@ static void refill(struct uk_quota_bucket *b, uint64_t msgs_rate, uint64_t bytes
 		b->bytes = max_b;
 }
 
+/* The source's slot: one of four after its hash. A newcomer takes a free
+ * slot or the least recently used one; if all four were used within two
+ * bursts, it shares the oldest one's bucket instead of resetting it, so
+ * flooders that collide cannot keep handing each other full buckets. */
+#define PROBES 4
 static struct uk_quota_source *source(struct uk_quota *q, const struct uk_addr *a, uint64_t now_ns)
 {
-	struct uk_quota_source *s = &q->src[uk_addr_hash(a) % UK_QUOTA_SOURCES];
+	size_t h = (size_t)(uk_addr_hash(a) % UK_QUOTA_SOURCES);
+	struct uk_quota_source *victim = NULL;
 
-	if (s->used && uk_addr_equal(&s->addr, a))
-		return s;
-	if (s->used && s->dropped) {
-		/* Its drops stay counted in the total only. */
-		q->pending--;
+	for (size_t k = 0; k < PROBES; k++) {
+		struct uk_quota_source *s = &q->src[(h + k) % UK_QUOTA_SOURCES];
+		if (s->used && uk_addr_equal(&s->addr, a))
+			return s;
+		if (!victim || (victim->used && (!s->used || s->b.last_ns < victim->b.last_ns)))
+			victim = s;
 	}
-	s->used = true;
-	s->addr = *a;
-	s->dropped = s->dropped_bytes = 0;
-	fill(&s->b, q->cfg.source_msgs, q->cfg.source_bytes);
-	s->b.last_ns = now_ns;
-	return s;
+	if (victim->used && now_ns - victim->b.last_ns < 2ull * UK_QUOTA_BURST_S * NANO)
+		return victim;
+	if (victim->used && victim->dropped)
+		q->pending--; /* its drops stay counted in the total only */
+	victim->used = true;
+	victim->addr = *a;
+	victim->dropped = victim->dropped_bytes = 0;
+	fill(&victim->b, q->cfg.source_msgs, q->cfg.source_bytes);
+	victim->b.last_ns = now_ns;
+	return victim;
 }
 
 static void drop(struct uk_quota *q, struct uk_quota_source *s, size_t len)
@@ -111,13 +121,19 @@ bool uk_quota_take(struct uk_quota *q, const struct uk_addr *src, size_t len, ui
 		drop(q, s, len);
 		return false;
 	}
-	/* Quiet: more than half of its own burst left. */
-	quiet = s->b.msgs > (int64_t)c->source_msgs * UK_QUOTA_BURST_S * NANO / 2 &&
-		s->b.bytes > (int64_t)c->source_bytes * UK_QUOTA_BURST_S * NANO / 2;
+	/* Quiet: it has used less than a tenth of its own burst. A flooder
+	 * stops being quiet after a tenth of a burst, so new flooding sources
+	 * can spend the debt only a little each. */
+	quiet = s->b.msgs > (int64_t)c->source_msgs * UK_QUOTA_BURST_S * NANO / 10 * 9 &&
+		s->b.bytes > (int64_t)c->source_bytes * UK_QUOTA_BURST_S * NANO / 10 * 9;
 	if (q->total.msgs < NANO || q->total.bytes < cost_b) {
 		int64_t floor_m = -(int64_t)c->total_msgs * UK_QUOTA_BURST_S * NANO;
 		int64_t floor_b = -(int64_t)c->total_bytes * UK_QUOTA_BURST_S * NANO;
 		if (!quiet || q->total.msgs - NANO < floor_m || q->total.bytes - cost_b < floor_b) {
+			/* Charged to the source all the same: a flooder held back
+			 * by the total must not look quiet by keeping its tokens. */
+			s->b.msgs -= NANO;
+			s->b.bytes -= cost_b;
 			drop(q, s, len);
 			return false;
 		}

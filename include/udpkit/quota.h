@@ -4,7 +4,7 @@
  * not shown, not acknowledged: an IPMsg sender retransmits later) and
  * counted per source, for a line that says how many from whom. Fair to
  * quiet peers: when the total is spent, a source that has used less than
- * half its own budget still passes, up to a second total's worth of debt,
+ * a tenth of its own burst still passes, up to a second total's worth of debt,
  * so a flood from many sources cannot silence a peer that writes now and
  * then, and what is logged stays below twice the total rate plus bursts.
  * Pure: now_ns in, a verdict out (tests/unit/test_quota.c). */
