@@ -118,9 +118,9 @@ int chat_on_log(void *ctx, const struct uk_chat_event *ev)
 		/* At once, and once per outage; every refused message is counted. */
 		a->history_failing = true;
 		chat_info(a, "error",
-			  "history %s: cannot write (%s)%s: messages are NOT acknowledged until it "
-			  "can (their senders retry), nothing is sent",
-			  a->history_path, uk_strerror(rc),
+			  "history %s: cannot write (%s%s%s): messages are NOT acknowledged until "
+			  "it can (their senders retry), nothing is sent",
+			  a->history_path, uk_strerror(rc), why != UK_HISTF_OK ? ": " : "",
 			  why != UK_HISTF_OK ? uk_history_problem_text(why) : "");
 	} else if (rc == 0 && a->history_failing) {
 		a->history_failing = false;
