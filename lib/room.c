@@ -114,14 +114,14 @@ bool uk_room_is_sealed(const uint8_t *buf, size_t len)
 
 static void put_inner(uint8_t *p, const struct uk_room_inner *in)
 {
-	struct uk_writer w;
-	uk_writer_init(&w, p, UK_ROOM_INNER_LEN);
-	uk_write_u8(&w, in->kind);
-	uk_write_u8(&w, in->flags);
-	uk_write_bytes(&w, in->session, UK_ROOM_SESSION_LEN);
-	uk_write_u64be(&w, in->seq);
-	uk_write_u64be(&w, in->time_ms);
-	uk_write_u16be(&w, (uint16_t)in->payload_len);
+	struct uk_wire_writer w;
+	uk_wire_writer_init(&w, p, UK_ROOM_INNER_LEN);
+	uk_wire_write_u8(&w, in->kind);
+	uk_wire_write_u8(&w, in->flags);
+	uk_wire_write_bytes(&w, in->session, UK_ROOM_SESSION_LEN);
+	uk_wire_write_u64be(&w, in->seq);
+	uk_wire_write_u64be(&w, in->time_ms);
+	uk_wire_write_u16be(&w, (uint16_t)in->payload_len);
 }
 
 long uk_room_seal(const struct uk_room_key *key, const struct uk_room_inner *inner, size_t pad_to,
@@ -165,7 +165,7 @@ enum uk_room_open_result uk_room_open(const struct uk_room_key *key, const uint8
 	static const uint8_t zero_session[UK_ROOM_SESSION_LEN];
 	unsigned long long plain_len = 0;
 	size_t sealed_len, payload_len;
-	struct uk_reader r;
+	struct uk_wire_reader r;
 	const unsigned char *session;
 
 	if (!uk_room_is_sealed(buf, len))
@@ -182,15 +182,15 @@ enum uk_room_open_result uk_room_open(const struct uk_room_key *key, const uint8
 						       buf, UK_ROOM_MAGIC_LEN + UK_ROOM_TAG_LEN,
 						       nonce, key->seal) != 0)
 		return UK_ROOM_FORGED;
-	uk_reader_init(&r, plain, (size_t)plain_len);
-	inner->kind = uk_read_u8(&r);
-	inner->flags = uk_read_u8(&r);
-	session = uk_read_bytes(&r, UK_ROOM_SESSION_LEN);
+	uk_wire_reader_init(&r, plain, (size_t)plain_len);
+	inner->kind = uk_wire_read_u8(&r);
+	inner->flags = uk_wire_read_u8(&r);
+	session = uk_wire_read_bytes(&r, UK_ROOM_SESSION_LEN);
 	memcpy(inner->session, session ? session : zero_session, UK_ROOM_SESSION_LEN);
-	inner->seq = uk_read_u64be(&r);
-	inner->time_ms = uk_read_u64be(&r);
-	payload_len = uk_read_u16be(&r);
-	if (r.err || payload_len > uk_reader_left(&r))
+	inner->seq = uk_wire_read_u64be(&r);
+	inner->time_ms = uk_wire_read_u64be(&r);
+	payload_len = uk_wire_read_u16be(&r);
+	if (r.err || payload_len > uk_wire_reader_left(&r))
 		return UK_ROOM_MALFORMED;
 	inner->payload = plain + UK_ROOM_INNER_LEN;
 	inner->payload_len = payload_len;
