@@ -45,7 +45,7 @@ void uk_cli_catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN); /* fails only for an invalid signal */
 }
 
 static enum uk_color_mode color_mode = UK_COLOR_AUTO;
@@ -149,13 +149,15 @@ int uk_cli_target_split(struct uk_cli_target *t, const char *what, const char *t
 		return uk_cli_usage_error(
 		    uk_opts_cmd(), "invalid %s '%s': %s (HOST, HOST:PORT, [IPV6]:PORT or IPV6)",
 		    what, text, rc == UK_ERANGE_ ? "port out of range" : "cannot parse");
-	if (has_port && t->port_given && port != t->port)
+	/* -p and a port in the address must agree; a later -b or -p replaces
+	 * an earlier one of its own kind, as options do. */
+	if (has_port && t->port_in_opt && port != t->port)
 		return uk_cli_usage_error(uk_opts_cmd(),
 					  "the port is given twice: %u in '%s' and %u",
 					  (unsigned)port, text, (unsigned)t->port);
 	if (has_port) {
 		t->port = port;
-		t->port_given = true;
+		t->port_given = t->port_in_addr = true;
 	}
 	return UK_CONTINUE;
 }

@@ -50,7 +50,9 @@ void uk_cli_print_bound(int fd);
 struct uk_cli_target {
 	char host[256];
 	uint16_t port;
-	bool port_given; /* by -p or in the address: a second one is an error */
+	bool port_given;   /* by -p or in the address */
+	bool port_in_opt;  /* by -p: an address with another port is an error */
+	bool port_in_addr; /* in HOST:PORT: a -p with another port is an error */
 };
 
 /* Splits text (an operand or an option's ADDR) into t; what names it in

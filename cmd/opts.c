@@ -217,11 +217,13 @@ static int store(const struct uk_opt *o, const char *arg, void *field)
 	}
 	case UK_ARG_ADDR_PORT:
 		rc = uk_arg_u64(o, arg, o->min, 65535, &v);
-		if (rc == UK_CONTINUE && t->port_given && t->port != v)
+		if (rc != UK_CONTINUE)
+			return rc;
+		if (t->port_in_addr && t->port != v)
 			return uk_cli_usage_error(current_cmd, "the port is given twice: %u and %s",
 						  (unsigned)t->port, arg);
 		t->port = (uint16_t)v;
-		t->port_given = true;
+		t->port_given = t->port_in_opt = true;
 		return rc;
 	default:
 		return UK_CONTINUE;

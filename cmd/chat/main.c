@@ -58,10 +58,15 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 	int rc;
 
 	*o = (struct chat_opts){.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
-				.history_path = "chat.txt"};
+				.history_max_size = UK_HISTORY_MAX_SIZE_DEFAULT,
+				.rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT};
 	rc = uk_opts_parse(&uk_spec_chat, argc, argv, NULL, o);
 	if (rc != UK_CONTINUE)
 		return rc;
+	if (o->history_max_mib)
+		o->history_max_size = o->history_max_mib << 20;
+	if (o->no_history && (o->history_path || o->sync))
+		return uk_cli_usage_error(CMD, "--no-history excludes --history and --sync");
 	return UK_CONTINUE;
 }
 
@@ -256,6 +261,10 @@ static int setup(struct app *a)
 	if (add_peers(a) < 0)
 		return -1;
 	gethostname(host, sizeof(host) - 1);
+	/* The history before the UI: its errors go to stderr, and nothing is
+	 * shown or acknowledged unless it can be logged. */
+	if (chat_history_open(a) < 0)
+		return -1;
 	if (!a->o.line && uk_cli_isatty(stdin) && uk_cli_isatty(stdout))
 		a->tui = uk_tui_open(chat_on_submit, a);
 	if (a->tui) {
@@ -263,6 +272,8 @@ static int setup(struct app *a)
 		catch_winch(a);
 	}
 	/* Show the last messages and continue the packet numbers from them. */
+	if (a->hist)
+		a->recent = calloc(RECENT_MAX, sizeof(*a->recent));
 	floor = chat_history_show(a, HISTORY_SHOWN, NULL);
 	cfg = (struct uk_chat_cfg){.user_name = default_nick(),
 				   .host_name = host,
@@ -277,18 +288,24 @@ static int setup(struct app *a)
 				   .packet_no_floor = floor,
 				   .send = chat_on_send,
 				   .event = chat_on_event,
+				   .log = chat_on_log,
+				   .msg_rate = a->o.rate_limit,
 				   .ctx = a};
 	rc = uk_chat_init(&a->chat, &cfg, uk_wall_ns());
 	if (rc < 0)
 		return uk_cli_fail(CMD, "memory", rc), -1;
 	a->chat_ready = true;
+	chat_remember_recent(a);
 	snprintf(a->nick, sizeof(a->nick), "%s", a->chat.id.nick);
-	if (!a->o.no_history) {
-		rc = uk_history_writer_open(a->o.history_path, &a->hist);
-		if (rc < 0) {
-			uk_cli_fail(CMD, a->o.history_path, rc);
-			return -1;
-		}
+	if (a->hist && !chat_line_mode(a)) {
+		char t[UK_HISTORY_SHOWN_TIME_LEN + 1];
+		if (uk_history_time_show(uk_wall_ns(), a->o.utc, t) > 0)
+			chat_info(a, "info", "history in %s%s; times are %s (UTC%s)",
+				  a->history_path, a->o.sync ? ", synced" : "",
+				  a->o.utc ? "UTC" : "local", a->o.utc ? "" : t + 23);
+	} else if (a->hist) {
+		chat_info(a, "info", "history in %s%s", a->history_path,
+			  a->o.sync ? ", synced" : "");
 	}
 	chat_info(a, "info", "%s on %s as %s; %zu broadcast and %zu peer addresses to announce to",
 		  a->tui ? "udpkit chat" : "line mode", a->local_text, a->nick, a->n_broadcast,
@@ -354,6 +371,9 @@ static void run(struct app *a)
 			in_slot = (int)n;
 			p[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 		}
+		/* --sync: one fdatasync for all that this pass logged, then
+		 * what waited for it is shown and sent. */
+		chat_commit(a);
 		if (poll(p, n, poll_timeout_ms(a, now)) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -380,19 +400,23 @@ static void summary(const struct app *a)
 {
 	const struct uk_chat_stats *s = &a->chat.stats;
 
-	fprintf(stderr,
-		"udpkit chat: %llu sent, %llu delivered, %llu NOT delivered, %llu received\n"
-		"udpkit chat: %llu datagrams: %llu IPMsg, %llu plain, %llu malformed, %llu unknown "
-		"commands, %llu duplicates, %llu own, %llu dropped by source rules, %llu over the "
-		"rate limit; %llu retransmissions, %llu send errors\n",
-		(unsigned long long)a->sent, (unsigned long long)a->delivered,
-		(unsigned long long)a->undelivered, (unsigned long long)a->received,
-		(unsigned long long)s->datagrams, (unsigned long long)s->ipmsg,
-		(unsigned long long)s->plain, (unsigned long long)s->malformed,
-		(unsigned long long)s->unknown, (unsigned long long)s->duplicates,
-		(unsigned long long)s->self, (unsigned long long)s->dropped_source,
-		(unsigned long long)s->dropped_rate, (unsigned long long)a->chat.outbox.retransmits,
-		(unsigned long long)a->send_errors);
+	fprintf(
+	    stderr,
+	    "udpkit chat: %llu sent, %llu delivered, %llu NOT delivered, %llu received\n"
+	    "udpkit chat: %llu datagrams: %llu IPMsg, %llu plain, %llu malformed, %llu unknown "
+	    "commands, %llu duplicates, %llu own, %llu dropped by source rules, %llu over the "
+	    "rate limit; %llu retransmissions, %llu send errors\n"
+	    "udpkit chat: %llu messages over the flood bounds, %llu not acknowledged because the "
+	    "history could not take them, %llu receipts after giving up\n",
+	    (unsigned long long)a->sent, (unsigned long long)a->delivered,
+	    (unsigned long long)a->undelivered, (unsigned long long)a->received,
+	    (unsigned long long)s->datagrams, (unsigned long long)s->ipmsg,
+	    (unsigned long long)s->plain, (unsigned long long)s->malformed,
+	    (unsigned long long)s->unknown, (unsigned long long)s->duplicates,
+	    (unsigned long long)s->self, (unsigned long long)s->dropped_source,
+	    (unsigned long long)s->dropped_rate, (unsigned long long)a->chat.outbox.retransmits,
+	    (unsigned long long)a->send_errors, (unsigned long long)s->dropped_flood,
+	    (unsigned long long)s->unlogged, (unsigned long long)s->late);
 }
 
 int uk_cmd_chat(int argc, char **argv)
@@ -427,14 +451,13 @@ int uk_cmd_chat(int argc, char **argv)
 	run(a);
 	/* Whatever still waits is reported not delivered; then goodbye. */
 	uk_chat_stop(&a->chat, uk_now_ns());
+	chat_commit(a);
 	rc = a->undelivered ? UK_EXIT_FAIL : UK_EXIT_OK;
 fail:
 	uk_tui_close(a->tui);
 	a->tui = NULL;
-	if (a->hist && uk_history_writer_close(a->hist) < 0) {
-		uk_cli_error(CMD, "history %s: not all events written", a->o.history_path);
+	if (chat_history_close(a) < 0)
 		rc = UK_EXIT_FAIL;
-	}
 	if (a->chat_ready) {
 		summary(a);
 		uk_chat_free(&a->chat);
@@ -445,6 +468,7 @@ fail:
 		close(a->winch_fd);
 	free(a->rbuf);
 	free(a->in);
+	free(a->recent);
 	free(a);
 	return rc;
 }

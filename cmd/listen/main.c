@@ -425,7 +425,7 @@ static int listen_open(struct listener *L)
 static int listen_run(struct listener *L)
 {
 	if (!L->o.json)
-		setvbuf(stdout, NULL, _IOLBF, 0);
+		(void)setvbuf(stdout, NULL, _IOLBF, 0); /* on failure: only buffered longer */
 	uk_cli_catch_signals();
 	uk_cli_print_bound(L->fd);
 	while (!atomic_load(&uk_cli_stop)) {

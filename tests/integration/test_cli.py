@@ -147,6 +147,12 @@ class TestAddresses(unittest.TestCase):
             r = harness.run(cmd, "-p", "7", "127.0.0.1:8", input=b"")
             self.assertEqual(r.returncode, 2, cmd)
             self.assertIn("the port is given twice", err(r))
+        r = harness.run("echo", "-b", "127.0.0.1:5", "-p", "6")
+        self.assertIn("the port is given twice", err(r))
+        # The same option twice: the last one counts, as with any option.
+        with Servers() as s:
+            r = harness.run("ping", "-c", "1", "-p", "1", "-p", s.port4, "127.0.0.1")
+            self.assertEqual(r.returncode, 0, r.stderr)
 
 
 class TestErrors(unittest.TestCase):
