@@ -26,7 +26,7 @@ static void values(FILE *f, const char *const shell[][2], enum uk_complete c,
 		   const struct uk_opt *o)
 {
 	fputs(shell[c][0], f);
-	for (int i = 0; c == UK_COMP_CHOICES && o->choices[i]; i++)
+	for (int i = 0; c == UK_COMP_CHOICES && o && o->choices[i]; i++)
 		fprintf(f, "%s%s", i ? " " : "", o->choices[i]);
 	fputs(shell[c][1], f);
 }
@@ -133,10 +133,8 @@ static void zsh_command(FILE *f, const struct uk_cmd_spec *spec)
 		const struct uk_opt *o = opts[i];
 		fputs("\t\t\t'", f);
 		if (o->key < 128)
-			fprintf(f, "(-%c --%s)'{-%c,--%s%s}'", o->key, o->name, o->key, o->name,
-				o->arg && !(o->key == UK_OPT_COLOR) ? ""
-				: o->arg			    ? "="
-								    : "");
+			/* Only --color takes an optional argument, and it has no letter. */
+			fprintf(f, "(-%c --%s)'{-%c,--%s}'", o->key, o->name, o->key, o->name);
 		else
 			fprintf(f, "--%s%s", o->name, (o->key == UK_OPT_COLOR) ? "=-" : "");
 		fputs("[", f);

@@ -101,11 +101,13 @@ static void print_reply(const struct ping *P, size_t bytes, uint64_t seq,
 	 * so the byte count is no mystery. */
 	printf("%zu bytes", bytes);
 	if (bytes > P->o.size)
-		printf(" (%zu + %zu prefix)", P->o.size, bytes - P->o.size);
+		printf(" (%llu + %llu prefix)", (unsigned long long)P->o.size,
+		       (unsigned long long)(bytes - P->o.size));
 	printf(" from %s: seq=%llu time=%.3f ms", P->peer_text, (unsigned long long)seq, ms);
 	if (cut)
-		printf(" %s(truncated: the probe had %zu bytes)%s", uk_cli_sgr(stdout, UK_SGR_WARN),
-		       P->o.size, uk_cli_sgr(stdout, UK_SGR_RESET));
+		printf(" %s(truncated: the probe had %llu bytes)%s",
+		       uk_cli_sgr(stdout, UK_SGR_WARN), (unsigned long long)P->o.size,
+		       uk_cli_sgr(stdout, UK_SGR_RESET));
 	printf("%s%s%s\n", r->kind == UK_TRACK_DUP ? " (DUP!)" : "",
 	       r->kind == UK_TRACK_LATE ? " (late: already counted lost)" : "",
 	       r->reordered ? " (reordered)" : "");
@@ -260,9 +262,9 @@ static int ping_open(struct ping *P)
 	uk_probe_init(&P->fmt, P->o.size, uk_wall_ns() ^ ((uint64_t)getpid() << 32));
 	if (!uk_probe_is_ascii(&P->fmt) && !P->o.quiet && !P->o.json)
 		uk_cli_warn(CMD,
-			    "at %zu bytes the length field is not 7-bit; servers that decode text "
+			    "at %llu bytes the length field is not 7-bit; servers that decode text "
 			    "may drop probes (sizes up to 127 are safe)",
-			    P->o.size);
+			    (unsigned long long)P->o.size);
 	P->fd = uk_sock_open_connected(&P->peer, &so);
 	if (P->fd < 0)
 		return uk_cli_fail(CMD, P->peer_text, P->fd);
@@ -271,8 +273,9 @@ static int ping_open(struct ping *P)
 	if (!P->buf || !P->probe || uk_track_init(&P->track, TRACK_SIZE) < 0)
 		return uk_cli_fail(CMD, "memory", -ENOMEM);
 	if (!P->o.quiet && !P->o.json)
-		printf("PING %s (udp): %zu bytes per probe, every %s, timeout %s\n", P->peer_text,
-		       P->o.size, uk_format_duration(P->o.interval_ns, interval, sizeof(interval)),
+		printf("PING %s (udp): %llu bytes per probe, every %s, timeout %s\n", P->peer_text,
+		       (unsigned long long)P->o.size,
+		       uk_format_duration(P->o.interval_ns, interval, sizeof(interval)),
 		       uk_format_duration(P->o.timeout_ns, timeout, sizeof(timeout)));
 	return UK_CONTINUE;
 }
