@@ -154,7 +154,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BASE_CFLAGS) $(NCURSES_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
 		$(FUZZ_EXTRA_$*) $(FUZZ_LIBOBJ) $(LDLIBS)
-fuzz-build: $(FUZZ_BIN)
+# The library objects are named here so make keeps them (not intermediate).
+fuzz-build: $(FUZZ_LIBOBJ) $(FUZZ_BIN)
 # Replays every seed, then fuzzes each target briefly (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 10
 fuzz: deps-check $(FUZZ_BIN)
