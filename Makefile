@@ -273,7 +273,7 @@ $(BUILD)/bench/probe_%: bench/probes/probe_%.c
 	$(CC) -std=c11 -O2 $(WARN) -o $@ $< -luring
 
 bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
-	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --out bench/README.md
+	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --probes $(BUILD)/bench --out bench/README.md
 	@$(BUILD)/bench/room_cost
 	@$(PYTHON) bench/history.py --udpkit $(BUILD)/udpkit
 
