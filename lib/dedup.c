@@ -87,3 +87,15 @@ bool uk_dedup_check(struct uk_dedup *d, const struct uk_addr *src, uint64_t pack
 	d->count++;
 	return true;
 }
+
+bool uk_dedup_seen(const struct uk_dedup *d, const struct uk_addr *src, uint64_t packet_no,
+		   uint64_t now_ns)
+{
+	uint64_t source = uk_addr_hash(src);
+
+	for (int32_t i = d->buckets[bucket_of(d, source, packet_no)]; i != -1; i = d->ring[i].next)
+		if (d->ring[i].source == source && d->ring[i].packet_no == packet_no &&
+		    now_ns - d->ring[i].seen_ns <= d->hold_ns)
+			return true;
+	return false;
+}
