@@ -149,6 +149,12 @@ static int since_relative(const char *s, size_t n, uint64_t now_ns, uint64_t *ou
 			return UK_EPARSE;
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
+	/* A span past what 64-bit nanoseconds hold reaches before the epoch:
+	 * everything (it used to wrap: "31000w" was 9 years). */
+	if (v > UINT64_MAX / NS_PER_SEC / unit_s[s[n - 1] - 'a']) {
+		*out_ns = 0;
+		return 0;
+	}
 	span = v * unit_s[s[n - 1] - 'a'] * NS_PER_SEC;
 	*out_ns = span >= now_ns ? 0 : now_ns - span;
 	return 0;
