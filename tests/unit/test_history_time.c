@@ -87,7 +87,7 @@ static void test_since_limits(void **state)
 	assert_int_equal(uk_history_since_parse("15m", T0, false, &ns), 0);
 	assert_int_equal(ns, T0 - 900 * S);
 	assert_int_equal(uk_history_since_parse("3d", T0, false, &ns), 0);
-	assert_int_equal(ns, T0 - 3 * 86400 * S);
+	assert_int_equal(ns, T0 - 3ull * 86400 * S);
 	assert_int_equal(uk_history_since_parse("31000w", T0, false, &ns), 0);
 	assert_int_equal(ns, 0);
 	assert_int_equal(uk_history_since_parse("9999999999s", T0, false, &ns), 0);
