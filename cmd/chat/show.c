@@ -141,7 +141,8 @@ static int history_cb(void *user, const struct uk_history_entry *e)
 
 	if (e->kind == UK_HIST_SENT && e->msg_id > s->max_sent_id && e->msg_id < UINT32_MAX)
 		s->max_sent_id = e->msg_id;
-	if (!s->want || (e->kind != UK_HIST_RECV && e->kind != UK_HIST_SENT))
+	if (!s->want ||
+	    (e->kind != UK_HIST_RECV && e->kind != UK_HIST_SENT && e->kind != UK_HIST_GROUP))
 		return 0;
 	if (s->grep && !memmem(e->text, e->text_len, s->grep, strlen(s->grep)) &&
 	    !strstr(e->nick, s->grep) && !strstr(e->peer, s->grep))
@@ -200,6 +201,119 @@ uint64_t chat_history_show(struct app *a, size_t want, const char *grep)
 
 /* ---- events from the protocol engine ---------------------------------------- */
 
+/* "12 bytes", "3.4 KiB", "1.2 GiB". */
+static void put_size(struct out *o, uint64_t bytes)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		fprintf(o->f, "%llu byte%s", (unsigned long long)bytes, bytes == 1 ? "" : "s");
+		return;
+	}
+	v /= 1024;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	fprintf(o->f, "%.1f %s", v, units[u]);
+}
+
+/* "offered file NAME (SIZE)", or "offered N files: A (SIZE), B (SIZE)". */
+static void put_offer(struct out *o, const struct uk_chat_event *ev)
+{
+	if (ev->files_total == 1)
+		fputs("offered file ", o->f);
+	else
+		fprintf(o->f, "offered %zu files: ", ev->files_total);
+	for (size_t i = 0; i < ev->n_files; i++) {
+		if (i)
+			fputs(", ", o->f);
+		put_esc(o, ev->files[i].name, ev->files[i].name_len);
+		fputs(ev->files[i].attr == UK_ATTACH_DIR ? " (folder, " : " (", o->f);
+		put_size(o, ev->files[i].size);
+		fputc(')', o->f);
+	}
+	if (ev->n_files < ev->files_total)
+		fprintf(o->f, ", and %zu more", ev->files_total - ev->n_files);
+	if (!ev->files_total)
+		fputs("files (the list could not be read)", o->f);
+}
+
+/* The text a received message is logged with: its text, and for a file
+ * offer the offer (an offer alone is never an empty message). */
+static char *message_text(const struct uk_chat_event *ev, size_t *len)
+{
+	struct out o;
+
+	if (!ev->files && ev->len) {
+		*len = ev->len;
+		return NULL;
+	}
+	if (!out_open(&o))
+		return NULL;
+	fwrite(ev->text, 1, ev->len, o.f);
+	if (ev->files) {
+		if (ev->len)
+			fputc('\n', o.f);
+		/* Unescaped here: the history escapes on its own. */
+		if (ev->files_total == 1)
+			fputs("offered file ", o.f);
+		else
+			fprintf(o.f, "offered %zu files: ", ev->files_total);
+		for (size_t i = 0; i < ev->n_files; i++) {
+			if (i)
+				fputs(", ", o.f);
+			fwrite(ev->files[i].name, 1, ev->files[i].name_len, o.f);
+			fputs(" (", o.f);
+			put_size(&o, ev->files[i].size);
+			fputc(')', o.f);
+		}
+	}
+	if (fclose(o.f) != 0) {
+		free(o.buf);
+		return NULL;
+	}
+	*len = o.len;
+	return o.buf;
+}
+
+/* Line mode: one "offer" line per file offered; the UI: one line. */
+static void show_offer(struct app *a, const struct uk_chat_event *ev)
+{
+	struct out o;
+
+	if (chat_line_mode(a)) {
+		for (size_t i = 0; i < ev->n_files; i++) {
+			if (!out_open(&o))
+				return;
+			fputs("offer\t", o.f);
+			put_addr(&o, &ev->peer);
+			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
+			put_esc_str(&o, ev->nick);
+			fputc('\t', o.f);
+			put_esc(&o, ev->files[i].name, ev->files[i].name_len);
+			fprintf(o.f, "\t%llu", (unsigned long long)ev->files[i].size);
+			out_show(a, &o);
+		}
+	} else if (out_open(&o)) {
+		put_esc_str(&o, ev->nick[0] ? ev->nick : "?");
+		fputs(" (", o.f);
+		put_addr(&o, &ev->peer);
+		fputs(") ", o.f);
+		put_offer(&o, ev);
+		out_show(a, &o);
+	}
+	chat_info(a, "info", "file transfer is not supported yet: the offer was declined");
+}
+
+/* The line-mode kind of a received message: recv, group or sealed. */
+static const char *recv_kind(const struct uk_chat_event *ev)
+{
+	return ev->group ? "group" : ev->sealed ? "sealed" : "recv";
+}
+
 static void show_message(struct app *a, const struct uk_chat_event *ev)
 {
 	struct out o;
@@ -210,7 +324,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 	switch (ev->kind) {
 	case UK_CHAT_RECV:
 		if (lm) {
-			fputs("recv\t", o.f);
+			fprintf(o.f, "%s\t", recv_kind(ev));
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
 			put_esc_str(&o, ev->nick);
@@ -222,7 +336,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			put_esc_str(&o, ev->nick[0] ? ev->nick : "?");
 			fputs(" (", o.f);
 			put_addr(&o, &ev->peer);
-			fputs("): ", o.f);
+			fputs(ev->group ? ") [group]: " : ev->sealed ? ") [sealed]: " : "): ", o.f);
 		}
 		put_esc(&o, ev->text, ev->len);
 		break;
@@ -243,6 +357,8 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 				fprintf(o.f, "  [#%llu]", (unsigned long long)ev->msg_id);
 			else
 				fputs("  [plain text, no receipt]", o.f);
+			if (ev->receipt && ev->charset != UK_CHARSET_UTF8)
+				fprintf(o.f, " [%s]", uk_charset_name(ev->charset));
 		}
 		break;
 	case UK_CHAT_DELIVERED:
@@ -274,7 +390,20 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 	default:
 		break;
 	}
-	out_show(a, &o);
+	/* A file offer alone has no text line: the offer is the message. */
+	if (ev->kind == UK_CHAT_RECV && ev->files && !ev->len) {
+		fclose(o.f);
+		free(o.buf);
+	} else {
+		out_show(a, &o);
+	}
+	if (ev->kind == UK_CHAT_RECV && ev->files)
+		show_offer(a, ev);
+	if (ev->kind == UK_CHAT_SENT && ev->replaced)
+		chat_info(a, "info",
+			  "%zu character%s that %s cannot hold %s sent as '?' in the message above",
+			  ev->replaced, ev->replaced == 1 ? "" : "s", uk_charset_name(ev->charset),
+			  ev->replaced == 1 ? "was" : "were");
 	if (ev->kind == UK_CHAT_RECV && ev->cut_bytes)
 		chat_info(a, "info", "the message above was cut: %zu more bytes not shown",
 			  ev->cut_bytes);
@@ -305,9 +434,15 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 		fprintf(o.f, "\t%s", p->ipmsg ? "ipmsg" : "plain");
 		if (reason)
 			fprintf(o.f, "\t%s", reason);
-		else if (strcmp(kind, "peer") == 0)
-			fprintf(o.f, "\t%llu",
-				(unsigned long long)((now_ns - p->last_ns) / UK_NS_PER_SEC));
+		else if (strcmp(kind, "peer") == 0) {
+			fprintf(o.f, "\t%llu\t%s\t",
+				(unsigned long long)((now_ns - p->last_ns) / UK_NS_PER_SEC),
+				p->ipmsg ? uk_charset_name(uk_charset_for_peer(&p->charset,
+										a->o.charset))
+					 : "-");
+			if (p->away)
+				put_esc_str(&o, p->away_text[0] ? p->away_text : "away");
+		}
 	} else {
 		fprintf(o.f, "* %s ", kind);
 		put_esc_str(&o, p->nick[0] ? p->nick : "?");
@@ -317,11 +452,38 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 			fputs(", group ", o.f);
 			put_esc_str(&o, p->group);
 		}
-		fprintf(o.f, ", %s)", p->ipmsg ? "IPMsg" : "plain text");
+		fprintf(o.f, ", %s", p->ipmsg ? "IPMsg" : "plain text");
+		if (p->ipmsg)
+			fprintf(o.f, ", %s",
+				uk_charset_name(uk_charset_for_peer(&p->charset, a->o.charset)));
+		if (p->away) {
+			fputs(", away", o.f);
+			if (p->away_text[0]) {
+				fputs(": ", o.f);
+				put_esc_str(&o, p->away_text);
+			}
+		}
+		fputc(')', o.f);
 		if (reason)
 			fprintf(o.f, ": %s", reason);
 	}
 	out_show(a, &o);
+}
+
+/* A received message: a group message as "group", a file offer with the
+ * offer as its text. */
+static void history_add_received(struct app *a, const struct uk_chat_event *ev)
+{
+	struct uk_chat_event copy = *ev;
+	size_t len = 0;
+	char *text = message_text(ev, &len);
+
+	if (text) {
+		copy.text = text;
+		copy.len = len;
+	}
+	history_add(a, ev->group ? UK_HIST_GROUP : UK_HIST_RECV, &copy);
+	free(text);
 }
 
 void chat_on_event(void *ctx, const struct uk_chat_event *ev)
@@ -331,11 +493,16 @@ void chat_on_event(void *ctx, const struct uk_chat_event *ev)
 	switch (ev->kind) {
 	case UK_CHAT_RECV:
 		a->received++;
-		history_add(a, UK_HIST_RECV, ev);
+		history_add_received(a, ev);
 		show_message(a, ev);
+		/* Sealed: "seen" is the line written to the screen or stdout. */
+		if (ev->sealed)
+			uk_chat_seen(&a->chat, &ev->peer, ev->msg_id);
 		break;
 	case UK_CHAT_SENT:
 		a->sent++;
+		if (!ev->receipt && !ev->plain_peer)
+			a->unconfirmed++;
 		history_add(a, UK_HIST_SENT, ev);
 		show_message(a, ev);
 		break;
