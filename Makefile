@@ -184,7 +184,7 @@ bench: deps $(BUILD)/udpkit
 # missing ones with apt-get as root, and otherwise prints the command.
 DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
 	libreadline-dev python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
-	xdotool dbus-x11 dbus libglib2.0-bin locales
+	xdotool dbus-x11 dbus libglib2.0-bin locales netcat-openbsd
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \

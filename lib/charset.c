@@ -278,8 +278,9 @@ int uk_charset_decode_peer(struct uk_charset *c, struct uk_charset_memo *memo,
 		s = uk_charset_score(k, in, n);
 		if (s == INT32_MIN)
 			continue;
-		if (k != UK_CHARSET_UTF8 && !convert(k == UK_CHARSET_GB18030 ? c->gb18030 : c->cp932,
-						     in, n, out, cap, out_len))
+		if (k != UK_CHARSET_UTF8 &&
+		    !convert(k == UK_CHARSET_GB18030 ? c->gb18030 : c->cp932, in, n, out, cap,
+			     out_len))
 			continue;
 		s += prior(memo, dflt, k);
 		if (s > best_score) {
@@ -385,7 +386,7 @@ int uk_charset_parse_name(const char *name, size_t len)
 	static const struct {
 		const char *name;
 		enum uk_charset_kind kind;
-	} names[] = {{"utf8", UK_CHARSET_UTF8},	    {"gbk", UK_CHARSET_GB18030},
+	} names[] = {{"utf8", UK_CHARSET_UTF8},	      {"gbk", UK_CHARSET_GB18030},
 		     {"gb18030", UK_CHARSET_GB18030}, {"gb2312", UK_CHARSET_GB18030},
 		     {"cp936", UK_CHARSET_GB18030},   {"euccn", UK_CHARSET_GB18030},
 		     {"cp932", UK_CHARSET_CP932},     {"shiftjis", UK_CHARSET_CP932},

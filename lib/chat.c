@@ -162,8 +162,8 @@ static void send_text_packet(struct uk_chat *c, const struct uk_addr *to, uint32
 	encode_for(c, kind, text, c->enc, cap);
 	if (kind == UK_CHARSET_UTF8)
 		command |= UK_IPMSG_UTF8OPT;
-	n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, uk_ipmsg_seq_next(&c->seq),
-			   command, c->enc, strlen(c->enc) + 1);
+	n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, uk_ipmsg_seq_next(&c->seq), command,
+			   c->enc, strlen(c->enc) + 1);
 	if (n > 0)
 		transmit(c, to, c->pkt, (size_t)n);
 }
@@ -534,7 +534,8 @@ static int decode_text(struct uk_chat *c, struct sender_facts *f, const unsigned
 		       size_t len, bool utf8, size_t *out_len)
 {
 	return uk_charset_decode_peer(&c->charset, f ? &f->memo : NULL, c->cfg.charset, text, len,
-				      utf8, c->text, UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX), out_len);
+				      utf8, c->text, UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX),
+				      out_len);
 }
 
 /* Decodes a message's text into the event (text cut past
@@ -576,9 +577,9 @@ static size_t offered_files(struct uk_chat *c, const struct uk_ipmsg *m, struct 
 	for (size_t i = 0; i < n; i++) {
 		char out[UK_CHARSET_OUT_SIZE(UK_ATTACH_NAME_MAX)];
 		size_t len = 0;
-		int k = uk_charset_decode_peer(&c->charset, &f->memo, c->cfg.charset,
-					       c->files[i].name, c->files[i].name_len, false, out,
-					       sizeof(out), &len);
+		int k =
+		    uk_charset_decode_peer(&c->charset, &f->memo, c->cfg.charset, c->files[i].name,
+					   c->files[i].name_len, false, out, sizeof(out), &len);
 		if (k < 0 || len > UK_ATTACH_NAME_MAX)
 			continue; /* too long once decoded: kept as sent */
 		memcpy(c->files[i].name, out, len + 1);
@@ -592,12 +593,13 @@ static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 {
 	uint32_t opts = UK_IPMSG_OPTS(m->command);
 	struct sender_facts f = facts_of(c, src);
-	struct uk_chat_event ev = {.kind = UK_CHAT_RECV,
-				   .peer = *src,
-				   .msg_id = m->packet_no,
-				   .ipmsg = true,
-				   .group = (opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_MULTICASTOPT)) != 0,
-				   .sealed = (opts & UK_IPMSG_SECRETOPT) != 0};
+	struct uk_chat_event ev = {
+	    .kind = UK_CHAT_RECV,
+	    .peer = *src,
+	    .msg_id = m->packet_no,
+	    .ipmsg = true,
+	    .group = (opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_MULTICASTOPT)) != 0,
+	    .sealed = (opts & UK_IPMSG_SECRETOPT) != 0};
 	struct uk_peer *p;
 
 	/* Receipt first, for duplicates too: the sender may have missed ours.
@@ -674,8 +676,8 @@ static void on_entry(struct uk_chat *c, const struct uk_addr *src, const struct 
 }
 
 /* SENDABSENCEINFO: the away text we asked for. */
-static void on_absence_info(struct uk_chat *c, const struct uk_addr *src,
-			    const struct uk_ipmsg *m, uint64_t now_ns)
+static void on_absence_info(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
+			    uint64_t now_ns)
 {
 	struct sender_facts f = facts_of(c, src);
 	struct uk_peer *p = uk_roster_find(&c->roster, src);
@@ -745,7 +747,7 @@ static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigne
 	case UK_IPMSG_GETABSENCEINFO:
 		seen(c, src, &m, NULL, NULL, NULL, now_ns);
 		send_text_packet(c, src, UK_IPMSG_SENDABSENCEINFO,
-				 !c->away		? UK_IPMSG_NOT_ABSENT
+				 !c->away	   ? UK_IPMSG_NOT_ABSENT
 				 : c->away_text[0] ? c->away_text
 						   : "away");
 		c->stats.info_answers++;

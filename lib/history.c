@@ -25,10 +25,8 @@
 #define FIELDS 7
 
 static const char *const kind_names[UK_HIST_KIND_COUNT] = {
-    [UK_HIST_RECV] = "recv",
-    [UK_HIST_SENT] = "sent",
-    [UK_HIST_DELIVERED] = "delivered",
-    [UK_HIST_UNDELIVERED] = "undelivered",
+    [UK_HIST_RECV] = "recv",	       [UK_HIST_SENT] = "sent",
+    [UK_HIST_DELIVERED] = "delivered", [UK_HIST_UNDELIVERED] = "undelivered",
     [UK_HIST_GROUP] = "group",
 };
 

@@ -52,8 +52,8 @@ struct chat_opts {
 	bool no_history;
 	bool stay;
 	bool line;
-	enum uk_charset_kind charset; /* --charset: for peers we know nothing of */
-	bool plain;		      /* --plain: every --peer is plain text */
+	enum uk_charset_kind charset;		/* --charset: for peers we know nothing of */
+	bool plain;				/* --plain: every --peer is plain text */
 	const char *plain_peers[MAX_PEER_OPTS]; /* --plain-peer */
 	size_t nplain;
 };

@@ -74,15 +74,21 @@ void chat_usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct chat_opts *o)
 {
-	static const struct option longopts[] = {
-	    {"bind", required_argument, NULL, 'b'},    {"port", required_argument, NULL, 'p'},
-	    {"nick", required_argument, NULL, 'n'},    {"group", required_argument, NULL, 'g'},
-	    {"peer", required_argument, NULL, 'P'},    {"no-discovery", no_argument, NULL, 'D'},
-	    {"history", required_argument, NULL, 'H'}, {"no-history", no_argument, NULL, 'N'},
-	    {"stay", no_argument, NULL, 'S'},	       {"line", no_argument, NULL, 'L'},
-	    {"help", no_argument, NULL, 'h'},	       {"plain", no_argument, NULL, 'T'},
-	    {"plain-peer", required_argument, NULL, 'Q'}, {"charset", required_argument, NULL, 'C'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"bind", required_argument, NULL, 'b'},
+						 {"port", required_argument, NULL, 'p'},
+						 {"nick", required_argument, NULL, 'n'},
+						 {"group", required_argument, NULL, 'g'},
+						 {"peer", required_argument, NULL, 'P'},
+						 {"no-discovery", no_argument, NULL, 'D'},
+						 {"history", required_argument, NULL, 'H'},
+						 {"no-history", no_argument, NULL, 'N'},
+						 {"stay", no_argument, NULL, 'S'},
+						 {"line", no_argument, NULL, 'L'},
+						 {"help", no_argument, NULL, 'h'},
+						 {"plain", no_argument, NULL, 'T'},
+						 {"plain-peer", required_argument, NULL, 'Q'},
+						 {"charset", required_argument, NULL, 'C'},
+						 {NULL, 0, NULL, 0}};
 	int kind;
 	int c;
 
@@ -126,8 +132,8 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 		case 'C':
 			kind = uk_charset_parse_name(optarg, strlen(optarg));
 			if (kind < 0)
-				return uk_cli_usage_error(CMD, "--charset '%s': utf-8, gb18030 or cp932",
-							  optarg),
+				return uk_cli_usage_error(
+					   CMD, "--charset '%s': utf-8, gb18030 or cp932", optarg),
 				       -1;
 			o->charset = (enum uk_charset_kind)kind;
 			break;

@@ -437,8 +437,8 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 		else if (strcmp(kind, "peer") == 0) {
 			fprintf(o.f, "\t%llu\t%s\t",
 				(unsigned long long)((now_ns - p->last_ns) / UK_NS_PER_SEC),
-				p->ipmsg ? uk_charset_name(uk_charset_for_peer(&p->charset,
-										a->o.charset))
+				p->ipmsg ? uk_charset_name(
+					       uk_charset_for_peer(&p->charset, a->o.charset))
 					 : "-");
 			if (p->away)
 				put_esc_str(&o, p->away_text[0] ? p->away_text : "away");

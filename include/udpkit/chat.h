@@ -54,20 +54,20 @@ struct uk_chat_event {
 	uint64_t msg_id;  /* IPMsg packet number; 0 for plain text */
 	const char *text; /* RECV: decoded text; SENT and outcomes: ours */
 	size_t len;
-	bool receipt;		      /* SENT: a receipt was asked for */
-	bool plain_peer;	      /* SENT: the peer is declared plain text */
-	bool ipmsg;		      /* RECV: came as IPMsg (else plain text) */
-	bool group;		      /* RECV: BROADCASTOPT/MULTICASTOPT, a group message */
-	bool sealed;		      /* RECV: SECRETOPT: call uk_chat_seen() once shown */
-	enum uk_charset_kind charset; /* RECV: read as; SENT: written as */
-	size_t replaced;	      /* SENT: characters the charset lacks, sent as '?' */
+	bool receipt;		       /* SENT: a receipt was asked for */
+	bool plain_peer;	       /* SENT: the peer is declared plain text */
+	bool ipmsg;		       /* RECV: came as IPMsg (else plain text) */
+	bool group;		       /* RECV: BROADCASTOPT/MULTICASTOPT, a group message */
+	bool sealed;		       /* RECV: SECRETOPT: call uk_chat_seen() once shown */
+	enum uk_charset_kind charset;  /* RECV: read as; SENT: written as */
+	size_t replaced;	       /* SENT: characters the charset lacks, sent as '?' */
 	const struct uk_attach *files; /* RECV: files offered (FILEATTACHOPT), declined */
 	size_t n_files, files_total;   /* stored, and offered in all */
-	size_t cut_bytes;	      /* RECV: bytes left out past UK_CHAT_TEXT_MAX */
-	unsigned tries;		      /* DELIVERED/UNDELIVERED */
-	uint64_t rtt_ns;	      /* DELIVERED: from first send to receipt */
-	const char *reason;	      /* UNDELIVERED, LEFT */
-	const struct uk_peer *info;   /* JOINED/CHANGED/LEFT */
+	size_t cut_bytes;	       /* RECV: bytes left out past UK_CHAT_TEXT_MAX */
+	unsigned tries;		       /* DELIVERED/UNDELIVERED */
+	uint64_t rtt_ns;	       /* DELIVERED: from first send to receipt */
+	const char *reason;	       /* UNDELIVERED, LEFT */
+	const struct uk_peer *info;    /* JOINED/CHANGED/LEFT */
 };
 
 struct uk_chat_cfg {
@@ -82,12 +82,12 @@ struct uk_chat_cfg {
 	struct uk_outbox_cfg outbox;
 	size_t max_peers;
 	uint64_t peer_expire_ns;
-	enum uk_charset_kind charset;	/* for peers whose charset we do not know */
-	const struct uk_addr *plain;	/* peers declared plain text: never IPMsg */
+	enum uk_charset_kind charset; /* for peers whose charset we do not know */
+	const struct uk_addr *plain;  /* peers declared plain text: never IPMsg */
 	size_t n_plain;
-	const char *version;		/* our SENDINFO answer; NULL: "udpkit" */
-	uint32_t rate_pps;  /* 0 = UK_CHAT_RATE_DEFAULT */
-	size_t chunk_bytes; /* 0 = UK_CHAT_CHUNK_DEFAULT */
+	const char *version; /* our SENDINFO answer; NULL: "udpkit" */
+	uint32_t rate_pps;   /* 0 = UK_CHAT_RATE_DEFAULT */
+	size_t chunk_bytes;  /* 0 = UK_CHAT_CHUNK_DEFAULT */
 	void (*send)(void *ctx, const struct uk_addr *to, const void *data, size_t len);
 	void (*event)(void *ctx, const struct uk_chat_event *ev);
 	void *ctx; /* passed to send and event */

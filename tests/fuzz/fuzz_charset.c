@@ -42,18 +42,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	/* Twice, as two datagrams from one peer: the second sees the first's proof. */
 	for (int round = 0; round < 2; round++) {
-		kind = uk_charset_decode_peer(&c, &memo, dflt, data, size, size && (data[0] & 1) && round,
-					      out, cap, &len);
+		kind = uk_charset_decode_peer(&c, &memo, dflt, data, size,
+					      size && (data[0] & 1) && round, out, cap, &len);
 		if (kind < 0 || len >= cap || out[len] != 0)
 			abort();
-		if ((kind == UK_CHARSET_GB18030 || kind == UK_CHARSET_CP932) && !uk_utf8_valid(out, len))
+		if ((kind == UK_CHARSET_GB18030 || kind == UK_CHARSET_CP932) &&
+		    !uk_utf8_valid(out, len))
 			abort();
 		if (memo.kind >= UK_CHARSET_KINDS || memo.source > UK_CHARSET_SRC_ANNOUNCED ||
 		    memo.evidence > 15)
 			abort();
 	}
 	for (int k = 0; k < UK_CHARSET_KINDS; k++) {
-		n = uk_charset_encode(&c, (enum uk_charset_kind)k, out, len, enc, len + 1, &replaced);
+		n = uk_charset_encode(&c, (enum uk_charset_kind)k, out, len, enc, len + 1,
+				      &replaced);
 		if (n < 0 || (size_t)n > len || enc[n] != 0 || replaced > len)
 			abort();
 	}

@@ -36,8 +36,8 @@ static const char *const chinese[] = {
     "文件已经发给你了，请查收",
 };
 static const char *const utf8_texts[] = {
-    "你好", "中文", "日本語", "café", "naïve café", "Grüße aus Köln", "Привет, мир",
-    "שלום", "مرحبا", "emoji 😀 ok", "hi 你好 ünï",
+    "你好",	   "中文", "日本語", "café",	   "naïve café",  "Grüße aus Köln",
+    "Привет, мир", "שלום", "مرحبا",  "emoji 😀 ok", "hi 你好 ünï",
 };
 
 static const char *const utf8_clear[] = {
@@ -234,8 +234,8 @@ static void test_encode_replaces_visibly(void **state)
 	uk_charset_init(&c);
 	/* 你好 is in CP932 only as 好 (你 is not in JIS X 0208); 😀 is in
 	 * neither. */
-	n = uk_charset_encode(&c, UK_CHARSET_CP932, "你好😀!", strlen("你好😀!"), out,
-			      sizeof(out), &replaced);
+	n = uk_charset_encode(&c, UK_CHARSET_CP932, "你好😀!", strlen("你好😀!"), out, sizeof(out),
+			      &replaced);
 	assert_int_equal(n, 5);
 	assert_memory_equal(out, "?\x8d\x44?!", 5);
 	assert_int_equal(replaced, 2);
