@@ -316,9 +316,21 @@ enum uk_charset_kind uk_charset_for_peer(const struct uk_charset_memo *memo,
 {
 	if (memo && memo->utf8_cap)
 		return UK_CHARSET_UTF8;
+	if (memo && memo->source == UK_CHARSET_SRC_TEXT && memo->kind < UK_CHARSET_KINDS)
+		return (enum uk_charset_kind)memo->kind;
+	if (memo && memo->wrote && memo->wrote <= UK_CHARSET_KINDS)
+		return (enum uk_charset_kind)(memo->wrote - 1);
 	if (memo && memo->source != UK_CHARSET_SRC_NONE && memo->kind < UK_CHARSET_KINDS)
 		return (enum uk_charset_kind)memo->kind;
 	return dflt < UK_CHARSET_KINDS ? dflt : UK_CHARSET_UTF8;
+}
+
+void uk_charset_wrote(struct uk_charset_memo *memo, enum uk_charset_kind kind, const char *s,
+		      size_t n)
+{
+	if (memo->wrote || kind >= UK_CHARSET_KINDS || all_ascii((const unsigned char *)s, n))
+		return;
+	memo->wrote = (uint8_t)(kind + 1);
 }
 
 void uk_charset_announce(struct uk_charset_memo *memo, enum uk_charset_kind kind)

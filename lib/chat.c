@@ -132,6 +132,15 @@ static size_t encode_for(struct uk_chat *c, enum uk_charset_kind kind, const cha
 	return replaced;
 }
 
+/* Remembers the charset our names went to p in (when they are not ASCII). */
+static void wrote_names(struct uk_chat *c, struct uk_peer *p, enum uk_charset_kind kind)
+{
+	if (!p)
+		return;
+	uk_charset_wrote(&p->charset, kind, c->id.nick, strlen(c->id.nick));
+	uk_charset_wrote(&p->charset, kind, c->id.group, strlen(c->id.group));
+}
+
 /* Sends an entry-type packet (BR_ENTRY, BR_EXIT, BR_ABSENCE, ANSENTRY):
  * nick and group in the receiver's charset (the NN:/GN: block stays
  * UTF-8), ABSENCEOPT while we are away. */
@@ -144,6 +153,7 @@ static void send_entry(struct uk_chat *c, const struct uk_addr *to, uint32_t mod
 
 	encode_for(c, kind, c->id.nick, nick, sizeof(nick));
 	encode_for(c, kind, c->id.group, group, sizeof(group));
+	wrote_names(c, uk_roster_find(&c->roster, to), kind);
 	n = uk_ipmsg_build_entry_names(c->pkt, UK_IPMSG_MAX_PACKET, &c->id,
 				       uk_ipmsg_seq_next(&c->seq), mode, opts, nick, group);
 	if (n > 0)
@@ -328,7 +338,7 @@ static int send_plain(struct uk_chat *c, const struct uk_addr *to, struct uk_cha
 	return 0;
 }
 
-static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk_peer *peer,
+static int send_one(struct uk_chat *c, const struct uk_addr *to, struct uk_peer *peer,
 		    const char *text, size_t len, uint64_t now_ns)
 {
 	struct uk_chat_event ev = {.kind = UK_CHAT_SENT,
@@ -350,6 +360,8 @@ static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk
 		return n;
 	if (ev.charset == UK_CHARSET_UTF8)
 		cmd |= UK_IPMSG_UTF8OPT;
+	if (peer)
+		uk_charset_wrote(&peer->charset, ev.charset, text, len);
 	no = uk_ipmsg_seq_next(&c->seq);
 	n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, no, cmd, c->enc, (size_t)n + 1);
 	if (n < 0)
@@ -376,7 +388,7 @@ static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk
 int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, size_t len,
 		 uint64_t now_ns)
 {
-	const struct uk_peer *peer = uk_roster_find(&c->roster, to);
+	struct uk_peer *peer = uk_roster_find(&c->roster, to);
 	size_t max = c->cfg.chunk_bytes, off = 0, chunks;
 	char *copy;
 	int sent = 0, rc = 0;
@@ -515,7 +527,10 @@ static struct uk_peer *seen(struct uk_chat *c, const struct uk_addr *src, const 
 	if (!p)
 		return NULL;
 	if (f) {
+		uint8_t wrote = p->charset.wrote;
 		p->charset = f->memo;
+		if (!p->charset.wrote)
+			p->charset.wrote = wrote;
 		if (f->away >= 0 && p->away != (f->away != 0)) {
 			p->away = f->away != 0;
 			if (!p->away)
@@ -524,6 +539,12 @@ static struct uk_peer *seen(struct uk_chat *c, const struct uk_addr *src, const 
 				e = UK_ROSTER_CHANGED;
 		}
 	}
+	/* An announce address got our BR_ENTRY, names in the default charset,
+	 * before it was known. */
+	if (e == UK_ROSTER_JOINED)
+		for (size_t i = 0; i < c->cfg.n_announce; i++)
+			if (uk_addr_equal(&c->cfg.announce[i], src))
+				wrote_names(c, p, c->cfg.charset);
 	roster_event(c, e, p);
 	return p;
 }

@@ -45,6 +45,7 @@ struct uk_charset_memo {
 	uint8_t source;	  /* enum uk_charset_source */
 	uint8_t evidence; /* texts that proved kind, capped at 15 */
 	bool utf8_cap;	  /* announced CAPUTF8OPT or sent UTF8OPT: reads UTF-8 */
+	uint8_t wrote;	  /* 1 + the kind of the first non-ASCII text we wrote to it */
 };
 
 /* Opens the converters. A missing converter is skipped later, not an
@@ -80,10 +81,18 @@ int uk_charset_decode_peer(struct uk_charset *c, struct uk_charset_memo *memo,
 int uk_charset_decode(struct uk_charset *c, const void *in, size_t n, bool utf8_flag, char *out,
 		      size_t cap, size_t *out_len);
 
-/* The charset to write to a peer: UTF-8 when it reads UTF-8 (utf8_cap),
- * else its known charset, else dflt. memo may be NULL. Pure. */
+/* The charset to write to a peer: UTF-8 when it reads UTF-8 (utf8_cap);
+ * else the charset its text proved; else the one we first wrote non-ASCII
+ * text to it in (iptux decides once, from the first such text, how it
+ * reads a peer: changing later garbles); else what it announced; else
+ * dflt. memo may be NULL. Pure. */
 enum uk_charset_kind uk_charset_for_peer(const struct uk_charset_memo *memo,
 					 enum uk_charset_kind dflt);
+
+/* Records that we wrote n bytes of UTF-8 to a peer in kind, if they are
+ * the first non-ASCII ones. */
+void uk_charset_wrote(struct uk_charset_memo *memo, enum uk_charset_kind kind, const char *s,
+		      size_t n);
 
 /* Records what a peer announced (iptux's encoding field). */
 void uk_charset_announce(struct uk_charset_memo *memo, enum uk_charset_kind kind);

@@ -84,7 +84,7 @@ class ChatTui(unittest.TestCase):
         self.tmux("send-keys", "Enter")
         s.settimeout(5 * SLOW)
         data, _ = s.recvfrom(65536)
-        self.assertEqual(data, "reply \u4f60\u597d".encode())
+        self.assertEqual(data, "reply \u4f60\u597d\n".encode())  # plain text: one line
         self.tmux("send-keys", "-l", "/quit")
         self.tmux("send-keys", "Enter")
         deadline = time.monotonic() + 10 * SLOW
