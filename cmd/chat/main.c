@@ -29,9 +29,9 @@
 #include "chat/app.h"
 
 /* At start, line-mode input waits (up to 1 s) until every --peer has
- * answered our BR_ENTRY, so a script's first lines go to an IPMsg peer as
- * IPMsg with receipts, not as plain text. A plain-text peer never answers:
- * its messages just start 1 s later. */
+ * answered our BR_ENTRY, so a script's first lines go in the charset the
+ * peer reads. A peer that never answers still gets IPMsg with receipts
+ * (and its messages end undelivered); --plain peers are not waited for. */
 #define PEER_WAIT_NS (1000ull * UK_NS_PER_MS)
 
 void chat_usage(FILE *f)
@@ -55,8 +55,8 @@ void chat_usage(FILE *f)
 		"                         (repeatable; the port defaults to 2425)\n"
 		"      --plain            every --peer is plain text: never sent IPMsg\n"
 		"      --plain-peer HOST[:PORT]\n"
-		"                         talk to this plain-text peer (nc -u, chat.py);\n"
-		"                         repeatable\n"
+		"                         talk to this plain-text peer (netcat, socat,\n"
+		"                         the tutorial's chat.py); repeatable\n"
 		"      --charset NAME     charset for IPMsg peers whose charset is not known:\n"
 		"                         utf-8 (default), gb18030 (GBK) or cp932 (Shift_JIS)\n"
 		"      --no-discovery     no broadcast announcements, only --peer\n"
