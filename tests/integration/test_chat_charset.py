@@ -7,7 +7,6 @@ away status, sealed messages, file offers, group messages, plain-text
 peers (nc -u, socat) and the exit statuses."""
 import os
 import re
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -210,7 +209,8 @@ class Charsets(unittest.TestCase):
 
 
 class PlainPeers(unittest.TestCase):
-    """Peers declared plain text: nc -u, socat."""
+    """Peers declared plain text, played by the real tools: nc -u
+    (netcat-openbsd) and socat, both directions."""
 
     def run_with(self, argv_peer, listen_argv):
         port = free_udp_port()
@@ -228,7 +228,7 @@ class PlainPeers(unittest.TestCase):
         chat = Proc([BIN, "chat", "-b", "127.0.0.1", "-p", "0", "--no-history", "--stay"]
                     + [a.replace("PORT", str(port)) for a in argv_peer], stdin=subprocess.PIPE)
         self.addCleanup(chat.kill)
-        _, cport = chat.wait_bound()
+        chat.wait_bound()
         chat.proc.stdin.write("first line\nsecond 你好\n".encode())
         chat.proc.stdin.flush()
         chat.wait_for(b"sent\t127.0.0.1:%d\t0\t\tsecond " % port, "out")
@@ -238,26 +238,31 @@ class PlainPeers(unittest.TestCase):
             out.seek(0)
             got = out.read()
             time.sleep(0.05)
-        # Two lines, nothing else: no BR_ENTRY ever reached it.
+        # Two lines, nothing else: no BR_ENTRY or other IPMsg ever reached it.
         self.assertEqual(got, "first line\nsecond 你好\n".encode())
-        return chat, cport, port
+        return chat, peer
+
+    def answer(self, chat, peer, line, shown):
+        """A line typed into the tool goes out as one datagram with its line
+        end; the chat shows it without."""
+        peer.stdin.write(line)
+        peer.stdin.flush()
+        chat.wait_for(b"\t" + shown.encode() + b"\n", "out")
+        self.assertEqual(events(chat, "recv")[-1][4], shown)
 
     def test_nc_u(self):
         require_cmd("nc", "netcat-openbsd")
-        self.run_with(["--plain-peer", "127.0.0.1:PORT"], ["nc", "-u", "-l", "127.0.0.1", "PORT"])
+        chat, peer = self.run_with(["--plain-peer", "127.0.0.1:PORT"],
+                                   ["nc", "-u", "-l", "127.0.0.1", "PORT"])
+        self.answer(chat, peer, "from nc 你好\n".encode(), "from nc 你好")
+        self.answer(chat, peer, b"two\n\n", "two\\n")  # only one line end is cut
 
-    def test_socat_and_trailing_newlines(self):
+    def test_socat(self):
         require_cmd("socat")
-        chat, cport, port = self.run_with(["-P", "127.0.0.1:PORT", "--plain"],
-                                          ["socat", "-u", "UDP-RECV:PORT,bind=127.0.0.1", "STDOUT"])
-        s = udp_socket()
-        s.sendto(b"from socat\n", ("127.0.0.1", cport))
-        s.sendto(b"from windows\r\n", ("127.0.0.1", cport))
-        s.sendto(b"two\n\n", ("127.0.0.1", cport))
-        chat.wait_for(b"\ttwo\\n\n", "out")
-        recv = [l[4] for l in events(chat, "recv")]
-        self.assertEqual(recv, ["from socat", "from windows", "two\\n"])
-        s.close()
+        chat, peer = self.run_with(["-P", "127.0.0.1:PORT", "--plain"],
+                                   ["socat", "UDP-LISTEN:PORT,bind=127.0.0.1", "STDIO"])
+        self.answer(chat, peer, b"from socat\n", "from socat")
+        self.answer(chat, peer, b"crlf line\r\n", "crlf line")
 
 
 class ExitStatus(unittest.TestCase):
