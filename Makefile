@@ -18,7 +18,7 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MM
 CFLAGS ?= -O2 -g
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
-LDLIBS := -lm -pthread $(NCURSES_LIBS) -lreadline -lsystemd
+LDLIBS := -lm -pthread $(NCURSES_LIBS) -lreadline -lsystemd -lsodium
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 CMD_DIRS := $(sort $(patsubst cmd/%/main.c,%,$(wildcard cmd/*/main.c)))
@@ -42,7 +42,7 @@ $(eval $(call variant,ASAN,asan,-O1 -g -fsanitize=address,undefined -fno-omit-fr
 $(eval $(call variant,TSAN,tsan,-O1 -g -fsanitize=thread))
 
 .PHONY: all check demo bench install uninstall deps deps-check clean unit unit-asan \
-	deb deb-check integration integration-asan integration-tsan fuzz fuzz-build lint-man lint-sh lint-format format help-sync \
+	deb deb-check integration integration-asan integration-tsan fuzz fuzz-build fuzz-long lint-man lint-sh lint-format format help-sync \
 	clang-build tsan-build asan-build gcc-werror
 
 all: $(BUILD)/udpkit
@@ -129,6 +129,17 @@ fuzz-build: $(FUZZ_BIN)
 FUZZ_SECONDS ?= 10
 fuzz: deps-check $(FUZZ_BIN)
 	@$(PYTHON) tests/run_fuzz.py --seconds $(FUZZ_SECONDS) $(FUZZ_BIN)
+# The campaign (docs/fuzzing.md): FUZZ_RUNS executions per target, or
+# FUZZ_LONG_SECONDS where a target is slower; then each corpus is
+# minimised (-merge=1) back into tests/fuzz/corpus/ for checking in, and
+# the table rows go to $(BUILD)/fuzz-long.md. One core, niced: FUZZ_TARGETS
+# picks some of the targets.
+FUZZ_RUNS ?= 10000000
+FUZZ_LONG_SECONDS ?= 3600
+FUZZ_TARGETS ?= $(FUZZ_BIN)
+fuzz-long: deps-check $(FUZZ_BIN)
+	@nice $(PYTHON) tests/run_fuzz.py --long --runs $(FUZZ_RUNS) --seconds $(FUZZ_LONG_SECONDS) \
+		--table $(BUILD)/fuzz-long.md $(FUZZ_TARGETS)
 
 # ---- docs and static checks ----------------------------------------------
 lint-man: deps-check
@@ -144,7 +155,8 @@ lint-sh: deps-check
 # Every C file as .clang-format says: whitespace is never a review topic.
 # `make format` rewrites them.
 C_FILES := $(sort $(wildcard lib/*.c include/udpkit/*.h cmd/*.c cmd/*.h cmd/*/*.c cmd/*/*.h \
-	tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/tools/*.c tests/lib/*.h bench/*.c))
+	tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/tools/*.c tests/lib/*.h bench/*.c \
+	bench/probes/*.c))
 lint-format:
 	@bad=""; for f in $(C_FILES); do clang-format "$$f" | cmp -s - "$$f" || bad="$$bad $$f"; done; \
 	if [ -n "$$bad" ]; then echo "clang-format: differs:$$bad (run make format)"; \
@@ -177,14 +189,28 @@ check: deps
 demo: deps $(BUILD)/udpkit
 	@sh tests/demo.sh $(BUILD)/udpkit
 
-bench: deps $(BUILD)/udpkit
+# Small C benchmarks beside bench/run.py (bench/*.c), linked to the library.
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: bench/%.c $(PLAIN_LIBOBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(PLAIN_LIBOBJ) $(LDLIBS)
+
+# The limit probes: minimal echo loops, the ceiling of each I/O design
+# (recvmmsg/sendmmsg, io_uring), against which udpkit echo is measured.
+PROBE_BIN := $(patsubst bench/probes/%.c,$(BUILD)/bench/%,$(wildcard bench/probes/*.c))
+$(BUILD)/bench/probe_%: bench/probes/probe_%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 $(WARN) -o $@ $< -luring
+
+bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --out bench/README.md
+	@$(BUILD)/bench/room_cost
 
 # ---- dependencies ------------------------------------------------------------
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command.
 DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
-	libreadline-dev libsystemd-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
+	libreadline-dev libsystemd-dev libsodium-dev liburing-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales netcat-openbsd
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
