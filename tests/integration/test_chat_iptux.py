@@ -12,11 +12,30 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
 from harness import BIN, SLOW, Proc, require_cmd, require_root
+
+# Prints, as hex, the payload of every UDP datagram on lo (run inside the
+# lab namespace as root), so a test can check the bytes on the wire.
+SNIFFER = r"""
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind(("lo", 0))
+print("ready", flush=True)
+while True:
+    f, a = s.recvfrom(65535)
+    if a[2] == socket.PACKET_OUTGOING:
+        continue  # lo shows each datagram twice
+    ip = f[14:]
+    if ip[9] != 17:
+        continue
+    udp = ip[(ip[0] & 15) * 4:]
+    print(int.from_bytes(udp[2:4], "big"), udp[8:].hex(), flush=True)
+"""
 
 BUS = ["--dest", "io.github.iptux_src.iptux", "--object-path", "/io/github/iptux_src/iptux",
        "--method", "org.gtk.Actions.Activate"]
@@ -95,6 +114,8 @@ class ChatIptux(unittest.TestCase):
                    NO_AT_BRIDGE="1")
         env.pop("XDG_RUNTIME_DIR", None)
         self.start_x_and_bus(env)
+        self.wire = self.spawn([sys.executable, "-c", SNIFFER])
+        self.wire.wait_for(b"ready\n", "out", 10)
         hist = os.path.join(home, "chat.txt")
         us = self.spawn([BIN, "chat", "-b", "127.0.0.1", "-p", "2425", "-n", nick,
                          "-P", "127.0.0.1:2426", "--stay", "-H", hist] + list(args), env=env,
@@ -151,9 +172,19 @@ class ChatIptux(unittest.TestCase):
         self.assertIn(theirs, open(hist, encoding="utf-8").read())
         return [l for l in peer.decode().splitlines() if l.startswith("peer\t")][0]
 
+    def on_wire(self, port, data):
+        """True when a datagram to port held data."""
+        for line in self.wire.out().decode().splitlines():
+            dport, _, hexdata = line.partition(" ")
+            if dport == str(port) and data.hex() in hexdata:
+                return True
+        return False
+
     def test_iptux_both_ways(self):
         peer = self.run_iptux({}, "hello iptux \u4f60\u597d from udpkit", "hi \u4f60\u597d from iptux")
         self.assertEqual(peer.split("\t")[7], "utf-8")
+        self.assertTrue(self.on_wire(2426, "iptux \u4f60\u597d from".encode()))
+        self.assertTrue(self.on_wire(2425, "hi \u4f60\u597d from".encode()))
 
     def test_iptux_set_to_gbk_both_ways(self):
         """iptux set to GBK (its users' common setting) writes GBK without
@@ -164,6 +195,11 @@ class ChatIptux(unittest.TestCase):
                               "\u4e2d\u6587\u6d88\u606f from iptux", nick="udpbot\u5f20\u4e09",
                               args=("--charset", "gb18030"))
         self.assertEqual(peer.split("\t")[7], "gb18030")
+        # On the wire, GBK both ways, never UTF-8 Chinese.
+        self.assertTrue(self.on_wire(2426, "\u8fd9\u662f GBK".encode("gbk")))
+        self.assertTrue(self.on_wire(2426, "udpbot\u5f20\u4e09".encode("gbk")))
+        self.assertTrue(self.on_wire(2425, "\u4e2d\u6587\u6d88\u606f".encode("gbk")))
+        self.assertFalse(self.on_wire(2426, "\u8fd9\u662f".encode()))
 
 
 if __name__ == "__main__":
