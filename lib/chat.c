@@ -703,6 +703,7 @@ static void on_absence_info(struct uk_chat *c, const struct uk_addr *src, const 
 	struct sender_facts f = facts_of(c, src);
 	struct uk_peer *p = uk_roster_find(&c->roster, src);
 	size_t len = 0, n = m->parts[0].len;
+	bool was_away, text_changed;
 
 	if (!p || n > UK_CHAT_TEXT_MAX)
 		return;
@@ -718,12 +719,14 @@ static void on_absence_info(struct uk_chat *c, const struct uk_addr *src, const 
 	while (len && ((unsigned char)c->text[len] & 0xc0) == 0x80)
 		len--; /* cut on a character boundary */
 	c->text[len] = 0;
-	if (p->away && strcmp(p->away_text, c->text) == 0)
-		return;
+	was_away = p->away;
+	text_changed = strcmp(p->away_text, c->text) != 0;
 	memcpy(p->away_text, c->text, len + 1);
 	f.away = 1;
-	p->away = false; /* so seen() reports the change */
-	seen(c, src, m, NULL, NULL, &f, now_ns);
+	p = seen(c, src, m, NULL, NULL, &f, now_ns);
+	/* A new text while already away is a change seen() cannot tell. */
+	if (p && was_away && text_changed)
+		roster_event(c, UK_ROSTER_CHANGED, p);
 }
 
 static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigned char *data,

@@ -260,7 +260,14 @@ static void test_peer_away(void **state)
 	(void)sent_extra(&w, UK_IPMSG_GETABSENCEINFO, &cmd, &len);
 	feed(&w, &w.peer, S("1:31:u:h:81:out for lunch\0"));
 	assert_string_equal(p->away_text, "out for lunch");
-	feed(&w, &w.peer, S("1:32:u:h:4:bob\0\0"));
+	/* A new text while away is reported as a change; the same one is not. */
+	w.cap.changed = 0;
+	feed(&w, &w.peer, S("1:33:u:h:81:in a meeting\0"));
+	assert_string_equal(p->away_text, "in a meeting");
+	assert_int_equal(w.cap.changed, 1);
+	feed(&w, &w.peer, S("1:34:u:h:81:in a meeting\0"));
+	assert_int_equal(w.cap.changed, 1);
+	feed(&w, &w.peer, S("1:35:u:h:4:bob\0\0"));
 	assert_false(p->away);
 	feed(&w, &w.announce[0], S("1_iptux 0.8.3:1:root:vm:259:ipt\0grp\0icon-tux.png\0utf-8\0"));
 	p = uk_roster_find(&w.chat.roster, &w.announce[0]);
