@@ -220,8 +220,10 @@ static void put_size(struct out *o, uint64_t bytes)
 	fprintf(o->f, "%.1f %s", v, units[u]);
 }
 
-/* "offered file NAME (SIZE)", or "offered N files: A (SIZE), B (SIZE)". */
-static void put_offer(struct out *o, const struct uk_chat_event *ev)
+/* "offered file NAME (SIZE)", or "offered N files: A (SIZE), B (SIZE)";
+ * names escaped for the screen, or as they are for the history (which
+ * escapes on its own). */
+static void put_offer(struct out *o, const struct uk_chat_event *ev, bool escape)
 {
 	if (ev->files_total == 1)
 		fputs("offered file ", o->f);
@@ -230,7 +232,10 @@ static void put_offer(struct out *o, const struct uk_chat_event *ev)
 	for (size_t i = 0; i < ev->n_files; i++) {
 		if (i)
 			fputs(", ", o->f);
-		put_esc(o, ev->files[i].name, ev->files[i].name_len);
+		if (escape)
+			put_esc(o, ev->files[i].name, ev->files[i].name_len);
+		else
+			fwrite(ev->files[i].name, 1, ev->files[i].name_len, o->f);
 		fputs(ev->files[i].attr == UK_ATTACH_DIR ? " (folder, " : " (", o->f);
 		put_size(o, ev->files[i].size);
 		fputc(')', o->f);
@@ -257,19 +262,7 @@ static char *message_text(const struct uk_chat_event *ev, size_t *len)
 	if (ev->files) {
 		if (ev->len)
 			fputc('\n', o.f);
-		/* Unescaped here: the history escapes on its own. */
-		if (ev->files_total == 1)
-			fputs("offered file ", o.f);
-		else
-			fprintf(o.f, "offered %zu files: ", ev->files_total);
-		for (size_t i = 0; i < ev->n_files; i++) {
-			if (i)
-				fputs(", ", o.f);
-			fwrite(ev->files[i].name, 1, ev->files[i].name_len, o.f);
-			fputs(" (", o.f);
-			put_size(&o, ev->files[i].size);
-			fputc(')', o.f);
-		}
+		put_offer(&o, ev, false);
 	}
 	if (fclose(o.f) != 0) {
 		free(o.buf);
@@ -302,7 +295,7 @@ static void show_offer(struct app *a, const struct uk_chat_event *ev)
 		fputs(" (", o.f);
 		put_addr(&o, &ev->peer);
 		fputs(") ", o.f);
-		put_offer(&o, ev);
+		put_offer(&o, ev, true);
 		out_show(a, &o);
 	}
 	chat_info(a, "info", "file transfer is not supported yet: the offer was declined");
