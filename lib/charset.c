@@ -12,18 +12,19 @@
 #include "udpkit/err.h"
 #include "udpkit/text.h"
 
-static void *open_cd(const char *to, const char *from)
+/* iconv_open() reports failure as (iconv_t)-1: NULL here instead. */
+static void *opened(iconv_t cd)
 {
-	iconv_t cd = iconv_open(to, from);
-	return cd == (iconv_t)-1 ? NULL : (void *)cd;
+	/* NOLINTNEXTLINE(performance-no-int-to-ptr): iconv's own failure value */
+	return cd == (iconv_t)-1 ? NULL : cd;
 }
 
 int uk_charset_init(struct uk_charset *c)
 {
-	c->gb18030 = open_cd("UTF-8", "GB18030");
-	c->cp932 = open_cd("UTF-8", "CP932");
-	c->to_gbk = open_cd("GBK", "UTF-8");
-	c->to_cp932 = open_cd("CP932", "UTF-8");
+	c->gb18030 = opened(iconv_open("UTF-8", "GB18030"));
+	c->cp932 = opened(iconv_open("UTF-8", "CP932"));
+	c->to_gbk = opened(iconv_open("GBK", "UTF-8"));
+	c->to_cp932 = opened(iconv_open("CP932", "UTF-8"));
 	return 0;
 }
 
@@ -182,7 +183,8 @@ int32_t uk_charset_score(enum uk_charset_kind kind, const void *in, size_t n)
  * is, from glibc; checked because the display relies on it). */
 static bool convert(void *cd, const void *in, size_t n, char *out, size_t cap, size_t *out_len)
 {
-	char *ip = (char *)(uintptr_t)in, *op = out;
+	/* iconv() takes its input as char ** but never writes through it. */
+	char *ip = (char *)in, *op = out;
 	size_t il = n, ol = cap - 1;
 
 	if (!cd)

@@ -39,22 +39,30 @@ class Peer:
         self.s = udp_socket(timeout=5)
         self.port = self.s.getsockname()[1]
         self.addr = None
+        self.backlog = []
 
     def send(self, data):
         self.s.sendto(data, self.addr)
 
     def recv(self, mode, timeout=10):
-        """The next packet with that command mode (low byte)."""
+        """The next packet with that command mode (low byte); packets of
+        other modes are kept for later calls, so the order of, say, a
+        receipt and a READMSG does not matter."""
         deadline = time.monotonic() + timeout * SLOW
-        while time.monotonic() < deadline:
+        while True:
+            for i, f in enumerate(self.backlog):
+                if int(f[4]) & 0xff == mode:
+                    del self.backlog[i]
+                    return int(f[1]), int(f[4]), f[5]
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no packet of mode {mode:#x}")
             try:
                 data, _ = self.s.recvfrom(65536)
             except socket.timeout:
                 continue
             f = data.split(b":", 5)
-            if len(f) == 6 and f[4].isdigit() and int(f[4]) & 0xff == mode:
-                return int(f[1]), int(f[4]), f[5]
-        raise AssertionError(f"no packet of mode {mode:#x}")
+            if len(f) == 6 and f[4].isdigit():
+                self.backlog.append(f)
 
     def close(self):
         self.s.close()
