@@ -82,6 +82,44 @@ static int32_t score_utf8(const unsigned char *p, size_t n)
 	return s;
 }
 
+/* A two-byte character's score: the first range (lead << 8 | trail)
+ * that holds it, or dflt. A GB range's trails are 0xA1-0xFE. */
+struct score_range {
+	unsigned lo, hi;
+	int32_t score;
+	bool gb_trail;
+};
+
+static int32_t score_range(const struct score_range *r, size_t n, unsigned code, int32_t dflt)
+{
+	for (size_t i = 0; i < n; i++)
+		if (code >= r[i].lo && code <= r[i].hi && (!r[i].gb_trail || (code & 0xff) >= 0xa1))
+			return r[i].score;
+	return dflt;
+}
+
+/* GB2312's rows in GB18030; anything else two-byte is a GBK extension
+ * ideograph or symbol: -1. */
+static const struct score_range gb_rows[] = {
+    {0xb0a1, 0xd7fe, 2, true}, /* level-1 hanzi, the 3755 common ones */
+    {0xd8a1, 0xf7fe, 1, true}, /* level-2 hanzi */
+    {0xa1a1, 0xa1fe, 1, true}, /* CJK punctuation */
+    {0xa3a1, 0xa3fe, 1, true}, /* full-width ASCII */
+    {0xa2a1, 0xa9fe, 0, true}, /* numbers, kana, Greek, Cyrillic, box drawing */
+};
+
+/* CP932's rows; the rest (Cyrillic, box drawing, NEC specials) 0. */
+static const struct score_range sj_rows[] = {
+    {0x8140, 0x81fc, 1, false},	 /* punctuation and symbols */
+    {0x824f, 0x82f1, 2, false},	 /* full-width alphanumerics, hiragana */
+    {0x8340, 0x8396, 2, false},	 /* katakana */
+    {0x889f, 0x9872, 2, false},	 /* JIS level-1 kanji */
+    {0x989f, 0xeaa4, 1, false},	 /* JIS level-2 kanji */
+    {0xed40, 0xeefc, -1, false}, /* NEC-selected IBM extensions */
+    {0xfa40, 0xfcfc, -1, false}, /* IBM extensions */
+    {0xf040, 0xf9fc, -2, false}, /* user-defined */
+};
+
 /* GB18030: 0x81-0xFE lead; a trail 0x40-0xFE (not 0x7F) makes two bytes,
  * a trail 0x30-0x39 four. GB2312's rows sit at lead and trail 0xA1-0xFE:
  * level-1 hanzi (the 3755 common ones) at leads 0xB0-0xD7. */
@@ -107,16 +145,7 @@ static int32_t score_gb(const unsigned char *p, size_t n)
 		}
 		if (t < 0x40 || t == 0x7f || t == 0xff)
 			return INT32_MIN;
-		if (t >= 0xa1 && b >= 0xb0 && b <= 0xd7)
-			s += 2;
-		else if (t >= 0xa1 && b >= 0xd8 && b <= 0xf7)
-			s += 1;
-		else if (t >= 0xa1 && (b == 0xa1 || b == 0xa3))
-			s += 1; /* CJK punctuation, full-width ASCII */
-		else if (t >= 0xa1 && b >= 0xa2 && b <= 0xa9)
-			s += 0; /* numbers, kana, Greek, Cyrillic, box drawing */
-		else
-			s -= 1; /* GBK extension ideographs and symbols */
+		s += score_range(gb_rows, sizeof(gb_rows) / sizeof(gb_rows[0]), b << 8 | t, -1);
 		i += 2;
 	}
 	return s;
@@ -146,18 +175,7 @@ static int32_t score_sj(const unsigned char *p, size_t n)
 		if (t < 0x40 || t == 0x7f || t > 0xfc)
 			return INT32_MIN;
 		code = b << 8 | t;
-		if (b == 0x81)
-			s += 1;
-		else if ((code >= 0x824f && code <= 0x82f1) || (code >= 0x8340 && code <= 0x8396))
-			s += 2;
-		else if (code >= 0x889f && code <= 0x9872)
-			s += 2;
-		else if (code >= 0x989f && code <= 0xeaa4)
-			s += 1;
-		else if ((b >= 0xed && b <= 0xee) || b >= 0xfa)
-			s -= 1; /* NEC/IBM extensions */
-		else if (b >= 0xf0 && b <= 0xf9)
-			s -= 2; /* user-defined */
+		s += score_range(sj_rows, sizeof(sj_rows) / sizeof(sj_rows[0]), code, 0);
 		i += 2;
 	}
 	return s;
@@ -354,7 +372,8 @@ int uk_charset_encode(struct uk_charset *c, enum uk_charset_kind kind, const cha
 	void *cd = kind == UK_CHARSET_GB18030 ? c->to_gbk
 		   : kind == UK_CHARSET_CP932 ? c->to_cp932
 					      : NULL;
-	char *ip = (char *)(uintptr_t)in, *op = out;
+	/* iconv() takes its input as char ** but never writes through it. */
+	char *ip = (char *)in, *op = out;
 	size_t il = n, ol;
 
 	*replaced = 0;

@@ -367,11 +367,19 @@ static void show_offer(struct app *a, const struct uk_chat_event *ev)
 	chat_info(a, "info", "file transfer is not supported yet: the offer was declined");
 }
 
+static void show_notes(struct app *a, const struct uk_chat_event *ev);
+
 static void show_message(struct app *a, const struct uk_chat_event *ev)
 {
 	struct out o;
 	bool lm = chat_line_mode(a);
 
+	if (ev->kind == UK_CHAT_RECV && ev->files && !ev->len) {
+		/* A file offer alone has no text line: the offer is the message. */
+		show_offer(a, ev);
+		show_notes(a, ev);
+		return;
+	}
 	if (!out_open(&o))
 		return;
 	switch (ev->kind) {
@@ -437,15 +445,15 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 	default:
 		break;
 	}
-	/* A file offer alone has no text line: the offer is the message. */
-	if (ev->kind == UK_CHAT_RECV && ev->files && !ev->len) {
-		fclose(o.f);
-		free(o.buf);
-	} else {
-		out_show(a, &o);
-	}
+	out_show(a, &o);
 	if (ev->kind == UK_CHAT_RECV && ev->files)
 		show_offer(a, ev);
+	show_notes(a, ev);
+}
+
+/* What is worth saying about a message besides its line. */
+static void show_notes(struct app *a, const struct uk_chat_event *ev)
+{
 	if (ev->kind == UK_CHAT_SENT && ev->replaced)
 		chat_info(a, "info",
 			  "%zu character%s that %s cannot hold %s sent as '?' in the message above",

@@ -136,7 +136,7 @@ static void test_cp932_peer_both_ways(void **state)
 
 	setup_world(&w, UK_CHARSET_UTF8);
 	feed(&w, &w.peer, S("1:5:py:host:1:\x8e\x52\x93\x63\0\0")); /* 山田 */
-	x = sent_extra(&w, UK_IPMSG_ANSENTRY, &cmd, &len);
+	(void)sent_extra(&w, UK_IPMSG_ANSENTRY, &cmd, &len);
 	feed(&w, &w.peer,
 	     S("1:6:py:host:288:"
 	       "\x93\xfa\x96\x7b\x8c\xea\x82\xcc\x83\x65\x83\x4c\x83\x58\x83\x67\0"));
