@@ -147,14 +147,15 @@ $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	$(CLANG) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 # Targets that fuzz front-end code link its files too (fuzz_tui includes
 # cmd/chat/tui.c itself, to reach its static layout functions).
-FUZZ_EXTRA_fuzz_show := cmd/chat/show.c cmd/cli.c
+FUZZ_EXTRA_fuzz_show := cmd/chat/show.c cmd/chat/history.c cmd/cli.c
 $(BUILD)/fuzz/fuzz_show: $(FUZZ_EXTRA_fuzz_show)
 $(BUILD)/fuzz/fuzz_tui: cmd/chat/tui.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BASE_CFLAGS) $(NCURSES_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
 		$(FUZZ_EXTRA_$*) $(FUZZ_LIBOBJ) $(LDLIBS)
-fuzz-build: $(FUZZ_BIN)
+# The library objects are named here so make keeps them (not intermediate).
+fuzz-build: $(FUZZ_LIBOBJ) $(FUZZ_BIN)
 # Replays every seed, then fuzzes each target briefly (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 10
 fuzz: deps-check $(FUZZ_BIN)
@@ -272,7 +273,7 @@ $(BUILD)/bench/probe_%: bench/probes/probe_%.c
 	$(CC) -std=c11 -O2 $(WARN) -o $@ $< -luring
 
 bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
-	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --out bench/README.md
+	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --probes $(BUILD)/bench --out bench/README.md
 	@$(BUILD)/bench/room_cost
 	@$(PYTHON) bench/history.py --udpkit $(BUILD)/udpkit
 
