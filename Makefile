@@ -283,7 +283,7 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
 	libreadline-dev libsystemd-dev libsodium-dev liburing-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales \
-	clang-tidy clang-tools cppcheck gcovr
+	clang-tidy clang-tools cppcheck gcovr netcat-openbsd
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
