@@ -426,7 +426,10 @@ int uk_cmd_bench(int argc, char **argv)
 		}
 		if (sending && o.rate_pps) {
 			uint64_t due = (uint64_t)((double)(now - start) * (double)o.rate_pps / 1e9);
-			for (unsigned i = 0; due > c.sent + c.unsent; i = (i + 1) % o.flows) {
+			/* At most one batch per flow before reading again: a rate
+			 * the client cannot keep up with must not starve its own
+			 * receiving (replies would pile up and be dropped unread). */
+			for (unsigned i = 0; i < o.flows && due > c.sent + c.unsent; i++) {
 				uint64_t n = due - c.sent - c.unsent;
 				flow_send(&flows[i], n < BATCH ? (unsigned)n : BATCH, &fmt, &c);
 				busy = true;

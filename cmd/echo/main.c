@@ -234,6 +234,8 @@ static const char *outcome_text(uint8_t outcome, uint8_t verdict)
 		return "not_sockperf";
 	case UK_ECHO_SEND_FAILED:
 		return "send_failed";
+	case UK_ECHO_HELD:
+		return "held";
 	default:
 		return uk_verdict_name(verdict);
 	}
@@ -305,7 +307,7 @@ static void print_summary(const struct uk_echo_stats *s)
 	    "udpkit echo: not answered: %llu truncated, %llu too big, %llu not sockperf, "
 	    "%llu send failed\n"
 	    "udpkit echo: dropped by rule: %llu badsrc, %llu service, %llu lowport, %llu loop, "
-	    "%llu rate\n",
+	    "%llu rate, %llu share; %llu held as possible loops\n",
 	    (unsigned long long)s->datagrams, (unsigned long long)s->bytes,
 	    (unsigned long long)s->replies, (unsigned long long)s->reply_bytes,
 	    (unsigned long long)s->truncated, (unsigned long long)s->too_big,
@@ -314,7 +316,8 @@ static void print_summary(const struct uk_echo_stats *s)
 	    (unsigned long long)s->dropped[UK_DROP_SERVICE],
 	    (unsigned long long)s->dropped[UK_DROP_LOWPORT],
 	    (unsigned long long)s->dropped[UK_DROP_LOOP],
-	    (unsigned long long)s->dropped[UK_DROP_RATE]);
+	    (unsigned long long)s->dropped[UK_DROP_RATE],
+	    (unsigned long long)s->dropped[UK_DROP_SHARE], (unsigned long long)s->held);
 }
 
 int uk_cmd_echo(int argc, char **argv)
