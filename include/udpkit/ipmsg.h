@@ -144,7 +144,4 @@ void uk_ipmsg_seq_init(struct uk_ipmsg_seq *s, uint64_t wall_ns, uint64_t floor)
 /* The next packet number: last + 1, wrapping from 2^32 - 1 to 1. */
 uint64_t uk_ipmsg_seq_next(struct uk_ipmsg_seq *s);
 
-/* "BR_ENTRY", "SENDMSG", ... or "UNKNOWN" for a command mode. */
-const char *uk_ipmsg_mode_name(uint32_t command);
-
 #endif
