@@ -15,6 +15,7 @@
 #include "udpkit/echo.h"
 #include "udpkit/err.h"
 #include "udpkit/parse.h"
+#include "udpkit/priv.h"
 #include "udpkit/sock.h"
 #include "udpkit/text.h"
 
@@ -30,6 +31,7 @@ struct echo_opts {
 	size_t max_size;
 	uint32_t rate_pps;
 	bool limit_loopback;
+	const char *user; /* to run as when started as root; NULL = nobody */
 };
 
 /* Per worker: its own output buffer, written with one write() per batch,
@@ -50,7 +52,7 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: udpkit echo [-q] [-b addr] [-p port] [-m mode] [-t threads]\n"
+	    "usage: udpkit echo [-q] [-b addr] [-p port] [-m mode] [-t threads] [-u user]\n"
 	    "                   [--json] [--max-size bytes] [--rate-limit pps] [--limit-loopback]\n"
 	    "\n"
 	    "A UDP echo server. Prints each datagram with its sender, and replies.\n"
@@ -65,6 +67,7 @@ static void usage(FILE *f)
 	    "      --max-size BYTES   largest datagram answered (default 65507)\n"
 	    "      --rate-limit PPS   replies per second per source (default 1000; 0 = off)\n"
 	    "      --limit-loopback   apply the rate limit to loopback sources too\n"
+	    "  -u, --user USER        started as root: run as USER once bound (default nobody)\n"
 	    "  -h, --help             this help\n");
 }
 
@@ -79,6 +82,7 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 						 {"max-size", required_argument, NULL, 'S'},
 						 {"rate-limit", required_argument, NULL, 'R'},
 						 {"limit-loopback", no_argument, NULL, 'L'},
+						 {"user", required_argument, NULL, 'u'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	uint64_t v;
@@ -91,7 +95,7 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 				.max_size = UK_ECHO_MAX_DATAGRAM,
 				.rate_pps = UK_GUARD_DEFAULT_RATE};
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:p:m:qt:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:p:m:qt:u:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			o->bind_host = optarg;
@@ -141,6 +145,9 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 			break;
 		case 'L':
 			o->limit_loopback = true;
+			break;
+		case 'u':
+			o->user = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -290,6 +297,27 @@ static void on_batch(void *user, const struct uk_batch *b, int n, const uint8_t 
 	out_flush(t);
 }
 
+/* Bound: root (or a capability) was needed for a port below 1024 and
+ * nothing more is (include/udpkit/priv.h). Before any datagram is read. */
+static int drop_privileges(const struct echo_opts *o)
+{
+	struct uk_priv_result r;
+	int rc = uk_priv_drop(o->user, &r);
+
+	if (rc == UK_ENOTFOUND)
+		uk_cli_error(CMD, "no such user '%s'", o->user ? o->user : UK_PRIV_DEFAULT_USER);
+	else if (rc == -EPERM)
+		uk_cli_error(CMD, "refusing to keep root after binding (--user must not be root)");
+	else if (rc < 0)
+		uk_cli_fail(CMD, "dropping privileges", rc);
+	if (rc < 0)
+		return -1;
+	if (r.switched)
+		fprintf(stderr, "udpkit echo: running as %s (uid %u, gid %u)\n",
+			o->user ? o->user : UK_PRIV_DEFAULT_USER, r.uid, r.gid);
+	return 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct echo_thread *t = arg;
@@ -376,6 +404,8 @@ int uk_cmd_echo(int argc, char **argv)
 			goto fail;
 		}
 	}
+	if (drop_privileges(&o) < 0)
+		goto fail;
 	uk_cli_print_bound(threads[0].worker.fd);
 
 	/* Workers must not take the signals: block them, start, unblock here. */

@@ -185,8 +185,9 @@ s.sendto(b"start", ("10.77.0.3", 8086))
 """
         # Sent from h2's own port 8086 (sharing it with h2's listener).
         self.lab.run(H2, [harness.python3(), "-c", forge], timeout=10, check=True)
-        l3.wait_for(b"start", "out", 10)
-        time.sleep(0.5)  # a loop, if any, would run at 10 replies per second
+        # The event: l3 refuses to answer (same port as its own), so
+        # nothing is in flight any more and no loop can start.
+        l3.wait_for(b"[not answered: loop] start", "out", 10)
         o3, e3 = self.stop(l3)
         o2, e2 = self.stop(l2)
         self.assertIn("[not answered: loop] start", o3)

@@ -347,6 +347,51 @@ class TestEcho(unittest.TestCase):
                         srv.proc.kill()
                     self.servers.clear()
 
+    @staticmethod
+    def status(pid):
+        with open(f"/proc/{pid}/status") as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+    def test_root_on_port_7_runs_as_nobody_once_bound(self):
+        harness.require_root(self)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", 7))
+            except OSError as e:
+                self.skipTest(f"127.0.0.1:7 is taken on this machine ({e})")
+        p = udpkit("echo", "-b", "127.0.0.1", "-p", "7", "-m", "pure", "-q")
+        try:
+            self.assertEqual(p.wait_bound(), ("127.0.0.1", 7))
+            self.assertIn(b"running as nobody (uid 65534", p.err())
+            st = self.status(p.pid)
+            self.assertEqual(st["Uid"].split(), ["65534"] * 4)
+            self.assertEqual(st["Gid"].split(), ["65534"] * 4)
+            self.assertEqual(st["Groups"].strip(), "")
+            self.assertEqual(int(st["CapEff"], 16), 0)
+            self.assertEqual(int(st["CapPrm"], 16), 0)
+            self.assertEqual(st["NoNewPrivs"].strip(), "1")
+            c = udp_socket()
+            c.sendto(b"still serving", ("127.0.0.1", 7))
+            self.assertEqual(c.recvfrom(100), (b"still serving", ("127.0.0.1", 7)))
+        finally:
+            self.assertEqual(p.stop(), 0)
+
+    def test_user_option_and_refusing_root(self):
+        harness.require_root(self)
+        p = udpkit("echo", "-p", "0", "-u", "daemon", "-q")
+        try:
+            p.wait_bound()
+            self.assertEqual(self.status(p.pid)["Uid"].split()[0], "1")
+        finally:
+            p.stop()
+        r = harness.run("echo", "-p", "0", "-u", "root")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"refusing to keep root", r.stderr)
+        self.assertNotIn(b"bound on", r.stderr)
+        r = harness.run("echo", "-p", "0", "--user", "no-such-user-here")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"no such user 'no-such-user-here'", r.stderr)
+
     def test_sigint_prints_summary_and_exits_zero(self):
         s = self.server("-q")
         c = udp_socket()
