@@ -93,8 +93,8 @@ static enum uk_echo_outcome build_reply(struct uk_echo_worker *w, struct uk_batc
 }
 
 /* Copies a reply the guard wants held into a free held slot. The guard
- * holds at most UK_ECHO_HOLDS at once, so a slot is always free. */
-static void hold_reply(struct uk_echo_worker *w, const struct uk_batch_slot *s)
+ * holds at most UK_ECHO_HOLDS at once, so a slot is free; false if not. */
+static bool hold_reply(struct uk_echo_worker *w, const struct uk_batch_slot *s)
 {
 	for (int i = 0; i < UK_ECHO_HOLDS; i++) {
 		struct uk_batch_slot *h = &w->held.slots[i];
@@ -111,8 +111,9 @@ static void hold_reply(struct uk_echo_worker *w, const struct uk_batch_slot *s)
 		h->send = false;
 		w->held_used[i] = true;
 		w->held_count++;
-		return;
+		return true;
 	}
+	return false;
 }
 
 void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wall_s)
@@ -135,16 +136,20 @@ void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wa
 			o = UK_ECHO_DROPPED;
 			w->stats.dropped[v]++;
 		} else {
+			uint64_t unused;
 			o = build_reply(w, s, wall_s);
-			if (o == UK_ECHO_REPLIED && v == UK_HOLD) {
-				hold_reply(w, s);
+			if (o == UK_ECHO_REPLIED && v == UK_HOLD && hold_reply(w, s)) {
 				w->stats.held++;
 				o = UK_ECHO_HELD;
+			} else if (o == UK_ECHO_REPLIED && v == UK_HOLD) {
+				/* No room to hold it: a loop it is. */
+				v = uk_guard_resolve(&w->guard, &s->peer, UINT64_MAX, &unused);
+				o = UK_ECHO_DROPPED;
+				w->stats.dropped[v]++;
 			} else if (o == UK_ECHO_REPLIED) {
 				s->send = true;
 				uk_guard_note_reply(&w->guard, &s->peer, s->out, s->out_len);
 			} else {
-				uint64_t unused;
 				if (v == UK_HOLD) /* nothing to hold: let the guard forget it */
 					(void)uk_guard_resolve(&w->guard, &s->peer, UINT64_MAX,
 							       &unused);

@@ -227,6 +227,15 @@ class RootTxWatch:
         fprog = struct.pack("HL", len(insns), ctypes.addressof(self._buf))
         sock.setsockopt(socket.SOL_SOCKET, 26, fprog)  # SO_ATTACH_FILTER
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        # The socket saw every packet between socket() and the filter
+        # (loopback floods included): throw those away and reset the
+        # counters (PACKET_STATISTICS resets on read) before watching.
+        try:
+            while True:
+                sock.recv(65536, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            pass
+        sock.getsockopt(263, 6, 8)
         sock.settimeout(0.05)
         self._sock = sock
         self._thread = threading.Thread(target=self._read, daemon=True)
