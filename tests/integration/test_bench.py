@@ -72,14 +72,16 @@ class TestBench(unittest.TestCase):
         # received, 72,270 lost).
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as hole:
             hole.bind(("127.0.0.1", 0))
-            r = harness.run("bench", "--json", "-q", "--rate", "1000000", "-d", "2", "-W", "2",
+            # Every probe of the run stays in flight (-W as long as -d), so
+            # 65,536 of them in 8 s overflow the tracker even on a busy machine.
+            r = harness.run("bench", "--json", "-q", "--rate", "1000000", "-d", "8", "-W", "8",
                             "127.0.0.1", hole.getsockname()[1], timeout=120)
         res = json.loads(r.stdout.decode())
         self.assertEqual(r.returncode, 1)
         self.assertEqual(res["received"], 0)
         self.assertEqual(res["lost"], res["sent"], res)
         if res["sent"] <= 65536:
-            self.skipTest(f"only {res['sent']} probes sent in 2 s: too few to overflow the tracker")
+            self.skipTest(f"only {res['sent']} probes sent in 8 s: too few to overflow the tracker")
 
     def test_nobody_listening(self):
         r, res = bench(harness.free_udp_port(), "-w", "1", "-W", "0.1")
