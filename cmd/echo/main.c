@@ -15,7 +15,6 @@
 #include "udpkit/echo.h"
 #include "udpkit/err.h"
 #include "udpkit/parse.h"
-#include "udpkit/priv.h"
 #include "udpkit/sock.h"
 #include "udpkit/text.h"
 
@@ -297,27 +296,6 @@ static void on_batch(void *user, const struct uk_batch *b, int n, const uint8_t 
 	out_flush(t);
 }
 
-/* Bound: root (or a capability) was needed for a port below 1024 and
- * nothing more is (include/udpkit/priv.h). Before any datagram is read. */
-static int drop_privileges(const struct echo_opts *o)
-{
-	struct uk_priv_result r;
-	int rc = uk_priv_drop(o->user, &r);
-
-	if (rc == UK_ENOTFOUND)
-		uk_cli_error(CMD, "no such user '%s'", o->user ? o->user : UK_PRIV_DEFAULT_USER);
-	else if (rc == -EPERM)
-		uk_cli_error(CMD, "refusing to keep root after binding (--user must not be root)");
-	else if (rc < 0)
-		uk_cli_fail(CMD, "dropping privileges", rc);
-	if (rc < 0)
-		return -1;
-	if (r.switched)
-		fprintf(stderr, "udpkit echo: running as %s (uid %u, gid %u)\n",
-			o->user ? o->user : UK_PRIV_DEFAULT_USER, r.uid, r.gid);
-	return 0;
-}
-
 static void *worker_main(void *arg)
 {
 	struct echo_thread *t = arg;
@@ -404,7 +382,7 @@ int uk_cmd_echo(int argc, char **argv)
 			goto fail;
 		}
 	}
-	if (drop_privileges(&o) < 0)
+	if (uk_cli_drop_privileges(CMD, o.user) < 0)
 		goto fail;
 	uk_cli_print_bound(threads[0].worker.fd);
 

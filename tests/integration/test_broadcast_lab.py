@@ -460,19 +460,25 @@ class TestLabHelper(LabTest):
         p = self.lab.popen(H2, ["sleep", "60"])
         pid = p.pid
         other = netlab.Lab(hosts=1)
-        dead = subprocess.Popen(["true"])
-        dead.wait()
-        other.owner = dead.pid            # a lab whose owner has died
+        # The owner is alive while the lab is built (another suite's gc on a
+        # shared machine may run at any time), then dies: an orphan.
+        owner = subprocess.Popen(["sleep", "600"])
+        other.owner = owner.pid
         other.__enter__()
         try:
             orphan = subprocess.Popen(other.exec_argv(1, ["sleep", "60"]))
             names = netlab._ip("netns", "list").stdout
             self.assertIn(other.ns(1), names)
-            self.assertIn(other.prefix, netlab.gc())
+            owner.kill()
+            owner.wait()
+            netlab.gc()  # ours, or a concurrent one, removes the orphan lab
             self.assertNotIn(other.ns(1), netlab._ip("netns", "list").stdout)
             self.assertEqual(orphan.wait(10), -signal.SIGTERM)
             self.assertNotIn(self.lab.prefix, netlab.gc())   # ours is alive
         finally:
+            if owner.poll() is None:
+                owner.kill()
+                owner.wait()
             other.close()
         self.lab.close()
         self.assertFalse(os.path.exists(f"/proc/{pid}") and p.proc.poll() is None)
