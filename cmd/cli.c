@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "opts.h"
 #include "udpkit/err.h"
+#include "udpkit/priv.h"
 #include "udpkit/parse.h"
 #include "udpkit/sock.h"
 #include "udpkit/text.h"
@@ -49,6 +49,17 @@ void uk_cli_catch_signals(void)
 }
 
 static enum uk_color_mode color_mode = UK_COLOR_AUTO;
+static const char *current_cmd = "udpkit";
+
+void uk_cli_set_cmd(const char *cmd)
+{
+	current_cmd = cmd;
+}
+
+const char *uk_cli_cmd(void)
+{
+	return current_cmd;
+}
 
 void uk_cli_set_color(enum uk_color_mode mode)
 {
@@ -122,6 +133,27 @@ int uk_cli_usage_error(const char *cmd, const char *fmt, ...)
 	return UK_EXIT_USAGE;
 }
 
+int uk_cli_drop_privileges(const char *cmd, const char *user)
+{
+	const char *name = user ? user : UK_PRIV_DEFAULT_USER;
+	struct uk_priv_result r;
+	int rc = uk_priv_drop(user, &r);
+
+	if (rc == UK_ENOTFOUND)
+		uk_cli_error(cmd, "no such user '%s'", name);
+	else if (rc == -EPERM)
+		uk_cli_error(cmd,
+			     "refusing to keep root after binding (the user must not be root)");
+	else if (rc < 0)
+		uk_cli_fail(cmd, "dropping privileges", rc);
+	if (rc < 0)
+		return -1;
+	if (r.switched)
+		fprintf(stderr, "udpkit %s: running as %s (uid %u, gid %u)\n", cmd, name, r.uid,
+			r.gid);
+	return 0;
+}
+
 void uk_cli_print_bound(int fd)
 {
 	struct uk_addr local;
@@ -141,18 +173,18 @@ int uk_cli_target_split(struct uk_cli_target *t, const char *what, const char *t
 	int rc = uk_addr_split(text, t->host, sizeof(t->host), &port, &has_port);
 
 	if (rc == UK_EAMBIGUOUS)
-		return uk_cli_usage_error(uk_opts_cmd(),
+		return uk_cli_usage_error(uk_cli_cmd(),
 					  "%s '%s' is ambiguous: write [%s] for the address, or "
 					  "[ADDR]:PORT with a port",
 					  what, text, text);
 	if (rc < 0)
 		return uk_cli_usage_error(
-		    uk_opts_cmd(), "invalid %s '%s': %s (HOST, HOST:PORT, [IPV6]:PORT or IPV6)",
+		    uk_cli_cmd(), "invalid %s '%s': %s (HOST, HOST:PORT, [IPV6]:PORT or IPV6)",
 		    what, text, rc == UK_ERANGE_ ? "port out of range" : "cannot parse");
 	/* -p and a port in the address must agree; a later -b or -p replaces
 	 * an earlier one of its own kind, as options do. */
 	if (has_port && t->port_in_opt && port != t->port)
-		return uk_cli_usage_error(uk_opts_cmd(),
+		return uk_cli_usage_error(uk_cli_cmd(),
 					  "the port is given twice: %u in '%s' and %u",
 					  (unsigned)port, text, (unsigned)t->port);
 	if (has_port) {
@@ -164,7 +196,7 @@ int uk_cli_target_split(struct uk_cli_target *t, const char *what, const char *t
 
 int uk_cli_target_operands(struct uk_cli_target *t, int argc, char **argv, bool host_required)
 {
-	const char *cmd = uk_opts_cmd();
+	const char *cmd = uk_cli_cmd();
 	int rc;
 
 	if (optind >= argc && host_required)
@@ -194,10 +226,10 @@ int uk_cli_target_resolve(const struct uk_cli_target *t, int family, struct uk_a
 	if (rc == 0)
 		return UK_CONTINUE;
 	if (rc == UK_EFAMILY)
-		uk_cli_error(uk_opts_cmd(), "%s: %s (%s asks for %s)", t->host, uk_strerror(rc),
+		uk_cli_error(uk_cli_cmd(), "%s: %s (%s asks for %s)", t->host, uk_strerror(rc),
 			     family == AF_INET ? "-4" : "-6", family == AF_INET ? "IPv4" : "IPv6");
 	else
-		uk_cli_error(uk_opts_cmd(), "%s: %s", t->host, uk_strerror(rc));
+		uk_cli_error(uk_cli_cmd(), "%s: %s", t->host, uk_strerror(rc));
 	return UK_EXIT_ERROR;
 }
 

@@ -19,6 +19,10 @@
  * usage error, a name that does not resolve, a socket that cannot open. */
 enum { UK_EXIT_OK = 0, UK_EXIT_FAIL = 1, UK_EXIT_USAGE = 2, UK_EXIT_ERROR = 2 };
 
+/* Returned by parsers and option handlers when the command should go on;
+ * anything else is the exit status to return at once. */
+#define UK_CONTINUE (-1)
+
 struct uk_cmd_spec;
 #define UK_COMMAND(name)                                                                           \
 	int uk_cmd_##name(int argc, char **argv);                                                  \
@@ -33,6 +37,11 @@ extern atomic_int uk_cli_signal;
 extern int uk_cli_stop_fd;
 void uk_cli_catch_signals(void);
 
+/* The command running ("ping"), which messages name; the option engine
+ * sets it as it parses. */
+void uk_cli_set_cmd(const char *cmd);
+const char *uk_cli_cmd(void);
+
 /* "udpkit echo: <message>" on stderr. */
 void uk_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "udpkit echo: warning: <message>" on stderr. */
@@ -41,6 +50,12 @@ void uk_cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 int uk_cli_fail(const char *cmd, const char *what, int err);
 /* Prints "Try 'udpkit <cmd> --help'." after a usage error; returns UK_EXIT_USAGE. */
 int uk_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Once a server's sockets are bound: started as root, become user (NULL:
+ * nobody), saying so on stderr; otherwise drop any capability
+ * (include/udpkit/priv.h). Prints the error and returns -1 on failure
+ * (an unknown user, or one that is root). */
+int uk_cli_drop_privileges(const char *cmd, const char *user);
 
 /* Prints "bound on ADDR PORT" on stderr (the line scripts and tests wait for). */
 void uk_cli_print_bound(int fd);

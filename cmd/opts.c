@@ -34,11 +34,9 @@ const struct uk_cmd_spec *const uk_cmd_specs[] = {
 };
 const size_t uk_cmd_count = sizeof(uk_cmd_specs) / sizeof(uk_cmd_specs[0]);
 
-static const char *current_cmd = "udpkit";
-
 const char *uk_opts_cmd(void)
 {
-	return current_cmd;
+	return uk_cli_cmd();
 }
 
 size_t uk_opts_all(const struct uk_cmd_spec *spec, const struct uk_opt **out, size_t cap)
@@ -110,10 +108,11 @@ static int usage_unknown(const struct uk_opt **opts, size_t n, const char *word)
 			names[i] = opts[i]->name;
 		near = uk_opts_nearest(name, names, n);
 		if (near)
-			return uk_cli_usage_error(
-			    current_cmd, "unknown option '--%s'; did you mean '--%s'?", name, near);
+			return uk_cli_usage_error(uk_cli_cmd(),
+						  "unknown option '--%s'; did you mean '--%s'?",
+						  name, near);
 	}
-	return uk_cli_usage_error(current_cmd, "unknown option '%s'", name);
+	return uk_cli_usage_error(uk_cli_cmd(), "unknown option '%s'", name);
 }
 
 /* The option an error is about: argv[optind - 1] names it for long options;
@@ -132,10 +131,10 @@ static int getopt_error(const struct uk_opt **opts, size_t n, int c, int argc, c
 	const struct uk_opt *o = optopt ? find_opt(opts, n, optopt) : NULL;
 
 	if (c == ':' && o)
-		return uk_cli_usage_error(current_cmd, "option '--%s' needs an argument (%s)",
+		return uk_cli_usage_error(uk_cli_cmd(), "option '--%s' needs an argument (%s)",
 					  o->name, o->arg);
 	if (o && word[0] == '-' && word[1] == '-' && strchr(word, '='))
-		return uk_cli_usage_error(current_cmd, "option '--%s' takes no argument", o->name);
+		return uk_cli_usage_error(uk_cli_cmd(), "option '--%s' takes no argument", o->name);
 	if (optopt && !o) {
 		char letter[3] = {'-', (char)optopt, '\0'};
 		return usage_unknown(opts, n, letter);
@@ -210,7 +209,7 @@ static int store(const struct uk_opt *o, const char *arg, void *field)
 	case UK_ARG_LIST: {
 		struct uk_opts_list *l = field;
 		if (l->count >= o->max || l->count >= UK_OPTS_LIST_MAX)
-			return uk_cli_usage_error(current_cmd, "at most %llu --%s",
+			return uk_cli_usage_error(uk_cli_cmd(), "at most %llu --%s",
 						  (unsigned long long)o->max, o->name);
 		l->items[l->count++] = arg;
 		return UK_CONTINUE;
@@ -220,7 +219,8 @@ static int store(const struct uk_opt *o, const char *arg, void *field)
 		if (rc != UK_CONTINUE)
 			return rc;
 		if (t->port_in_addr && t->port != v)
-			return uk_cli_usage_error(current_cmd, "the port is given twice: %u and %s",
+			return uk_cli_usage_error(uk_cli_cmd(),
+						  "the port is given twice: %u and %s",
 						  (unsigned)t->port, arg);
 		t->port = (uint16_t)v;
 		t->port_given = t->port_in_opt = true;
@@ -239,7 +239,7 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 	size_t n = uk_opts_all(spec, opts, MAX_OPTS), len = 1;
 	int c;
 
-	current_cmd = spec->name;
+	uk_cli_set_cmd(spec->name);
 	for (size_t i = 0; i < n; i++) {
 		const struct uk_opt *o = opts[i];
 		bool optional = o->key == UK_OPT_COLOR;
@@ -275,7 +275,7 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 			return rc;
 	}
 	if (!spec->operands[0] && optind < argc)
-		return uk_cli_usage_error(current_cmd, "unexpected argument '%s'", argv[optind]);
+		return uk_cli_usage_error(uk_cli_cmd(), "unexpected argument '%s'", argv[optind]);
 	return UK_CONTINUE;
 }
 
@@ -340,7 +340,7 @@ void uk_opts_help(const struct uk_cmd_spec *spec, FILE *f)
 
 static int bad_arg(const struct uk_opt *opt, const char *arg, int err, const char *range)
 {
-	return uk_cli_usage_error(current_cmd, "invalid --%s '%s': %s%s%s%s", opt->name, arg,
+	return uk_cli_usage_error(uk_cli_cmd(), "invalid --%s '%s': %s%s%s%s", opt->name, arg,
 				  err == UK_ERANGE_ ? "out of range" : "not a valid value",
 				  range ? " (" : "", range ? range : "", range ? ")" : "");
 }
@@ -416,5 +416,5 @@ int uk_arg_choice(const struct uk_opt *opt, const char *arg, int *index)
 			len = sizeof(list) - 1;
 	}
 	*index = 0;
-	return uk_cli_usage_error(current_cmd, "invalid --%s '%s' (%s)", opt->name, arg, list);
+	return uk_cli_usage_error(uk_cli_cmd(), "invalid --%s '%s' (%s)", opt->name, arg, list);
 }

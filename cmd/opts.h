@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli.h" /* UK_CONTINUE, struct uk_cli_target */
+
 /* What the completion offers for an option's argument or the operands. */
 enum uk_complete {
 	UK_COMP_NONE,	 /* free text: nothing to offer */
@@ -76,10 +78,6 @@ struct uk_cmd_spec {
 	const char *epilog;	   /* after the options (commands, exit status), or NULL */
 	enum uk_complete operand_complete;
 };
-
-/* Returned by parsers and option handlers when the command should go on;
- * anything else is the exit status to return at once. */
-#define UK_CONTINUE (-1)
 
 /* Called for each UK_ARG_CALL option found (may be NULL when there is
  * none): returns UK_CONTINUE or an exit status. */

@@ -23,7 +23,10 @@ static void put_digits(char *out, unsigned v, int n)
 /* "YYYY-MM-DDTHH:MM:SS.mmm" from tm and the milliseconds: 23 bytes. */
 static void put_civil(char *out, const struct tm *tm, unsigned ms)
 {
-	memcpy(out, "0000-00-00T00:00:00.000", 23);
+	out[4] = out[7] = '-';
+	out[10] = 'T';
+	out[13] = out[16] = ':';
+	out[19] = '.';
 	put_digits(out, (unsigned)(tm->tm_year + 1900), 4);
 	put_digits(out + 5, (unsigned)tm->tm_mon + 1, 2);
 	put_digits(out + 8, (unsigned)tm->tm_mday, 2);

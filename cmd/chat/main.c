@@ -29,10 +29,13 @@
 #include "chat/app.h"
 
 /* At start, line-mode input waits (up to 1 s) until every --peer has
- * answered our BR_ENTRY, so a script's first lines go to an IPMsg peer as
- * IPMsg with receipts, not as plain text. A plain-text peer never answers:
- * its messages just start 1 s later. */
+ * answered our BR_ENTRY, so a script's first lines go in the charset the
+ * peer reads. A peer that never answers still gets IPMsg with receipts
+ * (and its messages end undelivered); --plain peers are not waited for. */
 #define PEER_WAIT_NS (1000ull * UK_NS_PER_MS)
+
+/* What the shell completes for --charset (the parser takes aliases too). */
+static const char *const charsets[] = {"utf-8", "gb18030", "cp932", NULL};
 
 /* The option table: cmd/chat/options.tsv, made C by cmd/options.awk. */
 #define AT(member) offsetof(struct chat_opts, member)
@@ -48,10 +51,25 @@ const struct uk_cmd_spec uk_spec_chat = {
     "line, tab-separated: recv, sent, delivered, undelivered, joined, left...",
     options,
     "Commands: /to HOST [PORT], /to NICK, /peers, /all TEXT, /nick NAME,\n"
-    "/history [N|TEXT], /help, /quit. A line starting with // sends a /.\n"
+    "/away [TEXT], /history [N|TEXT], /help, /quit. A line starting with // sends a /.\n"
     "Keys: PageUp/PageDown scroll, Ctrl-L redraws, Ctrl-D on an empty line quits.\n"
-    "Exit status: 0, 1 when a message was not delivered, 2 on errors.",
+    "Exit status: 0 when every message was delivered with a receipt or sent to a\n"
+    "peer declared plain text, 1 otherwise, 2 on errors.",
     UK_COMP_NONE};
+
+/* --charset: the charset module's names and aliases (gbk, sjis, ...). */
+static int on_charset(void *ctx, const struct uk_opt *opt, const char *arg)
+{
+	struct chat_opts *o = ctx;
+	int kind = uk_charset_parse_name(arg, strlen(arg));
+
+	(void)opt;
+	if (kind < 0)
+		return uk_cli_usage_error(CMD, "invalid --charset '%s' (utf-8, gb18030, cp932)",
+					  arg);
+	o->charset = (enum uk_charset_kind)kind;
+	return UK_CONTINUE;
+}
 
 static int parse_args(int argc, char **argv, struct chat_opts *o)
 {
@@ -60,13 +78,15 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 	*o = (struct chat_opts){.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
 				.history_max_size = UK_HISTORY_MAX_SIZE_DEFAULT,
 				.rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT};
-	rc = uk_opts_parse(&uk_spec_chat, argc, argv, NULL, o);
+	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_charset, o);
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (o->history_max_mib)
 		o->history_max_size = o->history_max_mib << 20;
 	if (o->no_history && (o->history_path || o->sync))
 		return uk_cli_usage_error(CMD, "--no-history excludes --history and --sync");
+	if (o->plain && !o->peers.count)
+		return uk_cli_usage_error(CMD, "--plain needs a --peer");
 	return UK_CONTINUE;
 }
 
@@ -202,18 +222,27 @@ static int open_socket(struct app *a)
 	return 0;
 }
 
+/* --peer and --plain-peer: IPMsg peers are announced to; plain-text
+ * peers never get an IPMsg packet. The first one named is the target. */
 static int add_peers(struct app *a)
 {
-	for (size_t i = 0; i < a->o.peers.count; i++) {
+	size_t npeers = a->o.peers.count;
+
+	for (size_t i = 0; i < npeers + a->o.plain_peers.count; i++) {
+		bool plain_opt = i >= npeers;
+		const char *text =
+		    plain_opt ? a->o.plain_peers.items[i - npeers] : a->o.peers.items[i];
 		struct uk_addr p;
-		if (uk_addr_parse_hostport(&p, a->o.peers.items[i], UK_IPMSG_PORT, AF_UNSPEC) < 0) {
-			uk_cli_usage_error(CMD, "--peer '%s': not HOST[:PORT]",
-					   a->o.peers.items[i]);
+		if (uk_addr_parse_hostport(&p, text, UK_IPMSG_PORT, AF_UNSPEC) < 0) {
+			uk_cli_usage_error(CMD, "--%s '%s': not HOST[:PORT]",
+					   plain_opt ? "plain-peer" : "peer", text);
 			return -1;
 		}
-		if (a->n_announce < MAX_ANNOUNCE)
+		if (plain_opt || a->o.plain)
+			a->plain[a->n_plain++] = p;
+		else if (a->n_announce < MAX_ANNOUNCE)
 			a->announce[a->n_announce++] = p;
-		if (i == 0) {
+		if (!a->has_target) {
 			a->target = p;
 			a->has_target = true;
 		}
@@ -286,6 +315,10 @@ static int setup(struct app *a)
 				   .n_announce = a->n_announce,
 				   .n_broadcast = a->n_broadcast,
 				   .packet_no_floor = floor,
+				   .charset = a->o.charset,
+				   .plain = a->plain,
+				   .n_plain = a->n_plain,
+				   .version = "udpkit " UK_VERSION,
 				   .send = chat_on_send,
 				   .event = chat_on_event,
 				   .log = chat_on_log,
@@ -403,6 +436,8 @@ static void summary(const struct app *a)
 	fprintf(
 	    stderr,
 	    "udpkit chat: %llu sent, %llu delivered, %llu NOT delivered, %llu received\n"
+	    "udpkit chat: %llu NOT sent, %llu sent as plain text to peers not declared plain "
+	    "(no receipt possible)\n"
 	    "udpkit chat: %llu datagrams: %llu IPMsg, %llu plain, %llu malformed, %llu unknown "
 	    "commands, %llu duplicates, %llu own, %llu dropped by source rules, %llu over the "
 	    "rate limit; %llu retransmissions, %llu send errors\n"
@@ -410,6 +445,7 @@ static void summary(const struct app *a)
 	    "history could not take them, %llu receipts after giving up\n",
 	    (unsigned long long)a->sent, (unsigned long long)a->delivered,
 	    (unsigned long long)a->undelivered, (unsigned long long)a->received,
+	    (unsigned long long)a->not_sent, (unsigned long long)a->unconfirmed,
 	    (unsigned long long)s->datagrams, (unsigned long long)s->ipmsg,
 	    (unsigned long long)s->plain, (unsigned long long)s->malformed,
 	    (unsigned long long)s->unknown, (unsigned long long)s->duplicates,
@@ -452,7 +488,9 @@ int uk_cmd_chat(int argc, char **argv)
 	/* Whatever still waits is reported not delivered; then goodbye. */
 	uk_chat_stop(&a->chat, uk_now_ns());
 	chat_commit(a);
-	rc = a->undelivered ? UK_EXIT_FAIL : UK_EXIT_OK;
+	/* 0 only when every message has a receipt or went to a declared
+	 * plain-text peer (udpkit-chat(1) EXIT STATUS). */
+	rc = a->undelivered || a->not_sent || a->unconfirmed ? UK_EXIT_FAIL : UK_EXIT_OK;
 fail:
 	uk_tui_close(a->tui);
 	a->tui = NULL;

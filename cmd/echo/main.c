@@ -35,6 +35,7 @@ struct echo_opts {
 	uint64_t max_size;
 	uint64_t rate_pps;
 	bool limit_loopback;
+	const char *user; /* to run as when started as root; NULL = nobody */
 };
 
 /* The option table: cmd/echo/options.tsv, made C by cmd/options.awk. */
@@ -160,6 +161,8 @@ static const char *outcome_text(uint8_t outcome, uint8_t verdict)
 		return "not_sockperf";
 	case UK_ECHO_SEND_FAILED:
 		return "send_failed";
+	case UK_ECHO_HELD:
+		return "held";
 	default:
 		return uk_verdict_name(verdict);
 	}
@@ -235,14 +238,15 @@ static void print_summary(const struct uk_echo_stats *s)
 		"udpkit echo: not answered: %llu truncated, %llu too big, %llu not sockperf, "
 		"%llu send failed\n"
 		"udpkit echo: dropped by rule: %llu badsrc, %llu service, %llu lowport, %llu loop, "
-		"%llu rate\n",
+		"%llu rate, %llu share; %llu held as possible loops\n",
 		(unsigned long long)s->truncated, (unsigned long long)s->too_big,
 		(unsigned long long)s->not_sockperf, (unsigned long long)s->send_failed,
 		(unsigned long long)s->dropped[UK_DROP_BADSRC],
 		(unsigned long long)s->dropped[UK_DROP_SERVICE],
 		(unsigned long long)s->dropped[UK_DROP_LOWPORT],
 		(unsigned long long)s->dropped[UK_DROP_LOOP],
-		(unsigned long long)s->dropped[UK_DROP_RATE]);
+		(unsigned long long)s->dropped[UK_DROP_RATE],
+		(unsigned long long)s->dropped[UK_DROP_SHARE], (unsigned long long)s->held);
 }
 
 /* The server: its options, one socket and worker per thread. */
@@ -312,6 +316,8 @@ static int echo_open(struct echo_server *E)
 			return uk_cli_fail(CMD, "memory", -ENOMEM);
 		}
 	}
+	if (uk_cli_drop_privileges(CMD, E->o.user) < 0)
+		return UK_EXIT_ERROR;
 	uk_cli_print_bound(E->threads[0].worker.fd);
 	return UK_CONTINUE;
 }

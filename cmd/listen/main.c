@@ -427,6 +427,8 @@ static int listen_run(struct listener *L)
 	if (!L->o.json)
 		(void)setvbuf(stdout, NULL, _IOLBF, 0); /* on failure: only buffered longer */
 	uk_cli_catch_signals();
+	if (uk_cli_drop_privileges(CMD, NULL) < 0)
+		return UK_EXIT_ERROR;
 	uk_cli_print_bound(L->fd);
 	while (!atomic_load(&uk_cli_stop)) {
 		struct pollfd pfd[2] = {{.fd = L->fd, .events = POLLIN},

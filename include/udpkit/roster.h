@@ -12,9 +12,11 @@
 #include <stdint.h>
 
 #include "udpkit/addr.h"
+#include "udpkit/charset.h"
 #include "udpkit/ipmsg.h"
 
 #define UK_ROSTER_DEFAULT_CAPACITY 256
+#define UK_ROSTER_AWAY_MAX 256
 #define UK_ROSTER_DEFAULT_EXPIRE_NS (3600ull * 1000000000ull)
 
 struct uk_peer {
@@ -25,6 +27,9 @@ struct uk_peer {
 	char host[UK_IPMSG_NAME_MAX + 1];
 	bool ipmsg; /* has spoken IPMsg: messages to it ask for a receipt */
 	bool used;
+	struct uk_charset_memo charset;	    /* what it writes and reads (lib/chat.c keeps it) */
+	bool away;			    /* ABSENCEOPT on its last entry packet */
+	char away_text[UK_ROSTER_AWAY_MAX]; /* UTF-8, from SENDABSENCEINFO; may be empty */
 	uint64_t first_ns, last_ns;
 };
 

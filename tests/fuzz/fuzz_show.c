@@ -40,6 +40,14 @@ void uk_tui_add_line(struct uk_tui *t, const char *safe_utf8)
 	ui_buf[ui_len++] = '\n'; /* over the NUL */
 }
 
+/* The tone is the UI's colour, from the line's mark: the text is the same. */
+void uk_tui_add_line_tone(struct uk_tui *t, const char *safe_utf8, enum uk_tui_tone tone)
+{
+	if (tone != chat_tone(safe_utf8))
+		abort();
+	uk_tui_add_line(t, safe_utf8);
+}
+
 void uk_tui_set_status(struct uk_tui *t, const char *safe_utf8)
 {
 	(void)t;

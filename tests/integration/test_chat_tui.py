@@ -84,7 +84,7 @@ class ChatTui(unittest.TestCase):
         self.tmux("send-keys", "Enter")
         s.settimeout(5 * SLOW)
         data, _ = s.recvfrom(65536)
-        self.assertEqual(data, "reply \u4f60\u597d".encode())
+        self.assertEqual(data, "reply \u4f60\u597d\n".encode())  # plain text: one line
         self.tmux("send-keys", "-l", "/quit")
         self.tmux("send-keys", "Enter")
         deadline = time.monotonic() + 10 * SLOW
@@ -116,6 +116,36 @@ class ChatTui(unittest.TestCase):
         os.remove(self.err)
         self.assertNotIn("\x1b[31m", self.error_line_escapes("NO_COLOR=1"))
 
+
+    def test_sealed_group_and_offer_marked(self):
+        """In the UI a sealed message is marked and READMSG goes once it is
+        on the screen; a group message is marked; a file offer is shown
+        with its file, never as an empty message."""
+        cmd = (f"LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 -n alice "
+               f"--no-history 2>{self.err}")
+        r = self.tmux("new-session", "-d", "-x", "100", "-y", "20", cmd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        port = self.bound_port()
+        if "line mode on" in self.wait_pane("alice"):
+            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(5 * SLOW)
+        s.sendto(b"1:7:u:h:800:for your eyes\0", ("127.0.0.1", port))
+        self.wait_pane("[sealed]: for your eyes")
+        seen = set()
+        while 0x30 not in seen:  # RECVMSG first, then READMSG
+            data = s.recvfrom(65536)[0].split(b":", 5)
+            seen.add(int(data[4]) & 0xff)
+            if int(data[4]) & 0xff == 0x30:
+                self.assertEqual(data[5], b"7\0")
+        s.sendto(b"1:8:u:h:1056:hello all\0", ("127.0.0.1", port))
+        self.wait_pane("[group]: hello all")
+        s.sendto(b"1_iptux 0.8.3:9:root:vm:2097184:\x0010000:report.txt:12:6b0d8a30:1:\x07\x00",
+                 ("127.0.0.1", port))
+        screen = self.wait_pane("offered file report.txt (18 bytes)")
+        self.assertIn("declined", screen)
+        s.close()
 
 if __name__ == "__main__":
     unittest.main()
