@@ -18,7 +18,7 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MM
 CFLAGS ?= -O2 -g
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
-LDLIBS := -lm -pthread $(NCURSES_LIBS) -lreadline
+LDLIBS := -lm -pthread $(NCURSES_LIBS) -lreadline -lsodium
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 CMD_DIRS := $(sort $(patsubst cmd/%/main.c,%,$(wildcard cmd/*/main.c)))
@@ -183,7 +183,7 @@ bench: deps $(BUILD)/udpkit
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command.
 DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
-	libreadline-dev python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
+	libreadline-dev libsodium-dev python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -198,7 +198,7 @@ deps:
 		echo "  sudo apt-get install -y$$missing"; exit 1; \
 	fi
 deps-check:
-	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] || \
+	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] && [ -f /usr/include/sodium.h ] || \
 		{ echo "missing packages: run 'make deps' first"; exit 1; }
 
 install: $(BUILD)/udpkit

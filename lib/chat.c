@@ -8,6 +8,7 @@
 
 #include "udpkit/chat.h"
 #include "udpkit/err.h"
+#include "udpkit/hashkey.h"
 #include "udpkit/text.h"
 
 /* What the outbox keeps per message, to report its outcome. */
@@ -16,6 +17,36 @@ struct pending {
 	size_t len;
 	char text[];
 };
+
+/* A random number in [1, 2^bits]. */
+static uint32_t random_step(unsigned bits)
+{
+	uint32_t r;
+
+	uk_random_bytes(&r, sizeof(r));
+	return (r & ((1u << bits) - 1)) + 1;
+}
+
+/* Our next packet number: increasing (iptux drops a SENDMSG whose number
+ * is not above the last it saw from us) but by a random step, so that a
+ * number seen once (our broadcast BR_ENTRY, an ANSENTRY) does not tell the
+ * number of a message in flight: a forged receipt must guess it, one
+ * chance in 2^UK_CHAT_PACKET_STEP_BITS per try. */
+static uint64_t next_packet_no(struct uk_chat *c)
+{
+	return uk_ipmsg_seq_advance(&c->seq, random_step(UK_CHAT_PACKET_STEP_BITS));
+}
+
+/* The limits on automatic answers (budget.h, docs/chat.md "Security"). */
+static int answers_init(struct uk_chat *c)
+{
+	struct uk_budget_cfg cfg = {.factor = UK_CHAT_AMPLIFICATION,
+				    .host_per_sec = UK_CHAT_ENTRY_ANSWERS_PER_HOST,
+				    .host_burst = UK_CHAT_ENTRY_ANSWERS_PER_HOST * 4,
+				    .total_per_sec = UK_CHAT_ENTRY_ANSWERS_TOTAL,
+				    .total_burst = UK_CHAT_ENTRY_ANSWERS_TOTAL * 2};
+	return uk_budget_init(&c->budget, &cfg, 1024);
+}
 
 int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall_ns)
 {
@@ -32,6 +63,8 @@ int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall
 		c->cfg.rate_pps = UK_CHAT_RATE_DEFAULT;
 	uk_ipmsg_ident_set(&c->id, cfg->user_name, cfg->host_name, cfg->nick, cfg->group);
 	uk_ipmsg_seq_init(&c->seq, wall_ns, cfg->packet_no_floor);
+	/* A random start too, so the first numbers are not the clock's. */
+	uk_ipmsg_seq_advance(&c->seq, random_step(UK_CHAT_PACKET_START_BITS));
 	gcfg = (struct uk_guard_cfg){.rate_pps = c->cfg.rate_pps, .burst = 2 * c->cfg.rate_pps};
 	c->pkt = malloc(UK_IPMSG_MAX_PACKET + 1);
 	c->text = malloc(UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX));
@@ -45,6 +78,8 @@ int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall
 		rc = uk_roster_init(&c->roster, cfg->max_peers, cfg->peer_expire_ns);
 	if (rc == 0)
 		rc = uk_guard_init(&c->guard, &gcfg, 1024);
+	if (rc == 0)
+		rc = answers_init(c);
 	if (rc < 0)
 		goto fail;
 	uk_charset_init(&c->charset);
@@ -60,6 +95,7 @@ void uk_chat_free(struct uk_chat *c)
 	uk_dedup_free(&c->dedup);
 	uk_roster_free(&c->roster);
 	uk_guard_free(&c->guard);
+	uk_budget_free(&c->budget);
 	uk_charset_free(&c->charset);
 	free(c->pkt);
 	free(c->text);
@@ -100,10 +136,36 @@ bool uk_chat_is_self(const struct uk_chat *c, const struct uk_addr *src)
 /* Sends an entry-type packet (BR_ENTRY, BR_EXIT, BR_ABSENCE, ANSENTRY). */
 static void send_entry(struct uk_chat *c, const struct uk_addr *to, uint32_t mode)
 {
-	int n = uk_ipmsg_build_entry(c->pkt, UK_IPMSG_MAX_PACKET, &c->id,
-				     uk_ipmsg_seq_next(&c->seq), mode);
+	int n = uk_ipmsg_build_entry(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, next_packet_no(c), mode);
 	if (n > 0)
 		transmit(c, to, c->pkt, (size_t)n);
+}
+
+/* True when src has proven it receives at its address and port: it is a
+ * confirmed roster entry (it returned one of our receipts' numbers, or
+ * the user named it). */
+static bool validated(struct uk_chat *c, const struct uk_addr *src)
+{
+	const struct uk_peer *p = uk_roster_find(&c->roster, src);
+	return p && p->confirmed;
+}
+
+/* Answers a BR_ENTRY with ANSENTRY, within the budget: at most
+ * UK_CHAT_AMPLIFICATION times what src's address sent us while it is not
+ * validated, and UK_CHAT_ENTRY_ANSWERS_PER_HOST per second per address
+ * (any port), UK_CHAT_ENTRY_ANSWERS_TOTAL per second in all. */
+static void answer_entry(struct uk_chat *c, const struct uk_addr *src, uint64_t now_ns)
+{
+	int n = uk_ipmsg_build_entry(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, c->seq.last + 1,
+				     UK_IPMSG_ANSENTRY);
+
+	/* Sized with a provisional number: the real one may have more digits. */
+	if (n <= 0 ||
+	    !uk_budget_answer(&c->budget, src, (size_t)n + 10, validated(c, src), true, now_ns)) {
+		c->stats.answers_refused++;
+		return;
+	}
+	send_entry(c, src, UK_IPMSG_ANSENTRY);
 }
 
 /* Sends mode to every announce address, then every IPMsg peer not among
@@ -228,7 +290,7 @@ static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk
 		emit(c, &ev);
 		return 0;
 	}
-	no = uk_ipmsg_seq_next(&c->seq);
+	no = next_packet_no(c);
 	n = uk_ipmsg_build_sendmsg(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, no, text, len);
 	if (n < 0)
 		return n;
@@ -374,6 +436,29 @@ static void deliver_text(struct uk_chat *c, const struct uk_addr *src, const str
 	emit(c, &ev);
 }
 
+/* RECVMSG for packet_no, within the amplification bound only: a receipt
+ * is smaller than any real SENDMSG, and one refused (a tiny forged
+ * SENDMSG, a long host name of ours) comes again with the sender's next
+ * try, which adds to the credit. */
+static void send_receipt(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
+			 uint64_t now_ns)
+{
+	int n =
+	    uk_ipmsg_build_recvmsg(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, c->seq.last + 1, packet_no);
+
+	if (n <= 0 ||
+	    !uk_budget_answer(&c->budget, src, (size_t)n + 10, validated(c, src), false, now_ns)) {
+		c->stats.answers_refused++;
+		return;
+	}
+	n = uk_ipmsg_build_recvmsg(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, next_packet_no(c),
+				   packet_no);
+	if (n > 0) {
+		transmit(c, src, c->pkt, (size_t)n);
+		c->stats.acks_sent++;
+	}
+}
+
 static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
 		       size_t cut, uint64_t now_ns)
 {
@@ -383,14 +468,8 @@ static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 	/* Receipt first, for duplicates too: the sender may have missed ours.
 	 * Never for broadcast or automatic replies (no ping-pong). */
 	if ((opts & UK_IPMSG_SENDCHECKOPT) &&
-	    !(opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_AUTORETOPT))) {
-		int n = uk_ipmsg_build_recvmsg(c->pkt, UK_IPMSG_MAX_PACKET, &c->id,
-					       uk_ipmsg_seq_next(&c->seq), m->packet_no);
-		if (n > 0) {
-			transmit(c, src, c->pkt, (size_t)n);
-			c->stats.acks_sent++;
-		}
-	}
+	    !(opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_AUTORETOPT)))
+		send_receipt(c, src, m->packet_no, now_ns);
 	p = seen(c, src, m, NULL, NULL, now_ns);
 	if (!uk_dedup_check(&c->dedup, src, m->packet_no, now_ns)) {
 		c->stats.duplicates++;
@@ -412,11 +491,23 @@ static void on_recvmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 		c->stats.malformed++;
 		return;
 	}
+	/* Only from the address and port the message went to (outbox.h). */
 	if (uk_outbox_ack(&c->outbox, src, no, &user, &tries, &first_ns) != 1) {
 		c->stats.stale_acks++;
 		return;
 	}
+	/* It returned a number it could only know by receiving our message. */
+	uk_roster_confirm(&c->roster, src);
 	report_outcome(c, UK_CHAT_DELIVERED, src, no, user, tries, now_ns - first_ns, NULL);
+}
+
+/* A --peer the user named is trusted as far as the user trusts it: once
+ * it answers, a flood of forged newcomers cannot evict it. */
+static void confirm_named_peer(struct uk_chat *c, const struct uk_addr *src)
+{
+	for (size_t i = c->cfg.n_broadcast; i < c->cfg.n_announce; i++)
+		if (uk_addr_equal(src, &c->cfg.announce[i]))
+			uk_roster_confirm(&c->roster, src);
 }
 
 static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigned char *data,
@@ -435,9 +526,13 @@ static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigne
 	case UK_IPMSG_BR_ENTRY:
 		entry_names(c, &m, &nick, &group);
 		seen(c, src, &m, nick, group, now_ns);
-		send_entry(c, src, UK_IPMSG_ANSENTRY);
+		answer_entry(c, src, now_ns);
 		break;
 	case UK_IPMSG_ANSENTRY:
+		entry_names(c, &m, &nick, &group);
+		seen(c, src, &m, nick, group, now_ns);
+		confirm_named_peer(c, src);
+		break;
 	case UK_IPMSG_BR_ABSENCE:
 		entry_names(c, &m, &nick, &group);
 		seen(c, src, &m, nick, group, now_ns);
@@ -485,6 +580,7 @@ void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const voi
 		c->stats.dropped_source++;
 		return;
 	}
+	uk_budget_received(&c->budget, src, wire_len, now_ns);
 	if (uk_ipmsg_classify(data, len)) {
 		on_ipmsg(c, src, data, len, cut, now_ns);
 		return;

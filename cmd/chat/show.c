@@ -53,6 +53,16 @@ static void put_esc_str(struct out *o, const char *s)
 	put_esc(o, s, strlen(s));
 }
 
+/* A peer's nickname: escaped, "?" when empty (if unknown_mark), and
+ * marked when it would read as an address (/to takes that text as the
+ * address, never as this nick). */
+static void put_nick(struct out *o, const char *nick, bool unknown_mark)
+{
+	put_esc_str(o, unknown_mark && !nick[0] ? "?" : nick);
+	if (chat_nick_looks_like_address(nick))
+		fputs(" [nick, not an address]", o->f);
+}
+
 static void put_addr(struct out *o, const struct uk_addr *addr)
 {
 	char text[UK_ADDR_STRLEN];
@@ -213,13 +223,13 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fputs("recv\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_nick(&o, ev->nick, false);
 			fputc('\t', o.f);
 		} else {
 			char ts[UK_CTIME_LEN + 1];
 			uk_ctime_format(time(NULL), ts);
 			fprintf(o.f, "%.8s ", ts + 11);
-			put_esc_str(&o, ev->nick[0] ? ev->nick : "?");
+			put_nick(&o, ev->nick, true);
 			fputs(" (", o.f);
 			put_addr(&o, &ev->peer);
 			fputs("): ", o.f);
@@ -231,7 +241,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fputs("sent\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_nick(&o, ev->nick, false);
 			fputc('\t', o.f);
 			put_esc(&o, ev->text, ev->len);
 		} else {
@@ -250,7 +260,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fputs("delivered\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_nick(&o, ev->nick, false);
 			fprintf(o.f, "\t%u\t%.1f", ev->tries, (double)ev->rtt_ns / 1e6);
 		} else {
 			fprintf(o.f, "  ok #%llu delivered to ", (unsigned long long)ev->msg_id);
@@ -262,7 +272,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fputs("undelivered\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_nick(&o, ev->nick, false);
 			fprintf(o.f, "\t%s", ev->reason);
 		} else {
 			fprintf(o.f, "! #%llu NOT delivered to ", (unsigned long long)ev->msg_id);
@@ -291,7 +301,7 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 		fprintf(o.f, "%s\t", kind);
 		put_addr(&o, &p->addr);
 		fputc('\t', o.f);
-		put_esc_str(&o, p->nick);
+		put_nick(&o, p->nick, false);
 		fputc('\t', o.f);
 		put_esc_str(&o, p->group);
 		fputc('\t', o.f);
@@ -310,7 +320,7 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 				(unsigned long long)((now_ns - p->last_ns) / UK_NS_PER_SEC));
 	} else {
 		fprintf(o.f, "* %s ", kind);
-		put_esc_str(&o, p->nick[0] ? p->nick : "?");
+		put_nick(&o, p->nick, true);
 		fputs(" (", o.f);
 		put_addr(&o, &p->addr);
 		if (p->group[0]) {

@@ -1,0 +1,214 @@
+"""The chat under the attacks of issue 10, on loopback: a flood of forged
+BR_ENTRY from 300 addresses must not keep a real peer out of the roster
+(1); receipts forged from another port, or with guessed packet numbers,
+must not mark a message delivered (2); forged BR_ENTRY from 3,000 rotating
+ports must get back at most a bounded multiple of their bytes (4); `/to
+HOST PORT` must mean the address even when a peer's nickname is that text
+(5). Each test waits for events (a line printed, a datagram seen), never
+for a time. UDPKIT_FIGURES=1 prints each attack's figure on stderr."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+from harness import BIN, SLOW, Proc, udp_socket
+
+FIGURES = os.environ.get("UDPKIT_FIGURES") == "1"
+
+
+def figure(text):
+    if FIGURES:
+        print(f"\nfigure: {text}", file=sys.stderr)
+
+
+def ipmsg(no, cmd, extra, user="tester", host="probehost"):
+    return b"1:%d:%s:%s:%d:" % (no, user.encode(), host.encode(), cmd) + extra
+
+
+BR_ENTRY, ANSENTRY, SENDMSG, RECVMSG = 0x1, 0x3, 0x20, 0x21
+
+
+def chat(*args, stay=True):
+    argv = [BIN, "chat", "-b", "127.0.0.1", "-p", "0", "--no-history"]
+    if stay:
+        argv.append("--stay")
+    p = Proc(argv + [str(a) for a in args], stdin=subprocess.PIPE)
+    _, port = p.wait_bound()
+    return p, port
+
+
+def say(p, line):
+    p.proc.stdin.write(line.encode() + b"\n")
+    p.proc.stdin.flush()
+
+
+def events(p, kind):
+    out = p.out().decode("utf-8", "replace")
+    return [l.split("\t") for l in out.splitlines() if l.startswith(kind + "\t")]
+
+
+def sync(p, port, tag):
+    """Sends a plain-text datagram after everything sent before, and waits
+    until the chat shows it: the chat has handled all that came first."""
+    with udp_socket() as s:
+        s.sendto(tag.encode(), ("127.0.0.1", port))
+        p.wait_for(b"\t" + tag.encode() + b"\n", "out", timeout=30)
+
+
+def drain(sock):
+    """Every datagram waiting on sock, without blocking."""
+    got = []
+    sock.setblocking(False)
+    while True:
+        try:
+            got.append(sock.recvfrom(65536))
+        except BlockingIOError:
+            return got
+
+
+class ChatAttacks(unittest.TestCase):
+    def setUp(self):
+        self.procs = []
+        self.socks = []
+
+    def tearDown(self):
+        for s in self.socks:
+            s.close()
+        for p in self.procs:
+            p.kill()
+
+    def start(self, *args, **kw):
+        p, port = chat(*args, **kw)
+        self.procs.append(p)
+        return p, port
+
+    def sock(self, addr="127.0.0.1"):
+        s = udp_socket(bind=(addr, 0), timeout=10)
+        self.socks.append(s)
+        return s
+
+    def test_roster_flood_from_300_addresses_keeps_room_for_a_real_peer(self):
+        """Attack 1: 300 forged BR_ENTRY fill a 256-entry table; a real
+        IPMsg peer arriving afterwards is still recorded, as IPMsg, and a
+        message to it asks for a receipt."""
+        a, pa = self.start("-n", "alice")
+        for i in range(300):
+            src = f"127.0.{1 + i // 250}.{1 + i % 250}"
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind((src, 0))
+                s.sendto(ipmsg(1000 + i, BR_ENTRY, b"forged%d\0\0" % i), ("127.0.0.1", pa))
+        sync(a, pa, "flood sent")
+        b, pb = self.start("-n", "bob", "-P", f"127.0.0.1:{pa}")
+        b.wait_for(b"joined\t127.0.0.1:%d\talice\t" % pa, "out", timeout=30)
+        # Alice handled bob's BR_ENTRY before answering it.
+        recorded = b"joined\t127.0.0.1:%d\tbob\t" % pb in a.out()
+        say(a, f"/to 127.0.0.1 {pb}")
+        say(a, "hello bob")
+        sent = None
+        deadline = time.monotonic() + 20 * SLOW
+        while time.monotonic() < deadline and not sent:
+            sent = [e for e in events(a, "sent") if e[1] == f"127.0.0.1:{pb}"]
+            time.sleep(0.02)
+        receipt = bool(sent) and sent[0][2] != "0"
+        figure(f"roster flood: real peer recorded={recorded}, reply with receipt={receipt}")
+        self.assertTrue(recorded, a.out()[-2000:])
+        self.assertTrue(receipt, sent)
+        a.wait_for(b"delivered\t127.0.0.1:%d\t" % pb, "out", timeout=30)
+
+    def test_forged_receipts_do_not_deliver(self):
+        """Attack 2: a message to a peer that never acknowledges; 250
+        receipts with guessed packet numbers, from another port of its
+        host, then from its own port: the message stays undelivered and
+        the script's exit status is 1."""
+        peer = self.sock()
+        pp = peer.getsockname()[1]
+        a = Proc([BIN, "chat", "-b", "127.0.0.1", "-p", "0", "--no-history", "-P",
+                  f"127.0.0.1:{pp}"], stdin=subprocess.PIPE)
+        self.procs.append(a)
+        _, pa = a.wait_bound()
+        data, src = peer.recvfrom(65536)
+        self.assertIn(b":16777217:", data)  # BR_ENTRY
+        peer.sendto(ipmsg(7, ANSENTRY, b"silent\0\0"), src)
+        a.wait_for(b"joined\t127.0.0.1:%d\tsilent\t" % pp, "out")
+        a.proc.stdin.write(b"the secret plan\n")
+        a.proc.stdin.close()
+        while True:
+            data, _ = peer.recvfrom(65536)
+            if b"the secret plan" in data:
+                break
+        # Numbers used to be the Unix time plus a counter: guess around it.
+        now = int(time.time())
+        guesses = range(now - 100, now + 150)
+        spoofer = self.sock()
+        for no in guesses:
+            spoofer.sendto(ipmsg(no, RECVMSG, b"%d\0" % no), ("127.0.0.1", pa))
+        for no in guesses:
+            peer.sendto(ipmsg(no, RECVMSG, b"%d\0" % no), ("127.0.0.1", pa))
+        # A plain line after the spray: once it shows, the spray was handled.
+        deadline = time.monotonic() + 30 * SLOW
+        spoofer.sendto(b"spray done", ("127.0.0.1", pa))
+        while time.monotonic() < deadline and a.proc.poll() is None and \
+                b"\tspray done\n" not in a.out():
+            time.sleep(0.02)
+        rc = a.proc.poll()
+        if rc is None:
+            rc = a.stop(signal.SIGTERM)
+        else:
+            a.wait()
+        delivered = events(a, "delivered")
+        sent = events(a, "sent")
+        figure(f"forged receipts: delivered={len(delivered)}, exit status={rc}, "
+               f"packet number {sent[0][2] if sent else '?'} (guessed {guesses[0]}..{guesses[-1]})")
+        self.assertEqual(delivered, [])
+        self.assertEqual(rc, 1, a.err())
+        self.assertEqual(len(events(a, "undelivered")), 1)
+        self.assertNotIn(int(sent[0][2]), guesses)
+
+    def test_forged_entries_from_rotating_ports_get_bounded_answers(self):
+        """Attack 4: 3,000 forged BR_ENTRY of 17 bytes from 3,000 ports of
+        one address; the chat, with a 127-byte nick and group, answers at
+        most 3x the bytes it received and a bounded number of times."""
+        nick, group = "N" * 127, "G" * 127
+        a, pa = self.start("-n", nick, "-g", group)
+        socks = [self.sock() for _ in range(3000)]
+        sent = 0
+        for i, s in enumerate(socks):
+            d = ipmsg(i + 1, BR_ENTRY, b"x\0", user="u", host="h")
+            sent += s.sendto(d, ("127.0.0.1", pa))
+        sync(a, pa, "entries sent")
+        answers = [d for s in socks for d, _ in drain(s)]
+        back = sum(len(d) for d in answers)
+        figure(f"reflection: {len(answers)} of 3000 answered, {back} bytes back for {sent} "
+               f"bytes sent ({back / sent:.2f}x)")
+        self.assertLessEqual(back, 3 * sent)
+        self.assertLessEqual(len(answers), 64)
+
+    def test_to_host_port_is_an_address_even_when_a_nick_says_so(self):
+        """Attack 5: a peer calls itself "127.0.0.3 2425"; /to 127.0.0.3 2425
+        still means that address, and the nick is shown marked."""
+        a, pa = self.start("-n", "alice")
+        mallory = self.sock()
+        mallory.sendto(ipmsg(5, BR_ENTRY, b"127.0.0.3 2425\0\0"), ("127.0.0.1", pa))
+        mp = mallory.getsockname()[1]
+        a.wait_for(b"joined\t127.0.0.1:%d\t" % mp, "out")
+        joined = [e for e in events(a, "joined") if e[1] == f"127.0.0.1:{mp}"][0]
+        say(a, "/to 127.0.0.3 2425")
+        say(a, "/to 127.0.0.3:2425")
+        a.wait_for(b"info\ttalking to ", "out")
+        deadline = time.monotonic() + 10 * SLOW
+        while time.monotonic() < deadline and len(re.findall(rb"info\ttalking to", a.out())) < 2:
+            time.sleep(0.02)
+        targets = re.findall(rb"info\ttalking to (\S+)", a.out())
+        figure(f"nick hijack: /to 127.0.0.3 2425 -> {targets[0].decode()}; "
+               f"nick shown as {joined[2]!r}")
+        self.assertEqual(targets, [b"127.0.0.3:2425", b"127.0.0.3:2425"])
+        self.assertNotEqual(joined[2], "127.0.0.3 2425")
+        self.assertIn("127.0.0.3 2425", joined[2])
+
+
+if __name__ == "__main__":
+    unittest.main()
