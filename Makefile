@@ -18,7 +18,7 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MM
 CFLAGS ?= -O2 -g
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
-LDLIBS := -lm -pthread $(NCURSES_LIBS) -lreadline -lsodium
+LDLIBS := -lm -pthread $(NCURSES_LIBS) -lreadline -lsystemd -lsodium
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 CMD_DIRS := $(sort $(patsubst cmd/%/main.c,%,$(wildcard cmd/*/main.c)))
@@ -35,14 +35,14 @@ $(1)_OBJ := $$(patsubst %.c,$(BUILD)/$(2)/%.o,$$(LIB_SRC) $$(CMD_SRC))
 $(1)_LIBOBJ := $$(patsubst %.c,$(BUILD)/$(2)/%.o,$$(LIB_SRC))
 $(BUILD)/$(2)/%.o: %.c $$(HDRS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASE_CFLAGS) $$(NCURSES_CFLAGS) $(3) -c $$< -o $$@
+	$$(CC) $$(BASE_CFLAGS) $$(CPPFLAGS) $$(NCURSES_CFLAGS) $(3) -c $$< -o $$@
 endef
 $(eval $(call variant,PLAIN,obj,$$(CFLAGS)))
 $(eval $(call variant,ASAN,asan,-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined))
 $(eval $(call variant,TSAN,tsan,-O1 -g -fsanitize=thread))
 
 .PHONY: all check demo bench install uninstall deps deps-check clean unit unit-asan \
-	integration integration-asan integration-tsan fuzz fuzz-build lint-man lint-sh lint-format format help-sync \
+	deb deb-check integration integration-asan integration-tsan fuzz fuzz-build lint-man lint-sh lint-format format help-sync \
 	clang-build tsan-build asan-build gcc-werror
 
 all: $(BUILD)/udpkit
@@ -57,7 +57,7 @@ $(BUILD)/gen/commands.h: FORCE
 FORCE:
 
 $(BUILD)/udpkit: $(PLAIN_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/asan/udpkit: $(ASAN_OBJ)
 	$(CC) -fsanitize=address,undefined -o $@ $^ $(LDLIBS)
@@ -168,6 +168,7 @@ check: deps
 	@$(MAKE) --no-print-directory gcc-werror clang-build
 	@$(MAKE) --no-print-directory -j2 all asan-build tsan-build fuzz-build
 	@$(MAKE) --no-print-directory lint-format lint-man lint-sh help-sync
+	@$(MAKE) --no-print-directory deb-check
 	@$(MAKE) --no-print-directory unit unit-asan
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration integration-asan integration-tsan
@@ -183,7 +184,7 @@ bench: deps $(BUILD)/udpkit
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command.
 DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
-	libreadline-dev libsodium-dev python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
+	libreadline-dev libsodium-dev libsystemd-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -201,12 +202,34 @@ deps-check:
 	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] && [ -f /usr/include/sodium.h ] || \
 		{ echo "missing packages: run 'make deps' first"; exit 1; }
 
+# systemd units: socket-activated echo (UDP 7) and listen (UDP 8086)
+# services; Debian's package puts them in /lib/systemd/system.
+SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS := $(sort $(wildcard systemd/*.socket systemd/*.service))
 install: $(BUILD)/udpkit
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(SYSTEMD_UNITDIR)
 	install -m 0755 $(BUILD)/udpkit $(DESTDIR)$(PREFIX)/bin/udpkit
 	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMD_UNITDIR)/
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/udpkit $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(MANS)))
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMD_UNITDIR)/,$(notdir $(UNITS)))
+
+# ---- Debian package ---------------------------------------------------------
+# Built from a copy of the tree in $(BUILD)/deb, so the package's build
+# leaves nothing in the checkout; the .deb lands in $(BUILD)/deb.
+DEB_VERSION := $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE := $(BUILD)/deb/udpkit_$(DEB_VERSION)_$(DEB_ARCH).deb
+deb: deps
+	@rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	@tar --exclude=./$(BUILD) --exclude=./.git -cf - . | tar -xf - -C $(BUILD)/deb/src
+	cd $(BUILD)/deb/src && dpkg-buildpackage -us -uc -b
+	@echo "make deb: $(DEB_FILE)"
+# lintian, a real dpkg -i and -r in a fresh root, the installed binary, man
+# pages and units (systemd-analyze verify and security): tests/deb_check.py.
+deb-check: deb
+	@$(PYTHON) tests/deb_check.py $(DEB_FILE) $(MANS)
 
 clean:
 	rm -rf $(BUILD)

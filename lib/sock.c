@@ -116,6 +116,21 @@ int uk_sock_open_connected(const struct uk_addr *peer, const struct uk_sock_opts
 	return fd;
 }
 
+int uk_sock_adopt(int fd, const struct uk_sock_opts *opts)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct uk_sock_opts o = *opts;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	/* Already bound by whoever created it: what only matters before bind()
+	 * (address reuse, v6only) is theirs to choose and stays as they set it. */
+	o.reuse_addr = o.reuse_port = false;
+	o.v6only = -1;
+	return apply_opts(fd, ss.ss_family, &o);
+}
+
 int uk_sock_local(int fd, struct uk_addr *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -33,6 +33,12 @@ int uk_sock_open(const struct uk_addr *local, const struct uk_sock_opts *opts);
  * Returns the fd or -errno. */
 int uk_sock_open_connected(const struct uk_addr *peer, const struct uk_sock_opts *opts);
 
+/* Applies opts to a socket bound by someone else (a service manager's
+ * socket activation), except the options that only matter before bind():
+ * reuse_addr, reuse_port and v6only stay as the socket's creator set them.
+ * Returns 0 or -errno. */
+int uk_sock_adopt(int fd, const struct uk_sock_opts *opts);
+
 /* The address a socket is bound to (the real port after binding port 0). */
 int uk_sock_local(int fd, struct uk_addr *out);
 
