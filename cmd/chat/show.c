@@ -48,9 +48,16 @@ static void put_esc(struct out *o, const char *s, size_t n)
 	uk_cli_put_escaped(o->f, s, n);
 }
 
-static void put_esc_str(struct out *o, const char *s)
+/* A name a peer chose (nick, group, user, host): escaped with the name
+ * rules, which also show joiners and variation selectors (text.h). */
+static void put_name(struct out *o, const char *name)
 {
-	put_esc(o, s, strlen(s));
+	size_t n = strlen(name);
+	char *buf = malloc(UK_ESCAPE_SIZE(n));
+
+	if (buf && uk_text_escape_name(name, n, buf, UK_ESCAPE_SIZE(n)) >= 0)
+		fputs(buf, o->f);
+	free(buf);
 }
 
 /* A peer's nickname: escaped, "?" when empty (if unknown_mark), and
@@ -58,7 +65,7 @@ static void put_esc_str(struct out *o, const char *s)
  * address, never as this nick). */
 static void put_nick(struct out *o, const char *nick, bool unknown_mark)
 {
-	put_esc_str(o, unknown_mark && !nick[0] ? "?" : nick);
+	put_name(o, unknown_mark && !nick[0] ? "?" : nick);
 	if (chat_nick_looks_like_address(nick))
 		fputs(" [nick, not an address]", o->f);
 }
@@ -100,7 +107,7 @@ void chat_status(struct app *a)
 	if (!out_open(&o))
 		return;
 	fprintf(o.f, " %s  ", a->local_text);
-	put_esc_str(&o, a->nick);
+	put_name(&o, a->nick);
 	fprintf(o.f, "  to: %s  peers: %zu  waiting: %zu  undelivered: %llu", target,
 		a->chat.roster.count, uk_chat_pending(&a->chat),
 		(unsigned long long)a->undelivered);
@@ -303,12 +310,12 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 		fputc('\t', o.f);
 		put_nick(&o, p->nick, false);
 		fputc('\t', o.f);
-		put_esc_str(&o, p->group);
+		put_name(&o, p->group);
 		fputc('\t', o.f);
 		if (p->user[0] || p->host[0]) {
-			put_esc_str(&o, p->user);
+			put_name(&o, p->user);
 			fputc('@', o.f);
-			put_esc_str(&o, p->host);
+			put_name(&o, p->host);
 		} else {
 			fputc('-', o.f);
 		}
@@ -325,7 +332,7 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 		put_addr(&o, &p->addr);
 		if (p->group[0]) {
 			fputs(", group ", o.f);
-			put_esc_str(&o, p->group);
+			put_name(&o, p->group);
 		}
 		fprintf(o.f, ", %s)", p->ipmsg ? "IPMsg" : "plain text");
 		if (reason)

@@ -209,6 +209,25 @@ class ChatAttacks(unittest.TestCase):
         self.assertNotEqual(joined[2], "127.0.0.3 2425")
         self.assertIn("127.0.0.3 2425", joined[2])
 
+    def test_invisible_characters_shown_escaped(self):
+        """Attack 9: a nick and a message holding U+200B, U+2060, U+00AD,
+        a tag character: shown escaped, so "bo\u200bb" is not "bob"."""
+        a, pa = self.start("-n", "alice")
+        s = self.sock()
+        sp = s.getsockname()[1]
+        nick = "bo\u200bb\u2060\u00ad\U000e0041".encode()
+        s.sendto(ipmsg(5, BR_ENTRY, nick + b"\0\0"), ("127.0.0.1", pa))
+        a.wait_for(b"joined\t127.0.0.1:%d\t" % sp, "out")
+        s.sendto("see\u200bme\ufff9".encode(), ("127.0.0.1", pa))
+        a.wait_for(b"recv\t127.0.0.1:%d\t" % sp, "out")
+        joined = [e for e in events(a, "joined") if e[1] == f"127.0.0.1:{sp}"][0]
+        recv = events(a, "recv")[0]
+        figure(f"invisible characters: nick shown as {joined[2]!r}, text as {recv[4]!r}")
+        self.assertEqual(joined[2], "bo\\u200bb\\u2060\\u00ad\\U000e0041")
+        self.assertEqual(recv[4], "see\\u200bme\\ufff9")
+        for ch in "\u200b\u2060\u00ad\U000e0041\ufff9":
+            self.assertNotIn(ch.encode(), a.out())
+
 
 if __name__ == "__main__":
     unittest.main()
