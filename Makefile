@@ -42,7 +42,7 @@ $(eval $(call variant,ASAN,asan,-O1 -g -fsanitize=address,undefined -fno-omit-fr
 $(eval $(call variant,TSAN,tsan,-O1 -g -fsanitize=thread))
 
 .PHONY: all check demo bench install uninstall deps deps-check clean unit unit-asan \
-	deb deb-check integration integration-asan integration-tsan fuzz fuzz-build lint-man lint-sh lint-format format help-sync \
+	deb deb-check integration integration-asan integration-tsan fuzz fuzz-build fuzz-long lint-man lint-sh lint-format format help-sync \
 	clang-build tsan-build asan-build gcc-werror
 
 all: $(BUILD)/udpkit
@@ -129,6 +129,17 @@ fuzz-build: $(FUZZ_BIN)
 FUZZ_SECONDS ?= 10
 fuzz: deps-check $(FUZZ_BIN)
 	@$(PYTHON) tests/run_fuzz.py --seconds $(FUZZ_SECONDS) $(FUZZ_BIN)
+# The campaign (docs/fuzzing.md): FUZZ_RUNS executions per target, or
+# FUZZ_LONG_SECONDS where a target is slower; then each corpus is
+# minimised (-merge=1) back into tests/fuzz/corpus/ for checking in, and
+# the table rows go to $(BUILD)/fuzz-long.md. One core, niced: FUZZ_TARGETS
+# picks some of the targets.
+FUZZ_RUNS ?= 10000000
+FUZZ_LONG_SECONDS ?= 3600
+FUZZ_TARGETS ?= $(FUZZ_BIN)
+fuzz-long: deps-check $(FUZZ_BIN)
+	@nice $(PYTHON) tests/run_fuzz.py --long --runs $(FUZZ_RUNS) --seconds $(FUZZ_LONG_SECONDS) \
+		--table $(BUILD)/fuzz-long.md $(FUZZ_TARGETS)
 
 # ---- docs and static checks ----------------------------------------------
 lint-man: deps-check
@@ -177,14 +188,21 @@ check: deps
 demo: deps $(BUILD)/udpkit
 	@sh tests/demo.sh $(BUILD)/udpkit
 
-bench: deps $(BUILD)/udpkit
+# Small C benchmarks beside bench/run.py (bench/*.c), linked to the library.
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: bench/%.c $(PLAIN_LIBOBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(PLAIN_LIBOBJ) $(LDLIBS)
+
+bench: deps $(BUILD)/udpkit $(BENCH_BIN)
 	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --out bench/README.md
+	@$(BUILD)/bench/room_cost
 
 # ---- dependencies ------------------------------------------------------------
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command.
 DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
-	libreadline-dev libsodium-dev libsystemd-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
+	libreadline-dev libsystemd-dev libsodium-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

@@ -68,17 +68,3 @@ int uk_charset_decode(struct uk_charset *c, const void *in, size_t n, bool utf8_
 	*out_len = n;
 	return UK_CHARSET_RAW;
 }
-
-const char *uk_charset_name(enum uk_charset_kind k)
-{
-	switch (k) {
-	case UK_CHARSET_UTF8:
-		return "utf-8";
-	case UK_CHARSET_GB18030:
-		return "gb18030";
-	case UK_CHARSET_CP932:
-		return "cp932";
-	default:
-		return "raw";
-	}
-}

@@ -10,14 +10,8 @@ const char *uk_strerror(int err)
 		return "cannot parse";
 	case UK_ERANGE_:
 		return "value out of range";
-	case UK_ETRUNC:
-		return "datagram truncated (larger than the buffer)";
-	case UK_ESHORT:
-		return "packet too short";
 	case UK_ENOSPACE:
 		return "no space left in the output buffer";
-	case UK_EFAMILY:
-		return "address family does not match";
 	case UK_ENOTFOUND:
 		return "host not found";
 	default:

@@ -82,10 +82,11 @@ enum uk_verdict uk_guard_source_rules(const struct uk_addr *src)
 static bool ends_with_reply(const struct uk_guard_entry *e, const unsigned char *p, size_t len)
 {
 	size_t n = e->reply_len, edge = n < UK_GUARD_EDGE ? n : UK_GUARD_EDGE;
-	const unsigned char *s = p + (len - n);
+	const unsigned char *s;
 
 	if (!e->has_reply || len < n || (n == 0 && len != 0))
 		return false;
+	s = p + (len - n); /* only now: with len < n it would point before p (UB) */
 	return memcmp(s, e->reply_head, edge) == 0 &&
 	       memcmp(s + n - edge, e->reply_tail, edge) == 0;
 }

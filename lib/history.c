@@ -284,7 +284,7 @@ static int unescape_str(const unsigned char *p, size_t n, char *out, size_t cap)
 int uk_history_parse(const char *line, size_t len, struct uk_history_entry *e,
 		     unsigned char *textbuf, size_t cap)
 {
-	struct uk_reader r;
+	struct uk_wire_reader r;
 	const unsigned char *field[FIELDS];
 	size_t flen[FIELDS];
 	uint64_t text_len;
@@ -294,18 +294,18 @@ int uk_history_parse(const char *line, size_t len, struct uk_history_entry *e,
 		len--;
 	/* Split on tabs through the bounds-checked reader: seven fields, the
 	 * last one running to the end of the line. */
-	uk_reader_init(&r, line, len);
+	uk_wire_reader_init(&r, line, len);
 	for (int f = 0; f < FIELDS; f++) {
 		const unsigned char *start = r.p + r.off;
 		const unsigned char *tab =
-		    f < FIELDS - 1 ? memchr(start, '\t', uk_reader_left(&r)) : NULL;
-		size_t n = tab ? (size_t)(tab - start) : uk_reader_left(&r);
+		    f < FIELDS - 1 ? memchr(start, '\t', uk_wire_reader_left(&r)) : NULL;
+		size_t n = tab ? (size_t)(tab - start) : uk_wire_reader_left(&r);
 		if (f < FIELDS - 1 && !tab)
 			return UK_EPARSE;
-		field[f] = uk_read_bytes(&r, n);
+		field[f] = uk_wire_read_bytes(&r, n);
 		flen[f] = n;
 		if (f < FIELDS - 1)
-			(void)uk_read_u8(&r);
+			(void)uk_wire_read_u8(&r);
 	}
 	if (r.err || memchr(line, '\n', len) || memchr(line, '\0', len))
 		return UK_EPARSE;
@@ -522,7 +522,7 @@ int uk_history_writer_append(struct uk_history_writer *w, const struct uk_histor
 		w->lost++;
 		pthread_mutex_unlock(&w->lock);
 		free(l);
-		return -ENOMEM;
+		return -ENOSPC;
 	}
 	*w->tail = l;
 	w->tail = &l->next;

@@ -11,18 +11,18 @@
 
 /* Reads up to the next ':' (consumed, not included). Fails when there is
  * none or the field is longer than max. */
-static int read_field(struct uk_reader *r, size_t max, struct uk_ipmsg_field *f)
+static int read_field(struct uk_wire_reader *r, size_t max, struct uk_ipmsg_field *f)
 {
 	size_t start = r->off;
 
-	while (uk_reader_left(r) > 0) {
+	while (uk_wire_reader_left(r) > 0) {
 		if (r->p[r->off] == ':') {
 			f->p = r->p + start;
 			f->len = r->off - start;
-			(void)uk_read_u8(r);
+			(void)uk_wire_read_u8(r);
 			return f->len <= max ? 0 : UK_EPARSE;
 		}
-		(void)uk_read_u8(r);
+		(void)uk_wire_read_u8(r);
 	}
 	return UK_EPARSE;
 }
@@ -72,13 +72,13 @@ bool uk_ipmsg_classify(const void *data, size_t len)
 
 int uk_ipmsg_parse(const void *data, size_t len, struct uk_ipmsg *m)
 {
-	struct uk_reader r;
+	struct uk_wire_reader r;
 	struct uk_ipmsg_field pkt, cmd;
 	uint64_t command;
 	size_t start;
 
 	memset(m, 0, sizeof(*m));
-	uk_reader_init(&r, data, len);
+	uk_wire_reader_init(&r, data, len);
 	if (read_field(&r, UK_IPMSG_VERSION_MAX, &m->version) < 0 || read_field(&r, 20, &pkt) < 0 ||
 	    read_field(&r, UK_IPMSG_NAME_MAX, &m->user) < 0 ||
 	    read_field(&r, UK_IPMSG_NAME_MAX, &m->host) < 0 || read_field(&r, 10, &cmd) < 0)
@@ -93,25 +93,25 @@ int uk_ipmsg_parse(const void *data, size_t len, struct uk_ipmsg *m)
 	m->command = (uint32_t)command;
 
 	m->extra.p = r.p + r.off;
-	m->extra.len = uk_reader_left(&r);
+	m->extra.len = uk_wire_reader_left(&r);
 	/* Split Extra on NUL. A trailing NUL (Windows and iptux send one)
 	 * does not start a new, empty part. */
 	start = r.off;
 	while (m->nparts < UK_IPMSG_MAX_PARTS) {
-		bool end = uk_reader_left(&r) == 0;
+		bool end = uk_wire_reader_left(&r) == 0;
 		if (end || r.p[r.off] == 0) {
 			m->parts[m->nparts].p = r.p + start;
 			m->parts[m->nparts].len = r.off - start;
 			m->nparts++;
 			if (end)
 				break;
-			(void)uk_read_u8(&r);
+			(void)uk_wire_read_u8(&r);
 			start = r.off;
-			if (uk_reader_left(&r) == 0)
+			if (uk_wire_reader_left(&r) == 0)
 				break;
 			continue;
 		}
-		(void)uk_read_u8(&r);
+		(void)uk_wire_read_u8(&r);
 	}
 	return r.err ? UK_EPARSE : 0;
 }
@@ -210,12 +210,12 @@ void uk_ipmsg_ident_set(struct uk_ipmsg_ident *id, const char *user, const char 
 	clean_name(id->group, sizeof(id->group), group, false, NULL);
 }
 
-static void write_str(struct uk_writer *w, const char *s)
+static void write_str(struct uk_wire_writer *w, const char *s)
 {
-	uk_write_bytes(w, s, strlen(s));
+	uk_wire_write_bytes(w, s, strlen(s));
 }
 
-static void write_dec(struct uk_writer *w, uint64_t v)
+static void write_dec(struct uk_wire_writer *w, uint64_t v)
 {
 	char digits[24];
 	size_t i = sizeof(digits);
@@ -224,24 +224,24 @@ static void write_dec(struct uk_writer *w, uint64_t v)
 		digits[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	uk_write_bytes(w, digits + i, sizeof(digits) - i);
+	uk_wire_write_bytes(w, digits + i, sizeof(digits) - i);
 }
 
-static void write_header(struct uk_writer *w, const struct uk_ipmsg_ident *id, uint64_t packet_no,
-			 uint32_t command)
+static void write_header(struct uk_wire_writer *w, const struct uk_ipmsg_ident *id,
+			 uint64_t packet_no, uint32_t command)
 {
 	write_str(w, "1:");
 	write_dec(w, packet_no);
-	uk_write_u8(w, ':');
+	uk_wire_write_u8(w, ':');
 	write_str(w, id->user);
-	uk_write_u8(w, ':');
+	uk_wire_write_u8(w, ':');
 	write_str(w, id->host);
-	uk_write_u8(w, ':');
+	uk_wire_write_u8(w, ':');
 	write_dec(w, command);
-	uk_write_u8(w, ':');
+	uk_wire_write_u8(w, ':');
 }
 
-static int finish(struct uk_writer *w)
+static int finish(struct uk_wire_writer *w)
 {
 	return w->err ? UK_ENOSPACE : (int)w->off;
 }
@@ -255,27 +255,27 @@ size_t uk_ipmsg_header_len(const struct uk_ipmsg_ident *id)
 int uk_ipmsg_build(void *out, size_t cap, const struct uk_ipmsg_ident *id, uint64_t packet_no,
 		   uint32_t command, const void *extra, size_t extra_len)
 {
-	struct uk_writer w;
+	struct uk_wire_writer w;
 
-	uk_writer_init(&w, out, cap);
+	uk_wire_writer_init(&w, out, cap);
 	write_header(&w, id, packet_no, command);
 	if (extra_len)
-		uk_write_bytes(&w, extra, extra_len);
+		uk_wire_write_bytes(&w, extra, extra_len);
 	return finish(&w);
 }
 
 int uk_ipmsg_build_entry(void *out, size_t cap, const struct uk_ipmsg_ident *id, uint64_t packet_no,
 			 uint32_t mode)
 {
-	struct uk_writer w;
+	struct uk_wire_writer w;
 
-	uk_writer_init(&w, out, cap);
+	uk_wire_writer_init(&w, out, cap);
 	write_header(&w, id, packet_no,
 		     mode == UK_IPMSG_BR_EXIT ? mode : mode | UK_IPMSG_CAPUTF8OPT);
 	write_str(&w, id->nick);
-	uk_write_u8(&w, 0);
+	uk_wire_write_u8(&w, 0);
 	write_str(&w, id->group);
-	uk_write_u8(&w, 0);
+	uk_wire_write_u8(&w, 0);
 	if (mode != UK_IPMSG_BR_EXIT) {
 		write_str(&w, "\nUN:");
 		write_str(&w, id->user);
@@ -292,28 +292,28 @@ int uk_ipmsg_build_entry(void *out, size_t cap, const struct uk_ipmsg_ident *id,
 int uk_ipmsg_build_sendmsg(void *out, size_t cap, const struct uk_ipmsg_ident *id,
 			   uint64_t packet_no, const void *text, size_t len)
 {
-	struct uk_writer w;
+	struct uk_wire_writer w;
 
 	if (len && memchr(text, 0, len))
 		return UK_EPARSE;
-	uk_writer_init(&w, out, cap);
+	uk_wire_writer_init(&w, out, cap);
 	write_header(&w, id, packet_no,
 		     UK_IPMSG_SENDMSG | UK_IPMSG_SENDCHECKOPT | UK_IPMSG_UTF8OPT);
 	if (len)
-		uk_write_bytes(&w, text, len);
-	uk_write_u8(&w, 0);
+		uk_wire_write_bytes(&w, text, len);
+	uk_wire_write_u8(&w, 0);
 	return finish(&w);
 }
 
 int uk_ipmsg_build_recvmsg(void *out, size_t cap, const struct uk_ipmsg_ident *id,
 			   uint64_t packet_no, uint64_t acked_no)
 {
-	struct uk_writer w;
+	struct uk_wire_writer w;
 
-	uk_writer_init(&w, out, cap);
+	uk_wire_writer_init(&w, out, cap);
 	write_header(&w, id, packet_no, UK_IPMSG_RECVMSG);
 	write_dec(&w, acked_no);
-	uk_write_u8(&w, 0);
+	uk_wire_write_u8(&w, 0);
 	return finish(&w);
 }
 
@@ -339,26 +339,4 @@ uint64_t uk_ipmsg_seq_advance(struct uk_ipmsg_seq *s, uint32_t step)
 	 * our numbers when we announce ourselves (docs/wire.md). */
 	s->last = s->last >= (uint64_t)UINT32_MAX - step ? step : s->last + step;
 	return s->last;
-}
-
-const char *uk_ipmsg_mode_name(uint32_t command)
-{
-	switch (UK_IPMSG_MODE(command)) {
-	case UK_IPMSG_NOOPERATION:
-		return "NOOPERATION";
-	case UK_IPMSG_BR_ENTRY:
-		return "BR_ENTRY";
-	case UK_IPMSG_BR_EXIT:
-		return "BR_EXIT";
-	case UK_IPMSG_ANSENTRY:
-		return "ANSENTRY";
-	case UK_IPMSG_BR_ABSENCE:
-		return "BR_ABSENCE";
-	case UK_IPMSG_SENDMSG:
-		return "SENDMSG";
-	case UK_IPMSG_RECVMSG:
-		return "RECVMSG";
-	default:
-		return "UNKNOWN";
-	}
 }

@@ -32,7 +32,7 @@ static bool group_v4(const struct uk_addr *g, struct in_addr *out)
 	return false;
 }
 
-static int membership(int fd, const struct uk_addr *group, unsigned ifindex, bool join)
+int uk_mcast_join(int fd, const struct uk_addr *group, unsigned ifindex)
 {
 	struct in_addr v4;
 
@@ -43,26 +43,14 @@ static int membership(int fd, const struct uk_addr *group, unsigned ifindex, boo
 		memset(&m, 0, sizeof(m));
 		m.imr_multiaddr = v4;
 		m.imr_ifindex = (int)ifindex;
-		return set_opt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m,
-			       sizeof(m));
+		return set_opt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m));
 	}
 	struct ipv6_mreq m6;
 	memset(&m6, 0, sizeof(m6));
 	m6.ipv6mr_multiaddr = group->u.in6.sin6_addr;
 	/* A scoped group ("ff02::1%eth0") names its interface itself. */
 	m6.ipv6mr_interface = ifindex ? ifindex : group->u.in6.sin6_scope_id;
-	return set_opt(fd, IPPROTO_IPV6, join ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP, &m6,
-		       sizeof(m6));
-}
-
-int uk_mcast_join(int fd, const struct uk_addr *group, unsigned ifindex)
-{
-	return membership(fd, group, ifindex, true);
-}
-
-int uk_mcast_leave(int fd, const struct uk_addr *group, unsigned ifindex)
-{
-	return membership(fd, group, ifindex, false);
+	return set_opt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m6, sizeof(m6));
 }
 
 int uk_mcast_set_all(int fd, int family, bool on)
@@ -89,20 +77,6 @@ int uk_mcast_set_if(int fd, int family, unsigned ifindex)
 	memset(&m, 0, sizeof(m));
 	m.imr_ifindex = (int)ifindex;
 	return set_opt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof(m));
-}
-
-int uk_mcast_set_loop(int fd, int family, bool on)
-{
-	if (family == AF_INET6)
-		return set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, on);
-	return set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, on);
-}
-
-int uk_mcast_set_hops(int fd, int family, int hops)
-{
-	if (family == AF_INET6)
-		return set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, hops);
-	return set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, hops);
 }
 
 bool uk_mcast_same_group(const struct uk_addr *a, const struct uk_addr *b)

@@ -46,11 +46,6 @@ void uk_outbox_free(struct uk_outbox *ob, void (*drop)(void *user))
 	ob->items = NULL;
 }
 
-bool uk_outbox_full(const struct uk_outbox *ob)
-{
-	return ob->count >= ob->cfg.capacity;
-}
-
 /* The wait after the tries-th transmission: first, 2x first, ... capped. */
 static uint64_t backoff(const struct uk_outbox_cfg *cfg, unsigned tries)
 {

@@ -10,14 +10,14 @@
 
 bool uk_sockperf_make_reply(unsigned char *buf, size_t len)
 {
-	struct uk_reader r;
+	struct uk_wire_reader r;
 	uint16_t flags;
 	uint32_t msg_len;
 
-	uk_reader_init(&r, buf, len);
-	(void)uk_read_u64be(&r);
-	flags = uk_read_u16be(&r);
-	msg_len = uk_read_u32be(&r);
+	uk_wire_reader_init(&r, buf, len);
+	(void)uk_wire_read_u64be(&r);
+	flags = uk_wire_read_u16be(&r);
+	msg_len = uk_wire_read_u32be(&r);
 	if (r.err || !(flags & UK_SOCKPERF_PONG_REQUEST) || msg_len != len)
 		return false;
 	flags &= (uint16_t)~UK_SOCKPERF_CLIENT;
@@ -56,51 +56,51 @@ bool uk_probe_is_ascii(const struct uk_probe_fmt *f)
 
 void uk_probe_build(const struct uk_probe_fmt *f, uint64_t seq, unsigned char *out)
 {
-	struct uk_writer w;
+	struct uk_wire_writer w;
 	uint64_t s = seq & SEQ_MASK;
 
-	uk_writer_init(&w, out, f->size);
+	uk_wire_writer_init(&w, out, f->size);
 	/* The sequence number in 7-bit groups, most significant first. */
 	for (int i = 7; i >= 0; i--)
-		uk_write_u8(&w, (uint8_t)((s >> (7 * i)) & 0x7f));
-	uk_write_u16be(&w, UK_SOCKPERF_CLIENT | UK_SOCKPERF_PONG_REQUEST);
-	uk_write_u32be(&w, (uint32_t)f->size);
-	uk_write_bytes(&w, MAGIC, 2);
-	uk_write_bytes(&w, f->token, UK_PROBE_TOKEN_LEN);
+		uk_wire_write_u8(&w, (uint8_t)((s >> (7 * i)) & 0x7f));
+	uk_wire_write_u16be(&w, UK_SOCKPERF_CLIENT | UK_SOCKPERF_PONG_REQUEST);
+	uk_wire_write_u32be(&w, (uint32_t)f->size);
+	uk_wire_write_bytes(&w, MAGIC, 2);
+	uk_wire_write_bytes(&w, f->token, UK_PROBE_TOKEN_LEN);
 	while (w.off < f->size)
-		uk_write_u8(&w, (uint8_t)('a' + w.off % 26));
+		uk_wire_write_u8(&w, (uint8_t)('a' + w.off % 26));
 }
 
 int uk_probe_parse(const struct uk_probe_fmt *f, const unsigned char *reply, size_t len,
 		   uint64_t *seq)
 {
-	struct uk_reader r;
+	struct uk_wire_reader r;
 	uint64_t s = 0;
 	uint16_t flags;
 	const unsigned char *magic, *token;
 
 	if (len < f->size)
 		return UK_EPARSE;
-	uk_reader_init(&r, reply + (len - f->size), f->size);
+	uk_wire_reader_init(&r, reply + (len - f->size), f->size);
 	for (int i = 0; i < 8; i++) {
-		uint8_t b = uk_read_u8(&r);
+		uint8_t b = uk_wire_read_u8(&r);
 		if (b & 0x80)
 			return UK_EPARSE;
 		s = (s << 7) | b;
 	}
-	flags = uk_read_u16be(&r);
-	if (uk_read_u32be(&r) != f->size ||
+	flags = uk_wire_read_u16be(&r);
+	if (uk_wire_read_u32be(&r) != f->size ||
 	    (flags & ~UK_SOCKPERF_CLIENT) != UK_SOCKPERF_PONG_REQUEST)
 		return UK_EPARSE;
-	magic = uk_read_bytes(&r, 2);
-	token = uk_read_bytes(&r, UK_PROBE_TOKEN_LEN);
+	magic = uk_wire_read_bytes(&r, 2);
+	token = uk_wire_read_bytes(&r, UK_PROBE_TOKEN_LEN);
 	if (r.err || memcmp(magic, MAGIC, 2) != 0 ||
 	    memcmp(token, f->token, UK_PROBE_TOKEN_LEN) != 0)
 		return UK_EPARSE;
 	/* The padding too: a reply with damaged bytes is not a good reply. */
-	while (uk_reader_left(&r)) {
+	while (uk_wire_reader_left(&r)) {
 		size_t at = r.off;
-		if (uk_read_u8(&r) != (uint8_t)('a' + at % 26))
+		if (uk_wire_read_u8(&r) != (uint8_t)('a' + at % 26))
 			return UK_EPARSE;
 	}
 	*seq = s;

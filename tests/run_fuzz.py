@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
 """Replays each fuzz target's seed corpus (tests/fuzz/corpus/<target>/),
 then fuzzes it for a few seconds with new inputs kept out of the tree.
-Prints 'fuzz: N passed, N failed'."""
+Prints 'fuzz: N passed, N failed'.
+
+With --long (make fuzz-long): a campaign per target of --runs executions
+(or --seconds, whichever comes first), then the corpus is minimised into
+tests/fuzz/corpus/<target>/ (-merge=1) and one table row per target
+(executions, exec/s, cov, ft, crashes) is printed and written to --table."""
 import argparse
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -19,6 +27,18 @@ def run(cmd, timeout):
         return -1, "TIMEOUT"
 
 
+# Targets fed whole datagrams (or message texts, or history lines) take
+# inputs up to 64 KiB, as large as a UDP datagram; the rest (option text,
+# event sequences) keep libFuzzer's default of 4096 bytes.
+MAX_LEN = {name: 65536 for name in (
+    "fuzz_charset", "fuzz_echo", "fuzz_history", "fuzz_ipmsg", "fuzz_listen",
+    "fuzz_probe", "fuzz_room", "fuzz_show", "fuzz_text", "fuzz_tui")}
+
+
+def max_len_args(name):
+    return [f"-max_len={MAX_LEN[name]}"] if name in MAX_LEN else []
+
+
 def record_result(name, passed, failed, skipped=0):
     """Appends this runner's counts to $UK_RESULTS (make check's total)."""
     path = os.environ.get("UK_RESULTS")
@@ -27,11 +47,65 @@ def record_result(name, passed, failed, skipped=0):
             f.write(f"{name} {passed} {failed} {skipped}\n")
 
 
+def campaign(target, runs, seconds, table):
+    """One long run of target from its checked-in corpus, then -merge=1 of
+    what it found back into that corpus. Returns a table row."""
+    name = os.path.basename(target)
+    corpus = os.path.join(HERE, "fuzz", "corpus", name.replace("fuzz_", "", 1))
+    with tempfile.TemporaryDirectory() as scratch:
+        work = os.path.join(scratch, "new")
+        os.mkdir(work)
+        crashes = os.path.join(scratch, "crash-")
+        t0 = time.monotonic()
+        rc, out = run([target, f"-runs={runs}", f"-max_total_time={seconds}", "-timeout=10",
+                       "-rss_limit_mb=2048", "-print_final_stats=1", "-print_pcs=0",
+                       f"-artifact_prefix={crashes}"] + max_len_args(name) + [work, corpus],
+                      seconds + 600)
+        wall = time.monotonic() - t0
+        execs = re.findall(r"stat::number_of_executed_units:\s+(\d+)", out)
+        rate = re.findall(r"stat::average_exec_per_sec:\s+(\d+)", out)
+        cov = re.findall(r"cov: (\d+) ft: (\d+)", out)
+        found = [f for f in os.listdir(scratch) if f.startswith("crash-")]
+        if rc != 0 or found:
+            log = os.path.join(os.path.dirname(table), f"{name}.crash.log")
+            with open(log, "w") as f:
+                f.write(out)
+            for f in found:
+                shutil.copy(os.path.join(scratch, f), os.path.dirname(table))
+        # Minimise: merge the old corpus and the new finds into an empty
+        # directory, which then replaces the checked-in corpus.
+        merged = os.path.join(scratch, "merged")
+        os.mkdir(merged)
+        mrc, mout = run([target, "-merge=1", "-rss_limit_mb=2048"] + max_len_args(name) +
+                        [merged, corpus, work], 3600)
+        before = len(os.listdir(corpus))
+        if mrc == 0 and os.listdir(merged):
+            shutil.rmtree(corpus)
+            shutil.copytree(merged, corpus)
+        after = len(os.listdir(corpus))
+    row = (f"| `{name}` | {int(execs[-1]) if execs else 0:,} | {int(rate[-1]) if rate else 0:,} | "
+           f"{cov[-1][0] if cov else '?'} | {cov[-1][1] if cov else '?'} | "
+           f"{'none' if rc == 0 and not found else 'CRASH rc=%d, see %s.crash.log' % (rc, name)} | "
+           f"{before} -> {after} | {wall:.0f} s |")
+    print(row, flush=True)
+    with open(table, "a") as f:
+        f.write(row + "\n")
+    return rc == 0 and not found
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--long", action="store_true")
+    ap.add_argument("--runs", type=int, default=10_000_000)
+    ap.add_argument("--table", default="build/fuzz-long.md")
     ap.add_argument("targets", nargs="+")
     a = ap.parse_args()
+    if a.long:
+        os.makedirs(os.path.dirname(os.path.abspath(a.table)), exist_ok=True)
+        ok = [campaign(t, a.runs, a.seconds, os.path.abspath(a.table)) for t in a.targets]
+        print(f"fuzz-long: {sum(ok)} passed, {len(ok) - sum(ok)} failed")
+        return 0 if all(ok) else 1
     passed = failed = 0
     for target in a.targets:
         name = os.path.basename(target)
@@ -47,7 +121,8 @@ def main():
             with tempfile.TemporaryDirectory() as scratch:
                 rc, out = run([target, f"-max_total_time={a.seconds}", "-timeout=10",
                                "-rss_limit_mb=2048", "-print_final_stats=1",
-                               f"-artifact_prefix={scratch}/", scratch, corpus], a.seconds + 120)
+                               f"-artifact_prefix={scratch}/"] + max_len_args(name) +
+                              [scratch, corpus], a.seconds + 120)
                 ok = rc == 0
         print(f"  {name}: {len(seeds)} seeds replayed, {'ok' if ok else 'FAILED'}")
         if not ok:

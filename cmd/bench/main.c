@@ -228,7 +228,7 @@ static unsigned flow_send(struct flow *f, unsigned n, const struct uk_probe_fmt 
  * block, waits for the first datagram (up to the socket's SO_RCVTIMEO):
  * one flow needs no poll(), whose extra wake-up would add to every RTT. */
 static int flow_recv(struct flow *f, const struct uk_probe_fmt *fmt, struct bench_counts *c,
-		     struct uk_hist *h, bool block)
+		     struct uk_stats_hist *h, bool block)
 {
 	int n, fresh = 0;
 	uint64_t now;
@@ -253,7 +253,7 @@ static int flow_recv(struct flow *f, const struct uk_probe_fmt *fmt, struct benc
 		switch (r.kind) {
 		case UK_TRACK_NEW:
 			c->received++;
-			uk_hist_add(h, r.rtt_ns);
+			uk_stats_hist_add(h, r.rtt_ns);
 			fresh++;
 			break;
 		case UK_TRACK_DUP:
@@ -279,7 +279,7 @@ static double cpu_seconds(void)
 }
 
 static void report(const struct bench_opts *o, const char *peer, const struct bench_counts *c,
-		   const struct uk_hist *h, double seconds, double cpu)
+		   const struct uk_stats_hist *h, double seconds, double cpu)
 {
 	double eps = seconds > 0 ? (double)c->received / seconds : 0;
 	double loss = c->sent ? 100.0 * (double)c->lost / (double)c->sent : 0;
@@ -301,7 +301,7 @@ static void report(const struct bench_opts *o, const char *peer, const struct be
 		    (unsigned long long)c->late, (unsigned long long)c->refused, eps, cpu_us);
 		for (int i = 0; i < 5; i++)
 			printf("%s\"%s\":%.2f", i ? "," : "", names[i],
-			       (double)uk_hist_quantile(h, qs[i]) / 1e3);
+			       (double)uk_stats_hist_quantile(h, qs[i]) / 1e3);
 		printf("}}\n");
 		return;
 	}
@@ -316,7 +316,7 @@ static void report(const struct bench_opts *o, const char *peer, const struct be
 	printf("latency");
 	for (int i = 0; i < 5; i++)
 		printf("%s %s %.1f us", i ? "," : "", names[i],
-		       (double)uk_hist_quantile(h, qs[i]) / 1e3);
+		       (double)uk_stats_hist_quantile(h, qs[i]) / 1e3);
 	printf("\nclient CPU %.3f us per echo\n", cpu_us);
 	if (c->refused)
 		printf("ICMP port unreachable %llu times: nobody listens on %s\n",
@@ -333,7 +333,7 @@ int uk_cmd_bench(int argc, char **argv)
 	struct uk_probe_fmt fmt;
 	struct flow *flows = NULL;
 	struct bench_counts c = {0};
-	struct uk_hist *hist = NULL;
+	struct uk_stats_hist *hist = NULL;
 	struct pollfd *pfd = NULL;
 	char peer_text[UK_ADDR_STRLEN];
 	uint64_t start, stop_at, next_progress, last_received = 0;
@@ -356,7 +356,7 @@ int uk_cmd_bench(int argc, char **argv)
 		uk_cli_fail(CMD, "memory", -ENOMEM);
 		goto fail;
 	}
-	uk_hist_init(hist);
+	uk_stats_hist_init(hist);
 	block = o.flows == 1 && !o.rate_pps;
 	for (; opened < o.flows; opened++) {
 		int err = flow_open(&flows[opened], &peer, &o, block);
@@ -423,8 +423,8 @@ int uk_cmd_bench(int argc, char **argv)
 				"\r%5.1fs %10.0f echoes/s  lost %llu  p50 %.1f us  p99 %.1f us   ",
 				(double)(now - start) / 1e9, (double)(c.received - last_received),
 				(unsigned long long)c.lost,
-				(double)uk_hist_quantile(hist, 0.5) / 1e3,
-				(double)uk_hist_quantile(hist, 0.99) / 1e3);
+				(double)uk_stats_hist_quantile(hist, 0.5) / 1e3,
+				(double)uk_stats_hist_quantile(hist, 0.99) / 1e3);
 			last_received = c.received;
 			next_progress += UK_NS_PER_SEC;
 		}

@@ -166,7 +166,7 @@ static void print_reply(const struct ping_opts *o, const char *peer, size_t byte
 }
 
 static void print_summary(const struct ping_opts *o, const char *peer, const struct ping_counts *c,
-			  const struct uk_rtt *rtt, uint64_t elapsed_ns)
+			  const struct uk_stats_rtt *rtt, uint64_t elapsed_ns)
 {
 	double loss = c->sent ? 100.0 * (double)(c->sent - c->received) / (double)c->sent : 0.0;
 
@@ -182,8 +182,8 @@ static void print_summary(const struct ping_opts *o, const char *peer, const str
 		if (rtt->count)
 			printf(",\"rtt_min_ms\":%.3f,\"rtt_avg_ms\":%.3f,\"rtt_max_ms\":%.3f,"
 			       "\"rtt_mdev_ms\":%.3f",
-			       (double)rtt->min_ns / 1e6, uk_rtt_avg_ns(rtt) / 1e6,
-			       (double)rtt->max_ns / 1e6, uk_rtt_mdev_ns(rtt) / 1e6);
+			       (double)rtt->min_ns / 1e6, uk_stats_rtt_avg_ns(rtt) / 1e6,
+			       (double)rtt->max_ns / 1e6, uk_stats_rtt_mdev_ns(rtt) / 1e6);
 		printf("}\n");
 		fflush(stdout);
 		return;
@@ -199,8 +199,8 @@ static void print_summary(const struct ping_opts *o, const char *peer, const str
 		       (unsigned long long)c->refused, peer);
 	if (rtt->count)
 		printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n", (double)rtt->min_ns / 1e6,
-		       uk_rtt_avg_ns(rtt) / 1e6, (double)rtt->max_ns / 1e6,
-		       uk_rtt_mdev_ns(rtt) / 1e6);
+		       uk_stats_rtt_avg_ns(rtt) / 1e6, (double)rtt->max_ns / 1e6,
+		       uk_stats_rtt_mdev_ns(rtt) / 1e6);
 	fflush(stdout);
 }
 
@@ -219,7 +219,7 @@ static void on_lost(const struct ping_opts *o, const char *peer, uint64_t n)
 
 /* Reads every waiting datagram and classifies it. */
 static int read_replies(int fd, const struct ping_opts *o, const struct uk_probe_fmt *fmt,
-			struct uk_track *t, struct ping_counts *c, struct uk_rtt *rtt,
+			struct uk_track *t, struct ping_counts *c, struct uk_stats_rtt *rtt,
 			const char *peer, unsigned char *buf)
 {
 	for (;;) {
@@ -248,7 +248,7 @@ static int read_replies(int fd, const struct ping_opts *o, const struct uk_probe
 		case UK_TRACK_NEW:
 			c->received++;
 			c->reordered += r.reordered;
-			uk_rtt_add(rtt, r.rtt_ns);
+			uk_stats_rtt_add(rtt, r.rtt_ns);
 			break;
 		case UK_TRACK_DUP:
 			c->dups++;
@@ -271,7 +271,7 @@ int uk_cmd_ping(int argc, char **argv)
 	struct uk_probe_fmt fmt;
 	struct uk_track track = {0};
 	struct ping_counts counts = {0};
-	struct uk_rtt rtt;
+	struct uk_stats_rtt rtt;
 	char peer_text[UK_ADDR_STRLEN];
 	unsigned char *buf = NULL, *probe = NULL;
 	uint64_t start, next_send, end_at = UINT64_MAX;
@@ -282,7 +282,7 @@ int uk_cmd_ping(int argc, char **argv)
 	if (uk_cli_resolve(CMD, o.host, o.port, o.family, &peer) < 0)
 		return UK_EXIT_USAGE;
 	uk_addr_format(&peer, peer_text, sizeof(peer_text));
-	uk_rtt_init(&rtt);
+	uk_stats_rtt_init(&rtt);
 	uk_probe_init(&fmt, o.size, uk_wall_ns() ^ ((uint64_t)getpid() << 32));
 	if (!uk_probe_is_ascii(&fmt) && !o.quiet && !o.json)
 		fprintf(stderr,

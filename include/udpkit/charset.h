@@ -38,6 +38,4 @@ void uk_charset_free(struct uk_charset *c);
 int uk_charset_decode(struct uk_charset *c, const void *in, size_t n, bool utf8_flag, char *out,
 		      size_t cap, size_t *out_len);
 
-const char *uk_charset_name(enum uk_charset_kind k);
-
 #endif

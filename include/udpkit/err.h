@@ -6,12 +6,11 @@
 #define UDPKIT_ERR_H
 
 enum {
-	UK_EPARSE = -10001,   /* text that does not parse (address, number, packet) */
-	UK_ERANGE_ = -10002,  /* a number outside its allowed range */
-	UK_ETRUNC = -10003,   /* a datagram was larger than the buffer (MSG_TRUNC) */
-	UK_ESHORT = -10004,   /* a wire reader ran past the end of its buffer */
+	UK_EPARSE = -10001,  /* text that does not parse (address, number, packet) */
+	UK_ERANGE_ = -10002, /* a number outside its allowed range */
+	/* -10003 and -10004 were never returned and are retired. */
 	UK_ENOSPACE = -10005, /* an output buffer is too small */
-	UK_EFAMILY = -10006,  /* an address of the wrong family for this socket */
+	/* -10006 was never returned and is retired. */
 	UK_ENOTFOUND = -10007 /* a name that does not resolve */
 };
 

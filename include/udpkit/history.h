@@ -81,8 +81,9 @@ int uk_history_writer_open_limits(const char *path, size_t max_lines, size_t max
 				  struct uk_history_writer **out);
 
 /* Queues e (copied) for writing; never blocks on the disk. Thread-safe.
- * Returns 0, or -ENOMEM when the queue is over its bound, -EMSGSIZE for a
- * text over UK_HISTORY_TEXT_MAX (either way the event is counted lost),
+ * Returns 0, or -ENOSPC when the queue is over its bound (as a full outbox
+ * does), -EMSGSIZE for a text over UK_HISTORY_TEXT_MAX (either way the event
+ * is counted lost), -ENOMEM when memory runs out,
  * UK_EPARSE for a bad kind or a peer/nick without its NUL. */
 int uk_history_writer_append(struct uk_history_writer *w, const struct uk_history_entry *e);
 

@@ -149,7 +149,4 @@ uint64_t uk_ipmsg_seq_next(struct uk_ipmsg_seq *s);
  * seen once does not tell the next ones (forged receipts). Pure. */
 uint64_t uk_ipmsg_seq_advance(struct uk_ipmsg_seq *s, uint32_t step);
 
-/* "BR_ENTRY", "SENDMSG", ... or "UNKNOWN" for a command mode. */
-const char *uk_ipmsg_mode_name(uint32_t command);
-
 #endif

@@ -1,6 +1,6 @@
-/* mcast.h: multicast socket options, IPv4 and IPv6 alike: joining and
- * leaving groups on one interface, hearing only the groups joined,
- * choosing the outgoing interface, loopback and hop limit. Each call is
+/* mcast.h: multicast socket options, IPv4 and IPv6 alike: joining groups
+ * on one interface, hearing only the groups joined, choosing the outgoing
+ * interface. (Leaving a group is closing the socket.) Each call is
  * one or two setsockopt()s; the family comes from the group or the socket. */
 #ifndef UDPKIT_MCAST_H
 #define UDPKIT_MCAST_H
@@ -14,7 +14,6 @@
  * IPv6 socket is joined with the IPv4 option, which Linux accepts on
  * dual-stack sockets. Returns 0 or -errno (EADDRINUSE: already joined). */
 int uk_mcast_join(int fd, const struct uk_addr *group, unsigned ifindex);
-int uk_mcast_leave(int fd, const struct uk_addr *group, unsigned ifindex);
 
 /* IP_MULTICAST_ALL and IPV6_MULTICAST_ALL (Linux): when on (the kernel's
  * default), a socket bound to a wildcard address receives every group that
@@ -25,12 +24,6 @@ int uk_mcast_set_all(int fd, int family, bool on);
 /* Outgoing interface for multicast (IP_MULTICAST_IF with ip_mreqn,
  * IPV6_MULTICAST_IF). Returns 0 or -errno. */
 int uk_mcast_set_if(int fd, int family, unsigned ifindex);
-
-/* Whether our own multicast comes back to sockets on this host. */
-int uk_mcast_set_loop(int fd, int family, bool on);
-
-/* Multicast TTL / hop limit (1 keeps it on the link). */
-int uk_mcast_set_hops(int fd, int family, int hops);
 
 /* True when the address bytes of a equal b's, port and scope id ignored:
  * how a datagram's destination (from pktinfo) is matched to a group. */

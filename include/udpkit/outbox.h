@@ -68,8 +68,6 @@ int uk_outbox_init(struct uk_outbox *ob, const struct uk_outbox_cfg *cfg);
 /* Frees everything; user pointers still inside are passed to drop(). */
 void uk_outbox_free(struct uk_outbox *ob, void (*drop)(void *user));
 
-bool uk_outbox_full(const struct uk_outbox *ob);
-
 /* Takes a message the caller has just sent for the first time (a copy of
  * data is kept). Returns 0, -ENOSPC when full, -EEXIST when packet_no is
  * already waiting, or -ENOMEM. */

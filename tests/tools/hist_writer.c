@@ -78,7 +78,7 @@ static int from_stdin(struct uk_history_writer *w)
 		e.text = text;
 		e.text_len = (size_t)n;
 		/* A full queue: wait for the writer thread, as in --burst. */
-		while ((n = uk_history_writer_append(w, &e)) == -ENOMEM) {
+		while ((n = uk_history_writer_append(w, &e)) == -ENOSPC) {
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}
@@ -109,7 +109,7 @@ static int burst(struct uk_history_writer *w, size_t bytes)
 		snprintf(e.nick, sizeof(e.nick), "burst\tnick");
 		/* A full queue: wait for the writer thread (only this test tool
 		 * waits; the chat counts the event lost instead). */
-		while (uk_history_writer_append(w, &e) == -ENOMEM) {
+		while (uk_history_writer_append(w, &e) == -ENOSPC) {
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}

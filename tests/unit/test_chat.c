@@ -307,7 +307,7 @@ static void test_exactly_once_through_loss(void **state)
 	sim_init(&s, 2, 12345, NULL);
 	uk_chat_start(&s.nodes[0].chat, s.now);
 	sim_run(&s, s.now + 1 * SEC);
-	assert_true(uk_roster_find(&s.nodes[0].chat.roster, &s.nodes[1].addr) != NULL);
+	assert_non_null(uk_roster_find(&s.nodes[0].chat.roster, &s.nodes[1].addr));
 	/* 20% loss each way, 10% duplicates, 1-50 ms of jitter (reordering). */
 	s.loss_pct[0] = s.loss_pct[1] = 20;
 	s.dup_pct = 10;

@@ -249,10 +249,10 @@ static void test_reply_never_larger_than_request_plus_30(void **state)
 					continue;
 				assert_true(s->out_len <= s->len + UK_ECHO_STAMP_LEN);
 				if (modes[m] != UK_ECHO_STAMP)
-					assert_true(s->out_len == s->len);
+					assert_int_equal(s->out_len, s->len);
 			}
 		}
-		assert_true(w.stats.datagrams == 1600);
+		assert_int_equal(w.stats.datagrams, 1600);
 		uk_echo_worker_free(&w);
 	}
 }

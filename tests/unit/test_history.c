@@ -337,8 +337,8 @@ static void test_queue_bound(void **state)
 	assert_int_equal(uk_history_writer_open_limits(path, 4, 1 << 30, &w), 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(uk_history_writer_append(w, &e), 0);
-	assert_int_equal(uk_history_writer_append(w, &e), -ENOMEM);
-	assert_int_equal(uk_history_writer_append(w, &e), -ENOMEM);
+	assert_int_equal(uk_history_writer_append(w, &e), -ENOSPC);
+	assert_int_equal(uk_history_writer_append(w, &e), -ENOSPC);
 	assert_int_equal(uk_history_writer_lost(w), 2);
 
 	d.want = 4 * line_len;
@@ -355,7 +355,7 @@ static void test_queue_bound(void **state)
 	/* The byte bound works the same way, and too long a text is refused. */
 	snprintf(path, sizeof(path), "%s/bytes.txt", tmpdir);
 	assert_int_equal(uk_history_writer_open_limits(path, 100, line_len - 1, &w), 0);
-	assert_int_equal(uk_history_writer_append(w, &e), -ENOMEM);
+	assert_int_equal(uk_history_writer_append(w, &e), -ENOSPC);
 	e.text_len = UK_HISTORY_TEXT_MAX + 1;
 	assert_int_equal(uk_history_writer_append(w, &e), -EMSGSIZE);
 	assert_int_equal(uk_history_writer_lost(w), 2);

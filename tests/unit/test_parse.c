@@ -21,7 +21,7 @@ static void test_u64_good(void **state)
 	assert_int_equal(uk_parse_u64("007", 0, 10, &v), 0);
 	assert_int_equal(v, 7);
 	assert_int_equal(uk_parse_u64("18446744073709551615", 0, UINT64_MAX, &v), 0);
-	assert_true(v == UINT64_MAX);
+	assert_int_equal(v, UINT64_MAX);
 }
 
 static void test_u64_junk_and_range(void **state)
@@ -70,24 +70,24 @@ static void test_duration_units(void **state)
 	uint64_t ns = 0;
 	(void)state;
 	assert_int_equal(uk_parse_duration("2", UK_NS_PER_SEC, 0, UINT64_MAX / 2, &ns), 0);
-	assert_true(ns == 2 * UK_NS_PER_SEC);
+	assert_int_equal(ns, 2 * UK_NS_PER_SEC);
 	assert_int_equal(uk_parse_duration("0.2", UK_NS_PER_SEC, 0, UINT64_MAX / 2, &ns), 0);
-	assert_true(ns == 200 * UK_NS_PER_MS);
+	assert_int_equal(ns, 200 * UK_NS_PER_MS);
 	assert_int_equal(uk_parse_duration("250", UK_NS_PER_MS, 0, UINT64_MAX / 2, &ns), 0);
-	assert_true(ns == 250 * UK_NS_PER_MS);
+	assert_int_equal(ns, 250 * UK_NS_PER_MS);
 	assert_int_equal(uk_parse_duration("15ns", UK_NS_PER_SEC, 0, UINT64_MAX / 2, &ns), 0);
-	assert_true(ns == 15);
+	assert_int_equal(ns, 15);
 	assert_int_equal(uk_parse_duration("1.5us", UK_NS_PER_SEC, 0, UINT64_MAX / 2, &ns), 0);
-	assert_true(ns == 1500);
+	assert_int_equal(ns, 1500);
 	assert_int_equal(uk_parse_duration("20ms", UK_NS_PER_SEC, 0, UINT64_MAX / 2, &ns), 0);
-	assert_true(ns == 20 * UK_NS_PER_MS);
+	assert_int_equal(ns, 20 * UK_NS_PER_MS);
 	assert_int_equal(uk_parse_duration("3s", UK_NS_PER_MS, 0, UINT64_MAX / 2, &ns), 0);
-	assert_true(ns == 3 * UK_NS_PER_SEC);
+	assert_int_equal(ns, 3 * UK_NS_PER_SEC);
 	assert_int_equal(uk_parse_duration("2m", UK_NS_PER_SEC, 0, UINT64_MAX / 2, &ns), 0);
-	assert_true(ns == 120 * UK_NS_PER_SEC);
+	assert_int_equal(ns, 120 * UK_NS_PER_SEC);
 	/* Rounded to the nearest nanosecond, not truncated. */
 	assert_int_equal(uk_parse_duration("0.0000000016", UK_NS_PER_SEC, 0, 10, &ns), 0);
-	assert_true(ns == 2);
+	assert_int_equal(ns, 2);
 }
 
 static void test_duration_range_and_junk(void **state)
@@ -107,7 +107,7 @@ static void test_duration_range_and_junk(void **state)
 	    UK_ERANGE_);
 	assert_int_equal(
 	    uk_parse_duration("3600", UK_NS_PER_SEC, UK_NS_PER_MS, 3600 * UK_NS_PER_SEC, &ns), 0);
-	assert_true(ns == 3600 * UK_NS_PER_SEC);
+	assert_int_equal(ns, 3600 * UK_NS_PER_SEC);
 	/* A duration beyond what 64 bits of nanoseconds can hold is out of
 	 * range even when the caller allows any value; it must not wrap. */
 	ns = 99;
@@ -117,7 +117,7 @@ static void test_duration_range_and_junk(void **state)
 	assert_int_equal(ns, 99);
 	/* The largest value that fits is still accepted. */
 	assert_int_equal(uk_parse_duration("9000000000s", UK_NS_PER_SEC, 0, UINT64_MAX, &ns), 0);
-	assert_true(ns == 9000000000ull * UK_NS_PER_SEC);
+	assert_int_equal(ns, 9000000000ull * UK_NS_PER_SEC);
 }
 
 int main(void)

@@ -65,7 +65,7 @@ static void test_round_trip(void **state)
 			uint64_t got = 999;
 			uk_probe_build(&f, seqs[i], p);
 			assert_int_equal(uk_probe_parse(&f, p, sizes[s], &got), 0);
-			assert_true(got == seqs[i]);
+			assert_int_equal(got, seqs[i]);
 		}
 	}
 }
@@ -79,10 +79,10 @@ static void test_seq_keeps_low_56_bits(void **state)
 	assert_int_equal(uk_probe_init(&f, sizeof(p), 1), 0);
 	uk_probe_build(&f, SEQ56 + 5, p);
 	assert_int_equal(uk_probe_parse(&f, p, sizeof(p), &got), 0);
-	assert_true(got == 5);
+	assert_int_equal(got, 5);
 	uk_probe_build(&f, UINT64_MAX, p);
 	assert_int_equal(uk_probe_parse(&f, p, sizeof(p), &got), 0);
-	assert_true(got == SEQ56 - 1);
+	assert_int_equal(got, SEQ56 - 1);
 }
 
 static void test_ascii_up_to_127(void **state)
@@ -128,12 +128,12 @@ static void test_stamped_prefix_accepted(void **state)
 	memcpy(reply, stamp, sizeof(stamp) - 1);
 	uk_probe_build(&f, 424242, reply + sizeof(stamp) - 1);
 	assert_int_equal(uk_probe_parse(&f, reply, sizeof(stamp) - 1 + 100, &got), 0);
-	assert_true(got == 424242);
+	assert_int_equal(got, 424242);
 	/* Any prefix works, even one byte or binary junk. */
 	reply[0] = 0xff;
 	uk_probe_build(&f, 9, reply + 1);
 	assert_int_equal(uk_probe_parse(&f, reply, 101, &got), 0);
-	assert_true(got == 9);
+	assert_int_equal(got, 9);
 }
 
 static void test_sockperf_reply_flags_accepted(void **state)
@@ -147,7 +147,7 @@ static void test_sockperf_reply_flags_accepted(void **state)
 	/* sockperf server clears CLIENT and keeps PONG_REQUEST. */
 	p[9] = UK_SOCKPERF_PONG_REQUEST;
 	assert_int_equal(uk_probe_parse(&f, p, sizeof(p), &got), 0);
-	assert_true(got == 77);
+	assert_int_equal(got, 77);
 }
 
 static void test_rejects(void **state)
@@ -213,28 +213,28 @@ static void test_rejects(void **state)
 		assert_int_equal(uk_probe_parse(&f, q, sizeof(q), &got), UK_EPARSE);
 	}
 	/* Nothing above touched *seq. */
-	assert_true(got == 31337);
+	assert_int_equal(got, 31337);
 }
 
 static void test_unwrap(void **state)
 {
 	(void)state;
 	/* Below 2^56, numbers are what they are. */
-	assert_true(uk_probe_unwrap(5, 10) == 5);
-	assert_true(uk_probe_unwrap(10, 10) == 10);
-	assert_true(uk_probe_unwrap(0, 0) == 0);
-	assert_true(uk_probe_unwrap(SEQ56 - 1, SEQ56 - 1) == SEQ56 - 1);
+	assert_int_equal(uk_probe_unwrap(5, 10), 5);
+	assert_int_equal(uk_probe_unwrap(10, 10), 10);
+	assert_int_equal(uk_probe_unwrap(0, 0), 0);
+	assert_int_equal(uk_probe_unwrap(SEQ56 - 1, SEQ56 - 1), SEQ56 - 1);
 	/* Across the boundary: the reference has wrapped, the reply is for a
 	 * probe sent just before or just after the wrap. */
-	assert_true(uk_probe_unwrap(SEQ56 - 3, SEQ56 + 10) == SEQ56 - 3);
-	assert_true(uk_probe_unwrap(4, SEQ56 + 10) == SEQ56 + 4);
-	assert_true(uk_probe_unwrap(0, SEQ56) == SEQ56);
-	assert_true(uk_probe_unwrap(SEQ56 - 1, SEQ56) == SEQ56 - 1);
+	assert_int_equal(uk_probe_unwrap(SEQ56 - 3, SEQ56 + 10), SEQ56 - 3);
+	assert_int_equal(uk_probe_unwrap(4, SEQ56 + 10), SEQ56 + 4);
+	assert_int_equal(uk_probe_unwrap(0, SEQ56), SEQ56);
+	assert_int_equal(uk_probe_unwrap(SEQ56 - 1, SEQ56), SEQ56 - 1);
 	/* Further up: the third epoch. */
-	assert_true(uk_probe_unwrap(SEQ56 - 1, 2 * SEQ56 + 1) == 2 * SEQ56 - 1);
-	assert_true(uk_probe_unwrap(1, 2 * SEQ56 + 1) == 2 * SEQ56 + 1);
+	assert_int_equal(uk_probe_unwrap(SEQ56 - 1, 2 * SEQ56 + 1), 2 * SEQ56 - 1);
+	assert_int_equal(uk_probe_unwrap(1, 2 * SEQ56 + 1), 2 * SEQ56 + 1);
 	/* A wire value with bits above 56 is masked first. */
-	assert_true(uk_probe_unwrap(SEQ56 + 4, SEQ56 + 10) == SEQ56 + 4);
+	assert_int_equal(uk_probe_unwrap(SEQ56 + 4, SEQ56 + 10), SEQ56 + 4);
 	/* Round trip through the wire over a run that crosses the boundary. */
 	{
 		struct uk_probe_fmt f;
@@ -245,8 +245,8 @@ static void test_unwrap(void **state)
 			uk_probe_build(&f, seq, p);
 			assert_int_equal(uk_probe_parse(&f, p, sizeof(p), &wire), 0);
 			/* The sender has sent up to 10 more probes since. */
-			assert_true(uk_probe_unwrap(wire, seq + 10) == seq);
-			assert_true(uk_probe_unwrap(wire, seq) == seq);
+			assert_int_equal(uk_probe_unwrap(wire, seq + 10), seq);
+			assert_int_equal(uk_probe_unwrap(wire, seq), seq);
 		}
 	}
 }

@@ -42,13 +42,13 @@ static void test_new_dup_unknown(void **state)
 
 	r = uk_track_reply(&t, 1, T0 + 3 * MS);
 	assert_int_equal(r.kind, UK_TRACK_NEW);
-	assert_true(r.rtt_ns == 3 * MS);
+	assert_int_equal(r.rtt_ns, 3 * MS);
 	assert_false(r.reordered);
 	assert_int_equal(t.waiting, 1);
 
 	r = uk_track_reply(&t, 1, T0 + 5 * MS);
 	assert_int_equal(r.kind, UK_TRACK_DUP);
-	assert_true(r.rtt_ns == 5 * MS);
+	assert_int_equal(r.rtt_ns, 5 * MS);
 	assert_int_equal(t.waiting, 1);
 
 	/* Never sent: 0, the next number, far in the future. */
@@ -60,13 +60,13 @@ static void test_new_dup_unknown(void **state)
 
 	r = uk_track_reply(&t, 2, T0 + 12 * MS);
 	assert_int_equal(r.kind, UK_TRACK_NEW);
-	assert_true(r.rtt_ns == 2 * MS);
+	assert_int_equal(r.rtt_ns, 2 * MS);
 	assert_int_equal(t.waiting, 0);
 	/* A clock that seems to go backwards gives rtt 0, not a huge number. */
 	assert_int_equal(uk_track_sent(&t, T0 + 100 * MS, NULL), 3);
 	r = uk_track_reply(&t, 3, T0 + 99 * MS);
 	assert_int_equal(r.kind, UK_TRACK_NEW);
-	assert_true(r.rtt_ns == 0);
+	assert_int_equal(r.rtt_ns, 0);
 	uk_track_free(&t);
 }
 
@@ -103,33 +103,33 @@ static void test_expire_and_late(void **state)
 	const uint64_t timeout = 1000 * MS;
 	(void)state;
 	assert_int_equal(uk_track_init(&t, 16), 0);
-	assert_true(uk_track_next_deadline(&t, timeout) == UINT64_MAX);
+	assert_int_equal(uk_track_next_deadline(&t, timeout), UINT64_MAX);
 	(void)uk_track_sent(&t, T0, NULL);	      /* 1 */
 	(void)uk_track_sent(&t, T0 + 100 * MS, NULL); /* 2 */
 	(void)uk_track_sent(&t, T0 + 200 * MS, NULL); /* 3 */
-	assert_true(uk_track_next_deadline(&t, timeout) == T0 + timeout);
+	assert_int_equal(uk_track_next_deadline(&t, timeout), T0 + timeout);
 
 	/* Nothing before the deadline, exactly one at it. */
 	assert_int_equal(uk_track_expire(&t, T0 + timeout - 1, timeout), 0);
 	assert_int_equal(t.waiting, 3);
 	assert_int_equal(uk_track_expire(&t, T0 + timeout, timeout), 1);
 	assert_int_equal(t.waiting, 2);
-	assert_true(uk_track_next_deadline(&t, timeout) == T0 + 100 * MS + timeout);
+	assert_int_equal(uk_track_next_deadline(&t, timeout), T0 + 100 * MS + timeout);
 
 	/* Probe 2 is answered in time; the next deadline is probe 3's. */
 	r = uk_track_reply(&t, 2, T0 + 1050 * MS);
 	assert_int_equal(r.kind, UK_TRACK_NEW);
-	assert_true(uk_track_next_deadline(&t, timeout) == T0 + 200 * MS + timeout);
+	assert_int_equal(uk_track_next_deadline(&t, timeout), T0 + 200 * MS + timeout);
 
 	/* Probe 1 answers after it was given up: late, with its rtt. */
 	r = uk_track_reply(&t, 1, T0 + 1500 * MS);
 	assert_int_equal(r.kind, UK_TRACK_LATE);
-	assert_true(r.rtt_ns == 1500 * MS);
+	assert_int_equal(r.rtt_ns, 1500 * MS);
 	assert_int_equal(t.waiting, 1);
 
 	assert_int_equal(uk_track_expire(&t, T0 + 5000 * MS, timeout), 1);
 	assert_int_equal(t.waiting, 0);
-	assert_true(uk_track_next_deadline(&t, timeout) == UINT64_MAX);
+	assert_int_equal(uk_track_next_deadline(&t, timeout), UINT64_MAX);
 	/* Expiring again finds nothing more. */
 	assert_int_equal(uk_track_expire(&t, T0 + 9000 * MS, timeout), 0);
 	r = uk_track_reply(&t, 3, T0 + 9000 * MS);
@@ -145,7 +145,7 @@ static void test_eviction_on_wrap(void **state)
 	(void)state;
 	assert_int_equal(uk_track_init(&t, 4), 0);
 	for (uint64_t i = 1; i <= 4; i++) {
-		assert_true(uk_track_sent(&t, T0 + i * MS, &ev) == i);
+		assert_int_equal(uk_track_sent(&t, T0 + i * MS, &ev), i);
 		assert_false(ev);
 	}
 	/* Probe 2 answered: its slot is free to reuse without a loss. */
@@ -164,7 +164,7 @@ static void test_eviction_on_wrap(void **state)
 	assert_int_equal(r.kind, UK_TRACK_UNKNOWN);
 	r = uk_track_reply(&t, 5, T0 + 12 * MS);
 	assert_int_equal(r.kind, UK_TRACK_NEW);
-	assert_true(r.rtt_ns == 2 * MS);
+	assert_int_equal(r.rtt_ns, 2 * MS);
 
 	/* Expiry skips what was evicted: the remembered 3, 4 and 6 expire. */
 	assert_int_equal(uk_track_expire(&t, T0 + 10000 * MS, 1000 * MS), 3);

@@ -1,0 +1,96 @@
+/* room.h: private chat rooms' datagram protection. A room is a name (not
+ * secret, like a Wi-Fi network's name) and a passphrase (secret). Every
+ * datagram of a room is sealed with XChaCha20-Poly1305 under a key derived
+ * from both with Argon2id; in clear travel only a 4-byte magic, so that
+ * other udpkit chats recognise room datagrams and drop them, and an 8-byte
+ * tag derived from the room name, so that a member drops other rooms'
+ * datagrams without decrypting and notices when its own room's datagrams do
+ * not authenticate (a mistyped passphrase). Wire format: docs/rooms.md.
+ * All cryptography is libsodium's. */
+#ifndef UDPKIT_ROOM_H
+#define UDPKIT_ROOM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define UK_ROOM_MAGIC "UKR\x01"
+#define UK_ROOM_MAGIC_LEN 4
+#define UK_ROOM_TAG_LEN 8
+#define UK_ROOM_NONCE_LEN 24 /* crypto_aead_xchacha20poly1305_ietf_NPUBBYTES */
+#define UK_ROOM_MAC_LEN 16   /* crypto_aead_xchacha20poly1305_ietf_ABYTES */
+/* What sealing adds in clear: magic, tag, nonce. */
+#define UK_ROOM_CLEAR_LEN (UK_ROOM_MAGIC_LEN + UK_ROOM_TAG_LEN + UK_ROOM_NONCE_LEN)
+/* The sealed header: kind, flags, sender session, sequence, time, length. */
+#define UK_ROOM_INNER_LEN 28
+#define UK_ROOM_OVERHEAD (UK_ROOM_CLEAR_LEN + UK_ROOM_MAC_LEN + UK_ROOM_INNER_LEN)
+/* Longest payload that still fits one UDP datagram once sealed. */
+#define UK_ROOM_MAX_PAYLOAD (65507 - UK_ROOM_OVERHEAD)
+#define UK_ROOM_SESSION_LEN 8
+
+/* Argon2id cost: what `udpkit chat --room` uses, and the cheapest that
+ * libsodium allows (for tests only). */
+enum uk_room_cost { UK_ROOM_COST_MODERATE, UK_ROOM_COST_TEST };
+
+/* The derived keys, in guarded memory (sodium_malloc: guard pages, mlock,
+ * wiped when freed). Opaque. */
+struct uk_room_key;
+
+/* Derives a room's keys from its name and passphrase: Argon2id with a salt
+ * made from the name, then one subkey each for sealing and for the tag.
+ * Slow on purpose (UK_ROOM_COST_MODERATE: 256 MiB, 3 passes; the time is
+ * measured in docs/rooms.md). Returns 0 and *out, or -EINVAL (empty name or
+ * passphrase), -ENOMEM, -EIO when libsodium cannot start. Never stores the
+ * passphrase; the caller wipes its own copy (sodium_memzero). */
+int uk_room_key_derive(struct uk_room_key **out, const char *room, const char *pass,
+		       size_t pass_len, enum uk_room_cost cost);
+
+/* Builds keys from 32 raw bytes, skipping Argon2id: the seam through which
+ * tests and the fuzz target reach past authentication with a fixed key. */
+int uk_room_key_from_raw(struct uk_room_key **out, const char *room, const uint8_t raw[32]);
+
+/* Wipes and frees; NULL is fine. */
+void uk_room_key_free(struct uk_room_key *key);
+
+/* The clear tag of a room's datagrams (a function of the name only). */
+void uk_room_tag(const char *room, uint8_t tag[UK_ROOM_TAG_LEN]);
+
+/* What the sealed header carries besides the payload. */
+enum uk_room_kind { UK_ROOM_KIND_DATA = 1, UK_ROOM_KIND_CHALLENGE = 2 };
+struct uk_room_inner {
+	uint8_t kind;
+	uint8_t flags;
+	uint8_t session[UK_ROOM_SESSION_LEN]; /* the sender's random per-run id */
+	uint64_t seq;			      /* per session, from 1, never reused */
+	uint64_t time_ms;		      /* sender's wall clock */
+	const uint8_t *payload;		      /* on open: points into the output buffer */
+	size_t payload_len;
+};
+
+/* Seals inner (with its payload) into out: a fresh random nonce each call.
+ * pad_to > 0 pads the sealed part with zeros up to the next multiple of
+ * pad_to bytes, so lengths say less. Returns the datagram's length, or
+ * -EMSGSIZE (payload or padding too large for cap or for UDP). */
+long uk_room_seal(const struct uk_room_key *key, const struct uk_room_inner *inner, size_t pad_to,
+		  uint8_t *out, size_t cap);
+
+/* True when buf starts like a room datagram (any room): what a chat outside
+ * rooms checks to drop them instead of showing them as text. */
+bool uk_room_is_sealed(const uint8_t *buf, size_t len);
+
+/* Result of opening a datagram. */
+enum uk_room_open_result {
+	UK_ROOM_OPENED = 0,
+	UK_ROOM_NOT_SEALED = 1, /* no magic: not a room datagram at all */
+	UK_ROOM_OTHER_ROOM = 2, /* another room's tag: dropped unread */
+	UK_ROOM_FORGED = 3,	/* our tag, but it does not authenticate */
+	UK_ROOM_MALFORMED = 4,	/* authenticates but its header is inconsistent */
+};
+
+/* Opens buf into plain (cap >= len is always enough). On UK_ROOM_OPENED,
+ * inner is filled and inner->payload points into plain. Never reads past
+ * len; constant-time authentication (libsodium). */
+enum uk_room_open_result uk_room_open(const struct uk_room_key *key, const uint8_t *buf, size_t len,
+				      uint8_t *plain, size_t cap, struct uk_room_inner *inner);
+
+#endif
