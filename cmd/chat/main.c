@@ -411,6 +411,9 @@ static void run(struct app *a)
 			in_slot = (int)n;
 			p[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 		}
+		/* Once per wake-up: a burst of lines is one screen update. */
+		if (a->tui)
+			uk_tui_refresh(a->tui);
 		if (poll(p, n, poll_timeout_ms(a, now)) < 0) {
 			if (errno == EINTR)
 				continue;
