@@ -16,6 +16,7 @@ import time
 import unittest
 
 from harness import BIN, SLOW, Proc, udp_socket
+from test_chat import chat, events, ipmsg, say
 
 FIGURES = os.environ.get("UDPKIT_FIGURES") == "1"
 
@@ -25,30 +26,7 @@ def figure(text):
         print(f"\nfigure: {text}", file=sys.stderr)
 
 
-def ipmsg(no, cmd, extra, user="tester", host="probehost"):
-    return b"1:%d:%s:%s:%d:" % (no, user.encode(), host.encode(), cmd) + extra
-
-
 BR_ENTRY, ANSENTRY, SENDMSG, RECVMSG = 0x1, 0x3, 0x20, 0x21
-
-
-def chat(*args, stay=True):
-    argv = [BIN, "chat", "-b", "127.0.0.1", "-p", "0", "--no-history"]
-    if stay:
-        argv.append("--stay")
-    p = Proc(argv + [str(a) for a in args], stdin=subprocess.PIPE)
-    _, port = p.wait_bound()
-    return p, port
-
-
-def say(p, line):
-    p.proc.stdin.write(line.encode() + b"\n")
-    p.proc.stdin.flush()
-
-
-def events(p, kind):
-    out = p.out().decode("utf-8", "replace")
-    return [l.split("\t") for l in out.splitlines() if l.startswith(kind + "\t")]
 
 
 def sync(p, port, tag):

@@ -4,61 +4,28 @@ Chinese text and escape sequences from the network are shown safely; the
 window is resized; /quit leaves. Skipped without tmux, or when the binary
 was built without the UI (it then falls back to line mode)."""
 import os
-import shutil
 import socket
-import subprocess
 import tempfile
 import time
 import unittest
-import uuid
 
 from harness import BIN, SLOW, require_cmd
+from tmuxpane import TmuxPane, wait_bound_file
 
 
 class ChatTui(unittest.TestCase):
     def setUp(self):
         require_cmd("tmux")
-        self.sock = f"ukchat{os.getpid()}{uuid.uuid4().hex[:6]}"
         self.tmp = tempfile.TemporaryDirectory()
         self.err = os.path.join(self.tmp.name, "err")
-        self.addCleanup(self.cleanup)
-
-    def cleanup(self):
-        subprocess.run(["tmux", "-L", self.sock, "kill-server"], capture_output=True, timeout=10)
-        self.tmp.cleanup()
-
-    def tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.sock] + list(args), capture_output=True,
-                              timeout=10, text=True)
-
-    def pane(self):
-        return self.tmux("capture-pane", "-p").stdout
-
-    def wait_pane(self, text, timeout=10):
-        deadline = time.monotonic() + timeout * SLOW
-        while time.monotonic() < deadline:
-            p = self.pane()
-            if text in p:
-                return p
-            time.sleep(0.05)
-        raise AssertionError(f"{text!r} not on screen:\n{self.pane()}")
-
-    def bound_port(self):
-        deadline = time.monotonic() + 10 * SLOW
-        while time.monotonic() < deadline:
-            if os.path.exists(self.err):
-                for line in open(self.err, errors="replace"):
-                    if line.startswith("bound on "):
-                        return int(line.split()[3])
-            time.sleep(0.05)
-        raise AssertionError("no bound line")
+        self.addCleanup(self.tmp.cleanup)
 
     def test_incoming_message_keeps_half_typed_line(self):
         cmd = (f"LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 -n alice "
                f"--no-history 2>{self.err}")
-        r = self.tmux("new-session", "-d", "-x", "90", "-y", "20", cmd)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        port = self.bound_port()
+        t = TmuxPane(self, cmd, 90, 20)
+        self.tmux, self.wait_pane = t.tmux, t.wait_pane
+        port = wait_bound_file(self.err)
         screen = self.wait_pane("alice")
         if "line mode on" in screen:
             raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")

@@ -11,15 +11,14 @@ receipts count what the chat handled, capture-pane shows what it drew."""
 import os
 import re
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
-import uuid
 
 from harness import BIN, SLOW, require_cmd
+from tmuxpane import TmuxPane, wait_bound_file
 
 FIGURES = os.environ.get("UDPKIT_FIGURES") == "1"
 SENDMSG_CHECK = 0x20 | 0x100
@@ -76,50 +75,20 @@ class Flooder:
 class ChatTuiFlood(unittest.TestCase):
     def setUp(self):
         require_cmd("tmux")
-        self.sock = f"ukflood{os.getpid()}{uuid.uuid4().hex[:6]}"
         self.tmp = tempfile.TemporaryDirectory()
         self.err = os.path.join(self.tmp.name, "err")
-        self.addCleanup(self.cleanup)
-
-    def cleanup(self):
-        subprocess.run(["tmux", "-L", self.sock, "kill-server"], capture_output=True, timeout=10)
-        self.tmp.cleanup()
-
-    def tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.sock] + list(args), capture_output=True,
-                              timeout=10, text=True)
-
-    def pane(self):
-        return self.tmux("capture-pane", "-p").stdout
-
-    def wait_pane(self, text, timeout=10):
-        deadline = time.monotonic() + timeout * SLOW
-        while time.monotonic() < deadline:
-            p = self.pane()
-            if text in p:
-                return p
-            time.sleep(0.02)
-        raise AssertionError(f"{text!r} not on screen:\n{self.pane()}")
+        self.addCleanup(self.tmp.cleanup)
 
     def start_chat(self):
         cmd = (f"exec env LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 -n alice "
                f"--no-history 2>{self.err}")
-        r = self.tmux("new-session", "-d", "-x", "120", "-y", "40", cmd)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        deadline = time.monotonic() + 10 * SLOW
-        port = None
-        while time.monotonic() < deadline and port is None:
-            if os.path.exists(self.err):
-                for line in open(self.err, errors="replace"):
-                    if line.startswith("bound on "):
-                        port = int(line.split()[3])
-            time.sleep(0.02)
-        self.assertIsNotNone(port, "no bound line")
+        t = TmuxPane(self, cmd, 120, 40)
+        self.tmux, self.pane, self.wait_pane = t.tmux, t.pane, t.wait_pane
+        port = wait_bound_file(self.err)
         screen = self.wait_pane("alice")
         if "line mode on" in screen:
             raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
-        pid = int(self.tmux("display-message", "-p", "#{pane_pid}").stdout.strip())
-        return port, pid
+        return port, t.pid()
 
     def rss_kb(self, pid):
         with open(f"/proc/{pid}/status") as f:

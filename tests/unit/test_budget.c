@@ -14,26 +14,16 @@
 #include "udpkit/addr.h"
 #include "udpkit/budget.h"
 #include "udpkit/clock.h"
+#include "test_addrs.h"
 
 #define T0 (5000 * UK_NS_PER_SEC)
 #define SEC UK_NS_PER_SEC
-
-static struct uk_addr v4(uint32_t ip, uint16_t port)
-{
-	struct uk_addr a;
-	memset(&a, 0, sizeof(a));
-	a.u.in.sin_family = AF_INET;
-	a.u.in.sin_addr.s_addr = htonl(ip);
-	a.u.in.sin_port = htons(port);
-	a.len = sizeof(a.u.in);
-	return a;
-}
 
 static void test_amplification_bound_per_address(void **state)
 {
 	struct uk_budget b;
 	struct uk_budget_cfg cfg = {.factor = 3};
-	struct uk_addr p1 = v4(0x0a000001, 40000), p2 = v4(0x0a000001, 40001);
+	struct uk_addr p1 = test_v4(0x0a000001, 40000), p2 = test_v4(0x0a000001, 40001);
 	(void)state;
 
 	assert_int_equal(uk_budget_init(&b, &cfg, 64), 0);
@@ -58,7 +48,7 @@ static void test_rates_per_host_and_total(void **state)
 	struct uk_budget b;
 	struct uk_budget_cfg cfg = {
 	    .host_per_sec = 2, .host_burst = 4, .total_per_sec = 10, .total_burst = 10};
-	struct uk_addr a = v4(0x0a000001, 2425);
+	struct uk_addr a = test_v4(0x0a000001, 2425);
 	unsigned ok = 0;
 	(void)state;
 
@@ -74,7 +64,7 @@ static void test_rates_per_host_and_total(void **state)
 	/* Many hosts: the total bucket (refilled to 10, 2 used) bounds them. */
 	ok = 0;
 	for (uint32_t i = 0; i < 100; i++) {
-		struct uk_addr h = v4(0x0b000000 + i, 2425);
+		struct uk_addr h = test_v4(0x0b000000 + i, 2425);
 		ok += uk_budget_answer(&b, &h, 100, true, true, T0 + SEC);
 	}
 	assert_int_equal(ok, 8);
@@ -94,7 +84,7 @@ static void test_flood_of_addresses_keeps_memory_fixed(void **state)
 	assert_int_equal(uk_budget_init(&b, &cfg, 256), 0);
 	entries = b.sets * UK_BUDGET_WAYS;
 	for (uint32_t i = 0; i < 100000; i++) {
-		struct uk_addr a = v4(0x0c000000 + i, 2425);
+		struct uk_addr a = test_v4(0x0c000000 + i, 2425);
 		uk_budget_received(&b, &a, 17, T0 + i);
 		in += 17;
 		if (uk_budget_answer(&b, &a, 290, false, true, T0 + i))

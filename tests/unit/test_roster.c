@@ -15,21 +15,11 @@
 
 #include "udpkit/addr.h"
 #include "udpkit/clock.h"
+#include "test_addrs.h"
 #include "udpkit/roster.h"
 
 #define T0 (5000 * UK_NS_PER_SEC)
 #define SEC UK_NS_PER_SEC
-
-static struct uk_addr v4(uint32_t ip, uint16_t port)
-{
-	struct uk_addr a;
-	memset(&a, 0, sizeof(a));
-	a.u.in.sin_family = AF_INET;
-	a.u.in.sin_addr.s_addr = htonl(ip);
-	a.u.in.sin_port = htons(port);
-	a.len = sizeof(a.u.in);
-	return a;
-}
 
 static enum uk_roster_event seen(struct uk_roster *r, struct uk_addr a, const char *nick,
 				 uint64_t now)
@@ -45,7 +35,7 @@ static enum uk_roster_event seen(struct uk_roster *r, struct uk_addr a, const ch
 static void test_join_change_find_remove(void **state)
 {
 	struct uk_roster r;
-	struct uk_addr a = v4(0xc0000201, 2425), b = v4(0xc0000202, 2425);
+	struct uk_addr a = test_v4(0xc0000201, 2425), b = test_v4(0xc0000202, 2425);
 	struct uk_peer gone;
 	bool ambiguous;
 	(void)state;
@@ -76,8 +66,8 @@ static void test_expiry_and_deadline(void **state)
 
 	assert_int_equal(uk_roster_init(&r, 4, 10 * SEC), 0);
 	assert_int_equal(uk_roster_deadline(&r), UINT64_MAX);
-	seen(&r, v4(0x0a000001, 2425), "a", T0);
-	seen(&r, v4(0x0a000002, 2425), "b", T0 + 5 * SEC);
+	seen(&r, test_v4(0x0a000001, 2425), "a", T0);
+	seen(&r, test_v4(0x0a000002, 2425), "b", T0 + 5 * SEC);
 	assert_int_equal(uk_roster_deadline(&r), T0 + 10 * SEC + 1);
 	assert_false(uk_roster_expire(&r, T0 + 10 * SEC, &gone));
 	assert_true(uk_roster_expire(&r, T0 + 10 * SEC + 1, &gone));
@@ -91,12 +81,12 @@ static void test_expiry_and_deadline(void **state)
 static void test_flood_leaves_room_for_a_newcomer(void **state)
 {
 	struct uk_roster r;
-	struct uk_addr real = v4(0xc0a80105, 2425);
+	struct uk_addr real = test_v4(0xc0a80105, 2425);
 	(void)state;
 
 	assert_int_equal(uk_roster_init(&r, 256, 0), 0);
 	for (uint32_t i = 0; i < 300; i++)
-		assert_int_equal(seen(&r, v4(0x7f000100 + i, 2425), "forged", T0 + i),
+		assert_int_equal(seen(&r, test_v4(0x7f000100 + i, 2425), "forged", T0 + i),
 				 UK_ROSTER_JOINED);
 	assert_int_equal(r.count, 256);
 	assert_int_equal(r.evicted, 44);
@@ -104,7 +94,8 @@ static void test_flood_leaves_room_for_a_newcomer(void **state)
 	assert_int_equal(seen(&r, real, "real", T0 + 1000), UK_ROSTER_JOINED);
 	assert_non_null(uk_roster_find(&r, &real));
 	/* The forged entries silent for longest went first. */
-	struct uk_addr oldest = v4(0x7f000100 + 44, 2425), newest = v4(0x7f000100 + 299, 2425);
+	struct uk_addr oldest = test_v4(0x7f000100 + 44, 2425),
+		       newest = test_v4(0x7f000100 + 299, 2425);
 	assert_null(uk_roster_find(&r, &oldest));
 	assert_non_null(uk_roster_find(&r, &newest));
 	uk_roster_free(&r);
@@ -117,28 +108,29 @@ static void test_unconfirmed_never_push_out_confirmed(void **state)
 
 	assert_int_equal(uk_roster_init(&r, 8, 0), 0);
 	for (uint32_t i = 0; i < 6; i++) {
-		struct uk_addr a = v4(0x0a000001 + i, 2425);
+		struct uk_addr a = test_v4(0x0a000001 + i, 2425);
 		seen(&r, a, "friend", T0);
 		assert_true(uk_roster_confirm(&r, &a));
 	}
 	/* 1,000 forged newcomers rotate through the 2 unconfirmed places. */
 	for (uint32_t i = 0; i < 1000; i++)
-		assert_int_equal(seen(&r, v4(0x0b000000 + i, 2425), "forged", T0 + SEC + i),
+		assert_int_equal(seen(&r, test_v4(0x0b000000 + i, 2425), "forged", T0 + SEC + i),
 				 UK_ROSTER_JOINED);
 	for (uint32_t i = 0; i < 6; i++) {
-		struct uk_addr a = v4(0x0a000001 + i, 2425);
+		struct uk_addr a = test_v4(0x0a000001 + i, 2425);
 		assert_non_null(uk_roster_find(&r, &a));
 	}
 	assert_int_equal(r.evicted, 998);
 	/* With every place confirmed, a newcomer is refused, not squeezed in. */
 	for (uint32_t i = 0; i < 2; i++) {
-		struct uk_addr a = v4(0x0c000001 + i, 2425);
+		struct uk_addr a = test_v4(0x0c000001 + i, 2425);
 		seen(&r, a, "friend", T0 + 2000 * SEC);
 		uk_roster_confirm(&r, &a);
 	}
-	assert_int_equal(seen(&r, v4(0x0d000001, 2425), "late", T0 + 3000 * SEC), UK_ROSTER_FULL);
+	assert_int_equal(seen(&r, test_v4(0x0d000001, 2425), "late", T0 + 3000 * SEC),
+			 UK_ROSTER_FULL);
 	assert_int_equal(r.refused, 1);
-	struct uk_addr unknown = v4(0x0e000001, 2425);
+	struct uk_addr unknown = test_v4(0x0e000001, 2425);
 	assert_false(uk_roster_confirm(&r, &unknown));
 	uk_roster_free(&r);
 }
@@ -146,7 +138,7 @@ static void test_unconfirmed_never_push_out_confirmed(void **state)
 static void test_one_host_holds_at_most_per_host(void **state)
 {
 	struct uk_roster r;
-	struct uk_addr other = v4(0x0a000099, 2425);
+	struct uk_addr other = test_v4(0x0a000099, 2425);
 	size_t from_host = 0;
 	(void)state;
 
@@ -154,7 +146,7 @@ static void test_one_host_holds_at_most_per_host(void **state)
 	seen(&r, other, "other", T0);
 	/* One address, 5,000 source ports. */
 	for (uint32_t i = 0; i < 5000; i++)
-		seen(&r, v4(0x0a000001, (uint16_t)(10000 + i)), "rotating", T0 + 1 + i);
+		seen(&r, test_v4(0x0a000001, (uint16_t)(10000 + i)), "rotating", T0 + 1 + i);
 	for (size_t i = 0; i < r.cap; i++)
 		if (r.peers[i].used && r.peers[i].addr.u.in.sin_addr.s_addr == htonl(0x0a000001))
 			from_host++;
@@ -172,13 +164,14 @@ static void test_host_full_of_confirmed_refuses_its_newcomers(void **state)
 	assert_int_equal(uk_roster_init(&r, 64, 0), 0);
 	r.per_host = 2;
 	for (uint16_t port = 1; port <= 2; port++) {
-		struct uk_addr a = v4(0x0a000001, port + 2000);
+		struct uk_addr a = test_v4(0x0a000001, port + 2000);
 		seen(&r, a, "chat", T0);
 		uk_roster_confirm(&r, &a);
 	}
-	assert_int_equal(seen(&r, v4(0x0a000001, 3000), "third", T0 + 1), UK_ROSTER_FULL);
+	assert_int_equal(seen(&r, test_v4(0x0a000001, 3000), "third", T0 + 1), UK_ROSTER_FULL);
 	/* Another host is not affected. */
-	assert_int_equal(seen(&r, v4(0x0a000002, 3000), "elsewhere", T0 + 1), UK_ROSTER_JOINED);
+	assert_int_equal(seen(&r, test_v4(0x0a000002, 3000), "elsewhere", T0 + 1),
+			 UK_ROSTER_JOINED);
 	uk_roster_free(&r);
 }
 
