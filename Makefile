@@ -155,7 +155,8 @@ lint-sh: deps-check
 # Every C file as .clang-format says: whitespace is never a review topic.
 # `make format` rewrites them.
 C_FILES := $(sort $(wildcard lib/*.c include/udpkit/*.h cmd/*.c cmd/*.h cmd/*/*.c cmd/*/*.h \
-	tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/tools/*.c tests/lib/*.h bench/*.c))
+	tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/tools/*.c tests/lib/*.h bench/*.c \
+	bench/probes/*.c))
 lint-format:
 	@bad=""; for f in $(C_FILES); do clang-format "$$f" | cmp -s - "$$f" || bad="$$bad $$f"; done; \
 	if [ -n "$$bad" ]; then echo "clang-format: differs:$$bad (run make format)"; \
@@ -194,7 +195,14 @@ $(BUILD)/bench/%: bench/%.c $(PLAIN_LIBOBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(PLAIN_LIBOBJ) $(LDLIBS)
 
-bench: deps $(BUILD)/udpkit $(BENCH_BIN)
+# The limit probes: minimal echo loops, the ceiling of each I/O design
+# (recvmmsg/sendmmsg, io_uring), against which udpkit echo is measured.
+PROBE_BIN := $(patsubst bench/probes/%.c,$(BUILD)/bench/%,$(wildcard bench/probes/*.c))
+$(BUILD)/bench/probe_%: bench/probes/probe_%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 $(WARN) -o $@ $< -luring
+
+bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --out bench/README.md
 	@$(BUILD)/bench/room_cost
 
@@ -202,7 +210,7 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN)
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command.
 DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
-	libreadline-dev libsystemd-dev libsodium-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
+	libreadline-dev libsystemd-dev libsodium-dev liburing-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
