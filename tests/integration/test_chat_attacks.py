@@ -9,7 +9,6 @@ for a time. UDPKIT_FIGURES=1 prints each attack's figure on stderr."""
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,12 +28,30 @@ def figure(text):
 BR_ENTRY, ANSENTRY, SENDMSG, RECVMSG = 0x1, 0x3, 0x20, 0x21
 
 
-def sync(p, port, tag):
+def sync(p, port, tag, timeout=30):
     """Sends a plain-text datagram after everything sent before, and waits
-    until the chat shows it: the chat has handled all that came first."""
+    until the chat shows it (it has handled all that came first) or exits.
+    Returns whether it was shown."""
+    needle = b"\t" + tag.encode() + b"\n"
     with udp_socket() as s:
         s.sendto(tag.encode(), ("127.0.0.1", port))
-        p.wait_for(b"\t" + tag.encode() + b"\n", "out", timeout=30)
+    deadline = time.monotonic() + timeout * SLOW
+    while time.monotonic() < deadline and p.proc.poll() is None and needle not in p.out():
+        time.sleep(0.01)
+    return needle in p.out()
+
+
+def send_paced(p, port, datagrams, every=50):
+    """Sends (socket, bytes) pairs to the chat, waiting after each `every`
+    until it has handled them, so that a slow build (ASan) never sees its
+    socket buffer overflow and drop what the test counts on. Returns the
+    bytes sent; stops early when the chat exits."""
+    total = 0
+    for i, (sock, data) in enumerate(datagrams, 1):
+        total += sock.sendto(data, ("127.0.0.1", port))
+        if i % every == 0 and not sync(p, port, f"paced {i}"):
+            break
+    return total
 
 
 def drain(sock):
@@ -74,12 +91,10 @@ class ChatAttacks(unittest.TestCase):
         IPMsg peer arriving afterwards is still recorded, as IPMsg, and a
         message to it asks for a receipt."""
         a, pa = self.start("-n", "alice")
-        for i in range(300):
-            src = f"127.0.{1 + i // 250}.{1 + i % 250}"
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.bind((src, 0))
-                s.sendto(ipmsg(1000 + i, BR_ENTRY, b"forged%d\0\0" % i), ("127.0.0.1", pa))
-        sync(a, pa, "flood sent")
+        socks = [self.sock(f"127.0.{1 + i // 250}.{1 + i % 250}") for i in range(300)]
+        send_paced(a, pa, ((s, ipmsg(1000 + i, BR_ENTRY, b"forged%d\0\0" % i))
+                           for i, s in enumerate(socks)))
+        self.assertTrue(sync(a, pa, "flood sent"))
         b, pb = self.start("-n", "bob", "-P", f"127.0.0.1:{pa}")
         b.wait_for(b"joined\t127.0.0.1:%d\talice\t" % pa, "out", timeout=30)
         # Alice handled bob's BR_ENTRY before answering it.
@@ -122,16 +137,10 @@ class ChatAttacks(unittest.TestCase):
         now = int(time.time())
         guesses = range(now - 100, now + 150)
         spoofer = self.sock()
-        for no in guesses:
-            spoofer.sendto(ipmsg(no, RECVMSG, b"%d\0" % no), ("127.0.0.1", pa))
-        for no in guesses:
-            peer.sendto(ipmsg(no, RECVMSG, b"%d\0" % no), ("127.0.0.1", pa))
+        send_paced(a, pa, [(spoofer, ipmsg(no, RECVMSG, b"%d\0" % no)) for no in guesses] +
+                   [(peer, ipmsg(no, RECVMSG, b"%d\0" % no)) for no in guesses])
         # A plain line after the spray: once it shows, the spray was handled.
-        deadline = time.monotonic() + 30 * SLOW
-        spoofer.sendto(b"spray done", ("127.0.0.1", pa))
-        while time.monotonic() < deadline and a.proc.poll() is None and \
-                b"\tspray done\n" not in a.out():
-            time.sleep(0.02)
+        sync(a, pa, "spray done")
         rc = a.proc.poll()
         if rc is None:
             rc = a.stop(signal.SIGTERM)
@@ -153,17 +162,17 @@ class ChatAttacks(unittest.TestCase):
         nick, group = "N" * 127, "G" * 127
         a, pa = self.start("-n", nick, "-g", group)
         socks = [self.sock() for _ in range(3000)]
-        sent = 0
-        for i, s in enumerate(socks):
-            d = ipmsg(i + 1, BR_ENTRY, b"x\0", user="u", host="h")
-            sent += s.sendto(d, ("127.0.0.1", pa))
-        sync(a, pa, "entries sent")
+        start = time.monotonic()
+        sent = send_paced(a, pa, ((s, ipmsg(i + 1, BR_ENTRY, b"x\0", user="u", host="h"))
+                                  for i, s in enumerate(socks)))
+        self.assertTrue(sync(a, pa, "entries sent"))
         answers = [d for s in socks for d, _ in drain(s)]
         back = sum(len(d) for d in answers)
         figure(f"reflection: {len(answers)} of 3000 answered, {back} bytes back for {sent} "
                f"bytes sent ({back / sent:.2f}x)")
         self.assertLessEqual(back, 3 * sent)
-        self.assertLessEqual(len(answers), 64)
+        # One address: a burst of 8, then 2 a second (however slow the run).
+        self.assertLessEqual(len(answers), 8 + 2 * (time.monotonic() - start) + 1)
 
     def test_to_host_port_is_an_address_even_when_a_nick_says_so(self):
         """Attack 5: a peer calls itself "127.0.0.3 2425"; /to 127.0.0.3 2425
