@@ -42,7 +42,8 @@ $(eval $(call variant,ASAN,asan,-O1 -g -fsanitize=address,undefined -fno-omit-fr
 $(eval $(call variant,TSAN,tsan,-O1 -g -fsanitize=thread))
 
 .PHONY: all check demo bench install uninstall deps deps-check clean unit unit-asan \
-	deb deb-check integration integration-asan integration-tsan fuzz fuzz-build fuzz-long lint-man lint-sh lint-format format help-sync \
+	deb deb-check integration integration-asan integration-tsan coverage fuzz fuzz-build fuzz-long \
+	lint-man lint-sh lint-format lint-tidy lint-cppcheck lint-scan format help-sync \
 	clang-build tsan-build asan-build gcc-werror
 
 all: $(BUILD)/udpkit
@@ -109,10 +110,33 @@ integration-asan: deps-check $(BUILD)/asan/udpkit $(ASAN_TOOLS)
 		UDPKIT_TOOLS=$(abspath $(BUILD)/tools-asan) \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(PYTHON) tests/run_integration.py
-# The threaded parts: the echo server's workers, the chat's history writer.
+# The threaded parts: the echo server's workers (the chat has no thread
+# since its history writer became synchronous; its tests run here anyway).
 integration-tsan: deps-check $(BUILD)/tsan/udpkit
 	@UDPKIT_BIN=$(abspath $(BUILD)/tsan/udpkit) UDPKIT_VARIANT=tsan TSAN_OPTIONS=halt_on_error=1 \
 		$(PYTHON) tests/run_integration.py -k threads,test_chat.
+
+# ---- coverage (gcov, gcovr) ---------------------------------------------------
+# A gcc --coverage -O0 build of everything in $(BUILD)/cov; the unit tests
+# and the whole integration suite run on it, then tests/coverage.py prints
+# lines and branches per lib/ file, names those below the floor, and fails
+# when lib/ as a whole is below COV_LINES / COV_BRANCHES. In make check this
+# integration run takes the place of the one on the -O2 build (every test
+# still runs three times: coverage, ASan+UBSan, TSan for the threaded
+# parts), so the gate costs a build and the unit tests, not another suite.
+COV := $(BUILD)/cov
+COV_UNIT := $(patsubst tests/unit/%.c,$(COV)/unit/%,$(UNIT_SRC))
+COV_LINES ?= 90
+COV_BRANCHES ?= 75
+coverage: deps-check
+	@find $(COV) -name '*.gcda' -delete 2>/dev/null || true
+	@$(MAKE) --no-print-directory -j2 BUILD=$(COV) CC=gcc CFLAGS="-O0 -g --coverage" \
+		$(COV)/udpkit $(COV_UNIT) $(COV)/tools/hist_writer $(COV)/tools/tui_driver
+	@UK_RESULTS= $(PYTHON) tests/run_unit.py $(COV_UNIT)
+	@UDPKIT_BIN=$(abspath $(COV)/udpkit) UDPKIT_TOOLS=$(abspath $(COV)/tools) \
+		UDPKIT_VARIANT=coverage $(PYTHON) tests/run_integration.py
+	@$(PYTHON) tests/coverage.py --build $(COV) --lines $(COV_LINES) --branches $(COV_BRANCHES) \
+		--out $(BUILD)/coverage.txt
 
 # ---- fuzz targets (libFuzzer via clang) -----------------------------------
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
@@ -121,9 +145,15 @@ FUZZ_LIBOBJ := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(LIB_SRC))
 $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+# Targets that fuzz front-end code link its files too (fuzz_tui includes
+# cmd/chat/tui.c itself, to reach its static layout functions).
+FUZZ_EXTRA_fuzz_show := cmd/chat/show.c cmd/cli.c
+$(BUILD)/fuzz/fuzz_show: $(FUZZ_EXTRA_fuzz_show)
+$(BUILD)/fuzz/fuzz_tui: cmd/chat/tui.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBOBJ) $(LDLIBS)
+	$(CLANG) $(BASE_CFLAGS) $(NCURSES_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_EXTRA_$*) $(FUZZ_LIBOBJ) $(LDLIBS)
 fuzz-build: $(FUZZ_BIN)
 # Replays every seed, then fuzzes each target briefly (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 10
@@ -165,6 +195,44 @@ lint-format:
 	[ -z "$$UK_RESULTS" ] || echo "format $(words $(C_FILES)) 0 0" >> "$$UK_RESULTS"
 format:
 	clang-format -i $(C_FILES)
+# Static analysis, zero findings (each exception names its reason in
+# .clang-tidy or .cppcheck-suppressions). clang-tidy: the bug-prone, CERT,
+# analyzer-security and performance groups over lib/, cmd/ and the fuzz
+# targets, two files at a time.
+TIDY_SRC := $(LIB_SRC) $(CMD_SRC) $(FUZZ_SRC)
+lint-tidy: $(BUILD)/gen/commands.h
+	@mkdir -p $(BUILD)/tidy; rm -f $(BUILD)/tidy/*.txt; \
+	printf '%s\n' $(TIDY_SRC) | xargs -P2 -I{} sh -c 'clang-tidy --quiet {} -- \
+		$(BASE_CFLAGS) $(NCURSES_CFLAGS) > $(BUILD)/tidy/$$(echo {} | tr / _).txt 2>&1 || \
+		echo FAIL >> $(BUILD)/tidy/$$(echo {} | tr / _).txt'; \
+	bad=$$(grep -l -E "FAIL|error:|warning:" $(BUILD)/tidy/*.txt | wc -l); \
+	grep -h -E "error:|warning:" $(BUILD)/tidy/*.txt; \
+	echo "clang-tidy: $$(( $(words $(TIDY_SRC)) - bad )) passed, $$bad failed"; \
+	[ -z "$$UK_RESULTS" ] || echo "clang-tidy $$(( $(words $(TIDY_SRC)) - bad )) $$bad 0" >> "$$UK_RESULTS"; \
+	[ $$bad = 0 ]
+CPPCHECK_DIRS := lib cmd tests/unit tests/fuzz tests/tools
+lint-cppcheck: $(BUILD)/gen/commands.h
+	@if cppcheck -j2 --quiet --enable=warning,style,performance,portability --std=c11 \
+		-D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen --inline-suppr \
+		--suppressions-list=.cppcheck-suppressions --error-exitcode=1 \
+		--template='{file}:{line}: {severity} [{id}] {message}' $(CPPCHECK_DIRS); then \
+		echo "cppcheck: 1 passed, 0 failed"; \
+		[ -z "$$UK_RESULTS" ] || echo "cppcheck 1 0 0" >> "$$UK_RESULTS"; \
+	else echo "cppcheck: 0 passed, 1 failed"; \
+		[ -z "$$UK_RESULTS" ] || echo "cppcheck 0 1 0" >> "$$UK_RESULTS"; exit 1; fi
+# The clang static analyzer over a clang build of udpkit and the test
+# tools (its own build directory); any report fails.
+lint-scan:
+	@rm -rf $(BUILD)/scan; \
+	if scan-build --status-bugs -o $(BUILD)/scan/report --use-cc=$(CLANG) \
+		$(MAKE) --no-print-directory -j2 BUILD=$(BUILD)/scan CC=$(CLANG) CFLAGS="-O0 -g" \
+		$(BUILD)/scan/udpkit $(BUILD)/scan/tools/hist_writer $(BUILD)/scan/tools/tui_driver \
+		> $(BUILD)/scan.log 2>&1; then \
+		echo "scan-build: 1 passed, 0 failed"; \
+		[ -z "$$UK_RESULTS" ] || echo "scan-build 1 0 0" >> "$$UK_RESULTS"; \
+	else grep -E "warning:|error:|bugs? found" $(BUILD)/scan.log; \
+		echo "scan-build: 0 passed, 1 failed (reports: $(BUILD)/scan/report)"; \
+		[ -z "$$UK_RESULTS" ] || echo "scan-build 0 1 0" >> "$$UK_RESULTS"; exit 1; fi
 help-sync: $(BUILD)/udpkit
 	@$(PYTHON) tests/help_sync.py $(BUILD)/udpkit $(MANS)
 # Both compilers, warnings as errors: the code is warning-free under each.
@@ -180,10 +248,11 @@ check: deps
 	@$(MAKE) --no-print-directory gcc-werror clang-build
 	@$(MAKE) --no-print-directory -j2 all asan-build tsan-build fuzz-build
 	@$(MAKE) --no-print-directory lint-format lint-man lint-sh help-sync
+	@$(MAKE) --no-print-directory lint-cppcheck lint-tidy lint-scan
 	@$(MAKE) --no-print-directory deb-check
 	@$(MAKE) --no-print-directory unit unit-asan
 	@$(MAKE) --no-print-directory fuzz
-	@$(MAKE) --no-print-directory integration integration-asan integration-tsan
+	@$(MAKE) --no-print-directory coverage integration-asan integration-tsan
 	@$(PYTHON) tests/total.py $(UK_RESULTS)
 
 demo: deps $(BUILD)/udpkit
@@ -205,13 +274,15 @@ $(BUILD)/bench/probe_%: bench/probes/probe_%.c
 bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --out bench/README.md
 	@$(BUILD)/bench/room_cost
+	@$(PYTHON) bench/history.py --udpkit $(BUILD)/udpkit
 
 # ---- dependencies ------------------------------------------------------------
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command.
 DEB_PACKAGES := gcc make clang clang-format libclang-rt-14-dev pkg-config libcmocka-dev libncurses-dev \
 	libreadline-dev libsystemd-dev libsodium-dev liburing-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
-	xdotool dbus-x11 dbus libglib2.0-bin locales
+	xdotool dbus-x11 dbus libglib2.0-bin locales \
+	clang-tidy clang-tools cppcheck gcovr
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \

@@ -44,7 +44,7 @@ void uk_cli_catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN); /* fails only for an invalid signal */
 }
 
 __attribute__((format(printf, 2, 0))) static void verror(const char *cmd, const char *fmt,

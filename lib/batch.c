@@ -7,7 +7,7 @@
 
 #include "udpkit/batch.h"
 
-#define CONTROL_BYTES (UK_PKTINFO_SPACE * 2)
+#define CONTROL_BYTES ((size_t)UK_PKTINFO_SPACE * 2)
 
 int uk_batch_init(struct uk_batch *b, size_t count, size_t slot_bytes)
 {

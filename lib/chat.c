@@ -1,7 +1,10 @@
 /* chat.c: the chat's protocol engine (see chat.h). Each received datagram
  * goes: self? -> source rules and rate -> IPMsg or plain text -> handler.
- * Receipts are sent before dedup, so a retransmission whose first receipt
- * was lost is acknowledged again, but only a new message is shown. */
+ * A new message goes: flood bounds -> LOG -> show -> receipt -> remember
+ * (dedup). So a receipt means "it is in the recipient's history", and a
+ * message the history refused is neither shown nor acknowledged: its
+ * sender retransmits it. A duplicate (already logged) is acknowledged
+ * again, since the sender may have missed our receipt, but not shown. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +71,7 @@ int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall
 	gcfg = (struct uk_guard_cfg){.rate_pps = c->cfg.rate_pps, .burst = 2 * c->cfg.rate_pps};
 	c->pkt = malloc(UK_IPMSG_MAX_PACKET + 1);
 	c->text = malloc(UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX));
-	c->nick_buf = malloc(2 * UK_CHARSET_OUT_SIZE(UK_IPMSG_NAME_MAX));
+	c->nick_buf = malloc((size_t)2 * UK_CHARSET_OUT_SIZE(UK_IPMSG_NAME_MAX));
 	if (!c->pkt || !c->text || !c->nick_buf)
 		goto fail;
 	rc = uk_outbox_init(&c->outbox, &cfg->outbox);
@@ -80,6 +83,10 @@ int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall
 		rc = uk_guard_init(&c->guard, &gcfg, 1024);
 	if (rc == 0)
 		rc = answers_init(c);
+	if (rc == 0) {
+		struct uk_quota_cfg qcfg = uk_quota_cfg_for(cfg->msg_rate);
+		rc = uk_quota_init(&c->quota, &qcfg);
+	}
 	if (rc < 0)
 		goto fail;
 	uk_charset_init(&c->charset);
@@ -97,6 +104,11 @@ void uk_chat_free(struct uk_chat *c)
 	uk_guard_free(&c->guard);
 	uk_budget_free(&c->budget);
 	uk_charset_free(&c->charset);
+	uk_quota_free(&c->quota);
+	for (size_t i = 0; i < UK_CHAT_GIVEN_UP; i++) {
+		free(c->given_up[i].p);
+		c->given_up[i].p = NULL;
+	}
 	free(c->pkt);
 	free(c->text);
 	free(c->nick_buf);
@@ -108,6 +120,12 @@ static void emit(struct uk_chat *c, const struct uk_chat_event *ev)
 {
 	if (c->cfg.event)
 		c->cfg.event(c->cfg.ctx, ev);
+}
+
+/* The history first: returns 0 once ev is logged (or there is no log). */
+static int log_event(struct uk_chat *c, const struct uk_chat_event *ev)
+{
+	return c->cfg.log ? c->cfg.log(c->cfg.ctx, ev) : 0;
 }
 
 static void transmit(struct uk_chat *c, const struct uk_addr *to, const void *data, size_t len)
@@ -194,9 +212,10 @@ void uk_chat_start(struct uk_chat *c, uint64_t now_ns)
 		send_entry(c, &c->cfg.announce[i], UK_IPMSG_BR_ENTRY);
 }
 
-static void report_outcome(struct uk_chat *c, enum uk_chat_event_kind kind,
-			   const struct uk_addr *peer, uint64_t packet_no, struct pending *p,
-			   unsigned tries, uint64_t rtt_ns, const char *reason)
+/* Logs and shows a sent message's outcome; p stays the caller's. */
+static void tell_outcome(struct uk_chat *c, enum uk_chat_event_kind kind,
+			 const struct uk_addr *peer, uint64_t packet_no, const struct pending *p,
+			 unsigned tries, uint64_t rtt_ns, const char *reason)
 {
 	struct uk_chat_event ev = {.kind = kind,
 				   .peer = *peer,
@@ -208,8 +227,47 @@ static void report_outcome(struct uk_chat *c, enum uk_chat_event_kind kind,
 				   .tries = tries,
 				   .rtt_ns = rtt_ns,
 				   .reason = reason};
+	/* An outcome is logged, then shown even if the log failed (there is
+	 * nothing to retransmit): the front-end says it is not in the file. */
+	ev.unlogged = log_event(c, &ev) < 0;
 	emit(c, &ev);
+}
+
+/* The same, then frees p. */
+static void report_outcome(struct uk_chat *c, enum uk_chat_event_kind kind,
+			   const struct uk_addr *peer, uint64_t packet_no, struct pending *p,
+			   unsigned tries, uint64_t rtt_ns, const char *reason)
+{
+	tell_outcome(c, kind, peer, packet_no, p, tries, rtt_ns, reason);
 	free(p);
+}
+
+/* Keeps a message given up on, for a receipt that may still come. */
+static void remember_given_up(struct uk_chat *c, const struct uk_addr *peer, uint64_t packet_no,
+			      struct pending *p)
+{
+	struct uk_chat_given_up *g = &c->given_up[c->given_up_next];
+
+	free(g->p);
+	*g = (struct uk_chat_given_up){.peer = *peer, .packet_no = packet_no, .p = p};
+	c->given_up_next = (c->given_up_next + 1) % UK_CHAT_GIVEN_UP;
+}
+
+/* A receipt for nothing waiting: was the message given up on? Then it was
+ * delivered after all, late: logged and shown as such. Returns true if so. */
+static bool late_receipt(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no)
+{
+	for (size_t i = 0; i < UK_CHAT_GIVEN_UP; i++) {
+		struct uk_chat_given_up *g = &c->given_up[i];
+		/* As for a receipt in time: from the address and port only. */
+		if (!g->p || g->packet_no != packet_no || !uk_addr_equal(&g->peer, src))
+			continue;
+		c->stats.late++;
+		report_outcome(c, UK_CHAT_LATE, &g->peer, packet_no, g->p, 0, 0, NULL);
+		g->p = NULL;
+		return true;
+	}
+	return false;
 }
 
 void uk_chat_stop(struct uk_chat *c, uint64_t now_ns)
@@ -228,6 +286,12 @@ void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns)
 	(void)now_ns;
 	uk_ipmsg_ident_set(&c->id, c->id.user, c->id.host, nick, c->id.group);
 	tell_everyone(c, UK_IPMSG_BR_ABSENCE);
+}
+
+void uk_chat_remember(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
+		      uint64_t now_ns)
+{
+	(void)uk_dedup_check(&c->dedup, src, packet_no, now_ns);
 }
 
 size_t uk_chat_room(const struct uk_chat *c)
@@ -285,7 +349,11 @@ static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk
 	int n, rc;
 
 	if (!peer || !peer->ipmsg) {
-		/* Plain text, exactly what the tutorial's chat sends: no receipt. */
+		/* Plain text, exactly what the tutorial's chat sends: no receipt.
+		 * Logged before it leaves, like every message. */
+		rc = log_event(c, &ev);
+		if (rc < 0)
+			return rc;
 		transmit(c, to, text, len);
 		emit(c, &ev);
 		return 0;
@@ -306,9 +374,20 @@ static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk
 		free(p);
 		return rc;
 	}
-	transmit(c, to, c->pkt, (size_t)n);
 	ev.msg_id = no;
 	ev.receipt = true;
+	/* In the history before its first transmission; if it cannot be,
+	 * the message is taken back out of the outbox, unsent. */
+	rc = log_event(c, &ev);
+	if (rc < 0) {
+		void *user;
+		unsigned tries;
+		uint64_t first_ns;
+		if (uk_outbox_ack(&c->outbox, to, no, &user, &tries, &first_ns) == 1)
+			free(user);
+		return rc;
+	}
+	transmit(c, to, c->pkt, (size_t)n);
 	emit(c, &ev);
 	return 0;
 }
@@ -332,8 +411,10 @@ int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, 
 	copy = malloc(len + 1);
 	if (!copy)
 		return -ENOMEM;
+	memcpy(copy, text, len);
 	for (size_t i = 0; i < len; i++)
-		copy[i] = text[i] ? text[i] : ' ';
+		if (!copy[i])
+			copy[i] = ' ';
 	do {
 		size_t k = chunk_len(copy + off, len - off, max);
 		rc = send_one(c, to, peer, copy + off, k, now_ns);
@@ -408,9 +489,12 @@ static struct uk_peer *seen(struct uk_chat *c, const struct uk_addr *src, const 
 	return p;
 }
 
-static void deliver_text(struct uk_chat *c, const struct uk_addr *src, const struct uk_peer *p,
-			 const unsigned char *text, size_t len, bool utf8, uint64_t msg_id,
-			 bool ipmsg, size_t extra_cut)
+/* Decodes, checks the flood bounds, logs, then shows a new message.
+ * Returns 0 when it was logged (or there is no log), -1 when it was
+ * dropped or the history refused it: then it must not be acknowledged. */
+static int deliver_text(struct uk_chat *c, const struct uk_addr *src, const struct uk_peer *p,
+			const unsigned char *text, size_t len, bool utf8, uint64_t msg_id,
+			bool ipmsg, size_t extra_cut, uint64_t now_ns)
 {
 	struct uk_chat_event ev = {.kind = UK_CHAT_RECV,
 				   .peer = *src,
@@ -429,18 +513,30 @@ static void deliver_text(struct uk_chat *c, const struct uk_addr *src, const str
 	kind = uk_charset_decode(&c->charset, text, len, utf8, c->text,
 				 UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX), &out_len);
 	if (kind < 0)
-		return;
+		return -1;
 	ev.charset = (enum uk_charset_kind)kind;
 	ev.text = c->text;
 	ev.len = out_len;
+	if (!uk_quota_take(&c->quota, src, out_len, now_ns)) {
+		c->stats.dropped_flood++;
+		return -1;
+	}
+	if (log_event(c, &ev) < 0) {
+		c->stats.unlogged++;
+		if (ipmsg)
+			return -1; /* not shown, not acked: the sender tries again */
+		/* Plain text is never sent again: show it, marked not logged. */
+		ev.unlogged = true;
+	}
 	emit(c, &ev);
+	return ev.unlogged ? -1 : 0;
 }
 
 /* RECVMSG for packet_no, within the amplification bound only: a receipt
  * is smaller than any real SENDMSG, and one refused (a tiny forged
  * SENDMSG, a long host name of ours) comes again with the sender's next
  * try, which adds to the credit. */
-static void send_receipt(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
+static void send_recvmsg(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
 			 uint64_t now_ns)
 {
 	int n =
@@ -463,20 +559,26 @@ static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 		       size_t cut, uint64_t now_ns)
 {
 	uint32_t opts = UK_IPMSG_OPTS(m->command);
+	/* Never a receipt for broadcast or automatic replies (no ping-pong). */
+	bool ack = (opts & UK_IPMSG_SENDCHECKOPT) &&
+		   !(opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_AUTORETOPT));
 	struct uk_peer *p;
 
-	/* Receipt first, for duplicates too: the sender may have missed ours.
-	 * Never for broadcast or automatic replies (no ping-pong). */
-	if ((opts & UK_IPMSG_SENDCHECKOPT) &&
-	    !(opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_AUTORETOPT)))
-		send_receipt(c, src, m->packet_no, now_ns);
 	p = seen(c, src, m, NULL, NULL, now_ns);
-	if (!uk_dedup_check(&c->dedup, src, m->packet_no, now_ns)) {
+	if (uk_dedup_seen(&c->dedup, src, m->packet_no, now_ns)) {
+		/* Logged and shown before: the sender may have missed our receipt. */
 		c->stats.duplicates++;
+		if (ack)
+			send_recvmsg(c, src, m->packet_no, now_ns);
 		return;
 	}
-	deliver_text(c, src, p, m->parts[0].p, m->parts[0].len, (opts & UK_IPMSG_UTF8OPT) != 0,
-		     m->packet_no, true, cut);
+	if (deliver_text(c, src, p, m->parts[0].p, m->parts[0].len, (opts & UK_IPMSG_UTF8OPT) != 0,
+			 m->packet_no, true, cut, now_ns) < 0)
+		return;
+	/* Logged, then shown: now the receipt, and remember it as seen. */
+	if (ack)
+		send_recvmsg(c, src, m->packet_no, now_ns);
+	uk_dedup_check(&c->dedup, src, m->packet_no, now_ns);
 }
 
 static void on_recvmsg(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
@@ -493,7 +595,8 @@ static void on_recvmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 	}
 	/* Only from the address and port the message went to (outbox.h). */
 	if (uk_outbox_ack(&c->outbox, src, no, &user, &tries, &first_ns) != 1) {
-		c->stats.stale_acks++;
+		if (!late_receipt(c, src, no))
+			c->stats.stale_acks++;
 		return;
 	}
 	/* It returned a number it could only know by receiving our message. */
@@ -586,8 +689,41 @@ void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const voi
 		return;
 	}
 	c->stats.plain++;
-	deliver_text(c, src, seen(c, src, NULL, NULL, NULL, now_ns), data, len, false, 0, false,
-		     cut);
+	(void)deliver_text(c, src, seen(c, src, NULL, NULL, NULL, now_ns), data, len, false, 0,
+			   false, cut, now_ns);
+}
+
+/* One line per source whose messages were dropped by the flood bounds,
+ * at most once per UK_CHAT_DROP_REPORT_NS, so the report cannot flood. */
+static void report_drops(struct uk_chat *c, uint64_t now_ns)
+{
+	struct uk_chat_event ev = {.kind = UK_CHAT_DROPPED, .nick = "", .text = ""};
+
+	if (!c->quota.pending || now_ns < c->next_report_ns)
+		return;
+	c->next_report_ns = now_ns + UK_CHAT_DROP_REPORT_NS;
+	/* Eight sources by name, then one line for all the others. */
+	for (unsigned lines = 0; lines < 8; lines++) {
+		const struct uk_peer *p;
+		if (!uk_quota_report(&c->quota, &ev.peer, &ev.dropped, &ev.dropped_bytes))
+			return;
+		p = uk_roster_find(&c->roster, &ev.peer);
+		ev.nick = p ? p->nick : "";
+		ev.tries = 1;
+		emit(c, &ev);
+	}
+	ev = (struct uk_chat_event){.kind = UK_CHAT_DROPPED, .nick = "", .text = ""};
+	for (;;) {
+		struct uk_addr who;
+		uint64_t n, bytes;
+		if (!uk_quota_report(&c->quota, &who, &n, &bytes))
+			break;
+		ev.dropped += n;
+		ev.dropped_bytes += bytes;
+		ev.tries++; /* sources */
+	}
+	if (ev.tries)
+		emit(c, &ev);
 }
 
 void uk_chat_tick(struct uk_chat *c, uint64_t now_ns)
@@ -596,12 +732,16 @@ void uk_chat_tick(struct uk_chat *c, uint64_t now_ns)
 	struct uk_peer gone;
 
 	while (uk_outbox_poll(&c->outbox, now_ns, &act) == 1) {
-		if (act.what == UK_OUTBOX_RESEND)
+		if (act.what == UK_OUTBOX_RESEND) {
 			transmit(c, &act.peer, act.data, act.len);
-		else
-			report_outcome(c, UK_CHAT_UNDELIVERED, &act.peer, act.packet_no, act.user,
-				       act.tries, 0, "no receipt");
+			continue;
+		}
+		/* Reported, and kept (without freeing) for a late receipt. */
+		tell_outcome(c, UK_CHAT_UNDELIVERED, &act.peer, act.packet_no, act.user, act.tries,
+			     0, "no receipt");
+		remember_given_up(c, &act.peer, act.packet_no, act.user);
 	}
+	report_drops(c, now_ns);
 	if (c->next_announce_ns && now_ns >= c->next_announce_ns) {
 		bool waiting = false;
 		for (size_t i = c->cfg.n_broadcast; i < c->cfg.n_announce; i++) {
@@ -644,5 +784,7 @@ uint64_t uk_chat_deadline(const struct uk_chat *c)
 		d = c->next_probe_ns;
 	if (c->next_announce_ns && c->next_announce_ns < d)
 		d = c->next_announce_ns;
+	if (c->quota.pending && c->next_report_ns < d)
+		d = c->next_report_ns;
 	return d;
 }

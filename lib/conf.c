@@ -154,7 +154,7 @@ int uk_conf_load(struct uk_conf *c, const char *path)
 		c->error = "is not a regular file";
 		goto out;
 	}
-	if (st.st_size > UK_CONF_MAX_BYTES) {
+	if (st.st_size > (off_t)UK_CONF_MAX_BYTES) {
 		rc = -EFBIG;
 		c->error = "is larger than 64 KiB";
 		goto out;

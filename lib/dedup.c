@@ -57,7 +57,7 @@ static void drop_oldest(struct uk_dedup *d)
 		link = &d->ring[*link].next;
 	if (*link == (int32_t)d->head)
 		*link = e->next;
-	d->head = (d->head + 1) % d->cap;
+	d->head = d->head + 1 == d->cap ? 0 : d->head + 1; /* no division: cap > 0 */
 	d->count--;
 }
 
@@ -80,10 +80,25 @@ bool uk_dedup_check(struct uk_dedup *d, const struct uk_addr *src, uint64_t pack
 		d->evicted_early++;
 		drop_oldest(d);
 	}
-	slot = (d->head + d->count) % d->cap;
+	/* head < cap and count < cap here: one wrap at most, no division. */
+	slot = d->head + d->count;
+	if (slot >= d->cap)
+		slot -= d->cap;
 	d->ring[slot] = (struct uk_dedup_entry){
 	    .source = source, .packet_no = packet_no, .seen_ns = now_ns, .next = d->buckets[b]};
 	d->buckets[b] = (int32_t)slot;
 	d->count++;
 	return true;
+}
+
+bool uk_dedup_seen(const struct uk_dedup *d, const struct uk_addr *src, uint64_t packet_no,
+		   uint64_t now_ns)
+{
+	uint64_t source = uk_addr_hash(src);
+
+	for (int32_t i = d->buckets[bucket_of(d, source, packet_no)]; i != -1; i = d->ring[i].next)
+		if (d->ring[i].source == source && d->ring[i].packet_no == packet_no &&
+		    now_ns - d->ring[i].seen_ns <= d->hold_ns)
+			return true;
+	return false;
 }

@@ -70,9 +70,11 @@ static enum uk_echo_outcome build_reply(struct uk_echo_worker *w, struct uk_batc
 		unsigned char *p = s->data - UK_ECHO_STAMP_LEN;
 		if (s->len + UK_ECHO_STAMP_LEN > UK_ECHO_MAX_DATAGRAM)
 			return UK_ECHO_TOO_BIG;
-		memcpy(p, "\xe3\x80\x90", 3);
+		static const unsigned char mark_open[3] = {0xe3, 0x80, 0x90};  /* 【 */
+		static const unsigned char mark_close[3] = {0xe3, 0x80, 0x91}; /* 】 */
+		memcpy(p, mark_open, sizeof(mark_open));
 		memcpy(p + 3, uk_ctime_cached(&w->stamp_time, wall_s), UK_CTIME_LEN);
-		memcpy(p + 3 + UK_CTIME_LEN, "\xe3\x80\x91", 3);
+		memcpy(p + 3 + UK_CTIME_LEN, mark_close, sizeof(mark_close));
 		s->out = p;
 		s->out_len = s->len + UK_ECHO_STAMP_LEN;
 		return UK_ECHO_REPLIED;
@@ -123,7 +125,7 @@ void uk_echo_worker_wake(struct uk_echo_worker *w)
 
 int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms)
 {
-	struct timeval tv = {.tv_sec = poll_ms / 1000, .tv_usec = (poll_ms % 1000) * 1000};
+	struct timeval tv = {.tv_sec = poll_ms / 1000, .tv_usec = (poll_ms % 1000) * 1000L};
 
 	/* Blocking without a timeout is cheapest (no timer per wait); with
 	 * poll_ms the stop flag is also seen within poll_ms. */

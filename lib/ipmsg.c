@@ -117,7 +117,7 @@ int uk_ipmsg_parse(const void *data, size_t len, struct uk_ipmsg *m)
 }
 
 /* Finds "\n<key>:" in the part and returns its value up to the next '\n'. */
-static bool find_tagged(const struct uk_ipmsg_field *f, char key0, char key1,
+static bool find_tagged(const struct uk_ipmsg_field *f, unsigned char key0, unsigned char key1,
 			struct uk_ipmsg_field *out)
 {
 	for (size_t i = 0; i + 4 <= f->len; i++) {
@@ -137,7 +137,7 @@ static bool find_tagged(const struct uk_ipmsg_field *f, char key0, char key1,
 void uk_ipmsg_entry_names(const struct uk_ipmsg *m, struct uk_ipmsg_field *nick,
 			  struct uk_ipmsg_field *group, bool *utf8)
 {
-	static const unsigned char empty[1];
+	static const unsigned char empty[1] = {0};
 	struct uk_ipmsg_field none = {empty, 0};
 
 	*nick = m->nparts > 0 ? m->parts[0] : none;
@@ -181,12 +181,10 @@ static void clean_name(char *dst, size_t cap, const char *src, bool ascii, const
 		}
 		if (o + k >= cap)
 			break;
-		if (k == 1 && (cp < 0x20 || cp == 0x7f))
-			dst[o++] = '_';
+		if ((k == 1 && (cp < 0x20 || cp == 0x7f)) || (k == 2 && cp < 0xa0))
+			dst[o++] = '_'; /* C0, DEL and C1 controls */
 		else if (k == 1 && cp == ':')
 			dst[o++] = ';';
-		else if (k == 2 && cp < 0xa0)
-			dst[o++] = '_'; /* C1 controls */
 		else {
 			memcpy(dst + o, s + i, k);
 			o += k;

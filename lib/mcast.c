@@ -55,7 +55,7 @@ int uk_mcast_join(int fd, const struct uk_addr *group, unsigned ifindex)
 
 int uk_mcast_set_all(int fd, int family, bool on)
 {
-	int rc = 0;
+	int rc;
 
 	if (family == AF_INET6) {
 		rc = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, on);

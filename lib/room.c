@@ -11,6 +11,9 @@
 #include "udpkit/room.h"
 #include "udpkit/wire.h"
 
+/* UK_ROOM_MAGIC as bytes: the datagram carries no NUL after it. */
+static const unsigned char room_magic[UK_ROOM_MAGIC_LEN] = {'U', 'K', 'R', 0x01};
+
 #define SEAL_KEY_ID 1
 #define KDF_CONTEXT "ukroom  " /* crypto_kdf_CONTEXTBYTES = 8 */
 
@@ -142,7 +145,7 @@ long uk_room_seal(const struct uk_room_key *key, const struct uk_room_inner *inn
 	if (total > 65507 || total > cap)
 		return -EMSGSIZE;
 
-	memcpy(out, UK_ROOM_MAGIC, UK_ROOM_MAGIC_LEN);
+	memcpy(out, room_magic, sizeof(room_magic));
 	memcpy(out + UK_ROOM_MAGIC_LEN, key->tag, UK_ROOM_TAG_LEN);
 	randombytes_buf(nonce, UK_ROOM_NONCE_LEN);
 	/* The plaintext is assembled in place and encrypted in place. */

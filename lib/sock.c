@@ -122,6 +122,7 @@ int uk_sock_adopt(int fd, const struct uk_sock_opts *opts)
 	socklen_t len = sizeof(ss);
 	struct uk_sock_opts o = *opts;
 
+	memset(&ss, 0, sizeof(ss)); /* a family of 0 if the kernel wrote none */
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
 	/* Already bound by whoever created it: what only matters before bind()

@@ -40,6 +40,7 @@
  * messages (a 64 KiB line is at most 60 chunks). */
 #define INPUT_ROOM 64
 #define HISTORY_SHOWN 10
+#define RECENT_MAX UK_DEDUP_DEFAULT_CAPACITY
 
 struct chat_opts {
 	const char *bind_host;
@@ -48,8 +49,12 @@ struct chat_opts {
 	const char *peers[MAX_PEER_OPTS];
 	size_t npeers;
 	bool no_discovery;
-	const char *history_path;
+	const char *history_path; /* NULL: the default, in the user's state directory */
 	bool no_history;
+	bool sync;		   /* fdatasync the history before showing and acking */
+	bool utc;		   /* show times in UTC, not local time */
+	uint64_t history_max_size; /* rotate to PATH.1 beyond this */
+	uint64_t rate_limit;	   /* per-source messages/s logged and shown; 0: none */
 	bool stay;
 	bool line;
 };
@@ -66,6 +71,17 @@ struct app {
 	struct uk_addr local_ips[MAX_LOCAL_IPS];
 	size_t n_local;
 	struct uk_history_writer *hist;
+	char history_path[4096];	/* the history file in use */
+	bool history_failing;		/* the last append failed; said so */
+	struct held *held, **held_tail; /* --sync: output waiting for fdatasync */
+	/* At start: messages received in the last dedup hold time, from the
+	 * history, so their retransmissions after a restart are not logged
+	 * twice (a ring of the newest RECENT_MAX). */
+	struct recent_msg {
+		struct uk_addr peer;
+		uint64_t id;
+	} * recent;
+	size_t n_recent, next_recent;
 	struct uk_tui *tui;
 	int winch_fd;
 	struct uk_addr target;
@@ -80,6 +96,16 @@ struct app {
 	char nick[UK_IPMSG_NAME_MAX + 1];
 };
 
+/* history.c: the writer's side of the chat, and --sync's group commit */
+int chat_history_open(struct app *a);
+int chat_on_log(void *ctx, const struct uk_chat_event *ev);
+bool chat_holding(const struct app *a);
+void chat_hold_line(struct app *a, const char *line);
+void chat_hold_datagram(struct app *a, const struct uk_addr *to, const void *data, size_t len);
+void chat_commit(struct app *a);
+int chat_history_close(struct app *a);
+void chat_remember_recent(struct app *a);
+
 /* show.c */
 bool chat_line_mode(const struct app *a);
 void chat_info(struct app *a, const char *kind, const char *fmt, ...);
@@ -89,6 +115,8 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 		    uint64_t now_ns);
 void chat_on_event(void *ctx, const struct uk_chat_event *ev);
 void chat_on_send(void *ctx, const struct uk_addr *to, const void *data, size_t len);
+void chat_send_now(struct app *a, const struct uk_addr *to, const void *data, size_t len);
+void chat_show_line(struct app *a, const char *line);
 
 /* commands.c */
 void chat_handle_line(struct app *a, char *line, size_t len);

@@ -173,9 +173,8 @@ static void cmd_history(struct app *a, const char *arg)
 		chat_info(a, "error", "no history kept (--no-history)");
 		return;
 	}
-	if (!*arg)
-		chat_history_show(a, (size_t)n, NULL);
-	else if (uk_parse_u64(arg, 1, 100, &n) == 0)
+	/* No argument: the last 20; a number: that many; else a search. */
+	if (!*arg || uk_parse_u64(arg, 1, 100, &n) == 0)
 		chat_history_show(a, (size_t)n, NULL);
 	else
 		chat_history_show(a, 20, arg);

@@ -36,46 +36,70 @@
 
 void chat_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: udpkit chat [-b addr] [-p port] [-n nick] [-g group] [-P host[:port]]...\n"
-		"                   [--no-discovery] [-H path | --no-history] [--stay] [--line]\n"
-		"\n"
-		"A LAN chat that speaks IP Messenger (iptux, FeiQ, IP Messenger) and plain text\n"
-		"(the tutorial's chat.py, netcat in UDP mode). A typed line goes to the current\n"
-		"target; in line mode (stdin or stdout not a terminal) events are printed one per\n"
-		"line, tab-separated: recv, sent, delivered, undelivered, joined, left...\n"
-		"\n"
-		"  -b, --bind ADDR        address to bind (default 0.0.0.0; 127.0.0.1 never "
-		"broadcasts)\n"
-		"  -p, --port PORT        port to bind (default 2425; 0 picks a free port)\n"
-		"  -n, --nick NAME        nickname (default: the user name)\n"
-		"  -g, --group NAME       group name (default: none)\n"
-		"  -P, --peer HOST[:PORT] announce to this peer too, and talk to the first one\n"
-		"                         (repeatable; the port defaults to 2425)\n"
-		"      --no-discovery     no broadcast announcements, only --peer\n"
-		"  -H, --history PATH     history file (default chat.txt)\n"
-		"      --no-history       keep no history\n"
-		"      --stay             in line mode, keep running at the end of input\n"
-		"      --line             line mode even on a terminal\n"
-		"  -h, --help             this help\n"
-		"\n"
-		"Commands: /to HOST [PORT], /to NICK, /peers, /all TEXT, /nick NAME,\n"
-		"/history [N|TEXT], /help, /quit. A line starting with // sends a /.\n");
+	fprintf(
+	    f, "usage: udpkit chat [-b addr] [-p port] [-n nick] [-g group] [-P host[:port]]...\n"
+	       "                   [--no-discovery] [-H path | --no-history] [--sync]\n"
+	       "                   [--history-max-size MIB] [--rate-limit N] [--utc] [--stay] "
+	       "[--line]\n"
+	       "\n"
+	       "A LAN chat that speaks IP Messenger (iptux, FeiQ, IP Messenger) and plain text\n"
+	       "(the tutorial's chat.py, netcat in UDP mode). A typed line goes to the current\n"
+	       "target; in line mode (stdin or stdout not a terminal) events are printed one per\n"
+	       "line, tab-separated: recv, sent, delivered, undelivered, joined, left...\n"
+	       "\n"
+	       "  -b, --bind ADDR        address to bind (default 0.0.0.0; 127.0.0.1 never "
+	       "broadcasts)\n"
+	       "  -p, --port PORT        port to bind (default 2425; 0 picks a free port)\n"
+	       "  -n, --nick NAME        nickname (default: the user name)\n"
+	       "  -g, --group NAME       group name (default: none)\n"
+	       "  -P, --peer HOST[:PORT] announce to this peer too, and talk to the first one\n"
+	       "                         (repeatable; the port defaults to 2425)\n"
+	       "      --no-discovery     no broadcast announcements, only --peer\n"
+	       "  -H, --history PATH     history file (default "
+	       "$XDG_STATE_HOME/udpkit/chat.txt,\n"
+	       "                         ~/.local/state/udpkit/chat.txt); -H chat.txt for the "
+	       "tutorial's\n"
+	       "      --no-history       keep no history\n"
+	       "      --sync             fdatasync the history before showing or acknowledging a\n"
+	       "                         message (survives power loss; one sync per burst)\n"
+	       "      --history-max-size MIB\n"
+	       "                         beyond this the history becomes PATH.1 (default 32)\n"
+	       "      --rate-limit N     messages per second one source may have logged and shown\n"
+	       "                         (default 200; all sources 10 N; 0: no limit)\n"
+	       "      --utc              show times in UTC (default: local time)\n"
+	       "      --stay             in line mode, keep running at the end of input\n"
+	       "      --line             line mode even on a terminal\n"
+	       "  -h, --help             this help\n"
+	       "\n"
+	       "Commands: /to HOST [PORT], /to NICK, /peers, /all TEXT, /nick NAME,\n"
+	       "/history [N|TEXT], /help, /quit. A line starting with // sends a /.\n");
 }
 
 static int parse_args(int argc, char **argv, struct chat_opts *o)
 {
-	static const struct option longopts[] = {
-	    {"bind", required_argument, NULL, 'b'},    {"port", required_argument, NULL, 'p'},
-	    {"nick", required_argument, NULL, 'n'},    {"group", required_argument, NULL, 'g'},
-	    {"peer", required_argument, NULL, 'P'},    {"no-discovery", no_argument, NULL, 'D'},
-	    {"history", required_argument, NULL, 'H'}, {"no-history", no_argument, NULL, 'N'},
-	    {"stay", no_argument, NULL, 'S'},	       {"line", no_argument, NULL, 'L'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"bind", required_argument, NULL, 'b'},
+						 {"port", required_argument, NULL, 'p'},
+						 {"nick", required_argument, NULL, 'n'},
+						 {"group", required_argument, NULL, 'g'},
+						 {"peer", required_argument, NULL, 'P'},
+						 {"no-discovery", no_argument, NULL, 'D'},
+						 {"history", required_argument, NULL, 'H'},
+						 {"no-history", no_argument, NULL, 'N'},
+						 {"stay", no_argument, NULL, 'S'},
+						 {"line", no_argument, NULL, 'L'},
+						 {"sync", no_argument, NULL, 'Y'},
+						 {"utc", no_argument, NULL, 'U'},
+						 {"history-max-size", required_argument, NULL, 'M'},
+						 {"rate-limit", required_argument, NULL, 'R'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	uint64_t v;
 	int c;
 
-	*o = (struct chat_opts){
-	    .bind_host = "0.0.0.0", .port = UK_IPMSG_PORT, .history_path = "chat.txt"};
+	*o = (struct chat_opts){.bind_host = "0.0.0.0",
+				.port = UK_IPMSG_PORT,
+				.history_max_size = UK_HISTORY_MAX_SIZE_DEFAULT,
+				.rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:p:n:g:P:H:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -113,6 +137,24 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 		case 'L':
 			o->line = true;
 			break;
+		case 'Y':
+			o->sync = true;
+			break;
+		case 'U':
+			o->utc = true;
+			break;
+		case 'M':
+			if (uk_parse_u64(optarg, 1, 1 << 20, &v) < 0)
+				return uk_cli_usage_error(
+					   CMD, "--history-max-size takes 1..%d (MiB)", 1 << 20),
+				       -1;
+			o->history_max_size = v << 20;
+			break;
+		case 'R':
+			if (uk_parse_u64(optarg, 0, 100000, &v) < 0)
+				return uk_cli_usage_error(CMD, "--rate-limit takes 0..100000"), -1;
+			o->rate_limit = v;
+			break;
 		case 'h':
 			chat_usage(stdout);
 			exit(UK_EXIT_OK);
@@ -122,6 +164,8 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 	}
 	if (optind != argc)
 		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
+	if (o->no_history && (o->history_path || o->sync))
+		return uk_cli_usage_error(CMD, "--no-history excludes --history and --sync"), -1;
 	return 0;
 }
 
@@ -315,11 +359,17 @@ static int setup(struct app *a)
 	if (add_peers(a) < 0)
 		return -1;
 	gethostname(host, sizeof(host) - 1);
+	/* The history before the UI: its errors go to stderr, and nothing is
+	 * shown or acknowledged unless it can be logged. */
+	if (chat_history_open(a) < 0)
+		return -1;
 	if (!a->o.line && uk_cli_isatty(stdin) && uk_cli_isatty(stdout))
 		a->tui = uk_tui_open(chat_on_submit, a);
 	if (a->tui)
 		catch_winch(a);
 	/* Show the last messages and continue the packet numbers from them. */
+	if (a->hist)
+		a->recent = calloc(RECENT_MAX, sizeof(*a->recent));
 	floor = chat_history_show(a, HISTORY_SHOWN, NULL);
 	cfg = (struct uk_chat_cfg){.user_name = default_nick(),
 				   .host_name = host,
@@ -334,18 +384,24 @@ static int setup(struct app *a)
 				   .packet_no_floor = floor,
 				   .send = chat_on_send,
 				   .event = chat_on_event,
+				   .log = chat_on_log,
+				   .msg_rate = a->o.rate_limit,
 				   .ctx = a};
 	rc = uk_chat_init(&a->chat, &cfg, uk_wall_ns());
 	if (rc < 0)
 		return uk_cli_fail(CMD, "memory", rc), -1;
 	a->chat_ready = true;
+	chat_remember_recent(a);
 	snprintf(a->nick, sizeof(a->nick), "%s", a->chat.id.nick);
-	if (!a->o.no_history) {
-		rc = uk_history_writer_open(a->o.history_path, &a->hist);
-		if (rc < 0) {
-			uk_cli_fail(CMD, a->o.history_path, rc);
-			return -1;
-		}
+	if (a->hist && !chat_line_mode(a)) {
+		char t[UK_HISTORY_SHOWN_TIME_LEN + 1];
+		if (uk_history_time_show(uk_wall_ns(), a->o.utc, t) > 0)
+			chat_info(a, "info", "history in %s%s; times are %s (UTC%s)",
+				  a->history_path, a->o.sync ? ", synced" : "",
+				  a->o.utc ? "UTC" : "local", a->o.utc ? "" : t + 23);
+	} else if (a->hist) {
+		chat_info(a, "info", "history in %s%s", a->history_path,
+			  a->o.sync ? ", synced" : "");
 	}
 	chat_info(a, "info", "%s on %s as %s; %zu broadcast and %zu peer addresses to announce to",
 		  a->tui ? "udpkit chat" : "line mode", a->local_text, a->nick, a->n_broadcast,
@@ -411,6 +467,9 @@ static void run(struct app *a)
 			in_slot = (int)n;
 			p[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 		}
+		/* --sync: one fdatasync for all that this pass logged, then
+		 * what waited for it is shown and sent. */
+		chat_commit(a);
 		/* Once per wake-up: a burst of lines is one screen update. */
 		if (a->tui)
 			uk_tui_refresh(a->tui);
@@ -440,19 +499,23 @@ static void summary(const struct app *a)
 {
 	const struct uk_chat_stats *s = &a->chat.stats;
 
-	fprintf(stderr,
-		"udpkit chat: %llu sent, %llu delivered, %llu NOT delivered, %llu received\n"
-		"udpkit chat: %llu datagrams: %llu IPMsg, %llu plain, %llu malformed, %llu unknown "
-		"commands, %llu duplicates, %llu own, %llu dropped by source rules, %llu over the "
-		"rate limit; %llu retransmissions, %llu send errors\n",
-		(unsigned long long)a->sent, (unsigned long long)a->delivered,
-		(unsigned long long)a->undelivered, (unsigned long long)a->received,
-		(unsigned long long)s->datagrams, (unsigned long long)s->ipmsg,
-		(unsigned long long)s->plain, (unsigned long long)s->malformed,
-		(unsigned long long)s->unknown, (unsigned long long)s->duplicates,
-		(unsigned long long)s->self, (unsigned long long)s->dropped_source,
-		(unsigned long long)s->dropped_rate, (unsigned long long)a->chat.outbox.retransmits,
-		(unsigned long long)a->send_errors);
+	fprintf(
+	    stderr,
+	    "udpkit chat: %llu sent, %llu delivered, %llu NOT delivered, %llu received\n"
+	    "udpkit chat: %llu datagrams: %llu IPMsg, %llu plain, %llu malformed, %llu unknown "
+	    "commands, %llu duplicates, %llu own, %llu dropped by source rules, %llu over the "
+	    "rate limit; %llu retransmissions, %llu send errors\n"
+	    "udpkit chat: %llu messages over the flood bounds, %llu not acknowledged because the "
+	    "history could not take them, %llu receipts after giving up\n",
+	    (unsigned long long)a->sent, (unsigned long long)a->delivered,
+	    (unsigned long long)a->undelivered, (unsigned long long)a->received,
+	    (unsigned long long)s->datagrams, (unsigned long long)s->ipmsg,
+	    (unsigned long long)s->plain, (unsigned long long)s->malformed,
+	    (unsigned long long)s->unknown, (unsigned long long)s->duplicates,
+	    (unsigned long long)s->self, (unsigned long long)s->dropped_source,
+	    (unsigned long long)s->dropped_rate, (unsigned long long)a->chat.outbox.retransmits,
+	    (unsigned long long)a->send_errors, (unsigned long long)s->dropped_flood,
+	    (unsigned long long)s->unlogged, (unsigned long long)s->late);
 }
 
 int uk_cmd_chat(int argc, char **argv)
@@ -485,14 +548,13 @@ int uk_cmd_chat(int argc, char **argv)
 	run(a);
 	/* Whatever still waits is reported not delivered; then goodbye. */
 	uk_chat_stop(&a->chat, uk_now_ns());
+	chat_commit(a);
 	rc = a->undelivered ? UK_EXIT_FAIL : UK_EXIT_OK;
 fail:
 	uk_tui_close(a->tui);
 	a->tui = NULL;
-	if (a->hist && uk_history_writer_close(a->hist) < 0) {
-		uk_cli_error(CMD, "history %s: not all events written", a->o.history_path);
+	if (chat_history_close(a) < 0)
 		rc = UK_EXIT_FAIL;
-	}
 	if (a->chat_ready) {
 		summary(a);
 		uk_chat_free(&a->chat);
@@ -503,6 +565,7 @@ fail:
 		close(a->winch_fd);
 	free(a->rbuf);
 	free(a->in);
+	free(a->recent);
 	free(a);
 	return rc;
 }

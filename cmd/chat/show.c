@@ -10,7 +10,7 @@ bool chat_line_mode(const struct app *a)
 /* One line for the user: in line mode on stdout (the caller wrote the
  * tab-separated event), in the UI into the message pane. Text is already
  * escaped. */
-static void show(struct app *a, const char *line)
+void chat_show_line(struct app *a, const char *line)
 {
 	if (chat_line_mode(a)) {
 		fputs(line, stdout);
@@ -19,6 +19,16 @@ static void show(struct app *a, const char *line)
 	} else {
 		uk_tui_add_line(a->tui, line);
 	}
+}
+
+/* Everything shown goes here: with --sync, held until the history lines
+ * before it are on disk (history.c). */
+static void show(struct app *a, const char *line)
+{
+	if (chat_holding(a))
+		chat_hold_line(a, line);
+	else
+		chat_show_line(a, line);
 }
 
 /* A growing string built with open_memstream(). */
@@ -46,6 +56,11 @@ static void out_show(struct app *a, struct out *o)
 static void put_esc(struct out *o, const char *s, size_t n)
 {
 	uk_cli_put_escaped(o->f, s, n);
+}
+
+static void put_esc_str(struct out *o, const char *s)
+{
+	put_esc(o, s, strlen(s));
 }
 
 /* A name a peer chose (nick, group, user, host): escaped with the name
@@ -111,106 +126,152 @@ void chat_status(struct app *a)
 	fprintf(o.f, "  to: %s  peers: %zu  waiting: %zu  undelivered: %llu", target,
 		a->chat.roster.count, uk_chat_pending(&a->chat),
 		(unsigned long long)a->undelivered);
-	fclose(o.f);
+	if (fclose(o.f) != 0) {
+		free(o.buf);
+		return;
+	}
 	snprintf(line, sizeof(line), "%s", o.buf ? o.buf : "");
 	free(o.buf);
 	uk_tui_set_status(a->tui, line);
 }
 
-/* ---- history ---------------------------------------------------------------- */
+/* ---- messages, live and past ------------------------------------------------ */
 
-static void history_add(struct app *a, enum uk_history_kind kind, const struct uk_chat_event *ev)
+/* A message as shown: the same for a live event and a history entry, so
+ * past messages (at start, /history) look exactly like live ones. */
+struct msg_view {
+	bool received; /* else sent */
+	uint64_t time_ns;
+	const char *peer; /* "10.0.0.2:2425" */
+	uint64_t id;
+	const char *nick;
+	const char *text;
+	size_t len;
+};
+
+/* The time in the UI: local (or --utc), the date only when not today. */
+static void put_clock(struct app *a, FILE *f, uint64_t time_ns)
 {
-	struct uk_history_entry e = {.time_ns = uk_wall_ns(),
-				     .kind = kind,
-				     .msg_id = ev->msg_id,
-				     .text = (const unsigned char *)ev->text,
-				     .text_len = ev->len};
-	size_t n = strlen(ev->nick);
+	char t[UK_HISTORY_SHOWN_TIME_LEN + 1], today[UK_HISTORY_SHOWN_TIME_LEN + 1];
 
-	if (!a->hist)
+	if (uk_history_time_show(time_ns, a->o.utc, t) < 0 ||
+	    uk_history_time_show(uk_wall_ns(), a->o.utc, today) < 0)
 		return;
-	uk_addr_format(&ev->peer, e.peer, sizeof(e.peer));
-	/* Cut the nick on a character boundary to fit the entry. */
-	while (n >= sizeof(e.nick) || (n > 0 && ((unsigned char)ev->nick[n] & 0xc0) == 0x80))
-		n--;
-	memcpy(e.nick, ev->nick, n);
-	e.nick[n] = 0;
-	if (uk_history_writer_append(a->hist, &e) < 0)
-		chat_info(a, "error", "history: event not written (queue full)");
+	if (memcmp(t, today, 10) != 0)
+		fprintf(f, "%.10s ", t);
+	fprintf(f, "%.8s ", t + 11);
 }
 
-/* The last HISTORY_SHOWN entries (or those matching grep), formatted, and
- * the highest packet number we sent, for the packet-number floor. */
+static void put_msg(struct app *a, struct out *o, const struct msg_view *m)
+{
+	if (chat_line_mode(a)) {
+		fputs(m->received ? "recv\t" : "sent\t", o->f);
+		put_esc_str(o, m->peer);
+		fprintf(o->f, "\t%llu\t", (unsigned long long)m->id);
+		put_nick(o, m->nick, false);
+		fputc('\t', o->f);
+		put_esc(o, m->text, m->len);
+		return;
+	}
+	put_clock(a, o->f, m->time_ns);
+	if (m->received) {
+		put_nick(o, m->nick, true);
+		fputs(" (", o->f);
+		put_esc_str(o, m->peer);
+		fputs("): ", o->f);
+		put_esc(o, m->text, m->len);
+		return;
+	}
+	fputs("-> ", o->f);
+	put_esc_str(o, m->peer);
+	fputs(": ", o->f);
+	put_esc(o, m->text, m->len);
+	if (m->id)
+		fprintf(o->f, "  [#%llu]", (unsigned long long)m->id);
+	else
+		fputs("  [plain text, no receipt]", o->f);
+}
+
+/* The last `want` messages (or those matching grep), shown, and the
+ * highest packet number we sent, for the packet-number floor. */
 struct history_scan {
+	struct app *a;
 	char *lines[HISTORY_SHOWN * 10];
 	size_t want, next, count;
 	const char *grep;
 	uint64_t max_sent_id;
+	uint64_t now_ns; /* wall clock, for the recent messages */
 };
 
 static int history_cb(void *user, const struct uk_history_entry *e)
 {
 	struct history_scan *s = user;
-	size_t cap = UK_HISTORY_LINE_MAX(e->text_len);
-	char *line;
-	int n;
+	struct msg_view m = {.received = e->kind == UK_HIST_RECV,
+			     .time_ns = e->time_ns,
+			     .peer = e->peer,
+			     .id = e->msg_id,
+			     .nick = e->nick,
+			     .text = (const char *)e->text,
+			     .len = e->text_len};
+	struct out o;
 
 	if (e->kind == UK_HIST_SENT && e->msg_id > s->max_sent_id && e->msg_id < UINT32_MAX)
 		s->max_sent_id = e->msg_id;
+	if (e->kind == UK_HIST_RECV && e->msg_id && s->a->recent &&
+	    e->time_ns + UK_DEDUP_DEFAULT_HOLD_NS >= s->now_ns) {
+		struct recent_msg *r = &s->a->recent[s->a->next_recent];
+		if (uk_addr_parse_hostport(&r->peer, e->peer, 0, AF_UNSPEC) == 0) {
+			r->id = e->msg_id;
+			s->a->next_recent = (s->a->next_recent + 1) % RECENT_MAX;
+			if (s->a->n_recent < RECENT_MAX)
+				s->a->n_recent++;
+		}
+	}
 	if (!s->want || (e->kind != UK_HIST_RECV && e->kind != UK_HIST_SENT))
 		return 0;
 	if (s->grep && !memmem(e->text, e->text_len, s->grep, strlen(s->grep)) &&
 	    !strstr(e->nick, s->grep) && !strstr(e->peer, s->grep))
 		return 0;
-	line = malloc(cap);
-	if (!line)
+	if (!out_open(&o))
 		return 0;
-	n = uk_history_format(e, line, cap);
-	if (n <= 0) {
-		free(line);
+	/* Line mode marks past events; the UI shows them as they came. */
+	if (chat_line_mode(s->a))
+		fputs("history\t", o.f);
+	put_msg(s->a, &o, &m);
+	if (fclose(o.f) != 0 || !o.buf) {
+		free(o.buf);
 		return 0;
 	}
-	if (line[n - 1] == '\n')
-		line[n - 1] = 0;
 	free(s->lines[s->next]);
-	s->lines[s->next] = line;
+	s->lines[s->next] = o.buf;
 	s->next = (s->next + 1) % s->want;
 	if (s->count < s->want)
 		s->count++;
 	return 0;
 }
 
-/* Reads the history file: shows the last `want` messages (matching grep)
- * and returns the highest packet number we sent. */
+/* Reads the history file (and its rotated part): shows the last `want`
+ * messages (matching grep) and returns the highest packet number we sent. */
 uint64_t chat_history_show(struct app *a, size_t want, const char *grep)
 {
-	struct history_scan s = {.want = want, .grep = grep};
+	struct history_scan s = {.a = a, .want = want, .grep = grep, .now_ns = uk_wall_ns()};
 	uint64_t bad = 0;
 	bool torn = false;
 	int rc;
 
 	if (want > sizeof(s.lines) / sizeof(s.lines[0]))
-		s.want = want = sizeof(s.lines) / sizeof(s.lines[0]);
+		s.want = sizeof(s.lines) / sizeof(s.lines[0]);
 	if (a->o.no_history)
 		return 0;
-	rc = uk_history_read(a->o.history_path, history_cb, &s, &bad, &torn);
+	rc = uk_history_read_all(a->history_path, history_cb, &s, &bad, &torn);
 	if (rc < 0 && rc != -ENOENT)
-		chat_info(a, "error", "history %s: %s", a->o.history_path, uk_strerror(rc));
-	for (size_t i = 0; i < s.count; i++) {
-		size_t k = (s.next + s.want - s.count + i) % s.want;
-		/* History lines are already escaped, tab-separated fields. */
-		struct out o;
-		if (out_open(&o)) {
-			fputs(chat_line_mode(a) ? "history\t" : "  ", o.f);
-			fputs(s.lines[k], o.f);
-			out_show(a, &o);
-		}
-	}
+		chat_info(a, "error", "history %s: %s", a->history_path, uk_strerror(rc));
+	for (size_t i = 0; i < s.count; i++)
+		show(a, s.lines[(s.next + s.want - s.count + i) % s.want]);
 	for (size_t i = 0; i < sizeof(s.lines) / sizeof(s.lines[0]); i++)
 		free(s.lines[i]);
 	if (bad || torn)
-		chat_info(a, "info", "history %s: %llu bad lines%s skipped", a->o.history_path,
+		chat_info(a, "info", "history %s: %llu bad lines%s skipped", a->history_path,
 			  (unsigned long long)bad, torn ? " and a torn last line" : "");
 	return s.max_sent_id;
 }
@@ -226,42 +287,18 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 		return;
 	switch (ev->kind) {
 	case UK_CHAT_RECV:
-		if (lm) {
-			fputs("recv\t", o.f);
-			put_addr(&o, &ev->peer);
-			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_nick(&o, ev->nick, false);
-			fputc('\t', o.f);
-		} else {
-			char ts[UK_CTIME_LEN + 1];
-			uk_ctime_format(time(NULL), ts);
-			fprintf(o.f, "%.8s ", ts + 11);
-			put_nick(&o, ev->nick, true);
-			fputs(" (", o.f);
-			put_addr(&o, &ev->peer);
-			fputs("): ", o.f);
-		}
-		put_esc(&o, ev->text, ev->len);
+	case UK_CHAT_SENT: {
+		char peer[UK_ADDR_STRLEN];
+		struct msg_view m = {.received = ev->kind == UK_CHAT_RECV,
+				     .time_ns = uk_wall_ns(),
+				     .peer = uk_addr_format(&ev->peer, peer, sizeof(peer)),
+				     .id = ev->msg_id,
+				     .nick = ev->nick,
+				     .text = ev->text,
+				     .len = ev->len};
+		put_msg(a, &o, &m);
 		break;
-	case UK_CHAT_SENT:
-		if (lm) {
-			fputs("sent\t", o.f);
-			put_addr(&o, &ev->peer);
-			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_nick(&o, ev->nick, false);
-			fputc('\t', o.f);
-			put_esc(&o, ev->text, ev->len);
-		} else {
-			fputs("  -> ", o.f);
-			put_addr(&o, &ev->peer);
-			fputs(": ", o.f);
-			put_esc(&o, ev->text, ev->len);
-			if (ev->receipt)
-				fprintf(o.f, "  [#%llu]", (unsigned long long)ev->msg_id);
-			else
-				fputs("  [plain text, no receipt]", o.f);
-		}
-		break;
+	}
 	case UK_CHAT_DELIVERED:
 		if (lm) {
 			fputs("delivered\t", o.f);
@@ -288,6 +325,20 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			put_esc(&o, ev->text, ev->len);
 		}
 		break;
+	case UK_CHAT_LATE:
+		if (lm) {
+			fputs("late\t", o.f);
+			put_addr(&o, &ev->peer);
+			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
+			put_nick(&o, ev->nick, false);
+		} else {
+			fprintf(o.f, "  ok #%llu delivered late to ",
+				(unsigned long long)ev->msg_id);
+			put_addr(&o, &ev->peer);
+			fputs(" (after it was reported not delivered): ", o.f);
+			put_esc(&o, ev->text, ev->len);
+		}
+		break;
 	default:
 		break;
 	}
@@ -295,6 +346,23 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 	if (ev->kind == UK_CHAT_RECV && ev->cut_bytes)
 		chat_info(a, "info", "the message above was cut: %zu more bytes not shown",
 			  ev->cut_bytes);
+	if (ev->unlogged && a->hist)
+		chat_info(a, "error", "the message above is NOT in the history");
+}
+
+/* Messages dropped by the flood bounds: how many, from whom. */
+static void show_dropped(struct app *a, const struct uk_chat_event *ev)
+{
+	char who[UK_ADDR_STRLEN + 64];
+
+	if (ev->tries > 1 || uk_addr_family(&ev->peer) == AF_UNSPEC)
+		snprintf(who, sizeof(who), "%u other sources", ev->tries);
+	else
+		uk_addr_format(&ev->peer, who, sizeof(who));
+	chat_info(a, "dropped",
+		  "%llu messages (%llu bytes) from %s: over the flood bounds (--rate-limit), not "
+		  "shown, logged or acknowledged",
+		  (unsigned long long)ev->dropped, (unsigned long long)ev->dropped_bytes, who);
 }
 
 void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, const char *reason,
@@ -345,26 +413,29 @@ void chat_on_event(void *ctx, const struct uk_chat_event *ev)
 {
 	struct app *a = ctx;
 
+	/* The engine logged RECV, SENT and the outcomes before this call. */
 	switch (ev->kind) {
 	case UK_CHAT_RECV:
 		a->received++;
-		history_add(a, UK_HIST_RECV, ev);
 		show_message(a, ev);
 		break;
 	case UK_CHAT_SENT:
 		a->sent++;
-		history_add(a, UK_HIST_SENT, ev);
 		show_message(a, ev);
 		break;
 	case UK_CHAT_DELIVERED:
 		a->delivered++;
-		history_add(a, UK_HIST_DELIVERED, ev);
 		show_message(a, ev);
 		break;
 	case UK_CHAT_UNDELIVERED:
 		a->undelivered++;
-		history_add(a, UK_HIST_UNDELIVERED, ev);
 		show_message(a, ev);
+		break;
+	case UK_CHAT_LATE:
+		show_message(a, ev);
+		break;
+	case UK_CHAT_DROPPED:
+		show_dropped(a, ev);
 		break;
 	case UK_CHAT_JOINED:
 		chat_show_peer(a, "joined", ev->info, NULL, 0);
@@ -382,6 +453,16 @@ void chat_on_event(void *ctx, const struct uk_chat_event *ev)
 void chat_on_send(void *ctx, const struct uk_addr *to, const void *data, size_t len)
 {
 	struct app *a = ctx;
+
+	/* With --sync, a receipt waits for the fdatasync() of its message. */
+	if (chat_holding(a))
+		chat_hold_datagram(a, to, data, len);
+	else
+		chat_send_now(a, to, data, len);
+}
+
+void chat_send_now(struct app *a, const struct uk_addr *to, const void *data, size_t len)
+{
 	ssize_t n = uk_sock_send(a->fd, data, len, to, NULL, 0);
 
 	if (n >= 0)

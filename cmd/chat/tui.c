@@ -442,7 +442,9 @@ static void paste_done(struct uk_tui *t)
 		char c = t->paste[i];
 		if (c == '\r' && i + 1 < t->paste_len && t->paste[i + 1] == '\n')
 			continue;
-		t->paste[o++] = c == '\r' ? '\n' : c;
+		t->paste[o++] = c;
+		if (c == '\r')
+			t->paste[o - 1] = '\n';
 	}
 	while (o > 0 && t->paste[o - 1] == '\n')
 		o--;
@@ -614,9 +616,8 @@ struct uk_tui *uk_tui_open(uk_tui_submit_cb on_submit, void *user)
 		return NULL;
 	/* Wide characters need a UTF-8 LC_CTYPE: the user's, else C.UTF-8.
 	 * Only LC_CTYPE: numbers the chat parses or prints stay in "C". */
-	setlocale(LC_CTYPE, "");
-	if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
-		setlocale(LC_CTYPE, "C.UTF-8");
+	if (!setlocale(LC_CTYPE, "") || strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+		(void)setlocale(LC_CTYPE, "C.UTF-8"); /* if missing: to_wide shows '?' */
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -667,7 +668,7 @@ struct uk_tui *uk_tui_open(uk_tui_submit_cb on_submit, void *user)
 	return t;
 fail:
 	if (t->devnull)
-		fclose(t->devnull);
+		(void)fclose(t->devnull); /* /dev/null: nothing was written */
 	free(t->paste);
 	free(t);
 	return NULL;
@@ -785,6 +786,6 @@ void uk_tui_close(struct uk_tui *t)
 	free(t->status_text);
 	free(t->queue);
 	free(t->paste);
-	fclose(t->devnull);
+	(void)fclose(t->devnull); /* readline's output: nothing to lose */
 	free(t);
 }

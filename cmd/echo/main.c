@@ -391,7 +391,7 @@ int uk_cmd_echo(int argc, char **argv)
 		atomic_store(&uk_cli_stop, true);
 	while (!atomic_load(&uk_cli_stop)) {
 		uint64_t v;
-		struct timespec ts = {0, 100 * 1000 * 1000};
+		struct timespec ts = {0, 100L * 1000 * 1000};
 		if (read(uk_cli_stop_fd, &v, sizeof(v)) < 0)
 			nanosleep(&ts, NULL);
 	}

@@ -4,6 +4,8 @@
  * reaches the terminal unescaped: the file holds what the network sent. */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,16 +14,20 @@
 #include "udpkit/err.h"
 #include "udpkit/history.h"
 #include "udpkit/parse.h"
+#include "udpkit/text.h"
 
 #define CMD "history"
 #define LAST_MAX 10000000u
 
 struct history_opts {
 	const char *path;
+	char default_path[4096];
 	const char *peer;
 	const char *grep;
+	const char *since; /* parsed after all options: --utc changes it */
 	bool have_since;
 	uint64_t since_ns;
+	bool utc;
 	uint64_t last; /* 0: all */
 	bool json;
 };
@@ -39,34 +45,54 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: udpkit history [-p peer] [-g text] [-s time] [-n count] [--json] [path]\n"
+	    "usage: udpkit history [-p peer] [-g text] [-s time] [-n count] [--utc] [--json] "
+	    "[path]\n"
 	    "\n"
-	    "Lists the chat history (default ./chat.txt), escaped, one event per line.\n"
+	    "Lists the chat history, escaped, one event per line, in local time: by default\n"
+	    "$XDG_STATE_HOME/udpkit/chat.txt (~/.local/state/udpkit/chat.txt), as udpkit chat\n"
+	    "writes it, with its older part PATH.1 first.\n"
 	    "\n"
 	    "  -p, --peer PEER        only events with this peer: ADDR:PORT, ADDR or nickname\n"
 	    "  -g, --grep TEXT        only messages whose text contains TEXT (bytes, "
 	    "case-sensitive)\n"
 	    "  -s, --since TIME       only events at or after TIME: 2026-11-26, 2026-11-26T10:00,\n"
-	    "                         2026-11-26 10:00:05+08:00 (UTC without a zone), or 90s, "
-	    "15m,\n"
-	    "                         2h, 3d, 1w ago\n"
+	    "                         2026-11-26 10:00:05+08:00 (local time without a zone,\n"
+	    "                         UTC with --utc), or 90s, 15m, 2h, 3d, 1w ago\n"
 	    "  -n, --last COUNT       only the last COUNT matching events\n"
+	    "      --utc              times in UTC (default: local time with its offset)\n"
 	    "      --json             one JSON object per event (NDJSON)\n"
 	    "  -h, --help             this help\n");
 }
 
+/* Where udpkit chat writes by default (history_file.h). */
+static int default_path(struct history_opts *o)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (o->path)
+		return 0;
+	if (!home || !*home) {
+		pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (uk_history_default_path(getenv("XDG_STATE_HOME"), home, o->default_path,
+				    sizeof(o->default_path)) < 0)
+		return uk_cli_usage_error(CMD, "no home directory: give the history's path"), -1;
+	o->path = o->default_path;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct history_opts *o)
 {
-	static const struct option longopts[] = {{"peer", required_argument, NULL, 'p'},
-						 {"grep", required_argument, NULL, 'g'},
-						 {"since", required_argument, NULL, 's'},
-						 {"last", required_argument, NULL, 'n'},
-						 {"json", no_argument, NULL, 'J'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"peer", required_argument, NULL, 'p'},  {"grep", required_argument, NULL, 'g'},
+	    {"since", required_argument, NULL, 's'}, {"last", required_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'J'},	     {"utc", no_argument, NULL, 'U'},
+	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0}};
 	int c;
 
-	*o = (struct history_opts){.path = "chat.txt"};
+	*o = (struct history_opts){0};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:g:s:n:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -77,12 +103,10 @@ static int parse_args(int argc, char **argv, struct history_opts *o)
 			o->grep = optarg;
 			break;
 		case 's':
-			if (uk_history_since_parse(optarg, uk_wall_ns(), &o->since_ns) < 0)
-				return uk_cli_usage_error(
-					   CMD, "invalid time '%s' (e.g. 2026-11-26T10:00, 2h)",
-					   optarg),
-				       -1;
-			o->have_since = true;
+			o->since = optarg;
+			break;
+		case 'U':
+			o->utc = true;
 			break;
 		case 'n':
 			if (uk_parse_u64(optarg, 1, LAST_MAX, &o->last) < 0)
@@ -104,7 +128,14 @@ static int parse_args(int argc, char **argv, struct history_opts *o)
 		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
 	if (o->grep && !o->grep[0])
 		return uk_cli_usage_error(CMD, "--grep takes a non-empty text"), -1;
-	return 0;
+	if (o->since) {
+		if (uk_history_since_parse(o->since, uk_wall_ns(), o->utc, &o->since_ns) < 0)
+			return uk_cli_usage_error(
+				   CMD, "invalid time '%s' (e.g. 2026-11-26T10:00, 2h)", o->since),
+			       -1;
+		o->have_since = true;
+	}
+	return default_path(o);
 }
 
 /* "10.0.0.2:2425" -> "10.0.0.2"; "[fe80::1]:2425" -> "fe80::1". */
@@ -135,22 +166,84 @@ static bool matches(const struct history_opts *o, const struct uk_history_entry 
 	return true;
 }
 
+/* A JSON string holding the text itself (not its escaped form), so that
+ * `jq -r .text` prints the message as written: JSON escapes for '"', '\\'
+ * and control characters, every byte that is not valid UTF-8 as U+FFFD. */
+static void put_json_text(FILE *f, const char *s, size_t n)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		uint32_t cp;
+		size_t k = uk_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+		if (k == 0) {
+			fputs("\xef\xbf\xbd", f); /* U+FFFD */
+			i++;
+		} else if (c == '"' || c == '\\') {
+			fputc('\\', f);
+			fputc(c, f);
+			i++;
+		} else if (c == '\n') {
+			fputs("\\n", f);
+			i++;
+		} else if (c == '\t') {
+			fputs("\\t", f);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(f, "\\u%04x", c);
+			i++;
+		} else if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029) {
+			/* C1 controls, and line separators that JSON allows raw
+			 * but JavaScript and line splitters do not: escaped. */
+			fprintf(f, "\\u%04x", (unsigned)cp);
+			i += k;
+		} else {
+			fwrite(s + i, 1, k, f);
+			i += k;
+		}
+	}
+	fputc('"', f);
+}
+
+static void put_hex(FILE *f, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	fputc('"', f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+	fputc('"', f);
+}
+
+static void put_json(FILE *f, const char *when, const struct uk_history_entry *e)
+{
+	fprintf(f, "{\"time\":\"%s\",\"time_ns\":%llu,\"kind\":\"%s\",\"peer\":", when,
+		(unsigned long long)e->time_ns, uk_history_kind_name(e->kind));
+	put_json_text(f, e->peer, strlen(e->peer));
+	fputs(",\"nick\":", f);
+	put_json_text(f, e->nick, strlen(e->nick));
+	fprintf(f, ",\"id\":%llu,\"bytes\":%zu,\"text\":", (unsigned long long)e->msg_id,
+		e->text_len);
+	put_json_text(f, (const char *)e->text, e->text_len);
+	/* The exact bytes too, only when U+FFFD stood in for some. */
+	if (!uk_utf8_valid(e->text, e->text_len)) {
+		fputs(",\"text_hex\":", f);
+		put_hex(f, e->text, e->text_len);
+	}
+	if (!uk_utf8_valid(e->nick, strlen(e->nick))) {
+		fputs(",\"nick_hex\":", f);
+		put_hex(f, e->nick, strlen(e->nick));
+	}
+	fputs("}\n", f);
+}
+
 static void put_event(FILE *f, const struct history_opts *o, const struct uk_history_entry *e)
 {
-	char when[UK_HISTORY_TIME_LEN + 1];
+	char when[UK_HISTORY_SHOWN_TIME_LEN + 1];
 
-	if (uk_history_time_format(e->time_ns, when) < 0)
+	if (uk_history_time_show(e->time_ns, o->utc, when) < 0)
 		snprintf(when, sizeof(when), "?");
 	if (o->json) {
-		fprintf(f, "{\"time\":\"%s\",\"time_ns\":%llu,\"kind\":\"%s\",\"peer\":", when,
-			(unsigned long long)e->time_ns, uk_history_kind_name(e->kind));
-		uk_cli_put_json_string(f, e->peer, strlen(e->peer));
-		fputs(",\"nick\":", f);
-		uk_cli_put_json_string(f, e->nick, strlen(e->nick));
-		fprintf(f, ",\"id\":%llu,\"bytes\":%zu,\"text\":", (unsigned long long)e->msg_id,
-			e->text_len);
-		uk_cli_put_json_string(f, e->text, e->text_len);
-		fputs("}\n", f);
+		put_json(f, when, e);
 		return;
 	}
 	fprintf(f, "%s %s ", when, uk_history_kind_name(e->kind));
@@ -213,7 +306,7 @@ int uk_cmd_history(int argc, char **argv)
 		if (!l.ring)
 			return uk_cli_fail(CMD, "memory", -ENOMEM);
 	}
-	rc = uk_history_read(o.path, on_entry, &l, &bad, &torn);
+	rc = uk_history_read_all(o.path, on_entry, &l, &bad, &torn);
 	if (rc < 0) {
 		uk_cli_fail(CMD, o.path, rc);
 		goto fail;

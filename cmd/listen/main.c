@@ -509,7 +509,7 @@ int uk_cmd_listen(int argc, char **argv)
 		goto fail;
 	}
 	if (!L->o.json)
-		setvbuf(stdout, NULL, _IOLBF, 0);
+		(void)setvbuf(stdout, NULL, _IOLBF, 0); /* on failure: only buffered longer */
 	uk_cli_catch_signals();
 	uk_cli_print_bound(L->fd);
 

@@ -19,6 +19,7 @@
 #include "udpkit/guard.h"
 #include "udpkit/ipmsg.h"
 #include "udpkit/outbox.h"
+#include "udpkit/quota.h"
 #include "udpkit/roster.h"
 
 /* Text bytes per SENDMSG: with the header the datagram stays under 1280
@@ -61,7 +62,10 @@ enum uk_chat_event_kind {
 	UK_CHAT_UNDELIVERED, /* no receipt after every try, or we quit */
 	UK_CHAT_JOINED,	     /* a new peer */
 	UK_CHAT_CHANGED,     /* a known peer's nick or group changed */
-	UK_CHAT_LEFT	     /* BR_EXIT, or silent for too long */
+	UK_CHAT_LEFT,	     /* BR_EXIT, or silent for too long */
+	UK_CHAT_LATE,	     /* a receipt for a message given up on */
+	UK_CHAT_DROPPED	     /* messages over the flood bounds: from peer, or (tries
+			      * sources, peer unspecified) from several */
 };
 
 struct uk_chat_event {
@@ -71,14 +75,16 @@ struct uk_chat_event {
 	uint64_t msg_id;  /* IPMsg packet number; 0 for plain text */
 	const char *text; /* RECV: decoded text; SENT and outcomes: ours */
 	size_t len;
-	bool receipt;		      /* SENT: a receipt was asked for */
-	bool ipmsg;		      /* RECV: came as IPMsg (else plain text) */
-	enum uk_charset_kind charset; /* RECV */
-	size_t cut_bytes;	      /* RECV: bytes left out past UK_CHAT_TEXT_MAX */
-	unsigned tries;		      /* DELIVERED/UNDELIVERED */
-	uint64_t rtt_ns;	      /* DELIVERED: from first send to receipt */
-	const char *reason;	      /* UNDELIVERED, LEFT */
-	const struct uk_peer *info;   /* JOINED/CHANGED/LEFT */
+	bool receipt;			 /* SENT: a receipt was asked for */
+	bool ipmsg;			 /* RECV: came as IPMsg (else plain text) */
+	enum uk_charset_kind charset;	 /* RECV */
+	size_t cut_bytes;		 /* RECV: bytes left out past UK_CHAT_TEXT_MAX */
+	unsigned tries;			 /* DELIVERED/UNDELIVERED; DROPPED: sources */
+	uint64_t rtt_ns;		 /* DELIVERED: from first send to receipt */
+	const char *reason;		 /* UNDELIVERED, LEFT */
+	bool unlogged;			 /* the history could not take it (see log) */
+	uint64_t dropped, dropped_bytes; /* DROPPED: since the last report */
+	const struct uk_peer *info;	 /* JOINED/CHANGED/LEFT */
 };
 
 struct uk_chat_cfg {
@@ -97,14 +103,32 @@ struct uk_chat_cfg {
 	size_t chunk_bytes; /* 0 = UK_CHAT_CHUNK_DEFAULT */
 	void (*send)(void *ctx, const struct uk_addr *to, const void *data, size_t len);
 	void (*event)(void *ctx, const struct uk_chat_event *ev);
-	void *ctx; /* passed to send and event */
+	/* Called for RECV, SENT and the outcomes BEFORE anything else is done
+	 * with them: before a message is shown (event) or acknowledged, and
+	 * before a sent message is transmitted. Returns 0 once the event is in
+	 * the history, < 0 when it could not be written: then a received
+	 * message is neither shown nor acknowledged (its sender retransmits),
+	 * a message to send is not sent. NULL: no history. */
+	int (*log)(void *ctx, const struct uk_chat_event *ev);
+	void *ctx; /* passed to send, event and log */
+	/* Per-source messages per second logged and shown (quota.h); 0: no
+	 * bound. The front-end passes UK_QUOTA_SOURCE_MSGS_DEFAULT. */
+	uint64_t msg_rate;
 };
 
 struct uk_chat_stats {
 	uint64_t datagrams, ipmsg, plain, malformed, unknown, self, duplicates;
 	uint64_t dropped_source, dropped_rate, acks_sent, stale_acks, cut;
 	uint64_t answers_refused; /* ANSENTRY or RECVMSG over the budget */
+	uint64_t unlogged;	  /* received messages the history refused: not acked */
+	uint64_t dropped_flood;	  /* messages over the flood bounds */
+	uint64_t late;		  /* receipts after giving up */
 };
+
+/* Messages given up on, remembered for a receipt that comes late. */
+#define UK_CHAT_GIVEN_UP 64
+/* A source's dropped messages are reported at most this often. */
+#define UK_CHAT_DROP_REPORT_NS (1000ull * 1000000ull)
 
 struct uk_chat {
 	struct uk_chat_cfg cfg;
@@ -117,6 +141,14 @@ struct uk_chat {
 	struct uk_budget budget;
 	struct uk_charset charset;
 	struct uk_chat_stats stats;
+	struct uk_quota quota;
+	struct uk_chat_given_up {
+		struct uk_addr peer;
+		uint64_t packet_no;
+		void *p; /* what the outbox kept: nick and text */
+	} given_up[UK_CHAT_GIVEN_UP];
+	size_t given_up_next;
+	uint64_t next_report_ns;
 	unsigned char *pkt; /* UK_IPMSG_MAX_PACKET + 1 */
 	char *text;	    /* UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX) */
 	char *nick_buf;	    /* decoded names */
@@ -141,7 +173,8 @@ void uk_chat_stop(struct uk_chat *c, uint64_t now_ns);
  * SENDMSG with a receipt request; any other address gets plain UTF-8, as
  * the tutorial's chat sends. NULs in text become spaces. Returns the
  * number of messages sent, -ENOSPC when the outbox lacks room for all of
- * them (nothing is sent), -EINVAL when to is ourselves. */
+ * them (nothing is sent), -EINVAL when to is ourselves, or the log
+ * callback's error when the history refused the first (nothing sent). */
 int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, size_t len,
 		 uint64_t now_ns);
 
@@ -149,6 +182,13 @@ int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, 
 size_t uk_chat_room(const struct uk_chat *c);
 /* Messages waiting for a receipt. */
 size_t uk_chat_pending(const struct uk_chat *c);
+
+/* Marks (src, packet_no) as a message already logged and shown: one the
+ * history holds from before a restart. Its retransmission (the sender
+ * missed our receipt when we were killed) is then acknowledged again but
+ * not logged or shown twice. */
+void uk_chat_remember(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
+		      uint64_t now_ns);
 
 /* Changes our nick and tells everyone (BR_ABSENCE, no answer expected). */
 void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns);

@@ -40,4 +40,10 @@ void uk_dedup_free(struct uk_dedup *d);
 bool uk_dedup_check(struct uk_dedup *d, const struct uk_addr *src, uint64_t packet_no,
 		    uint64_t now_ns);
 
+/* True when (src, packet_no) was remembered within the hold time; remembers
+ * nothing. The chat asks this first and remembers a message (check) only
+ * once it is in the history, so one it could not log is taken again. */
+bool uk_dedup_seen(const struct uk_dedup *d, const struct uk_addr *src, uint64_t packet_no,
+		   uint64_t now_ns);
+
 #endif

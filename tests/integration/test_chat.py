@@ -20,6 +20,8 @@ def chat(*args, cwd=None, history=False):
     argv = [BIN, "chat", "-b", "127.0.0.1", "-p", "0", "--stay"]
     if not history:
         argv.append("--no-history")
+    else:
+        argv += ["--history", "chat.txt"]  # in cwd, the tutorial's place
     p = Proc(argv + [str(a) for a in args], stdin=subprocess.PIPE, cwd=cwd)
     addr, port = p.wait_bound()
     return p, port
@@ -250,9 +252,12 @@ class ChatLoopback(unittest.TestCase):
         self.assertEqual(f[1], b"recv")
         self.assertEqual(f[2], b"127.0.0.1:%d" % sp)
         self.assertEqual(f[6], b"evil\\nforged line\\tx")
-        # A second start shows it again and keeps packet numbers above it.
+        live = [l for l in a.out().split(b"\n") if l.startswith(b"recv\t")]
+        # A second start shows it again, exactly as it was shown live.
         b, _ = self.start("-n", "alice", cwd=self.tmp.name, history=True)
         b.wait_for(b"history\t", "out")
+        past = [l for l in b.out().split(b"\n") if l.startswith(b"history\t")]
+        self.assertEqual(past, [b"history\t" + l for l in live])
 
 
 class ChatTutorial(unittest.TestCase):

@@ -1,9 +1,9 @@
 """udpkit history against files written by the real history writer
-(lib/history.c, through the test-only tests/tools/hist_writer): every
-message round-trips exactly, whatever it holds; the filters and the JSON
-export; a writer killed with kill -9 in mid-burst leaves no torn or merged
-line except possibly a torn last one, which the reader skips and the next
-writer ends."""
+(lib/history_writer.c, through the test-only tests/tools/hist_writer): every
+message round-trips exactly, whatever it holds; the filters, local time and
+the JSON export; a writer killed with kill -9 in mid-burst leaves no torn or
+merged line except possibly a torn last one, which the reader skips and the
+next writer ends; the default location; rotation read back in order."""
 import json
 import os
 import re
@@ -15,11 +15,11 @@ import tempfile
 import time
 import unittest
 
-from harness import ROOT, SLOW, Proc, run
+from harness import BIN, ROOT, SLOW, Proc, run
 
 TOOLS = os.environ.get("UDPKIT_TOOLS", os.path.join(ROOT, "build", "tools"))
 WRITER = os.path.join(TOOLS, "hist_writer")
-KINDS = ["recv", "sent", "delivered", "undelivered"]
+KINDS = ["recv", "sent", "delivered", "undelivered", "late"]
 NOW_NS = time.time_ns()
 
 
@@ -85,13 +85,13 @@ class HistoryBase(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def history(self, *args, cwd=None, expect=0):
-        p = run("history", *args, timeout=30)
+    def history(self, *args, expect=0, env=None):
+        p = run("history", *args, timeout=30, env=env)
         self.assertEqual(p.returncode, expect, p.stderr)
         return p
 
-    def json_events(self, *args):
-        p = self.history("--json", *args, self.path)
+    def json_events(self, *args, env=None):
+        p = self.history("--json", *args, self.path, env=env)
         return [json.loads(line) for line in p.stdout.decode("utf-8").splitlines()]
 
 
@@ -101,14 +101,53 @@ class TestHistoryRoundTrip(HistoryBase):
         got = self.json_events()
         self.assertEqual(len(got), len(EVENTS))
         for (t, k, i, peer, nick, text), j in zip(EVENTS, got):
-            self.assertEqual(unescape(j["text"]), text)
+            # The real strings: jq -r .text prints the message as sent.
+            try:
+                self.assertEqual(j["text"], text.decode("utf-8"))
+                self.assertNotIn("text_hex", j)  # only for invalid UTF-8
+            except UnicodeDecodeError:
+                self.assertEqual(bytes.fromhex(j["text_hex"]), text)
+                self.assertIn("\ufffd", j["text"])
+                want = text.decode("utf-8", "replace").replace("\ufffd", "")
+                self.assertEqual(j["text"].replace("\ufffd", ""), want)
             self.assertEqual(j["bytes"], len(text))
-            self.assertEqual(unescape(j["peer"]), peer)
-            self.assertEqual(unescape(j["nick"]), nick)
+            self.assertEqual(j["peer"], peer.decode())
+            self.assertEqual(j["nick"], nick.decode())
             self.assertEqual(j["id"], i)
             self.assertEqual(j["kind"], KINDS[k])
             self.assertEqual(j["time_ns"], t // 10**6 * 10**6)  # milliseconds kept
-            self.assertRegex(j["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertRegex(j["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
+
+    def test_local_time_with_offset_and_utc(self):
+        write_events(self.path, EVENTS[:1])
+        t = EVENTS[0][0] // 10**6 * 10**6
+        env = dict(os.environ, TZ="XYZ-8")  # POSIX: 8 hours east of UTC
+        local = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 10**9 + 8 * 3600))
+        ms = ".%03d" % (t // 10**6 % 1000)
+        j = self.json_events(env=env)[0]
+        self.assertEqual(j["time"], local + ms + "+08:00")
+        plain = self.history(self.path, env=env).stdout.decode()
+        self.assertTrue(plain.startswith(local + ms + "+08:00 recv "), plain)
+        utc = self.history("--utc", self.path, env=env).stdout.decode()
+        self.assertTrue(utc.startswith(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 10**9))
+                                       + ms + "Z recv "), utc)
+        # --since without a zone is local time: one second after the event
+        # in local time excludes it, one second before includes it.
+        after = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 10**9 + 8 * 3600 + 1))
+        before = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 10**9 + 8 * 3600 - 1))
+        self.assertEqual(len(self.json_events("--since", after, env=env)), 0)
+        self.assertEqual(len(self.json_events("--since", before, env=env)), 1)
+        # With --utc the same text is read as UTC: 8 hours later, nothing.
+        self.assertEqual(len(self.json_events("--utc", "--since", before, env=env)), 0)
+
+    def test_json_text_is_the_message_for_jq(self):
+        write_events(self.path, EVENTS)
+        if not shutil.which("jq"):
+            raise unittest.SkipTest("jq not installed")
+        p = subprocess.run(f"{BIN} history --json {self.path} | "
+                           "jq -r 'select(.id == 2 and .kind == \"sent\") | .text'",
+                           shell=True, capture_output=True, timeout=30 * SLOW)
+        self.assertEqual(p.stdout, b"two\nlines\r\nand CRLF\n")
 
     def test_file_is_private_and_one_line_per_event(self):
         old = os.umask(0)
@@ -134,7 +173,7 @@ class TestHistoryRoundTrip(HistoryBase):
         self.assertFalse(re.search(rb"[\x00-\x09\x0b-\x1f\x7f]", out))
         self.assertNotIn("\u202e".encode(), out)
         self.assertNotIn(b"\xc2\x85", out)
-        self.assertRegex(lines[0].decode(), r"^\S+Z recv 10\.0\.0\.2:2425 alice #1: hello$")
+        self.assertRegex(lines[0].decode(), r"^\S+[+-]\d\d:\d\d recv 10\.0\.0\.2:2425 alice #1: hello$")
         self.assertTrue(lines[1].endswith(b" sent 10.0.0.2:2425 alice #2: two\\nlines\\r\\nand CRLF"))
         self.assertTrue(lines[2].endswith(b" delivered 10.0.0.2:2425 alice #2: "))
         self.assertIn("张三 #3: 你好，世界 — ok".encode(), lines[3])
@@ -144,12 +183,21 @@ class TestHistoryRoundTrip(HistoryBase):
         # The escaped text turns back into the bytes that were sent.
         self.assertEqual(unescape(lines[8].split(b"#0: ", 1)[1].decode()), bytes(range(256)))
 
-    def test_default_path_is_chat_txt_in_the_current_directory(self):
-        write_events(self.path, EVENTS[:1])
-        p = subprocess.run([os.environ.get("UDPKIT_BIN", os.path.join(ROOT, "build", "udpkit")),
-                            "history"], cwd=self.dir, capture_output=True, timeout=30 * SLOW)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn(b"alice #1: hello", p.stdout)
+    def test_default_path_is_in_the_state_directory(self):
+        state = os.path.join(self.dir, ".local", "state")
+        os.makedirs(os.path.join(state, "udpkit"), mode=0o700)
+        write_events(os.path.join(state, "udpkit", "chat.txt"), EVENTS[:1])
+        base = {k: v for k, v in os.environ.items() if k != "XDG_STATE_HOME"}
+        for env in (dict(base, HOME=self.dir), dict(base, HOME="/nonexistent", XDG_STATE_HOME=state)):
+            p = subprocess.run([BIN, "history"], cwd="/", env=env, capture_output=True,
+                               timeout=30 * SLOW)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"alice #1: hello", p.stdout)
+
+    def test_rotated_part_is_read_first(self):
+        write_events(self.path + ".1", EVENTS[:2])
+        write_events(self.path, EVENTS[2:4])
+        self.assertEqual([j["id"] for j in self.json_events()], [1, 2, 2, 3])
 
 
 class TestHistoryFilters(HistoryBase):
@@ -225,7 +273,8 @@ class TestHistoryDamage(HistoryBase):
         self.assertNotIn(b"incomplete", p.stderr)
 
     def test_forged_and_garbage_lines_are_counted_not_shown(self):
-        with open(self.path, "wb") as f:
+        write_events(self.path, [])
+        with open(self.path, "ab") as f:
             f.write(b"garbage \x1b[2J line\n\x00\x01\x02\n")
             f.write(b"2026-11-26T10:22:33.123Z\trecv\tp\tn\t1\t5\thi\n")  # byte count lies
         write_events(self.path, EVENTS[:1])
@@ -245,7 +294,7 @@ class TestHistoryKill9(HistoryBase):
         try:
             # Big lines: fewer, so the burst stays short on a slow disk.
             w.wait_for(b"appended 20\n" if text_bytes > 100000 else b"appended 200", timeout=30)
-            # And the writer thread is busy on the disk: two lines are out.
+            # And the writer is busy on the disk: two lines are out.
             deadline = time.monotonic() + 30 * SLOW
             while os.stat(self.path).st_size < 2 * text_bytes + 300:
                 self.assertLess(time.monotonic(), deadline, "the writer wrote nothing")
@@ -264,11 +313,10 @@ class TestHistoryKill9(HistoryBase):
         got = [json.loads(x) for x in p.stdout.splitlines()]
         self.assertNotIn(b"not in the history format", p.stderr)
         self.assertEqual(len(got), len([b for b in body if b and not b.startswith(b"#")]))
-        ids = [j["id"] for j in got if j["nick"] == "burst\\tnick"]
+        ids = [j["id"] for j in got if j["nick"] == "burst\tnick"]
         self.assertEqual(ids, list(range(first_id, first_id + len(ids))))
         for j in got[-len(ids):]:
-            # Compared escaped: unescaping megabytes in Python is slow.
-            want = "burst %d\\n" % j["id"] + chr(ord("a") + j["id"] % 26) * text_bytes
+            want = "burst %d\n" % j["id"] + chr(ord("a") + j["id"] % 26) * text_bytes
             self.assertEqual(j["text"], want)
         if tail:
             self.assertIn(b"last line is incomplete", p.stderr)
@@ -278,8 +326,8 @@ class TestHistoryKill9(HistoryBase):
         first = 1
         torn_seen = 0
         for text_bytes in (100, 1000000, 1000000, 5000):
-            with open(self.path, "wb"):
-                pass
+            if os.path.exists(self.path):
+                os.unlink(self.path)
             self.burst_and_kill(text_bytes)
             n, torn = self.check_file(text_bytes, first)
             self.assertGreaterEqual(n, 2)

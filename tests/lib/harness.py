@@ -16,8 +16,9 @@ BIN = os.environ.get("UDPKIT_BIN", os.path.join(ROOT, "build", "udpkit"))
 VARIANT = os.environ.get("UDPKIT_VARIANT", "plain")
 SHARED = os.environ.get("UDPKIT_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
 TUTORIAL_PY = os.path.join(SHARED, "tutorial", "py")
-# Sanitizer builds are several times slower; scale waits, not assertions.
-SLOW = 4 if VARIANT in ("asan", "tsan") else 1
+# Sanitizer builds are several times slower, the coverage build (-O0,
+# counters) about twice; scale waits, not assertions.
+SLOW = 4 if VARIANT in ("asan", "tsan") else 2 if VARIANT == "coverage" else 1
 
 
 class Proc:

@@ -1,4 +1,4 @@
-/* Test-only: drives the history writer (lib/history.c) for the integration
+/* Test-only: drives the history writer (lib/history_writer.c) for the integration
  * tests. With events on stdin it appends each and exits; with --burst it
  * appends numbered messages until it is killed (the kill -9 test).
  *   hist_writer PATH < events   one per line: TIME_NS KIND ID PEER NICK TEXT,
@@ -45,6 +45,7 @@ static int from_stdin(struct uk_history_writer *w)
 	char *line = NULL, *field[6];
 	size_t cap = 0;
 	static unsigned char text[1 << 20];
+	enum uk_history_problem why;
 	int rc = 0;
 
 	while (getline(&line, &cap, stdin) > 0) {
@@ -77,11 +78,7 @@ static int from_stdin(struct uk_history_writer *w)
 		}
 		e.text = text;
 		e.text_len = (size_t)n;
-		/* A full queue: wait for the writer thread, as in --burst. */
-		while ((n = uk_history_writer_append(w, &e)) == -ENOSPC) {
-			struct timespec ts = {0, 1000000};
-			nanosleep(&ts, NULL);
-		}
+		n = uk_history_writer_append(w, &e, &why);
 		if (n < 0) {
 			fprintf(stderr, "hist_writer: append: %s\n", uk_strerror((int)n));
 			rc = 1;
@@ -94,6 +91,7 @@ static int from_stdin(struct uk_history_writer *w)
 
 static int burst(struct uk_history_writer *w, size_t bytes)
 {
+	enum uk_history_problem why;
 	unsigned char *text = malloc(bytes + 32);
 	if (!text)
 		return 1;
@@ -107,12 +105,8 @@ static int burst(struct uk_history_writer *w, size_t bytes)
 		e.text_len = (size_t)n + bytes;
 		snprintf(e.peer, sizeof(e.peer), "127.0.0.1:9");
 		snprintf(e.nick, sizeof(e.nick), "burst\tnick");
-		/* A full queue: wait for the writer thread (only this test tool
-		 * waits; the chat counts the event lost instead). */
-		while (uk_history_writer_append(w, &e) == -ENOSPC) {
-			struct timespec ts = {0, 1000000};
-			nanosleep(&ts, NULL);
-		}
+		if (uk_history_writer_append(w, &e, &why) < 0)
+			return 1;
 		if (id == 20 || id == 200) {
 			fprintf(stderr, "appended %llu\n", (unsigned long long)id);
 			fflush(stderr);
@@ -123,6 +117,8 @@ static int burst(struct uk_history_writer *w, size_t bytes)
 int main(int argc, char **argv)
 {
 	struct uk_history_writer *w;
+	struct uk_history_writer_cfg cfg = {0};
+	enum uk_history_problem why;
 	uint64_t bytes;
 	int rc;
 
@@ -130,9 +126,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: hist_writer PATH [--burst BYTES]\n");
 		return 2;
 	}
-	rc = uk_history_writer_open(argv[1], &w);
+	rc = uk_history_writer_open(argv[1], &cfg, &w, &why);
 	if (rc < 0) {
-		fprintf(stderr, "hist_writer: %s: %s\n", argv[1], uk_strerror(rc));
+		fprintf(stderr, "hist_writer: %s: %s %s\n", argv[1], uk_strerror(rc),
+			why ? uk_history_problem_text(why) : "");
 		return 1;
 	}
 	if (argc == 4) {

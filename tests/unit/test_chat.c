@@ -40,7 +40,21 @@ struct node {
 	struct uk_chat_event last_left;
 	uint64_t max_rtt_ns;
 	unsigned max_tries;
+	/* The order of things: l/s/o logged (recv/sent/outcome), R/S/D/U/T
+	 * shown (recv/sent/delivered/undelivered/late), x SENDMSG and a
+	 * RECVMSG transmitted. */
+	char trace[4096];
+	size_t trace_len;
+	bool log_fail; /* the history refuses everything */
+	unsigned late;
+	uint64_t last_sent_id;
 };
+
+static void trace(struct node *nd, char c)
+{
+	if (nd->trace_len + 1 < sizeof(nd->trace))
+		nd->trace[nd->trace_len++] = c;
+}
 
 struct pkt {
 	uint64_t at;
@@ -102,7 +116,12 @@ static void on_send(void *ctx, const struct uk_addr *to, const void *data, size_
 	struct node *nd = ctx;
 	struct sim *s = nd->sim;
 	int from, dst = node_of(s, to);
+	struct uk_ipmsg m;
 
+	if (uk_ipmsg_parse(data, len, &m) == 0 && UK_IPMSG_MODE(m.command) == UK_IPMSG_SENDMSG)
+		trace(nd, 'x');
+	if (uk_ipmsg_parse(data, len, &m) == 0 && UK_IPMSG_MODE(m.command) == UK_IPMSG_RECVMSG)
+		trace(nd, 'a');
 	s->sent_datagrams++;
 	if (dst < 0 || s->cut)
 		return;
@@ -114,11 +133,20 @@ static void on_send(void *ctx, const struct uk_addr *to, const void *data, size_
 		enqueue(s, dst, &nd->addr, data, len);
 }
 
+static int on_log(void *ctx, const struct uk_chat_event *ev)
+{
+	struct node *nd = ctx;
+
+	trace(nd, ev->kind == UK_CHAT_RECV ? 'l' : ev->kind == UK_CHAT_SENT ? 's' : 'o');
+	return nd->log_fail ? -ENOSPC : 0;
+}
+
 static void on_event(void *ctx, const struct uk_chat_event *ev)
 {
 	struct node *nd = ctx;
 	unsigned k;
 
+	trace(nd, "RSDUJCLTX"[ev->kind]);
 	switch (ev->kind) {
 	case UK_CHAT_RECV:
 		nd->recv_events++;
@@ -136,6 +164,12 @@ static void on_event(void *ctx, const struct uk_chat_event *ev)
 		break;
 	case UK_CHAT_SENT:
 		nd->sent++;
+		nd->last_sent_id = ev->msg_id;
+		break;
+	case UK_CHAT_LATE:
+		nd->late++;
+		break;
+	case UK_CHAT_DROPPED:
 		break;
 	case UK_CHAT_DELIVERED:
 		nd->delivered++;
@@ -192,6 +226,7 @@ static void sim_init(struct sim *s, int n, uint64_t seed, const struct uk_outbox
 					  .n_announce = na,
 					  .send = on_send,
 					  .event = on_event,
+					  .log = on_log,
 					  .ctx = nd};
 		if (ob)
 			cfg.outbox = *ob;
@@ -779,6 +814,84 @@ static void test_packet_numbers_unpredictable(void **state)
 	uk_chat_free(&b);
 }
 
+/* The history's promise, in the engine: a received message is logged, then
+ * shown, then acknowledged; a sent one logged, then transmitted. */
+static void test_log_before_show_and_ack(void **state)
+{
+	struct sim s;
+	(void)state;
+	sim_init(&s, 2, 11, NULL);
+	uk_chat_start(&s.nodes[0].chat, s.now);
+	sim_run(&s, s.now + 1 * SEC);
+	s.nodes[0].trace_len = s.nodes[1].trace_len = 0;
+	assert_int_equal(uk_chat_send(&s.nodes[0].chat, &s.nodes[1].addr, "m1", 2, s.now), 1);
+	sim_run(&s, s.now + 2 * SEC);
+	s.nodes[0].trace[s.nodes[0].trace_len] = s.nodes[1].trace[s.nodes[1].trace_len] = 0;
+	assert_string_equal(s.nodes[1].trace, "lRa");
+	assert_string_equal(s.nodes[0].trace, "sxSoD");
+	sim_free(&s);
+}
+
+/* A history that cannot be written: the message is not shown and not
+ * acknowledged, the sender retransmits, and once writing works it arrives
+ * exactly once. Nothing is sent that could not be logged. */
+static void test_unlogged_not_acked_then_recovers(void **state)
+{
+	struct sim s;
+	(void)state;
+	sim_init(&s, 2, 12, NULL);
+	uk_chat_start(&s.nodes[0].chat, s.now);
+	sim_run(&s, s.now + 1 * SEC);
+	s.nodes[1].log_fail = true;
+	assert_int_equal(uk_chat_send(&s.nodes[0].chat, &s.nodes[1].addr, "m1", 2, s.now), 1);
+	sim_run(&s, s.now + 3 * SEC);
+	assert_int_equal(s.nodes[1].recv_count[1], 0);
+	assert_int_equal(s.nodes[1].chat.stats.acks_sent, 0);
+	assert_true(s.nodes[1].chat.stats.unlogged >= 2); /* retransmitted */
+	assert_int_equal(s.nodes[0].delivered, 0);
+	s.nodes[1].log_fail = false;
+	sim_run(&s, s.now + 5 * SEC);
+	assert_int_equal(s.nodes[1].recv_count[1], 1);
+	assert_int_equal(s.nodes[0].delivered, 1);
+	/* The sender's history refuses: nothing leaves. */
+	s.nodes[0].log_fail = true;
+	uint64_t before = s.sent_datagrams;
+	assert_int_equal(uk_chat_send(&s.nodes[0].chat, &s.nodes[1].addr, "m2", 2, s.now), -ENOSPC);
+	assert_int_equal(s.sent_datagrams, before);
+	assert_int_equal(uk_chat_pending(&s.nodes[0].chat), 0);
+	sim_free(&s);
+}
+
+/* A receipt after the message was given up on: logged and shown as late,
+ * once; a second copy is only a stale receipt. */
+static void test_late_receipt(void **state)
+{
+	struct sim s;
+	struct uk_ipmsg_ident id;
+	unsigned char pkt[256];
+	int n;
+	(void)state;
+	sim_init(&s, 2, 13, NULL);
+	uk_chat_start(&s.nodes[0].chat, s.now);
+	sim_run(&s, s.now + 1 * SEC);
+	s.cut = true;
+	assert_int_equal(uk_chat_send(&s.nodes[0].chat, &s.nodes[1].addr, "m1", 2, s.now), 1);
+	while (uk_chat_pending(&s.nodes[0].chat))
+		sim_run(&s, uk_chat_deadline(&s.nodes[0].chat));
+	assert_int_equal(s.nodes[0].undelivered, 1);
+	uk_ipmsg_ident_set(&id, "user", "host", "nick1", "g");
+	n = uk_ipmsg_build_recvmsg(pkt, sizeof(pkt), &id, 77, s.nodes[0].last_sent_id);
+	s.nodes[0].trace_len = 0;
+	uk_chat_on_datagram(&s.nodes[0].chat, &s.nodes[1].addr, pkt, (size_t)n, (size_t)n, s.now);
+	assert_int_equal(s.nodes[0].late, 1);
+	assert_int_equal(s.nodes[0].chat.stats.late, 1);
+	s.nodes[0].trace[s.nodes[0].trace_len] = 0;
+	assert_string_equal(s.nodes[0].trace, "oT"); /* logged, then shown */
+	uk_chat_on_datagram(&s.nodes[0].chat, &s.nodes[1].addr, pkt, (size_t)n, (size_t)n, s.now);
+	assert_int_equal(s.nodes[0].late, 1);
+	sim_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -798,6 +911,9 @@ int main(void)
 	    cmocka_unit_test(test_silent_peers_probed_not_dropped),
 	    cmocka_unit_test(test_peer_started_later_is_found),
 	    cmocka_unit_test(test_outbox_bounded),
+	    cmocka_unit_test(test_log_before_show_and_ack),
+	    cmocka_unit_test(test_unlogged_not_acked_then_recovers),
+	    cmocka_unit_test(test_late_receipt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,12 @@
-/* Unit tests for lib/history.c: the line format round-trips any message
- * exactly, a torn line never passes for a whole one, the reader tolerates a
- * torn last line, the writer's queue is bounded, --since parses. */
+/* Unit tests for the history modules: history_line (the format round-trips
+ * any message exactly, a torn line never passes for a whole one),
+ * history_reader (a torn last line tolerated, junk counted, the rotated
+ * part first), history_writer (written when append returns, a torn write
+ * ended, a removed file created again, rotation, sync), history_file (the
+ * checks before a file is used, the default location) and history_time
+ * (--since in UTC and local time, the local display). */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -211,9 +217,24 @@ static void write_file(const char *path, const char *data, size_t n)
 	close(fd);
 }
 
+static struct uk_history_writer *open_writer(const char *path, uint64_t max_size)
+{
+	struct uk_history_writer_cfg cfg = {.max_size_bytes = max_size};
+	struct uk_history_writer *w = NULL;
+	enum uk_history_problem why;
+	assert_int_equal(uk_history_writer_open(path, &cfg, &w, &why), 0);
+	return w;
+}
+
+static void append_ok(struct uk_history_writer *w, const struct uk_history_entry *e)
+{
+	enum uk_history_problem why;
+	assert_int_equal(uk_history_writer_append(w, e, &why), 0);
+}
+
 static void test_torn_last_line(void **state)
 {
-	char path[128], lines[3][256], file[1024] = "";
+	char path[128], lines[3][256], file[1024] = UK_HISTORY_HEADER;
 	struct uk_history_entry e[3] = {
 	    entry(UK_HIST_RECV, "10.0.0.2:2425", "a", 1, "one", 3),
 	    entry(UK_HIST_SENT, "10.0.0.2:2425", "a", 2, "two\nlines", 9),
@@ -223,7 +244,7 @@ static void test_torn_last_line(void **state)
 	struct uk_history_writer *w;
 	uint64_t bad = 99;
 	bool torn = false;
-	size_t len = 0;
+	size_t len = strlen(file);
 	(void)state;
 
 	snprintf(path, sizeof(path), "%s/torn.txt", tmpdir);
@@ -242,8 +263,8 @@ static void test_torn_last_line(void **state)
 	assert_entry_equal(&c->e[1], &e[1]);
 
 	/* Reopened for writing: the torn line is ended, the new one is whole. */
-	assert_int_equal(uk_history_writer_open(path, &w), 0);
-	assert_int_equal(uk_history_writer_append(w, &e[2]), 0);
+	w = open_writer(path, 0);
+	append_ok(w, &e[2]);
 	assert_int_equal(uk_history_writer_close(w), 0);
 	c->n = 0;
 	assert_int_equal(uk_history_read(path, collect_cb, c, &bad, &torn), 0);
@@ -273,16 +294,15 @@ static void test_writer_many_and_mode(void **state)
 	(void)state;
 
 	snprintf(path, sizeof(path), "%s/many.txt", tmpdir);
-	assert_int_equal(uk_history_writer_open(path, &w), 0);
+	w = open_writer(path, 0);
 	umask(old);
 	for (int i = 0; i < 1000; i++) {
 		char text[32];
 		int n = snprintf(text, sizeof(text), "message %d\n", i);
 		struct uk_history_entry e =
 		    entry(UK_HIST_RECV, "127.0.0.1:1", "n", (uint64_t)i + 1, text, (size_t)n);
-		assert_int_equal(uk_history_writer_append(w, &e), 0);
+		append_ok(w, &e);
 	}
-	assert_int_equal(uk_history_writer_lost(w), 0);
 	assert_int_equal(uk_history_writer_close(w), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -291,77 +311,6 @@ static void test_writer_many_and_mode(void **state)
 	assert_int_equal(uk_history_writer_close(NULL), 0);
 	assert_int_equal(uk_history_read("/nonexistent/x", stop_after_two, &seen, NULL, NULL),
 			 -ENOENT);
-}
-
-struct drain {
-	int fd;
-	size_t want, got;
-	char *buf;
-};
-
-static void *drain_main(void *arg)
-{
-	struct drain *d = arg;
-	int flags = fcntl(d->fd, F_GETFL);
-	fcntl(d->fd, F_SETFL, flags & ~O_NONBLOCK);
-	while (d->got < d->want) {
-		ssize_t n = read(d->fd, d->buf + d->got, d->want - d->got);
-		if (n <= 0)
-			break;
-		d->got += (size_t)n;
-	}
-	return NULL;
-}
-
-/* The writer is stuck on a full pipe: the queue takes max_lines events, the
- * next is refused at once (the UI never waits) and counted lost. */
-static void test_queue_bound(void **state)
-{
-	char path[128];
-	struct uk_history_writer *w;
-	struct drain d = {0};
-	pthread_t tid;
-	size_t big = 100000, line_len;
-	unsigned char *text = malloc(big);
-	char *line = malloc(UK_HISTORY_LINE_MAX(big));
-	struct uk_history_entry e;
-	(void)state;
-
-	memset(text, 'x', big);
-	e = entry(UK_HIST_RECV, "127.0.0.1:1", "n", 1, text, big);
-	line_len = (size_t)uk_history_format(&e, line, UK_HISTORY_LINE_MAX(big));
-	snprintf(path, sizeof(path), "%s/fifo", tmpdir);
-	assert_int_equal(mkfifo(path, 0600), 0);
-	d.fd = open(path, O_RDONLY | O_NONBLOCK);
-	assert_true(d.fd >= 0);
-	assert_int_equal(uk_history_writer_open_limits(path, 4, 1 << 30, &w), 0);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(uk_history_writer_append(w, &e), 0);
-	assert_int_equal(uk_history_writer_append(w, &e), -ENOSPC);
-	assert_int_equal(uk_history_writer_append(w, &e), -ENOSPC);
-	assert_int_equal(uk_history_writer_lost(w), 2);
-
-	d.want = 4 * line_len;
-	d.buf = malloc(d.want);
-	assert_int_equal(pthread_create(&tid, NULL, drain_main, &d), 0);
-	assert_int_equal(uk_history_writer_close(w), 0);
-	pthread_join(tid, NULL);
-	assert_int_equal(d.got, d.want);
-	for (int i = 0; i < 4; i++)
-		assert_memory_equal(d.buf + (size_t)i * line_len, line, line_len);
-	close(d.fd);
-	free(d.buf);
-
-	/* The byte bound works the same way, and too long a text is refused. */
-	snprintf(path, sizeof(path), "%s/bytes.txt", tmpdir);
-	assert_int_equal(uk_history_writer_open_limits(path, 100, line_len - 1, &w), 0);
-	assert_int_equal(uk_history_writer_append(w, &e), -ENOSPC);
-	e.text_len = UK_HISTORY_TEXT_MAX + 1;
-	assert_int_equal(uk_history_writer_append(w, &e), -EMSGSIZE);
-	assert_int_equal(uk_history_writer_lost(w), 2);
-	assert_int_equal(uk_history_writer_close(w), 0);
-	free(text);
-	free(line);
 }
 
 static void test_reader_skips_junk(void **state)
@@ -393,32 +342,223 @@ static void test_since_parse(void **state)
 {
 	uint64_t ns, now = T0;
 	(void)state;
-	assert_int_equal(uk_history_since_parse("2026-11-26", now, &ns), 0);
+	assert_int_equal(uk_history_since_parse("2026-11-26", now, true, &ns), 0);
 	assert_int_equal(ns, 1795651200ull * 1000000000ull);
-	assert_int_equal(uk_history_since_parse("2026-11-26T10:22", now, &ns), 0);
+	assert_int_equal(uk_history_since_parse("2026-11-26T10:22", now, true, &ns), 0);
 	assert_int_equal(ns, 1795688520ull * 1000000000ull);
-	assert_int_equal(uk_history_since_parse("2026-11-26 10:22:33", now, &ns), 0);
+	assert_int_equal(uk_history_since_parse("2026-11-26 10:22:33", now, true, &ns), 0);
 	assert_int_equal(ns, 1795688553ull * 1000000000ull);
-	assert_int_equal(uk_history_since_parse("2026-11-26T10:22:33.123Z", now, &ns), 0);
+	assert_int_equal(uk_history_since_parse("2026-11-26T10:22:33.123Z", now, true, &ns), 0);
 	assert_int_equal(ns, T0);
-	assert_int_equal(uk_history_since_parse("2026-11-26T18:22:33.123+08:00", now, &ns), 0);
+	assert_int_equal(uk_history_since_parse("2026-11-26T18:22:33.123+08:00", now, true, &ns),
+			 0);
 	assert_int_equal(ns, T0);
-	assert_int_equal(uk_history_since_parse("2h", now, &ns), 0);
+	assert_int_equal(uk_history_since_parse("2h", now, true, &ns), 0);
 	assert_int_equal(ns, T0 - 7200ull * 1000000000ull);
-	assert_int_equal(uk_history_since_parse("90s", now, &ns), 0);
+	assert_int_equal(uk_history_since_parse("90s", now, true, &ns), 0);
 	assert_int_equal(ns, T0 - 90ull * 1000000000ull);
-	assert_int_equal(uk_history_since_parse("1w", now, &ns), 0);
-	assert_int_equal(uk_history_since_parse("100000w", now, &ns), 0);
+	assert_int_equal(uk_history_since_parse("1w", now, true, &ns), 0);
+	assert_int_equal(uk_history_since_parse("100000w", now, true, &ns), 0);
 	assert_int_equal(ns, 0);
-	assert_int_equal(uk_history_since_parse("h", now, &ns), UK_EPARSE);
-	assert_int_equal(uk_history_since_parse("2x", now, &ns), UK_EPARSE);
-	assert_int_equal(uk_history_since_parse("-2h", now, &ns), UK_EPARSE);
-	assert_int_equal(uk_history_since_parse("2026-13-01", now, &ns), UK_EPARSE);
-	assert_int_equal(uk_history_since_parse("2026-02-29", now, &ns), UK_EPARSE);
-	assert_int_equal(uk_history_since_parse("2026-11-26T10", now, &ns), UK_EPARSE);
-	assert_int_equal(uk_history_since_parse("2026-11-26T10:22Zjunk", now, &ns), UK_EPARSE);
-	assert_int_equal(uk_history_since_parse("yesterday", now, &ns), UK_EPARSE);
-	assert_int_equal(uk_history_since_parse("99999999999999999999d", now, &ns), UK_EPARSE);
+	assert_int_equal(uk_history_since_parse("h", now, true, &ns), UK_EPARSE);
+	assert_int_equal(uk_history_since_parse("2x", now, true, &ns), UK_EPARSE);
+	assert_int_equal(uk_history_since_parse("-2h", now, true, &ns), UK_EPARSE);
+	assert_int_equal(uk_history_since_parse("2026-13-01", now, true, &ns), UK_EPARSE);
+	assert_int_equal(uk_history_since_parse("2026-02-29", now, true, &ns), UK_EPARSE);
+	assert_int_equal(uk_history_since_parse("2026-11-26T10", now, true, &ns), UK_EPARSE);
+	assert_int_equal(uk_history_since_parse("2026-11-26T10:22Zjunk", now, true, &ns),
+			 UK_EPARSE);
+	assert_int_equal(uk_history_since_parse("yesterday", now, true, &ns), UK_EPARSE);
+	assert_int_equal(uk_history_since_parse("99999999999999999999d", now, true, &ns),
+			 UK_EPARSE);
+}
+
+static enum uk_history_problem open_problem(const char *path, bool own_dir)
+{
+	struct uk_history_writer_cfg cfg = {.own_dir = own_dir};
+	struct uk_history_writer *w = NULL;
+	enum uk_history_problem why = UK_HISTF_OK;
+	int rc = uk_history_writer_open(path, &cfg, &w, &why);
+	if (rc == 0) {
+		uk_history_writer_close(w);
+		return UK_HISTF_OK;
+	}
+	assert_int_equal(rc, -EPERM);
+	return why;
+}
+
+/* The file cannot be turned against its owner: a planted link, a file of
+ * another mode, owner or format, a directory others can write. */
+static void test_file_checks(void **state)
+{
+	char dir[160], path[200], target[200];
+	(void)state;
+
+	snprintf(dir, sizeof(dir), "%s/checks", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/chat.txt", dir);
+	snprintf(target, sizeof(target), "%s/bashrc", dir);
+	write_file(target, "echo hi\n", 8);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(open_problem(path, false), UK_HISTF_SYMLINK);
+	unlink(path);
+	/* A dangling link would be created through: refused as well. */
+	assert_int_equal(symlink("/nonexistent-udpkit", path), 0);
+	assert_int_equal(open_problem(path, false), UK_HISTF_SYMLINK);
+	unlink(path);
+	write_file(path, UK_HISTORY_HEADER, strlen(UK_HISTORY_HEADER));
+	assert_int_equal(open_problem(path, false), UK_HISTF_OK);
+	chmod(path, 0644);
+	assert_int_equal(open_problem(path, false), UK_HISTF_MODE);
+	chmod(path, 0600);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(open_problem(path, false), UK_HISTF_OWNER);
+		assert_int_equal(chown(path, 0, 0), 0);
+	}
+	chmod(dir, 0770);
+	assert_int_equal(open_problem(path, false), UK_HISTF_DIR);
+	assert_int_equal(open_problem(path, true), UK_HISTF_OK); /* the user's own */
+	chmod(dir, 01777);
+	assert_int_equal(open_problem(path, false), UK_HISTF_DIR);
+	chmod(dir, 0700);
+	/* Not ours: the tutorial's chat.txt is never appended to. */
+	write_file(path, "hello from chat.py\n", 19);
+	assert_int_equal(open_problem(path, false), UK_HISTF_FOREIGN);
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(open_problem(path, false), UK_HISTF_NOT_REGULAR);
+	unlink(path);
+	assert_string_not_equal(uk_history_problem_text(UK_HISTF_SYMLINK), "no problem");
+}
+
+static void test_default_path(void **state)
+{
+	char out[256];
+	(void)state;
+	assert_int_equal(uk_history_default_path("/x/state", "/home/u", out, sizeof(out)), 24);
+	assert_string_equal(out, "/x/state/udpkit/chat.txt");
+	assert_true(uk_history_default_path("relative", "/home/u", out, sizeof(out)) > 0);
+	assert_string_equal(out, "/home/u/.local/state/udpkit/chat.txt");
+	assert_true(uk_history_default_path("", "/home/u", out, sizeof(out)) > 0);
+	assert_string_equal(out, "/home/u/.local/state/udpkit/chat.txt");
+	assert_int_equal(uk_history_default_path(NULL, NULL, out, sizeof(out)), -ENOENT);
+	assert_int_equal(uk_history_default_path("/x", NULL, out, 8), UK_ENOSPACE);
+}
+
+static int count_cb(void *user, const struct uk_history_entry *e)
+{
+	uint64_t *ids = user;
+	ids[ids[0] + 1 < 256 ? ++ids[0] : 0] = e->msg_id;
+	return 0;
+}
+
+/* A file removed under the chat is created again; a file past its bound
+ * becomes PATH.1, and the reader gives both, oldest first. */
+static void test_writer_recreates_and_rotates(void **state)
+{
+	char path[128], old[140];
+	struct uk_history_writer *w;
+	uint64_t ids[256] = {0}, bad = 9;
+	bool torn;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/rot.txt", tmpdir);
+	snprintf(old, sizeof(old), "%s.1", path);
+	w = open_writer(path, 500);
+	for (uint64_t i = 1; i <= 30; i++) {
+		struct uk_history_entry e =
+		    entry(UK_HIST_RECV, "127.0.0.1:1", "n", i, "0123456789", 10);
+		append_ok(w, &e);
+		if (i == 3)
+			assert_int_equal(unlink(path), 0);
+	}
+	assert_true(uk_history_writer_rotations(w) >= 2);
+	assert_true(uk_history_writer_dirty(w));
+	assert_int_equal(uk_history_writer_sync(w), 0);
+	assert_false(uk_history_writer_dirty(w));
+	assert_int_equal(uk_history_writer_close(w), 0);
+	assert_int_equal(uk_history_read_all(path, count_cb, ids, &bad, &torn), 0);
+	assert_int_equal(bad, 0);
+	/* 1-3 went to the removed file; the last rotation kept the newest. */
+	assert_true(ids[0] > 5);
+	for (uint64_t i = 2; i <= ids[0]; i++)
+		assert_int_equal(ids[i], ids[i - 1] + 1);
+	assert_int_equal(ids[ids[0]], 30);
+	{
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(st.st_size <= 500);
+		assert_int_equal(stat(old, &st), 0);
+		assert_true(st.st_size <= 500);
+	}
+}
+
+/* A full disk (here a file size limit): append fails, reports it, and the
+ * part of a line that went in is ended by the next append once writing
+ * works again; it then reads as one bad line, never merged. */
+static void test_writer_full_then_recovers(void **state)
+{
+	char path[128], big[2000];
+	struct uk_history_writer *w;
+	struct rlimit old, lim;
+	struct uk_history_entry e;
+	enum uk_history_problem why;
+	uint64_t ids[256] = {0}, bad = 0;
+	bool torn;
+	(void)state;
+
+	memset(big, 'x', sizeof(big));
+	snprintf(path, sizeof(path), "%s/full.txt", tmpdir);
+	w = open_writer(path, 0);
+	e = entry(UK_HIST_RECV, "127.0.0.1:1", "n", 1, "first", 5);
+	append_ok(w, &e);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 1000;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	e = entry(UK_HIST_RECV, "127.0.0.1:1", "n", 2, big, sizeof(big));
+	assert_int_equal(uk_history_writer_append(w, &e, &why), -EFBIG);
+	e = entry(UK_HIST_RECV, "127.0.0.1:1", "n", 3, big, sizeof(big));
+	assert_int_equal(uk_history_writer_append(w, &e, &why), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	e = entry(UK_HIST_RECV, "127.0.0.1:1", "n", 4, "after", 5);
+	append_ok(w, &e);
+	assert_int_equal(uk_history_writer_close(w), 0);
+	assert_int_equal(uk_history_read(path, count_cb, ids, &bad, &torn), 0);
+	assert_int_equal(ids[0], 2);
+	assert_int_equal(ids[1], 1);
+	assert_int_equal(ids[2], 4);
+	assert_int_equal(bad, 1);
+	assert_false(torn);
+}
+
+static void test_time_local(void **state)
+{
+	char out[UK_HISTORY_SHOWN_TIME_LEN + 1];
+	uint64_t ns;
+	(void)state;
+	setenv("TZ", "XYZ-8", 1); /* POSIX: 8 hours east of UTC */
+	tzset();
+	assert_int_equal(uk_history_time_show(T0, false, out), UK_HISTORY_SHOWN_TIME_LEN);
+	assert_string_equal(out, "2026-11-26T18:22:33.123+08:00");
+	assert_int_equal(uk_history_time_show(T0, true, out), UK_HISTORY_TIME_LEN);
+	assert_string_equal(out, "2026-11-26T10:22:33.123Z");
+	/* --since without a zone: local time; with --utc: UTC. */
+	assert_int_equal(uk_history_since_parse("2026-11-26T18:22:33.123", T0, false, &ns), 0);
+	assert_int_equal(ns, T0);
+	assert_int_equal(uk_history_since_parse("2026-11-26T10:22:33.123", T0, true, &ns), 0);
+	assert_int_equal(ns, T0);
+	assert_int_equal(uk_history_since_parse("2026-11-26T10:22:33.123Z", T0, false, &ns), 0);
+	assert_int_equal(ns, T0);
+	assert_int_equal(uk_history_since_parse("2026-02-30", T0, false, &ns), UK_EPARSE);
+	setenv("TZ", "XYZ+05:30", 1);
+	tzset();
+	assert_int_equal(uk_history_time_show(T0, false, out), UK_HISTORY_SHOWN_TIME_LEN);
+	assert_string_equal(out, "2026-11-26T04:52:33.123-05:30");
+	unsetenv("TZ");
+	tzset();
 }
 
 int main(void)
@@ -431,9 +571,13 @@ int main(void)
 	    cmocka_unit_test(test_every_prefix_is_rejected),
 	    cmocka_unit_test(test_torn_last_line),
 	    cmocka_unit_test(test_writer_many_and_mode),
-	    cmocka_unit_test(test_queue_bound),
 	    cmocka_unit_test(test_reader_skips_junk),
 	    cmocka_unit_test(test_since_parse),
+	    cmocka_unit_test(test_file_checks),
+	    cmocka_unit_test(test_default_path),
+	    cmocka_unit_test(test_writer_recreates_and_rotates),
+	    cmocka_unit_test(test_writer_full_then_recovers),
+	    cmocka_unit_test(test_time_local),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -129,6 +129,7 @@ static void test_build_like_ip_messenger(void **state)
 	assert_int_equal(n, (int)sizeof("1:7:tester:probehost:33:2\0") - 1);
 	assert_memory_equal(out, "1:7:tester:probehost:33:2\0", (size_t)n);
 	n = uk_ipmsg_build_entry(out, sizeof(out), &id, 8, UK_IPMSG_BR_EXIT);
+	assert_int_equal(n, 45); /* the header, then nick and group as in BR_ENTRY */
 	assert_memory_equal(out, "1:8:tester:probehost:2:", 23);
 	/* Too small, NUL in text. */
 	assert_int_equal(uk_ipmsg_build_sendmsg(out, 10, &id, 1, S("hi")), UK_ENOSPACE);
@@ -200,6 +201,29 @@ static void test_charset_order(void **state)
 	/* UTF8OPT: taken as is even when invalid. */
 	check_decode(&c, S("\xd6\xd0"), true, UK_CHARSET_UTF8, "\xd6\xd0");
 	uk_charset_free(&c);
+	uk_charset_free(&c); /* twice is harmless */
+}
+
+/* Room: less than n + 1 is refused; a conversion that would not fit (GBK's
+ * 2 bytes become 3 in UTF-8) is not taken, the raw bytes are. Without
+ * iconv converters (a system without gconv modules) text is UTF-8 or raw. */
+static void test_charset_room_and_no_iconv(void **state)
+{
+	struct uk_charset c, none = {0};
+	char out[8];
+	size_t len = 0;
+	(void)state;
+	assert_int_equal(uk_charset_init(&c), 0);
+	assert_int_equal(uk_charset_decode(&c, "abc", 3, false, out, 3, &len), UK_ENOSPACE);
+	assert_int_equal(uk_charset_decode(&c, "\xd6\xd0\xce\xc4", 4, false, out, 5, &len),
+			 UK_CHARSET_RAW);
+	assert_int_equal(len, 4);
+	assert_int_equal(uk_charset_decode(&c, "\xd6\xd0\xce\xc4", 4, false, out, 7, &len),
+			 UK_CHARSET_GB18030);
+	assert_int_equal(len, 6);
+	uk_charset_free(&c);
+	check_decode(&none, S("\xd6\xd0\xce\xc4"), false, UK_CHARSET_RAW, "\xd6\xd0\xce\xc4");
+	check_decode(&none, S("ok"), false, UK_CHARSET_UTF8, "ok");
 }
 
 int main(void)
@@ -211,6 +235,7 @@ int main(void)
 	    cmocka_unit_test(test_ident_cleaning),
 	    cmocka_unit_test(test_packet_numbers),
 	    cmocka_unit_test(test_charset_order),
+	    cmocka_unit_test(test_charset_room_and_no_iconv),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

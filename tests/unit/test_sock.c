@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include "udpkit/addr.h"
 #include "udpkit/batch.h"
 #include "udpkit/err.h"
+#include "udpkit/mcast.h"
 #include "udpkit/sock.h"
 
 static bool dual_stack; /* open_bound() binds v6 sockets with v6only=0 */
@@ -427,6 +429,167 @@ static void test_batch_v6(void **state)
 	uk_batch_free(&b);
 }
 
+static int get_int(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+	assert_int_equal(getsockopt(fd, level, name, &v, &len), 0);
+	return v;
+}
+
+/* Every option of uk_sock_opts reaches the socket, in both families. */
+static void test_options_applied(void **state)
+{
+	struct uk_sock_opts o = {.reuse_addr = true,
+				 .reuse_port = true,
+				 .broadcast = true,
+				 .pktinfo = true,
+				 .nonblock = true,
+				 .recv_err = true,
+				 .v6only = 1,
+				 .rcvbuf_bytes = 65536,
+				 .sndbuf_bytes = 65536,
+				 .ttl = 7};
+	struct uk_addr v4 = addr("127.0.0.1:0"), v6 = addr("[::1]:0");
+	int fd;
+	(void)state;
+	fd = uk_sock_open(&v4, &o);
+	assert_true(fd >= 0);
+	assert_int_equal(get_int(fd, SOL_SOCKET, SO_REUSEADDR), 1);
+	assert_int_equal(get_int(fd, SOL_SOCKET, SO_REUSEPORT), 1);
+	assert_int_equal(get_int(fd, SOL_SOCKET, SO_BROADCAST), 1);
+	assert_true(get_int(fd, SOL_SOCKET, SO_RCVBUF) >= 65536); /* the kernel doubles it */
+	assert_true(get_int(fd, SOL_SOCKET, SO_SNDBUF) >= 65536);
+	assert_int_equal(get_int(fd, IPPROTO_IP, IP_PKTINFO), 1);
+	assert_int_equal(get_int(fd, IPPROTO_IP, IP_TTL), 7);
+	assert_int_equal(get_int(fd, IPPROTO_IP, IP_MULTICAST_TTL), 7);
+	assert_int_equal(get_int(fd, IPPROTO_IP, IP_RECVERR), 1);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	close(fd);
+	fd = uk_sock_open(&v6, &o);
+	if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL)
+		skip();
+	assert_true(fd >= 0);
+	assert_int_equal(get_int(fd, IPPROTO_IPV6, IPV6_V6ONLY), 1);
+	assert_int_equal(get_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO), 1);
+	assert_int_equal(get_int(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS), 7);
+	assert_int_equal(get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS), 7);
+	assert_int_equal(get_int(fd, IPPROTO_IPV6, IPV6_RECVERR), 1);
+	close(fd);
+}
+
+/* A failing option closes the socket and says why; so does a failing bind
+ * or connect. */
+static void test_option_errors(void **state)
+{
+	struct uk_sock_opts bad_if = {.v6only = -1, .ifname = "uk-no-such-if0"};
+	struct uk_sock_opts bad_ttl = {.v6only = -1, .ttl = 1000};
+	struct uk_addr v4 = addr("127.0.0.1:0"), v6 = addr("[::1]:0"), any6 = addr("[::]:9");
+	struct uk_addr taken;
+	int fd, fd2;
+	(void)state;
+	/* SO_BINDTODEVICE: ENODEV as root, EPERM without CAP_NET_RAW. */
+	fd = uk_sock_open(&v4, &bad_if);
+	assert_true(fd == -ENODEV || fd == -EPERM);
+	assert_int_equal(uk_sock_open(&v4, &bad_ttl), -EINVAL);
+	fd = uk_sock_open(&v6, &bad_ttl);
+	assert_true(fd == -EINVAL || fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL);
+	assert_int_equal(uk_sock_open_connected(&v4, &bad_ttl), -EINVAL);
+	/* connect() to port 0 is refused by the kernel. */
+	fd = uk_sock_open_connected(&any6, NULL);
+	assert_true(fd >= 0 || fd == -EAFNOSUPPORT || fd == -ENETUNREACH);
+	if (fd >= 0)
+		close(fd);
+	/* bind() to a port in use. */
+	fd = uk_sock_open(&v4, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(uk_sock_local(fd, &taken), 0);
+	fd2 = uk_sock_open(&taken, NULL);
+	assert_int_equal(fd2, -EADDRINUSE);
+	close(fd);
+	/* A closed descriptor. */
+	assert_int_equal(uk_sock_local(fd, &taken), -EBADF);
+}
+
+/* The batch calls on a bad descriptor return -errno, and one datagram the
+ * kernel refuses (too big) does not stop the others of its batch. */
+static void test_batch_errors(void **state)
+{
+	static unsigned char big[70000];
+	struct uk_batch b;
+	struct uk_addr sb, cb, to;
+	unsigned char buf[64];
+	struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+	int srv, cli;
+	(void)state;
+	assert_int_equal(uk_batch_init(&b, 4, 100), 0);
+	assert_int_equal(uk_batch_recv(-1, &b), -EBADF);
+	assert_int_equal(uk_batch_recv_one(-1, &b, false), -EBADF);
+	assert_int_equal(uk_batch_recv_one(-1, &b, true), -EBADF);
+
+	srv = open_bound("127.0.0.1:0", false, &sb);
+	cli = open_bound("127.0.0.1:0", false, &cb);
+	to = target("127.0.0.1", &sb);
+	for (int i = 0; i < 3; i++) {
+		b.slots[i].peer = to;
+		b.slots[i].send = true;
+		b.slots[i].has_dst = false;
+	}
+	b.slots[0].out = big; /* EMSGSIZE */
+	b.slots[0].out_len = sizeof(big);
+	b.slots[1].out = (const unsigned char *)"one";
+	b.slots[1].out_len = 3;
+	b.slots[2].out = (const unsigned char *)"two";
+	b.slots[2].out_len = 3;
+	assert_int_equal(uk_batch_send(cli, &b, 3, false), 2);
+	assert_int_equal(uk_sock_recv(srv, &d), 3);
+	assert_memory_equal(buf, "one", 3);
+	assert_int_equal(uk_sock_recv(srv, &d), 3);
+	assert_memory_equal(buf, "two", 3);
+	/* Alone, the refused one is 0 sent (the single-datagram path). */
+	b.slots[1].send = b.slots[2].send = false;
+	assert_int_equal(uk_batch_send(cli, &b, 3, false), 0);
+	/* Nothing to send at all. */
+	b.slots[0].send = false;
+	assert_int_equal(uk_batch_send(cli, &b, 3, false), 0);
+	close(srv);
+	close(cli);
+	uk_batch_free(&b);
+}
+
+/* Multicast options that are plain setsockopt()s (no group is joined
+ * here: a join would send IGMP/MLD reports): IP(V6)_MULTICAST_ALL off,
+ * the outgoing interface, and the errors. */
+static void test_mcast_options(void **state)
+{
+	struct uk_addr v4 = addr("127.0.0.1:0"), v6 = addr("[::1]:0"), uni = addr("10.0.0.1");
+	struct uk_sock_opts o6 = {.v6only = 1};
+	int fd;
+	(void)state;
+	fd = uk_sock_open(&v4, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(uk_mcast_set_all(fd, AF_INET, false), 0);
+	assert_int_equal(get_int(fd, IPPROTO_IP, IP_MULTICAST_ALL), 0);
+	assert_int_equal(uk_mcast_set_if(fd, AF_INET, 1), 0);
+	/* Not a group: refused before any system call. */
+	assert_int_equal(uk_mcast_join(fd, &uni, 1), -EINVAL);
+	close(fd);
+	assert_int_equal(uk_mcast_set_all(fd, AF_INET, false), -EBADF);
+	assert_int_equal(uk_mcast_set_all(fd, AF_INET6, false), -EBADF);
+	assert_int_equal(uk_mcast_set_if(fd, AF_INET, 1), -EBADF);
+
+	fd = uk_sock_open(&v6, &o6);
+	if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL)
+		skip();
+	assert_true(fd >= 0);
+	/* v6-only: the IPv4 half does not apply and is not an error. */
+	assert_int_equal(uk_mcast_set_all(fd, AF_INET6, false), 0);
+	assert_int_equal(get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL), 0);
+	assert_int_equal(uk_mcast_set_if(fd, AF_INET6, 1), 0);
+	assert_int_equal(get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF), 1);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +605,10 @@ int main(void)
 	    cmocka_unit_test(test_batch_round_trip),
 	    cmocka_unit_test(test_batch_recv_one),
 	    cmocka_unit_test(test_batch_v6),
+	    cmocka_unit_test(test_options_applied),
+	    cmocka_unit_test(test_option_errors),
+	    cmocka_unit_test(test_batch_errors),
+	    cmocka_unit_test(test_mcast_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

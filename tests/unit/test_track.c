@@ -190,7 +190,7 @@ static void test_long_run_counts_balance(void **state)
 		if (seq % 2 == 1) {
 			pending = seq; /* delivered after the next one */
 		} else {
-			uint64_t order[2] = {seq, pending};
+			const uint64_t order[2] = {seq, pending};
 			for (int k = 0; k < 2; k++) {
 				uint64_t s = order[k];
 				struct uk_track_result r;
