@@ -34,7 +34,7 @@ struct uk_budget_cfg {
 #define UK_BUDGET_WAYS 4
 /* Credit kept per host at most: one large datagram's worth, so old
  * traffic cannot be saved up for a later burst of answers. */
-#define UK_BUDGET_CREDIT_MAX (3u * 65536u)
+#define UK_BUDGET_CREDIT_MAX 196608u /* 3 x 64 KiB */
 
 struct uk_budget_entry {
 	uint64_t key;	      /* uk_addr_host_hash | 1; 0 = empty */
