@@ -120,9 +120,6 @@ void chat_show_line(struct app *a, const char *line);
 
 /* commands.c */
 void chat_handle_line(struct app *a, char *line, size_t len);
-/* True when a nickname would parse as an address for /to: it is shown
- * marked, so nobody takes it for one. */
-bool chat_nick_looks_like_address(const char *nick);
 void chat_on_submit(void *user, const char *line);
 
 /* main.c */

@@ -30,52 +30,6 @@ static void set_target(struct app *a, const struct uk_addr *to)
 				: " (plain text until it speaks IPMsg)");
 }
 
-/* Splits off the next space-separated word of *p (NUL-terminating it). */
-static char *next_word(char **p)
-{
-	char *start;
-
-	while (**p == ' ' || **p == '\t')
-		(*p)++;
-	if (!**p)
-		return NULL;
-	start = *p;
-	while (**p && **p != ' ' && **p != '\t')
-		(*p)++;
-	if (**p)
-		*(*p)++ = 0;
-	return start;
-}
-
-/* Parses "HOST", "HOST:PORT", "[V6]:PORT" or "HOST PORT" (port 2425 by
- * default) into *to; flags as uk_addr_parse_flags (UK_ADDR_NUMERIC: no
- * name lookup). Returns 0, or < 0 when text is not that. */
-static int parse_target(const char *text, unsigned flags, struct uk_addr *to)
-{
-	char copy[512], *p = copy, *host, *port_text;
-	uint64_t port;
-
-	if (strlen(text) >= sizeof(copy))
-		return UK_EPARSE;
-	memcpy(copy, text, strlen(text) + 1);
-	host = next_word(&p);
-	port_text = next_word(&p);
-	if (!host || next_word(&p))
-		return UK_EPARSE;
-	if (!port_text)
-		return uk_addr_parse_hostport_flags(to, host, UK_IPMSG_PORT, AF_UNSPEC, flags);
-	/* Not uk_cli_port(): it prints to stderr, under the UI. */
-	if (uk_parse_u64(port_text, 1, 65535, &port) < 0)
-		return UK_EPARSE;
-	return uk_addr_parse_flags(to, host, (uint16_t)port, AF_UNSPEC, flags);
-}
-
-bool chat_nick_looks_like_address(const char *nick)
-{
-	struct uk_addr unused;
-	return parse_target(nick, UK_ADDR_NUMERIC, &unused) == 0;
-}
-
 static void target_address(struct app *a, const struct uk_addr *to)
 {
 	if (uk_chat_is_self(&a->chat, to))
@@ -97,7 +51,7 @@ static void cmd_to(struct app *a, char *args)
 		chat_info(a, "error", "usage: /to HOST [PORT] or /to NICK");
 		return;
 	}
-	if (parse_target(args, UK_ADDR_NUMERIC, &to) == 0) {
+	if (uk_cli_parse_target(args, UK_IPMSG_PORT, UK_ADDR_NUMERIC, &to) == 0) {
 		target_address(a, &to);
 		return;
 	}
@@ -111,7 +65,7 @@ static void cmd_to(struct app *a, char *args)
 		set_target(a, &p->addr);
 		return;
 	}
-	if (parse_target(args, 0, &to) < 0) {
+	if (uk_cli_parse_target(args, UK_IPMSG_PORT, 0, &to) < 0) {
 		chat_info(a, "error", "no peer called that, and not HOST [PORT] (port 1-65535)");
 		return;
 	}

@@ -75,13 +75,21 @@ static void put_name(struct out *o, const char *name)
 	free(buf);
 }
 
+/* True when a nickname would parse as an address for /to (which takes
+ * such text as the address): it is shown marked. */
+static bool nick_looks_like_address(const char *nick)
+{
+	struct uk_addr unused;
+	return uk_cli_parse_target(nick, UK_IPMSG_PORT, UK_ADDR_NUMERIC, &unused) == 0;
+}
+
 /* A peer's nickname: escaped, "?" when empty (if unknown_mark), and
  * marked when it would read as an address (/to takes that text as the
  * address, never as this nick). */
 static void put_nick(struct out *o, const char *nick, bool unknown_mark)
 {
 	put_name(o, unknown_mark && !nick[0] ? "?" : nick);
-	if (chat_nick_looks_like_address(nick))
+	if (nick_looks_like_address(nick))
 		fputs(" [nick, not an address]", o->f);
 }
 
