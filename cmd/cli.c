@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "udpkit/err.h"
+#include "udpkit/priv.h"
 #include "udpkit/parse.h"
 #include "udpkit/sock.h"
 #include "udpkit/text.h"
@@ -77,6 +78,27 @@ int uk_cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "Try 'udpkit %s --help'.\n", cmd);
 	return UK_EXIT_USAGE;
+}
+
+int uk_cli_drop_privileges(const char *cmd, const char *user)
+{
+	const char *name = user ? user : UK_PRIV_DEFAULT_USER;
+	struct uk_priv_result r;
+	int rc = uk_priv_drop(user, &r);
+
+	if (rc == UK_ENOTFOUND)
+		uk_cli_error(cmd, "no such user '%s'", name);
+	else if (rc == -EPERM)
+		uk_cli_error(cmd,
+			     "refusing to keep root after binding (the user must not be root)");
+	else if (rc < 0)
+		uk_cli_fail(cmd, "dropping privileges", rc);
+	if (rc < 0)
+		return -1;
+	if (r.switched)
+		fprintf(stderr, "udpkit %s: running as %s (uid %u, gid %u)\n", cmd, name, r.uid,
+			r.gid);
+	return 0;
 }
 
 void uk_cli_print_bound(int fd)

@@ -33,6 +33,12 @@ int uk_cli_fail(const char *cmd, const char *what, int err);
 /* Prints "Try 'udpkit <cmd> --help'." after a usage error; returns UK_EXIT_USAGE. */
 int uk_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Once a server's sockets are bound: started as root, become user (NULL:
+ * nobody), saying so on stderr; otherwise drop any capability
+ * (include/udpkit/priv.h). Prints the error and returns -1 on failure
+ * (an unknown user, or one that is root). */
+int uk_cli_drop_privileges(const char *cmd, const char *user);
+
 /* Prints "bound on ADDR PORT" on stderr (the line scripts and tests wait for). */
 void uk_cli_print_bound(int fd);
 

@@ -31,9 +31,12 @@ void uk_ctime_format(time_t t, char out[UK_CTIME_LEN + 1])
 		out[UK_CTIME_LEN] = '\0';
 		return;
 	}
-	snprintf(out, UK_CTIME_LEN + 1, "%.3s %.3s%3d %.2d:%.2d:%.2d %04d", days[tm.tm_wday % 7],
-		 months[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 tm.tm_year + 1900);
+	/* The % change nothing (localtime's ranges, the year checked above);
+	 * they tell the compiler every field fits its width. */
+	snprintf(out, UK_CTIME_LEN + 1, "%.3s %.3s%3u %.2u:%.2u:%.2u %04u", days[tm.tm_wday % 7],
+		 months[tm.tm_mon % 12], (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u,
+		 (unsigned)(tm.tm_year + 1900) % 10000u);
 }
 
 const char *uk_ctime_cached(struct uk_ctime_cache *c, time_t t)

@@ -22,7 +22,10 @@ static void put_digits(char *out, unsigned v, int n)
 /* "YYYY-MM-DDTHH:MM:SS.mmm" from tm and the milliseconds: 23 bytes. */
 static void put_civil(char *out, const struct tm *tm, unsigned ms)
 {
-	memcpy(out, "0000-00-00T00:00:00.000", 23);
+	out[4] = out[7] = '-';
+	out[10] = 'T';
+	out[13] = out[16] = ':';
+	out[19] = '.';
 	put_digits(out, (unsigned)(tm->tm_year + 1900), 4);
 	put_digits(out + 5, (unsigned)tm->tm_mon + 1, 2);
 	put_digits(out + 8, (unsigned)tm->tm_mday, 2);
@@ -145,6 +148,12 @@ static int since_relative(const char *s, size_t n, uint64_t now_ns, uint64_t *ou
 		if (s[i] < '0' || s[i] > '9' || v > 1000000000ull)
 			return UK_EPARSE;
 		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	/* A span past what 64-bit nanoseconds hold reaches before the epoch:
+	 * everything (it used to wrap: "31000w" was 9 years). */
+	if (v > UINT64_MAX / NS_PER_SEC / unit_s[s[n - 1] - 'a']) {
+		*out_ns = 0;
+		return 0;
 	}
 	span = v * unit_s[s[n - 1] - 'a'] * NS_PER_SEC;
 	*out_ns = span >= now_ns ? 0 : now_ns - span;

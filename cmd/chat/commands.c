@@ -10,6 +10,7 @@ static void cmd_help(struct app *a)
 	    "/peers             list the peers known",
 	    "/all TEXT          send TEXT to every peer known",
 	    "/nick NAME         change your nickname and tell everyone",
+	    "/away [TEXT]       away with TEXT (peers see it); /away alone: back",
 	    "/history [N|TEXT]  the last N messages (default 20), or those holding TEXT",
 	    "/quit              leave (messages still waiting are shown not delivered)",
 	    "//TEXT             send a line that starts with /",
@@ -87,6 +88,8 @@ static void send_text(struct app *a, const struct uk_addr *to, const char *text,
 {
 	int rc = uk_chat_send(&a->chat, to, text, len, uk_now_ns());
 
+	if (rc < 0)
+		a->not_sent++;
 	if (rc == -ENOSPC)
 		chat_info(a, "error",
 			  "NOT sent: %zu messages are still waiting for receipts; try again",
@@ -112,8 +115,10 @@ static void cmd_all(struct app *a, const char *text)
 	for (size_t i = 0; i < a->chat.roster.cap; i++)
 		if (a->chat.roster.peers[i].used)
 			to[n++] = a->chat.roster.peers[i].addr;
-	if (!n)
+	if (!n) {
+		a->not_sent++;
 		chat_info(a, "error", "no peers known yet");
+	}
 	for (size_t i = 0; i < n; i++)
 		send_text(a, &to[i], text, strlen(text));
 	free(to);
@@ -144,6 +149,7 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 		const char *text = line[0] == '/' ? line + 1 : line;
 		size_t tl = line[0] == '/' ? len - 1 : len;
 		if (!a->has_target) {
+			a->not_sent++;
 			chat_info(a, "error",
 				  "NOT sent: no target yet: /to HOST [PORT] or /to NICK (/help)");
 			return;
@@ -173,6 +179,12 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 		uk_chat_set_nick(&a->chat, arg, uk_now_ns());
 		snprintf(a->nick, sizeof(a->nick), "%s", a->chat.id.nick);
 		chat_info(a, "info", "you are now %s", a->nick);
+	} else if (strcmp(line, "/away") == 0) {
+		uk_chat_set_away(&a->chat, *arg != 0, arg, uk_now_ns());
+		if (*arg)
+			chat_info(a, "info", "you are away: %s", a->chat.away_text);
+		else
+			chat_info(a, "info", "you are back");
 	} else if (strcmp(line, "/history") == 0)
 		cmd_history(a, arg);
 	else if (strcmp(line, "/help") == 0)

@@ -21,9 +21,11 @@
 #include <stdint.h>
 
 #include "udpkit/addr.h"
+#include "udpkit/charset.h"
 #include "udpkit/ipmsg.h"
 
 #define UK_ROSTER_DEFAULT_CAPACITY 256
+#define UK_ROSTER_AWAY_MAX 256
 #define UK_ROSTER_DEFAULT_EXPIRE_NS (3600ull * 1000000000ull)
 /* Entries one host may hold, over all its ports: a few chats per machine
  * (tests run several on 127.0.0.1), not a table's worth. */
@@ -38,6 +40,9 @@ struct uk_peer {
 	bool ipmsg;	/* has spoken IPMsg: messages to it ask for a receipt */
 	bool confirmed; /* proved it receives at addr: never evicted for a newcomer */
 	bool used;
+	struct uk_charset_memo charset;	    /* what it writes and reads (lib/chat.c keeps it) */
+	bool away;			    /* ABSENCEOPT on its last entry packet */
+	char away_text[UK_ROSTER_AWAY_MAX]; /* UTF-8, from SENDABSENCEINFO; may be empty */
 	uint64_t first_ns, last_ns;
 };
 

@@ -48,9 +48,10 @@ static void read_as_file(const uint8_t *data, size_t size)
 static int same_cb(void *user, const struct uk_history_entry *e)
 {
 	const struct uk_history_entry *want = user;
-	if (e->time_ns != want->time_ns || e->kind != want->kind || strcmp(e->peer, want->peer) ||
-	    strcmp(e->nick, want->nick) || e->msg_id != want->msg_id ||
-	    e->text_len != want->text_len || memcmp(e->text, want->text, e->text_len))
+	if (e->time_ns != want->time_ns || e->kind != want->kind ||
+	    strcmp(e->peer, want->peer) != 0 || strcmp(e->nick, want->nick) != 0 ||
+	    e->msg_id != want->msg_id || e->text_len != want->text_len ||
+	    memcmp(e->text, want->text, e->text_len) != 0)
 		abort();
 	return 0;
 }
