@@ -94,6 +94,13 @@ const char *uk_cli_sgr(FILE *f, enum uk_sgr which);
 /* one or many, as n says ("1 line", "2 lines"). */
 const char *uk_cli_plural(uint64_t n, const char *one, const char *many);
 
+/* Parses a target typed by the user: "HOST", "HOST:PORT", "[V6]:PORT" or
+ * "HOST PORT" (space-separated), default_port when none is given; flags
+ * as uk_addr_parse_flags (UK_ADDR_NUMERIC: no name lookup). Prints
+ * nothing. Returns 0, or < 0 when text is not that. */
+int uk_cli_parse_target(const char *text, uint16_t default_port, unsigned flags,
+			struct uk_addr *to);
+
 /* Escapes bytes for display, writing them to f. */
 void uk_cli_put_escaped(FILE *f, const void *data, size_t len);
 /* Writes a JSON string literal (with quotes) of escaped bytes to f. */
