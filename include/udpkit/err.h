@@ -14,7 +14,8 @@ enum {
 	UK_ENOTFOUND = -10007 /* a name that does not resolve */
 };
 
-/* Returns a static, human-readable string for err (negative); never NULL. */
+/* Returns a static, human-readable string for err (negative); never NULL,
+ * thread-safe ("unknown error" for a number without a message). */
 const char *uk_strerror(int err);
 
 #endif
