@@ -14,7 +14,12 @@ Method (written into bench/README.md with the table):
   client and server on the same core (CPU 0): across cores this VM's
   wake-up between cores (~50 us) would swamp what the servers do;
 - sockperf's own `ping-pong` client against `udpkit echo --mode sockperf`
-  and against `sockperf server`.
+  and against `sockperf server`;
+- the limit probes (bench/probes/): minimal echo loops with nothing but the
+  I/O, one with recvmmsg/sendmmsg in batches of 32, one with io_uring
+  (multishot recvmsg, provided buffers): the ceiling of each design,
+  measured in the same rounds; the last column is the server CPU per echo
+  as a ratio to the recvmmsg probe.
 """
 import argparse
 import datetime
@@ -105,6 +110,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "README.md"))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--probes", default=None, help="directory of the built limit probes")
     a = ap.parse_args()
     udpkit = os.path.abspath(a.udpkit)
     if not shutil.which("sockperf"):
@@ -122,6 +128,10 @@ def main():
         Server("udpkit echo (stamp, log to /dev/null)", [udpkit, "echo", "-p", "0"], stdout=devnull),
         Server("udpkit echo --mode sockperf", [udpkit, "echo", "-p", "0", "-q", "-m", "sockperf"]),
     ]
+    for probe, name in (("probe_mmsg", "limit probe: recvmmsg"), ("probe_uring", "limit probe: io_uring")):
+        path = os.path.join(a.probes or "", probe)
+        if a.probes and os.access(path, os.X_OK):
+            servers.append(Server(name, [path, "0"]))
     tutorial = os.path.join(harness.TUTORIAL_PY, "server.py")
     results = {s.name: {"eps": [], "cpu_us": [], "p50": [], "p99": [], "lost": 0} for s in servers}
     for rnd in range(a.rounds):
@@ -170,12 +180,14 @@ def main():
 
     med = {n: {k: statistics.median(v) for k, v in r.items() if k != "lost"} for n, r in results.items()}
     base = med["sockperf server"]
+    probe = med.get("limit probe: recvmmsg")
     rows = []
     for n in results:
         m = med[n]
         rows.append(f"| {n} | {m['eps']:,.0f} | {m['eps'] / base['eps']:.2f}x | {m['cpu_us']:.2f} | "
                     f"{m['cpu_us'] / base['cpu_us']:.2f}x | {m['p50']:.1f} | {m['p50'] / base['p50']:.2f}x | "
-                    f"{m['p99']:.1f} | {m['p99'] / base['p99']:.2f}x | {results[n]['lost']} |")
+                    f"{m['p99']:.1f} | {m['p99'] / base['p99']:.2f}x | {results[n]['lost']} |"
+                    + (f" {m['cpu_us'] / probe['cpu_us']:.2f}x |" if probe else ""))
     pure, stamp = med["udpkit echo --mode pure"], med["udpkit echo (stamp, log to /dev/null)"]
     targets = [
         ("pure: CPU per echo <= 0.95x sockperf server", pure["cpu_us"] / base["cpu_us"], pure["cpu_us"] / base["cpu_us"] <= 0.95),
@@ -184,8 +196,9 @@ def main():
         ("pure: ping-pong p50 <= 1.0x sockperf server", pure["p50"] / base["p50"], pure["p50"] / base["p50"] <= 1.0),
     ]
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    table = ["| server | echoes/s | ratio | server CPU µs/echo | ratio | ping-pong p50 µs | ratio | p99 µs | ratio | lost |",
-             "|---|---|---|---|---|---|---|---|---|---|"] + rows
+    table = ["| server | echoes/s | ratio | server CPU µs/echo | ratio | ping-pong p50 µs | ratio | p99 µs | ratio | lost |"
+             + (" CPU vs recvmmsg probe |" if probe else ""),
+             "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if probe else "")] + rows
     lines = [f"Latest run: {now}, {platform.node() or 'host'}, kernel {platform.release()}, "
              f"{os.cpu_count()} cores; {a.rounds} interleaved rounds of {a.seconds:g} s; medians; "
              "ratios to `sockperf server` in the same run.", ""] + table + [""]

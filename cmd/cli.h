@@ -33,6 +33,12 @@ int uk_cli_fail(const char *cmd, const char *what, int err);
 /* Prints "Try 'udpkit <cmd> --help'." after a usage error; returns UK_EXIT_USAGE. */
 int uk_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Once a server's sockets are bound: started as root, become user (NULL:
+ * nobody), saying so on stderr; otherwise drop any capability
+ * (include/udpkit/priv.h). Prints the error and returns -1 on failure
+ * (an unknown user, or one that is root). */
+int uk_cli_drop_privileges(const char *cmd, const char *user);
+
 /* Prints "bound on ADDR PORT" on stderr (the line scripts and tests wait for). */
 void uk_cli_print_bound(int fd);
 
@@ -47,6 +53,13 @@ int uk_cli_host_port(const char *cmd, int argc, char **argv, bool host_required,
 /* Resolves host/port or prints an error; returns 0 or -1. */
 int uk_cli_resolve(const char *cmd, const char *host, uint16_t port, int family,
 		   struct uk_addr *out);
+
+/* Parses a target typed by the user: "HOST", "HOST:PORT", "[V6]:PORT" or
+ * "HOST PORT" (space-separated), default_port when none is given; flags
+ * as uk_addr_parse_flags (UK_ADDR_NUMERIC: no name lookup). Prints
+ * nothing. Returns 0, or < 0 when text is not that. */
+int uk_cli_parse_target(const char *text, uint16_t default_port, unsigned flags,
+			struct uk_addr *to);
 
 /* Escapes bytes for display, writing them to f. */
 void uk_cli_put_escaped(FILE *f, const void *data, size_t len);

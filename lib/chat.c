@@ -6,12 +6,17 @@
  * sender retransmits it. A duplicate (already logged) is acknowledged
  * again, since the sender may have missed our receipt, but not shown. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "udpkit/attach.h"
 #include "udpkit/chat.h"
 #include "udpkit/err.h"
+#include "udpkit/hashkey.h"
 #include "udpkit/text.h"
+
+#define VERSION_DEFAULT "udpkit"
 
 /* What the outbox keeps per message, to report its outcome. */
 struct pending {
@@ -19,6 +24,36 @@ struct pending {
 	size_t len;
 	char text[];
 };
+
+/* A random number in [1, 2^bits]. */
+static uint32_t random_step(unsigned bits)
+{
+	uint32_t r;
+
+	uk_random_bytes(&r, sizeof(r));
+	return (r & ((1u << bits) - 1)) + 1;
+}
+
+/* Our next packet number: increasing (iptux drops a SENDMSG whose number
+ * is not above the last it saw from us) but by a random step, so that a
+ * number seen once (our broadcast BR_ENTRY, an ANSENTRY) does not tell the
+ * number of a message in flight: a forged receipt must guess it, one
+ * chance in 2^UK_CHAT_PACKET_STEP_BITS per try. */
+static uint64_t next_packet_no(struct uk_chat *c)
+{
+	return uk_ipmsg_seq_advance(&c->seq, random_step(UK_CHAT_PACKET_STEP_BITS));
+}
+
+/* The limits on automatic answers (budget.h, docs/chat.md "Security"). */
+static int answers_init(struct uk_chat *c)
+{
+	struct uk_budget_cfg cfg = {.factor = UK_CHAT_AMPLIFICATION,
+				    .host_per_sec = UK_CHAT_ENTRY_ANSWERS_PER_HOST,
+				    .host_burst = UK_CHAT_ENTRY_ANSWERS_PER_HOST * 4,
+				    .total_per_sec = UK_CHAT_ENTRY_ANSWERS_TOTAL,
+				    .total_burst = UK_CHAT_ENTRY_ANSWERS_TOTAL * 2};
+	return uk_budget_init(&c->budget, &cfg, 1024);
+}
 
 int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall_ns)
 {
@@ -35,11 +70,14 @@ int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall
 		c->cfg.rate_pps = UK_CHAT_RATE_DEFAULT;
 	uk_ipmsg_ident_set(&c->id, cfg->user_name, cfg->host_name, cfg->nick, cfg->group);
 	uk_ipmsg_seq_init(&c->seq, wall_ns, cfg->packet_no_floor);
+	/* A random start too, so the first numbers are not the clock's. */
+	uk_ipmsg_seq_advance(&c->seq, random_step(UK_CHAT_PACKET_START_BITS));
 	gcfg = (struct uk_guard_cfg){.rate_pps = c->cfg.rate_pps, .burst = 2 * c->cfg.rate_pps};
 	c->pkt = malloc(UK_IPMSG_MAX_PACKET + 1);
 	c->text = malloc(UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX));
 	c->nick_buf = malloc((size_t)2 * UK_CHARSET_OUT_SIZE(UK_IPMSG_NAME_MAX));
-	if (!c->pkt || !c->text || !c->nick_buf)
+	c->enc = malloc(UK_IPMSG_MAX_PACKET + 1);
+	if (!c->pkt || !c->text || !c->nick_buf || !c->enc)
 		goto fail;
 	rc = uk_outbox_init(&c->outbox, &cfg->outbox);
 	if (rc == 0)
@@ -48,6 +86,8 @@ int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall
 		rc = uk_roster_init(&c->roster, cfg->max_peers, cfg->peer_expire_ns);
 	if (rc == 0)
 		rc = uk_guard_init(&c->guard, &gcfg, 1024);
+	if (rc == 0)
+		rc = answers_init(c);
 	if (rc == 0) {
 		struct uk_quota_cfg qcfg = uk_quota_cfg_for(cfg->msg_rate);
 		rc = uk_quota_init(&c->quota, &qcfg);
@@ -67,6 +107,7 @@ void uk_chat_free(struct uk_chat *c)
 	uk_dedup_free(&c->dedup);
 	uk_roster_free(&c->roster);
 	uk_guard_free(&c->guard);
+	uk_budget_free(&c->budget);
 	uk_charset_free(&c->charset);
 	uk_quota_free(&c->quota);
 	for (size_t i = 0; i < UK_CHAT_GIVEN_UP; i++) {
@@ -76,8 +117,9 @@ void uk_chat_free(struct uk_chat *c)
 	free(c->pkt);
 	free(c->text);
 	free(c->nick_buf);
+	free(c->enc);
 	c->pkt = NULL;
-	c->text = c->nick_buf = NULL;
+	c->text = c->nick_buf = c->enc = NULL;
 }
 
 static void emit(struct uk_chat *c, const struct uk_chat_event *ev)
@@ -92,10 +134,59 @@ static int log_event(struct uk_chat *c, const struct uk_chat_event *ev)
 	return c->cfg.log ? c->cfg.log(c->cfg.ctx, ev) : 0;
 }
 
-static void transmit(struct uk_chat *c, const struct uk_addr *to, const void *data, size_t len)
+/* True when to has proven it receives at its address and port: it is a
+ * confirmed roster entry (it returned one of our receipts' numbers, or
+ * the user named it). */
+static bool validated(struct uk_chat *c, const struct uk_addr *to)
 {
+	const struct uk_peer *p = uk_roster_find(&c->roster, to);
+	return p && p->confirmed;
+}
+
+/* Sends a datagram. Inside an answer (answer_begin/answer_end) it goes
+ * only within the reply budget (budget.h), checked with its real size;
+ * an entry over it is cut to its core (entry_core_len). Returns whether
+ * it went. */
+static bool transmit(struct uk_chat *c, const struct uk_addr *to, const void *data, size_t len)
+{
+	if (c->answer.on) {
+		bool ok =
+		    uk_budget_answer(&c->budget, to, len, c->answer.unbounded || validated(c, to),
+				     c->answer.rate_limited, c->answer.now_ns);
+		/* Over the bound, an entry goes without its NN:/GN: block. */
+		if (!ok && c->answer.core_len && c->answer.core_len < len) {
+			len = c->answer.core_len;
+			ok = uk_budget_answer(&c->budget, to, len,
+					      c->answer.unbounded || validated(c, to),
+					      c->answer.rate_limited, c->answer.now_ns);
+		}
+		if (!ok) {
+			c->stats.answers_refused++;
+			return false;
+		}
+	}
 	if (c->cfg.send)
 		c->cfg.send(c->cfg.ctx, to, data, len);
+	return true;
+}
+
+/* What is sent until answer_end() answers a datagram that may be forged
+ * (ANSENTRY, RECVMSG, RELEASEFILES, SENDINFO, SENDABSENCEINFO, and the
+ * GETABSENCEINFO a forged away entry triggers): at most
+ * UK_CHAT_AMPLIFICATION times what the source's address sent while it is
+ * not validated; rate_limited answers (to entries and info requests) also
+ * UK_CHAT_ENTRY_ANSWERS_PER_HOST per second per address (any port) and
+ * UK_CHAT_ENTRY_ANSWERS_TOTAL in all. */
+static void answer_begin(struct uk_chat *c, bool rate_limited, uint64_t now_ns)
+{
+	c->answer.on = true;
+	c->answer.rate_limited = rate_limited;
+	c->answer.now_ns = now_ns;
+}
+
+static void answer_end(struct uk_chat *c)
+{
+	c->answer.on = c->answer.unbounded = false;
 }
 
 bool uk_chat_is_self(const struct uk_chat *c, const struct uk_addr *src)
@@ -115,13 +206,107 @@ bool uk_chat_is_self(const struct uk_chat *c, const struct uk_addr *src)
 	return false;
 }
 
-/* Sends an entry-type packet (BR_ENTRY, BR_EXIT, BR_ABSENCE, ANSENTRY). */
+bool uk_chat_is_plain(const struct uk_chat *c, const struct uk_addr *addr)
+{
+	for (size_t i = 0; i < c->cfg.n_plain; i++)
+		if (uk_addr_equal(&c->cfg.plain[i], addr))
+			return true;
+	return false;
+}
+
+/* The charset to write to `to`: what it reads, else the default. */
+static enum uk_charset_kind charset_for(struct uk_chat *c, const struct uk_addr *to)
+{
+	const struct uk_peer *p = uk_roster_find(&c->roster, to);
+	return uk_charset_for_peer(p ? &p->charset : NULL, c->cfg.charset);
+}
+
+/* Encodes UTF-8 s for a peer that reads kind into dst (cap bytes; s is cut
+ * to fit). Returns the characters replaced by '?'. */
+static size_t encode_for(struct uk_chat *c, enum uk_charset_kind kind, const char *s, char *dst,
+			 size_t cap)
+{
+	size_t n = strlen(s), replaced = 0;
+
+	if (n >= cap)
+		n = cap - 1;
+	if (uk_charset_encode(&c->charset, kind, s, n, dst, cap, &replaced) < 0)
+		dst[0] = 0;
+	return replaced;
+}
+
+/* Remembers the charset our names went to p in (when they are not ASCII). */
+static void wrote_names(struct uk_chat *c, struct uk_peer *p, enum uk_charset_kind kind)
+{
+	if (!p)
+		return;
+	uk_charset_wrote(&p->charset, kind, c->id.nick, strlen(c->id.nick));
+	uk_charset_wrote(&p->charset, kind, c->id.group, strlen(c->id.group));
+}
+
+/* The length of an entry packet up to its group's NUL: without the
+ * "\nUN:...\nGN:..." block, still an entry every IPMsg client reads
+ * (the form iptux sends). 0 when there is no such end. */
+static size_t entry_core_len(const unsigned char *pkt, size_t n)
+{
+	size_t i = 0, colons = 0, nuls = 0;
+
+	while (i < n && colons < 5)
+		colons += pkt[i++] == ':';
+	while (i < n && nuls < 2)
+		nuls += pkt[i++] == 0;
+	return nuls == 2 ? i : 0;
+}
+
+/* Sends an entry-type packet (BR_ENTRY, BR_EXIT, BR_ABSENCE, ANSENTRY):
+ * nick and group in the receiver's charset (the NN:/GN: block stays
+ * UTF-8), ABSENCEOPT while we are away. */
 static void send_entry(struct uk_chat *c, const struct uk_addr *to, uint32_t mode)
 {
-	int n = uk_ipmsg_build_entry(c->pkt, UK_IPMSG_MAX_PACKET, &c->id,
-				     uk_ipmsg_seq_next(&c->seq), mode);
-	if (n > 0)
-		transmit(c, to, c->pkt, (size_t)n);
+	enum uk_charset_kind kind = charset_for(c, to);
+	char nick[sizeof(c->id.nick)], group[sizeof(c->id.group)];
+	uint32_t opts = c->away && mode != UK_IPMSG_BR_EXIT ? UK_IPMSG_ABSENCEOPT : 0;
+	int n;
+
+	encode_for(c, kind, c->id.nick, nick, sizeof(nick));
+	encode_for(c, kind, c->id.group, group, sizeof(group));
+	wrote_names(c, uk_roster_find(&c->roster, to), kind);
+	n = uk_ipmsg_build_entry_names(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, next_packet_no(c), mode,
+				       opts, nick, group);
+	if (n <= 0)
+		return;
+	c->answer.core_len = entry_core_len(c->pkt, (size_t)n);
+	transmit(c, to, c->pkt, (size_t)n);
+	c->answer.core_len = 0;
+}
+
+/* A packet whose Extra is text (UTF-8) in the receiver's charset and a
+ * NUL, with UTF8OPT when that charset is UTF-8 (SENDINFO, SENDABSENCEINFO). */
+static bool send_text_packet(struct uk_chat *c, const struct uk_addr *to, uint32_t command,
+			     const char *text)
+{
+	enum uk_charset_kind kind = charset_for(c, to);
+	size_t cap = UK_IPMSG_MAX_PACKET / 2;
+	int n;
+
+	encode_for(c, kind, text, c->enc, cap);
+	if (kind == UK_CHARSET_UTF8)
+		command |= UK_IPMSG_UTF8OPT;
+	n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, next_packet_no(c), command, c->enc,
+			   strlen(c->enc) + 1);
+	return n > 0 && transmit(c, to, c->pkt, (size_t)n);
+}
+
+/* A packet whose Extra is a packet number and a NUL (RECVMSG, READMSG,
+ * RELEASEFILES). */
+static bool send_number(struct uk_chat *c, const struct uk_addr *to, uint32_t command,
+			uint64_t number)
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)number);
+	int n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, next_packet_no(c), command,
+			       digits, (size_t)len + 1);
+	return n > 0 && transmit(c, to, c->pkt, (size_t)n);
 }
 
 /* Sends mode to every announce address, then every IPMsg peer not among
@@ -197,7 +382,8 @@ static bool late_receipt(struct uk_chat *c, const struct uk_addr *src, uint64_t 
 {
 	for (size_t i = 0; i < UK_CHAT_GIVEN_UP; i++) {
 		struct uk_chat_given_up *g = &c->given_up[i];
-		if (!g->p || g->packet_no != packet_no || !uk_addr_same_host(&g->peer, src))
+		/* As for a receipt in time: from the address and port only. */
+		if (!g->p || g->packet_no != packet_no || !uk_addr_equal(&g->peer, src))
 			continue;
 		c->stats.late++;
 		report_outcome(c, UK_CHAT_LATE, &g->peer, packet_no, g->p, 0, 0, NULL);
@@ -216,6 +402,20 @@ void uk_chat_stop(struct uk_chat *c, uint64_t now_ns)
 		report_outcome(c, UK_CHAT_UNDELIVERED, &act.peer, act.packet_no, act.user,
 			       act.tries, 0, "quit before a receipt");
 	tell_everyone(c, UK_IPMSG_BR_EXIT);
+}
+
+void uk_chat_set_away(struct uk_chat *c, bool away, const char *text, uint64_t now_ns)
+{
+	(void)now_ns;
+	c->away = away;
+	snprintf(c->away_text, sizeof(c->away_text), "%s", away && text ? text : "");
+	tell_everyone(c, UK_IPMSG_BR_ABSENCE);
+}
+
+void uk_chat_seen(struct uk_chat *c, const struct uk_addr *peer, uint64_t msg_id)
+{
+	send_number(c, peer, UK_IPMSG_READMSG, msg_id);
+	c->stats.sealed_read++;
 }
 
 void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns)
@@ -273,7 +473,42 @@ static size_t count_chunks(const char *s, size_t n, size_t max)
 	return count;
 }
 
-static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk_peer *peer,
+/* IPMsg with a receipt: a peer that spoke IPMsg, or a --peer not declared
+ * plain (it may answer later; if never, the message is undelivered). */
+static bool wants_ipmsg(const struct uk_chat *c, const struct uk_addr *to,
+			const struct uk_peer *peer)
+{
+	if (uk_chat_is_plain(c, to))
+		return false;
+	if (peer && peer->ipmsg)
+		return true;
+	for (size_t i = c->cfg.n_broadcast; i < c->cfg.n_announce; i++)
+		if (uk_addr_equal(&c->cfg.announce[i], to))
+			return true;
+	return false;
+}
+
+/* Plain text: the UTF-8 line and a newline, as nc -u and socat print it
+ * and the tutorial's chat shows it; no receipt is possible. */
+static int send_plain(struct uk_chat *c, const struct uk_addr *to, struct uk_chat_event *ev)
+{
+	int rc;
+
+	if (ev->len + 1 > UK_IPMSG_MAX_PACKET)
+		return -EMSGSIZE;
+	ev->plain_peer = uk_chat_is_plain(c, to);
+	/* Logged before it leaves, like every message. */
+	rc = log_event(c, ev);
+	if (rc < 0)
+		return rc;
+	memcpy(c->enc, ev->text, ev->len);
+	c->enc[ev->len] = '\n';
+	transmit(c, to, c->enc, ev->len + 1);
+	emit(c, ev);
+	return 0;
+}
+
+static int send_one(struct uk_chat *c, const struct uk_addr *to, struct uk_peer *peer,
 		    const char *text, size_t len, uint64_t now_ns)
 {
 	struct uk_chat_event ev = {.kind = UK_CHAT_SENT,
@@ -283,20 +518,22 @@ static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk
 				   .nick = peer ? peer->nick : ""};
 	struct pending *p;
 	uint64_t no;
+	uint32_t cmd = UK_IPMSG_SENDMSG | UK_IPMSG_SENDCHECKOPT;
 	int n, rc;
 
-	if (!peer || !peer->ipmsg) {
-		/* Plain text, exactly what the tutorial's chat sends: no receipt.
-		 * Logged before it leaves, like every message. */
-		rc = log_event(c, &ev);
-		if (rc < 0)
-			return rc;
-		transmit(c, to, text, len);
-		emit(c, &ev);
-		return 0;
-	}
-	no = uk_ipmsg_seq_next(&c->seq);
-	n = uk_ipmsg_build_sendmsg(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, no, text, len);
+	if (!wants_ipmsg(c, to, peer))
+		return send_plain(c, to, &ev);
+	ev.charset = uk_charset_for_peer(peer ? &peer->charset : NULL, c->cfg.charset);
+	n = uk_charset_encode(&c->charset, ev.charset, text, len, c->enc, UK_IPMSG_MAX_PACKET,
+			      &ev.replaced);
+	if (n < 0)
+		return n;
+	if (ev.charset == UK_CHARSET_UTF8)
+		cmd |= UK_IPMSG_UTF8OPT;
+	if (peer)
+		uk_charset_wrote(&peer->charset, ev.charset, text, len);
+	no = next_packet_no(c);
+	n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, no, cmd, c->enc, (size_t)n + 1);
 	if (n < 0)
 		return n;
 	p = malloc(sizeof(*p) + len + 1);
@@ -332,7 +569,7 @@ static int send_one(struct uk_chat *c, const struct uk_addr *to, const struct uk
 int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, size_t len,
 		 uint64_t now_ns)
 {
-	const struct uk_peer *peer = uk_roster_find(&c->roster, to);
+	struct uk_peer *peer = uk_roster_find(&c->roster, to);
 	size_t max = c->cfg.chunk_bytes, off = 0, chunks;
 	char *copy;
 	int sent = 0, rc = 0;
@@ -342,7 +579,7 @@ int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, 
 	if (max > UK_IPMSG_MAX_PACKET - uk_ipmsg_header_len(&c->id) - 1)
 		max = UK_IPMSG_MAX_PACKET - uk_ipmsg_header_len(&c->id) - 1;
 	chunks = count_chunks(text, len, max);
-	if (peer && peer->ipmsg && chunks > uk_chat_room(c))
+	if (wants_ipmsg(c, to, peer) && chunks > uk_chat_room(c))
 		return -ENOSPC;
 	/* A NUL would end the IPMsg text early: make it visible instead. */
 	copy = malloc(len + 1);
@@ -364,20 +601,66 @@ int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, 
 	return rc < 0 && sent == 0 ? rc : sent;
 }
 
-/* Decodes an entry packet's nick and group into c->nick_buf. */
-static void entry_names(struct uk_chat *c, const struct uk_ipmsg *m, const char **nick,
-			const char **group)
+/* What one received packet tells about its sender besides names: its
+ * charset (what it announced, what it proved) and its away flag. */
+struct sender_facts {
+	struct uk_charset_memo memo;
+	int away; /* -1: the packet says nothing about it */
+};
+
+/* The facts we hold on src, to update from a packet. */
+static struct sender_facts facts_of(struct uk_chat *c, const struct uk_addr *src)
+{
+	const struct uk_peer *p = uk_roster_find(&c->roster, src);
+	struct sender_facts f = {.away = -1};
+
+	if (p)
+		f.memo = p->charset;
+	return f;
+}
+
+/* iptux's entry: "nick\0group\0icon\0encoding\0" (ipmsg.md §2.1); the
+ * fourth part names the charset it writes and reads. */
+static void entry_charset(const struct uk_ipmsg *m, struct uk_charset_memo *memo)
+{
+	int kind;
+
+	if (m->nparts < 4 || (m->parts[2].len && m->parts[2].p[0] == '\n'))
+		return;
+	kind = uk_charset_parse_name((const char *)m->parts[3].p, m->parts[3].len);
+	if (kind >= 0)
+		uk_charset_announce(memo, (enum uk_charset_kind)kind);
+}
+
+static bool is_iptux(const struct uk_ipmsg *m)
+{
+	return m->version.len >= 7 && memcmp(m->version.p, "1_iptux", 7) == 0;
+}
+
+/* Decodes an entry packet's nick and group into c->nick_buf, learning the
+ * sender's charset from them and from its flags. */
+static void entry_names(struct uk_chat *c, const struct uk_ipmsg *m, struct sender_facts *f,
+			const char **nick, const char **group)
 {
 	struct uk_ipmsg_field fn, fg;
 	size_t cap = UK_CHARSET_OUT_SIZE(UK_IPMSG_NAME_MAX), len;
 	bool utf8;
 
+	if (m->command & (UK_IPMSG_CAPUTF8OPT | UK_IPMSG_UTF8OPT))
+		f->memo.utf8_cap = true;
+	entry_charset(m, &f->memo);
+	/* iptux sets ABSENCEOPT on every entry even when present (ipmsg.md
+	 * §2.1): its flag says nothing. */
+	if (UK_IPMSG_MODE(m->command) != UK_IPMSG_BR_EXIT && !is_iptux(m))
+		f->away = (m->command & UK_IPMSG_ABSENCEOPT) != 0;
 	uk_ipmsg_entry_names(m, &fn, &fg, &utf8);
 	*nick = c->nick_buf;
 	*group = c->nick_buf + cap;
-	if (uk_charset_decode(&c->charset, fn.p, fn.len, utf8, c->nick_buf, cap, &len) < 0)
+	if (uk_charset_decode_peer(&c->charset, &f->memo, c->cfg.charset, fn.p, fn.len, utf8,
+				   c->nick_buf, cap, &len) < 0)
 		c->nick_buf[0] = 0;
-	if (uk_charset_decode(&c->charset, fg.p, fg.len, utf8, c->nick_buf + cap, cap, &len) < 0)
+	if (uk_charset_decode_peer(&c->charset, &f->memo, c->cfg.charset, fg.p, fg.len, utf8,
+				   c->nick_buf + cap, cap, &len) < 0)
 		c->nick_buf[cap] = 0;
 	/* A NUL inside a name cannot be carried: the name ends there. */
 }
@@ -406,8 +689,11 @@ static void roster_event(struct uk_chat *c, enum uk_roster_event e, const struct
 	emit(c, &ev);
 }
 
+/* Records src in the roster with what the packet told (f may be NULL),
+ * then reports it joined or changed. */
 static struct uk_peer *seen(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
-			    const char *nick, const char *group, uint64_t now_ns)
+			    const char *nick, const char *group, const struct sender_facts *f,
+			    uint64_t now_ns)
 {
 	char user[UK_IPMSG_NAME_MAX + 1], host[UK_IPMSG_NAME_MAX + 1];
 	struct uk_peer_info info = {.nick = nick, .group = group, .ipmsg = m != NULL};
@@ -421,62 +707,123 @@ static struct uk_peer *seen(struct uk_chat *c, const struct uk_addr *src, const 
 		info.host = host;
 	}
 	e = uk_roster_seen(&c->roster, src, &info, now_ns, &p);
-	if (p)
-		roster_event(c, e, p);
+	if (!p)
+		return NULL;
+	if (f) {
+		uint8_t wrote = p->charset.wrote;
+		p->charset = f->memo;
+		if (!p->charset.wrote)
+			p->charset.wrote = wrote;
+		if (f->away >= 0 && p->away != (f->away != 0)) {
+			p->away = f->away != 0;
+			if (!p->away)
+				p->away_text[0] = 0;
+			if (e == UK_ROSTER_SAME)
+				e = UK_ROSTER_CHANGED;
+		}
+	}
+	/* An announce address got our BR_ENTRY, names in the default charset,
+	 * before it was known. */
+	if (e == UK_ROSTER_JOINED)
+		for (size_t i = 0; i < c->cfg.n_announce; i++)
+			if (uk_addr_equal(&c->cfg.announce[i], src))
+				wrote_names(c, p, c->cfg.charset);
+	roster_event(c, e, p);
 	return p;
 }
 
-/* Decodes, checks the flood bounds, logs, then shows a new message.
- * Returns 0 when it was logged (or there is no log), -1 when it was
- * dropped or the history refused it: then it must not be acknowledged. */
-static int deliver_text(struct uk_chat *c, const struct uk_addr *src, const struct uk_peer *p,
-			const unsigned char *text, size_t len, bool utf8, uint64_t msg_id,
-			bool ipmsg, size_t extra_cut, uint64_t now_ns)
+/* Text in the sender's charset, decoded with what we know of it; what the
+ * text proves is kept in f. Returns the kind, or < 0. */
+static int decode_text(struct uk_chat *c, struct sender_facts *f, const unsigned char *text,
+		       size_t len, bool utf8, size_t *out_len)
 {
-	struct uk_chat_event ev = {.kind = UK_CHAT_RECV,
-				   .peer = *src,
-				   .msg_id = msg_id,
-				   .ipmsg = ipmsg,
-				   .nick = p ? p->nick : ""};
+	return uk_charset_decode_peer(&c->charset, f ? &f->memo : NULL, c->cfg.charset, text, len,
+				      utf8, c->text, UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX),
+				      out_len);
+}
+
+/* Decodes a message's text into the event (text cut past
+ * UK_CHAT_TEXT_MAX, the cut counted). Returns false when it cannot be. */
+static bool decode_message(struct uk_chat *c, struct uk_chat_event *ev, struct sender_facts *f,
+			   const unsigned char *text, size_t len, bool utf8, size_t extra_cut)
+{
 	size_t out_len = 0;
 	int kind;
 
 	if (len > UK_CHAT_TEXT_MAX) {
-		ev.cut_bytes = len - UK_CHAT_TEXT_MAX;
+		ev->cut_bytes = len - UK_CHAT_TEXT_MAX;
 		len = UK_CHAT_TEXT_MAX;
 		c->stats.cut++;
 	}
-	ev.cut_bytes += extra_cut;
-	kind = uk_charset_decode(&c->charset, text, len, utf8, c->text,
-				 UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX), &out_len);
+	ev->cut_bytes += extra_cut;
+	kind = decode_text(c, f, text, len, utf8, &out_len);
 	if (kind < 0)
-		return -1;
-	ev.charset = (enum uk_charset_kind)kind;
-	ev.text = c->text;
-	ev.len = out_len;
-	if (!uk_quota_take(&c->quota, src, out_len, now_ns)) {
+		return false;
+	ev->charset = (enum uk_charset_kind)kind;
+	ev->text = c->text;
+	ev->len = out_len;
+	return true;
+}
+
+/* Checks the flood bounds, logs, then shows a decoded message. Returns 0
+ * when it was logged (or there is no log), -1 when it was dropped or the
+ * history refused it: then it must not be acknowledged. */
+static int log_and_show(struct uk_chat *c, struct uk_chat_event *ev, const struct uk_addr *src,
+			uint64_t now_ns)
+{
+	if (!uk_quota_take(&c->quota, src, ev->len, now_ns)) {
 		c->stats.dropped_flood++;
 		return -1;
 	}
-	if (log_event(c, &ev) < 0) {
+	if (log_event(c, ev) < 0) {
 		c->stats.unlogged++;
-		if (ipmsg)
+		if (ev->ipmsg)
 			return -1; /* not shown, not acked: the sender tries again */
 		/* Plain text is never sent again: show it, marked not logged. */
-		ev.unlogged = true;
+		ev->unlogged = true;
 	}
-	emit(c, &ev);
-	return ev.unlogged ? -1 : 0;
+	emit(c, ev);
+	return ev->unlogged ? -1 : 0;
 }
 
-static void send_recvmsg(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no)
+/* RECVMSG for packet_no, within the amplification bound only: a receipt
+ * is smaller than any real SENDMSG, and one refused (a tiny forged
+ * SENDMSG, a long host name of ours) comes again with the sender's next
+ * try, which adds to the credit. */
+static void send_recvmsg(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
+			 uint64_t now_ns)
 {
-	int n = uk_ipmsg_build_recvmsg(c->pkt, UK_IPMSG_MAX_PACKET, &c->id,
-				       uk_ipmsg_seq_next(&c->seq), packet_no);
-	if (n > 0) {
-		transmit(c, src, c->pkt, (size_t)n);
+	answer_begin(c, false, now_ns);
+	if (send_number(c, src, UK_IPMSG_RECVMSG, packet_no))
 		c->stats.acks_sent++;
+	answer_end(c);
+}
+
+/* The attachment list after the text's NUL; names decoded in place (they
+ * are in the sender's charset). */
+static size_t offered_files(struct uk_chat *c, const struct uk_ipmsg *m, struct sender_facts *f,
+			    size_t *total)
+{
+	size_t n;
+
+	*total = 0;
+	if (m->nparts < 2)
+		return 0;
+	/* The list may hold no NUL of its own: give the rest of Extra. */
+	n = uk_attach_parse(m->parts[1].p, (size_t)(m->extra.p + m->extra.len - m->parts[1].p),
+			    c->files, UK_ATTACH_MAX, total, NULL);
+	for (size_t i = 0; i < n; i++) {
+		char out[UK_CHARSET_OUT_SIZE(UK_ATTACH_NAME_MAX)];
+		size_t len = 0;
+		int k =
+		    uk_charset_decode_peer(&c->charset, &f->memo, c->cfg.charset, c->files[i].name,
+					   c->files[i].name_len, false, out, sizeof(out), &len);
+		if (k < 0 || len > UK_ATTACH_NAME_MAX)
+			continue; /* too long once decoded: kept as sent */
+		memcpy(c->files[i].name, out, len + 1);
+		c->files[i].name_len = len;
 	}
+	return n;
 }
 
 static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
@@ -486,22 +833,49 @@ static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 	/* Never a receipt for broadcast or automatic replies (no ping-pong). */
 	bool ack = (opts & UK_IPMSG_SENDCHECKOPT) &&
 		   !(opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_AUTORETOPT));
+	struct sender_facts f = facts_of(c, src);
+	struct uk_chat_event ev = {
+	    .kind = UK_CHAT_RECV,
+	    .peer = *src,
+	    .msg_id = m->packet_no,
+	    .ipmsg = true,
+	    .group = (opts & (UK_IPMSG_BROADCASTOPT | UK_IPMSG_MULTICASTOPT)) != 0,
+	    .sealed = (opts & UK_IPMSG_SECRETOPT) != 0};
 	struct uk_peer *p;
 
-	p = seen(c, src, m, NULL, NULL, now_ns);
 	if (uk_dedup_seen(&c->dedup, src, m->packet_no, now_ns)) {
 		/* Logged and shown before: the sender may have missed our receipt. */
+		seen(c, src, m, NULL, NULL, NULL, now_ns);
 		c->stats.duplicates++;
 		if (ack)
-			send_recvmsg(c, src, m->packet_no);
+			send_recvmsg(c, src, m->packet_no, now_ns);
 		return;
 	}
-	if (deliver_text(c, src, p, m->parts[0].p, m->parts[0].len, (opts & UK_IPMSG_UTF8OPT) != 0,
-			 m->packet_no, true, cut, now_ns) < 0)
+	if (opts & UK_IPMSG_UTF8OPT)
+		f.memo.utf8_cap = true;
+	if (opts & UK_IPMSG_FILEATTACHOPT) {
+		ev.n_files = offered_files(c, m, &f, &ev.files_total);
+		ev.files = c->files;
+	}
+	/* Decoded first: what the text proves is in the roster before the
+	 * event is shown. */
+	if (!decode_message(c, &ev, &f, m->parts[0].p, m->parts[0].len,
+			    (opts & UK_IPMSG_UTF8OPT) != 0, cut))
+		return;
+	p = seen(c, src, m, NULL, NULL, &f, now_ns);
+	ev.nick = p ? p->nick : "";
+	if (log_and_show(c, &ev, src, now_ns) < 0)
 		return;
 	/* Logged, then shown: now the receipt, and remember it as seen. */
 	if (ack)
-		send_recvmsg(c, src, m->packet_no);
+		send_recvmsg(c, src, m->packet_no, now_ns);
+	if (ev.files) {
+		/* No file transfer yet: decline, so the peer stops serving it. */
+		answer_begin(c, false, now_ns);
+		send_number(c, src, UK_IPMSG_RELEASEFILES, m->packet_no);
+		answer_end(c);
+		c->stats.offers_declined++;
+	}
 	uk_dedup_check(&c->dedup, src, m->packet_no, now_ns);
 }
 
@@ -512,24 +886,100 @@ static void on_recvmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 	unsigned tries;
 	void *user;
 
-	seen(c, src, m, NULL, NULL, now_ns);
+	seen(c, src, m, NULL, NULL, NULL, now_ns);
 	if (uk_ipmsg_recv_packet_no(m, &no) < 0) {
 		c->stats.malformed++;
 		return;
 	}
+	/* Only from the address and port the message went to (outbox.h). */
 	if (uk_outbox_ack(&c->outbox, src, no, &user, &tries, &first_ns) != 1) {
 		if (!late_receipt(c, src, no))
 			c->stats.stale_acks++;
 		return;
 	}
+	/* It returned a number it could only know by receiving our message. */
+	uk_roster_confirm(&c->roster, src);
 	report_outcome(c, UK_CHAT_DELIVERED, src, no, user, tries, now_ns - first_ns, NULL);
+}
+
+/* A --peer the user named is trusted as far as the user trusts it: once
+ * it answers, a flood of forged newcomers cannot evict it. */
+static void confirm_named_peer(struct uk_chat *c, const struct uk_addr *src)
+{
+	for (size_t i = c->cfg.n_broadcast; i < c->cfg.n_announce; i++)
+		if (uk_addr_equal(src, &c->cfg.announce[i]))
+			uk_roster_confirm(&c->roster, src);
+}
+
+static void on_entry(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
+		     uint64_t now_ns)
+{
+	struct sender_facts f = facts_of(c, src);
+	const char *nick, *group;
+	struct uk_peer *p;
+	bool was_away;
+
+	entry_names(c, m, &f, &nick, &group);
+	p = uk_roster_find(&c->roster, src);
+	was_away = p && p->away;
+	p = seen(c, src, m, nick, group, &f, now_ns);
+	if (UK_IPMSG_MODE(m->command) == UK_IPMSG_ANSENTRY)
+		confirm_named_peer(c, src);
+	/* Answer first (in its charset, now known), then ask the away text:
+	 * both within the budget, as the entry may be forged. */
+	answer_begin(c, true, now_ns);
+	if (UK_IPMSG_MODE(m->command) == UK_IPMSG_BR_ENTRY)
+		send_entry(c, src, UK_IPMSG_ANSENTRY);
+	if (p && p->away && !was_away) {
+		int n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, next_packet_no(c),
+				       UK_IPMSG_GETABSENCEINFO, "", 1);
+		/* A question of a few dozen bytes, once per peer going away:
+		 * rate-limited like the answer, but not charged to the 3x
+		 * bound, which a small entry's answer may have used up. */
+		c->answer.unbounded = true;
+		if (n > 0)
+			transmit(c, src, c->pkt, (size_t)n);
+	}
+	answer_end(c);
+}
+
+/* SENDABSENCEINFO: the away text we asked for. */
+static void on_absence_info(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
+			    uint64_t now_ns)
+{
+	struct sender_facts f = facts_of(c, src);
+	struct uk_peer *p = uk_roster_find(&c->roster, src);
+	size_t len = 0, n = m->parts[0].len;
+	bool was_away, text_changed;
+
+	if (!p || n > UK_CHAT_TEXT_MAX)
+		return;
+	if (decode_text(c, &f, m->parts[0].p, n, (m->command & UK_IPMSG_UTF8OPT) != 0, &len) < 0)
+		return;
+	if (strcmp(c->text, UK_IPMSG_NOT_ABSENT) == 0) {
+		f.away = 0;
+		seen(c, src, m, NULL, NULL, &f, now_ns);
+		return;
+	}
+	if (len >= sizeof(p->away_text))
+		len = sizeof(p->away_text) - 1;
+	while (len && ((unsigned char)c->text[len] & 0xc0) == 0x80)
+		len--; /* cut on a character boundary */
+	c->text[len] = 0;
+	was_away = p->away;
+	text_changed = strcmp(p->away_text, c->text) != 0;
+	memcpy(p->away_text, c->text, len + 1);
+	f.away = 1;
+	p = seen(c, src, m, NULL, NULL, &f, now_ns);
+	/* A new text while already away is a change seen() cannot tell. */
+	if (p && was_away && text_changed)
+		roster_event(c, UK_ROSTER_CHANGED, p);
 }
 
 static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigned char *data,
 		     size_t len, size_t cut, uint64_t now_ns)
 {
 	struct uk_ipmsg m;
-	const char *nick, *group;
 	struct uk_peer gone;
 
 	if (uk_ipmsg_parse(data, len, &m) < 0) {
@@ -539,14 +989,9 @@ static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigne
 	c->stats.ipmsg++;
 	switch (UK_IPMSG_MODE(m.command)) {
 	case UK_IPMSG_BR_ENTRY:
-		entry_names(c, &m, &nick, &group);
-		seen(c, src, &m, nick, group, now_ns);
-		send_entry(c, src, UK_IPMSG_ANSENTRY);
-		break;
 	case UK_IPMSG_ANSENTRY:
 	case UK_IPMSG_BR_ABSENCE:
-		entry_names(c, &m, &nick, &group);
-		seen(c, src, &m, nick, group, now_ns);
+		on_entry(c, src, &m, now_ns);
 		break;
 	case UK_IPMSG_BR_EXIT:
 		if (uk_roster_remove(&c->roster, src, &gone)) {
@@ -564,11 +1009,61 @@ static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigne
 	case UK_IPMSG_RECVMSG:
 		on_recvmsg(c, src, &m, now_ns);
 		break;
+	case UK_IPMSG_GETINFO:
+		seen(c, src, &m, NULL, NULL, NULL, now_ns);
+		answer_begin(c, true, now_ns);
+		if (send_text_packet(c, src, UK_IPMSG_SENDINFO,
+				     c->cfg.version ? c->cfg.version : VERSION_DEFAULT))
+			c->stats.info_answers++;
+		answer_end(c);
+		break;
+	case UK_IPMSG_GETABSENCEINFO:
+		seen(c, src, &m, NULL, NULL, NULL, now_ns);
+		answer_begin(c, true, now_ns);
+		if (send_text_packet(c, src, UK_IPMSG_SENDABSENCEINFO,
+				     !c->away	       ? UK_IPMSG_NOT_ABSENT
+				     : c->away_text[0] ? c->away_text
+						       : "away"))
+			c->stats.info_answers++;
+		answer_end(c);
+		break;
+	case UK_IPMSG_SENDABSENCEINFO:
+		on_absence_info(c, src, &m, now_ns);
+		break;
+	case UK_IPMSG_SENDINFO:
+	case UK_IPMSG_ANSREADMSG:
+	case UK_IPMSG_READMSG:
+	case UK_IPMSG_DELMSG:
+		/* Answers to what we do not ask, or to sealed messages we never
+		 * send: the peer is alive, nothing more. */
+		seen(c, src, &m, NULL, NULL, NULL, now_ns);
+		break;
 	default:
-		/* GETINFO, file transfer, iptux's icons and signatures: ignored. */
+		/* File transfer, iptux's icons and signatures: ignored. */
 		c->stats.unknown++;
 		break;
 	}
+}
+
+/* Plain text: one trailing LF or CRLF ends the line nc -u and socat send;
+ * it is not part of the message. */
+static void on_plain(struct uk_chat *c, const struct uk_addr *src, const unsigned char *data,
+		     size_t len, size_t cut, uint64_t now_ns)
+{
+	struct uk_chat_event ev = {.kind = UK_CHAT_RECV, .peer = *src};
+	struct uk_peer *p;
+
+	c->stats.plain++;
+	if (!cut && len && data[len - 1] == '\n') {
+		len--;
+		if (len && data[len - 1] == '\r')
+			len--;
+	}
+	if (!decode_message(c, &ev, NULL, data, len, false, cut))
+		return;
+	p = seen(c, src, NULL, NULL, NULL, NULL, now_ns);
+	ev.nick = p ? p->nick : "";
+	(void)log_and_show(c, &ev, src, now_ns);
 }
 
 void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const void *data, size_t len,
@@ -591,13 +1086,15 @@ void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const voi
 		c->stats.dropped_source++;
 		return;
 	}
-	if (uk_ipmsg_classify(data, len)) {
+	/* What its address sent: credit for answers to it (budget.h). */
+	uk_budget_received(&c->budget, src, wire_len, now_ns);
+	/* A peer declared plain text is never taken for IPMsg (and so never
+	 * answered with it), whatever its text looks like. */
+	if (!uk_chat_is_plain(c, src) && uk_ipmsg_classify(data, len)) {
 		on_ipmsg(c, src, data, len, cut, now_ns);
 		return;
 	}
-	c->stats.plain++;
-	(void)deliver_text(c, src, seen(c, src, NULL, NULL, NULL, now_ns), data, len, false, 0,
-			   false, cut, now_ns);
+	on_plain(c, src, data, len, cut, now_ns);
 }
 
 /* One line per source whose messages were dropped by the flood bounds,

@@ -2,6 +2,8 @@
  * Replies are built in place: the stamp goes into the headroom in front of
  * the received bytes, so no payload is copied in any mode. */
 #include <errno.h>
+#include <linux/sock_diag.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -23,17 +25,26 @@ int uk_echo_worker_init(struct uk_echo_worker *w, int fd, const struct uk_echo_c
 	rc = uk_batch_init(&w->batch, w->cfg.batch, w->cfg.max_size);
 	if (rc < 0)
 		return rc;
-	rc = uk_guard_init(&w->guard, &cfg->guard, GUARD_SOURCES);
-	if (rc < 0) {
-		uk_batch_free(&w->batch);
-		return rc;
-	}
+	/* The echo server throttles loops rather than silencing clients that
+	 * repeat themselves (guard.h): suspects wait in w->held. */
+	w->cfg.guard.hold = UK_ECHO_HOLDS;
+	rc = uk_batch_init(&w->held, UK_ECHO_HOLDS, w->cfg.max_size + UK_ECHO_STAMP_LEN);
+	if (rc < 0)
+		goto fail;
+	rc = uk_guard_init(&w->guard, &w->cfg.guard, GUARD_SOURCES);
+	if (rc < 0)
+		goto fail;
 	return 0;
+fail:
+	uk_batch_free(&w->batch);
+	uk_batch_free(&w->held);
+	return rc;
 }
 
 void uk_echo_worker_free(struct uk_echo_worker *w)
 {
 	uk_batch_free(&w->batch);
+	uk_batch_free(&w->held);
 	uk_guard_free(&w->guard);
 }
 
@@ -47,6 +58,7 @@ void uk_echo_stats_add(struct uk_echo_stats *into, const struct uk_echo_stats *f
 	into->too_big += from->too_big;
 	into->not_sockperf += from->not_sockperf;
 	into->send_failed += from->send_failed;
+	into->held += from->held;
 	for (int i = 0; i < UK_VERDICT_COUNT; i++)
 		into->dropped[i] += from->dropped[i];
 }
@@ -82,8 +94,33 @@ static enum uk_echo_outcome build_reply(struct uk_echo_worker *w, struct uk_batc
 	}
 }
 
+/* Copies a reply the guard wants held into a free held slot. The guard
+ * holds at most UK_ECHO_HOLDS at once, so a slot is free; false if not. */
+static bool hold_reply(struct uk_echo_worker *w, const struct uk_batch_slot *s)
+{
+	for (int i = 0; i < UK_ECHO_HOLDS; i++) {
+		struct uk_batch_slot *h = &w->held.slots[i];
+		if (w->held_used[i])
+			continue;
+		memcpy(h->data, s->out, s->out_len);
+		h->out = h->data;
+		h->out_len = s->out_len;
+		h->len = s->out_len;
+		h->peer = s->peer;
+		h->dst = s->dst;
+		h->ifindex = s->ifindex;
+		h->has_dst = s->has_dst;
+		h->send = false;
+		w->held_used[i] = true;
+		w->held_count++;
+		return true;
+	}
+	return false;
+}
+
 void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wall_s)
 {
+	uk_guard_batch(&w->guard, w->pressure);
 	for (int i = 0; i < n; i++) {
 		struct uk_batch_slot *s = &w->batch.slots[i];
 		enum uk_verdict v = UK_PASS;
@@ -96,22 +133,75 @@ void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wa
 			o = UK_ECHO_TRUNCATED;
 			w->stats.truncated++;
 		} else if ((v = uk_guard_check(&w->guard, &s->peer, s->data, s->len, now_ns)) !=
-			   UK_PASS) {
+			       UK_PASS &&
+			   v != UK_HOLD) {
 			o = UK_ECHO_DROPPED;
 			w->stats.dropped[v]++;
 		} else {
+			uint64_t unused;
 			o = build_reply(w, s, wall_s);
-			if (o == UK_ECHO_REPLIED) {
+			if (o == UK_ECHO_REPLIED && v == UK_HOLD && hold_reply(w, s)) {
+				w->stats.held++;
+				o = UK_ECHO_HELD;
+			} else if (o == UK_ECHO_REPLIED && v == UK_HOLD) {
+				/* No room to hold it: a loop it is. */
+				v = uk_guard_resolve(&w->guard, &s->peer, UINT64_MAX, &unused);
+				o = UK_ECHO_DROPPED;
+				w->stats.dropped[v]++;
+			} else if (o == UK_ECHO_REPLIED) {
 				s->send = true;
 				uk_guard_note_reply(&w->guard, &s->peer, s->out, s->out_len);
-			} else if (o == UK_ECHO_TOO_BIG) {
-				w->stats.too_big++;
 			} else {
-				w->stats.not_sockperf++;
+				if (v == UK_HOLD) /* nothing to hold: let the guard forget it */
+					(void)uk_guard_resolve(&w->guard, &s->peer, UINT64_MAX,
+							       &unused);
+				if (o == UK_ECHO_TOO_BIG)
+					w->stats.too_big++;
+				else
+					w->stats.not_sockperf++;
 			}
 		}
 		w->outcomes[i] = (uint8_t)o;
 		w->verdicts[i] = (uint8_t)v;
+	}
+}
+
+int uk_echo_resolve(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next_ns)
+{
+	int marked = 0;
+
+	*next_ns = 0;
+	for (int i = 0; i < UK_ECHO_HOLDS; i++) {
+		struct uk_batch_slot *h = &w->held.slots[i];
+		uint64_t until;
+		enum uk_verdict v;
+		if (!w->held_used[i] || h->send)
+			continue;
+		v = uk_guard_resolve(&w->guard, &h->peer, now_ns, &until);
+		if (v == UK_HOLD) {
+			if (!*next_ns || until < *next_ns)
+				*next_ns = until;
+		} else if (v == UK_PASS) {
+			h->send = true;
+			uk_guard_note_reply(&w->guard, &h->peer, h->out, h->out_len);
+			marked++;
+		} else {
+			w->stats.dropped[v]++;
+			w->held_used[i] = false;
+			w->held_count--;
+		}
+	}
+	return marked;
+}
+
+void uk_echo_held_sent(struct uk_echo_worker *w)
+{
+	for (int i = 0; i < UK_ECHO_HOLDS; i++) {
+		if (w->held_used[i] && w->held.slots[i].send) {
+			w->held.slots[i].send = false;
+			w->held_used[i] = false;
+			w->held_count--;
+		}
 	}
 }
 
@@ -123,9 +213,59 @@ void uk_echo_worker_wake(struct uk_echo_worker *w)
 	(void)shutdown(w->fd, SHUT_RD);
 }
 
+/* True when the socket's receive queue holds more than 1/64 of its buffer
+ * (about 100 small datagrams in the default 4 MiB): the server is not
+ * keeping up, and the guard's share rule keeps
+ * one source from taking the whole queue. SO_MEMINFO is one cheap call,
+ * made only after a full batch (sparse traffic never pays it). */
+static bool backlogged(int fd)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+	    len < sizeof(uint32_t) * (SK_MEMINFO_RCVBUF + 1))
+		return false;
+	return mem[SK_MEMINFO_RMEM_ALLOC] > mem[SK_MEMINFO_RCVBUF] / 64;
+}
+
+/* Sends the held replies that were decided, before the batch's replies so
+ * that a client sees its echoes in order. */
+static void send_held(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next_ns)
+{
+	int wanted = uk_echo_resolve(w, now_ns, next_ns), sent;
+
+	if (!wanted)
+		return;
+	sent = uk_batch_send(w->fd, &w->held, UK_ECHO_HOLDS, w->cfg.use_pktinfo);
+	if (sent < 0)
+		sent = 0;
+	w->stats.replies += (uint64_t)sent;
+	for (int i = 0; i < UK_ECHO_HOLDS; i++)
+		if (w->held_used[i] && w->held.slots[i].send)
+			w->stats.reply_bytes += w->held.slots[i].out_len;
+	if (sent < wanted)
+		w->stats.send_failed += (uint64_t)(wanted - sent);
+	uk_echo_held_sent(w);
+}
+
+/* While replies are held, waits for a datagram no longer than the earliest
+ * hold: returns false when the hold ran out first (decide it, then wait
+ * again). */
+static bool wait_readable(struct uk_echo_worker *w, uint64_t next_ns)
+{
+	struct pollfd p = {.fd = w->fd, .events = POLLIN};
+	uint64_t now = uk_now_ns(), left = next_ns > now ? next_ns - now : 0;
+	struct timespec ts = {.tv_sec = (time_t)(left / UK_NS_PER_SEC),
+			      .tv_nsec = (long)(left % UK_NS_PER_SEC)};
+
+	return ppoll(&p, 1, &ts, NULL) > 0;
+}
+
 int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms)
 {
 	struct timeval tv = {.tv_sec = poll_ms / 1000, .tv_usec = (poll_ms % 1000) * 1000L};
+	uint64_t next_ns = 0;
 
 	/* Blocking without a timeout is cheapest (no timer per wait); with
 	 * poll_ms the stop flag is also seen within poll_ms. */
@@ -144,8 +284,13 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 		int n, sent, wanted = 0;
 		struct timespec wall;
 
+		if (w->held_count && !wait_readable(w, next_ns)) {
+			send_held(w, uk_now_ns(), &next_ns);
+			continue;
+		}
 		if (single && ++singles % 16 != 0) {
 			n = uk_batch_recv_one(w->fd, &w->batch, w->cfg.use_pktinfo);
+			w->pressure = false;
 		} else {
 			n = uk_batch_recv(w->fd, &w->batch);
 			if (n > 1) {
@@ -154,6 +299,7 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 			} else if (n == 1 && !single && ++ones >= 4) {
 				single = true;
 			}
+			w->pressure = n == (int)w->batch.count && backlogged(w->fd);
 		}
 		if (atomic_load_explicit(stop, memory_order_relaxed))
 			break; /* woken by uk_echo_worker_wake() */
@@ -165,6 +311,8 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 			return n;
 		clock_gettime(CLOCK_REALTIME_COARSE, &wall);
 		uk_echo_process(w, n, uk_now_ns(), wall.tv_sec);
+		if (w->held_count)
+			send_held(w, uk_now_ns(), &next_ns);
 		for (int i = 0; i < n; i++)
 			wanted += w->batch.slots[i].send;
 		sent = wanted ? uk_batch_send(w->fd, &w->batch, n, w->cfg.use_pktinfo) : 0;
@@ -179,5 +327,8 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 		if (w->cfg.on_batch)
 			w->cfg.on_batch(w->user, &w->batch, n, w->outcomes, w->verdicts);
 	}
+	/* Stopping: what is still held is decided as if its hold ran out. */
+	if (w->held_count)
+		send_held(w, UINT64_MAX, &next_ns);
 	return 0;
 }

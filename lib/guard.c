@@ -13,7 +13,7 @@
 #define TOKEN 1000000000ull
 
 static const char *const verdict_names[UK_VERDICT_COUNT] = {
-    "pass", "badsrc", "service", "lowport", "loop", "rate",
+    "pass", "badsrc", "service", "lowport", "loop", "rate", "share", "hold",
 };
 
 const char *uk_verdict_name(enum uk_verdict v)
@@ -36,6 +36,11 @@ int uk_guard_init(struct uk_guard *g, const struct uk_guard_cfg *cfg, size_t sou
 	if (!g->table)
 		return -ENOMEM;
 	g->sets = sets;
+	g->batch = 0;
+	g->holds = 0;
+	g->pressure = false;
+	g->last_key = 0;
+	g->mixed_ns = 0;
 	return 0;
 }
 
@@ -78,7 +83,10 @@ enum uk_verdict uk_guard_source_rules(const struct uk_addr *src)
 }
 
 /* True when p (len bytes) ends with the reply remembered in e: its length
- * fits and its first and last UK_GUARD_EDGE bytes match. */
+ * fits and its first and last UK_GUARD_EDGE bytes match. The length is
+ * checked before any pointer into p is formed (p + len - n with len < n
+ * would point before p: undefined behaviour, found by clang's
+ * -fsanitize=pointer-overflow). */
 static bool ends_with_reply(const struct uk_guard_entry *e, const unsigned char *p, size_t len)
 {
 	size_t n = e->reply_len, edge = n < UK_GUARD_EDGE ? n : UK_GUARD_EDGE;
@@ -86,7 +94,7 @@ static bool ends_with_reply(const struct uk_guard_entry *e, const unsigned char 
 
 	if (!e->has_reply || len < n || (n == 0 && len != 0))
 		return false;
-	s = p + (len - n); /* only now: with len < n it would point before p (UB) */
+	s = p + (len - n);
 	return memcmp(s, e->reply_head, edge) == 0 &&
 	       memcmp(s + n - edge, e->reply_tail, edge) == 0;
 }
@@ -111,6 +119,79 @@ static struct uk_guard_entry *lookup(struct uk_guard *g, uint64_t key, bool crea
 	return victim;
 }
 
+void uk_guard_batch(struct uk_guard *g, bool pressure)
+{
+	g->batch++;
+	g->pressure = pressure;
+}
+
+/* The loop rule. Plain (listen, chat): more than loop_threshold
+ * reflections in a row are dropped. With cfg.hold (the echo server) the
+ * rule looks for what only a loop shows, because in pure mode a client
+ * that sends the same payload again looks exactly like an echo server
+ * bouncing our reply:
+ * - a bounce comes back fast (UK_GUARD_BOUNCE_NS): a health check every
+ *   0.3 s never counts;
+ * - one datagram is in flight: a datagram received in the same batch as
+ *   the one we just answered cannot be a bounce of that answer, and a
+ *   source seen with two in flight is a client for UK_GUARD_MULTI_NS;
+ * - past the threshold the datagram is held, not dropped: a client with
+ *   more in flight sends again meanwhile and gets every echo (late by up
+ *   to the hold), while one datagram bouncing between two servers stops.
+ * What remains ambiguous is a client with exactly one datagram in flight
+ * that repeats the same payload at its round-trip rate: it loses one echo
+ * per threshold + 1 and, having waited its timeout, is answered again. */
+static enum uk_verdict loop_rule(struct uk_guard *g, struct uk_guard_entry *e,
+				 const unsigned char *payload, size_t len, uint64_t now_ns)
+{
+	if (!ends_with_reply(e, payload, len)) {
+		e->reflections = 0;
+		return UK_PASS;
+	}
+	if (!g->cfg.hold)
+		return ++e->reflections > g->cfg.loop_threshold ? UK_DROP_LOOP : UK_PASS;
+	if (e->reply_batch == g->batch) {
+		e->multi_ns = now_ns; /* sent before our reply left: two in flight */
+		e->reflections = 0;
+		return UK_PASS;
+	}
+	if (e->multi_ns && now_ns - e->multi_ns < UK_GUARD_MULTI_NS)
+		return UK_PASS;
+	if (now_ns - e->reply_ns > UK_GUARD_BOUNCE_NS)
+		return UK_PASS; /* a slow repeat neither counts nor clears */
+	if (++e->reflections <= g->cfg.loop_threshold)
+		return UK_PASS;
+	if (g->holds >= g->cfg.hold)
+		return UK_DROP_LOOP; /* too many suspects at once: an attack */
+	g->holds++;
+	e->hold_until = now_ns + UK_GUARD_HOLD_NS;
+	e->hold_seen = false;
+	return UK_HOLD;
+}
+
+/* The share rule: while the socket is backlogged a source gets at most
+ * UK_GUARD_SHARE replies per batch. The rest of a flood is received and
+ * dropped, which costs a fraction of an echo, so the queue drains and
+ * every other source's datagrams wait less. */
+static enum uk_verdict share_rule(struct uk_guard *g, struct uk_guard_entry *e, uint64_t now_ns)
+{
+	/* A benchmark alone may fill the queue: nobody waits behind it. */
+	if (e->key != g->last_key) {
+		if (g->last_key)
+			g->mixed_ns = now_ns;
+		g->last_key = e->key;
+	}
+	if (e->share_batch != g->batch) {
+		e->share_batch = g->batch;
+		e->share = 0;
+	}
+	if (g->pressure && e->share >= UK_GUARD_SHARE && g->mixed_ns &&
+	    now_ns - g->mixed_ns < UK_GUARD_MIXED_NS)
+		return UK_DROP_SHARE;
+	e->share++;
+	return UK_PASS;
+}
+
 enum uk_verdict uk_guard_check(struct uk_guard *g, const struct uk_addr *src,
 			       const unsigned char *payload, size_t len, uint64_t now_ns)
 {
@@ -121,13 +202,16 @@ enum uk_verdict uk_guard_check(struct uk_guard *g, const struct uk_addr *src,
 	if (v != UK_PASS)
 		return v;
 	e = lookup(g, uk_addr_hash(src), true);
-	if (ends_with_reply(e, payload, len)) {
-		if (++e->reflections > g->cfg.loop_threshold) {
-			e->last_ns = now_ns;
-			return UK_DROP_LOOP;
-		}
-	} else {
+	if (e->hold_until) {
+		/* Another datagram while one is held: more than one in flight. */
+		e->hold_seen = true;
+		e->multi_ns = now_ns;
 		e->reflections = 0;
+	}
+	v = loop_rule(g, e, payload, len, now_ns);
+	if (v == UK_DROP_LOOP) {
+		e->last_ns = now_ns;
+		return v;
 	}
 	limited = g->cfg.rate_pps && (g->cfg.limit_loopback || !uk_addr_is_loopback(src));
 	if (limited) {
@@ -142,13 +226,42 @@ enum uk_verdict uk_guard_check(struct uk_guard *g, const struct uk_addr *src,
 			e->tokens_nano = e->tokens_nano + add > cap ? cap : e->tokens_nano + add;
 		}
 		e->last_ns = now_ns;
-		if (e->tokens_nano < TOKEN)
+		if (e->tokens_nano < TOKEN) {
+			if (v == UK_HOLD) {
+				e->hold_until = 0;
+				g->holds--;
+			}
 			return UK_DROP_RATE;
+		}
 		e->tokens_nano -= TOKEN;
 	} else {
 		e->last_ns = now_ns;
 	}
-	return UK_PASS;
+	if (v == UK_HOLD)
+		return v;
+	return share_rule(g, e, now_ns);
+}
+
+enum uk_verdict uk_guard_resolve(struct uk_guard *g, const struct uk_addr *src, uint64_t now_ns,
+				 uint64_t *until_ns)
+{
+	struct uk_guard_entry *e = lookup(g, uk_addr_hash(src), false);
+
+	*until_ns = 0;
+	if (e && e->hold_until && !e->hold_seen && now_ns < e->hold_until) {
+		*until_ns = e->hold_until;
+		return UK_HOLD;
+	}
+	if (g->holds)
+		g->holds--;
+	if (!e || !e->hold_until)
+		return UK_PASS; /* evicted by other sources meanwhile */
+	e->hold_until = 0;
+	if (e->hold_seen) {
+		e->last_ns = now_ns;
+		return UK_PASS;
+	}
+	return UK_DROP_LOOP;
 }
 
 void uk_guard_note_reply(struct uk_guard *g, const struct uk_addr *src, const unsigned char *reply,
@@ -161,6 +274,8 @@ void uk_guard_note_reply(struct uk_guard *g, const struct uk_addr *src, const un
 	size_t edge = len < UK_GUARD_EDGE ? len : UK_GUARD_EDGE;
 	e->reply_len = (uint32_t)len;
 	e->has_reply = true;
+	e->reply_ns = e->last_ns; /* set by the check that allowed this reply */
+	e->reply_batch = g->batch;
 	memcpy(e->reply_head, reply, edge);
 	memcpy(e->reply_tail, reply + len - edge, edge);
 }

@@ -265,14 +265,21 @@ int uk_ipmsg_build(void *out, size_t cap, const struct uk_ipmsg_ident *id, uint6
 int uk_ipmsg_build_entry(void *out, size_t cap, const struct uk_ipmsg_ident *id, uint64_t packet_no,
 			 uint32_t mode)
 {
+	return uk_ipmsg_build_entry_names(out, cap, id, packet_no, mode, 0, id->nick, id->group);
+}
+
+int uk_ipmsg_build_entry_names(void *out, size_t cap, const struct uk_ipmsg_ident *id,
+			       uint64_t packet_no, uint32_t mode, uint32_t opts, const char *nick,
+			       const char *group)
+{
 	struct uk_wire_writer w;
 
 	uk_wire_writer_init(&w, out, cap);
 	write_header(&w, id, packet_no,
-		     mode == UK_IPMSG_BR_EXIT ? mode : mode | UK_IPMSG_CAPUTF8OPT);
-	write_str(&w, id->nick);
+		     (mode == UK_IPMSG_BR_EXIT ? mode : mode | UK_IPMSG_CAPUTF8OPT) | opts);
+	write_str(&w, nick);
 	uk_wire_write_u8(&w, 0);
-	write_str(&w, id->group);
+	write_str(&w, group);
 	uk_wire_write_u8(&w, 0);
 	if (mode != UK_IPMSG_BR_EXIT) {
 		write_str(&w, "\nUN:");
@@ -326,6 +333,15 @@ void uk_ipmsg_seq_init(struct uk_ipmsg_seq *s, uint64_t wall_ns, uint64_t floor)
 
 uint64_t uk_ipmsg_seq_next(struct uk_ipmsg_seq *s)
 {
-	s->last = s->last >= UINT32_MAX - 1 ? 1 : s->last + 1;
+	return uk_ipmsg_seq_advance(s, 1);
+}
+
+uint64_t uk_ipmsg_seq_advance(struct uk_ipmsg_seq *s, uint32_t step)
+{
+	if (step == 0)
+		step = 1;
+	/* Past 2^32 - 1 start again low: peers reset what they remember of
+	 * our numbers when we announce ourselves (docs/wire.md). */
+	s->last = s->last >= (uint64_t)UINT32_MAX - step ? step : s->last + step;
 	return s->last;
 }

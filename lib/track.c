@@ -47,6 +47,26 @@ uint64_t uk_track_sent(struct uk_track *t, uint64_t now_ns, bool *evicted)
 	return seq;
 }
 
+uint64_t uk_track_unsend(struct uk_track *t, uint64_t n)
+{
+	uint64_t done = 0;
+
+	/* Only the newest probes can be taken back, newest first, and only
+	 * while their slots still hold them. */
+	for (; done < n && t->next_seq > 1; done++) {
+		struct uk_track_slot *s = &t->slots[(t->next_seq - 1) & (t->size - 1)];
+		if (s->seq != t->next_seq - 1 || s->state != WAITING)
+			break;
+		s->state = EMPTY;
+		s->seq = 0;
+		t->waiting--;
+		t->next_seq--;
+	}
+	if (t->oldest_waiting > t->next_seq)
+		t->oldest_waiting = t->next_seq;
+	return done;
+}
+
 struct uk_track_result uk_track_reply(struct uk_track *t, uint64_t seq, uint64_t now_ns)
 {
 	struct uk_track_result r = {.kind = UK_TRACK_UNKNOWN};

@@ -57,6 +57,10 @@ struct chat_opts {
 	uint64_t rate_limit;	   /* per-source messages/s logged and shown; 0: none */
 	bool stay;
 	bool line;
+	enum uk_charset_kind charset;		/* --charset: for peers we know nothing of */
+	bool plain;				/* --plain: every --peer is plain text */
+	const char *plain_peers[MAX_PEER_OPTS]; /* --plain-peer */
+	size_t nplain;
 };
 
 struct app {
@@ -68,6 +72,8 @@ struct app {
 	bool chat_ready;
 	struct uk_addr announce[MAX_ANNOUNCE];
 	size_t n_announce, n_broadcast;
+	struct uk_addr plain[MAX_PEER_OPTS * 2]; /* peers declared plain text */
+	size_t n_plain;
 	struct uk_addr local_ips[MAX_LOCAL_IPS];
 	size_t n_local;
 	struct uk_history_writer *hist;
@@ -92,6 +98,8 @@ struct app {
 	size_t in_len;
 	unsigned char *rbuf;
 	uint64_t sent, delivered, undelivered, received, send_errors;
+	uint64_t not_sent;    /* refused: no target, outbox full, ... (exit 1) */
+	uint64_t unconfirmed; /* plain text to a peer not declared plain (exit 1) */
 	unsigned errors_shown;
 	char nick[UK_IPMSG_NAME_MAX + 1];
 };
@@ -117,6 +125,7 @@ void chat_on_event(void *ctx, const struct uk_chat_event *ev);
 void chat_on_send(void *ctx, const struct uk_addr *to, const void *data, size_t len);
 void chat_send_now(struct app *a, const struct uk_addr *to, const void *data, size_t len);
 void chat_show_line(struct app *a, const char *line);
+char *chat_message_text(const struct uk_chat_event *ev, size_t *len);
 
 /* commands.c */
 void chat_handle_line(struct app *a, char *line, size_t len);

@@ -10,6 +10,7 @@ static void cmd_help(struct app *a)
 	    "/peers             list the peers known",
 	    "/all TEXT          send TEXT to every peer known",
 	    "/nick NAME         change your nickname and tell everyone",
+	    "/away [TEXT]       away with TEXT (peers see it); /away alone: back",
 	    "/history [N|TEXT]  the last N messages (default 20), or those holding TEXT",
 	    "/quit              leave (messages still waiting are shown not delivered)",
 	    "//TEXT             send a line that starts with /",
@@ -30,74 +31,46 @@ static void set_target(struct app *a, const struct uk_addr *to)
 				: " (plain text until it speaks IPMsg)");
 }
 
-/* Splits off the next space-separated word of *p (NUL-terminating it). */
-static char *next_word(char **p)
+static void target_address(struct app *a, const struct uk_addr *to)
 {
-	char *start;
-
-	while (**p == ' ' || **p == '\t')
-		(*p)++;
-	if (!**p)
-		return NULL;
-	start = *p;
-	while (**p && **p != ' ' && **p != '\t')
-		(*p)++;
-	if (**p)
-		*(*p)++ = 0;
-	return start;
+	if (uk_chat_is_self(&a->chat, to))
+		chat_info(a, "error", "that is this chat itself");
+	else
+		set_target(a, to);
 }
 
+/* /to: an argument that parses as an address is that address, whatever
+ * nicknames peers chose (a peer may call itself "127.0.0.3 2425"); then
+ * the peer with that nick (which may hold spaces); then a host name. */
 static void cmd_to(struct app *a, char *args)
 {
-	char *host, *port_text;
 	struct uk_addr to;
-	uint16_t port = UK_IPMSG_PORT;
 	bool ambiguous;
 	const struct uk_peer *p;
 
-	/* A nick may hold spaces: try the whole argument as one first. */
-	p = *args ? uk_roster_find_nick(&a->chat.roster, args, &ambiguous) : NULL;
-	if (p && !ambiguous) {
-		set_target(a, &p->addr);
-		return;
-	}
-	host = next_word(&args);
-	port_text = next_word(&args);
-	if (!host || next_word(&args)) {
+	if (!*args) {
 		chat_info(a, "error", "usage: /to HOST [PORT] or /to NICK");
 		return;
 	}
-	if (!port_text) {
-		p = uk_roster_find_nick(&a->chat.roster, host, &ambiguous);
-		if (p && ambiguous) {
-			chat_info(a, "error",
-				  "several peers are called that: use /to HOST [PORT] (/peers)");
-			return;
-		}
-		if (p) {
-			set_target(a, &p->addr);
-			return;
-		}
-	} else {
-		uint64_t v;
-		/* Not uk_cli_port(): it prints to stderr, under the UI. */
-		if (uk_parse_u64(port_text, 1, 65535, &v) < 0) {
-			chat_info(a, "error",
-				  "no peer called that, and not HOST PORT (port 1-65535)");
-			return;
-		}
-		port = (uint16_t)v;
-	}
-	if ((port_text ? uk_addr_parse(&to, host, port, AF_UNSPEC)
-		       : uk_addr_parse_hostport(&to, host, port, AF_UNSPEC)) < 0) {
-		chat_info(a, "error", "no peer called that, and not an address");
+	if (uk_cli_parse_target(args, UK_IPMSG_PORT, UK_ADDR_NUMERIC, &to) == 0) {
+		target_address(a, &to);
 		return;
 	}
-	if (uk_chat_is_self(&a->chat, &to)) {
-		chat_info(a, "error", "that is this chat itself");
+	p = uk_roster_find_nick(&a->chat.roster, args, &ambiguous);
+	if (p && ambiguous) {
+		chat_info(a, "error",
+			  "several peers are called that: use /to HOST [PORT] (/peers)");
 		return;
 	}
-	set_target(a, &to);
+	if (p) {
+		set_target(a, &p->addr);
+		return;
+	}
+	if (uk_cli_parse_target(args, UK_IPMSG_PORT, 0, &to) < 0) {
+		chat_info(a, "error", "no peer called that, and not HOST [PORT] (port 1-65535)");
+		return;
+	}
+	target_address(a, &to);
 }
 
 static void cmd_peers(struct app *a)
@@ -115,6 +88,8 @@ static void send_text(struct app *a, const struct uk_addr *to, const char *text,
 {
 	int rc = uk_chat_send(&a->chat, to, text, len, uk_now_ns());
 
+	if (rc < 0)
+		a->not_sent++;
 	if (rc == -ENOSPC)
 		chat_info(a, "error",
 			  "NOT sent: %zu messages are still waiting for receipts; try again",
@@ -140,8 +115,10 @@ static void cmd_all(struct app *a, const char *text)
 	for (size_t i = 0; i < a->chat.roster.cap; i++)
 		if (a->chat.roster.peers[i].used)
 			to[n++] = a->chat.roster.peers[i].addr;
-	if (!n)
+	if (!n) {
+		a->not_sent++;
 		chat_info(a, "error", "no peers known yet");
+	}
 	for (size_t i = 0; i < n; i++)
 		send_text(a, &to[i], text, strlen(text));
 	free(to);
@@ -172,6 +149,7 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 		const char *text = line[0] == '/' ? line + 1 : line;
 		size_t tl = line[0] == '/' ? len - 1 : len;
 		if (!a->has_target) {
+			a->not_sent++;
 			chat_info(a, "error",
 				  "NOT sent: no target yet: /to HOST [PORT] or /to NICK (/help)");
 			return;
@@ -201,6 +179,12 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 		uk_chat_set_nick(&a->chat, arg, uk_now_ns());
 		snprintf(a->nick, sizeof(a->nick), "%s", a->chat.id.nick);
 		chat_info(a, "info", "you are now %s", a->nick);
+	} else if (strcmp(line, "/away") == 0) {
+		uk_chat_set_away(&a->chat, *arg != 0, arg, uk_now_ns());
+		if (*arg)
+			chat_info(a, "info", "you are away: %s", a->chat.away_text);
+		else
+			chat_info(a, "info", "you are back");
 	} else if (strcmp(line, "/history") == 0)
 		cmd_history(a, arg);
 	else if (strcmp(line, "/help") == 0)

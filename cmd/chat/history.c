@@ -106,12 +106,26 @@ int chat_on_log(void *ctx, const struct uk_chat_event *ev)
 	struct app *a = ctx;
 	struct uk_history_entry e;
 	enum uk_history_problem why;
+	char *offer = NULL;
 	int rc;
 
 	if (!a->hist || (size_t)ev->kind >= sizeof(kinds) / sizeof(kinds[0]) || !kinds[ev->kind])
 		return 0;
 	entry_of(&e, (enum uk_history_kind)(kinds[ev->kind] - 1), ev);
+	if (ev->kind == UK_CHAT_RECV) {
+		size_t len = ev->len;
+		/* A group message has its own kind; a file offer is logged as
+		 * "offered file NAME (SIZE)", never as an empty message. */
+		if (ev->group)
+			e.kind = UK_HIST_GROUP;
+		offer = chat_message_text(ev, &len);
+		if (offer) {
+			e.text = (const unsigned char *)offer;
+			e.text_len = len;
+		}
+	}
 	rc = uk_history_writer_append(a->hist, &e, &why);
+	free(offer);
 	if (rc == -EMSGSIZE)
 		return rc; /* this one only: no need to alarm */
 	if (rc < 0 && !a->history_failing) {

@@ -29,15 +29,16 @@
 #include "chat/app.h"
 
 /* At start, line-mode input waits (up to 1 s) until every --peer has
- * answered our BR_ENTRY, so a script's first lines go to an IPMsg peer as
- * IPMsg with receipts, not as plain text. A plain-text peer never answers:
- * its messages just start 1 s later. */
+ * answered our BR_ENTRY, so a script's first lines go in the charset the
+ * peer reads. A peer that never answers still gets IPMsg with receipts
+ * (and its messages end undelivered); --plain peers are not waited for. */
 #define PEER_WAIT_NS (1000ull * UK_NS_PER_MS)
 
 void chat_usage(FILE *f)
 {
 	fprintf(
 	    f, "usage: udpkit chat [-b addr] [-p port] [-n nick] [-g group] [-P host[:port]]...\n"
+	       "                   [--plain] [--plain-peer host[:port]]... [--charset name]\n"
 	       "                   [--no-discovery] [-H path | --no-history] [--sync]\n"
 	       "                   [--history-max-size MIB] [--rate-limit N] [--utc] [--stay] "
 	       "[--line]\n"
@@ -54,6 +55,12 @@ void chat_usage(FILE *f)
 	       "  -g, --group NAME       group name (default: none)\n"
 	       "  -P, --peer HOST[:PORT] announce to this peer too, and talk to the first one\n"
 	       "                         (repeatable; the port defaults to 2425)\n"
+	       "      --plain            every --peer is plain text: never sent IPMsg\n"
+	       "      --plain-peer HOST[:PORT]\n"
+	       "                         talk to this plain-text peer (netcat, socat,\n"
+	       "                         the tutorial's chat.py); repeatable\n"
+	       "      --charset NAME     charset for IPMsg peers whose charset is not known:\n"
+	       "                         utf-8 (default), gb18030 (GBK) or cp932 (Shift_JIS)\n"
 	       "      --no-discovery     no broadcast announcements, only --peer\n"
 	       "  -H, --history PATH     history file (default "
 	       "$XDG_STATE_HOME/udpkit/chat.txt,\n"
@@ -72,7 +79,9 @@ void chat_usage(FILE *f)
 	       "  -h, --help             this help\n"
 	       "\n"
 	       "Commands: /to HOST [PORT], /to NICK, /peers, /all TEXT, /nick NAME,\n"
-	       "/history [N|TEXT], /help, /quit. A line starting with // sends a /.\n");
+	       "/away [TEXT], /history [N|TEXT], /help, /quit. A line starting with // sends\n"
+	       "a /. Exit status: 0 when every message was delivered with a receipt or sent\n"
+	       "to a peer declared plain text, 1 otherwise, 2 for a usage error.\n");
 }
 
 static int parse_args(int argc, char **argv, struct chat_opts *o)
@@ -92,8 +101,12 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 						 {"history-max-size", required_argument, NULL, 'M'},
 						 {"rate-limit", required_argument, NULL, 'R'},
 						 {"help", no_argument, NULL, 'h'},
+						 {"plain", no_argument, NULL, 'T'},
+						 {"plain-peer", required_argument, NULL, 'Q'},
+						 {"charset", required_argument, NULL, 'C'},
 						 {NULL, 0, NULL, 0}};
 	uint64_t v;
+	int kind;
 	int c;
 
 	*o = (struct chat_opts){.bind_host = "0.0.0.0",
@@ -124,6 +137,24 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 			break;
 		case 'D':
 			o->no_discovery = true;
+			break;
+		case 'T':
+			o->plain = true;
+			break;
+		case 'Q':
+			if (o->nplain == MAX_PEER_OPTS)
+				return uk_cli_usage_error(CMD, "at most %d --plain-peer",
+							  MAX_PEER_OPTS),
+				       -1;
+			o->plain_peers[o->nplain++] = optarg;
+			break;
+		case 'C':
+			kind = uk_charset_parse_name(optarg, strlen(optarg));
+			if (kind < 0)
+				return uk_cli_usage_error(
+					   CMD, "--charset '%s': utf-8, gb18030 or cp932", optarg),
+				       -1;
+			o->charset = (enum uk_charset_kind)kind;
 			break;
 		case 'H':
 			o->history_path = optarg;
@@ -166,6 +197,8 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]), -1;
 	if (o->no_history && (o->history_path || o->sync))
 		return uk_cli_usage_error(CMD, "--no-history excludes --history and --sync"), -1;
+	if (o->plain && !o->npeers)
+		return uk_cli_usage_error(CMD, "--plain needs a --peer"), -1;
 	return 0;
 }
 
@@ -301,17 +334,24 @@ static int open_socket(struct app *a)
 	return 0;
 }
 
+/* --peer and --plain-peer: IPMsg peers are announced to; plain-text
+ * peers never get an IPMsg packet. The first one named is the target. */
 static int add_peers(struct app *a)
 {
-	for (size_t i = 0; i < a->o.npeers; i++) {
+	for (size_t i = 0; i < a->o.npeers + a->o.nplain; i++) {
+		bool plain_opt = i >= a->o.npeers;
+		const char *text = plain_opt ? a->o.plain_peers[i - a->o.npeers] : a->o.peers[i];
 		struct uk_addr p;
-		if (uk_addr_parse_hostport(&p, a->o.peers[i], UK_IPMSG_PORT, AF_UNSPEC) < 0) {
-			uk_cli_usage_error(CMD, "--peer '%s': not HOST[:PORT]", a->o.peers[i]);
+		if (uk_addr_parse_hostport(&p, text, UK_IPMSG_PORT, AF_UNSPEC) < 0) {
+			uk_cli_usage_error(CMD, "--%s '%s': not HOST[:PORT]",
+					   plain_opt ? "plain-peer" : "peer", text);
 			return -1;
 		}
-		if (a->n_announce < MAX_ANNOUNCE)
+		if (plain_opt || a->o.plain)
+			a->plain[a->n_plain++] = p;
+		else if (a->n_announce < MAX_ANNOUNCE)
 			a->announce[a->n_announce++] = p;
-		if (i == 0) {
+		if (!a->has_target) {
 			a->target = p;
 			a->has_target = true;
 		}
@@ -382,6 +422,10 @@ static int setup(struct app *a)
 				   .n_announce = a->n_announce,
 				   .n_broadcast = a->n_broadcast,
 				   .packet_no_floor = floor,
+				   .charset = a->o.charset,
+				   .plain = a->plain,
+				   .n_plain = a->n_plain,
+				   .version = "udpkit " UK_VERSION,
 				   .send = chat_on_send,
 				   .event = chat_on_event,
 				   .log = chat_on_log,
@@ -470,6 +514,9 @@ static void run(struct app *a)
 		/* --sync: one fdatasync for all that this pass logged, then
 		 * what waited for it is shown and sent. */
 		chat_commit(a);
+		/* Once per wake-up: a burst of lines is one screen update. */
+		if (a->tui)
+			uk_tui_refresh(a->tui);
 		if (poll(p, n, poll_timeout_ms(a, now)) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -499,6 +546,8 @@ static void summary(const struct app *a)
 	fprintf(
 	    stderr,
 	    "udpkit chat: %llu sent, %llu delivered, %llu NOT delivered, %llu received\n"
+	    "udpkit chat: %llu NOT sent, %llu sent as plain text to peers not declared plain "
+	    "(no receipt possible)\n"
 	    "udpkit chat: %llu datagrams: %llu IPMsg, %llu plain, %llu malformed, %llu unknown "
 	    "commands, %llu duplicates, %llu own, %llu dropped by source rules, %llu over the "
 	    "rate limit; %llu retransmissions, %llu send errors\n"
@@ -506,6 +555,7 @@ static void summary(const struct app *a)
 	    "history could not take them, %llu receipts after giving up\n",
 	    (unsigned long long)a->sent, (unsigned long long)a->delivered,
 	    (unsigned long long)a->undelivered, (unsigned long long)a->received,
+	    (unsigned long long)a->not_sent, (unsigned long long)a->unconfirmed,
 	    (unsigned long long)s->datagrams, (unsigned long long)s->ipmsg,
 	    (unsigned long long)s->plain, (unsigned long long)s->malformed,
 	    (unsigned long long)s->unknown, (unsigned long long)s->duplicates,
@@ -546,7 +596,9 @@ int uk_cmd_chat(int argc, char **argv)
 	/* Whatever still waits is reported not delivered; then goodbye. */
 	uk_chat_stop(&a->chat, uk_now_ns());
 	chat_commit(a);
-	rc = a->undelivered ? UK_EXIT_FAIL : UK_EXIT_OK;
+	/* 0 only when every message has a receipt or went to a declared
+	 * plain-text peer (udpkit-chat(1) EXIT STATUS). */
+	rc = a->undelivered || a->not_sent || a->unconfirmed ? UK_EXIT_FAIL : UK_EXIT_OK;
 fail:
 	uk_tui_close(a->tui);
 	a->tui = NULL;

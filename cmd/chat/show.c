@@ -63,6 +63,36 @@ static void put_esc_str(struct out *o, const char *s)
 	put_esc(o, s, strlen(s));
 }
 
+/* A name a peer chose (nick, group, user, host): escaped with the name
+ * rules, which also show joiners and variation selectors (text.h). */
+static void put_name(struct out *o, const char *name)
+{
+	size_t n = strlen(name);
+	char *buf = malloc(UK_ESCAPE_SIZE(n));
+
+	if (buf && uk_text_escape_name(name, n, buf, UK_ESCAPE_SIZE(n)) >= 0)
+		fputs(buf, o->f);
+	free(buf);
+}
+
+/* True when a nickname would parse as an address for /to (which takes
+ * such text as the address): it is shown marked. */
+static bool nick_looks_like_address(const char *nick)
+{
+	struct uk_addr unused;
+	return uk_cli_parse_target(nick, UK_IPMSG_PORT, UK_ADDR_NUMERIC, &unused) == 0;
+}
+
+/* A peer's nickname: escaped, "?" when empty (if unknown_mark), and
+ * marked when it would read as an address (/to takes that text as the
+ * address, never as this nick). */
+static void put_nick(struct out *o, const char *nick, bool unknown_mark)
+{
+	put_name(o, unknown_mark && !nick[0] ? "?" : nick);
+	if (nick_looks_like_address(nick))
+		fputs(" [nick, not an address]", o->f);
+}
+
 static void put_addr(struct out *o, const struct uk_addr *addr)
 {
 	char text[UK_ADDR_STRLEN];
@@ -100,7 +130,7 @@ void chat_status(struct app *a)
 	if (!out_open(&o))
 		return;
 	fprintf(o.f, " %s  ", a->local_text);
-	put_esc_str(&o, a->nick);
+	put_name(&o, a->nick);
 	fprintf(o.f, "  to: %s  peers: %zu  waiting: %zu  undelivered: %llu", target,
 		a->chat.roster.count, uk_chat_pending(&a->chat),
 		(unsigned long long)a->undelivered);
@@ -125,6 +155,8 @@ struct msg_view {
 	const char *nick;
 	const char *text;
 	size_t len;
+	bool group, sealed;  /* received: a group message, a sealed one */
+	const char *charset; /* sent in, when not UTF-8 */
 };
 
 /* The time in the UI: local (or --utc), the date only when not today. */
@@ -143,20 +175,24 @@ static void put_clock(struct app *a, FILE *f, uint64_t time_ns)
 static void put_msg(struct app *a, struct out *o, const struct msg_view *m)
 {
 	if (chat_line_mode(a)) {
-		fputs(m->received ? "recv\t" : "sent\t", o->f);
+		fprintf(o->f, "%s\t",
+			!m->received ? "sent"
+			: m->group   ? "group"
+			: m->sealed  ? "sealed"
+				     : "recv");
 		put_esc_str(o, m->peer);
 		fprintf(o->f, "\t%llu\t", (unsigned long long)m->id);
-		put_esc_str(o, m->nick);
+		put_nick(o, m->nick, false);
 		fputc('\t', o->f);
 		put_esc(o, m->text, m->len);
 		return;
 	}
 	put_clock(a, o->f, m->time_ns);
 	if (m->received) {
-		put_esc_str(o, m->nick[0] ? m->nick : "?");
+		put_nick(o, m->nick, true);
 		fputs(" (", o->f);
 		put_esc_str(o, m->peer);
-		fputs("): ", o->f);
+		fputs(m->group ? ") [group]: " : m->sealed ? ") [sealed]: " : "): ", o->f);
 		put_esc(o, m->text, m->len);
 		return;
 	}
@@ -168,6 +204,8 @@ static void put_msg(struct app *a, struct out *o, const struct msg_view *m)
 		fprintf(o->f, "  [#%llu]", (unsigned long long)m->id);
 	else
 		fputs("  [plain text, no receipt]", o->f);
+	if (m->charset)
+		fprintf(o->f, " [%s]", m->charset);
 }
 
 /* The last `want` messages (or those matching grep), shown, and the
@@ -184,7 +222,8 @@ struct history_scan {
 static int history_cb(void *user, const struct uk_history_entry *e)
 {
 	struct history_scan *s = user;
-	struct msg_view m = {.received = e->kind == UK_HIST_RECV,
+	struct msg_view m = {.received = e->kind == UK_HIST_RECV || e->kind == UK_HIST_GROUP,
+			     .group = e->kind == UK_HIST_GROUP,
 			     .time_ns = e->time_ns,
 			     .peer = e->peer,
 			     .id = e->msg_id,
@@ -205,7 +244,8 @@ static int history_cb(void *user, const struct uk_history_entry *e)
 				s->a->n_recent++;
 		}
 	}
-	if (!s->want || (e->kind != UK_HIST_RECV && e->kind != UK_HIST_SENT))
+	if (!s->want ||
+	    (e->kind != UK_HIST_RECV && e->kind != UK_HIST_SENT && e->kind != UK_HIST_GROUP))
 		return 0;
 	if (s->grep && !memmem(e->text, e->text_len, s->grep, strlen(s->grep)) &&
 	    !strstr(e->nick, s->grep) && !strstr(e->peer, s->grep))
@@ -256,11 +296,120 @@ uint64_t chat_history_show(struct app *a, size_t want, const char *grep)
 
 /* ---- events from the protocol engine ---------------------------------------- */
 
+/* "12 bytes", "3.4 KiB", "1.2 GiB". */
+static void put_size(struct out *o, uint64_t bytes)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		fprintf(o->f, "%llu byte%s", (unsigned long long)bytes, bytes == 1 ? "" : "s");
+		return;
+	}
+	v /= 1024;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	fprintf(o->f, "%.1f %s", v, units[u]);
+}
+
+/* "offered file NAME (SIZE)", or "offered N files: A (SIZE), B (SIZE)";
+ * names escaped for the screen, or as they are for the history (which
+ * escapes on its own). */
+static void put_offer(struct out *o, const struct uk_chat_event *ev, bool escape)
+{
+	if (ev->files_total == 1)
+		fputs("offered file ", o->f);
+	else
+		fprintf(o->f, "offered %zu files: ", ev->files_total);
+	for (size_t i = 0; i < ev->n_files; i++) {
+		if (i)
+			fputs(", ", o->f);
+		if (escape)
+			put_esc(o, ev->files[i].name, ev->files[i].name_len);
+		else
+			fwrite(ev->files[i].name, 1, ev->files[i].name_len, o->f);
+		fputs(ev->files[i].attr == UK_ATTACH_DIR ? " (folder, " : " (", o->f);
+		put_size(o, ev->files[i].size);
+		fputc(')', o->f);
+	}
+	if (ev->n_files < ev->files_total)
+		fprintf(o->f, ", and %zu more", ev->files_total - ev->n_files);
+	if (!ev->files_total)
+		fputs("files (the list could not be read)", o->f);
+}
+
+/* The text a received message is logged with: its text, and for a file
+ * offer the offer (an offer alone is never an empty message). NULL when
+ * it is the text as is (*len set); else a malloc'd string. */
+char *chat_message_text(const struct uk_chat_event *ev, size_t *len)
+{
+	struct out o;
+
+	if (!ev->files && ev->len) {
+		*len = ev->len;
+		return NULL;
+	}
+	if (!out_open(&o))
+		return NULL;
+	fwrite(ev->text, 1, ev->len, o.f);
+	if (ev->files) {
+		if (ev->len)
+			fputc('\n', o.f);
+		put_offer(&o, ev, false);
+	}
+	if (fclose(o.f) != 0) {
+		free(o.buf);
+		return NULL;
+	}
+	*len = o.len;
+	return o.buf;
+}
+
+/* Line mode: one "offer" line per file offered; the UI: one line. */
+static void show_offer(struct app *a, const struct uk_chat_event *ev)
+{
+	struct out o;
+
+	if (chat_line_mode(a)) {
+		for (size_t i = 0; i < ev->n_files; i++) {
+			if (!out_open(&o))
+				return;
+			fputs("offer\t", o.f);
+			put_addr(&o, &ev->peer);
+			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
+			put_esc_str(&o, ev->nick);
+			fputc('\t', o.f);
+			put_esc(&o, ev->files[i].name, ev->files[i].name_len);
+			fprintf(o.f, "\t%llu", (unsigned long long)ev->files[i].size);
+			out_show(a, &o);
+		}
+	} else if (out_open(&o)) {
+		put_esc_str(&o, ev->nick[0] ? ev->nick : "?");
+		fputs(" (", o.f);
+		put_addr(&o, &ev->peer);
+		fputs(") ", o.f);
+		put_offer(&o, ev, true);
+		out_show(a, &o);
+	}
+	chat_info(a, "info", "file transfer is not supported yet: the offer was declined");
+}
+
+static void show_notes(struct app *a, const struct uk_chat_event *ev);
+
 static void show_message(struct app *a, const struct uk_chat_event *ev)
 {
 	struct out o;
 	bool lm = chat_line_mode(a);
 
+	if (ev->kind == UK_CHAT_RECV && ev->files && !ev->len) {
+		/* A file offer alone has no text line: the offer is the message. */
+		show_offer(a, ev);
+		show_notes(a, ev);
+		return;
+	}
 	if (!out_open(&o))
 		return;
 	switch (ev->kind) {
@@ -273,7 +422,13 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 				     .id = ev->msg_id,
 				     .nick = ev->nick,
 				     .text = ev->text,
-				     .len = ev->len};
+				     .len = ev->len,
+				     .group = ev->group,
+				     .sealed = ev->sealed,
+				     .charset = ev->kind == UK_CHAT_SENT && ev->receipt &&
+							ev->charset != UK_CHARSET_UTF8
+						    ? uk_charset_name(ev->charset)
+						    : NULL};
 		put_msg(a, &o, &m);
 		break;
 	}
@@ -282,7 +437,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fputs("delivered\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_nick(&o, ev->nick, false);
 			fprintf(o.f, "\t%u\t%.1f", ev->tries, (double)ev->rtt_ns / 1e6);
 		} else {
 			fprintf(o.f, "  ok #%llu delivered to ", (unsigned long long)ev->msg_id);
@@ -294,7 +449,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fputs("undelivered\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_nick(&o, ev->nick, false);
 			fprintf(o.f, "\t%s", ev->reason);
 		} else {
 			fprintf(o.f, "! #%llu NOT delivered to ", (unsigned long long)ev->msg_id);
@@ -308,7 +463,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fputs("late\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_nick(&o, ev->nick, false);
 		} else {
 			fprintf(o.f, "  ok #%llu delivered late to ",
 				(unsigned long long)ev->msg_id);
@@ -321,6 +476,19 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 		break;
 	}
 	out_show(a, &o);
+	if (ev->kind == UK_CHAT_RECV && ev->files)
+		show_offer(a, ev);
+	show_notes(a, ev);
+}
+
+/* What is worth saying about a message besides its line. */
+static void show_notes(struct app *a, const struct uk_chat_event *ev)
+{
+	if (ev->kind == UK_CHAT_SENT && ev->replaced)
+		chat_info(a, "info",
+			  "%zu character%s that %s cannot hold %s sent as '?' in the message above",
+			  ev->replaced, ev->replaced == 1 ? "" : "s", uk_charset_name(ev->charset),
+			  ev->replaced == 1 ? "was" : "were");
 	if (ev->kind == UK_CHAT_RECV && ev->cut_bytes)
 		chat_info(a, "info", "the message above was cut: %zu more bytes not shown",
 			  ev->cut_bytes);
@@ -354,33 +522,50 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 		fprintf(o.f, "%s\t", kind);
 		put_addr(&o, &p->addr);
 		fputc('\t', o.f);
-		put_esc_str(&o, p->nick);
+		put_nick(&o, p->nick, false);
 		fputc('\t', o.f);
-		put_esc_str(&o, p->group);
+		put_name(&o, p->group);
 		fputc('\t', o.f);
 		if (p->user[0] || p->host[0]) {
-			put_esc_str(&o, p->user);
+			put_name(&o, p->user);
 			fputc('@', o.f);
-			put_esc_str(&o, p->host);
+			put_name(&o, p->host);
 		} else {
 			fputc('-', o.f);
 		}
 		fprintf(o.f, "\t%s", p->ipmsg ? "ipmsg" : "plain");
 		if (reason)
 			fprintf(o.f, "\t%s", reason);
-		else if (strcmp(kind, "peer") == 0)
-			fprintf(o.f, "\t%llu",
-				(unsigned long long)((now_ns - p->last_ns) / UK_NS_PER_SEC));
+		else if (strcmp(kind, "peer") == 0) {
+			fprintf(o.f, "\t%llu\t%s\t",
+				(unsigned long long)((now_ns - p->last_ns) / UK_NS_PER_SEC),
+				p->ipmsg ? uk_charset_name(
+					       uk_charset_for_peer(&p->charset, a->o.charset))
+					 : "-");
+			if (p->away)
+				put_esc_str(&o, p->away_text[0] ? p->away_text : "away");
+		}
 	} else {
 		fprintf(o.f, "* %s ", kind);
-		put_esc_str(&o, p->nick[0] ? p->nick : "?");
+		put_nick(&o, p->nick, true);
 		fputs(" (", o.f);
 		put_addr(&o, &p->addr);
 		if (p->group[0]) {
 			fputs(", group ", o.f);
-			put_esc_str(&o, p->group);
+			put_name(&o, p->group);
 		}
-		fprintf(o.f, ", %s)", p->ipmsg ? "IPMsg" : "plain text");
+		fprintf(o.f, ", %s", p->ipmsg ? "IPMsg" : "plain text");
+		if (p->ipmsg)
+			fprintf(o.f, ", %s",
+				uk_charset_name(uk_charset_for_peer(&p->charset, a->o.charset)));
+		if (p->away) {
+			fputs(", away", o.f);
+			if (p->away_text[0]) {
+				fputs(": ", o.f);
+				put_esc_str(&o, p->away_text);
+			}
+		}
+		fputc(')', o.f);
 		if (reason)
 			fprintf(o.f, ": %s", reason);
 	}
@@ -396,9 +581,14 @@ void chat_on_event(void *ctx, const struct uk_chat_event *ev)
 	case UK_CHAT_RECV:
 		a->received++;
 		show_message(a, ev);
+		/* Sealed: "seen" is the line written to the screen or stdout. */
+		if (ev->sealed)
+			uk_chat_seen(&a->chat, &ev->peer, ev->msg_id);
 		break;
 	case UK_CHAT_SENT:
 		a->sent++;
+		if (!ev->receipt && !ev->plain_peer)
+			a->unconfirmed++;
 		show_message(a, ev);
 		break;
 	case UK_CHAT_DELIVERED:

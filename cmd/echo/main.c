@@ -30,6 +30,7 @@ struct echo_opts {
 	size_t max_size;
 	uint32_t rate_pps;
 	bool limit_loopback;
+	const char *user; /* to run as when started as root; NULL = nobody */
 };
 
 /* Per worker: its own output buffer, written with one write() per batch,
@@ -50,7 +51,7 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: udpkit echo [-q] [-b addr] [-p port] [-m mode] [-t threads]\n"
+	    "usage: udpkit echo [-q] [-b addr] [-p port] [-m mode] [-t threads] [-u user]\n"
 	    "                   [--json] [--max-size bytes] [--rate-limit pps] [--limit-loopback]\n"
 	    "\n"
 	    "A UDP echo server. Prints each datagram with its sender, and replies.\n"
@@ -65,6 +66,7 @@ static void usage(FILE *f)
 	    "      --max-size BYTES   largest datagram answered (default 65507)\n"
 	    "      --rate-limit PPS   replies per second per source (default 1000; 0 = off)\n"
 	    "      --limit-loopback   apply the rate limit to loopback sources too\n"
+	    "  -u, --user USER        started as root: run as USER once bound (default nobody)\n"
 	    "  -h, --help             this help\n");
 }
 
@@ -79,6 +81,7 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 						 {"max-size", required_argument, NULL, 'S'},
 						 {"rate-limit", required_argument, NULL, 'R'},
 						 {"limit-loopback", no_argument, NULL, 'L'},
+						 {"user", required_argument, NULL, 'u'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	uint64_t v;
@@ -91,7 +94,7 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 				.max_size = UK_ECHO_MAX_DATAGRAM,
 				.rate_pps = UK_GUARD_DEFAULT_RATE};
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:p:m:qt:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:p:m:qt:u:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			o->bind_host = optarg;
@@ -141,6 +144,9 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 			break;
 		case 'L':
 			o->limit_loopback = true;
+			break;
+		case 'u':
+			o->user = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -234,6 +240,8 @@ static const char *outcome_text(uint8_t outcome, uint8_t verdict)
 		return "not_sockperf";
 	case UK_ECHO_SEND_FAILED:
 		return "send_failed";
+	case UK_ECHO_HELD:
+		return "held";
 	default:
 		return uk_verdict_name(verdict);
 	}
@@ -305,7 +313,7 @@ static void print_summary(const struct uk_echo_stats *s)
 	    "udpkit echo: not answered: %llu truncated, %llu too big, %llu not sockperf, "
 	    "%llu send failed\n"
 	    "udpkit echo: dropped by rule: %llu badsrc, %llu service, %llu lowport, %llu loop, "
-	    "%llu rate\n",
+	    "%llu rate, %llu share; %llu held as possible loops\n",
 	    (unsigned long long)s->datagrams, (unsigned long long)s->bytes,
 	    (unsigned long long)s->replies, (unsigned long long)s->reply_bytes,
 	    (unsigned long long)s->truncated, (unsigned long long)s->too_big,
@@ -314,7 +322,8 @@ static void print_summary(const struct uk_echo_stats *s)
 	    (unsigned long long)s->dropped[UK_DROP_SERVICE],
 	    (unsigned long long)s->dropped[UK_DROP_LOWPORT],
 	    (unsigned long long)s->dropped[UK_DROP_LOOP],
-	    (unsigned long long)s->dropped[UK_DROP_RATE]);
+	    (unsigned long long)s->dropped[UK_DROP_RATE],
+	    (unsigned long long)s->dropped[UK_DROP_SHARE], (unsigned long long)s->held);
 }
 
 int uk_cmd_echo(int argc, char **argv)
@@ -373,6 +382,8 @@ int uk_cmd_echo(int argc, char **argv)
 			goto fail;
 		}
 	}
+	if (uk_cli_drop_privileges(CMD, o.user) < 0)
+		goto fail;
 	uk_cli_print_bound(threads[0].worker.fd);
 
 	/* Workers must not take the signals: block them, start, unblock here. */

@@ -511,6 +511,8 @@ int uk_cmd_listen(int argc, char **argv)
 	if (!L->o.json)
 		(void)setvbuf(stdout, NULL, _IOLBF, 0); /* on failure: only buffered longer */
 	uk_cli_catch_signals();
+	if (uk_cli_drop_privileges(CMD, NULL) < 0)
+		goto fail;
 	uk_cli_print_bound(L->fd);
 
 	rc = UK_EXIT_OK;

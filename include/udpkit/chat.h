@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "udpkit/addr.h"
+#include "udpkit/attach.h"
+#include "udpkit/budget.h"
 #include "udpkit/charset.h"
 #include "udpkit/dedup.h"
 #include "udpkit/guard.h"
@@ -36,6 +38,23 @@
 #define UK_CHAT_REANNOUNCE_NS (30ull * 1000000000ull)
 /* Per-source datagrams per second before dropping (loopback exempt). */
 #define UK_CHAT_RATE_DEFAULT 500
+/* Automatic answers to sources that have not proven they receive: at most
+ * this many times the bytes their address sent us, as QUIC allows 3x to
+ * an unvalidated address (RFC 9000, 8.1). ANSENTRYs also at most 2 per
+ * second per address (any port; a burst of 8) and 200 per second in all
+ * (a burst of 400): one host with rotating ports gets a trickle, and a
+ * flood from many forged addresses is bounded in rate as well as in
+ * bytes, while a real peer joining during it is still answered
+ * (docs/chat.md, "Security"). */
+#define UK_CHAT_AMPLIFICATION 3
+#define UK_CHAT_ENTRY_ANSWERS_PER_HOST 2
+#define UK_CHAT_ENTRY_ANSWERS_TOTAL 200
+/* Packet numbers start this many random bits above the clock (or the
+ * floor) and advance by a random step of up to this many bits: from
+ * 2^32 - now (about 2.5e9) there is room for 600,000 packets per run
+ * before they wrap. */
+#define UK_CHAT_PACKET_START_BITS 24
+#define UK_CHAT_PACKET_STEP_BITS 13
 
 enum uk_chat_event_kind {
 	UK_CHAT_RECV,	     /* a message arrived (shown once per message) */
@@ -58,8 +77,14 @@ struct uk_chat_event {
 	const char *text; /* RECV: decoded text; SENT and outcomes: ours */
 	size_t len;
 	bool receipt;			 /* SENT: a receipt was asked for */
+	bool plain_peer;		 /* SENT: the peer is declared plain text */
 	bool ipmsg;			 /* RECV: came as IPMsg (else plain text) */
-	enum uk_charset_kind charset;	 /* RECV */
+	bool group;			 /* RECV: BROADCASTOPT/MULTICASTOPT, a group message */
+	bool sealed;			 /* RECV: SECRETOPT: call uk_chat_seen() once shown */
+	enum uk_charset_kind charset;	 /* RECV: read as; SENT: written as */
+	size_t replaced;		 /* SENT: characters the charset lacks, sent as '?' */
+	const struct uk_attach *files;	 /* RECV: files offered (FILEATTACHOPT), declined */
+	size_t n_files, files_total;	 /* stored, and offered in all */
 	size_t cut_bytes;		 /* RECV: bytes left out past UK_CHAT_TEXT_MAX */
 	unsigned tries;			 /* DELIVERED/UNDELIVERED; DROPPED: sources */
 	uint64_t rtt_ns;		 /* DELIVERED: from first send to receipt */
@@ -81,8 +106,12 @@ struct uk_chat_cfg {
 	struct uk_outbox_cfg outbox;
 	size_t max_peers;
 	uint64_t peer_expire_ns;
-	uint32_t rate_pps;  /* 0 = UK_CHAT_RATE_DEFAULT */
-	size_t chunk_bytes; /* 0 = UK_CHAT_CHUNK_DEFAULT */
+	enum uk_charset_kind charset; /* for peers whose charset we do not know */
+	const struct uk_addr *plain;  /* peers declared plain text: never IPMsg */
+	size_t n_plain;
+	const char *version; /* our SENDINFO answer; NULL: "udpkit" */
+	uint32_t rate_pps;   /* 0 = UK_CHAT_RATE_DEFAULT */
+	size_t chunk_bytes;  /* 0 = UK_CHAT_CHUNK_DEFAULT */
 	void (*send)(void *ctx, const struct uk_addr *to, const void *data, size_t len);
 	void (*event)(void *ctx, const struct uk_chat_event *ev);
 	/* Called for RECV, SENT and the outcomes BEFORE anything else is done
@@ -101,9 +130,11 @@ struct uk_chat_cfg {
 struct uk_chat_stats {
 	uint64_t datagrams, ipmsg, plain, malformed, unknown, self, duplicates;
 	uint64_t dropped_source, dropped_rate, acks_sent, stale_acks, cut;
-	uint64_t unlogged;	/* received messages the history refused: not acked */
-	uint64_t dropped_flood; /* messages over the flood bounds */
-	uint64_t late;		/* receipts after giving up */
+	uint64_t answers_refused; /* answers over the reply budget (budget.h) */
+	uint64_t unlogged;	  /* received messages the history refused: not acked */
+	uint64_t dropped_flood;	  /* messages over the flood bounds */
+	uint64_t late;		  /* receipts after giving up */
+	uint64_t offers_declined, info_answers, sealed_read;
 };
 
 /* Messages given up on, remembered for a receipt that comes late. */
@@ -119,6 +150,13 @@ struct uk_chat {
 	struct uk_dedup dedup;
 	struct uk_roster roster;
 	struct uk_guard guard;
+	struct uk_budget budget;
+	struct {
+		bool on, rate_limited; /* inside answer_begin/answer_end (chat.c) */
+		bool unbounded;	       /* not charged to the 3x bound (a small question) */
+		uint64_t now_ns;
+		size_t core_len; /* an entry being sent: its length without the NN: block */
+	} answer;
 	struct uk_charset charset;
 	struct uk_chat_stats stats;
 	struct uk_quota quota;
@@ -132,6 +170,10 @@ struct uk_chat {
 	unsigned char *pkt; /* UK_IPMSG_MAX_PACKET + 1 */
 	char *text;	    /* UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX) */
 	char *nick_buf;	    /* decoded names */
+	char *enc;	    /* text in a peer's charset: UK_IPMSG_MAX_PACKET + 1 */
+	struct uk_attach files[UK_ATTACH_MAX];
+	bool away;
+	char away_text[UK_ROSTER_AWAY_MAX]; /* UTF-8 */
 	uint64_t next_probe_ns;
 	uint64_t next_announce_ns;
 };
@@ -149,9 +191,11 @@ void uk_chat_start(struct uk_chat *c, uint64_t now_ns);
 void uk_chat_stop(struct uk_chat *c, uint64_t now_ns);
 
 /* Sends text to one address, split into chunks of chunk_bytes at UTF-8
- * boundaries, each its own message. A peer that has spoken IPMsg gets
- * SENDMSG with a receipt request; any other address gets plain UTF-8, as
- * the tutorial's chat sends. NULs in text become spaces. Returns the
+ * boundaries, each its own message. A peer that has spoken IPMsg, or an
+ * announce address (a --peer) not declared plain, gets SENDMSG with a
+ * receipt request, in the charset the peer reads (uk_charset_for_peer);
+ * any other address gets plain UTF-8 ending in a newline, as nc -u and
+ * the tutorial's chat read it. NULs in text become spaces. Returns the
  * number of messages sent, -ENOSPC when the outbox lacks room for all of
  * them (nothing is sent), -EINVAL when to is ourselves, or the log
  * callback's error when the history refused the first (nothing sent). */
@@ -172,6 +216,18 @@ void uk_chat_remember(struct uk_chat *c, const struct uk_addr *src, uint64_t pac
 
 /* Changes our nick and tells everyone (BR_ABSENCE, no answer expected). */
 void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns);
+
+/* Sets us away with text (UTF-8; NULL or "" for a plain "away"), or back
+ * (away false), and tells everyone (BR_ABSENCE with ABSENCEOPT). Our
+ * answer to GETABSENCEINFO follows. */
+void uk_chat_set_away(struct uk_chat *c, bool away, const char *text, uint64_t now_ns);
+
+/* The user has seen the sealed message msg_id from peer (a RECV event
+ * with sealed set): sends READMSG. Call once per such event. */
+void uk_chat_seen(struct uk_chat *c, const struct uk_addr *peer, uint64_t msg_id);
+
+/* True when addr was declared plain text (cfg.plain). */
+bool uk_chat_is_plain(const struct uk_chat *c, const struct uk_addr *addr);
 
 /* Handles one received datagram (len bytes kept of wire_len). */
 void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const void *data, size_t len,

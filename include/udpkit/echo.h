@@ -26,8 +26,13 @@ enum uk_echo_outcome {
 	UK_ECHO_TOO_BIG,      /* the stamped reply would exceed a datagram */
 	UK_ECHO_NOT_SOCKPERF, /* sockperf mode, not a sockperf request */
 	UK_ECHO_SEND_FAILED,
-	UK_ECHO_DROPPED /* by the guard; see the verdict */
+	UK_ECHO_DROPPED, /* by the guard; see the verdict */
+	UK_ECHO_HELD	 /* a possible loop: answered later, or dropped (guard.h) */
 };
+
+/* Datagrams a worker holds at once while it tells a loop from a client
+ * that repeats itself (guard.h, cfg.hold); more suspects are dropped. */
+#define UK_ECHO_HOLDS 8
 
 /* The stamp prefix: "【" (3 bytes) + ctime (24) + "】" (3). */
 #define UK_ECHO_STAMP_LEN (3 + UK_CTIME_LEN + 3)
@@ -37,6 +42,7 @@ struct uk_echo_stats {
 	uint64_t datagrams, bytes;
 	uint64_t replies, reply_bytes;
 	uint64_t truncated, too_big, not_sockperf, send_failed;
+	uint64_t held; /* held as possible loops (then answered or dropped as loop) */
 	uint64_t dropped[UK_VERDICT_COUNT];
 };
 
@@ -63,6 +69,12 @@ struct uk_echo_worker {
 	struct uk_guard guard;
 	struct uk_ctime_cache stamp_time;
 	struct uk_echo_stats stats;
+	/* Replies held by the loop rule, ready to send: slot i is in use when
+	 * held_used[i]; its deadline is asked of the guard. */
+	struct uk_batch held;
+	bool held_used[UK_ECHO_HOLDS];
+	unsigned held_count;
+	bool pressure; /* the socket was backlogged at the last receive */
 	void *user;
 	uint8_t outcomes[UK_BATCH_MAX];
 	uint8_t verdicts[UK_BATCH_MAX];
@@ -83,9 +95,20 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 /* Wakes a worker blocked in uk_echo_worker_run(); thread-safe. */
 void uk_echo_worker_wake(struct uk_echo_worker *w);
 
-/* Processes n received slots: decides, builds replies in place. Exposed for
- * tests; uk_echo_worker_run() calls it. now_ns and wall_s are the clocks. */
+/* Processes n received slots: decides, builds replies in place (a held
+ * reply is copied aside). Exposed for tests; uk_echo_worker_run() calls it.
+ * now_ns and wall_s are the clocks; w->pressure says whether the socket was
+ * backlogged (the guard's share rule). */
 void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wall_s);
+
+/* Decides the held replies: marks those to answer now in w->held (send
+ * flag; uk_echo_worker_run() sends them and frees their slots with
+ * uk_echo_held_sent()), counts the loops dropped. Returns how many are
+ * marked; *next_ns is when to ask again (0 when nothing stays held). */
+int uk_echo_resolve(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next_ns);
+
+/* Frees the held slots that uk_echo_resolve() marked to send. */
+void uk_echo_held_sent(struct uk_echo_worker *w);
 
 /* Sums worker counters. */
 void uk_echo_stats_add(struct uk_echo_stats *into, const struct uk_echo_stats *from);

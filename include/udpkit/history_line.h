@@ -15,6 +15,7 @@ enum uk_history_kind {
 	UK_HIST_DELIVERED,   /* a sent message was acknowledged */
 	UK_HIST_UNDELIVERED, /* a sent message was given up on */
 	UK_HIST_LATE,	     /* its receipt came after it was given up on */
+	UK_HIST_GROUP,	     /* a group message received (BROADCASTOPT/MULTICASTOPT) */
 	UK_HIST_KIND_COUNT
 };
 

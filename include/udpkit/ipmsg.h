@@ -22,8 +22,19 @@ enum {
 	UK_IPMSG_ANSENTRY = 0x03,
 	UK_IPMSG_BR_ABSENCE = 0x04,
 	UK_IPMSG_SENDMSG = 0x20,
-	UK_IPMSG_RECVMSG = 0x21
+	UK_IPMSG_RECVMSG = 0x21,
+	UK_IPMSG_READMSG = 0x30,	/* a sealed message was opened */
+	UK_IPMSG_DELMSG = 0x31,		/* a sealed message was discarded */
+	UK_IPMSG_ANSREADMSG = 0x32,	/* answer to READMSG with READCHECKOPT */
+	UK_IPMSG_GETINFO = 0x40,	/* asks our version */
+	UK_IPMSG_SENDINFO = 0x41,	/* the version string */
+	UK_IPMSG_GETABSENCEINFO = 0x50, /* asks our away text */
+	UK_IPMSG_SENDABSENCEINFO = 0x51,
+	UK_IPMSG_RELEASEFILES = 0x61 /* an offered attachment is declined */
 };
+
+/* What IP Messenger answers GETABSENCEINFO with when not away. */
+#define UK_IPMSG_NOT_ABSENT "Not absence mode"
 
 /* Option flags: the high 24 bits. Values are reused per command. */
 #define UK_IPMSG_ABSENCEOPT 0x00000100u	  /* entry: sender is away */
@@ -34,6 +45,7 @@ enum {
 #define UK_IPMSG_MULTICASTOPT 0x00000800u /* SENDMSG: several recipients */
 #define UK_IPMSG_AUTORETOPT 0x00002000u	  /* SENDMSG: automatic reply, never ack */
 #define UK_IPMSG_NOLOGOPT 0x00020000u	  /* SENDMSG: please do not log */
+#define UK_IPMSG_READCHECKOPT 0x00100000u /* SENDMSG: answer READMSG with ANSREADMSG */
 #define UK_IPMSG_FILEATTACHOPT 0x00200000u
 #define UK_IPMSG_ENCRYPTOPT 0x00400000u
 #define UK_IPMSG_UTF8OPT 0x00800000u	/* this packet's text is UTF-8 */
@@ -115,6 +127,13 @@ int uk_ipmsg_build(void *out, size_t cap, const struct uk_ipmsg_ident *id, uint6
 int uk_ipmsg_build_entry(void *out, size_t cap, const struct uk_ipmsg_ident *id, uint64_t packet_no,
 			 uint32_t mode);
 
+/* The same with the first two parts given (nick and group already in the
+ * receiver's charset; the NN:/GN: block stays UTF-8 from id) and opts
+ * added to the command (ABSENCEOPT when we are away). */
+int uk_ipmsg_build_entry_names(void *out, size_t cap, const struct uk_ipmsg_ident *id,
+			       uint64_t packet_no, uint32_t mode, uint32_t opts, const char *nick,
+			       const char *group);
+
 /* SENDMSG|SENDCHECKOPT|UTF8OPT with text (UTF-8, no NUL) and a closing NUL.
  * Returns the length, UK_ENOSPACE, or UK_EPARSE when text holds a NUL. */
 int uk_ipmsg_build_sendmsg(void *out, size_t cap, const struct uk_ipmsg_ident *id,
@@ -143,5 +162,10 @@ void uk_ipmsg_seq_init(struct uk_ipmsg_seq *s, uint64_t wall_ns, uint64_t floor)
 
 /* The next packet number: last + 1, wrapping from 2^32 - 1 to 1. */
 uint64_t uk_ipmsg_seq_next(struct uk_ipmsg_seq *s);
+
+/* The next packet number: last + step (0 counts as 1); when that would
+ * reach 2^32 - 1, step itself. The chat passes random steps, so a number
+ * seen once does not tell the next ones (forged receipts). Pure. */
+uint64_t uk_ipmsg_seq_advance(struct uk_ipmsg_seq *s, uint32_t step);
 
 #endif

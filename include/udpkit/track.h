@@ -46,6 +46,11 @@ void uk_track_free(struct uk_track *t);
  * lost through *evicted (may be NULL). */
 uint64_t uk_track_sent(struct uk_track *t, uint64_t now_ns, bool *evicted);
 
+/* Takes back the n probes recorded last, which were never sent (the send
+ * failed), so they count neither as sent nor as lost. Returns how many
+ * were taken back (fewer only if some were already answered or expired). */
+uint64_t uk_track_unsend(struct uk_track *t, uint64_t n);
+
 /* Classifies a reply carrying seq received at now_ns. */
 struct uk_track_result uk_track_reply(struct uk_track *t, uint64_t seq, uint64_t now_ns);
 

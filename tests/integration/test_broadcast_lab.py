@@ -185,8 +185,9 @@ s.sendto(b"start", ("10.77.0.3", 8086))
 """
         # Sent from h2's own port 8086 (sharing it with h2's listener).
         self.lab.run(H2, [harness.python3(), "-c", forge], timeout=10, check=True)
-        l3.wait_for(b"start", "out", 10)
-        time.sleep(0.5)  # a loop, if any, would run at 10 replies per second
+        # The event: l3 refuses to answer (same port as its own), so
+        # nothing is in flight any more and no loop can start.
+        l3.wait_for(b"[not answered: loop] start", "out", 10)
         o3, e3 = self.stop(l3)
         o2, e2 = self.stop(l2)
         self.assertIn("[not answered: loop] start", o3)
@@ -459,19 +460,25 @@ class TestLabHelper(LabTest):
         p = self.lab.popen(H2, ["sleep", "60"])
         pid = p.pid
         other = netlab.Lab(hosts=1)
-        dead = subprocess.Popen(["true"])
-        dead.wait()
-        other.owner = dead.pid            # a lab whose owner has died
+        # The owner is alive while the lab is built (another suite's gc on a
+        # shared machine may run at any time), then dies: an orphan.
+        owner = subprocess.Popen(["sleep", "600"])
+        other.owner = owner.pid
         other.__enter__()
         try:
             orphan = subprocess.Popen(other.exec_argv(1, ["sleep", "60"]))
             names = netlab._ip("netns", "list").stdout
             self.assertIn(other.ns(1), names)
-            self.assertIn(other.prefix, netlab.gc())
+            owner.kill()
+            owner.wait()
+            netlab.gc()  # ours, or a concurrent one, removes the orphan lab
             self.assertNotIn(other.ns(1), netlab._ip("netns", "list").stdout)
             self.assertEqual(orphan.wait(10), -signal.SIGTERM)
             self.assertNotIn(self.lab.prefix, netlab.gc())   # ours is alive
         finally:
+            if owner.poll() is None:
+                owner.kill()
+                owner.wait()
             other.close()
         self.lab.close()
         self.assertFalse(os.path.exists(f"/proc/{pid}") and p.proc.poll() is None)

@@ -164,7 +164,7 @@ class ChatLoopback(unittest.TestCase):
         say(a, f"/to 127.0.0.1 {sp}")
         say(a, "plain reply")
         data, _ = s.recvfrom(65536)
-        self.assertEqual(data, b"plain reply")  # exactly the tutorial's format
+        self.assertEqual(data, b"plain reply\n")  # one line, as nc -u prints it
         a.wait_for(b"sent\t127.0.0.1:%d\t0\t" % sp, "out")
         s.close()
 
@@ -266,7 +266,7 @@ class ChatTutorial(unittest.TestCase):
         tport = free_udp_port()
         with tempfile.TemporaryDirectory() as tmp:
             a = Proc([BIN, "chat", "-b", "127.0.0.1", "-p", "0", "--stay", "--no-history",
-                      "-P", f"127.0.0.1:{tport}"], stdin=subprocess.PIPE)
+                      "-P", f"127.0.0.1:{tport}", "--plain"], stdin=subprocess.PIPE)
             env = dict(os.environ, TUTORIAL_HOST="127.0.0.1", TUTORIAL_PORT=str(tport),
                        PYTHONUNBUFFERED="1")
             t = None
@@ -284,6 +284,8 @@ class ChatTutorial(unittest.TestCase):
                 say(a, "hello tutorial \u4f60\u597d")
                 t.wait_for("\u53d1\u9001\u7684\u6570\u636e:hello tutorial \u4f60\u597d".encode(), "out")
                 a.wait_for(b"sent\t127.0.0.1:%d\t0\t" % tport, "out")
+                # Declared plain: it never got an IPMsg packet (no BR_ENTRY).
+                self.assertNotRegex(t.out(), rb"1:\d+:[^:]*:[^:]*:\d+:")
             finally:
                 a.kill()
                 if t:

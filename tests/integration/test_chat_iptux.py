@@ -12,11 +12,30 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
 from harness import BIN, SLOW, Proc, require_cmd, require_root
+
+# Prints, as hex, the payload of every UDP datagram on lo (run inside the
+# lab namespace as root), so a test can check the bytes on the wire.
+SNIFFER = r"""
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind(("lo", 0))
+print("ready", flush=True)
+while True:
+    f, a = s.recvfrom(65535)
+    if a[2] == socket.PACKET_OUTGOING:
+        continue  # lo shows each datagram twice
+    ip = f[14:]
+    if ip[9] != 17:
+        continue
+    udp = ip[(ip[0] & 15) * 4:]
+    print(int.from_bytes(udp[2:4], "big"), udp[8:].hex(), flush=True)
+"""
 
 BUS = ["--dest", "io.github.iptux_src.iptux", "--object-path", "/io/github/iptux_src/iptux",
        "--method", "org.gtk.Actions.Activate"]
@@ -79,29 +98,35 @@ class ChatIptux(unittest.TestCase):
     def gdbus(self, env, action, param):
         return self.nsexec(["gdbus", "call", "--session"] + BUS + [action, param, "{}"], env=env)
 
-    def test_iptux_both_ways(self):
+    def run_iptux(self, extra_config, ours, theirs, nick="udpbot", args=()):
+        """iptux and us in the lab: ours goes to iptux (receipt, its log),
+        theirs is typed into iptux and must arrive here; both exactly."""
         home = self.tmp.name
         os.makedirs(os.path.join(home, ".iptux"))
         os.makedirs(os.path.join(home, ".config", "iptux", "log"))  # iptux first-run bug
+        config = {"debug_dont_broadcast": True, "bind_ip": "127.0.0.1", "port": 2426,
+                  "nick_name": "iptuxbot", "belong_group": "botgroup",
+                  "scan_net_segment": [{"startip": "127.0.0.1", "endip": "127.0.0.1"}]}
+        config.update(extra_config)
         with open(os.path.join(home, ".iptux", "config.json"), "w") as f:
-            json.dump({"debug_dont_broadcast": True, "bind_ip": "127.0.0.1", "port": 2426,
-                       "nick_name": "iptuxbot", "belong_group": "botgroup",
-                       "scan_net_segment": [{"startip": "127.0.0.1", "endip": "127.0.0.1"}]}, f)
+            json.dump(config, f)
         env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
                    NO_AT_BRIDGE="1")
         env.pop("XDG_RUNTIME_DIR", None)
         self.start_x_and_bus(env)
+        self.wire = self.spawn([sys.executable, "-c", SNIFFER])
+        self.wire.wait_for(b"ready\n", "out", 10)
         hist = os.path.join(home, "chat.txt")
-        us = self.spawn([BIN, "chat", "-b", "127.0.0.1", "-p", "2425", "-n", "udpbot",
-                         "-P", "127.0.0.1:2426", "--stay", "-H", hist], env=env,
+        us = self.spawn([BIN, "chat", "-b", "127.0.0.1", "-p", "2425", "-n", nick,
+                         "-P", "127.0.0.1:2426", "--stay", "-H", hist] + list(args), env=env,
                         stdin=subprocess.PIPE)
         us.wait_bound()
-        iptux = self.spawn(["iptux"], env=env)
+        self.spawn(["iptux"], env=env)
         # iptux's start-up entry reaches us (scan_net_segment), we answer.
         us.wait_for(b"joined\t127.0.0.1:2426\tiptuxbot\tbotgroup\t", "out", 30)
 
         # us -> iptux, with a receipt, and in iptux's log.
-        us.proc.stdin.write("hello iptux \u4f60\u597d from udpkit\n".encode())
+        us.proc.stdin.write(ours.encode() + b"\n")
         us.proc.stdin.flush()
         us.wait_for(b"delivered\t127.0.0.1:2426\t", "out", 15)
         log = os.path.join(home, ".config", "iptux", "log", "communicate.log")
@@ -109,11 +134,11 @@ class ChatIptux(unittest.TestCase):
         text = ""
         while time.monotonic() < deadline:
             text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
-            if "hello iptux \u4f60\u597d from udpkit" in text:
+            if ours in text:
                 break
             time.sleep(0.2)
-        self.assertIn("hello iptux \u4f60\u597d from udpkit", text)
-        self.assertIn("Nickname:udpbot", text)
+        self.assertIn(ours, text)
+        self.assertIn("Nickname:" + nick, text)
 
         # iptux -> us: open a chat window on us, type, Ctrl+Return.
         r = self.gdbus(env, "open-chat", "[<'127.0.0.1'>]")
@@ -127,12 +152,15 @@ class ChatIptux(unittest.TestCase):
                 time.sleep(0.2)
         self.assertTrue(wid, "iptux opened no chat window")
         self.nsexec(["xdotool", "windowfocus", "--sync", wid], env=env)
-        self.nsexec(["xdotool", "type", "--delay", "20", "hi from iptux"], env=env)
+        self.nsexec(["xdotool", "type", "--delay", "80", theirs], env=env)
         self.nsexec(["xdotool", "key", "ctrl+Return"], env=env)
-        us.wait_for(b"\thi from iptux\n", "out", 15)
+        us.wait_for(("\t" + theirs + "\n").encode(), "out", 15)
         rec = [l for l in us.out().decode().splitlines() if l.startswith("recv\t")]
         self.assertEqual(len(rec), 1)
         self.assertEqual(rec[0].split("\t")[1:4:2], ["127.0.0.1:2426", "iptuxbot"])
+        us.proc.stdin.write(b"/peers\n")
+        us.proc.stdin.flush()
+        peer = us.wait_for(b"peer\t127.0.0.1:2426\t", "out", 15)
 
         # Graceful quit: iptux says goodbye, we show it leaving.
         self.gdbus(env, "quit", "[]")
@@ -141,7 +169,37 @@ class ChatIptux(unittest.TestCase):
         err = us.err().decode()
         self.assertIn("1 sent, 1 delivered, 0 NOT delivered, 1 received", err)
         self.assertIn(" 0 duplicates", err)  # our receipt was accepted: no retry
-        self.assertIn("hi from iptux", open(hist, encoding="utf-8").read())
+        self.assertIn(theirs, open(hist, encoding="utf-8").read())
+        return [l for l in peer.decode().splitlines() if l.startswith("peer\t")][0]
+
+    def on_wire(self, port, data):
+        """True when a datagram to port held data."""
+        for line in self.wire.out().decode().splitlines():
+            dport, _, hexdata = line.partition(" ")
+            if dport == str(port) and data.hex() in hexdata:
+                return True
+        return False
+
+    def test_iptux_both_ways(self):
+        peer = self.run_iptux({}, "hello iptux \u4f60\u597d from udpkit", "hi \u4f60\u597d from iptux")
+        self.assertEqual(peer.split("\t")[7], "utf-8")
+        self.assertTrue(self.on_wire(2426, "iptux \u4f60\u597d from".encode()))
+        self.assertTrue(self.on_wire(2425, "hi \u4f60\u597d from".encode()))
+
+    def test_iptux_set_to_gbk_both_ways(self):
+        """iptux set to GBK (its users' common setting) writes GBK without
+        UTF8OPT and reads what it receives as GBK: our text must go to it
+        in GBK, and its text must read right here."""
+        peer = self.run_iptux({"preference_encode": "gbk", "candidacy_encode": "gbk"},
+                              "\u4f60\u597d iptux\uff0c\u8fd9\u662f GBK \u6d4b\u8bd5",
+                              "\u4e2d\u6587\u6d88\u606f from iptux", nick="udpbot\u5f20\u4e09",
+                              args=("--charset", "gb18030"))
+        self.assertEqual(peer.split("\t")[7], "gb18030")
+        # On the wire, GBK both ways, never UTF-8 Chinese.
+        self.assertTrue(self.on_wire(2426, "\u8fd9\u662f GBK".encode("gbk")))
+        self.assertTrue(self.on_wire(2426, "udpbot\u5f20\u4e09".encode("gbk")))
+        self.assertTrue(self.on_wire(2425, "\u4e2d\u6587\u6d88\u606f".encode("gbk")))
+        self.assertFalse(self.on_wire(2426, "\u8fd9\u662f".encode()))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import os
 import re
 import signal
 import socket
+import select
 import struct
 import subprocess
 import time
@@ -157,22 +158,118 @@ class TestEcho(unittest.TestCase):
         self.assertGreater(int(m.group(1)), 100)
         self.assertIn(b" 0 loop", s.proc.err())
 
-    def test_identical_payloads_in_pure_mode_look_like_a_loop(self):
-        # Documented caveat: more than five identical datagrams in a row, each
-        # right after its echo, are indistinguishable from a reflecting peer.
+    def test_health_check_repeating_itself_gets_every_echo(self):
+        # The same payload every 0.3 s: it used to be taken for a loop after
+        # five echoes (6 of 10 answered). A repeat that slow is a client.
         s = self.server("-m", "pure", "-q")
-        c = udp_socket(timeout=0.3)
-        got = 0
-        for i in range(8):
+        c = udp_socket(timeout=5)
+        for i in range(10):
+            c.sendto(b"health-check", ("127.0.0.1", s.port))
+            self.assertEqual(c.recvfrom(100)[0], b"health-check", f"echo {i + 1} of 10")
+            time.sleep(0.3)  # the client's schedule, not a wait for an event
+        s.stop()
+        self.assertIn(b" 0 loop", s.proc.err())
+
+    def test_closed_loop_with_one_fixed_payload_gets_every_echo(self):
+        # A load tool sending one fixed payload with 64 in flight for 10 s
+        # used to get almost nothing back in pure mode.
+        s = self.server("-m", "pure", "-q")
+        c = udp_socket(timeout=5)
+        payload, window, sent, got = b"x" * 32, 64, 0, 0
+        for _ in range(window):
+            c.sendto(payload, ("127.0.0.1", s.port))
+            sent += 1
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            self.assertEqual(c.recvfrom(100)[0], payload, f"after {got} of {sent}")
+            got += 1
+            c.sendto(payload, ("127.0.0.1", s.port))
+            sent += 1
+        while got < sent:  # the last window: each must come back too
+            self.assertEqual(c.recvfrom(100)[0], payload, f"after {got} of {sent}")
+            got += 1
+        s.stop()
+        err = s.proc.err()
+        self.assertIn(b"%d datagrams" % sent, err)
+        self.assertIn(b"%d replies" % sent, err)
+        self.assertIn(b" 0 loop", err)
+
+    def test_one_in_flight_at_the_round_trip_rate_is_throttled_not_silenced(self):
+        # Documented caveat: a client with exactly one datagram in flight
+        # that sends the same payload again the moment its echo arrives looks
+        # exactly like two echo servers bouncing a datagram. The 7th is held
+        # and dropped; after a pause the client is answered again.
+        s = self.server("-m", "pure", "-q")
+        c = udp_socket(timeout=5)
+        for i in range(6):
             c.sendto(b"same", ("127.0.0.1", s.port))
-            try:
-                c.recvfrom(100)
-                got += 1
-            except socket.timeout:
-                pass
-        self.assertEqual(got, 6)
-        c.sendto(b"different", ("127.0.0.1", s.port))
-        self.assertEqual(c.recvfrom(100)[0], b"different")
+            self.assertEqual(c.recvfrom(100)[0], b"same")
+        c.sendto(b"same", ("127.0.0.1", s.port))
+        c.settimeout(0.5 * SLOW)
+        with self.assertRaises(socket.timeout):
+            c.recvfrom(100)
+        c.settimeout(5 * SLOW)
+        c.sendto(b"same", ("127.0.0.1", s.port))
+        self.assertEqual(c.recvfrom(100)[0], b"same")
+        s.stop()
+        self.assertIn(b" 1 loop", s.proc.err())
+
+    def test_loopback_flooders_do_not_starve_another_client(self):
+        # Local flooders (bench --rate 2000000) used to cost another local
+        # client 24% of its echoes (and its RTT went from 0.08 to 39 ms). The
+        # flood is exempt from the rate limit (loopback) but not from the
+        # share rule. Counts only: the victim, a probe every 10 ms like
+        # `ping -i 10ms`, gets most echoes even from two flooders (before the
+        # share rule it got 129 and 133 of 300 here; with it 260 to 272, on a
+        # machine where other jobs took most of both cores).
+        s = self.server("-m", "pure", "-q")
+        floods = [udpkit("bench", "-q", "--json", "--rate", "2000000", "-d", "600", "127.0.0.1", s.port)
+                  for _ in range(2)]
+        try:
+            self.wait_queue(s.port)  # the flood has reached the server
+            victim = udp_socket()
+            victim.setblocking(False)
+            answered = set()
+
+            def drain(until):
+                while True:
+                    left = until - time.monotonic()
+                    if left <= 0 or not select.select([victim], [], [], left)[0]:
+                        return
+                    data = victim.recv(100)
+                    if data.startswith(b"victim "):
+                        answered.add(int(data.split()[1]))
+
+            for i in range(300):
+                victim.sendto(b"victim %d" % i, ("127.0.0.1", s.port))
+                drain(time.monotonic() + 0.01)
+            drain(time.monotonic() + 2 * SLOW)
+        finally:
+            for f in floods:
+                f.stop(signal.SIGINT, timeout=30)
+        s.stop()
+        for f in floods:
+            res = json.loads(f.out().decode())
+            self.assertGreater(res["sent"], 10000, res)  # it did flood
+            self.assertEqual(res["sent"], res["received"] + res["lost"], res)
+        self.assertGreaterEqual(len(answered), 210, f"the victim got {len(answered)} of 300 echoes")
+        self.assertRegex(s.proc.err(), rb"[1-9]\d* share")
+
+    @staticmethod
+    def wait_queue(port, timeout=10):
+        """Waits until the UDP socket bound to port has bytes queued or has
+        dropped some (/proc/net/udp): proof that a flood reached it."""
+        deadline = time.monotonic() + timeout * SLOW
+        while time.monotonic() < deadline:
+            with open("/proc/net/udp") as f:
+                for line in f.read().splitlines()[1:]:
+                    fields = line.split()
+                    if int(fields[1].split(":")[1], 16) == port:
+                        rx = int(fields[4].split(":")[1], 16)
+                        if rx > 0 or int(fields[-1]) > 0:
+                            return
+            time.sleep(0.001)
+        raise AssertionError(f"no traffic queued on port {port}")
 
     def test_loopback_is_exempt_from_rate_limit_by_default(self):
         s = self.server("-m", "pure", "-q", "--rate-limit", "5")
@@ -194,43 +291,106 @@ class TestEcho(unittest.TestCase):
         self.assertIn(b"2 service, 1 lowport", s.proc.err())
         self.assertIn(b"[not answered: service]", s.proc.out())
 
+    def forge(self, src_port, dst_port, payload):
+        """One datagram to 127.0.0.1:dst_port that claims to come from
+        127.0.0.1:src_port (a raw socket: root only)."""
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        udp = struct.pack("!HHHH", src_port, dst_port, 8 + len(payload), 0) + payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, socket.IPPROTO_UDP, 0,
+                         socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1"))
+        raw.sendto(ip + udp, ("127.0.0.1", 0))
+        raw.close()
+
+    def bounce(self, mode_a, mode_b, payload):
+        """Two echo servers, one forged datagram from B to A: returns each
+        one's datagram count once one of them stopped answering."""
+        harness.require_root(self)
+        a = self.server("-m", mode_a)
+        b = self.server("-m", mode_b)
+        self.forge(b.port, a.port, payload)
+        # The event: a datagram not answered (held as a loop, or not a
+        # sockperf request), then nothing more is in flight.
+        deadline = time.monotonic() + 10 * SLOW
+        while b"[not answered" not in a.proc.out() + b.proc.out():
+            self.assertLess(time.monotonic(), deadline, "the bouncing never stopped")
+            time.sleep(0.01)
+        a.stop()
+        b.stop()
+        got = [int(re.search(rb"(\d+) datagrams", p.proc.err()).group(1)) for p in (a, b)]
+        return got, a.proc.err() + b.proc.err()
+
     def test_two_echo_servers_pointed_at_each_other_stop(self):
         # A forged datagram from B's address to A starts a ping-pong between
         # two pure echo servers; loop detection must end it.
-        harness.require_root(self)
-        a = self.server("-m", "pure", "-q")
-        b = self.server("-m", "pure", "-q")
-        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-        payload = b"ping-pong"
-        udp = struct.pack("!HHHH", b.port, a.port, 8 + len(payload), 0) + payload
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, socket.IPPROTO_UDP, 0,
-                         socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1"))
-        raw.sendto(ip + udp, ("127.0.0.1", 0))
-        raw.close()
-        time.sleep(1.0 * SLOW)  # a loop would run at ~100k exchanges/s meanwhile
-        a.stop()
-        b.stop()
-        got_a = int(re.search(rb"(\d+) datagrams", a.proc.err()).group(1))
-        got_b = int(re.search(rb"(\d+) datagrams", b.proc.err()).group(1))
-        self.assertGreater(got_a, 0)
+        (got_a, got_b), err = self.bounce("pure", "pure", b"ping-pong")
+        self.assertGreaterEqual(got_a, 6)  # the loop did start: 5 bounces each
+        self.assertGreaterEqual(got_b, 5)
         self.assertLess(got_a + got_b, 30)
-        self.assertIn(b"1 loop", a.proc.err() + b.proc.err())
+        self.assertIn(b" 1 loop", err)
 
     def test_stamp_servers_pointed_at_each_other_stop(self):
+        (got_a, got_b), err = self.bounce("stamp", "stamp", b"hi")
+        self.assertGreaterEqual(got_a + got_b, 11)
+        self.assertLess(got_a + got_b, 30)
+        self.assertIn(b" 1 loop", err)
+
+    def test_every_mode_pair_stops(self):
+        # A sockperf request is valid text for every mode.
+        req = struct.pack(">QHI", 9, 3, 20) + b"abcdef"
+        for ma in ("pure", "stamp", "sockperf"):
+            for mb in ("pure", "stamp", "sockperf"):
+                with self.subTest(a=ma, b=mb):
+                    (got_a, got_b), err = self.bounce(ma, mb, req)
+                    self.assertGreaterEqual(got_a, 1)
+                    self.assertLess(got_a + got_b, 30)
+                    for srv in self.servers:
+                        srv.proc.kill()
+                    self.servers.clear()
+
+    @staticmethod
+    def status(pid):
+        with open(f"/proc/{pid}/status") as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+    def test_root_on_port_7_runs_as_nobody_once_bound(self):
         harness.require_root(self)
-        a = self.server("-q")
-        b = self.server("-q")
-        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-        udp = struct.pack("!HHHH", b.port, a.port, 8 + 2, 0) + b"hi"
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, socket.IPPROTO_UDP, 0,
-                         socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1"))
-        raw.sendto(ip + udp, ("127.0.0.1", 0))
-        raw.close()
-        time.sleep(1.0 * SLOW)
-        a.stop()
-        b.stop()
-        total = sum(int(re.search(rb"(\d+) datagrams", p.proc.err()).group(1)) for p in (a, b))
-        self.assertLess(total, 30)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", 7))
+            except OSError as e:
+                self.skipTest(f"127.0.0.1:7 is taken on this machine ({e})")
+        p = udpkit("echo", "-b", "127.0.0.1", "-p", "7", "-m", "pure", "-q")
+        try:
+            self.assertEqual(p.wait_bound(), ("127.0.0.1", 7))
+            self.assertIn(b"running as nobody (uid 65534", p.err())
+            st = self.status(p.pid)
+            self.assertEqual(st["Uid"].split(), ["65534"] * 4)
+            self.assertEqual(st["Gid"].split(), ["65534"] * 4)
+            self.assertEqual(st["Groups"].strip(), "")
+            self.assertEqual(int(st["CapEff"], 16), 0)
+            self.assertEqual(int(st["CapPrm"], 16), 0)
+            self.assertEqual(st["NoNewPrivs"].strip(), "1")
+            c = udp_socket()
+            c.sendto(b"still serving", ("127.0.0.1", 7))
+            self.assertEqual(c.recvfrom(100), (b"still serving", ("127.0.0.1", 7)))
+        finally:
+            self.assertEqual(p.stop(), 0)
+
+    def test_user_option_and_refusing_root(self):
+        harness.require_root(self)
+        p = udpkit("echo", "-p", "0", "-u", "daemon", "-q")
+        try:
+            p.wait_bound()
+            self.assertEqual(self.status(p.pid)["Uid"].split()[0], "1")
+        finally:
+            p.stop()
+        r = harness.run("echo", "-p", "0", "-u", "root")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"refusing to keep root", r.stderr)
+        self.assertNotIn(b"bound on", r.stderr)
+        r = harness.run("echo", "-p", "0", "--user", "no-such-user-here")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"no such user 'no-such-user-here'", r.stderr)
 
     def test_sigint_prints_summary_and_exits_zero(self):
         s = self.server("-q")

@@ -20,7 +20,6 @@ from harness import BIN, ROOT, SLOW, Proc, run
 TOOLS = os.environ.get("UDPKIT_TOOLS", os.path.join(ROOT, "build", "tools"))
 WRITER = os.path.join(TOOLS, "hist_writer")
 KINDS = ["recv", "sent", "delivered", "undelivered", "late"]
-NOW_NS = time.time_ns()
 
 
 def unescape(s):
@@ -54,18 +53,26 @@ def hexf(b):
 
 
 # (time_ns, kind, id, peer, nick, text): the messages that break naive logs.
-EVENTS = [
-    (NOW_NS - 3 * 3600 * 10**9, 0, 1, b"10.0.0.2:2425", b"alice", b"hello"),
-    (NOW_NS - 3 * 3600 * 10**9 + 1, 1, 2, b"10.0.0.2:2425", b"alice", b"two\nlines\r\nand CRLF"),
-    (NOW_NS - 2 * 3600 * 10**9, 2, 2, b"10.0.0.2:2425", b"alice", b""),
-    (NOW_NS - 90 * 60 * 10**9, 0, 3, b"10.0.0.3:2425", "张三".encode(), "你好，世界 — ok".encode()),
-    (NOW_NS - 60 * 60 * 10**9, 0, 4, b"[fe80::1]:2425", b"bob\tthe\\x41", b"\x1b[2J\x1b[31mred\x07\x00NUL"),
-    (NOW_NS - 30 * 60 * 10**9, 0, 5, b"10.0.0.3:2425", b"", b"\xff\xfe invalid \xe4\xbd cut \xc0\xaf overlong"),
-    (NOW_NS - 20 * 60 * 10**9, 1, 6, b"10.0.0.4:9", b"eve", "\u202ebidi\u202c \u0085 C1 \\n literal".encode()),
-    (NOW_NS - 10 * 60 * 10**9, 3, 7, b"10.0.0.4:9", b"eve", b"x" * 100000),
-    (NOW_NS - 5 * 60 * 10**9, 0, 0, b"127.0.0.1:8080", b"", bytes(range(256))),
-    (NOW_NS - 60 * 10**9, 1, 18446744073709551615, b"127.0.0.1:8080", b"", b"tab\there # not a comment"),
-]
+def make_events(now_ns):
+    """The events, dated relative to now_ns."""
+    return [
+        (now_ns - 3 * 3600 * 10**9, 0, 1, b"10.0.0.2:2425", b"alice", b"hello"),
+        (now_ns - 3 * 3600 * 10**9 + 1, 1, 2, b"10.0.0.2:2425", b"alice", b"two\nlines\r\nand CRLF"),
+        (now_ns - 2 * 3600 * 10**9, 2, 2, b"10.0.0.2:2425", b"alice", b""),
+        (now_ns - 90 * 60 * 10**9, 0, 3, b"10.0.0.3:2425", "张三".encode(), "你好，世界 — ok".encode()),
+        (now_ns - 60 * 60 * 10**9, 0, 4, b"[fe80::1]:2425", b"bob\tthe\\x41", b"\x1b[2J\x1b[31mred\x07\x00NUL"),
+        (now_ns - 30 * 60 * 10**9, 0, 5, b"10.0.0.3:2425", b"", b"\xff\xfe invalid \xe4\xbd cut \xc0\xaf overlong"),
+        (now_ns - 20 * 60 * 10**9, 1, 6, b"10.0.0.4:9", b"eve", "\u202ebidi\u202c \u0085 C1 \\n literal".encode()),
+        (now_ns - 10 * 60 * 10**9, 3, 7, b"10.0.0.4:9", b"eve", b"x" * 100000),
+        (now_ns - 5 * 60 * 10**9, 0, 0, b"127.0.0.1:8080", b"", bytes(range(256))),
+        (now_ns - 60 * 10**9, 1, 18446744073709551615, b"127.0.0.1:8080", b"", b"tab\there # not a comment"),
+    ]
+
+
+# Dated when a test starts, not when the suite imports this module: on a
+# busy machine the suite reaches these tests many minutes later, and the
+# event 10 minutes old would no longer be within "--since 15m".
+EVENTS = make_events(time.time_ns())
 
 
 def write_events(path, events):
@@ -79,6 +86,7 @@ class HistoryBase(unittest.TestCase):
     def setUp(self):
         if not os.access(WRITER, os.X_OK):
             raise unittest.SkipTest(f"{WRITER} not built (run 'make integration')")
+        EVENTS[:] = make_events(time.time_ns())
         self.dir = tempfile.mkdtemp(prefix="ukhist")
         self.path = os.path.join(self.dir, "chat.txt")
 

@@ -23,6 +23,49 @@ class RootNsTest(unittest.TestCase):
         self.addCleanup(lambda: netlab.assert_root_tx_unchanged(self.tx_before))
 
 
+class TestRootWatch(unittest.TestCase):
+    """The root-namespace watch itself (tests/lib/netlab.py RootTxWatch):
+    it sees a test's own packets and nothing else. Shown on lo, the only
+    interface a test may send on in the root namespace."""
+
+    def test_sees_our_packets_and_ignores_others(self):
+        harness.require_root(self)
+        mine, theirs = udp_pair(), udp_pair()
+        watch = netlab.RootTxWatch(ports=[mine[1].getsockname()[1]], skip=()).start()
+        mine[0].sendto(b"ours", mine[1].getsockname())
+        theirs[0].sendto(b"not ours", theirs[1].getsockname())
+        mine[1].recv(100)
+        theirs[1].recv(100)  # both sent: the kernel has handed them to the watch
+        found = watch.stop()
+        self.assertEqual([(f[0], f[4]) for f in found], [("lo", mine[1].getsockname()[1])])
+        self.assertEqual(watch.dropped, 0)
+
+    def test_classifies_broadcast_multicast_and_lab_packets(self):
+        import ipaddress
+        watch = netlab.RootTxWatch(ports=[40000])
+        watch._bcast = {ipaddress.ip_address("255.255.255.255"), ipaddress.ip_address("192.0.2.255")}
+        ip = ipaddress.ip_address
+        cases = [
+            (("eth0", (ip("192.0.2.2"), ip("192.0.2.9"), 50000, 40000)), True),   # our port
+            (("eth0", (ip("192.0.2.2"), ip("192.0.2.9"), 50000, 8086)), True),    # udpkit's
+            (("eth0", (ip("192.0.2.2"), ip("192.0.2.255"), 50000, 9999)), True),  # broadcast
+            (("eth0", (ip("192.0.2.2"), ip("239.1.2.3"), 50000, 9999)), True),    # multicast
+            (("eth0", (ip("fe80::1"), ip("ff02::1"), 50000, 9999)), True),
+            (("eth0", (ip("192.0.2.2"), ip("10.77.0.3"), 50000, 9999)), True),    # the lab
+            (("eth0", (ip("192.0.2.2"), ip("192.0.2.9"), 50000, 443)), False),    # someone else
+            (("eth0", (ip("192.0.2.2"), ip("255.255.255.255"), 68, 67)), False),  # DHCP
+            (("eth0", (ip("fe80::1"), ip("ff02::fb"), 5353, 5353)), False),       # mDNS
+            (("lo", (ip("127.0.0.1"), ip("127.0.0.1"), 50000, 40000)), False),    # loopback
+        ]
+        for (iface, pkt), want in cases:
+            self.assertEqual(watch.ours(iface, pkt), want, (iface, pkt))
+
+
+def udp_pair():
+    a, b = harness.udp_socket(), harness.udp_socket()
+    return a, b
+
+
 class TestIfaces(RootNsTest):
     def test_lists_every_interface_with_reasons(self):
         r = harness.run("ifaces")

@@ -63,7 +63,8 @@ class TestSend(unittest.TestCase):
             p.proc.stdin.write(b"slow\n")
             p.proc.stdin.flush()
             p.wait_for(b"no reply", "out")
-            time.sleep(0.5)  # let the late reply arrive before the next line
+            # The late reply is in the client's queue before the next line.
+            peer.wait_sent(b"slow", timeout=10 * SLOW)
             p.proc.stdin.write(b"fast\n")
             p.proc.stdin.close()
             self.assertEqual(p.wait(), 1)

@@ -21,14 +21,22 @@ never given an interface, route or address.
 Teardown (on exit, also when the test fails): the processes in each
 namespace (by PID, from `ip netns pids`: TERM, then KILL), then the
 namespace. gc() removes labs left by killed runs whose owner is dead.
-root_tx_packets() and assert_root_tx_unchanged(before), or the RootTxGuard
-context manager, check that no root-namespace interface but lo sent a
-packet meanwhile."""
+root_tx_packets() and assert_root_tx_unchanged(watch), or the RootTxGuard
+context manager, check that none of the test's packets (its ports, the lab's
+subnet, broadcast and multicast) left a root-namespace interface but lo
+meanwhile: a filtered capture (RootTxWatch), not the interfaces' counters,
+which other programs move."""
+import ctypes
+import ipaddress
 import itertools
+import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -121,42 +129,198 @@ def gc():
     return removed
 
 
-def root_tx_packets():
-    """tx_packets of every non-loopback interface in the root namespace."""
-    out = {}
-    base = "/sys/class/net"
-    for name in os.listdir(base):
-        if name == "lo":
-            continue
-        try:
-            with open(os.path.join(base, name, "statistics", "tx_packets")) as f:
-                out[name] = int(f.read())
-        except (OSError, ValueError):
-            pass
+# What the root-namespace watch counts as ours (see RootTxWatch).
+UDPKIT_PORTS = {8080, 8086, 2425}           # echo, listen/broadcast, chat (IPMsg)
+SYSTEM_PORTS = {53, 67, 68, 123, 137, 138, 546, 547, 1900, 5353, 5355}
+LAB_NETS = (ipaddress.ip_network("10.77.0.0/24"), ipaddress.ip_network("fe80::77:ff:fe00:0/112"))
+
+# Classic BPF for SO_ATTACH_FILTER on a SOCK_DGRAM packet socket (offsets
+# from the network header): outgoing packets (pkttype PACKET_OUTGOING) that
+# are UDP over IPv4 or IPv6. Everything else never reaches Python.
+# Skipped interfaces are rejected in the kernel too: loopback carries
+# every local benchmark's traffic, which must not fill the watch's queue.
+_AD_PROTOCOL, _AD_PKTTYPE, _AD_IFINDEX = 0xFFFFF000, 0xFFFFF004, 0xFFFFF008
+
+
+def _udp_out_filter(skip_ifindexes):
+    """The filter program, as (code, jt, jf, k) tuples."""
+    prog = [(0x20, 0, 0, _AD_IFINDEX)]                      # A = ifindex
+    for i, ifindex in enumerate(skip_ifindexes):            # skipped? reject
+        prog.append((0x15, 10 + len(skip_ifindexes) - i - 1, 0, ifindex))
+    return prog + [
+        (0x20, 0, 0, _AD_PKTTYPE),   # A = pkttype
+        (0x15, 0, 8, 4),             # outgoing? else reject
+        (0x20, 0, 0, _AD_PROTOCOL),  # A = ethertype
+        (0x15, 0, 2, 0x0800),        # IPv4? else the IPv6 test
+        (0x30, 0, 0, 9),             # A = IPv4 protocol
+        (0x15, 3, 4, 17),            # UDP? accept : reject
+        (0x15, 0, 3, 0x86DD),        # IPv6? else reject
+        (0x30, 0, 0, 6),             # A = IPv6 next header
+        (0x15, 0, 1, 17),            # UDP? accept : reject
+        (0x06, 0, 0, 0xFFFF),        # accept
+        (0x06, 0, 0, 0),             # reject
+    ]
+
+
+def _udp_packet(data, ethertype):
+    """(src, dst, sport, dport) of an IPv4/IPv6 UDP packet, or None."""
+    if ethertype == 0x0800 and len(data) >= 20:
+        ihl = (data[0] & 15) * 4
+        if len(data) < ihl + 4:
+            return None
+        src, dst = ipaddress.ip_address(data[12:16]), ipaddress.ip_address(data[16:20])
+        sport, dport = struct.unpack_from("!HH", data, ihl)
+    elif ethertype == 0x86DD and len(data) >= 44:
+        src, dst = ipaddress.ip_address(data[8:24]), ipaddress.ip_address(data[24:40])
+        sport, dport = struct.unpack_from("!HH", data, 40)
+    else:
+        return None
+    return src, dst, sport, dport
+
+
+def _broadcasts():
+    """The directed broadcast addresses of the root namespace's interfaces."""
+    out = set()
+    r = _ip("-j", "-4", "addr", "show", check=False)
+    try:
+        for link in json.loads(r.stdout or "[]"):
+            for a in link.get("addr_info", []):
+                if a.get("broadcast"):
+                    out.add(ipaddress.ip_address(a["broadcast"]))
+    except ValueError:
+        pass
     return out
 
 
+class RootTxWatch:
+    """Watches, in the root namespace, for the UDP packets a test could
+    wrongly send out of an interface other than lo: to or from its ports
+    (and udpkit's default ones), to the lab's subnet, or to a broadcast or
+    multicast address (except the system services' ports: DHCP, DNS, NTP,
+    NetBIOS, SSDP, mDNS, LLMNR). Other programs' traffic on eth0 is not
+    ours and does not count (it did when the check compared eth0's total
+    packet counter: a CI run failed on 27 packets that were not ours).
+
+    A packet socket with a BPF filter (outgoing UDP only) is read by a
+    thread from start() to stop(); packets are classified in Python."""
+
+    def __init__(self, ports=(), skip=("lo",)):
+        self.ports = set(ports) | UDPKIT_PORTS
+        self.skip = set(skip)  # interfaces whose packets never count
+        self.found = []
+        self.dropped = 0
+        self._stop = threading.Event()
+        self._sock = None
+        self._thread = None
+
+    def start(self):
+        self._bcast = _broadcasts() | {ipaddress.ip_address("255.255.255.255")}
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0003))
+        skip = []
+        for name in self.skip:
+            try:
+                skip.append(socket.if_nametoindex(name))
+            except OSError:
+                pass
+        insns = _udp_out_filter(skip)
+        self._buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in insns))
+        fprog = struct.pack("HL", len(insns), ctypes.addressof(self._buf))
+        sock.setsockopt(socket.SOL_SOCKET, 26, fprog)  # SO_ATTACH_FILTER
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        # The socket saw every packet between socket() and the filter
+        # (loopback floods included): throw those away and reset the
+        # counters (PACKET_STATISTICS resets on read) before watching.
+        try:
+            while True:
+                sock.recv(65536, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            pass
+        sock.getsockopt(263, 6, 8)
+        sock.settimeout(0.05)
+        self._sock = sock
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+        return self
+
+    def ours(self, ifname, pkt):
+        src, dst, sport, dport = pkt
+        if ifname in self.skip:
+            return False
+        if sport in self.ports or dport in self.ports:
+            return True
+        if any(dst in n or src in n for n in LAB_NETS if n.version == dst.version):
+            return True
+        return (dst.is_multicast or dst in self._bcast) and dport not in SYSTEM_PORTS
+
+    def _read(self):
+        while not self._stop.is_set():
+            try:
+                data, addr = self._sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            pkt = _udp_packet(data, addr[1])
+            if pkt and self.ours(addr[0], pkt):
+                self.found.append((addr[0],) + pkt)
+
+    def stop(self):
+        """Stops the capture; returns our packets as (iface, src, dst, sport,
+        dport) tuples. A packet sent before stop() was called is seen: the
+        kernel hands it to packet sockets as it is transmitted."""
+        self._stop.set()
+        self._thread.join(5)
+        try:
+            while True:  # what is still queued
+                data, addr = self._sock.recvfrom(65536, socket.MSG_DONTWAIT)
+                pkt = _udp_packet(data, addr[1])
+                if pkt and self.ours(addr[0], pkt):
+                    self.found.append((addr[0],) + pkt)
+        except (BlockingIOError, OSError):
+            pass
+        # PACKET_STATISTICS (level SOL_PACKET 263, option 6): drops mean the
+        # watch may have missed packets.
+        self.dropped = struct.unpack("II", self._sock.getsockopt(263, 6, 8))[1]
+        self._sock.close()
+        return self.found
+
+    def assert_clean(self):
+        found = self.stop()
+        if found:
+            raise AssertionError(f"packets left the root namespace during the test: {found[:10]}")
+        if self.dropped:
+            raise AssertionError(f"the root-namespace watch dropped {self.dropped} packets")
+
+
+def root_tx_packets(ports=()):
+    """Starts watching the root namespace (see RootTxWatch); pass the result
+    to assert_root_tx_unchanged()."""
+    if os.geteuid() != 0:
+        raise unittest.SkipTest("watching the root namespace's interfaces needs root")
+    return RootTxWatch(ports).start()
+
+
+def assert_root_tx_unchanged(watch):
+    watch.assert_clean()
+
+
 class RootTxGuard:
-    """Context manager asserting that no root-namespace interface other than
-    lo sent a packet meanwhile: the lab must be sealed."""
+    """Context manager asserting that none of the test's packets left a
+    root-namespace interface other than lo: the lab must be sealed."""
+
+    def __init__(self, ports=()):
+        self.ports = ports
 
     def __enter__(self):
-        self.before = root_tx_packets()
+        self.watch = root_tx_packets(self.ports)
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        after = root_tx_packets()
-        moved = {k: (self.before.get(k), v) for k, v in after.items() if self.before.get(k, v) != v}
-        if moved and exc_type is None:
-            raise AssertionError(f"root-namespace interfaces sent packets during the test: {moved}")
+        found = self.watch.stop()
+        if exc_type is None and (found or self.watch.dropped):
+            raise AssertionError(f"packets left the root namespace during the test: {found[:10]} "
+                                 f"({self.watch.dropped} dropped by the watch)")
         return False
-
-
-def assert_root_tx_unchanged(before):
-    after = root_tx_packets()
-    moved = {k: (before.get(k), v) for k, v in after.items() if before.get(k, v) != v}
-    if moved:
-        raise AssertionError(f"root-namespace interfaces sent packets during the test: {moved}")
 
 
 class Lab:

@@ -16,6 +16,8 @@ class ScriptedEcho:
         self.port = self.sock.getsockname()[1]
         self.policy = policy
         self.received = []
+        self.sent = []  # payloads sent, in order (delayed ones when they go)
+        self._sent_cond = threading.Condition()
         self._stop = threading.Event()
         self._timers = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -33,7 +35,7 @@ class ScriptedEcho:
             self.received.append((data, addr))
             for delay, payload in self.policy(index, data):
                 if delay <= 0:
-                    self.sock.sendto(payload, addr)
+                    self._send(payload, addr)
                 else:
                     t = threading.Timer(delay, self._send_later, (payload, addr))
                     t.daemon = True
@@ -41,12 +43,25 @@ class ScriptedEcho:
                     t.start()
             index += 1
 
+    def _send(self, payload, addr):
+        self.sock.sendto(payload, addr)
+        with self._sent_cond:
+            self.sent.append(payload)
+            self._sent_cond.notify_all()
+
     def _send_later(self, payload, addr):
         if not self._stop.is_set():
             try:
-                self.sock.sendto(payload, addr)
+                self._send(payload, addr)
             except OSError:
                 pass
+
+    def wait_sent(self, payload, timeout=10):
+        """Waits until payload was sent (on loopback it is then in the
+        receiver's queue); raises AssertionError after timeout seconds."""
+        with self._sent_cond:
+            if not self._sent_cond.wait_for(lambda: payload in self.sent, timeout):
+                raise AssertionError(f"{payload!r} never sent; sent {self.sent!r}")
 
     def close(self):
         self._stop.set()

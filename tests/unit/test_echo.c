@@ -306,9 +306,19 @@ static int bounce(enum uk_echo_mode ma, enum uk_echo_mode mb)
 		struct uk_echo_worker *w = hops % 2 ? &b : &a;
 		const char *from = hops % 2 ? "192.0.2.1:8080" : "192.0.2.2:8080";
 		struct uk_batch_slot *s = &w->batch.slots[0];
+		uint64_t now = NOW + (uint64_t)hops * 50 * (UK_NS_PER_MS / 1000), next;
 		fill(w, 0, from, msg, len);
-		uk_echo_process(w, 1, NOW + (uint64_t)hops * 100 * UK_NS_PER_MS, WALL + hops);
+		uk_echo_process(w, 1, now, WALL + hops);
 		hops++;
+		if (w->outcomes[0] == UK_ECHO_HELD) {
+			/* Nothing else comes from the other server while held. */
+			assert_int_equal(uk_echo_resolve(w, now + 1, &next), 0);
+			assert_true(next == now + UK_GUARD_HOLD_NS);
+			assert_int_equal(uk_echo_resolve(w, next, &next), 0);
+			assert_true(next == 0);
+			assert_int_equal(w->held_count, 0);
+			break;
+		}
 		if (!s->send)
 			break;
 		if (hops > 100)
@@ -326,11 +336,95 @@ static int bounce(enum uk_echo_mode ma, enum uk_echo_mode mb)
 static void test_two_servers_cannot_loop(void **state)
 {
 	(void)state;
-	/* Each server tolerates 5 reflections; the 6th is dropped. */
+	/* Each server tolerates 5 reflections; the 6th is held, and dropped
+	 * when nothing else comes from the other server meanwhile. */
 	assert_int_equal(bounce(UK_ECHO_PURE, UK_ECHO_PURE), 13);
 	assert_int_equal(bounce(UK_ECHO_STAMP, UK_ECHO_STAMP), 13);
 	assert_int_equal(bounce(UK_ECHO_STAMP, UK_ECHO_PURE), 13);
 	assert_int_equal(bounce(UK_ECHO_PURE, UK_ECHO_STAMP), 13);
+}
+
+/* A client that sends one fixed payload, `window` in flight, `per_batch`
+ * of them arriving per receive, each batch 20 us after the last. Returns
+ * the echoes it gets out of `total` requests. */
+static int repeating_client(unsigned window, int per_batch, int total, uint64_t gap_ns)
+{
+	struct uk_echo_worker w;
+	uint64_t now = NOW, next;
+	int echoes = 0, sent = 0;
+	(void)window;
+
+	worker(&w, UK_ECHO_PURE, 2048, 0);
+	while (sent < total) {
+		int n = per_batch;
+		for (int i = 0; i < n; i++)
+			fill(&w, i, "192.0.2.7:40000", "health-check", 12);
+		uk_echo_process(&w, n, now, WALL);
+		for (int i = 0; i < n; i++)
+			echoes += w.batch.slots[i].send;
+		sent += n;
+		now += gap_ns;
+		echoes += uk_echo_resolve(&w, now, &next);
+		uk_echo_held_sent(&w);
+	}
+	/* The client stops: anything still held is decided at its deadline. */
+	echoes += uk_echo_resolve(&w, now + UK_GUARD_HOLD_NS, &next);
+	uk_echo_held_sent(&w);
+	assert_int_equal(w.held_count, 0);
+	uk_echo_worker_free(&w);
+	return echoes;
+}
+
+static void test_repeating_clients_get_every_echo(void **state)
+{
+	(void)state;
+	/* A health check every 0.3 s: slower than any bounce. */
+	assert_int_equal(repeating_client(1, 1, 10, 300 * UK_NS_PER_MS), 10);
+	/* 64 in flight, the requests arriving one by one, 20 us apart: the
+	 * 6th is held and released by the 7th. */
+	assert_int_equal(repeating_client(64, 1, 10000, 20 * (UK_NS_PER_MS / 1000)), 10000);
+	/* Several per receive: never a bounce. */
+	assert_int_equal(repeating_client(64, 4, 10000, 20 * (UK_NS_PER_MS / 1000)), 10000);
+	/* One in flight at the round-trip rate looks exactly like a loop: it
+	 * loses the 7th echo (and gets the next one after its timeout). */
+	assert_int_equal(repeating_client(1, 1, 7, 20 * (UK_NS_PER_MS / 1000)), 6);
+}
+
+static void test_share_under_pressure(void **state)
+{
+	struct uk_echo_worker w;
+	(void)state;
+	worker(&w, UK_ECHO_PURE, 2048, 0);
+	for (int i = 0; i < 7; i++)
+		fill(&w, i, "127.0.0.1:40000", &i, sizeof(i));
+	fill(&w, 7, "127.0.0.1:40001", "victim", 6);
+	/* Under pressure but alone, a benchmark is served in full. */
+	w.pressure = true;
+	for (int i = 0; i < 8; i++)
+		fill(&w, i, "127.0.0.1:40000", &i, sizeof(i));
+	uk_echo_process(&w, 8, NOW - 1, WALL);
+	for (int i = 0; i < 8; i++)
+		assert_true(w.batch.slots[i].send);
+	/* Without a backlog a flooder is served in full. */
+	w.pressure = false;
+	for (int i = 0; i < 7; i++)
+		fill(&w, i, "127.0.0.1:40000", &i, sizeof(i));
+	fill(&w, 7, "127.0.0.1:40001", "victim", 6);
+	uk_echo_process(&w, 8, NOW, WALL);
+	for (int i = 0; i < 8; i++)
+		assert_true(w.batch.slots[i].send);
+	/* With one, each source gets UK_GUARD_SHARE per batch. */
+	w.pressure = true;
+	for (int i = 0; i < 7; i++)
+		fill(&w, i, "127.0.0.1:40000", &i, sizeof(i));
+	fill(&w, 7, "127.0.0.1:40001", "victim", 6);
+	uk_echo_process(&w, 8, NOW + 1, WALL);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(w.batch.slots[i].send, i < UK_GUARD_SHARE);
+	assert_true(w.batch.slots[7].send);
+	assert_int_equal(w.verdicts[UK_GUARD_SHARE], UK_DROP_SHARE);
+	assert_int_equal(w.stats.dropped[UK_DROP_SHARE], 7 - UK_GUARD_SHARE);
+	uk_echo_worker_free(&w);
 }
 
 static void test_stats_add(void **state)
@@ -373,6 +467,8 @@ int main(void)
 	    cmocka_unit_test(test_reply_never_larger_than_request_plus_30),
 	    cmocka_unit_test(test_guard_drops_counted),
 	    cmocka_unit_test(test_two_servers_cannot_loop),
+	    cmocka_unit_test(test_repeating_clients_get_every_echo),
+	    cmocka_unit_test(test_share_under_pressure),
 	    cmocka_unit_test(test_stats_add),
 	};
 	return cmocka_run_group_tests(tests, setup_tz, NULL);

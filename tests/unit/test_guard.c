@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
@@ -356,6 +357,90 @@ static void test_normal_client_never_dropped(void **state)
 	uk_guard_free(&g);
 }
 
+static void test_datagram_shorter_than_the_last_reply(void **state)
+{
+	/* A 1-byte datagram at the very start of a buffer after a 100-byte
+	 * reply: the reflection check must not form a pointer before it
+	 * (clang's -fsanitize=pointer-overflow in the sanitizer build). */
+	struct uk_guard g;
+	struct uk_guard_cfg cfg = {.rate_pps = 0};
+	struct uk_addr c = addr("192.0.2.10:50000");
+	unsigned char big[100] = {0};
+	unsigned char *one = malloc(1);
+	(void)state;
+	assert_non_null(one);
+	one[0] = 'x';
+	assert_int_equal(uk_guard_init(&g, &cfg, 64), 0);
+	assert_int_equal(uk_guard_check(&g, &c, big, sizeof(big), T0), UK_PASS);
+	uk_guard_note_reply(&g, &c, big, sizeof(big));
+	assert_int_equal(uk_guard_check(&g, &c, one, 1, T0 + MS), UK_PASS);
+	uk_guard_free(&g);
+	free(one);
+}
+
+static void test_hold_rule(void **state)
+{
+	/* The echo server's rule on a virtual clock: fast bounces with one
+	 * datagram in flight are held; a second datagram releases the hold
+	 * (a client), nothing before the deadline makes it a loop. */
+	struct uk_guard g;
+	struct uk_guard_cfg cfg = {.loop_threshold = 2, .hold = 1};
+	struct uk_addr a = addr("192.0.2.10:50000"), b = addr("192.0.2.11:50000");
+	const unsigned char *x = (const unsigned char *)"same";
+	uint64_t t = T0, until;
+	(void)state;
+	assert_int_equal(uk_guard_init(&g, &cfg, 64), 0);
+	for (int i = 0; i < 3; i++, t += 20000) {
+		uk_guard_batch(&g, false);
+		assert_int_equal(uk_guard_check(&g, &a, x, 4, t), UK_PASS);
+		uk_guard_note_reply(&g, &a, x, 4);
+	}
+	uk_guard_batch(&g, false);
+	assert_int_equal(uk_guard_check(&g, &a, x, 4, t), UK_HOLD);
+	assert_int_equal(uk_guard_resolve(&g, &a, t + 1, &until), UK_HOLD);
+	assert_true(until == t + UK_GUARD_HOLD_NS);
+	/* Only one hold at a time here: b's suspect is dropped at once. */
+	for (int i = 0; i < 3; i++, t += 20000) {
+		uk_guard_batch(&g, false);
+		assert_int_equal(uk_guard_check(&g, &b, x, 4, t), UK_PASS);
+		uk_guard_note_reply(&g, &b, x, 4);
+	}
+	uk_guard_batch(&g, false);
+	assert_int_equal(uk_guard_check(&g, &b, x, 4, t), UK_DROP_LOOP);
+	/* a sends again while held: a client with two in flight. */
+	uk_guard_batch(&g, false);
+	assert_int_equal(uk_guard_check(&g, &a, x, 4, t + 2), UK_PASS);
+	assert_int_equal(uk_guard_resolve(&g, &a, t + 3, &until), UK_PASS);
+	assert_true(until == 0);
+	assert_int_equal(g.holds, 0);
+	/* ... and stays a client for UK_GUARD_MULTI_NS. */
+	for (int i = 0; i < 100; i++, t += 20000) {
+		uk_guard_batch(&g, false);
+		assert_int_equal(uk_guard_check(&g, &a, x, 4, t), UK_PASS);
+		uk_guard_note_reply(&g, &a, x, 4);
+	}
+	/* Later, one datagram bouncing: held, then dropped as a loop (every
+	 * datagram is a bounce now, so the third is held). */
+	t += UK_GUARD_MULTI_NS;
+	for (int i = 0; i < 2; i++, t += 20000) {
+		uk_guard_batch(&g, false);
+		assert_int_equal(uk_guard_check(&g, &a, x, 4, t), UK_PASS);
+		uk_guard_note_reply(&g, &a, x, 4);
+	}
+	uk_guard_batch(&g, false);
+	assert_int_equal(uk_guard_check(&g, &a, x, 4, t), UK_HOLD);
+	assert_int_equal(uk_guard_resolve(&g, &a, t + UK_GUARD_HOLD_NS, &until), UK_DROP_LOOP);
+	assert_int_equal(g.holds, 0);
+	/* Slow repeats (a health check) never count. */
+	t += 300 * MS;
+	for (int i = 0; i < 50; i++, t += 300 * MS) {
+		uk_guard_batch(&g, false);
+		assert_int_equal(uk_guard_check(&g, &a, x, 4, t), UK_PASS);
+		uk_guard_note_reply(&g, &a, x, 4);
+	}
+	uk_guard_free(&g);
+}
+
 static void test_flood_of_sources(void **state)
 {
 	struct uk_guard g;
@@ -408,6 +493,8 @@ int main(void)
 	    cmocka_unit_test(test_loop_threshold_and_recovery),
 	    cmocka_unit_test(test_normal_client_never_dropped),
 	    cmocka_unit_test(test_flood_of_sources),
+	    cmocka_unit_test(test_datagram_shorter_than_the_last_reply),
+	    cmocka_unit_test(test_hold_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,7 +47,7 @@ static void test_rtt_realistic_mdev(void **state)
 	(void)state;
 	uk_stats_rtt_init(&s);
 	for (int i = 0; i < 10000; i++)
-		uk_stats_rtt_add(&s, 100 * MS + (i % 2 ? 1000 : -1000ll));
+		uk_stats_rtt_add(&s, i % 2 ? 100 * MS + 1000 : 100 * MS - 1000);
 	assert_float_equal(uk_stats_rtt_avg_ns(&s), 100.0 * MS, 1e-3);
 	assert_float_equal(uk_stats_rtt_mdev_ns(&s), 1000.0, 10.0);
 }

@@ -223,12 +223,37 @@ static void test_long_run_counts_balance(void **state)
 	uk_track_free(&t);
 }
 
+static void test_unsend_takes_back_the_newest(void **state)
+{
+	struct uk_track t;
+	(void)state;
+	assert_int_equal(uk_track_init(&t, 4), 0);
+	for (uint64_t i = 1; i <= 3; i++)
+		(void)uk_track_sent(&t, T0 + i * MS, NULL);
+	assert_int_equal(uk_track_reply(&t, 2, T0 + 5 * MS).kind, UK_TRACK_NEW);
+	/* 3 is taken back; 2 was answered, so the walk stops there. */
+	assert_int_equal(uk_track_unsend(&t, 5), 1);
+	assert_int_equal(t.waiting, 1);
+	assert_int_equal(t.next_seq, 3);
+	assert_int_equal(uk_track_reply(&t, 3, T0 + 6 * MS).kind, UK_TRACK_UNKNOWN);
+	/* The number is reused by the next probe; nothing expires twice. */
+	assert_int_equal(uk_track_sent(&t, T0 + 7 * MS, NULL), 3);
+	assert_int_equal(uk_track_expire(&t, T0 + 10000 * MS, 1000 * MS), 2);
+	assert_int_equal(t.waiting, 0);
+	assert_int_equal(uk_track_unsend(&t, 1), 0);
+	uk_track_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_init_rounds_up),   cmocka_unit_test(test_new_dup_unknown),
-	    cmocka_unit_test(test_reordered),	     cmocka_unit_test(test_expire_and_late),
-	    cmocka_unit_test(test_eviction_on_wrap), cmocka_unit_test(test_long_run_counts_balance),
+	    cmocka_unit_test(test_init_rounds_up),
+	    cmocka_unit_test(test_new_dup_unknown),
+	    cmocka_unit_test(test_reordered),
+	    cmocka_unit_test(test_expire_and_late),
+	    cmocka_unit_test(test_eviction_on_wrap),
+	    cmocka_unit_test(test_long_run_counts_balance),
+	    cmocka_unit_test(test_unsend_takes_back_the_newest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
