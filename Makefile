@@ -168,10 +168,10 @@ coverage: deps-check
 	@$(MAKE) --no-print-directory -j2 BUILD=$(COV) CC=gcc CFLAGS="-O0 -g --coverage" \
 		$(COV)/udpkit $(COV_UNIT) $(COV)/tools/hist_writer $(COV)/tools/tui_driver
 	@UK_RESULTS= $(PYTHON) tests/run_unit.py $(COV_UNIT)
-	@UDPKIT_BIN=$(abspath $(COV)/udpkit) UDPKIT_TOOLS=$(abspath $(COV)/tools) \
-		UDPKIT_VARIANT=coverage $(PYTHON) tests/run_integration.py
-	@$(PYTHON) tests/coverage.py --build $(COV) --lines $(COV_LINES) --branches $(COV_BRANCHES) \
-		--out $(BUILD)/coverage.txt
+	@rc=0; UDPKIT_BIN=$(abspath $(COV)/udpkit) UDPKIT_TOOLS=$(abspath $(COV)/tools) \
+		UDPKIT_VARIANT=coverage $(PYTHON) tests/run_integration.py || rc=1; \
+	$(PYTHON) tests/coverage.py --build $(COV) --lines $(COV_LINES) --branches $(COV_BRANCHES) \
+		--out $(BUILD)/coverage.txt || rc=1; exit $$rc
 
 # ---- fuzz targets (libFuzzer via clang) -----------------------------------
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))

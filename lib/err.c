@@ -23,7 +23,12 @@ const char *uk_strerror(int err)
 	default:
 		break;
 	}
-	if (err < 0 && err > -4096)
-		return strerror(-err);
+	/* strerrordesc_np, not strerror: its text is static (strerror's for an
+	 * unknown number is a buffer the next call frees) and thread-safe. */
+	if (err < 0 && err > -4096) {
+		const char *s = strerrordesc_np(-err);
+		if (s)
+			return s;
+	}
 	return "unknown error";
 }

@@ -112,7 +112,8 @@ int uk_responders_add(struct uk_responders *r, const struct uk_addr *src, const 
 		r->overflow++;
 		return UK_RESP_FULL;
 	}
-	if (r->count == r->cap && grow(r) < 0)
+	/* No index yet means no room yet (cap 0): grow makes both. */
+	if ((r->count == r->cap || !r->index) && grow(r) < 0)
 		return -ENOMEM;
 	*slot_of(r, src) = r->count + 1;
 	e = &r->items[r->count++];

@@ -16,7 +16,8 @@ enum {
 	UK_EAMBIGUOUS = -10009	  /* text with two readings ("::1:8080") */
 };
 
-/* Returns a static, human-readable string for err (negative); never NULL. */
+/* Returns a static, human-readable string for err (negative); never NULL,
+ * thread-safe ("unknown error" for a number without a message). */
 const char *uk_strerror(int err);
 
 #endif
