@@ -316,7 +316,7 @@ deps:
 		echo "  sudo apt-get install -y$$missing"; exit 1; \
 	fi
 deps-check:
-	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] || \
+	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] && [ -f /usr/include/sodium.h ] || \
 		{ echo "missing packages: run 'make deps' first"; exit 1; }
 
 # systemd units: socket-activated echo (UDP 7) and listen (UDP 8086)

@@ -150,6 +150,38 @@ int uk_cli_resolve(const char *cmd, const char *host, uint16_t port, int family,
 	return 0;
 }
 
+/* Copies the next space-separated word of *p into out (cap bytes) and
+ * moves *p past it. Returns its length: 0 at the end, -1 when too long. */
+static int next_word(const char **p, char *out, size_t cap)
+{
+	size_t n;
+
+	*p += strspn(*p, " \t");
+	n = strcspn(*p, " \t");
+	if (n >= cap)
+		return -1;
+	memcpy(out, *p, n);
+	out[n] = 0;
+	*p += n;
+	return (int)n;
+}
+
+int uk_cli_parse_target(const char *text, uint16_t default_port, unsigned flags, struct uk_addr *to)
+{
+	char host[256], port_text[8], rest[2];
+	uint64_t port;
+	int hn = next_word(&text, host, sizeof(host)),
+	    pn = next_word(&text, port_text, sizeof(port_text));
+
+	if (hn <= 0 || pn < 0 || next_word(&text, rest, sizeof(rest)) != 0)
+		return UK_EPARSE;
+	if (pn == 0)
+		return uk_addr_parse_hostport_flags(to, host, default_port, AF_UNSPEC, flags);
+	if (uk_parse_u64(port_text, 1, 65535, &port) < 0)
+		return UK_EPARSE;
+	return uk_addr_parse_flags(to, host, (uint16_t)port, AF_UNSPEC, flags);
+}
+
 void uk_cli_put_escaped(FILE *f, const void *data, size_t len)
 {
 	char stack[1024];

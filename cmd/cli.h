@@ -54,6 +54,13 @@ int uk_cli_host_port(const char *cmd, int argc, char **argv, bool host_required,
 int uk_cli_resolve(const char *cmd, const char *host, uint16_t port, int family,
 		   struct uk_addr *out);
 
+/* Parses a target typed by the user: "HOST", "HOST:PORT", "[V6]:PORT" or
+ * "HOST PORT" (space-separated), default_port when none is given; flags
+ * as uk_addr_parse_flags (UK_ADDR_NUMERIC: no name lookup). Prints
+ * nothing. Returns 0, or < 0 when text is not that. */
+int uk_cli_parse_target(const char *text, uint16_t default_port, unsigned flags,
+			struct uk_addr *to);
+
 /* Escapes bytes for display, writing them to f. */
 void uk_cli_put_escaped(FILE *f, const void *data, size_t len);
 /* Writes a JSON string literal (with quotes) of escaped bytes to f. */

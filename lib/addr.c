@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "udpkit/addr.h"
+#include "udpkit/hashkey.h"
 #include "udpkit/err.h"
 
 int uk_addr_parse_flags(struct uk_addr *a, const char *host, uint16_t port, int family,
@@ -258,11 +259,10 @@ bool uk_addr_equal(const struct uk_addr *a, const struct uk_addr *b)
 	return uk_addr_same_host(a, b) && uk_addr_port(a) == uk_addr_port(b);
 }
 
-uint64_t uk_addr_hash(const struct uk_addr *a)
+/* The canonical bytes of a's host (IPv4, v4-mapped seen through, or
+ * IPv6), then its port when with_port: what the keyed hash takes. */
+static size_t key_bytes(const struct uk_addr *a, bool with_port, unsigned char bytes[18])
 {
-	/* FNV-1a over the canonical address bytes and the port. */
-	uint64_t h = 1469598103934665603ull;
-	unsigned char bytes[18];
 	size_t n;
 	uint32_t v4;
 	uint16_t port = uk_addr_port(a);
@@ -277,11 +277,23 @@ uint64_t uk_addr_hash(const struct uk_addr *a)
 		memcpy(bytes, &a->u.in6.sin6_addr, 16);
 		n = 16;
 	}
-	bytes[n++] = (unsigned char)(port >> 8);
-	bytes[n++] = (unsigned char)port;
-	for (size_t i = 0; i < n; i++) {
-		h ^= bytes[i];
-		h *= 1099511628211ull;
+	if (with_port) {
+		bytes[n++] = (unsigned char)(port >> 8);
+		bytes[n++] = (unsigned char)port;
 	}
-	return h;
+	return n;
+}
+
+uint64_t uk_addr_hash(const struct uk_addr *a)
+{
+	unsigned char bytes[18];
+	/* Keyed (lib/hashkey.c): the sender picks its address and port, and
+	 * an unkeyed hash would let it pick ones that collide. */
+	return uk_hash(bytes, key_bytes(a, true, bytes));
+}
+
+uint64_t uk_addr_host_hash(const struct uk_addr *a)
+{
+	unsigned char bytes[18];
+	return uk_hash(bytes, key_bytes(a, false, bytes));
 }

@@ -13,6 +13,7 @@
 #include "udpkit/attach.h"
 #include "udpkit/chat.h"
 #include "udpkit/err.h"
+#include "udpkit/hashkey.h"
 #include "udpkit/text.h"
 
 #define VERSION_DEFAULT "udpkit"
@@ -23,6 +24,36 @@ struct pending {
 	size_t len;
 	char text[];
 };
+
+/* A random number in [1, 2^bits]. */
+static uint32_t random_step(unsigned bits)
+{
+	uint32_t r;
+
+	uk_random_bytes(&r, sizeof(r));
+	return (r & ((1u << bits) - 1)) + 1;
+}
+
+/* Our next packet number: increasing (iptux drops a SENDMSG whose number
+ * is not above the last it saw from us) but by a random step, so that a
+ * number seen once (our broadcast BR_ENTRY, an ANSENTRY) does not tell the
+ * number of a message in flight: a forged receipt must guess it, one
+ * chance in 2^UK_CHAT_PACKET_STEP_BITS per try. */
+static uint64_t next_packet_no(struct uk_chat *c)
+{
+	return uk_ipmsg_seq_advance(&c->seq, random_step(UK_CHAT_PACKET_STEP_BITS));
+}
+
+/* The limits on automatic answers (budget.h, docs/chat.md "Security"). */
+static int answers_init(struct uk_chat *c)
+{
+	struct uk_budget_cfg cfg = {.factor = UK_CHAT_AMPLIFICATION,
+				    .host_per_sec = UK_CHAT_ENTRY_ANSWERS_PER_HOST,
+				    .host_burst = UK_CHAT_ENTRY_ANSWERS_PER_HOST * 4,
+				    .total_per_sec = UK_CHAT_ENTRY_ANSWERS_TOTAL,
+				    .total_burst = UK_CHAT_ENTRY_ANSWERS_TOTAL * 2};
+	return uk_budget_init(&c->budget, &cfg, 1024);
+}
 
 int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall_ns)
 {
@@ -39,6 +70,8 @@ int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall
 		c->cfg.rate_pps = UK_CHAT_RATE_DEFAULT;
 	uk_ipmsg_ident_set(&c->id, cfg->user_name, cfg->host_name, cfg->nick, cfg->group);
 	uk_ipmsg_seq_init(&c->seq, wall_ns, cfg->packet_no_floor);
+	/* A random start too, so the first numbers are not the clock's. */
+	uk_ipmsg_seq_advance(&c->seq, random_step(UK_CHAT_PACKET_START_BITS));
 	gcfg = (struct uk_guard_cfg){.rate_pps = c->cfg.rate_pps, .burst = 2 * c->cfg.rate_pps};
 	c->pkt = malloc(UK_IPMSG_MAX_PACKET + 1);
 	c->text = malloc(UK_CHARSET_OUT_SIZE(UK_CHAT_TEXT_MAX));
@@ -53,6 +86,8 @@ int uk_chat_init(struct uk_chat *c, const struct uk_chat_cfg *cfg, uint64_t wall
 		rc = uk_roster_init(&c->roster, cfg->max_peers, cfg->peer_expire_ns);
 	if (rc == 0)
 		rc = uk_guard_init(&c->guard, &gcfg, 1024);
+	if (rc == 0)
+		rc = answers_init(c);
 	if (rc == 0) {
 		struct uk_quota_cfg qcfg = uk_quota_cfg_for(cfg->msg_rate);
 		rc = uk_quota_init(&c->quota, &qcfg);
@@ -72,6 +107,7 @@ void uk_chat_free(struct uk_chat *c)
 	uk_dedup_free(&c->dedup);
 	uk_roster_free(&c->roster);
 	uk_guard_free(&c->guard);
+	uk_budget_free(&c->budget);
 	uk_charset_free(&c->charset);
 	uk_quota_free(&c->quota);
 	for (size_t i = 0; i < UK_CHAT_GIVEN_UP; i++) {
@@ -98,10 +134,59 @@ static int log_event(struct uk_chat *c, const struct uk_chat_event *ev)
 	return c->cfg.log ? c->cfg.log(c->cfg.ctx, ev) : 0;
 }
 
-static void transmit(struct uk_chat *c, const struct uk_addr *to, const void *data, size_t len)
+/* True when to has proven it receives at its address and port: it is a
+ * confirmed roster entry (it returned one of our receipts' numbers, or
+ * the user named it). */
+static bool validated(struct uk_chat *c, const struct uk_addr *to)
 {
+	const struct uk_peer *p = uk_roster_find(&c->roster, to);
+	return p && p->confirmed;
+}
+
+/* Sends a datagram. Inside an answer (answer_begin/answer_end) it goes
+ * only within the reply budget (budget.h), checked with its real size;
+ * an entry over it is cut to its core (entry_core_len). Returns whether
+ * it went. */
+static bool transmit(struct uk_chat *c, const struct uk_addr *to, const void *data, size_t len)
+{
+	if (c->answer.on) {
+		bool ok =
+		    uk_budget_answer(&c->budget, to, len, c->answer.unbounded || validated(c, to),
+				     c->answer.rate_limited, c->answer.now_ns);
+		/* Over the bound, an entry goes without its NN:/GN: block. */
+		if (!ok && c->answer.core_len && c->answer.core_len < len) {
+			len = c->answer.core_len;
+			ok = uk_budget_answer(&c->budget, to, len,
+					      c->answer.unbounded || validated(c, to),
+					      c->answer.rate_limited, c->answer.now_ns);
+		}
+		if (!ok) {
+			c->stats.answers_refused++;
+			return false;
+		}
+	}
 	if (c->cfg.send)
 		c->cfg.send(c->cfg.ctx, to, data, len);
+	return true;
+}
+
+/* What is sent until answer_end() answers a datagram that may be forged
+ * (ANSENTRY, RECVMSG, RELEASEFILES, SENDINFO, SENDABSENCEINFO, and the
+ * GETABSENCEINFO a forged away entry triggers): at most
+ * UK_CHAT_AMPLIFICATION times what the source's address sent while it is
+ * not validated; rate_limited answers (to entries and info requests) also
+ * UK_CHAT_ENTRY_ANSWERS_PER_HOST per second per address (any port) and
+ * UK_CHAT_ENTRY_ANSWERS_TOTAL in all. */
+static void answer_begin(struct uk_chat *c, bool rate_limited, uint64_t now_ns)
+{
+	c->answer.on = true;
+	c->answer.rate_limited = rate_limited;
+	c->answer.now_ns = now_ns;
+}
+
+static void answer_end(struct uk_chat *c)
+{
+	c->answer.on = c->answer.unbounded = false;
 }
 
 bool uk_chat_is_self(const struct uk_chat *c, const struct uk_addr *src)
@@ -159,6 +244,20 @@ static void wrote_names(struct uk_chat *c, struct uk_peer *p, enum uk_charset_ki
 	uk_charset_wrote(&p->charset, kind, c->id.group, strlen(c->id.group));
 }
 
+/* The length of an entry packet up to its group's NUL: without the
+ * "\nUN:...\nGN:..." block, still an entry every IPMsg client reads
+ * (the form iptux sends). 0 when there is no such end. */
+static size_t entry_core_len(const unsigned char *pkt, size_t n)
+{
+	size_t i = 0, colons = 0, nuls = 0;
+
+	while (i < n && colons < 5)
+		colons += pkt[i++] == ':';
+	while (i < n && nuls < 2)
+		nuls += pkt[i++] == 0;
+	return nuls == 2 ? i : 0;
+}
+
 /* Sends an entry-type packet (BR_ENTRY, BR_EXIT, BR_ABSENCE, ANSENTRY):
  * nick and group in the receiver's charset (the NN:/GN: block stays
  * UTF-8), ABSENCEOPT while we are away. */
@@ -172,15 +271,18 @@ static void send_entry(struct uk_chat *c, const struct uk_addr *to, uint32_t mod
 	encode_for(c, kind, c->id.nick, nick, sizeof(nick));
 	encode_for(c, kind, c->id.group, group, sizeof(group));
 	wrote_names(c, uk_roster_find(&c->roster, to), kind);
-	n = uk_ipmsg_build_entry_names(c->pkt, UK_IPMSG_MAX_PACKET, &c->id,
-				       uk_ipmsg_seq_next(&c->seq), mode, opts, nick, group);
-	if (n > 0)
-		transmit(c, to, c->pkt, (size_t)n);
+	n = uk_ipmsg_build_entry_names(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, next_packet_no(c), mode,
+				       opts, nick, group);
+	if (n <= 0)
+		return;
+	c->answer.core_len = entry_core_len(c->pkt, (size_t)n);
+	transmit(c, to, c->pkt, (size_t)n);
+	c->answer.core_len = 0;
 }
 
 /* A packet whose Extra is text (UTF-8) in the receiver's charset and a
  * NUL, with UTF8OPT when that charset is UTF-8 (SENDINFO, SENDABSENCEINFO). */
-static void send_text_packet(struct uk_chat *c, const struct uk_addr *to, uint32_t command,
+static bool send_text_packet(struct uk_chat *c, const struct uk_addr *to, uint32_t command,
 			     const char *text)
 {
 	enum uk_charset_kind kind = charset_for(c, to);
@@ -190,23 +292,21 @@ static void send_text_packet(struct uk_chat *c, const struct uk_addr *to, uint32
 	encode_for(c, kind, text, c->enc, cap);
 	if (kind == UK_CHARSET_UTF8)
 		command |= UK_IPMSG_UTF8OPT;
-	n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, uk_ipmsg_seq_next(&c->seq), command,
-			   c->enc, strlen(c->enc) + 1);
-	if (n > 0)
-		transmit(c, to, c->pkt, (size_t)n);
+	n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, next_packet_no(c), command, c->enc,
+			   strlen(c->enc) + 1);
+	return n > 0 && transmit(c, to, c->pkt, (size_t)n);
 }
 
 /* A packet whose Extra is a packet number and a NUL (RECVMSG, READMSG,
  * RELEASEFILES). */
-static void send_number(struct uk_chat *c, const struct uk_addr *to, uint32_t command,
+static bool send_number(struct uk_chat *c, const struct uk_addr *to, uint32_t command,
 			uint64_t number)
 {
 	char digits[24];
 	int len = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)number);
-	int n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, uk_ipmsg_seq_next(&c->seq),
-			       command, digits, (size_t)len + 1);
-	if (n > 0)
-		transmit(c, to, c->pkt, (size_t)n);
+	int n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, next_packet_no(c), command,
+			       digits, (size_t)len + 1);
+	return n > 0 && transmit(c, to, c->pkt, (size_t)n);
 }
 
 /* Sends mode to every announce address, then every IPMsg peer not among
@@ -282,7 +382,8 @@ static bool late_receipt(struct uk_chat *c, const struct uk_addr *src, uint64_t 
 {
 	for (size_t i = 0; i < UK_CHAT_GIVEN_UP; i++) {
 		struct uk_chat_given_up *g = &c->given_up[i];
-		if (!g->p || g->packet_no != packet_no || !uk_addr_same_host(&g->peer, src))
+		/* As for a receipt in time: from the address and port only. */
+		if (!g->p || g->packet_no != packet_no || !uk_addr_equal(&g->peer, src))
 			continue;
 		c->stats.late++;
 		report_outcome(c, UK_CHAT_LATE, &g->peer, packet_no, g->p, 0, 0, NULL);
@@ -431,7 +532,7 @@ static int send_one(struct uk_chat *c, const struct uk_addr *to, struct uk_peer 
 		cmd |= UK_IPMSG_UTF8OPT;
 	if (peer)
 		uk_charset_wrote(&peer->charset, ev.charset, text, len);
-	no = uk_ipmsg_seq_next(&c->seq);
+	no = next_packet_no(c);
 	n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, no, cmd, c->enc, (size_t)n + 1);
 	if (n < 0)
 		return n;
@@ -685,10 +786,17 @@ static int log_and_show(struct uk_chat *c, struct uk_chat_event *ev, const struc
 	return ev->unlogged ? -1 : 0;
 }
 
-static void send_recvmsg(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no)
+/* RECVMSG for packet_no, within the amplification bound only: a receipt
+ * is smaller than any real SENDMSG, and one refused (a tiny forged
+ * SENDMSG, a long host name of ours) comes again with the sender's next
+ * try, which adds to the credit. */
+static void send_recvmsg(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
+			 uint64_t now_ns)
 {
-	send_number(c, src, UK_IPMSG_RECVMSG, packet_no);
-	c->stats.acks_sent++;
+	answer_begin(c, false, now_ns);
+	if (send_number(c, src, UK_IPMSG_RECVMSG, packet_no))
+		c->stats.acks_sent++;
+	answer_end(c);
 }
 
 /* The attachment list after the text's NUL; names decoded in place (they
@@ -740,7 +848,7 @@ static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 		seen(c, src, m, NULL, NULL, NULL, now_ns);
 		c->stats.duplicates++;
 		if (ack)
-			send_recvmsg(c, src, m->packet_no);
+			send_recvmsg(c, src, m->packet_no, now_ns);
 		return;
 	}
 	if (opts & UK_IPMSG_UTF8OPT)
@@ -760,10 +868,12 @@ static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 		return;
 	/* Logged, then shown: now the receipt, and remember it as seen. */
 	if (ack)
-		send_recvmsg(c, src, m->packet_no);
+		send_recvmsg(c, src, m->packet_no, now_ns);
 	if (ev.files) {
 		/* No file transfer yet: decline, so the peer stops serving it. */
+		answer_begin(c, false, now_ns);
 		send_number(c, src, UK_IPMSG_RELEASEFILES, m->packet_no);
+		answer_end(c);
 		c->stats.offers_declined++;
 	}
 	uk_dedup_check(&c->dedup, src, m->packet_no, now_ns);
@@ -781,12 +891,24 @@ static void on_recvmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 		c->stats.malformed++;
 		return;
 	}
+	/* Only from the address and port the message went to (outbox.h). */
 	if (uk_outbox_ack(&c->outbox, src, no, &user, &tries, &first_ns) != 1) {
 		if (!late_receipt(c, src, no))
 			c->stats.stale_acks++;
 		return;
 	}
+	/* It returned a number it could only know by receiving our message. */
+	uk_roster_confirm(&c->roster, src);
 	report_outcome(c, UK_CHAT_DELIVERED, src, no, user, tries, now_ns - first_ns, NULL);
+}
+
+/* A --peer the user named is trusted as far as the user trusts it: once
+ * it answers, a flood of forged newcomers cannot evict it. */
+static void confirm_named_peer(struct uk_chat *c, const struct uk_addr *src)
+{
+	for (size_t i = c->cfg.n_broadcast; i < c->cfg.n_announce; i++)
+		if (uk_addr_equal(src, &c->cfg.announce[i]))
+			uk_roster_confirm(&c->roster, src);
 }
 
 static void on_entry(struct uk_chat *c, const struct uk_addr *src, const struct uk_ipmsg *m,
@@ -801,15 +923,24 @@ static void on_entry(struct uk_chat *c, const struct uk_addr *src, const struct 
 	p = uk_roster_find(&c->roster, src);
 	was_away = p && p->away;
 	p = seen(c, src, m, nick, group, &f, now_ns);
-	/* Answer first (in its charset, now known), then ask the away text. */
+	if (UK_IPMSG_MODE(m->command) == UK_IPMSG_ANSENTRY)
+		confirm_named_peer(c, src);
+	/* Answer first (in its charset, now known), then ask the away text:
+	 * both within the budget, as the entry may be forged. */
+	answer_begin(c, true, now_ns);
 	if (UK_IPMSG_MODE(m->command) == UK_IPMSG_BR_ENTRY)
 		send_entry(c, src, UK_IPMSG_ANSENTRY);
 	if (p && p->away && !was_away) {
-		int n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id,
-				       uk_ipmsg_seq_next(&c->seq), UK_IPMSG_GETABSENCEINFO, "", 1);
+		int n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, next_packet_no(c),
+				       UK_IPMSG_GETABSENCEINFO, "", 1);
+		/* A question of a few dozen bytes, once per peer going away:
+		 * rate-limited like the answer, but not charged to the 3x
+		 * bound, which a small entry's answer may have used up. */
+		c->answer.unbounded = true;
 		if (n > 0)
 			transmit(c, src, c->pkt, (size_t)n);
 	}
+	answer_end(c);
 }
 
 /* SENDABSENCEINFO: the away text we asked for. */
@@ -880,17 +1011,21 @@ static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigne
 		break;
 	case UK_IPMSG_GETINFO:
 		seen(c, src, &m, NULL, NULL, NULL, now_ns);
-		send_text_packet(c, src, UK_IPMSG_SENDINFO,
-				 c->cfg.version ? c->cfg.version : VERSION_DEFAULT);
-		c->stats.info_answers++;
+		answer_begin(c, true, now_ns);
+		if (send_text_packet(c, src, UK_IPMSG_SENDINFO,
+				     c->cfg.version ? c->cfg.version : VERSION_DEFAULT))
+			c->stats.info_answers++;
+		answer_end(c);
 		break;
 	case UK_IPMSG_GETABSENCEINFO:
 		seen(c, src, &m, NULL, NULL, NULL, now_ns);
-		send_text_packet(c, src, UK_IPMSG_SENDABSENCEINFO,
-				 !c->away	   ? UK_IPMSG_NOT_ABSENT
-				 : c->away_text[0] ? c->away_text
-						   : "away");
-		c->stats.info_answers++;
+		answer_begin(c, true, now_ns);
+		if (send_text_packet(c, src, UK_IPMSG_SENDABSENCEINFO,
+				     !c->away	       ? UK_IPMSG_NOT_ABSENT
+				     : c->away_text[0] ? c->away_text
+						       : "away"))
+			c->stats.info_answers++;
+		answer_end(c);
 		break;
 	case UK_IPMSG_SENDABSENCEINFO:
 		on_absence_info(c, src, &m, now_ns);
@@ -951,6 +1086,8 @@ void uk_chat_on_datagram(struct uk_chat *c, const struct uk_addr *src, const voi
 		c->stats.dropped_source++;
 		return;
 	}
+	/* What its address sent: credit for answers to it (budget.h). */
+	uk_budget_received(&c->budget, src, wire_len, now_ns);
 	/* A peer declared plain text is never taken for IPMsg (and so never
 	 * answered with it), whatever its text looks like. */
 	if (!uk_chat_is_plain(c, src) && uk_ipmsg_classify(data, len)) {

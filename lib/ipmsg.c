@@ -333,6 +333,15 @@ void uk_ipmsg_seq_init(struct uk_ipmsg_seq *s, uint64_t wall_ns, uint64_t floor)
 
 uint64_t uk_ipmsg_seq_next(struct uk_ipmsg_seq *s)
 {
-	s->last = s->last >= UINT32_MAX - 1 ? 1 : s->last + 1;
+	return uk_ipmsg_seq_advance(s, 1);
+}
+
+uint64_t uk_ipmsg_seq_advance(struct uk_ipmsg_seq *s, uint32_t step)
+{
+	if (step == 0)
+		step = 1;
+	/* Past 2^32 - 1 start again low: peers reset what they remember of
+	 * our numbers when we announce ourselves (docs/wire.md). */
+	s->last = s->last >= (uint64_t)UINT32_MAX - step ? step : s->last + step;
 	return s->last;
 }

@@ -93,7 +93,9 @@ int uk_outbox_ack(struct uk_outbox *ob, const struct uk_addr *peer, uint64_t pac
 {
 	for (size_t i = 0; i < ob->cfg.capacity; i++) {
 		struct uk_outbox_item *it = &ob->items[i];
-		if (!it->used || it->packet_no != packet_no || !uk_addr_same_host(&it->peer, peer))
+		/* The exact address and port the message went to: a receipt
+		 * from another port of the host is anyone's guess (issue 10). */
+		if (!it->used || it->packet_no != packet_no || !uk_addr_equal(&it->peer, peer))
 			continue;
 		*user = it->user;
 		*tries = it->tries;

@@ -21,8 +21,10 @@ void uk_responders_init(struct uk_responders *r, const struct uk_addr *self,
 void uk_responders_free(struct uk_responders *r)
 {
 	free(r->items);
+	free(r->index);
 	r->items = NULL;
-	r->count = r->cap = 0;
+	r->index = NULL;
+	r->count = r->cap = r->index_size = 0;
 }
 
 void uk_responders_sent(struct uk_responders *r, const void *buf, size_t len)
@@ -34,6 +36,8 @@ void uk_responders_sent(struct uk_responders *r, const void *buf, size_t len)
 void uk_responders_clear(struct uk_responders *r)
 {
 	r->count = 0;
+	if (r->index)
+		memset(r->index, 0, r->index_size * sizeof(*r->index));
 	r->duplicates = r->own = r->overflow = 0;
 }
 
@@ -53,6 +57,40 @@ bool uk_responders_is_own(const struct uk_responders *r, const struct uk_addr *s
 	       memcmp(buf, r->sent, len) == 0;
 }
 
+/* The index: open addressing over uk_addr_hash (keyed, so forged sources
+ * cannot aim at one run of slots), holding item number + 1 (0 = empty),
+ * at most half full. A flood of 65536 forged responders then costs
+ * O(1) per reply instead of a scan of every responder so far. */
+static size_t *slot_of(const struct uk_responders *r, const struct uk_addr *src)
+{
+	size_t mask = r->index_size - 1, i = (size_t)uk_addr_hash(src) & mask;
+
+	while (r->index[i] && !uk_addr_equal(&r->items[r->index[i] - 1].addr, src))
+		i = (i + 1) & mask;
+	return &r->index[i];
+}
+
+static int grow(struct uk_responders *r)
+{
+	size_t ncap = r->cap ? r->cap * 2 : 16, nsize = ncap * 2;
+	struct uk_responder *p = realloc(r->items, ncap * sizeof(*p));
+	size_t *idx;
+
+	if (!p)
+		return -ENOMEM;
+	r->items = p;
+	idx = calloc(nsize, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	free(r->index);
+	r->index = idx;
+	r->index_size = nsize;
+	r->cap = ncap;
+	for (size_t k = 0; k < r->count; k++)
+		*slot_of(r, &r->items[k].addr) = k + 1;
+	return 0;
+}
+
 int uk_responders_add(struct uk_responders *r, const struct uk_addr *src, const void *buf,
 		      size_t len, size_t wire_len, uint64_t rtt_ns)
 {
@@ -62,9 +100,10 @@ int uk_responders_add(struct uk_responders *r, const struct uk_addr *src, const 
 		r->own++;
 		return UK_RESP_OWN;
 	}
-	for (size_t i = 0; i < r->count; i++) {
-		if (uk_addr_equal(&r->items[i].addr, src)) {
-			r->items[i].replies++;
+	if (r->index) {
+		size_t *slot = slot_of(r, src);
+		if (*slot) {
+			r->items[*slot - 1].replies++;
 			r->duplicates++;
 			return UK_RESP_DUP;
 		}
@@ -73,14 +112,9 @@ int uk_responders_add(struct uk_responders *r, const struct uk_addr *src, const 
 		r->overflow++;
 		return UK_RESP_FULL;
 	}
-	if (r->count == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 16;
-		struct uk_responder *p = realloc(r->items, ncap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		r->items = p;
-		r->cap = ncap;
-	}
+	if (r->count == r->cap && grow(r) < 0)
+		return -ENOMEM;
+	*slot_of(r, src) = r->count + 1;
 	e = &r->items[r->count++];
 	memset(e, 0, sizeof(*e));
 	e->addr = *src;

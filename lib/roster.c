@@ -1,5 +1,7 @@
 /* roster.c: the peer table, a flat array (a LAN has dozens of peers, the
- * cap a few hundred), searched linearly. */
+ * cap a few hundred), searched linearly: a scan of 256 entries costs less
+ * than the system call that brought the datagram, and has no hash for a
+ * sender to attack. Eviction rules in roster.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@ int uk_roster_init(struct uk_roster *r, size_t capacity, uint64_t expire_ns)
 	memset(r, 0, sizeof(*r));
 	r->cap = capacity ? capacity : UK_ROSTER_DEFAULT_CAPACITY;
 	r->expire_ns = expire_ns ? expire_ns : UK_ROSTER_DEFAULT_EXPIRE_NS;
+	r->per_host = UK_ROSTER_DEFAULT_PER_HOST;
 	r->peers = calloc(r->cap, sizeof(*r->peers));
 	return r->peers ? 0 : -ENOMEM;
 }
@@ -67,6 +70,62 @@ struct uk_peer *uk_roster_find_nick(struct uk_roster *r, const char *nick, bool 
 	return found;
 }
 
+bool uk_roster_confirm(struct uk_roster *r, const struct uk_addr *addr)
+{
+	struct uk_peer *p = uk_roster_find(r, addr);
+
+	if (p)
+		p->confirmed = true;
+	return p != NULL;
+}
+
+/* The unconfirmed entry silent for longest, among those on host's
+ * address when host is not NULL; NULL when there is none. */
+static struct uk_peer *eviction_victim(struct uk_roster *r, const struct uk_addr *host)
+{
+	struct uk_peer *victim = NULL;
+
+	for (size_t i = 0; i < r->cap; i++) {
+		struct uk_peer *p = &r->peers[i];
+		if (!p->used || p->confirmed || (host && !uk_addr_same_host(&p->addr, host)))
+			continue;
+		if (!victim || p->last_ns < victim->last_ns)
+			victim = p;
+	}
+	return victim;
+}
+
+/* Where a new peer at addr goes: a free entry, or the place of an
+ * unconfirmed one (its own host's when that host is at its limit).
+ * NULL when every candidate is confirmed. */
+static struct uk_peer *room_for(struct uk_roster *r, const struct uk_addr *addr)
+{
+	struct uk_peer *free_entry = NULL, *victim;
+	size_t same_host = 0;
+
+	for (size_t i = 0; i < r->cap; i++) {
+		struct uk_peer *p = &r->peers[i];
+		if (!p->used) {
+			if (!free_entry)
+				free_entry = p;
+		} else if (uk_addr_same_host(&p->addr, addr)) {
+			same_host++;
+		}
+	}
+	if (r->per_host && same_host >= r->per_host)
+		victim = eviction_victim(r, addr);
+	else if (free_entry)
+		return free_entry;
+	else
+		victim = eviction_victim(r, NULL);
+	if (victim) {
+		memset(victim, 0, sizeof(*victim));
+		r->count--;
+		r->evicted++;
+	}
+	return victim;
+}
+
 enum uk_roster_event uk_roster_seen(struct uk_roster *r, const struct uk_addr *addr,
 				    const struct uk_peer_info *info, uint64_t now_ns,
 				    struct uk_peer **out)
@@ -77,9 +136,7 @@ enum uk_roster_event uk_roster_seen(struct uk_roster *r, const struct uk_addr *a
 
 	*out = NULL;
 	if (!p) {
-		for (size_t i = 0; i < r->cap && !p; i++)
-			if (!r->peers[i].used)
-				p = &r->peers[i];
+		p = room_for(r, addr);
 		if (!p) {
 			r->refused++;
 			return UK_ROSTER_FULL;

@@ -69,13 +69,55 @@ static bool is_unsafe_codepoint(uint32_t cp)
 
 static const char hex_digits[] = "0123456789abcdef";
 
+/* Joiners and variation selectors: invisible, but they shape the visible
+ * characters around them (emoji sequences, Persian and Indic text), so
+ * message text keeps them; names escape them (text.h). */
+static bool is_shaping_codepoint(uint32_t cp)
+{
+	return cp == 0x200c || cp == 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+	       (cp >= 0xe0100 && cp <= 0xe01ef);
+}
+
+/* Characters that draw nothing: Unicode's format characters (General
+ * Category Cf) and Default_Ignorable_Code_Point (DerivedCoreProperties
+ * .txt, Unicode 15), e.g. U+00AD soft hyphen, U+034F combining grapheme
+ * joiner, U+115F and U+3164 Hangul fillers, U+200B zero width space,
+ * U+2060 word joiner, U+FFF9-U+FFFB annotation marks, the tag characters
+ * U+E0000-U+E007F. "bo\u200bb" would otherwise look exactly like "bob". */
+static bool is_invisible_codepoint(uint32_t cp)
+{
+	if (cp < 0xad)
+		return false;
+	return cp == 0xad || cp == 0x34f || (cp >= 0x600 && cp <= 0x605) || cp == 0x6dd ||
+	       cp == 0x70f || (cp >= 0x890 && cp <= 0x891) || cp == 0x8e2 ||
+	       (cp >= 0x115f && cp <= 0x1160) || (cp >= 0x17b4 && cp <= 0x17b5) ||
+	       (cp >= 0x180b && cp <= 0x180f) || (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) || cp == 0x3164 ||
+	       (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || cp == 0xffa0 ||
+	       (cp >= 0xfff0 && cp <= 0xfffb) || cp == 0x110bd || cp == 0x110cd ||
+	       (cp >= 0x13430 && cp <= 0x1343f) || (cp >= 0x1bca0 && cp <= 0x1bca3) ||
+	       (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0000 && cp <= 0xe0fff);
+}
+
+/* Writes "\uHHHH" (BMP) or "\UHHHHHHHH" into tmp; returns its length. */
+static size_t escape_codepoint(uint32_t cp, char *tmp)
+{
+	size_t digits = cp > 0xffff ? 8 : 4;
+
+	tmp[0] = '\\';
+	tmp[1] = cp > 0xffff ? 'U' : 'u';
+	for (size_t k = 0; k < digits; k++)
+		tmp[2 + k] = hex_digits[(cp >> (4 * (digits - 1 - k))) & 15];
+	return digits + 2;
+}
+
 /* Printable ASCII other than the backslash passes through unchanged. */
 static inline bool is_plain_ascii(unsigned char c)
 {
 	return c >= 0x20 && c < 0x7f && c != '\\';
 }
 
-int uk_text_escape(const void *in, size_t n, char *out, size_t cap)
+static int escape(const void *in, size_t n, char *out, size_t cap, bool name)
 {
 	const unsigned char *s = in;
 	size_t i = 0, o = 0;
@@ -83,7 +125,7 @@ int uk_text_escape(const void *in, size_t n, char *out, size_t cap)
 	if (cap == 0)
 		return UK_ENOSPACE;
 	while (i < n) {
-		char tmp[8];
+		char tmp[12];
 		const char *piece = tmp;
 		size_t plen, used = 1, run = 0;
 		uint32_t cp;
@@ -135,11 +177,10 @@ int uk_text_escape(const void *in, size_t n, char *out, size_t cap)
 				used = uk_utf8_decode(s + i, n - i, &cp);
 				if (used == 0) {
 					used = 1;
-				} else if (is_unsafe_codepoint(cp)) {
-					plen = 6;
-					tmp[1] = 'u';
-					for (int k = 0; k < 4; k++)
-						tmp[2 + k] = hex_digits[(cp >> (12 - 4 * k)) & 15];
+				} else if (is_unsafe_codepoint(cp) ||
+					   (is_invisible_codepoint(cp) &&
+					    (name || !is_shaping_codepoint(cp)))) {
+					plen = escape_codepoint(cp, tmp);
 				} else {
 					piece = (const char *)s + i;
 					plen = used;
@@ -157,6 +198,16 @@ int uk_text_escape(const void *in, size_t n, char *out, size_t cap)
 	}
 	out[o] = '\0';
 	return (int)o;
+}
+
+int uk_text_escape(const void *in, size_t n, char *out, size_t cap)
+{
+	return escape(in, n, out, cap, false);
+}
+
+int uk_text_escape_name(const void *in, size_t n, char *out, size_t cap)
+{
+	return escape(in, n, out, cap, true);
 }
 
 static int hex_value(char c)
@@ -239,6 +290,17 @@ int uk_text_unescape(const char *in, size_t n, void *out, size_t cap)
 					blen = 3;
 				}
 				i += 6;
+				break;
+			case 'U':
+				if (i + 10 > n || parse_hex(in + i + 2, 8, &v) < 0 || v < 0x10000 ||
+				    v > 0x10ffff)
+					return UK_EPARSE;
+				buf[0] = (unsigned char)(0xf0 | (v >> 18));
+				buf[1] = (unsigned char)(0x80 | ((v >> 12) & 0x3f));
+				buf[2] = (unsigned char)(0x80 | ((v >> 6) & 0x3f));
+				buf[3] = (unsigned char)(0x80 | (v & 0x3f));
+				blen = 4;
+				i += 10;
 				break;
 			default:
 				return UK_EPARSE;

@@ -31,74 +31,46 @@ static void set_target(struct app *a, const struct uk_addr *to)
 				: " (plain text until it speaks IPMsg)");
 }
 
-/* Splits off the next space-separated word of *p (NUL-terminating it). */
-static char *next_word(char **p)
+static void target_address(struct app *a, const struct uk_addr *to)
 {
-	char *start;
-
-	while (**p == ' ' || **p == '\t')
-		(*p)++;
-	if (!**p)
-		return NULL;
-	start = *p;
-	while (**p && **p != ' ' && **p != '\t')
-		(*p)++;
-	if (**p)
-		*(*p)++ = 0;
-	return start;
+	if (uk_chat_is_self(&a->chat, to))
+		chat_info(a, "error", "that is this chat itself");
+	else
+		set_target(a, to);
 }
 
+/* /to: an argument that parses as an address is that address, whatever
+ * nicknames peers chose (a peer may call itself "127.0.0.3 2425"); then
+ * the peer with that nick (which may hold spaces); then a host name. */
 static void cmd_to(struct app *a, char *args)
 {
-	char *host, *port_text;
 	struct uk_addr to;
-	uint16_t port = UK_IPMSG_PORT;
 	bool ambiguous;
 	const struct uk_peer *p;
 
-	/* A nick may hold spaces: try the whole argument as one first. */
-	p = *args ? uk_roster_find_nick(&a->chat.roster, args, &ambiguous) : NULL;
-	if (p && !ambiguous) {
-		set_target(a, &p->addr);
-		return;
-	}
-	host = next_word(&args);
-	port_text = next_word(&args);
-	if (!host || next_word(&args)) {
+	if (!*args) {
 		chat_info(a, "error", "usage: /to HOST [PORT] or /to NICK");
 		return;
 	}
-	if (!port_text) {
-		p = uk_roster_find_nick(&a->chat.roster, host, &ambiguous);
-		if (p && ambiguous) {
-			chat_info(a, "error",
-				  "several peers are called that: use /to HOST [PORT] (/peers)");
-			return;
-		}
-		if (p) {
-			set_target(a, &p->addr);
-			return;
-		}
-	} else {
-		uint64_t v;
-		/* Not uk_cli_port(): it prints to stderr, under the UI. */
-		if (uk_parse_u64(port_text, 1, 65535, &v) < 0) {
-			chat_info(a, "error",
-				  "no peer called that, and not HOST PORT (port 1-65535)");
-			return;
-		}
-		port = (uint16_t)v;
-	}
-	if ((port_text ? uk_addr_parse(&to, host, port, AF_UNSPEC)
-		       : uk_addr_parse_hostport(&to, host, port, AF_UNSPEC)) < 0) {
-		chat_info(a, "error", "no peer called that, and not an address");
+	if (uk_cli_parse_target(args, UK_IPMSG_PORT, UK_ADDR_NUMERIC, &to) == 0) {
+		target_address(a, &to);
 		return;
 	}
-	if (uk_chat_is_self(&a->chat, &to)) {
-		chat_info(a, "error", "that is this chat itself");
+	p = uk_roster_find_nick(&a->chat.roster, args, &ambiguous);
+	if (p && ambiguous) {
+		chat_info(a, "error",
+			  "several peers are called that: use /to HOST [PORT] (/peers)");
 		return;
 	}
-	set_target(a, &to);
+	if (p) {
+		set_target(a, &p->addr);
+		return;
+	}
+	if (uk_cli_parse_target(args, UK_IPMSG_PORT, 0, &to) < 0) {
+		chat_info(a, "error", "no peer called that, and not HOST [PORT] (port 1-65535)");
+		return;
+	}
+	target_address(a, &to);
 }
 
 static void cmd_peers(struct app *a)

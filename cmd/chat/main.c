@@ -514,6 +514,9 @@ static void run(struct app *a)
 		/* --sync: one fdatasync for all that this pass logged, then
 		 * what waited for it is shown and sent. */
 		chat_commit(a);
+		/* Once per wake-up: a burst of lines is one screen update. */
+		if (a->tui)
+			uk_tui_refresh(a->tui);
 		if (poll(p, n, poll_timeout_ms(a, now)) < 0) {
 			if (errno == EINTR)
 				continue;

@@ -63,6 +63,36 @@ static void put_esc_str(struct out *o, const char *s)
 	put_esc(o, s, strlen(s));
 }
 
+/* A name a peer chose (nick, group, user, host): escaped with the name
+ * rules, which also show joiners and variation selectors (text.h). */
+static void put_name(struct out *o, const char *name)
+{
+	size_t n = strlen(name);
+	char *buf = malloc(UK_ESCAPE_SIZE(n));
+
+	if (buf && uk_text_escape_name(name, n, buf, UK_ESCAPE_SIZE(n)) >= 0)
+		fputs(buf, o->f);
+	free(buf);
+}
+
+/* True when a nickname would parse as an address for /to (which takes
+ * such text as the address): it is shown marked. */
+static bool nick_looks_like_address(const char *nick)
+{
+	struct uk_addr unused;
+	return uk_cli_parse_target(nick, UK_IPMSG_PORT, UK_ADDR_NUMERIC, &unused) == 0;
+}
+
+/* A peer's nickname: escaped, "?" when empty (if unknown_mark), and
+ * marked when it would read as an address (/to takes that text as the
+ * address, never as this nick). */
+static void put_nick(struct out *o, const char *nick, bool unknown_mark)
+{
+	put_name(o, unknown_mark && !nick[0] ? "?" : nick);
+	if (nick_looks_like_address(nick))
+		fputs(" [nick, not an address]", o->f);
+}
+
 static void put_addr(struct out *o, const struct uk_addr *addr)
 {
 	char text[UK_ADDR_STRLEN];
@@ -100,7 +130,7 @@ void chat_status(struct app *a)
 	if (!out_open(&o))
 		return;
 	fprintf(o.f, " %s  ", a->local_text);
-	put_esc_str(&o, a->nick);
+	put_name(&o, a->nick);
 	fprintf(o.f, "  to: %s  peers: %zu  waiting: %zu  undelivered: %llu", target,
 		a->chat.roster.count, uk_chat_pending(&a->chat),
 		(unsigned long long)a->undelivered);
@@ -152,14 +182,14 @@ static void put_msg(struct app *a, struct out *o, const struct msg_view *m)
 				     : "recv");
 		put_esc_str(o, m->peer);
 		fprintf(o->f, "\t%llu\t", (unsigned long long)m->id);
-		put_esc_str(o, m->nick);
+		put_nick(o, m->nick, false);
 		fputc('\t', o->f);
 		put_esc(o, m->text, m->len);
 		return;
 	}
 	put_clock(a, o->f, m->time_ns);
 	if (m->received) {
-		put_esc_str(o, m->nick[0] ? m->nick : "?");
+		put_nick(o, m->nick, true);
 		fputs(" (", o->f);
 		put_esc_str(o, m->peer);
 		fputs(m->group ? ") [group]: " : m->sealed ? ") [sealed]: " : "): ", o->f);
@@ -407,7 +437,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fputs("delivered\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_nick(&o, ev->nick, false);
 			fprintf(o.f, "\t%u\t%.1f", ev->tries, (double)ev->rtt_ns / 1e6);
 		} else {
 			fprintf(o.f, "  ok #%llu delivered to ", (unsigned long long)ev->msg_id);
@@ -419,7 +449,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fputs("undelivered\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_nick(&o, ev->nick, false);
 			fprintf(o.f, "\t%s", ev->reason);
 		} else {
 			fprintf(o.f, "! #%llu NOT delivered to ", (unsigned long long)ev->msg_id);
@@ -433,7 +463,7 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fputs("late\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_nick(&o, ev->nick, false);
 		} else {
 			fprintf(o.f, "  ok #%llu delivered late to ",
 				(unsigned long long)ev->msg_id);
@@ -492,14 +522,14 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 		fprintf(o.f, "%s\t", kind);
 		put_addr(&o, &p->addr);
 		fputc('\t', o.f);
-		put_esc_str(&o, p->nick);
+		put_nick(&o, p->nick, false);
 		fputc('\t', o.f);
-		put_esc_str(&o, p->group);
+		put_name(&o, p->group);
 		fputc('\t', o.f);
 		if (p->user[0] || p->host[0]) {
-			put_esc_str(&o, p->user);
+			put_name(&o, p->user);
 			fputc('@', o.f);
-			put_esc_str(&o, p->host);
+			put_name(&o, p->host);
 		} else {
 			fputc('-', o.f);
 		}
@@ -517,12 +547,12 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 		}
 	} else {
 		fprintf(o.f, "* %s ", kind);
-		put_esc_str(&o, p->nick[0] ? p->nick : "?");
+		put_nick(&o, p->nick, true);
 		fputs(" (", o.f);
 		put_addr(&o, &p->addr);
 		if (p->group[0]) {
 			fputs(", group ", o.f);
-			put_esc_str(&o, p->group);
+			put_name(&o, p->group);
 		}
 		fprintf(o.f, ", %s", p->ipmsg ? "IPMsg" : "plain text");
 		if (p->ipmsg)

@@ -24,6 +24,11 @@
 #include "udpkit/text.h"
 
 #define SCROLLBACK_LINES 2000
+/* The scrollback's text in bytes at most, too: 2,000 lines of 4,000
+ * characters would be 32 MB (2,500 messages of 16 KiB took the RSS from 5
+ * to 56 MB). 4 MiB keeps 2,000 lines of 500 characters, or 256 of the
+ * longest. */
+#define SCROLLBACK_BYTES (4u << 20)
 #define LINE_MAX_CHARS 4000   /* a longer message line is cut, with a mark */
 #define PASTE_MAX_BYTES 65536 /* a longer paste is cut: one message at most */
 #define INPUT_HISTORY 500
@@ -35,6 +40,10 @@ static const char paste_end[] = "\x1b[201~";
 struct pane_line {
 	wchar_t *text;
 	size_t len;
+	/* Rows it takes in a pane rows_cols wide: laid out once per width, so
+	 * a new line never re-lays out the scrollback (issue 10, attack 6). */
+	size_t rows;
+	int rows_cols;
 };
 
 struct uk_tui {
@@ -47,7 +56,11 @@ struct uk_tui {
 	/* The message pane: a ring of lines, newest at (first + count - 1). */
 	struct pane_line lines[SCROLLBACK_LINES];
 	size_t first, count;
+	size_t bytes;	    /* of the lines' text, at most SCROLLBACK_BYTES */
+	size_t total_rows;  /* of all lines, valid when total_cols == cols */
+	int total_cols;	    /* 0: total_rows must be summed again */
 	size_t scroll_rows; /* rows scrolled back from the bottom; 0: following */
+	bool dirty;	    /* pane or status changed since the last repaint */
 
 	wchar_t *status_text;
 
@@ -140,6 +153,46 @@ static size_t rows_of(const struct pane_line *l, int cols)
 	return rows;
 }
 
+/* The line's rows at the current width, laid out at most once per width. */
+static size_t line_rows(const struct uk_tui *t, struct pane_line *l)
+{
+	if (l->rows_cols != t->cols) {
+		l->rows = rows_of(l, t->cols);
+		l->rows_cols = t->cols;
+	}
+	return l->rows;
+}
+
+static struct pane_line *line_at(struct uk_tui *t, size_t k)
+{
+	return &t->lines[(t->first + k) % SCROLLBACK_LINES];
+}
+
+/* Rows of the whole scrollback: summed again only after a resize. */
+static size_t total_rows(struct uk_tui *t)
+{
+	if (t->total_cols != t->cols) {
+		t->total_rows = 0;
+		for (size_t k = 0; k < t->count; k++)
+			t->total_rows += line_rows(t, line_at(t, k));
+		t->total_cols = t->cols;
+	}
+	return t->total_rows;
+}
+
+/* Drops the oldest line (the scrollback is full, by lines or bytes). */
+static void drop_oldest_line(struct uk_tui *t)
+{
+	struct pane_line *l = line_at(t, 0);
+
+	if (t->total_cols == t->cols)
+		t->total_rows -= line_rows(t, l);
+	t->bytes -= (l->len + 1) * sizeof(wchar_t);
+	free(l->text);
+	t->first = (t->first + 1) % SCROLLBACK_LINES;
+	t->count--;
+}
+
 /* ---- drawing ----------------------------------------------------------------- */
 
 static void draw_pane(struct uk_tui *t)
@@ -150,9 +203,7 @@ static void draw_pane(struct uk_tui *t)
 		return;
 	/* Scrolled back: never past the point where the oldest line is on top. */
 	if (t->scroll_rows > 0) {
-		size_t total = 0;
-		for (size_t k = 0; k < t->count; k++)
-			total += rows_of(&t->lines[(t->first + k) % SCROLLBACK_LINES], t->cols);
+		size_t total = total_rows(t);
 		if (t->scroll_rows > (total > room ? total - room : 0))
 			t->scroll_rows = total > room ? total - room : 0;
 	}
@@ -161,8 +212,13 @@ static void draw_pane(struct uk_tui *t)
 	/* Walk back from the newest line. Its row b (0 = its last row) goes
 	 * on screen when it is past the rows skipped and within the room left. */
 	for (size_t k = t->count; k-- > 0 && placed < room;) {
-		const struct pane_line *l = &t->lines[(t->first + k) % SCROLLBACK_LINES];
-		size_t nrows = rows_of(l, t->cols), start = 0, shown;
+		struct pane_line *l = line_at(t, k);
+		size_t nrows = line_rows(t, l), start = 0, shown;
+		/* Below the view: skipped whole, from its cached row count. */
+		if (nrows <= skip) {
+			skip -= nrows;
+			continue;
+		}
 		for (size_t r = 0; r < nrows; r++) {
 			size_t end = l->len ? row_end(l->text, l->len, start, t->cols) : 0;
 			size_t b = nrows - 1 - r;
@@ -172,10 +228,6 @@ static void draw_pane(struct uk_tui *t)
 				waddnwstr(t->pane, l->text + start, (int)(end - start));
 			}
 			start = end;
-		}
-		if (nrows <= skip) {
-			skip -= nrows;
-			continue;
 		}
 		shown = nrows - skip;
 		placed += shown < room - placed ? shown : room - placed;
@@ -303,6 +355,7 @@ static void draw_input(struct uk_tui *t)
 /* The input window is refreshed last, so the cursor ends up in it. */
 static void repaint(struct uk_tui *t)
 {
+	t->dirty = false;
 	draw_pane(t);
 	draw_status(t);
 	draw_input(t);
@@ -335,6 +388,7 @@ static void layout(struct uk_tui *t)
 	if (t->status)
 		leaveok(t->status, TRUE);
 	t->hscroll = 0;
+	t->dirty = true;
 	clearok(curscr, TRUE);
 }
 
@@ -639,6 +693,29 @@ void uk_tui_on_readable(struct uk_tui *t)
 		rl_callback_read_char();
 }
 
+/* Appends one pane line: O(its length), whatever the scrollback holds. */
+static void append_line(struct uk_tui *t, const char *p, size_t n)
+{
+	struct pane_line l = {0};
+	size_t rows, bytes;
+
+	l.text = to_wide(p, n, LINE_MAX_CHARS, &l.len);
+	if (!l.text)
+		return;
+	bytes = (l.len + 1) * sizeof(wchar_t);
+	while (t->count == SCROLLBACK_LINES || (t->count && t->bytes + bytes > SCROLLBACK_BYTES))
+		drop_oldest_line(t);
+	rows = line_rows(t, &l);
+	*line_at(t, t->count) = l;
+	t->count++;
+	t->bytes += bytes;
+	if (t->total_cols == t->cols)
+		t->total_rows += rows;
+	/* Scrolled back: keep the view still while lines arrive. */
+	if (t->scroll_rows > 0)
+		t->scroll_rows += rows;
+}
+
 void uk_tui_add_line(struct uk_tui *t, const char *safe_utf8)
 {
 	const char *p = safe_utf8;
@@ -648,26 +725,18 @@ void uk_tui_add_line(struct uk_tui *t, const char *safe_utf8)
 	/* One pane line per '\n'-separated piece (e.g. a help text). */
 	for (;;) {
 		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		struct pane_line l;
-		l.text = to_wide(p, n, LINE_MAX_CHARS, &l.len);
-		if (l.text) {
-			if (t->count == SCROLLBACK_LINES) {
-				free(t->lines[t->first].text);
-				t->first = (t->first + 1) % SCROLLBACK_LINES;
-				t->count--;
-			}
-			t->lines[(t->first + t->count) % SCROLLBACK_LINES] = l;
-			t->count++;
-			/* Scrolled back: keep the view still while lines arrive. */
-			if (t->scroll_rows > 0)
-				t->scroll_rows += rows_of(&l, t->cols);
-		}
+		append_line(t, p, nl ? (size_t)(nl - p) : strlen(p));
 		if (!nl)
 			break;
 		p = nl + 1;
 	}
-	repaint(t);
+	t->dirty = true;
+}
+
+void uk_tui_refresh(struct uk_tui *t)
+{
+	if (t && t->dirty)
+		repaint(t);
 }
 
 void uk_tui_set_status(struct uk_tui *t, const char *safe_utf8)
@@ -682,7 +751,7 @@ void uk_tui_set_status(struct uk_tui *t, const char *safe_utf8)
 		return;
 	free(t->status_text);
 	t->status_text = w;
-	repaint(t);
+	t->dirty = true;
 }
 
 void uk_tui_resize(struct uk_tui *t)

@@ -7,8 +7,8 @@
  * CONTRACT between the chat's event loop (cmd/chat/main.c) and the UI
  * (cmd/chat/tui.c). The UI never touches the network; it is driven from
  * the loop: poll uk_tui_fd() and call uk_tui_on_readable(); after SIGWINCH
- * call uk_tui_resize(). Everything passed in for display must already be
- * safe (escaped with uk_text_escape); the UI lays it out by display width. */
+ * call uk_tui_resize(); call uk_tui_refresh() before each wait. Everything passed in for display
+ * must already be safe (escaped with uk_text_escape); the UI lays it out by display width. */
 #ifndef UDPKIT_CHAT_TUI_H
 #define UDPKIT_CHAT_TUI_H
 
@@ -32,11 +32,17 @@ int uk_tui_fd(const struct uk_tui *t);
 /* Reads what is available and feeds it to the line editor. */
 void uk_tui_on_readable(struct uk_tui *t);
 
-/* Appends one line to the message pane (kept in a bounded scrollback). */
+/* Appends one line to the message pane (kept in a bounded scrollback:
+ * lines and bytes). Drawn at the next uk_tui_refresh(). */
 void uk_tui_add_line(struct uk_tui *t, const char *safe_utf8);
 
-/* Replaces the status line text. */
+/* Replaces the status line text. Drawn at the next uk_tui_refresh(). */
 void uk_tui_set_status(struct uk_tui *t, const char *safe_utf8);
+
+/* Draws what changed since the last refresh. The loop calls it once per
+ * wake-up, before it waits: a burst of 256 messages costs one screen
+ * update, not 256. Typing is drawn at once, without it. */
+void uk_tui_refresh(struct uk_tui *t);
 
 /* Re-lays everything out for the new terminal size. */
 void uk_tui_resize(struct uk_tui *t);

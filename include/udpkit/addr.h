@@ -63,7 +63,12 @@ bool uk_addr_is_limited_broadcast(const struct uk_addr *a);
 bool uk_addr_equal(const struct uk_addr *a, const struct uk_addr *b);
 /* Same address, port ignored. */
 bool uk_addr_same_host(const struct uk_addr *a, const struct uk_addr *b);
-/* A hash of address and port, for per-source tables. */
+/* A hash of address and port, for per-source tables; keyed with the
+ * process's random key (hashkey.h), so senders cannot choose collisions.
+ * Equal addresses (v4-mapped or not) hash equal within one process. */
 uint64_t uk_addr_hash(const struct uk_addr *a);
+
+/* The same for the host alone, whatever the port: per-address tables. */
+uint64_t uk_addr_host_hash(const struct uk_addr *a);
 
 #endif

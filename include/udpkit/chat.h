@@ -14,6 +14,7 @@
 
 #include "udpkit/addr.h"
 #include "udpkit/attach.h"
+#include "udpkit/budget.h"
 #include "udpkit/charset.h"
 #include "udpkit/dedup.h"
 #include "udpkit/guard.h"
@@ -37,6 +38,23 @@
 #define UK_CHAT_REANNOUNCE_NS (30ull * 1000000000ull)
 /* Per-source datagrams per second before dropping (loopback exempt). */
 #define UK_CHAT_RATE_DEFAULT 500
+/* Automatic answers to sources that have not proven they receive: at most
+ * this many times the bytes their address sent us, as QUIC allows 3x to
+ * an unvalidated address (RFC 9000, 8.1). ANSENTRYs also at most 2 per
+ * second per address (any port; a burst of 8) and 200 per second in all
+ * (a burst of 400): one host with rotating ports gets a trickle, and a
+ * flood from many forged addresses is bounded in rate as well as in
+ * bytes, while a real peer joining during it is still answered
+ * (docs/chat.md, "Security"). */
+#define UK_CHAT_AMPLIFICATION 3
+#define UK_CHAT_ENTRY_ANSWERS_PER_HOST 2
+#define UK_CHAT_ENTRY_ANSWERS_TOTAL 200
+/* Packet numbers start this many random bits above the clock (or the
+ * floor) and advance by a random step of up to this many bits: from
+ * 2^32 - now (about 2.5e9) there is room for 600,000 packets per run
+ * before they wrap. */
+#define UK_CHAT_PACKET_START_BITS 24
+#define UK_CHAT_PACKET_STEP_BITS 13
 
 enum uk_chat_event_kind {
 	UK_CHAT_RECV,	     /* a message arrived (shown once per message) */
@@ -112,9 +130,10 @@ struct uk_chat_cfg {
 struct uk_chat_stats {
 	uint64_t datagrams, ipmsg, plain, malformed, unknown, self, duplicates;
 	uint64_t dropped_source, dropped_rate, acks_sent, stale_acks, cut;
-	uint64_t unlogged;	/* received messages the history refused: not acked */
-	uint64_t dropped_flood; /* messages over the flood bounds */
-	uint64_t late;		/* receipts after giving up */
+	uint64_t answers_refused; /* answers over the reply budget (budget.h) */
+	uint64_t unlogged;	  /* received messages the history refused: not acked */
+	uint64_t dropped_flood;	  /* messages over the flood bounds */
+	uint64_t late;		  /* receipts after giving up */
 	uint64_t offers_declined, info_answers, sealed_read;
 };
 
@@ -131,6 +150,13 @@ struct uk_chat {
 	struct uk_dedup dedup;
 	struct uk_roster roster;
 	struct uk_guard guard;
+	struct uk_budget budget;
+	struct {
+		bool on, rate_limited; /* inside answer_begin/answer_end (chat.c) */
+		bool unbounded;	       /* not charged to the 3x bound (a small question) */
+		uint64_t now_ns;
+		size_t core_len; /* an entry being sent: its length without the NN: block */
+	} answer;
 	struct uk_charset charset;
 	struct uk_chat_stats stats;
 	struct uk_quota quota;

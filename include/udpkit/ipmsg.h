@@ -163,4 +163,9 @@ void uk_ipmsg_seq_init(struct uk_ipmsg_seq *s, uint64_t wall_ns, uint64_t floor)
 /* The next packet number: last + 1, wrapping from 2^32 - 1 to 1. */
 uint64_t uk_ipmsg_seq_next(struct uk_ipmsg_seq *s);
 
+/* The next packet number: last + step (0 counts as 1); when that would
+ * reach 2^32 - 1, step itself. The chat passes random steps, so a number
+ * seen once does not tell the next ones (forged receipts). Pure. */
+uint64_t uk_ipmsg_seq_advance(struct uk_ipmsg_seq *s, uint32_t step);
+
 #endif

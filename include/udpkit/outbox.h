@@ -74,8 +74,11 @@ void uk_outbox_free(struct uk_outbox *ob, void (*drop)(void *user));
 int uk_outbox_add(struct uk_outbox *ob, const struct uk_addr *peer, uint64_t packet_no,
 		  const void *data, size_t len, void *user, uint64_t now_ns);
 
-/* A receipt for packet_no from peer (same host; the port may differ, as
- * iptux answers from its own port). Returns 1 and the settled item's user
+/* A receipt for packet_no from peer: the address and port the message
+ * went to. Every IPMsg implementation sends its receipt from the one
+ * socket it receives on (iptux 0.8.3 sends it *to* port 2425 whatever our
+ * port, but *from* its own port, the one we sent to), so a receipt from
+ * another port is forged. Returns 1 and the settled item's user
  * pointer, tries and first_ns when it matched, 0 when nothing waited for
  * it (a duplicate or forged receipt). */
 int uk_outbox_ack(struct uk_outbox *ob, const struct uk_addr *peer, uint64_t packet_no, void **user,

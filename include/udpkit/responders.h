@@ -28,6 +28,7 @@ struct uk_responder {
 struct uk_responders {
 	struct uk_responder *items; /* owned */
 	size_t count, cap, max;
+	size_t *index, index_size; /* owned: item + 1 by keyed address hash */
 	uint64_t duplicates, own, overflow;
 	struct uk_addr self;		 /* our socket's address and port */
 	const struct uk_iface_list *ifs; /* borrowed, may be NULL */

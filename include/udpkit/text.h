@@ -4,7 +4,15 @@
  * bytes, DEL and bytes that are not valid UTF-8 become "\xHH"; C1 controls
  * and bidirectional overrides (U+202A-U+202E, U+2066-U+2069, U+200E,
  * U+200F, U+061C) become "\uHHHH". Nothing escaped can move the cursor,
- * change colours or reorder the text around it. */
+ * change colours or reorder the text around it.
+ *
+ * Invisible characters (format characters, Cf, and default-ignorable
+ * code points: U+00AD, U+034F, U+115F, U+200B, U+2060, U+FFF9, the tag
+ * characters U+E0000-U+E007F...) become "\uHHHH", or "\UHHHHHHHH" above
+ * U+FFFF, so "bo\u200bb" cannot pass for "bob". In message text the
+ * joiners and variation selectors (U+200C, U+200D, U+FE00-U+FE0F,
+ * U+E0100-U+E01EF) stay, as they shape emoji and scripts; in names
+ * (uk_text_escape_name) they are escaped too: a name identifies. */
 #ifndef UDPKIT_TEXT_H
 #define UDPKIT_TEXT_H
 
@@ -20,7 +28,11 @@
  * NUL-terminated prefix cut at an escape boundary). */
 int uk_text_escape(const void *in, size_t n, char *out, size_t cap);
 
-/* Reverses uk_text_escape(). Returns bytes written to out, or UK_EPARSE
+/* As uk_text_escape(), for nicknames, group, user and host names: every
+ * invisible character escaped, joiners and variation selectors included. */
+int uk_text_escape_name(const void *in, size_t n, char *out, size_t cap);
+
+/* Reverses uk_text_escape() and uk_text_escape_name(). Returns bytes written to out, or UK_EPARSE
  * for a malformed escape, UK_ENOSPACE when out is too small. */
 int uk_text_unescape(const char *in, size_t n, void *out, size_t cap);
 

@@ -4,64 +4,35 @@ Chinese text and escape sequences from the network are shown safely; the
 window is resized; /quit leaves. Skipped without tmux, or when the binary
 was built without the UI (it then falls back to line mode)."""
 import os
-import shutil
 import socket
-import subprocess
 import tempfile
 import time
 import unittest
-import uuid
 
 from harness import BIN, SLOW, require_cmd
+from tmuxpane import TmuxPane, wait_bound_file
 
 
 class ChatTui(unittest.TestCase):
     def setUp(self):
         require_cmd("tmux")
-        self.sock = f"ukchat{os.getpid()}{uuid.uuid4().hex[:6]}"
         self.tmp = tempfile.TemporaryDirectory()
         self.err = os.path.join(self.tmp.name, "err")
-        self.addCleanup(self.cleanup)
+        self.addCleanup(self.tmp.cleanup)
 
-    def cleanup(self):
-        subprocess.run(["tmux", "-L", self.sock, "kill-server"], capture_output=True, timeout=10)
-        self.tmp.cleanup()
-
-    def tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.sock] + list(args), capture_output=True,
-                              timeout=10, text=True)
-
-    def pane(self):
-        return self.tmux("capture-pane", "-p").stdout
-
-    def wait_pane(self, text, timeout=10):
-        deadline = time.monotonic() + timeout * SLOW
-        while time.monotonic() < deadline:
-            p = self.pane()
-            if text in p:
-                return p
-            time.sleep(0.05)
-        raise AssertionError(f"{text!r} not on screen:\n{self.pane()}")
-
-    def bound_port(self):
-        deadline = time.monotonic() + 10 * SLOW
-        while time.monotonic() < deadline:
-            if os.path.exists(self.err):
-                for line in open(self.err, errors="replace"):
-                    if line.startswith("bound on "):
-                        return int(line.split()[3])
-            time.sleep(0.05)
-        raise AssertionError("no bound line")
-
-    def test_incoming_message_keeps_half_typed_line(self):
+    def start_chat(self, cols, rows):
+        """The chat as alice in a tmux pane; returns its port."""
         cmd = (f"LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 -n alice "
                f"--no-history 2>{self.err}")
-        r = self.tmux("new-session", "-d", "-x", "90", "-y", "20", cmd)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        port = self.bound_port()
-        screen = self.wait_pane("alice")
-        if "line mode on" in screen:
+        t = TmuxPane(self, cmd, cols, rows)
+        self.tmux, self.wait_pane = t.tmux, t.wait_pane
+        port = wait_bound_file(self.err)
+        if "line mode on" in self.wait_pane("alice"):
             raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        return port
+
+    def test_incoming_message_keeps_half_typed_line(self):
+        port = self.start_chat(90, 20)
         self.tmux("send-keys", "-l", "half typed \u4f60")
         self.wait_pane("half typed \u4f60")
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -98,13 +69,7 @@ class ChatTui(unittest.TestCase):
         """In the UI a sealed message is marked and READMSG goes once it is
         on the screen; a group message is marked; a file offer is shown
         with its file, never as an empty message."""
-        cmd = (f"LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 -n alice "
-               f"--no-history 2>{self.err}")
-        r = self.tmux("new-session", "-d", "-x", "100", "-y", "20", cmd)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        port = self.bound_port()
-        if "line mode on" in self.wait_pane("alice"):
-            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        port = self.start_chat(100, 20)
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))
         s.settimeout(5 * SLOW)
@@ -123,6 +88,7 @@ class ChatTui(unittest.TestCase):
         screen = self.wait_pane("offered file report.txt (18 bytes)")
         self.assertIn("declined", screen)
         s.close()
+
 
 if __name__ == "__main__":
     unittest.main()

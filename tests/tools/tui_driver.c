@@ -148,6 +148,7 @@ int main(int argc, char **argv)
 		struct pollfd p[3] = {{.fd = uk_tui_fd(d.tui), .events = POLLIN},
 				      {.fd = fd, .events = POLLIN},
 				      {.fd = sig_pipe[0], .events = POLLIN}};
+		uk_tui_refresh(d.tui);
 		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			break;
 		if (p[2].revents & POLLIN) {

@@ -588,7 +588,9 @@ static void test_flood_bounds(void **state)
 		uk_chat_on_datagram(&c, &src, pkt, (size_t)n, (size_t)n, 1000);
 	}
 	assert_int_equal(c.roster.count, 16);
-	assert_int_equal(c.roster.refused, 984);
+	/* Unconfirmed entries make room for newcomers: none is refused. */
+	assert_int_equal(c.roster.refused, 0);
+	assert_int_equal(c.roster.evicted, 984);
 	/* One source flooding within one instant: rate-limited. */
 	uk_addr_parse(&src, "10.2.0.1", 40000, 0);
 	for (int i = 0; i < 5000; i++)
@@ -685,6 +687,133 @@ static void test_outbox_bounded(void **state)
 	sim_free(&s);
 }
 
+/* What a lone engine sent last, and its outcomes (for the receipt tests). */
+struct capture {
+	unsigned char last[2048];
+	size_t last_len;
+	unsigned sends, delivered;
+};
+
+static void capture_send(void *ctx, const struct uk_addr *to, const void *data, size_t len)
+{
+	struct capture *cap = ctx;
+	(void)to;
+	cap->sends++;
+	cap->last_len = len < sizeof(cap->last) ? len : sizeof(cap->last);
+	memcpy(cap->last, data, cap->last_len);
+}
+
+static void capture_event(void *ctx, const struct uk_chat_event *ev)
+{
+	struct capture *cap = ctx;
+	if (ev->kind == UK_CHAT_DELIVERED)
+		cap->delivered++;
+}
+
+static uint64_t last_packet_no(const struct capture *cap)
+{
+	struct uk_ipmsg m;
+	assert_int_equal(uk_ipmsg_parse(cap->last, cap->last_len, &m), 0);
+	return m.packet_no;
+}
+
+static void lone_chat(struct uk_chat *c, struct capture *cap)
+{
+	struct uk_addr self;
+	uk_addr_parse(&self, "10.0.0.1", 2425, 0);
+	struct uk_chat_cfg cfg = {.user_name = "u",
+				  .host_name = "h",
+				  .nick = "me",
+				  .self = self,
+				  .send = capture_send,
+				  .event = capture_event,
+				  .ctx = cap};
+	memset(cap, 0, sizeof(*cap));
+	assert_int_equal(uk_chat_init(c, &cfg, 1795682785ull * SEC), 0);
+}
+
+/* Attack 2: a receipt counts only from the address and port the message
+ * went to; the right number from another port of that host is forged. */
+static void test_receipt_only_from_where_the_message_went(void **state)
+{
+	struct uk_chat c;
+	struct capture cap;
+	struct uk_addr peer, other_port;
+	struct uk_ipmsg_ident id;
+	unsigned char pkt[256];
+	char extra[32];
+	(void)state;
+
+	lone_chat(&c, &cap);
+	uk_addr_parse(&peer, "10.0.0.2", 2425, 0);
+	uk_addr_parse(&other_port, "10.0.0.2", 40000, 0);
+	uk_ipmsg_ident_set(&id, "p", "h", "peer", "");
+	int n = uk_ipmsg_build_entry(pkt, sizeof(pkt), &id, 5, UK_IPMSG_ANSENTRY);
+	uk_chat_on_datagram(&c, &peer, pkt, (size_t)n, (size_t)n, SEC);
+	assert_false(uk_roster_find(&c.roster, &peer)->confirmed);
+	assert_int_equal(uk_chat_send(&c, &peer, "secret", 6, SEC), 1);
+	uint64_t no = last_packet_no(&cap);
+	snprintf(extra, sizeof(extra), "%llu", (unsigned long long)no);
+	n = uk_ipmsg_build(pkt, sizeof(pkt), &id, 6, UK_IPMSG_RECVMSG, extra, strlen(extra) + 1);
+	uk_chat_on_datagram(&c, &other_port, pkt, (size_t)n, (size_t)n, 2 * SEC);
+	assert_int_equal(cap.delivered, 0);
+	assert_int_equal(c.stats.stale_acks, 1);
+	assert_int_equal(uk_chat_pending(&c), 1);
+	uk_chat_on_datagram(&c, &peer, pkt, (size_t)n, (size_t)n, 2 * SEC);
+	assert_int_equal(cap.delivered, 1);
+	/* It proved it receives there: no flood of newcomers evicts it. */
+	assert_true(uk_roster_find(&c.roster, &peer)->confirmed);
+	uk_chat_free(&c);
+}
+
+/* Packet numbers: below 2^32, increasing, not the clock's and not +1. */
+static void test_packet_numbers_unpredictable(void **state)
+{
+	struct uk_chat a, b;
+	struct capture ca, cb;
+	struct uk_addr peer;
+	uint64_t prev = 0, first_a, first_b;
+	unsigned steps_of_one = 0;
+	(void)state;
+
+	lone_chat(&a, &ca);
+	lone_chat(&b, &cb);
+	uk_addr_parse(&peer, "10.0.0.2", 2425, 0);
+	uk_chat_set_nick(&a, "x", 0); /* no peer known: nothing sent */
+	assert_int_equal(ca.sends, 0);
+	uk_chat_start(&a, 0);
+	uk_chat_start(&b, 0);
+	assert_int_equal(ca.sends, 0); /* no announce addresses */
+	/* Plain-text peers get no packet number: make them IPMsg. */
+	struct uk_ipmsg_ident id;
+	unsigned char pkt[256];
+	uk_ipmsg_ident_set(&id, "p", "h", "peer", "");
+	int n = uk_ipmsg_build_entry(pkt, sizeof(pkt), &id, 5, UK_IPMSG_ANSENTRY);
+	uk_chat_on_datagram(&a, &peer, pkt, (size_t)n, (size_t)n, 1);
+	uk_chat_on_datagram(&b, &peer, pkt, (size_t)n, (size_t)n, 1);
+	uk_chat_send(&a, &peer, "m", 1, 2);
+	uk_chat_send(&b, &peer, "m", 1, 2);
+	first_a = last_packet_no(&ca);
+	first_b = last_packet_no(&cb);
+	/* Same clock, same floor: different random starts, above the clock. */
+	assert_true(first_a != first_b);
+	assert_true(first_a > 1795682785ull && first_b > 1795682785ull);
+	prev = first_a;
+	for (int i = 0; i < 200; i++) {
+		uk_chat_send(&a, &peer, "m", 1, 3);
+		uint64_t no = last_packet_no(&ca);
+		assert_true(no > prev);
+		assert_true(no < (1ull << 32));
+		if (no == prev + 1)
+			steps_of_one++;
+		prev = no;
+	}
+	/* A step of one has odds 2^-13: a few at most, never the rule. */
+	assert_true(steps_of_one < 5);
+	uk_chat_free(&a);
+	uk_chat_free(&b);
+}
+
 /* The history's promise, in the engine: a received message is logged, then
  * shown, then acknowledged; a sent one logged, then transmitted. */
 static void test_log_before_show_and_ack(void **state)
@@ -776,6 +905,8 @@ int main(void)
 	    cmocka_unit_test(test_plain_text_both_ways),
 	    cmocka_unit_test(test_long_message_split),
 	    cmocka_unit_test(test_flood_bounds),
+	    cmocka_unit_test(test_receipt_only_from_where_the_message_went),
+	    cmocka_unit_test(test_packet_numbers_unpredictable),
 	    cmocka_unit_test(test_peer_expiry),
 	    cmocka_unit_test(test_silent_peers_probed_not_dropped),
 	    cmocka_unit_test(test_peer_started_later_is_found),
