@@ -112,7 +112,7 @@ int uk_responders_add(struct uk_responders *r, const struct uk_addr *src, const 
 		r->overflow++;
 		return UK_RESP_FULL;
 	}
-	if (r->count == r->cap && grow(r) < 0)
+	if ((!r->index || r->count == r->cap) && grow(r) < 0)
 		return -ENOMEM;
 	*slot_of(r, src) = r->count + 1;
 	e = &r->items[r->count++];
