@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "opts.h"
+#include "udpkit/activate.h"
 #include "udpkit/echo.h"
 #include "udpkit/err.h"
 #include "udpkit/parse.h"
@@ -272,25 +273,81 @@ static int bind_failed(const struct echo_server *E, int err)
 	return UK_EXIT_ERROR;
 }
 
-static int echo_open(struct echo_server *E)
+/* One worker on socket fd: its output buffer and the worker itself. */
+static int worker_open(struct echo_server *E, struct echo_thread *t, int fd,
+		       struct uk_echo_cfg *cfg)
 {
 	const struct echo_opts *o = &E->o;
-	struct uk_echo_cfg cfg;
-	int rc = uk_cli_target_resolve(&o->bind, AF_UNSPEC, &E->local);
 
-	if (rc != UK_CONTINUE)
-		return rc;
-	E->threads = calloc(o->threads, sizeof(*E->threads));
-	if (!E->threads)
+	t->opts = o;
+	if (!o->quiet) {
+		t->out_cap = UK_ESCAPE_SIZE(o->max_size) * 6 + 4096;
+		t->out = malloc(t->out_cap);
+	}
+	if ((!o->quiet && !t->out) || uk_echo_worker_init(&t->worker, fd, cfg, t) < 0) {
+		close(fd);
 		return uk_cli_fail(CMD, "memory", -ENOMEM);
-	cfg = (struct uk_echo_cfg){
+	}
+	return UK_CONTINUE;
+}
+
+static struct uk_echo_cfg worker_cfg(const struct echo_opts *o)
+{
+	return (struct uk_echo_cfg){
 	    .mode = (enum uk_echo_mode)o->mode,
 	    .max_size = o->max_size,
 	    .batch = 32,
 	    .guard = {.rate_pps = (uint32_t)o->rate_pps, .limit_loopback = o->limit_loopback},
 	    .on_batch = (o->quiet ? NULL : on_batch)};
+}
+
+/* Socket activation (systemd's udpkit-echo.socket): one worker per socket
+ * the service manager bound, whatever -b, -p and -T say; each socket's
+ * address is printed as when we bind it ourselves. */
+static int echo_open_inherited(struct echo_server *E, const int *fds, int n)
+{
+	struct uk_echo_cfg cfg = worker_cfg(&E->o);
+
+	E->o.threads = (uint64_t)n;
+	E->threads = calloc((size_t)n, sizeof(*E->threads));
+	if (!E->threads)
+		return uk_cli_fail(CMD, "memory", -ENOMEM);
+	for (; E->opened < (unsigned)n; E->opened++) {
+		int fd = fds[E->opened];
+		struct uk_sock_opts so = {
+		    .pktinfo = uk_sock_is_wildcard(fd), .v6only = -1, .rcvbuf_bytes = 4 << 20};
+		int rc = uk_sock_adopt(fd, &so);
+		if (rc < 0) {
+			close(fd);
+			return uk_cli_fail(CMD, "socket from the service manager", rc);
+		}
+		cfg.use_pktinfo = so.pktinfo;
+		if ((rc = worker_open(E, &E->threads[E->opened], fd, &cfg)) != UK_CONTINUE)
+			return rc;
+		uk_cli_print_bound(fd);
+	}
+	return UK_CONTINUE;
+}
+
+static int echo_open(struct echo_server *E)
+{
+	const struct echo_opts *o = &E->o;
+	struct uk_echo_cfg cfg;
+	int inherited[UK_ACTIVATE_MAX_FDS];
+	int rc = uk_activate_listen_fds(inherited, UK_ACTIVATE_MAX_FDS);
+
+	if (rc < 0)
+		return uk_cli_fail(CMD, "sockets from the service manager", rc);
+	if (rc > 0)
+		return echo_open_inherited(E, inherited, rc);
+	rc = uk_cli_target_resolve(&o->bind, AF_UNSPEC, &E->local);
+	if (rc != UK_CONTINUE)
+		return rc;
+	E->threads = calloc(o->threads, sizeof(*E->threads));
+	if (!E->threads)
+		return uk_cli_fail(CMD, "memory", -ENOMEM);
+	cfg = worker_cfg(o);
 	for (; E->opened < o->threads; E->opened++) {
-		struct echo_thread *t = &E->threads[E->opened];
 		/* pktinfo costs a control message per datagram: only a wildcard
 		 * socket needs it, to answer from the address that was asked. */
 		struct uk_sock_opts so = {.reuse_port = o->threads > 1,
@@ -306,15 +363,8 @@ static int echo_open(struct echo_server *E)
 			return uk_cli_fail(CMD, "getsockname", -errno);
 		}
 		cfg.use_pktinfo = uk_addr_is_unspecified(&E->local);
-		t->opts = o;
-		if (!o->quiet) {
-			t->out_cap = UK_ESCAPE_SIZE(o->max_size) * 6 + 4096;
-			t->out = malloc(t->out_cap);
-		}
-		if ((!o->quiet && !t->out) || uk_echo_worker_init(&t->worker, fd, &cfg, t) < 0) {
-			close(fd);
-			return uk_cli_fail(CMD, "memory", -ENOMEM);
-		}
+		if ((rc = worker_open(E, &E->threads[E->opened], fd, &cfg)) != UK_CONTINUE)
+			return rc;
 	}
 	if (uk_cli_drop_privileges(CMD, E->o.user) < 0)
 		return UK_EXIT_ERROR;
@@ -342,12 +392,15 @@ static int echo_run(struct echo_server *E)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (E->started < E->o.threads)
 		atomic_store(&uk_cli_stop, true);
+	else
+		(void)uk_activate_notify("READY=1"); /* Type=notify units: serving now */
 	while (!atomic_load(&uk_cli_stop)) {
 		uint64_t v;
 		struct timespec ts = {0, 100L * 1000 * 1000};
 		if (read(uk_cli_stop_fd, &v, sizeof(v)) < 0)
 			nanosleep(&ts, NULL);
 	}
+	(void)uk_activate_notify("STOPPING=1");
 	for (unsigned i = 0; i < E->started; i++)
 		uk_echo_worker_wake(&E->threads[i].worker);
 	for (unsigned i = 0; i < E->started; i++) {

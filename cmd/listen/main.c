@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "opts.h"
+#include "udpkit/activate.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
 #include "udpkit/iface.h"
@@ -350,6 +351,49 @@ static void print_summary(const struct listen_stats *s)
 		uk_cli_plural(s->not_joined, "datagram", "datagrams"));
 }
 
+/* The listening socket: the one systemd's udpkit-listen.socket bound, else
+ * our own on -b/-p. Sets L->fd, L->family and local. */
+static int listen_socket(struct listener *L, struct uk_addr *local)
+{
+	int inherited[UK_ACTIVATE_MAX_FDS];
+	int rc = uk_activate_listen_fds(inherited, UK_ACTIVATE_MAX_FDS);
+
+	if (rc < 0)
+		return uk_cli_fail(CMD, "sockets from the service manager", rc);
+	if (rc > 1) {
+		uk_cli_error(CMD, "the service manager passed %d sockets; listen serves one", rc);
+		return UK_EXIT_ERROR;
+	}
+	if (rc == 1) {
+		struct uk_sock_opts so = {.pktinfo = true, .nonblock = true, .v6only = -1};
+		L->fd = inherited[0];
+		if ((rc = uk_sock_adopt(L->fd, &so)) < 0 || (rc = uk_sock_local(L->fd, local)) < 0)
+			return uk_cli_fail(CMD, "socket from the service manager", rc);
+		L->family = uk_addr_family(local);
+		return UK_CONTINUE;
+	}
+	rc = uk_cli_target_resolve(&L->o.bind, AF_UNSPEC, local);
+	if (rc != UK_CONTINUE)
+		return rc;
+	L->family = uk_addr_family(local);
+	/* SO_REUSEADDR: every listener on the host gets each broadcast and
+	 * group datagram. Not SO_REUSEPORT: when every socket on a port sets
+	 * it, Linux hands group datagrams to one socket of the reuseport
+	 * group by flow hash, member or not (measured in the lab: about half
+	 * went to a socket that never joined; docs/broadcast.md).
+	 * A wildcard IPv6 bind stays dual-stack. */
+	struct uk_sock_opts so = {.reuse_addr = true,
+				  .pktinfo = true,
+				  .nonblock = true,
+				  .v6only = L->family == AF_INET6 ? 0 : -1};
+	L->fd = uk_sock_open(local, &so);
+	if (L->fd < 0) {
+		char text[UK_ADDR_STRLEN];
+		return uk_cli_fail(CMD, uk_addr_format(local, text, sizeof(text)), L->fd);
+	}
+	return UK_CONTINUE;
+}
+
 /* Binds, joins the groups and sets up the decisions. */
 static int listen_open(struct listener *L)
 {
@@ -372,27 +416,9 @@ static int listen_open(struct listener *L)
 		}
 		ifindex = ifc->index;
 	}
-	rc = uk_cli_target_resolve(&L->o.bind, AF_UNSPEC, &local);
+	rc = listen_socket(L, &local);
 	if (rc != UK_CONTINUE)
 		return rc;
-	L->family = uk_addr_family(&local);
-	{
-		/* SO_REUSEADDR: every listener on the host gets each broadcast and
-		 * group datagram. Not SO_REUSEPORT: when every socket on a port sets
-		 * it, Linux hands group datagrams to one socket of the reuseport
-		 * group by flow hash, member or not (measured in the lab: about half
-		 * went to a socket that never joined; docs/broadcast.md).
-		 * A wildcard IPv6 bind stays dual-stack. */
-		struct uk_sock_opts so = {.reuse_addr = true,
-					  .pktinfo = true,
-					  .nonblock = true,
-					  .v6only = L->family == AF_INET6 ? 0 : -1};
-		L->fd = uk_sock_open(&local, &so);
-	}
-	if (L->fd < 0) {
-		char text[UK_ADDR_STRLEN];
-		return uk_cli_fail(CMD, uk_addr_format(&local, text, sizeof(text)), L->fd);
-	}
 	/* With -p 0 the kernel picked the port: the same-port rule needs it. */
 	err = uk_sock_local(L->fd, &local);
 	if (err < 0)
@@ -430,6 +456,7 @@ static int listen_run(struct listener *L)
 	if (uk_cli_drop_privileges(CMD, NULL) < 0)
 		return UK_EXIT_ERROR;
 	uk_cli_print_bound(L->fd);
+	(void)uk_activate_notify("READY=1"); /* Type=notify units: serving now */
 	while (!atomic_load(&uk_cli_stop)) {
 		struct pollfd pfd[2] = {{.fd = L->fd, .events = POLLIN},
 					{.fd = uk_cli_stop_fd, .events = POLLIN}};
@@ -445,6 +472,7 @@ static int listen_run(struct listener *L)
 		}
 		send_due(L, uk_now_ns());
 	}
+	(void)uk_activate_notify("STOPPING=1");
 	return UK_EXIT_OK;
 }
 
