@@ -147,6 +147,11 @@ integration-asan: deps-check $(BUILD)/asan/udpkit $(ASAN_TOOLS)
 		$(PYTHON) tests/run_integration.py
 # The threaded parts: the echo server's workers (the chat has no thread
 # since its history writer became synchronous; its tests run here anyway).
+# The shipped -O2 binary: the hardening tests skip on the coverage build,
+# so they run here on the binary that is installed and packaged.
+integration-hardened: deps-check $(BUILD)/udpkit
+	@UDPKIT_BIN=$(abspath $(BUILD)/udpkit) $(PYTHON) tests/run_integration.py -k test_hardening,test_chat_tui_flood
+
 integration-tsan: deps-check $(BUILD)/tsan/udpkit
 	@UDPKIT_BIN=$(abspath $(BUILD)/tsan/udpkit) UDPKIT_VARIANT=tsan TSAN_OPTIONS=halt_on_error=1 \
 		$(PYTHON) tests/run_integration.py -k threads,test_chat.
@@ -292,7 +297,7 @@ check: deps
 	@$(MAKE) --no-print-directory deb-check
 	@$(MAKE) --no-print-directory unit unit-asan
 	@$(MAKE) --no-print-directory fuzz
-	@$(MAKE) --no-print-directory coverage integration-asan integration-tsan
+	@$(MAKE) --no-print-directory coverage integration-asan integration-tsan integration-hardened
 	@$(PYTHON) tests/total.py $(UK_RESULTS)
 
 # The demo needs what it runs: a compiler, make and the libraries udpkit
