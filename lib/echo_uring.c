@@ -45,7 +45,11 @@ struct uk_echo_uring {
 	size_t br_bytes;
 	unsigned char *bufs;
 	size_t buf_size, controllen;
-	unsigned nbuf, free_bufs, inflight;
+	unsigned nbuf, free_bufs;
+	/* Buffers whose replies were queued: back to the ring once the next
+	 * io_uring_enter() has sent them. */
+	unsigned short *queued;
+	unsigned nqueued;
 	struct pending *sends; /* one per buffer id */
 	struct msghdr recv_mh; /* the multishot recvmsg's layout */
 	unsigned short bids[UK_BATCH_MAX];
@@ -144,7 +148,8 @@ static int buffers_init(struct uk_echo_uring *u, size_t max_size)
 		return -errno;
 	}
 	u->sends = calloc(u->nbuf, sizeof(*u->sends));
-	if (!u->sends)
+	u->queued = calloc(u->nbuf, sizeof(*u->queued));
+	if (!u->sends || !u->queued)
 		return -ENOMEM;
 	reg.ring_addr = (unsigned long)u->br;
 	reg.ring_entries = u->nbuf;
@@ -171,6 +176,7 @@ void uk_echo_uring_free(struct uk_echo_uring *u)
 	if (u->bufs)
 		munmap(u->bufs, (size_t)u->nbuf * u->buf_size);
 	free(u->sends);
+	free(u->queued);
 	free(u);
 }
 
@@ -252,11 +258,26 @@ static void queue_replies(struct uk_echo_uring *u, struct uk_echo_worker *w, int
 				p->mh.msg_control = NULL;
 		}
 		sqe = sqe_get(&u->ring);
-		io_uring_prep_sendmsg(sqe, 0, &p->mh, 0);
-		u->inflight++;
+		/* MSG_DONTWAIT: the send is done (or failed with EAGAIN, not
+		 * parked in the kernel) when io_uring_enter() returns, so the
+		 * buffer can go back then; success posts no completion. */
+		io_uring_prep_sendmsg(sqe, 0, &p->mh, MSG_DONTWAIT);
+		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+		u->queued[u->nqueued++] = u->bids[i];
+		w->stats.replies++;
+		w->stats.reply_bytes += s->out_len;
 		sqe->flags |= IOSQE_FIXED_FILE;
 		io_uring_sqe_set_data64(sqe, u->bids[i]);
 	}
+}
+
+/* After an io_uring_enter() that submitted them: the queued replies are
+ * sent, their buffers go back to the ring. */
+static void requeue(struct uk_echo_uring *u)
+{
+	for (unsigned i = 0; i < u->nqueued; i++)
+		give_back(u, u->queued[i]);
+	u->nqueued = 0;
 }
 
 /* One batch of n received slots: decide, send the held replies that are
@@ -282,32 +303,32 @@ static void serve_batch(struct uk_echo_uring *u, struct uk_echo_worker *w, int n
 			give_back(u, u->bids[i]);
 }
 
-/* A reply went out, or failed: count it, its buffer goes back. */
-static void sent(struct uk_echo_uring *u, struct uk_echo_worker *w, const struct io_uring_cqe *cqe)
+/* A reply failed (success posts nothing): it was counted as sent. Its
+ * buffer is still in u->queued, so its length is intact. */
+static void send_failed(struct uk_echo_uring *u, struct uk_echo_worker *w,
+			const struct io_uring_cqe *cqe)
 {
-	if (cqe->res >= 0) {
-		w->stats.replies++;
-		w->stats.reply_bytes += (uint64_t)cqe->res;
-	} else {
-		w->stats.send_failed++;
-	}
-	u->inflight--;
-	give_back(u, (unsigned)cqe->user_data);
+	w->stats.replies--;
+	w->stats.reply_bytes -= u->sends[cqe->user_data].iov.iov_len;
+	w->stats.send_failed++;
 }
 
-/* Stopping: the replies still in flight go out and are counted (on
- * loopback they complete at once; a second is plenty). */
+/* Stopping: the queued replies go out, failures are counted. */
 static void drain(struct uk_echo_uring *u, struct uk_echo_worker *w)
 {
-	struct __kernel_timespec ts = {.tv_sec = 1};
 	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
 
 	io_uring_submit(&u->ring);
-	while (u->inflight && io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts) == 0) {
+	(void)io_uring_get_events(&u->ring);
+	io_uring_for_each_cqe(&u->ring, head, cqe)
+	{
+		seen++;
 		if (cqe->user_data != RECV_TAG && cqe->user_data != WAKE_TAG)
-			sent(u, w, cqe);
-		io_uring_cqe_seen(&u->ring, cqe);
+			send_failed(u, w, cqe);
 	}
+	io_uring_cq_advance(&u->ring, seen);
+	requeue(u);
 }
 
 /* Waits for completions (submitting what is queued), no longer than until
@@ -359,13 +380,17 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 		rc = 0;
 		if (atomic_load_explicit(stop, memory_order_relaxed))
 			break; /* woken by uk_echo_worker_wake() */
+		/* The replies queued last round are sent: their buffers go
+		 * back (a failure's completion, below, comes before any new
+		 * receive into its buffer, so its length is still there). */
+		requeue(u);
 		io_uring_for_each_cqe(&u->ring, head, cqe)
 		{
 			seen++;
 			if (cqe->user_data == WAKE_TAG)
 				continue; /* the loop sees the stop flag */
 			if (cqe->user_data != RECV_TAG) {
-				sent(u, w, cqe);
+				send_failed(u, w, cqe);
 				continue;
 			}
 			if (!(cqe->flags & IORING_CQE_F_MORE))
@@ -401,11 +426,17 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 			break;
 		if (w->held_count && next_ns && uk_now_ns() >= next_ns)
 			uk_echo_send_held(w, uk_now_ns(), &next_ns);
-		/* Out of buffers: the datagrams wait in the socket's queue until
-		 * a send completes and frees one. */
-		if (!armed && u->free_bufs > 0) {
-			arm_recv(u);
-			armed = true;
+		/* Out of buffers (the datagrams wait in the socket's queue):
+		 * send the replies now to have their buffers back, and re-arm. */
+		if (!armed) {
+			if (u->nqueued) {
+				io_uring_submit(&u->ring);
+				requeue(u);
+			}
+			if (u->free_bufs > 0) {
+				arm_recv(u);
+				armed = true;
+			}
 		}
 	}
 	/* Stopping: what is still held is decided as if its hold ran out, and
