@@ -139,9 +139,9 @@ def main():
             s.start()
             try:
                 c0 = cpu_seconds(s.proc.pid)
-                r = client(udpkit, s.port, "-d", str(a.seconds), "-w", "64")
+                r = client(udpkit, s.port, "-d", str(a.seconds), "--window", "64")
                 c1 = cpu_seconds(s.proc.pid)
-                pp = client(udpkit, s.port, "-d", "1", "-w", "1", cpu=0)
+                pp = client(udpkit, s.port, "-d", "1", "--window", "1", cpu=0)
             finally:
                 s.stop()
             res = results[s.name]
@@ -163,7 +163,7 @@ def main():
         time.sleep(0.5)
         try:
             c0 = cpu_seconds(p.pid)
-            r = client(udpkit, port, "-d", str(a.seconds), "-w", "64")
+            r = client(udpkit, port, "-d", str(a.seconds), "--window", "64")
             c1 = cpu_seconds(p.pid)
             tut = (r["echoes_per_s"], (c1 - c0) * 1e6 / max(r["received"], 1))
         finally:

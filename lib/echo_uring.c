@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,7 +36,9 @@ struct pending {
 	struct msghdr mh;
 	struct iovec iov;
 	struct uk_addr peer;
-	unsigned char control[CONTROL_ROOM];
+	unsigned segs; /* replies in this send (GSO segments when > 1) */
+	size_t bytes;
+	unsigned char control[CONTROL_ROOM + 32]; /* pktinfo, UDP_SEGMENT */
 };
 
 struct uk_echo_uring {
@@ -50,6 +53,9 @@ struct uk_echo_uring {
 	 * io_uring_enter() has sent them. */
 	unsigned short *queued;
 	unsigned nqueued;
+	struct iovec *iovs; /* GSO sends' iovecs, until the next enter */
+	unsigned niovs;
+	bool gso;
 	struct pending *sends; /* one per buffer id */
 	struct msghdr recv_mh; /* the multishot recvmsg's layout */
 	unsigned short bids[UK_BATCH_MAX];
@@ -149,7 +155,8 @@ static int buffers_init(struct uk_echo_uring *u, size_t max_size)
 	}
 	u->sends = calloc(u->nbuf, sizeof(*u->sends));
 	u->queued = calloc(u->nbuf, sizeof(*u->queued));
-	if (!u->sends || !u->queued)
+	u->iovs = calloc(u->nbuf, sizeof(*u->iovs));
+	if (!u->sends || !u->queued || !u->iovs)
 		return -ENOMEM;
 	reg.ring_addr = (unsigned long)u->br;
 	reg.ring_entries = u->nbuf;
@@ -177,6 +184,7 @@ void uk_echo_uring_free(struct uk_echo_uring *u)
 		munmap(u->bufs, (size_t)u->nbuf * u->buf_size);
 	free(u->sends);
 	free(u->queued);
+	free(u->iovs);
 	free(u);
 }
 
@@ -219,6 +227,7 @@ int uk_echo_uring_init(struct uk_echo_uring **out, struct uk_echo_worker *w)
 	rc = buffers_init(u, w->cfg.max_size);
 	if (rc < 0)
 		goto fail;
+	u->gso = w->cfg.gso;
 	u->recv_mh.msg_namelen = NAME_ROOM;
 	u->recv_mh.msg_controllen = u->controllen;
 	u->wake_fd = eventfd(0, EFD_CLOEXEC);
@@ -233,41 +242,97 @@ fail:
 	return rc;
 }
 
-/* Queues the replies uk_echo_process() decided for the n slots, from
- * their buffers; the others go back to the ring once logged. */
-static void queue_replies(struct uk_echo_uring *u, struct uk_echo_worker *w, int n)
+/* Replies one sendmsg may carry as UDP_SEGMENT (GSO) segments: the
+ * kernel's limit (UDP_MAX_SEGMENTS) is 64 on older kernels. */
+#define GSO_MAX 64
+/* Room for the whole sendmsg payload: an IPv4 datagram's. */
+#define GSO_BYTES 65507
+/* Segments no larger than fit a 1500-byte MTU (IPv6), so that any usual
+ * path takes them; larger replies go one by one. */
+#define GSO_SEG_MAX 1452
+
+/* Whether slot b's reply can ride in the same GSO send as slot a's: same
+ * peer, same source, same size. */
+static bool same_flow(const struct uk_batch_slot *a, const struct uk_batch_slot *b)
 {
-	for (int i = 0; i < n; i++) {
-		struct uk_batch_slot *s = &w->batch.slots[i];
-		struct pending *p = &u->sends[u->bids[i]];
-		struct io_uring_sqe *sqe;
-		if (!s->send)
-			continue;
-		p->peer = s->peer;
+	return b->send && a->out_len == b->out_len && a->has_dst == b->has_dst &&
+	       uk_addr_equal(&a->peer, &b->peer) &&
+	       (!a->has_dst || uk_addr_equal(&a->dst, &b->dst));
+}
+
+/* One sendmsg SQE for the replies of slots first..first+k-1 (k > 1: one
+ * GSO send, each reply a segment of out_len bytes). */
+static void queue_send(struct uk_echo_uring *u, struct uk_echo_worker *w, int first, int k)
+{
+	struct uk_batch_slot *s = &w->batch.slots[first];
+	struct pending *p = &u->sends[u->bids[first]];
+	struct io_uring_sqe *sqe;
+	size_t ctl = 0;
+
+	p->peer = s->peer;
+	p->segs = (unsigned)k;
+	p->bytes = s->out_len * (size_t)k;
+	p->mh = (struct msghdr){.msg_name = &p->peer.u, .msg_namelen = p->peer.len};
+	if (k == 1) {
 		p->iov.iov_base = (void *)s->out;
 		p->iov.iov_len = s->out_len;
-		p->mh = (struct msghdr){.msg_name = &p->peer.u,
-					.msg_namelen = p->peer.len,
-					.msg_iov = &p->iov,
-					.msg_iovlen = 1};
-		if (w->cfg.use_pktinfo && s->has_dst) {
-			p->mh.msg_control = p->control;
-			p->mh.msg_controllen = uk_sock_pktinfo_cmsg(p->control, sizeof(p->control),
-								    &s->dst, s->ifindex);
-			if (!p->mh.msg_controllen)
-				p->mh.msg_control = NULL;
+		p->mh.msg_iov = &p->iov;
+	} else {
+		/* The segments' iovecs come from a pool used until the next
+		 * io_uring_enter(), which copies them. */
+		p->mh.msg_iov = u->iovs + u->niovs;
+		for (int i = first; i < first + k; i++) {
+			u->iovs[u->niovs].iov_base = (void *)w->batch.slots[i].out;
+			u->iovs[u->niovs++].iov_len = w->batch.slots[i].out_len;
 		}
-		sqe = sqe_get(&u->ring);
-		/* MSG_DONTWAIT: the send is done (or failed with EAGAIN, not
-		 * parked in the kernel) when io_uring_enter() returns, so the
-		 * buffer can go back then; success posts no completion. */
-		io_uring_prep_sendmsg(sqe, 0, &p->mh, MSG_DONTWAIT);
-		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	}
+	p->mh.msg_iovlen = (size_t)k;
+	if (w->cfg.use_pktinfo && s->has_dst)
+		ctl = uk_sock_pktinfo_cmsg(p->control, sizeof(p->control), &s->dst, s->ifindex);
+	if (k > 1) {
+		struct cmsghdr *c = (struct cmsghdr *)(p->control + ctl);
+		uint16_t seg = (uint16_t)s->out_len;
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(seg));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		ctl += CMSG_SPACE(sizeof(seg));
+	}
+	p->mh.msg_control = ctl ? p->control : NULL;
+	p->mh.msg_controllen = ctl;
+	sqe = sqe_get(&u->ring);
+	/* MSG_DONTWAIT: the send is done (or failed with EAGAIN, not parked
+	 * in the kernel) when io_uring_enter() returns, so the buffers can go
+	 * back then; success posts no completion. */
+	io_uring_prep_sendmsg(sqe, 0, &p->mh, MSG_DONTWAIT);
+	sqe->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
+	io_uring_sqe_set_data64(sqe, u->bids[first]);
+	for (int i = first; i < first + k; i++)
 		u->queued[u->nqueued++] = u->bids[i];
-		w->stats.replies++;
-		w->stats.reply_bytes += s->out_len;
-		sqe->flags |= IOSQE_FIXED_FILE;
-		io_uring_sqe_set_data64(sqe, u->bids[i]);
+	w->stats.replies += (uint64_t)k;
+	w->stats.reply_bytes += p->bytes;
+}
+
+/* Queues the replies uk_echo_process() decided for the n slots, from
+ * their buffers; the others go back to the ring once logged. Runs of
+ * replies to one peer with equal sizes (a client's burst) go as one GSO
+ * send when u->gso. */
+static void queue_replies(struct uk_echo_uring *u, struct uk_echo_worker *w, int n)
+{
+	for (int i = 0; i < n;) {
+		struct uk_batch_slot *s = &w->batch.slots[i];
+		int k = 1;
+		if (!s->send) {
+			i++;
+			continue;
+		}
+		if (u->gso && s->out_len > 0 && s->out_len <= GSO_SEG_MAX)
+			while (i + k < n && k < GSO_MAX &&
+			       s->out_len * (size_t)(k + 1) <= GSO_BYTES &&
+			       same_flow(s, &w->batch.slots[i + k]))
+				k++;
+		queue_send(u, w, i, k);
+		i += k;
 	}
 }
 
@@ -278,6 +343,7 @@ static void requeue(struct uk_echo_uring *u)
 	for (unsigned i = 0; i < u->nqueued; i++)
 		give_back(u, u->queued[i]);
 	u->nqueued = 0;
+	u->niovs = 0;
 }
 
 /* One batch of n received slots: decide, send the held replies that are
@@ -303,14 +369,21 @@ static void serve_batch(struct uk_echo_uring *u, struct uk_echo_worker *w, int n
 			give_back(u, u->bids[i]);
 }
 
-/* A reply failed (success posts nothing): it was counted as sent. Its
- * buffer is still in u->queued, so its length is intact. */
+/* A send failed (success posts nothing): its replies were counted as
+ * sent. Its pending entry is intact until its buffer is used again. A GSO
+ * send the path refuses (a device without UDP segmentation or checksum
+ * offload: EIO; segments larger than the path's MTU: EINVAL) turns GSO
+ * off for this worker; those replies are lost, as a failed send's are. */
 static void send_failed(struct uk_echo_uring *u, struct uk_echo_worker *w,
 			const struct io_uring_cqe *cqe)
 {
-	w->stats.replies--;
-	w->stats.reply_bytes -= u->sends[cqe->user_data].iov.iov_len;
-	w->stats.send_failed++;
+	const struct pending *p = &u->sends[cqe->user_data];
+
+	w->stats.replies -= p->segs;
+	w->stats.reply_bytes -= p->bytes;
+	w->stats.send_failed += p->segs;
+	if (p->segs > 1 && (cqe->res == -EIO || cqe->res == -EINVAL || cqe->res == -EMSGSIZE))
+		u->gso = false;
 }
 
 /* Stopping: the queued replies go out, failures are counted. */

@@ -323,7 +323,11 @@ static int worker_open(struct echo_server *E, struct echo_thread *t, int fd,
 
 static struct uk_echo_cfg worker_cfg(const struct echo_opts *o)
 {
+	/* UDPKIT_ECHO_GSO=0 turns GSO replies off (make bench compares). */
+	const char *gso = getenv("UDPKIT_ECHO_GSO");
+
 	return (struct uk_echo_cfg){
+	    .gso = !gso || strcmp(gso, "0") != 0,
 	    .mode = (enum uk_echo_mode)o->mode,
 	    .max_size = o->max_size,
 	    .batch = 32,

@@ -58,6 +58,7 @@ struct uk_echo_cfg {
 	size_t max_size;  /* largest datagram answered */
 	size_t batch;	  /* datagrams per system call */
 	bool use_pktinfo; /* reply from the address the request hit */
+	bool gso;	  /* io_uring backend: a peer's equal replies as one GSO send */
 	struct uk_guard_cfg guard;
 	uk_echo_batch_cb on_batch; /* may be NULL */
 };

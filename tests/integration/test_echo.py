@@ -61,6 +61,28 @@ class TestEcho(unittest.TestCase):
             c.sendto(payload, ("127.0.0.1", s.port))
             self.assertEqual(c.recvfrom(70000)[0], payload)
 
+    def test_bursts_of_equal_datagrams_get_one_reply_each_in_order(self):
+        # The io_uring backend sends a peer's equal-sized replies of one
+        # batch as one GSO send: the client must still see each reply as
+        # its own datagram, in order, with nothing merged or lost; a reply
+        # of another size ends a run.
+        for mode, extra in (("pure", 0), ("stamp", 30)):
+            s = self.server("-m", mode, "-q")
+            c = udp_socket(timeout=5)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sizes = [100] * 40 + [7] + [100] * 30 + [1400] * 20
+            for burst in range(3):
+                for i, n in enumerate(sizes):
+                    c.sendto(b"%03d" % i + bytes([65 + burst]) * (n - 3), ("127.0.0.1", s.port))
+                for i, n in enumerate(sizes):
+                    data = c.recvfrom(70000)[0]
+                    self.assertEqual(len(data), n + extra, (mode, burst, i))
+                    self.assertEqual(data[extra:extra + 3], b"%03d" % i)
+            self.assertEqual(s.stop(), 0)
+            total = 3 * len(sizes)
+            self.assertIn(b"%d datagrams" % total, s.proc.err())
+            self.assertIn(b"%d replies" % total, s.proc.err())
+
     def test_hostile_bytes_are_escaped_in_the_log(self):
         s = self.server()
         c = udp_socket()
