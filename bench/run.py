@@ -27,7 +27,8 @@ Method (written into bench/README.md with the tables):
   `sockperf under-load --mps max --reply-every 1` and `sockperf
   throughput --mps max`) and closed loop (`udpkit bench --window 1`
   against `sockperf ping-pong`, both one datagram in flight; `udpkit bench
-  --window 64` beside them);
+  --window 64` beside them, and each with `--no-gso`, the client sending
+  with sendmmsg instead of one UDP GSO send per batch);
 - workers: `udpkit echo -T 1` and `-T 2` loaded by `udpkit bench --flows 2`
   (two source ports, so SO_REUSEPORT spreads them), the server on CPU 0
   (the cost of a second worker) and unpinned (what two cores give);
@@ -245,6 +246,8 @@ def generator_round(udpkit, seconds, gen):
         ("udpkit bench --window 1 (closed loop)", "udpkit", ["--window", "1"]),
         ("sockperf ping-pong (closed loop, 1 in flight)", "sockperf", ["ping-pong"]),
         ("udpkit bench --window 64 (closed loop)", "udpkit", ["--window", "64"]),
+        ("udpkit bench --window 64 --no-gso (closed loop)", "udpkit", ["--window", "64", "--no-gso"]),
+        ("udpkit bench --rate 100M --no-gso", "udpkit", ["--rate", "100000000", "--no-gso"]),
     ]
     for name, kind, args in cases:
         srv.start()
@@ -572,7 +575,11 @@ def main():
               f"- open loop at max rate vs `throughput`: sent/s {gratio(ub, st, 'sent_ps')}, "
               f"client CPU per datagram {gratio(ub, st, 'cpu_us')}",
               f"- closed loop, one in flight, vs `ping-pong`: datagrams/s {gratio(uw, sp, 'sent_ps')}, "
-              f"client CPU per datagram {gratio(uw, sp, 'cpu_us')}"]
+              f"client CPU per datagram {gratio(uw, sp, 'cpu_us')}",
+              f"- GSO sends in the client, closed loop 64 in flight: client CPU per datagram "
+              f"{gratio('udpkit bench --window 64 (closed loop)', 'udpkit bench --window 64 --no-gso (closed loop)', 'cpu_us')}"
+              f" of sendmmsg's; open loop at max rate: sent/s "
+              f"{gratio(ub, 'udpkit bench --rate 100M --no-gso', 'sent_ps')}"]
 
     lines += ["", "### Workers (`-T`, SO_REUSEPORT), 2 client flows", "",
               "| server | echoes/s | server CPU µs/echo | client CPU µs/echo |", "|---|---|---|---|"]
