@@ -327,8 +327,8 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command;
 # `make deps-build` only those that building udpkit needs (make demo).
-BUILD_PACKAGES := gcc make pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev
-DEB_PACKAGES := $(BUILD_PACKAGES) clang clang-format libclang-rt-14-dev libcmocka-dev liburing-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
+BUILD_PACKAGES := gcc make pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev liburing-dev
+DEB_PACKAGES := $(BUILD_PACKAGES) clang clang-format libclang-rt-14-dev libcmocka-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales \
 	clang-tidy clang-tools cppcheck gcovr netcat-openbsd python3-jsonschema groff-base zsh
 deps-build: PACKAGES = $(BUILD_PACKAGES)
@@ -346,7 +346,7 @@ deps deps-build:
 		echo "  sudo apt-get install -y$$missing"; exit 1; \
 	fi
 deps-check:
-	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] && [ -f /usr/include/sodium.h ] || \
+	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] && [ -f /usr/include/sodium.h ] && [ -f /usr/include/liburing.h ] || \
 		{ echo "missing packages: run 'make deps' first"; exit 1; }
 
 # systemd units: socket-activated echo (UDP 7) and listen (UDP 8086)
