@@ -59,6 +59,7 @@ const struct uk_cmd_spec uk_spec_echo = {
  * and the last peer's formatted address (benchmarks repeat one peer). */
 struct echo_thread {
 	struct uk_echo_worker worker;
+	struct uk_echo_uring *uring; /* freed after the join: wake may still write to it */
 	const struct echo_opts *opts;
 	pthread_t tid;
 	int rc;
@@ -236,11 +237,9 @@ static void *worker_main(void *arg)
 
 	/* The ring is made on the thread that uses it (single issuer). */
 	if (t->opts->uring) {
-		struct uk_echo_uring *u;
-		int rc = uk_echo_uring_init(&u, &t->worker);
+		int rc = uk_echo_uring_init(&t->uring, &t->worker);
 		if (rc == 0) {
-			t->rc = uk_echo_uring_run(u, &t->worker, &uk_cli_stop, 0);
-			uk_echo_uring_free(u);
+			t->rc = uk_echo_uring_run(t->uring, &t->worker, &uk_cli_stop, 0);
 			goto done;
 		}
 		if (t->opts->io == IO_URING) {
@@ -470,6 +469,7 @@ static int echo_run(struct echo_server *E)
 static void echo_close(struct echo_server *E)
 {
 	for (unsigned i = 0; i < E->opened; i++) {
+		uk_echo_uring_free(E->threads[i].uring);
 		close(E->threads[i].worker.fd);
 		uk_echo_worker_free(&E->threads[i].worker);
 		free(E->threads[i].out);

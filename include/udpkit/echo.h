@@ -143,6 +143,8 @@ int uk_echo_uring_init(struct uk_echo_uring **u, struct uk_echo_worker *w);
 /* Serves as uk_echo_worker_run() does, same contract. */
 int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const atomic_bool *stop,
 		      int poll_ms);
+/* Frees u (NULL is fine). Only once the thread that ran it has ended:
+ * until then uk_echo_worker_wake() may write to its eventfd. */
 void uk_echo_uring_free(struct uk_echo_uring *u);
 
 /* Bytes in front of a provided buffer's payload for a given control
