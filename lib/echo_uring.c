@@ -25,7 +25,7 @@
 #define BGID 1
 #define RECV_TAG UINT64_MAX
 #define WAKE_TAG (UINT64_MAX - 1)
-#define NAME_ROOM sizeof(struct sockaddr_in6)
+#define NAME_ROOM ((size_t)UK_ECHO_URING_NAME_ROOM)
 #define CONTROL_ROOM ((size_t)UK_PKTINFO_SPACE * 2)
 /* Buffers in the ring: as many as fit in BUF_BUDGET (a power of two, as
  * the ring requires), between NBUF_MIN and NBUF_MAX. Only the pages the
@@ -80,7 +80,7 @@ bool uk_echo_uring_slot(struct uk_batch_slot *s, unsigned char *buf, int res, si
 	size_t head = sizeof(o) + namelen + controllen, in_buf;
 	struct msghdr m = {0};
 
-	if (res < 0 || (size_t)res < head)
+	if (res < 0 || (size_t)res < head || (sizeof(o) + namelen) % _Alignof(struct cmsghdr) != 0)
 		return false;
 	memcpy(&o, buf, sizeof(o));
 	if (o.namelen > sizeof(s->peer.u) || o.controllen > controllen)

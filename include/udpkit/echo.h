@@ -147,6 +147,10 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
  * until then uk_echo_worker_wake() may write to its eventfd. */
 void uk_echo_uring_free(struct uk_echo_uring *u);
 
+/* Room for the sender's address in a provided buffer: a sockaddr_in6,
+ * rounded up so that the control data after it (cmsghdr) is aligned. */
+#define UK_ECHO_URING_NAME_ROOM 32
+
 /* Bytes in front of a provided buffer's payload for a given control
  * length: the recvmsg header and the sender's address. At least
  * UK_ECHO_STAMP_LEN, so the stamp is written in place there. */
@@ -155,7 +159,8 @@ size_t uk_echo_uring_headroom(size_t controllen);
 /* Fills slot s from one multishot recvmsg completion: res bytes in buf
  * laid out as io_uring_recvmsg_out, name (namelen room), control
  * (controllen room), payload (max_size room). False when the layout is
- * inconsistent (then the slot must not be used). Pure: unit-tested. */
+ * inconsistent, or the control data would not be aligned for a cmsghdr (then
+ * the slot must not be used). Pure: unit-tested and fuzzed. */
 bool uk_echo_uring_slot(struct uk_batch_slot *s, unsigned char *buf, int res, size_t namelen,
 			size_t controllen, size_t max_size);
 

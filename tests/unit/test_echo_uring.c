@@ -15,7 +15,7 @@
 
 #include "udpkit/echo.h"
 
-#define NAMELEN sizeof(struct sockaddr_in6)
+#define NAMELEN ((size_t)UK_ECHO_URING_NAME_ROOM)
 #define CTRL 128
 
 /* Lays out a completion as the kernel does; returns its res. */
@@ -54,7 +54,7 @@ static struct sockaddr_in v4(uint32_t host, uint16_t port)
 
 static void test_datagram_fills_the_slot(void **state)
 {
-	unsigned char buf[512];
+	_Alignas(16) unsigned char buf[512];
 	struct uk_batch_slot s = {.send = true};
 	struct sockaddr_in from = v4(0x7f000001, 4242);
 	int res = completion(buf, &from, "hello", 5, 5, 0, NULL, 0);
@@ -76,7 +76,7 @@ static void test_datagram_fills_the_slot(void **state)
 
 static void test_empty_datagram(void **state)
 {
-	unsigned char buf[512];
+	_Alignas(16) unsigned char buf[512];
 	struct uk_batch_slot s;
 	struct sockaddr_in from = v4(0x7f000001, 4242);
 	int res = completion(buf, &from, "", 0, 0, 0, NULL, 0);
@@ -89,7 +89,7 @@ static void test_empty_datagram(void **state)
 
 static void test_larger_than_max_size_is_truncated_with_its_real_size(void **state)
 {
-	unsigned char buf[512];
+	_Alignas(16) unsigned char buf[512];
 	struct uk_batch_slot s;
 	struct sockaddr_in from = v4(0x7f000001, 4242);
 	char big[100];
@@ -113,7 +113,7 @@ static void test_larger_than_max_size_is_truncated_with_its_real_size(void **sta
 
 static void test_pktinfo_gives_the_destination(void **state)
 {
-	unsigned char buf[512];
+	_Alignas(16) unsigned char buf[512];
 	struct uk_batch_slot s;
 	struct sockaddr_in from = v4(0x7f000001, 4242);
 	struct in_pktinfo pi = {.ipi_ifindex = 1};
@@ -132,7 +132,7 @@ static void test_pktinfo_gives_the_destination(void **state)
 
 static void test_inconsistent_layouts_are_refused(void **state)
 {
-	unsigned char buf[512];
+	_Alignas(16) unsigned char buf[512];
 	struct uk_batch_slot s;
 	struct sockaddr_in from = v4(0x7f000001, 4242);
 	struct io_uring_recvmsg_out o;
