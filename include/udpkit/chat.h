@@ -175,6 +175,7 @@ struct uk_chat {
 	bool away;
 	char away_text[UK_ROSTER_AWAY_MAX]; /* UTF-8 */
 	uint64_t next_probe_ns;
+	uint64_t next_forget_ns; /* a BR_ENTRY resets its sender's dedup: at most 50/s */
 	uint64_t next_announce_ns;
 };
 
