@@ -122,9 +122,13 @@ unit-asan: deps-check $(UNIT_ASAN_BIN)
 	@$(PYTHON) tests/run_unit.py $(UNIT_ASAN_BIN)
 
 # ---- integration tests (real binary, real sockets) ------------------------
-# Test-only programs (tests/tools/): a history writer to kill -9, and a
-# driver for the chat's terminal UI under tmux.
-TOOLS := $(BUILD)/tools/hist_writer $(BUILD)/tools/tui_driver
+# Test-only programs (tests/tools/): a history writer to kill -9, a
+# driver for the chat's terminal UI under tmux, and an LD_PRELOAD shim
+# whose fdatasync() fails on demand.
+TOOLS := $(BUILD)/tools/hist_writer $(BUILD)/tools/tui_driver $(BUILD)/tools/fail_sync.so
+$(BUILD)/tools/fail_sync.so: tests/tools/fail_sync.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
 $(BUILD)/tools/hist_writer: tests/tools/hist_writer.c $(PLAIN_LIBOBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(PLAIN_LIBOBJ) $(LDLIBS)
@@ -171,7 +175,8 @@ COV_BRANCHES ?= 75
 coverage: deps-check
 	@find $(COV) -name '*.gcda' -delete 2>/dev/null || true
 	@$(MAKE) --no-print-directory -j2 BUILD=$(COV) CC=gcc CFLAGS="-O0 -g --coverage" \
-		$(COV)/udpkit $(COV_UNIT) $(COV)/tools/hist_writer $(COV)/tools/tui_driver
+		$(COV)/udpkit $(COV_UNIT) $(COV)/tools/hist_writer $(COV)/tools/tui_driver \
+		$(COV)/tools/fail_sync.so
 	@UK_RESULTS= $(PYTHON) tests/run_unit.py $(COV_UNIT)
 	@rc=0; UDPKIT_BIN=$(abspath $(COV)/udpkit) UDPKIT_TOOLS=$(abspath $(COV)/tools) \
 		UDPKIT_VARIANT=coverage $(PYTHON) tests/run_integration.py || rc=1; \

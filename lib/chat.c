@@ -431,6 +431,11 @@ void uk_chat_remember(struct uk_chat *c, const struct uk_addr *src, uint64_t pac
 	(void)uk_dedup_check(&c->dedup, src, packet_no, now_ns);
 }
 
+void uk_chat_forget(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no)
+{
+	(void)uk_dedup_forget(&c->dedup, src, packet_no);
+}
+
 size_t uk_chat_room(const struct uk_chat *c)
 {
 	return c->outbox.cfg.capacity - c->outbox.count;

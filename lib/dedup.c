@@ -128,3 +128,19 @@ size_t uk_dedup_forget_from(struct uk_dedup *d, const struct uk_addr *src, uint6
 	}
 	return forgotten;
 }
+
+bool uk_dedup_forget(struct uk_dedup *d, const struct uk_addr *src, uint64_t packet_no)
+{
+	uint64_t source = uk_addr_hash(src);
+	int32_t *link = &d->buckets[bucket_of(d, source, packet_no)];
+
+	/* Unlinked, as in uk_dedup_forget_from(): its ring slot ages out. */
+	for (; *link != -1; link = &d->ring[*link].next) {
+		struct uk_dedup_entry *e = &d->ring[*link];
+		if (e->source == source && e->packet_no == packet_no) {
+			*link = e->next;
+			return true;
+		}
+	}
+	return false;
+}

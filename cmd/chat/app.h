@@ -87,6 +87,13 @@ struct app {
 		uint64_t id;
 	} * recent;
 	size_t n_recent, next_recent;
+	/* --sync: messages received since the last fdatasync(); when it fails
+	 * they are forgotten (dedup), so their retransmissions are logged and
+	 * synced again before a receipt goes. Until a check line syncs, every
+	 * log fails as a full disk does (sync_failing). */
+	struct recent_msg *unsynced;
+	size_t n_unsynced, cap_unsynced;
+	bool sync_failing;
 	struct uk_tui *tui;
 	int winch_fd;
 	struct uk_addr target;

@@ -104,6 +104,13 @@ static void test_forget_from_restarted_sender(void **state)
 	}
 	assert_int_equal(d.count, 8);
 	assert_true(max_chain(&d) <= 8);
+	/* One message taken back (a --sync whose fdatasync() failed). */
+	assert_true(uk_dedup_forget(&d, &a, 20));
+	assert_false(uk_dedup_forget(&d, &a, 20));
+	assert_false(uk_dedup_forget(&d, &b, 20));
+	assert_false(uk_dedup_seen(&d, &a, 20, T0 + 41));
+	assert_true(uk_dedup_seen(&d, &a, 19, T0 + 41));
+	assert_true(uk_dedup_check(&d, &a, 20, T0 + 41));
 	uk_dedup_free(&d);
 }
 

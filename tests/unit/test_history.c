@@ -546,7 +546,12 @@ static void test_writer_full_then_recovers(void **state)
 	assert_int_equal(uk_history_writer_append(w, &e, &why), -EFBIG);
 	e = entry(UK_HIST_RECV, "127.0.0.1:1", "n", 3, big, sizeof(big));
 	assert_int_equal(uk_history_writer_append(w, &e, &why), -EFBIG);
+	/* The check line (after a failed sync) fails the same way, then
+	 * syncs once the file takes writes: a comment, never an event. */
+	assert_int_equal(uk_history_writer_check(w), -EFBIG);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(uk_history_writer_check(w), 0);
+	assert_false(uk_history_writer_dirty(w));
 	e = entry(UK_HIST_RECV, "127.0.0.1:1", "n", 4, "after", 5);
 	append_ok(w, &e);
 	assert_int_equal(uk_history_writer_close(w), 0);
