@@ -258,8 +258,7 @@ static long seal_ours(struct uk_room *r, uint8_t kind, const void *payload, size
 	return uk_room_seal(r->key, &in, r->pad, r->out, UK_ROOM_BUF);
 }
 
-static void remember(struct uk_room *r, const struct uk_addr *to, bool broadcast,
-		     const void *payload, size_t len, uint64_t now_ns)
+static void remember(struct uk_room *r, const void *payload, size_t len, uint64_t now_ns)
 {
 	struct uk_room_recent *e = &r->recent[r->next_recent];
 
@@ -275,31 +274,32 @@ static void remember(struct uk_room *r, const struct uk_addr *to, bool broadcast
 	}
 	memcpy(e->data, payload, len);
 	e->len = len;
-	e->to = *to;
-	e->broadcast = broadcast;
 	e->ns = now_ns ? now_ns : 1;
 	r->next_recent = (r->next_recent + 1) % UK_ROOM_RECENT;
 }
 
-long uk_room_seal_data(struct uk_room *r, const struct uk_addr *to, bool broadcast,
-		       const void *payload, size_t len, uint64_t now_ns, const uint8_t **out)
+long uk_room_seal_data(struct uk_room *r, bool resend, const void *payload, size_t len,
+		       uint64_t now_ns, const uint8_t **out)
 {
 	long n = seal_ours(r, UK_ROOM_KIND_DATA, payload, len, now_ns);
 
 	if (n < 0)
 		return n;
-	remember(r, to, broadcast, payload, len, now_ns);
+	if (resend)
+		remember(r, payload, len, now_ns);
 	*out = r->out;
 	return n;
 }
 
-/* At most one challenge or answer per session per UK_ROOM_LIMIT_NS: a
- * replayed datagram cannot make a member send a stream. */
-static bool limit_ok(struct uk_room *r, const uint8_t *id, uint64_t now_ns)
+/* At most one challenge to, and one answer for, each session per
+ * UK_ROOM_LIMIT_NS: a replayed datagram cannot make a member send a
+ * stream. (Kept apart: two members that start together challenge each
+ * other, and each must still answer.) */
+static bool limit_ok(struct uk_room *r, uint8_t kind, const uint8_t *id, uint64_t now_ns)
 {
 	for (size_t i = 0; i < UK_ROOM_LIMITS; i++) {
 		struct uk_room_limit *l = &r->limits[i];
-		if (l->ns && memcmp(l->id, id, UK_ROOM_SESSION_LEN) == 0) {
+		if (l->ns && l->kind == kind && memcmp(l->id, id, UK_ROOM_SESSION_LEN) == 0) {
 			if (now_ns - l->ns < UK_ROOM_LIMIT_NS)
 				return false;
 			l->ns = now_ns ? now_ns : 1;
@@ -307,6 +307,7 @@ static bool limit_ok(struct uk_room *r, const uint8_t *id, uint64_t now_ns)
 		}
 	}
 	memcpy(r->limits[r->next_limit].id, id, UK_ROOM_SESSION_LEN);
+	r->limits[r->next_limit].kind = kind;
 	r->limits[r->next_limit].ns = now_ns ? now_ns : 1;
 	r->next_limit = (r->next_limit + 1) % UK_ROOM_LIMITS;
 	return true;
@@ -321,8 +322,8 @@ static void send_ours(struct uk_room *r, const struct uk_addr *to, uint8_t kind,
 }
 
 /* A live challenge for our session: prove it is live now (echo the
- * challenger's session) and resend, sealed afresh, what the challenger
- * dropped while it did not know us. */
+ * challenger's session) and resend, sealed afresh, the recent presence
+ * packets that the challenger dropped while it did not know us. */
 static void answer(struct uk_room *r, const struct uk_addr *from, const uint8_t *challenger,
 		   uint64_t now_ns)
 {
@@ -331,8 +332,7 @@ static void answer(struct uk_room *r, const struct uk_addr *from, const uint8_t 
 	for (size_t k = 1; k <= UK_ROOM_RECENT; k++) {
 		/* Oldest first, so the peer sees them in the order we sent. */
 		struct uk_room_recent *e = &r->recent[(r->next_recent + k) % UK_ROOM_RECENT];
-		if (!e->ns || now_ns - e->ns > UK_ROOM_RESEND_NS ||
-		    (!e->broadcast && !uk_addr_equal(&e->to, from)))
+		if (!e->ns || now_ns - e->ns > UK_ROOM_RESEND_NS)
 			continue;
 		r->stats.resent++;
 		send_ours(r, from, UK_ROOM_KIND_DATA, e->data, e->len, now_ns);
@@ -373,7 +373,7 @@ int uk_room_receive(struct uk_room *r, const struct uk_addr *from, const uint8_t
 		 * a replay; nothing to say. */
 		if (!echoes_us)
 			r->stats.replayed++;
-		else if (limit_ok(r, in.session, now_ns))
+		else if (limit_ok(r, UK_ROOM_KIND_RESPONSE, in.session, now_ns))
 			answer(r, from, in.session, now_ns);
 		return 0;
 	case UK_ROOM_KIND_RESPONSE:
@@ -395,7 +395,7 @@ int uk_room_receive(struct uk_room *r, const struct uk_addr *from, const uint8_t
 	}
 	if (!uk_replay_known(&r->win, in.session)) {
 		r->stats.unverified++;
-		if (limit_ok(r, in.session, now_ns)) {
+		if (limit_ok(r, UK_ROOM_KIND_CHALLENGE, in.session, now_ns)) {
 			r->stats.challenges++;
 			send_ours(r, from, UK_ROOM_KIND_CHALLENGE, in.session, UK_ROOM_SESSION_LEN,
 				  now_ns);

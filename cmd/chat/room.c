@@ -240,17 +240,28 @@ void chat_room_announce(struct app *a)
 
 /* ---- the datagrams ------------------------------------------------------------- */
 
+/* Presence packets are what a member that restarted drops and nobody
+ * retransmits: lib/room.c resends them to whoever challenges us. */
+static bool is_presence(const void *data, size_t len)
+{
+	struct uk_ipmsg m;
+	uint32_t mode;
+
+	if (uk_ipmsg_parse(data, len, &m) < 0)
+		return false;
+	mode = UK_IPMSG_MODE(m.command);
+	return mode == UK_IPMSG_BR_ENTRY || mode == UK_IPMSG_ANSENTRY ||
+	       mode == UK_IPMSG_BR_ABSENCE;
+}
+
 ssize_t chat_room_send(struct app *a, const struct uk_addr *to, const void *data, size_t len)
 {
 	const uint8_t *out;
-	bool broadcast = false;
 	long n;
 
 	if (!a->room)
 		return uk_sock_send(a->fd, data, len, to, NULL, 0);
-	for (size_t i = 0; i < a->n_broadcast; i++)
-		broadcast |= uk_addr_equal(to, &a->announce[i]);
-	n = uk_room_seal_data(&a->room->r, to, broadcast, data, len, uk_now_ns(), &out);
+	n = uk_room_seal_data(&a->room->r, is_presence(data, len), data, len, uk_now_ns(), &out);
 	if (n < 0)
 		return n;
 	return uk_sock_send(a->fd, out, (size_t)n, to, NULL, 0);

@@ -104,8 +104,9 @@ enum uk_room_open_result uk_room_open(const struct uk_room_key *key, const uint8
  * the receiver challenges the session (a sealed CHALLENGE naming it), the
  * live sender answers with a RESPONSE that echoes the challenger's own
  * random session (which nothing captured before the challenger started can
- * contain) and resends, freshly sealed, what it sent to that address or to
- * a broadcast address in the last UK_ROOM_RESEND_NS. docs/rooms.md. */
+ * contain) and resends, freshly sealed, the presence packets it sent in the
+ * last UK_ROOM_RESEND_NS (messages come again by their retransmission).
+ * docs/rooms.md. */
 #include "udpkit/addr.h"
 #include "udpkit/replay.h"
 
@@ -132,8 +133,6 @@ struct uk_room_stats {
 typedef void (*uk_room_send_fn)(void *ctx, const struct uk_addr *to, const void *data, size_t len);
 
 struct uk_room_recent {
-	struct uk_addr to;
-	bool broadcast;
 	uint64_t ns;
 	uint8_t *data;
 	size_t len, cap;
@@ -141,6 +140,7 @@ struct uk_room_recent {
 
 struct uk_room_limit {
 	uint8_t id[UK_ROOM_SESSION_LEN];
+	uint8_t kind; /* a challenge sent to id, or an answer to it */
 	uint64_t ns;
 };
 
@@ -165,11 +165,14 @@ int uk_room_init(struct uk_room *r, struct uk_room_key *key, size_t pad, uk_room
 		 void *ctx, uint64_t now_ns);
 void uk_room_free(struct uk_room *r);
 
-/* Seals payload as a DATA datagram for `to` (remembered for resending when
- * `to` challenges us, or anyone does for a broadcast). Returns its length,
- * the datagram in *out (valid until the next call), or -EMSGSIZE. */
-long uk_room_seal_data(struct uk_room *r, const struct uk_addr *to, bool broadcast,
-		       const void *payload, size_t len, uint64_t now_ns, const uint8_t **out);
+/* Seals payload as a DATA datagram. With resend, it is remembered for
+ * UK_ROOM_RESEND_NS and sent again, sealed afresh, to whoever challenges us
+ * in that time: for what nobody retransmits and may go to anyone (the
+ * chat's presence packets), never for messages, whose resending would
+ * show them twice. Returns its length, the datagram in *out (valid until
+ * the next call), or -EMSGSIZE. */
+long uk_room_seal_data(struct uk_room *r, bool resend, const void *payload, size_t len,
+		       uint64_t now_ns, const uint8_t **out);
 
 /* Opens a received datagram: 1 with the payload to deliver, 0 when it was
  * dropped (counted in stats) or was protocol (challenge, response). */
