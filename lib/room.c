@@ -295,19 +295,22 @@ long uk_room_seal_data(struct uk_room *r, bool resend, const void *payload, size
  * UK_ROOM_LIMIT_NS: a replayed datagram cannot make a member send a
  * stream. (Kept apart: two members that start together challenge each
  * other, and each must still answer.) */
-static bool limit_ok(struct uk_room *r, uint8_t kind, const uint8_t *id, uint64_t now_ns)
+static bool limit_ok(struct uk_room *r, uint8_t kind, const uint8_t *id, uint64_t now_ns,
+		     uint32_t max)
 {
 	for (size_t i = 0; i < UK_ROOM_LIMITS; i++) {
 		struct uk_room_limit *l = &r->limits[i];
 		if (l->ns && l->kind == kind && memcmp(l->id, id, UK_ROOM_SESSION_LEN) == 0) {
-			if (now_ns - l->ns < UK_ROOM_LIMIT_NS)
+			if (now_ns - l->ns < UK_ROOM_LIMIT_NS || l->count >= max)
 				return false;
 			l->ns = now_ns ? now_ns : 1;
+			l->count++;
 			return true;
 		}
 	}
 	memcpy(r->limits[r->next_limit].id, id, UK_ROOM_SESSION_LEN);
 	r->limits[r->next_limit].kind = kind;
+	r->limits[r->next_limit].count = 1;
 	r->limits[r->next_limit].ns = now_ns ? now_ns : 1;
 	r->next_limit = (r->next_limit + 1) % UK_ROOM_LIMITS;
 	return true;
@@ -339,6 +342,28 @@ static void answer(struct uk_room *r, const struct uk_addr *from, const uint8_t 
 	}
 }
 
+/* A datagram with our tag did not authenticate: tell its source, sealed
+ * with our key, which it cannot open either and so counts as a datagram
+ * for its room that does not authenticate (its wrong-passphrase hint). */
+static void notice(struct uk_room *r, const struct uk_addr *from, uint64_t now_ns)
+{
+	uint64_t h = uk_addr_hash(from);
+	uint8_t id[UK_ROOM_SESSION_LEN];
+
+	if (now_ns - r->notice_second_ns >= 1000000000u) {
+		r->notice_second_ns = now_ns;
+		r->notices_this_second = 0;
+	}
+	if (r->notices_this_second >= UK_ROOM_NOTICES_PER_S)
+		return;
+	memcpy(id, &h, sizeof(id));
+	if (!limit_ok(r, UK_ROOM_KIND_NOTICE, id, now_ns, UK_ROOM_NOTICES))
+		return;
+	r->notices_this_second++;
+	r->stats.notices_sent++;
+	send_ours(r, from, UK_ROOM_KIND_NOTICE, NULL, 0, now_ns);
+}
+
 int uk_room_receive(struct uk_room *r, const struct uk_addr *from, const uint8_t *buf, size_t len,
 		    uint64_t now_ns, const uint8_t **payload, size_t *payload_len)
 {
@@ -356,6 +381,7 @@ int uk_room_receive(struct uk_room *r, const struct uk_addr *from, const uint8_t
 		return 0;
 	case UK_ROOM_FORGED:
 		r->stats.forged++;
+		notice(r, from, now_ns);
 		return 0;
 	default:
 		r->stats.malformed++;
@@ -373,7 +399,7 @@ int uk_room_receive(struct uk_room *r, const struct uk_addr *from, const uint8_t
 		 * a replay; nothing to say. */
 		if (!echoes_us)
 			r->stats.replayed++;
-		else if (limit_ok(r, UK_ROOM_KIND_RESPONSE, in.session, now_ns))
+		else if (limit_ok(r, UK_ROOM_KIND_RESPONSE, in.session, now_ns, UINT32_MAX))
 			answer(r, from, in.session, now_ns);
 		return 0;
 	case UK_ROOM_KIND_RESPONSE:
@@ -389,13 +415,16 @@ int uk_room_receive(struct uk_room *r, const struct uk_addr *from, const uint8_t
 		return 0;
 	case UK_ROOM_KIND_DATA:
 		break;
+	case UK_ROOM_KIND_NOTICE:
+		r->stats.notices++;
+		return 0;
 	default:
 		r->stats.malformed++;
 		return 0;
 	}
 	if (!uk_replay_known(&r->win, in.session)) {
 		r->stats.unverified++;
-		if (limit_ok(r, UK_ROOM_KIND_CHALLENGE, in.session, now_ns)) {
+		if (limit_ok(r, UK_ROOM_KIND_CHALLENGE, in.session, now_ns, UINT32_MAX)) {
 			r->stats.challenges++;
 			send_ours(r, from, UK_ROOM_KIND_CHALLENGE, in.session, UK_ROOM_SESSION_LEN,
 				  now_ns);

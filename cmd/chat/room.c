@@ -14,8 +14,11 @@
 
 #define PASS_MAX 1024
 #define ROOM_NAME_MAX 64
-/* The wrong-passphrase hint: at the 3rd datagram with our room's tag that
- * does not authenticate, then at most once a minute while more arrive. */
+/* The wrong-passphrase hint: at the first datagram with our room's tag
+ * that does not authenticate while none has authenticated yet (a mistyped
+ * passphrase here: members answer what they cannot read with a notice, so
+ * it comes even if nobody talks), else at the 3rd since the last hint (one
+ * there); then at most once a minute while more arrive. */
 #define HINT_AFTER 3
 #define HINT_EVERY_NS (60 * UK_NS_PER_SEC)
 
@@ -273,7 +276,7 @@ static void hint(struct app *a, const struct uk_addr *from, uint64_t now)
 	char text[UK_ADDR_STRLEN];
 
 	c->forged_from = *from;
-	if (c->r.stats.forged - c->forged_hinted < HINT_AFTER ||
+	if (c->r.stats.forged - c->forged_hinted < (c->r.stats.opened ? HINT_AFTER : 1) ||
 	    (c->hint_ns && now - c->hint_ns < HINT_EVERY_NS))
 		return;
 	c->forged_hinted = c->r.stats.forged;
@@ -332,11 +335,12 @@ void chat_room_summary(const struct app *a)
 		"udpkit chat: room %s: %llu datagrams opened; dropped: %llu not sealed, %llu of "
 		"other rooms, %llu not authentic, %llu malformed, %llu replayed, %llu stale, "
 		"%llu from unverified sessions; %llu challenges, %llu answers, %llu resent, "
-		"%llu sessions verified\n",
+		"%llu sessions verified, %llu notices sent, %llu received\n",
 		a->room->name, (unsigned long long)s->opened, (unsigned long long)s->clear,
 		(unsigned long long)s->other_room, (unsigned long long)s->forged,
 		(unsigned long long)s->malformed, (unsigned long long)s->replayed,
 		(unsigned long long)s->stale, (unsigned long long)s->unverified,
 		(unsigned long long)s->challenges, (unsigned long long)s->answers,
-		(unsigned long long)s->resent, (unsigned long long)s->verified);
+		(unsigned long long)s->resent, (unsigned long long)s->verified,
+		(unsigned long long)s->notices_sent, (unsigned long long)s->notices);
 }

@@ -60,6 +60,7 @@ enum uk_room_kind {
 	UK_ROOM_KIND_DATA = 1,	    /* payload: an IPMsg or plain-text datagram */
 	UK_ROOM_KIND_CHALLENGE = 2, /* payload: the session challenged (8 bytes) */
 	UK_ROOM_KIND_RESPONSE = 3,  /* payload: the challenger's session, echoed */
+	UK_ROOM_KIND_NOTICE = 4,    /* empty: "what you sent me does not authenticate" */
 };
 struct uk_room_inner {
 	uint8_t kind;
@@ -115,6 +116,13 @@ enum uk_room_open_result uk_room_open(const struct uk_room_key *key, const uint8
 #define UK_ROOM_SESSIONS 256		/* sessions the replay table remembers */
 #define UK_ROOM_LIMITS 32		/* sessions with a recent challenge or answer */
 #define UK_ROOM_LIMIT_NS 500000000ull	/* one challenge/answer per session per 0.5 s */
+/* A datagram with our tag that does not authenticate gets a NOTICE back,
+ * sealed with our key: so a member with a mistyped passphrase hears, even
+ * when nobody talks, that this room's datagrams do not authenticate for it.
+ * At most UK_ROOM_NOTICES per address (while it is in the limits table),
+ * UK_ROOM_NOTICES_PER_S in all: no loop between two keys, no reflector. */
+#define UK_ROOM_NOTICES 3
+#define UK_ROOM_NOTICES_PER_S 8
 #define UK_ROOM_BUF 65536
 
 struct uk_room_stats {
@@ -128,6 +136,7 @@ struct uk_room_stats {
 	uint64_t unverified; /* from a session not verified yet: challenged */
 	uint64_t own;	     /* our own session (our broadcasts coming back) */
 	uint64_t challenges, answers, resent, verified;
+	uint64_t notices_sent, notices; /* notices sent, and received (authentic) */
 };
 
 typedef void (*uk_room_send_fn)(void *ctx, const struct uk_addr *to, const void *data, size_t len);
@@ -139,8 +148,9 @@ struct uk_room_recent {
 };
 
 struct uk_room_limit {
-	uint8_t id[UK_ROOM_SESSION_LEN];
-	uint8_t kind; /* a challenge sent to id, or an answer to it */
+	uint8_t id[UK_ROOM_SESSION_LEN]; /* a session, or an address's hash */
+	uint8_t kind;			 /* a challenge sent to id, an answer, a notice */
+	uint32_t count;
 	uint64_t ns;
 };
 
@@ -156,6 +166,8 @@ struct uk_room {
 	size_t next_recent;
 	struct uk_room_limit limits[UK_ROOM_LIMITS];
 	size_t next_limit;
+	uint64_t notice_second_ns;
+	unsigned notices_this_second;
 	struct uk_room_stats stats;
 	uint8_t *out, *plain; /* UK_ROOM_BUF each */
 };

@@ -183,6 +183,9 @@ class RoomLoopback(unittest.TestCase):
         for i in range(3):
             say(b, f"message {i}")
         a.wait_for(b"error\t", "out")
+        deadline = time.monotonic() + 20 * SLOW
+        while len(events(b, "sent")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
         line = [l for l in a.out().decode().splitlines() if l.startswith("error\t")][0]
         self.assertIn("do not authenticate", line)
         self.assertIn("wrong passphrase", line)
