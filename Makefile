@@ -321,6 +321,7 @@ $(BUILD)/bench/probe_%: bench/probes/probe_%.c
 bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --probes $(BUILD)/bench --out bench/README.md
 	@$(BUILD)/bench/room_cost
+	@$(PYTHON) bench/room.py --udpkit $(BUILD)/udpkit
 	@$(PYTHON) bench/history.py --udpkit $(BUILD)/udpkit
 
 # ---- dependencies ------------------------------------------------------------
