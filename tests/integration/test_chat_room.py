@@ -18,7 +18,8 @@ import threading
 import time
 import unittest
 
-from harness import BIN, SLOW, Proc, run, udp_socket
+from harness import BIN, SLOW, Proc, require_cmd, run, udp_socket
+from tmuxpane import TmuxPane, wait_bound_file
 
 ENV = dict(os.environ, UDPKIT_ROOM_COST="test")
 CHALLENGE_LEN = 80 + 8  # overhead + the session challenged (docs/rooms.md)
@@ -207,6 +208,7 @@ class RoomLoopback(unittest.TestCase):
         b.wait_for(b"joined\t127.0.0.1:%d\talice" % pa, "out")
         say(b, "for alice only")
         a.wait_for(b"\tfor alice only\n", "out")
+        b.wait_for(b"delivered\t127.0.0.1:%d\t" % pa, "out")
         plain.wait_for(b"datagrams of a private room arrive", "out")
         # The outsiders announce themselves to bob (plain, other room): dropped.
         say(plain, f"/to 127.0.0.1 {pb}")
@@ -335,6 +337,35 @@ class RoomLoopback(unittest.TestCase):
                 pass
             os.waitpid(pid, 0)
             os.close(fd)
+
+    def test_terminal_ui_prompt_status_line_and_peers(self):
+        """In the terminal UI, as a person uses it: the prompt does not echo,
+        the status line and /peers show the room, a member's message shows."""
+        require_cmd("tmux")
+        b, pb = self.start("bob")
+        err = os.path.join(self.tmp.name, "tui-err")
+        cmd = (f"UDPKIT_ROOM_COST=test LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 "
+               f"-p 0 -n alice --no-history --room team -P 127.0.0.1:{pb} 2>{err}")
+        t = TmuxPane(self, cmd, 100, 20)
+        t.wait_pane("passphrase for room team:")
+        t.tmux("send-keys", "-l", "correct horse")
+        t.tmux("send-keys", "Enter")
+        wait_bound_file(err)
+        screen = t.wait_pane("room team")
+        if "line mode on" in screen:
+            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        b.wait_for(b"joined\t", "out")
+        say(b, "/to alice")
+        say(b, "hello in the room")
+        t.wait_pane("hello in the room")
+        t.tmux("send-keys", "-l", "/peers")
+        t.tmux("send-keys", "Enter")
+        screen = t.wait_pane("1 members known")
+        status = [l for l in screen.splitlines() if "peers:" in l]
+        self.assertTrue(status and "room team" in status[0], screen)
+        self.assertNotIn("correct horse", screen)
+        t.tmux("send-keys", "-l", "/quit")
+        t.tmux("send-keys", "Enter")
 
     def test_real_cost_join_time(self):
         """Argon2id at the cost users get (256 MiB): joining is slow on
