@@ -20,19 +20,10 @@ import unittest
 
 from harness import BIN, SLOW, Proc, require_cmd, run, udp_socket
 from tmuxpane import TmuxPane, wait_bound_file
+from test_chat import events, say  # the chat tests' helpers (functions only)
 
 ENV = dict(os.environ, UDPKIT_ROOM_COST="test")
 CHALLENGE_LEN = 80 + 8  # overhead + the session challenged (docs/rooms.md)
-
-
-def say(p, line):
-    p.proc.stdin.write(line.encode() + b"\n")
-    p.proc.stdin.flush()
-
-
-def events(p, kind):
-    out = p.out().decode("utf-8", "replace")
-    return [l.split("\t") for l in out.splitlines() if l.startswith(kind + "\t")]
 
 
 def summary_counts(err):

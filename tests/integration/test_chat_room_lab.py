@@ -18,7 +18,9 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, SLOW, Proc
+from harness import BIN, SLOW
+from test_chat_lab import history, lines  # the plain lab's helpers (functions only)
+from test_chat_room import summary_counts as room_counts
 
 try:
     import netlab
@@ -60,34 +62,6 @@ for line in sys.stdin:
     n += 1
 print("replayed", n, flush=True)
 """
-
-
-def lines(p, kind):
-    return [l.split("\t") for l in p.out().decode("utf-8", "replace").splitlines()
-            if l.startswith(kind + "\t")]
-
-
-def history(path, kind):
-    out = []
-    with open(path, "rb") as f:
-        for l in f.read().split(b"\n"):
-            fields = l.split(b"\t")
-            if len(fields) == 7 and fields[1] == kind:
-                out.append(fields)
-    return out
-
-
-def room_counts(err):
-    for line in err.decode().splitlines():
-        if ": room " in line and "datagrams opened" in line:
-            body = line.split(": ", 2)[2].replace(";", ",")
-            out = {}
-            for part in body.split(","):
-                words = part.replace("dropped:", "").split()
-                if words and words[0].isdigit():
-                    out[" ".join(words[1:])] = int(words[0])
-            return out
-    raise AssertionError("no room summary in %r" % err)
 
 
 class RoomLab(unittest.TestCase):
