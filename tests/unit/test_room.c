@@ -488,6 +488,56 @@ static void test_room_resend_only_recent(void **state)
 	uk_room_free(&b.r);
 }
 
+/* A datagram with our tag that does not authenticate gets a sealed notice
+ * back, which the other key cannot open either: a member with a wrong
+ * passphrase hears of it. Two keys answering each other stop after
+ * UK_ROOM_NOTICES each. */
+static void test_room_notice_bounded(void **state)
+{
+	(void)state;
+	struct member a, w;
+	struct uk_room_key *k;
+	static const uint8_t wrong_key[32] = "another passphrase's key bytes!";
+	const uint8_t *out;
+	uint64_t t = 1;
+
+	member_init(&a, "team", 1, t);
+	memset(&w, 0, sizeof(w));
+	uk_addr_loopback(&w.addr, AF_INET, 5);
+	assert_int_equal(uk_room_key_from_raw(&k, "team", wrong_key), 0);
+	assert_int_equal(uk_room_init(&w.r, k, 0, wire_send, &w.out, t), 0);
+	long n = uk_room_seal_data(&w.r, true, "entry", 5, t, &out);
+	uint8_t d[256];
+	memcpy(d, out, (size_t)n);
+	assert_int_equal(receive_one(&a, &w, d, (size_t)n, t), 0);
+	assert_int_equal(a.r.stats.forged, 1);
+	assert_int_equal(a.out.n, 1);
+	assert_int_equal(a.out.q[0].n, UK_ROOM_OVERHEAD); /* an empty notice */
+	for (int round = 0; round < 100 && (a.out.n || w.out.n); round++) {
+		t += UK_ROOM_LIMIT_NS;
+		flush(&a, &w, t, NULL, 0);
+		flush(&w, &a, t, NULL, 0);
+	}
+	assert_int_equal(a.out.n + w.out.n, 0);
+	assert_int_equal(a.r.stats.notices_sent, UK_ROOM_NOTICES);
+	assert_int_equal(w.r.stats.notices_sent, UK_ROOM_NOTICES);
+	assert_true(w.r.stats.forged >= 1);
+	assert_int_equal(a.r.stats.opened + w.r.stats.opened, 0);
+	/* A notice under the right key is counted and ignored. */
+	struct member b;
+	member_init(&b, "team", 2, t);
+	n = uk_room_seal_data(&b.r, false, "x", 1, t, &out);
+	memcpy(d, out, (size_t)n);
+	d[n - 1] ^= 1;
+	assert_int_equal(receive_one(&a, &b, d, (size_t)n, t), 0);
+	assert_int_equal(flush(&a, &b, t, NULL, 0), 0);
+	assert_int_equal(b.r.stats.notices, 1);
+	assert_int_equal(b.out.n, 0);
+	uk_room_free(&a.r);
+	uk_room_free(&w.r);
+	uk_room_free(&b.r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +556,7 @@ int main(void)
 	    cmocka_unit_test(test_replay_start),
 	    cmocka_unit_test(test_room_protocol_challenge_and_replay),
 	    cmocka_unit_test(test_room_resend_only_recent),
+	    cmocka_unit_test(test_room_notice_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
