@@ -403,13 +403,13 @@ int uk_room_receive(struct uk_room *r, const struct uk_addr *from, const uint8_t
 			answer(r, from, in.session, now_ns);
 		return 0;
 	case UK_ROOM_KIND_RESPONSE:
-		if (!echoes_us) {
-			r->stats.replayed++;
-		} else if (!uk_replay_known(&r->win, in.session)) {
+		/* A response that does not echo our current session, or one
+		 * seen before, is a replay. */
+		if (echoes_us && !uk_replay_known(&r->win, in.session)) {
 			r->stats.verified++;
 			uk_replay_start(&r->win, in.session, in.seq, in.time_ms, now_ns);
-		} else if (uk_replay_check_at(&r->win, in.session, in.seq, in.time_ms, now_ns) !=
-			   UK_REPLAY_FRESH) {
+		} else if (!echoes_us || uk_replay_check_at(&r->win, in.session, in.seq, in.time_ms,
+							    now_ns) != UK_REPLAY_FRESH) {
 			r->stats.replayed++;
 		}
 		return 0;

@@ -86,7 +86,7 @@ static int read_tty(const char *prompt, char *buf, size_t cap, size_t *len)
 		sigaction(sigs[i], &old[i], NULL);
 	if (tty_signal) {
 		/* The chat's own handlers (or the default) take it from here. */
-		raise(tty_signal);
+		(void)raise(tty_signal); /* a handled signal: it cannot fail */
 		return -EINTR;
 	}
 	return rc;
