@@ -222,6 +222,39 @@ class RoomLoopback(unittest.TestCase):
         other.stop()
         self.assertGreaterEqual(summary_counts(other.err())["of other rooms"], 1)
 
+    def test_forged_receipt_marks_nothing_delivered(self):
+        """An attacker who even knows the packet number (the test reads it
+        from bob's output) cannot mark bob's message delivered: a receipt
+        in clear is not sealed, one sealed under another key is not
+        authentic, and neither is ever taken."""
+        s = udp_socket()
+        self.addCleanup(s.close)
+        port = s.getsockname()[1]
+        b, pb = self.start("bob", "-P", f"127.0.0.1:{port}")
+        say(b, "please confirm")
+        sent = b.wait_for(b"sent\t", "out").decode()
+        no = [l for l in sent.splitlines() if l.startswith("sent\t")][0].split("\t")[2]
+        data, _ = s.recvfrom(65536)
+        self.assertTrue(data.startswith(b"UKR\x01"))
+        self.assertNotIn(b"please confirm", data)
+        self.assertNotIn(b"bob", data)
+        recvmsg = b"1:%d:eve:evehost:33:%s\0" % (int(no) + 1, no.encode())
+        for _ in range(3):
+            s.sendto(recvmsg, ("127.0.0.1", pb))
+        s.sendto(data[:12] + bytes(24) + recvmsg + bytes(16), ("127.0.0.1", pb))
+        # Bob answers the one under another key with an (empty) notice:
+        # then everything before it on this path was read.
+        while True:
+            reply, _ = s.recvfrom(65536)
+            if len(reply) == 80:
+                break
+        self.assertEqual(events(b, "delivered"), [])
+        self.assertEqual(b.stop(), 1)
+        counts = summary_counts(b.err())
+        self.assertGreaterEqual(counts["not sealed"], 3)
+        self.assertGreaterEqual(counts["not authentic"], 1)
+        self.assertIn(b"0 delivered, 1 NOT delivered", b.err())
+
     def test_replay_changes_nothing_even_after_restart(self):
         relay = Relay()
         self.addCleanup(relay.close)
