@@ -142,6 +142,8 @@ void chat_status(struct app *a)
 	if (!out_open(&o))
 		return;
 	fprintf(o.f, " %s  ", a->local_text);
+	if (chat_room_name(a))
+		fprintf(o.f, "room %s  ", chat_room_name(a));
 	put_name(&o, a->nick);
 	fprintf(o.f, "  to: %s  peers: %zu  waiting: %zu  undelivered: %llu", target,
 		a->chat.roster.count, uk_chat_pending(&a->chat),
@@ -647,7 +649,7 @@ void chat_on_send(void *ctx, const struct uk_addr *to, const void *data, size_t 
 
 void chat_send_now(struct app *a, const struct uk_addr *to, const void *data, size_t len)
 {
-	ssize_t n = uk_sock_send(a->fd, data, len, to, NULL, 0);
+	ssize_t n = chat_room_send(a, to, data, len); /* sealed in a room */
 
 	if (n >= 0)
 		return;

@@ -230,6 +230,86 @@ class ChatIptux(unittest.TestCase):
         self.assertTrue(self.on_wire(2425, "\u4e2d\u6587\u6d88\u606f".encode("gbk")))
         self.assertFalse(self.on_wire(2426, "\u8fd9\u662f".encode()))
 
+    def test_iptux_outside_a_room(self):
+        """iptux as an outsider of a private room (issue 13): our sealed
+        entry and message get no answer from it (it cannot even tell them
+        for IPMsg), nothing of ours reaches its log, and its clear entry is
+        dropped by the room member; then, as a control, a plain message to
+        the same iptux is logged and acknowledged."""
+        home = self.tmp.name
+        os.makedirs(os.path.join(home, ".iptux"))
+        os.makedirs(os.path.join(home, ".config", "iptux", "log"))  # iptux first-run bug
+        config = {"debug_dont_broadcast": True, "bind_ip": "127.0.0.1", "port": 2426,
+                  "nick_name": "iptuxbot", "belong_group": "botgroup",
+                  "scan_net_segment": [{"startip": "127.0.0.1", "endip": "127.0.0.1"}]}
+        with open(os.path.join(home, ".iptux", "config.json"), "w") as f:
+            json.dump(config, f)
+        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+                   NO_AT_BRIDGE="1", UDPKIT_ROOM_COST="test")
+        env.pop("XDG_RUNTIME_DIR", None)
+        self.start_x_and_bus(env)
+        self.wire = self.spawn([sys.executable, "-c", SNIFFER])
+        self.wire.wait_for(b"ready\n", "out", 10)
+        passfile = os.path.join(home, "pass")
+        with open(passfile, "w") as f:
+            f.write("room passphrase\n")
+        os.chmod(passfile, 0o600)
+        us = self.spawn([BIN, "chat", "-b", "127.0.0.1", "-p", "2425", "-n", "roombot",
+                         "-P", "127.0.0.1:2426", "--stay", "--line", "--no-history",
+                         "--room", "team", "--passphrase-file", passfile], env=env,
+                        stdin=subprocess.PIPE)
+        us.wait_bound()
+        self.spawn(["iptux"], env=env)
+        # iptux's start-up entry (in clear) reaches us and is dropped.
+        deadline = time.monotonic() + 30 * SLOW
+        while not self.on_wire(2425, b"iptuxbot") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertTrue(self.on_wire(2425, b"iptuxbot"), "iptux sent no entry")
+        secret = "room secret for nobody else"
+        us.proc.stdin.write(secret.encode() + b"\n")
+        us.proc.stdin.flush()
+        us.wait_for(b"sent\t127.0.0.1:2426\t", "out", 15)
+        # Wait for 3 retransmissions of our sealed message to iptux.
+        deadline = time.monotonic() + 30 * SLOW
+        while time.monotonic() < deadline:
+            sealed = [l for l in self.wire.out().decode().splitlines()
+                      if l.startswith("2426 ") and l.split(" ")[1].startswith(b"UKR\x01".hex())]
+            if len(sealed) >= 4:
+                break
+            time.sleep(0.2)
+        self.assertGreaterEqual(len(sealed), 4)
+        to_us = [l for l in self.wire.out().decode().splitlines() if l.startswith("2425 ")]
+        # Only iptux's entries came back: no ANSENTRY, no receipt.
+        for line in to_us:
+            data = bytes.fromhex(line.split(" ")[1])
+            cmd = int(data.split(b":")[4]) & 0xff
+            self.assertIn(cmd, (0x01,), data[:80])  # BR_ENTRY only
+        self.assertFalse(self.on_wire(2426, secret.encode()))
+        self.assertEqual([l for l in us.out().decode().splitlines()
+                          if l.startswith(("joined\t", "recv\t"))], [])
+        us.stop()
+        self.assertRegex(us.err().decode(), r"room team: \d+ datagrams opened; dropped: [1-9]")
+        # The control: iptux was listening and logs a plain message.
+        log = os.path.join(home, ".config", "iptux", "log", "communicate.log")
+        r = subprocess.run(["ip", "netns", "exec", self.ns, sys.executable, "-c",
+                         "import socket,sys;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+                         "s.bind(('127.0.0.1',2425));s.settimeout(20);"
+                         "s.sendto(b'1:777:probe:probehost:288:plain control\\0',"
+                         "('127.0.0.1',2426));"
+                         "d=s.recv(2048);print(d.decode('latin-1'))"],
+                           capture_output=True, timeout=60 * SLOW)
+        self.assertIn(b":777", r.stdout, r.stderr)  # RECVMSG for packet 777
+        text = ""
+        deadline = time.monotonic() + 10 * SLOW
+        while time.monotonic() < deadline:
+            text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
+            if "plain control" in text:
+                break
+            time.sleep(0.2)
+        self.assertIn("plain control", text)
+        self.assertNotIn(secret, text)
+        self.assertNotIn("roombot", text)
+
 
     # ---- the issue's "done means": both ways, both histories, kill -9 ----
 
