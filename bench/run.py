@@ -625,10 +625,16 @@ def main():
     print()
     print(report)
     if a.out:
-        old = open(a.out).read() if os.path.exists(a.out) else ""
+        # The head (method, findings) is kept by hand, and so are the
+        # sections other benchmarks keep (from "## Other benchmarks" on):
+        # only "## Latest results" is rewritten.
+        old = open(a.out, encoding="utf-8").read() if os.path.exists(a.out) else ""
         head = old.split("## Latest results")[0] if "## Latest results" in old else old
-        with open(a.out, "w") as f:
-            f.write(head + "## Latest results\n\n" + report + "\n")
+        kept = ""
+        if "\n## Other benchmarks\n" in old:
+            kept = "\n" + old[old.index("\n## Other benchmarks\n") + 1:]
+        with open(a.out, "w", encoding="utf-8") as f:
+            f.write(head + "## Latest results\n\n" + report + "\n" + kept)
         print(f"\nwritten to {a.out}")
     return 0
 
