@@ -125,6 +125,28 @@ static int burst(struct uk_guard *g, const struct uk_addr *src, int count, uint6
 	return passed;
 }
 
+/* uk_guard_reset() forgets every source and takes the new settings, as a
+ * fresh uk_guard_init() would (the echo fuzz target relies on it). */
+static void test_reset(void **state)
+{
+	struct uk_guard g;
+	struct uk_guard_cfg cfg = {.rate_pps = 10, .burst = 5};
+	struct uk_addr a = addr("192.0.2.1:40000");
+	(void)state;
+	assert_int_equal(uk_guard_init(&g, &cfg, 64), 0);
+	assert_int_equal(burst(&g, &a, 20, T0), 5);
+	assert_int_equal(burst(&g, &a, 20, T0), 0);
+	uk_guard_reset(&g, &cfg);
+	assert_int_equal(burst(&g, &a, 20, T0), 5);
+	/* New settings, with burst and loop threshold defaulted as init does. */
+	cfg = (struct uk_guard_cfg){.rate_pps = 8};
+	uk_guard_reset(&g, &cfg);
+	assert_int_equal(g.cfg.burst, 8);
+	assert_int_equal(g.cfg.loop_threshold, UK_GUARD_DEFAULT_LOOP);
+	assert_int_equal(burst(&g, &a, 20, T0), 8);
+	uk_guard_free(&g);
+}
+
 static void test_token_bucket(void **state)
 {
 	struct uk_guard g;
@@ -495,6 +517,7 @@ int main(void)
 	    cmocka_unit_test(test_flood_of_sources),
 	    cmocka_unit_test(test_datagram_shorter_than_the_last_reply),
 	    cmocka_unit_test(test_hold_rule),
+	    cmocka_unit_test(test_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
