@@ -420,7 +420,7 @@ static void test_hold_rule(void **state)
 	uk_guard_batch(&g, false);
 	assert_int_equal(uk_guard_check(&g, &a, x, 4, t), UK_HOLD);
 	assert_int_equal(uk_guard_resolve(&g, &a, t + 1, &until), UK_HOLD);
-	assert_true(until == t + UK_GUARD_HOLD_NS);
+	assert_int_equal(until, t + UK_GUARD_HOLD_NS);
 	/* Only one hold at a time here: b's suspect is dropped at once. */
 	for (int i = 0; i < 3; i++, t += 20000) {
 		uk_guard_batch(&g, false);
@@ -433,7 +433,7 @@ static void test_hold_rule(void **state)
 	uk_guard_batch(&g, false);
 	assert_int_equal(uk_guard_check(&g, &a, x, 4, t + 2), UK_PASS);
 	assert_int_equal(uk_guard_resolve(&g, &a, t + 3, &until), UK_PASS);
-	assert_true(until == 0);
+	assert_int_equal(until, 0);
 	assert_int_equal(g.holds, 0);
 	/* ... and stays a client for UK_GUARD_MULTI_NS. */
 	for (int i = 0; i < 100; i++, t += 20000) {
