@@ -39,6 +39,9 @@ SLOW = harness.SLOW
 NOT_RUN = {
     "make check": "the whole suite, which runs this test",
     "make demo": "run by tests/integration/test_demo.py",
+    "udpkit chat --room team": "asks its passphrase on the terminal and opens the terminal UI: "
+                               "run with a terminal by test_chat_room (test_terminal_prompt_without_echo, "
+                               "test_terminal_ui_prompt_status_line_and_peers)",
 }
 
 
@@ -189,8 +192,22 @@ class ExampleLab(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
 
-    def stop(self, p):
+    def stop(self, p, port=None, host=1, addr="127.0.0.1"):
+        """Stops a server; with port, also waits until that UDP port of the
+        host can be bound again (the next example binds it: with the
+        io_uring backend the socket outlives the process for a moment, and
+        a server started at once found it in use)."""
         p.stop(signal.SIGINT)
+        if port:
+            probe = ("import socket,sys,time\nd=time.monotonic()+float(sys.argv[2])\n"
+                     "while True:\n  s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET,"
+                     "socket.SOCK_DGRAM)\n  try:\n    s.bind((sys.argv[1],int(sys.argv[3])));break\n"
+                     "  except OSError:\n    assert time.monotonic()<d,'port still in use'\n    time.sleep(0.01)\n"
+                     "  finally:\n    s.close()\n")
+            r = subprocess.run(self.lab.exec_argv(host, [harness.python3(), "-c", probe, addr,
+                                                      str(10 * SLOW), str(port)]),
+                               capture_output=True, timeout=60 * SLOW)
+            self.assertEqual(r.returncode, 0, r.stderr)
         return p.out().decode("utf-8", "replace"), p.err().decode("utf-8", "replace")
 
 
@@ -228,7 +245,7 @@ class TestEchoClients(ExampleLab):
             e = self.start_example(1, server)
             out, _ = self.run_example(1, "udpkit ping -c 3 127.0.0.1:8080")
             self.assertIn("3 packets transmitted, 3 received, 0% packet loss", out)
-            self.stop(e)
+            self.stop(e, 8080)
         e = self.start_example(1, "udpkit echo")
         out, _ = self.run_example(1, "udpkit ping -c 10 -i 10ms 127.0.0.1 8080")
         self.assertIn("10 packets transmitted, 10 received", out)
@@ -265,7 +282,7 @@ class TestEchoClients(ExampleLab):
         e = self.start_example(1, "udpkit echo -m sockperf -p 11111 -q")
         out, _ = self.run_example(1, "udpkit ping -c 100 -i 1ms -q 127.0.0.1 11111")
         self.assertIn("100 packets transmitted, 100 received", out)
-        self.stop(e)
+        self.stop(e, 11111)
         if shutil.which("sockperf"):  # the man page's own words: sockperf server
             s = self.start(1, ["sockperf", "server", "-i", "127.0.0.1"], bound=False)
             s.wait_for(b"Warmup stage", "out", 15)
@@ -286,7 +303,7 @@ class TestRemoteEcho(ExampleLab):
             out, err = self.run_example(1, "printf 'a\\nb\\nc\\n' | udpkit send -W 200ms 192.0.2.7 7007")
             self.assertIn("3 lines sent, 3 replied", err)
             self.assertRegex(out, r"reply from 192\.0\.2\.7:7007 \(1 bytes?, .*\): c")
-            self.stop(e)
+            self.stop(e, 7007, host=2, addr="::")
 
 
 class TestLan(ExampleLab):
@@ -402,6 +419,22 @@ class TestChat(ExampleLab):
             n = self.start(1, [harness.python3(), "-c", recv, "9000"])
         self.run_example(1, "echo hello | udpkit chat -p 0 --no-discovery --plain-peer 127.0.0.1:9000")
         n.wait_for(b"hello", "out", 10)
+
+    def test_room_with_a_passphrase_file(self):
+        for home in (self.home, os.path.join(self.tmp, "bob")):
+            os.makedirs(home, 0o700, exist_ok=True)
+            with open(os.path.join(home, ".team-pass"), "w") as f:
+                f.write("correct horse battery staple\n")
+            os.chmod(os.path.join(home, ".team-pass"), 0o600)
+        b = self.start(2, [BIN, "chat", "-n", "bob", "--stay", "--no-history", "--room", "team",
+                           "--passphrase-file", os.path.join(self.tmp, "bob", ".team-pass")],
+                       stdin=subprocess.PIPE)
+        a = self.start_example(1, "udpkit chat -n alice --room team --passphrase-file ~/.team-pass",
+                               stdin=subprocess.PIPE)
+        a.wait_for(b"joined\t10.77.0.2:2425\tbob\t", "out", 60)
+        a.proc.stdin.close()
+        self.assertEqual(a.wait(60), 0, a.err())
+        self.stop(b)
 
     def test_firewall_rule(self):
         """Debian's default ruleset (/etc/nftables.conf) in the lab host,
