@@ -178,6 +178,9 @@ coverage: deps-check
 		$(COV)/udpkit $(COV_UNIT) $(COV)/tools/hist_writer $(COV)/tools/tui_driver \
 		$(COV)/tools/fail_sync.so
 	@UK_RESULTS= $(PYTHON) tests/run_unit.py $(COV_UNIT)
+	@# Servers started as root switch to nobody once bound (lib/priv.c):
+	@# their counts reach the .gcda files only if nobody may write them.
+	@chmod -R a+rwX $(COV)/obj
 	@rc=0; UDPKIT_BIN=$(abspath $(COV)/udpkit) UDPKIT_TOOLS=$(abspath $(COV)/tools) \
 		UDPKIT_VARIANT=coverage $(PYTHON) tests/run_integration.py || rc=1; \
 	$(PYTHON) tests/coverage.py --build $(COV) --lines $(COV_LINES) --branches $(COV_BRANCHES) \
@@ -336,7 +339,7 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 BUILD_PACKAGES := gcc make pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev liburing-dev
 DEB_PACKAGES := $(BUILD_PACKAGES) clang clang-format libclang-rt-14-dev libcmocka-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales \
-	clang-tidy clang-tools cppcheck gcovr netcat-openbsd python3-jsonschema groff-base zsh
+	clang-tidy clang-tools cppcheck gcovr netcat-openbsd python3-jsonschema groff-base zsh jq nftables
 deps-build: PACKAGES = $(BUILD_PACKAGES)
 deps: PACKAGES = $(DEB_PACKAGES)
 deps deps-build:

@@ -309,9 +309,20 @@ static bool send_number(struct uk_chat *c, const struct uk_addr *to, uint32_t co
 	return n > 0 && transmit(c, to, c->pkt, (size_t)n);
 }
 
+/* Sends an entry to a peer of the table, which may be there only because
+ * a forged datagram put it there: to one not confirmed, within the
+ * amplification bound of the reply budget (not its rates), as answers. */
+static void send_entry_to_peer(struct uk_chat *c, const struct uk_addr *to, uint32_t mode,
+			       uint64_t now_ns)
+{
+	answer_begin(c, false, now_ns);
+	send_entry(c, to, mode);
+	answer_end(c);
+}
+
 /* Sends mode to every announce address, then every IPMsg peer not among
  * them (they were found by broadcast or wrote to us first). */
-static void tell_everyone(struct uk_chat *c, uint32_t mode)
+static void tell_everyone(struct uk_chat *c, uint32_t mode, uint64_t now_ns)
 {
 	for (size_t i = 0; i < c->cfg.n_announce; i++)
 		send_entry(c, &c->cfg.announce[i], mode);
@@ -323,7 +334,7 @@ static void tell_everyone(struct uk_chat *c, uint32_t mode)
 		for (size_t k = 0; k < c->cfg.n_announce && !announced; k++)
 			announced = uk_addr_equal(&p->addr, &c->cfg.announce[k]);
 		if (!announced)
-			send_entry(c, &p->addr, mode);
+			send_entry_to_peer(c, &p->addr, mode, now_ns);
 	}
 }
 
@@ -397,19 +408,17 @@ void uk_chat_stop(struct uk_chat *c, uint64_t now_ns)
 {
 	struct uk_outbox_action act;
 
-	(void)now_ns;
 	while (uk_outbox_drain(&c->outbox, &act) == 1)
 		report_outcome(c, UK_CHAT_UNDELIVERED, &act.peer, act.packet_no, act.user,
 			       act.tries, 0, "quit before a receipt");
-	tell_everyone(c, UK_IPMSG_BR_EXIT);
+	tell_everyone(c, UK_IPMSG_BR_EXIT, now_ns);
 }
 
 void uk_chat_set_away(struct uk_chat *c, bool away, const char *text, uint64_t now_ns)
 {
-	(void)now_ns;
 	c->away = away;
 	snprintf(c->away_text, sizeof(c->away_text), "%s", away && text ? text : "");
-	tell_everyone(c, UK_IPMSG_BR_ABSENCE);
+	tell_everyone(c, UK_IPMSG_BR_ABSENCE, now_ns);
 }
 
 void uk_chat_seen(struct uk_chat *c, const struct uk_addr *peer, uint64_t msg_id)
@@ -420,9 +429,8 @@ void uk_chat_seen(struct uk_chat *c, const struct uk_addr *peer, uint64_t msg_id
 
 void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns)
 {
-	(void)now_ns;
 	uk_ipmsg_ident_set(&c->id, c->id.user, c->id.host, nick, c->id.group);
-	tell_everyone(c, UK_IPMSG_BR_ABSENCE);
+	tell_everyone(c, UK_IPMSG_BR_ABSENCE, now_ns);
 }
 
 void uk_chat_remember(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
@@ -1180,7 +1188,7 @@ void uk_chat_tick(struct uk_chat *c, uint64_t now_ns)
 		for (size_t i = 0; i < c->roster.cap; i++) {
 			const struct uk_peer *p = &c->roster.peers[i];
 			if (p->used && p->ipmsg && now_ns - p->last_ns >= UK_CHAT_PROBE_NS)
-				send_entry(c, &p->addr, UK_IPMSG_BR_ENTRY);
+				send_entry_to_peer(c, &p->addr, UK_IPMSG_BR_ENTRY, now_ns);
 		}
 	}
 	while (uk_roster_expire(&c->roster, now_ns, &gone)) {

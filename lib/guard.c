@@ -27,21 +27,27 @@ int uk_guard_init(struct uk_guard *g, const struct uk_guard_cfg *cfg, size_t sou
 
 	while (sets * UK_GUARD_WAYS < sources)
 		sets <<= 1;
+	g->table = calloc(sets * UK_GUARD_WAYS, sizeof(*g->table));
+	if (!g->table)
+		return -ENOMEM;
+	g->sets = sets;
+	uk_guard_reset(g, cfg);
+	return 0;
+}
+
+void uk_guard_reset(struct uk_guard *g, const struct uk_guard_cfg *cfg)
+{
 	g->cfg = *cfg;
 	if (!g->cfg.burst)
 		g->cfg.burst = g->cfg.rate_pps;
 	if (!g->cfg.loop_threshold)
 		g->cfg.loop_threshold = UK_GUARD_DEFAULT_LOOP;
-	g->table = calloc(sets * UK_GUARD_WAYS, sizeof(*g->table));
-	if (!g->table)
-		return -ENOMEM;
-	g->sets = sets;
+	memset(g->table, 0, g->sets * UK_GUARD_WAYS * sizeof(*g->table));
 	g->batch = 0;
 	g->holds = 0;
 	g->pressure = false;
 	g->last_key = 0;
 	g->mixed_ns = 0;
-	return 0;
 }
 
 void uk_guard_free(struct uk_guard *g)

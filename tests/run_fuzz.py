@@ -27,12 +27,13 @@ def run(cmd, timeout):
         return -1, "TIMEOUT"
 
 
-# Targets fed whole datagrams (or message texts, or history lines) take
-# inputs up to 64 KiB, as large as a UDP datagram; the rest (option text,
-# event sequences) keep libFuzzer's default of 4096 bytes.
+# Targets fed whole datagrams (or message texts, history lines, a file
+# offer's text, a configuration file of up to 64 KiB) take inputs up to
+# 64 KiB, as large as a UDP datagram; the rest (option text, event
+# sequences) keep libFuzzer's default of 4096 bytes.
 MAX_LEN = {name: 65536 for name in (
-    "fuzz_charset", "fuzz_echo", "fuzz_history", "fuzz_ipmsg", "fuzz_listen",
-    "fuzz_probe", "fuzz_room", "fuzz_show", "fuzz_text", "fuzz_tui")}
+    "fuzz_attach", "fuzz_charset", "fuzz_conf", "fuzz_echo", "fuzz_history", "fuzz_ipmsg",
+    "fuzz_listen", "fuzz_probe", "fuzz_room", "fuzz_show", "fuzz_text", "fuzz_tui")}
 
 
 def max_len_args(name):

@@ -107,6 +107,9 @@ struct uk_guard {
 /* sources: how many to remember (rounded up). Returns 0 or -ENOMEM. */
 int uk_guard_init(struct uk_guard *g, const struct uk_guard_cfg *cfg, size_t sources);
 void uk_guard_free(struct uk_guard *g);
+/* Forgets every source and takes cfg, as uk_guard_init() would, keeping
+ * the table (no allocation: the echo fuzz target resets per input). */
+void uk_guard_reset(struct uk_guard *g, const struct uk_guard_cfg *cfg);
 
 /* The source rules alone (badsrc, service, lowport): no state. */
 enum uk_verdict uk_guard_source_rules(const struct uk_addr *src);

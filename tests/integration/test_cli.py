@@ -523,6 +523,43 @@ class TestCompletion(unittest.TestCase):
         self.assertIn("(stamp pure sockperf)", text)
 
 
+class TestZshCompletion(unittest.TestCase):
+    """The zsh completion in a real interactive zsh: tests/lib/zcomplete.zsh
+    types the line and TAB in a pseudo-terminal (zsh/zpty) and prints what
+    the completion system offers."""
+
+    def setUp(self):
+        self.zsh = shutil.which("zsh")
+        if not self.zsh:
+            self.skipTest("zsh is not installed (Debian package zsh; make deps)")
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        with open(os.path.join(self.dir, "_udpkit"), "wb") as f:
+            f.write(harness.run("--completion", "zsh").stdout)
+        self.script = os.path.join(harness.ROOT, "tests", "lib", "zcomplete.zsh")
+
+    def complete(self, line):
+        env = dict(os.environ, HOME=self.dir)
+        r = subprocess.run([self.zsh, "-f", self.script, self.dir, line], capture_output=True,
+                           timeout=60 * harness.SLOW, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return set(r.stdout.decode().split())
+
+    def test_commands_options_and_values(self):
+        self.assertEqual(self.complete("udpkit pi"), {"ping"})
+        self.assertEqual(self.complete("udpkit help br"), {"broadcast"})
+        self.assertEqual(self.complete("udpkit ping --js"), {"--json"})
+        self.assertEqual(self.complete("udpkit echo -m "), {"stamp", "pure", "sockperf"})
+        self.assertEqual(self.complete("udpkit echo --mode s"), {"stamp", "sockperf"})
+        self.assertEqual(self.complete("udpkit ping --color=a"), {"auto", "always"})
+        self.assertIn("lo", self.complete("udpkit ifaces -I "))
+        self.assertEqual(self.complete("udpkit ping -c "), set())
+        # Every option of --help, as for bash.
+        helped = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[a-zA-Z0-9])(?=[ ,=\[\n])",
+                                out(harness.run("bench", "--help")).split("options:", 1)[1]))
+        self.assertEqual(self.complete("udpkit bench -"), helped)
+
+
 class TestLetters(unittest.TestCase):
     """A short letter means one thing across all commands, unless
     docs/cli.md lists the exception with its reason; the table there is

@@ -48,6 +48,27 @@ class TestHardening(unittest.TestCase):
         text = tool("objdump", "-d", "--no-show-raw-insn", harness.BIN)
         self.assertGreater(text.count("endbr64"), 100)
 
+    def test_cet_property(self):
+        """Every object is compiled CET-ready (IBT and SHSTK), but the
+        linker marks the binary only when every input is: Debian 12's glibc
+        start files (Scrt1.o, crti.o, crtn.o) carry no mark, so the binary
+        has none and neither indirect-branch tracking nor shadow stacks are
+        enforced (glibc 2.36 has no user-space CET either). This test
+        fails when the mark is missing for any other reason, e.g. one of
+        our objects built without -fcf-protection (README, "hardened")."""
+        notes = tool("readelf", "-n", "-W", harness.BIN)
+        if re.search(r"x86 feature: IBT, SHSTK", notes):
+            return
+        harness.require_cmd("gcc", "gcc")
+        unmarked = []
+        for f in ("Scrt1.o", "crti.o", "crtn.o", "crtbeginS.o", "crtendS.o"):
+            path = tool("gcc", f"-print-file-name={f}").strip()
+            if "IBT, SHSTK" not in tool("readelf", "-n", "-W", path):
+                unmarked.append(f)
+        self.assertTrue(unmarked, "every start file is CET-marked, yet the binary is not: "
+                        "an object of ours was built without -fcf-protection")
+        self.assertTrue(set(unmarked) <= {"Scrt1.o", "crti.o", "crtn.o"}, unmarked)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -81,8 +81,9 @@ class TestSend(unittest.TestCase):
             p = udpkit("send", "-W", "2", "127.0.0.1", peer.port, stdin=subprocess.PIPE)
             p.proc.stdin.write(b"x\n")
             p.proc.stdin.flush()
-            deadline = time.monotonic() + 5
-            while not peer.received and time.monotonic() < deadline:
+            deadline = time.monotonic() + 10 * SLOW
+            while not peer.received:  # the event: the line reached the peer
+                self.assertLess(time.monotonic(), deadline, "the line never reached the peer")
                 time.sleep(0.01)
             client_addr = peer.received[0][1]
             udp_socket().sendto(b"forged", client_addr)

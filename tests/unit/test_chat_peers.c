@@ -29,12 +29,18 @@ struct cap {
 	unsigned recv, sent, changed, undelivered;
 	size_t replaced;
 	enum uk_charset_kind sent_charset;
+	struct uk_addr watch; /* what is sent to this address, counted */
+	size_t watch_bytes, watch_count;
 };
 
 static void on_send(void *ctx, const struct uk_addr *to, const void *data, size_t len)
 {
 	struct cap *c = ctx;
 	c->to_plain += uk_addr_equal(to, &c->plain);
+	if (uk_addr_equal(to, &c->watch)) {
+		c->watch_bytes += len;
+		c->watch_count++;
+	}
 	if (c->nout < 16 && len < sizeof(c->out[0])) {
 		memcpy(c->out[c->nout], data, len);
 		c->out[c->nout][len] = 0;
@@ -243,6 +249,43 @@ static void test_sealed_offer_group_info(void **state)
 	uk_chat_free(&w.chat);
 }
 
+/* Issue 10, attack 4, beyond answers: a forged BR_ENTRY puts its address
+ * in the peer table, and what we send to the table later (a /nick or
+ * /away notice, the 10-minute probe, the exit) went there unbounded: 20
+ * nick changes sent it 20 entries. To a peer not confirmed they now stay
+ * within the same 3x bound as answers; announce addresses (--peer) get
+ * every one. */
+static void test_table_peers_within_bound(void **state)
+{
+	struct world w;
+	struct uk_addr forged;
+	static const char entry[] = "1:100:u:h:1:x\0\0";
+	char nick[16];
+	size_t to_announce = 0;
+	(void)state;
+
+	setup_world(&w, UK_CHARSET_UTF8);
+	assert_int_equal(uk_addr_parse(&forged, "10.9.9.9", 2425, AF_INET), 0);
+	w.cap.watch = forged;
+	feed(&w, &forged, entry, sizeof(entry) - 1);
+	for (int i = 0; i < 20; i++) {
+		snprintf(nick, sizeof(nick), "nick%d", i);
+		uk_chat_set_nick(&w.chat, nick, (11 + (uint64_t)i) * SEC);
+	}
+	uk_chat_set_away(&w.chat, true, "lunch", 40 * SEC);
+	uk_chat_tick(&w.chat, 40 * SEC + UK_CHAT_PROBE_NS);
+	uk_chat_stop(&w.chat, 50 * SEC + UK_CHAT_PROBE_NS);
+	assert_in_range(w.cap.watch_bytes, 1, 3 * (sizeof(entry) - 1));
+	/* The announce address got all 22 notices (the log keeps 16). */
+	w.cap.watch = w.announce[0];
+	w.cap.watch_count = 0;
+	for (int i = 0; i < 5; i++)
+		uk_chat_set_nick(&w.chat, "again", 60 * SEC + UK_CHAT_PROBE_NS);
+	to_announce = w.cap.watch_count;
+	assert_int_equal(to_announce, 5);
+	uk_chat_free(&w.chat);
+}
+
 /* A peer's away flag and text; iptux's ABSENCEOPT (set even when present)
  * is not taken as away. */
 static void test_peer_away(void **state)
@@ -301,6 +344,7 @@ int main(void)
 	    cmocka_unit_test(test_plain_peer),
 	    cmocka_unit_test(test_silent_announce_peer_is_undelivered),
 	    cmocka_unit_test(test_sealed_offer_group_info),
+	    cmocka_unit_test(test_table_peers_within_bound),
 	    cmocka_unit_test(test_peer_away),
 	    cmocka_unit_test(test_replacement_reported),
 	};

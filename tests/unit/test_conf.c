@@ -76,6 +76,40 @@ static void test_refuses_malformed_with_line(void **state)
 	memset(big, 'x', sizeof(big));
 	memcpy(big, "k = ", 4);
 	refused(big, sizeof(big), 1);
+	/* The same bounds inside quotes, and on the key. */
+	big[4] = '"';
+	big[sizeof(big) - 2] = '"';
+	big[sizeof(big) - 1] = '\n';
+	refused(big, sizeof(big), 1);
+	char key[UK_CONF_MAX_KEY + 8];
+	memset(key, 'k', sizeof(key));
+	memcpy(key + sizeof(key) - 4, "=1\n", 3);
+	refused(key, sizeof(key) - 1, 1);
+	/* A key exactly as long as allowed is fine. */
+	memset(key, 'k', UK_CONF_MAX_KEY);
+	memcpy(key + UK_CONF_MAX_KEY, "=1\n", 3);
+	struct uk_conf c;
+	assert_int_equal(uk_conf_parse(&c, key, UK_CONF_MAX_KEY + 3), 0);
+	assert_int_equal(strlen(c.entries[0].key), UK_CONF_MAX_KEY);
+	uk_conf_free(&c);
+}
+
+/* Many entries: the table grows past its first allocation. */
+static void test_many_entries(void **state)
+{
+	(void)state;
+	char *text = malloc(1000 * 24);
+	size_t len = 0;
+	struct uk_conf c;
+	assert_non_null(text);
+	for (int i = 0; i < 1000; i++)
+		len += (size_t)sprintf(text + len, "peer = 10.0.%d.%d\n", i / 250, i % 250);
+	assert_int_equal(uk_conf_parse(&c, text, len), 0);
+	assert_int_equal(c.count, 1000);
+	assert_string_equal(c.entries[999].value, "10.0.3.249");
+	assert_int_equal(c.entries[999].line, 1000);
+	uk_conf_free(&c);
+	free(text);
 }
 
 static void test_load_file(void **state)
@@ -113,6 +147,7 @@ int main(void)
 	    cmocka_unit_test(test_accepts_keys_values_comments),
 	    cmocka_unit_test(test_refuses_malformed_with_line),
 	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_many_entries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

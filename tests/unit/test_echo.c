@@ -313,9 +313,9 @@ static int bounce(enum uk_echo_mode ma, enum uk_echo_mode mb)
 		if (w->outcomes[0] == UK_ECHO_HELD) {
 			/* Nothing else comes from the other server while held. */
 			assert_int_equal(uk_echo_resolve(w, now + 1, &next), 0);
-			assert_true(next == now + UK_GUARD_HOLD_NS);
+			assert_int_equal(next, now + UK_GUARD_HOLD_NS);
 			assert_int_equal(uk_echo_resolve(w, next, &next), 0);
-			assert_true(next == 0);
+			assert_int_equal(next, 0);
 			assert_int_equal(w->held_count, 0);
 			break;
 		}

@@ -125,6 +125,28 @@ static int burst(struct uk_guard *g, const struct uk_addr *src, int count, uint6
 	return passed;
 }
 
+/* uk_guard_reset() forgets every source and takes the new settings, as a
+ * fresh uk_guard_init() would (the echo fuzz target relies on it). */
+static void test_reset(void **state)
+{
+	struct uk_guard g;
+	struct uk_guard_cfg cfg = {.rate_pps = 10, .burst = 5};
+	struct uk_addr a = addr("192.0.2.1:40000");
+	(void)state;
+	assert_int_equal(uk_guard_init(&g, &cfg, 64), 0);
+	assert_int_equal(burst(&g, &a, 20, T0), 5);
+	assert_int_equal(burst(&g, &a, 20, T0), 0);
+	uk_guard_reset(&g, &cfg);
+	assert_int_equal(burst(&g, &a, 20, T0), 5);
+	/* New settings, with burst and loop threshold defaulted as init does. */
+	cfg = (struct uk_guard_cfg){.rate_pps = 8};
+	uk_guard_reset(&g, &cfg);
+	assert_int_equal(g.cfg.burst, 8);
+	assert_int_equal(g.cfg.loop_threshold, UK_GUARD_DEFAULT_LOOP);
+	assert_int_equal(burst(&g, &a, 20, T0), 8);
+	uk_guard_free(&g);
+}
+
 static void test_token_bucket(void **state)
 {
 	struct uk_guard g;
@@ -398,7 +420,7 @@ static void test_hold_rule(void **state)
 	uk_guard_batch(&g, false);
 	assert_int_equal(uk_guard_check(&g, &a, x, 4, t), UK_HOLD);
 	assert_int_equal(uk_guard_resolve(&g, &a, t + 1, &until), UK_HOLD);
-	assert_true(until == t + UK_GUARD_HOLD_NS);
+	assert_int_equal(until, t + UK_GUARD_HOLD_NS);
 	/* Only one hold at a time here: b's suspect is dropped at once. */
 	for (int i = 0; i < 3; i++, t += 20000) {
 		uk_guard_batch(&g, false);
@@ -411,7 +433,7 @@ static void test_hold_rule(void **state)
 	uk_guard_batch(&g, false);
 	assert_int_equal(uk_guard_check(&g, &a, x, 4, t + 2), UK_PASS);
 	assert_int_equal(uk_guard_resolve(&g, &a, t + 3, &until), UK_PASS);
-	assert_true(until == 0);
+	assert_int_equal(until, 0);
 	assert_int_equal(g.holds, 0);
 	/* ... and stays a client for UK_GUARD_MULTI_NS. */
 	for (int i = 0; i < 100; i++, t += 20000) {
@@ -495,6 +517,7 @@ int main(void)
 	    cmocka_unit_test(test_flood_of_sources),
 	    cmocka_unit_test(test_datagram_shorter_than_the_last_reply),
 	    cmocka_unit_test(test_hold_rule),
+	    cmocka_unit_test(test_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

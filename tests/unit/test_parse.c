@@ -95,20 +95,20 @@ static void test_duration_long_units(void **state)
 	uint64_t ns = 0;
 	(void)state;
 	assert_int_equal(uk_parse_duration("2h", UK_NS_PER_SEC, 0, UINT64_MAX, &ns), 0);
-	assert_true(ns == 7200 * UK_NS_PER_SEC);
+	assert_int_equal(ns, 7200 * UK_NS_PER_SEC);
 	assert_int_equal(uk_parse_duration("1.5h", UK_NS_PER_SEC, 0, UINT64_MAX, &ns), 0);
-	assert_true(ns == 5400 * UK_NS_PER_SEC);
+	assert_int_equal(ns, 5400 * UK_NS_PER_SEC);
 	assert_int_equal(uk_parse_duration("3d", UK_NS_PER_SEC, 0, UINT64_MAX, &ns), 0);
-	assert_true(ns == 3 * 86400 * UK_NS_PER_SEC);
+	assert_int_equal(ns, 3 * 86400 * UK_NS_PER_SEC);
 	assert_int_equal(uk_parse_duration("1w", UK_NS_PER_SEC, 0, UINT64_MAX, &ns), 0);
-	assert_true(ns == 604800 * UK_NS_PER_SEC);
+	assert_int_equal(ns, 604800 * UK_NS_PER_SEC);
 	/* 30600 weeks is more than 2^63 ns: an error, never a wrapped value. */
 	ns = 42;
 	assert_int_equal(uk_parse_duration("30600w", UK_NS_PER_SEC, 0, UINT64_MAX, &ns),
 			 UK_ERANGE_);
 	assert_int_equal(uk_parse_duration("1e300s", UK_NS_PER_SEC, 0, UINT64_MAX, &ns),
 			 UK_ERANGE_);
-	assert_true(ns == 42);
+	assert_int_equal(ns, 42);
 }
 
 static void test_rate(void **state)
@@ -116,15 +116,15 @@ static void test_rate(void **state)
 	uint64_t v = 0;
 	(void)state;
 	assert_int_equal(uk_parse_rate("50000", 1, 100000000, &v), 0);
-	assert_true(v == 50000);
+	assert_int_equal(v, 50000);
 	assert_int_equal(uk_parse_rate("1k", 1, 100000000, &v), 0);
-	assert_true(v == 1000);
+	assert_int_equal(v, 1000);
 	assert_int_equal(uk_parse_rate("2.5k", 1, 100000000, &v), 0);
-	assert_true(v == 2500);
+	assert_int_equal(v, 2500);
 	assert_int_equal(uk_parse_rate("1M", 1, 100000000, &v), 0);
-	assert_true(v == 1000000);
+	assert_int_equal(v, 1000000);
 	assert_int_equal(uk_parse_rate("0", 0, 10, &v), 0);
-	assert_true(v == 0);
+	assert_int_equal(v, 0);
 	assert_int_equal(uk_parse_rate("1K", 1, 100000000, &v), UK_EPARSE);
 	assert_int_equal(uk_parse_rate("1m", 1, 100000000, &v), UK_EPARSE);
 	assert_int_equal(uk_parse_rate("1.5", 1, 100000000, &v), UK_EPARSE);
@@ -157,7 +157,7 @@ static void test_format_duration(void **state)
 		assert_int_equal(uk_parse_duration(uk_format_duration(values[i], buf, sizeof(buf)),
 						   UK_NS_PER_SEC, 0, UINT64_MAX, &ns),
 				 0);
-		assert_true(ns == values[i]);
+		assert_int_equal(ns, values[i]);
 	}
 }
 

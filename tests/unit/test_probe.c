@@ -228,12 +228,12 @@ static void test_cut_reply(void **state)
 	/* A server that keeps the first 100 bytes: the start of our probe. */
 	assert_int_equal(uk_probe_parse(&f, p, 100, &seq), UK_EPARSE);
 	assert_int_equal(uk_probe_parse_cut(&f, p, 100, &seq), 0);
-	assert_true(seq == 77);
+	assert_int_equal(seq, 77);
 	/* With a stamp in front, cut too. */
 	memcpy(stamped, "prefix!", 7);
 	memcpy(stamped + 7, p, sizeof(p));
 	assert_int_equal(uk_probe_parse_cut(&f, stamped, 7 + 120, &seq), 0);
-	assert_true(seq == 77);
+	assert_int_equal(seq, 77);
 	/* Not ours, too short to tell, damaged padding, or whole: no. */
 	assert_int_equal(uk_probe_parse_cut(&other, p, 100, &seq), UK_EPARSE);
 	assert_int_equal(uk_probe_parse_cut(&f, p, UK_PROBE_MIN_SIZE - 1, &seq), UK_EPARSE);

@@ -135,6 +135,38 @@ static void test_unconfirmed_never_push_out_confirmed(void **state)
 	uk_roster_free(&r);
 }
 
+/* The limit that stays (docs/chat.md, section 9): a flood from more
+ * addresses than the table has unconfirmed places churns them, and a real
+ * peer that has not proven it receives is one of them. It stays for as
+ * many newcomers as there are unconfirmed places (the entry silent for
+ * longest goes first), and is pushed out by the next; once confirmed (it
+ * returned a receipt) it stays whatever comes. */
+static void test_churn_keeps_an_unconfirmed_peer_for_one_round(void **state)
+{
+	struct uk_roster r;
+	struct uk_addr real = test_v4(0xc0a80105, 2425), friend = test_v4(0xc0a80106, 2425);
+	uint64_t t = T0;
+	(void)state;
+
+	assert_int_equal(uk_roster_init(&r, 256, 0), 0);
+	for (uint32_t i = 0; i < 300; i++)
+		seen(&r, test_v4(0x0b000000 + i, 2425), "forged", t++);
+	seen(&r, friend, "friend", t++);
+	assert_true(uk_roster_confirm(&r, &friend));
+	seen(&r, real, "real", t++);
+	/* 254 unconfirmed places besides its own: it outlives 254 newcomers. */
+	for (uint32_t i = 0; i < 254; i++)
+		seen(&r, test_v4(0x0c000000 + i, 2425), "forged", t++);
+	assert_non_null(uk_roster_find(&r, &real));
+	seen(&r, test_v4(0x0d000000, 2425), "forged", t++);
+	assert_null(uk_roster_find(&r, &real));
+	/* A confirmed peer outlives any flood. */
+	for (uint32_t i = 0; i < 10000; i++)
+		seen(&r, test_v4(0x0e000000 + i, 2425), "forged", t++);
+	assert_non_null(uk_roster_find(&r, &friend));
+	uk_roster_free(&r);
+}
+
 static void test_one_host_holds_at_most_per_host(void **state)
 {
 	struct uk_roster r;
@@ -182,6 +214,7 @@ int main(void)
 	    cmocka_unit_test(test_expiry_and_deadline),
 	    cmocka_unit_test(test_flood_leaves_room_for_a_newcomer),
 	    cmocka_unit_test(test_unconfirmed_never_push_out_confirmed),
+	    cmocka_unit_test(test_churn_keeps_an_unconfirmed_peer_for_one_round),
 	    cmocka_unit_test(test_one_host_holds_at_most_per_host),
 	    cmocka_unit_test(test_host_full_of_confirmed_refuses_its_newcomers),
 	};
