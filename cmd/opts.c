@@ -10,6 +10,7 @@
 #include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
+#include "udpkit/i18n.h"
 #include "udpkit/parse.h"
 
 #define MAX_OPTS 64
@@ -20,11 +21,11 @@ static const char *const color_choices[] = {"auto", "always", "never", NULL};
 /* --color takes its argument optionally (--color alone is always), as
  * GNU ls does; no command option does. */
 const struct uk_opt uk_opts_common[] = {
-    {UK_OPT_HELP, "help", NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, "this help"},
-    {UK_OPT_VERSION, "version", NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, "the version"},
+    {UK_OPT_HELP, "help", NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, N_("this help")},
+    {UK_OPT_VERSION, "version", NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, N_("the version")},
     {UK_OPT_COLOR, "color", "WHEN", UK_ARG_CALL, 0, 0, 0, UK_COMP_CHOICES, color_choices,
-     "colour on a terminal: auto (default), always or never;\nNO_COLOR in the environment means "
-     "never"},
+     N_("colour on a terminal: auto (default), always or never;\nNO_COLOR in the environment "
+	"means never")},
     {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
 
 const struct uk_cmd_spec *const uk_cmd_specs[] = {
@@ -109,10 +110,10 @@ static int usage_unknown(const struct uk_opt **opts, size_t n, const char *word)
 		near = uk_opts_nearest(name, names, n);
 		if (near)
 			return uk_cli_usage_error(uk_cli_cmd(),
-						  "unknown option '--%s'; did you mean '--%s'?",
+						  _("unknown option '--%s'; did you mean '--%s'?"),
 						  name, near);
 	}
-	return uk_cli_usage_error(uk_cli_cmd(), "unknown option '%s'", name);
+	return uk_cli_usage_error(uk_cli_cmd(), _("unknown option '%s'"), name);
 }
 
 /* The option an error is about: argv[optind - 1] names it for long options;
@@ -131,10 +132,11 @@ static int getopt_error(const struct uk_opt **opts, size_t n, int c, int argc, c
 	const struct uk_opt *o = optopt ? find_opt(opts, n, optopt) : NULL;
 
 	if (c == ':' && o)
-		return uk_cli_usage_error(uk_cli_cmd(), "option '--%s' needs an argument (%s)",
+		return uk_cli_usage_error(uk_cli_cmd(), _("option '--%s' needs an argument (%s)"),
 					  o->name, o->arg);
 	if (o && word[0] == '-' && word[1] == '-' && strchr(word, '='))
-		return uk_cli_usage_error(uk_cli_cmd(), "option '--%s' takes no argument", o->name);
+		return uk_cli_usage_error(uk_cli_cmd(), _("option '--%s' takes no argument"),
+					  o->name);
 	if (optopt && !o) {
 		char letter[3] = {'-', (char)optopt, '\0'};
 		return usage_unknown(opts, n, letter);
@@ -209,7 +211,7 @@ static int store(const struct uk_opt *o, const char *arg, void *field)
 	case UK_ARG_LIST: {
 		struct uk_opts_list *l = field;
 		if (l->count >= o->max || l->count >= UK_OPTS_LIST_MAX)
-			return uk_cli_usage_error(uk_cli_cmd(), "at most %llu --%s",
+			return uk_cli_usage_error(uk_cli_cmd(), _("at most %llu --%s"),
 						  (unsigned long long)o->max, o->name);
 		l->items[l->count++] = arg;
 		return UK_CONTINUE;
@@ -220,7 +222,7 @@ static int store(const struct uk_opt *o, const char *arg, void *field)
 			return rc;
 		if (t->port_in_addr && t->port != v)
 			return uk_cli_usage_error(uk_cli_cmd(),
-						  "the port is given twice: %u and %s",
+						  _("the port is given twice: %u and %s"),
 						  (unsigned)t->port, arg);
 		t->port = (uint16_t)v;
 		t->port_given = t->port_in_opt = true;
@@ -275,7 +277,8 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 			return rc;
 	}
 	if (!spec->operands[0] && optind < argc)
-		return uk_cli_usage_error(uk_cli_cmd(), "unexpected argument '%s'", argv[optind]);
+		return uk_cli_usage_error(uk_cli_cmd(), _("unexpected argument '%s'"),
+					  argv[optind]);
 	return UK_CONTINUE;
 }
 
@@ -306,7 +309,7 @@ static int opt_label(const struct uk_opt *o, char *buf, size_t size)
 static void help_option(const struct uk_opt *o, FILE *f)
 {
 	char label[96];
-	const char *line = o->help;
+	const char *line = _(o->help); /* the tables hold N_() literals */
 	int width = opt_label(o, label, sizeof(label));
 
 	fputs(label, f);
@@ -326,22 +329,22 @@ static void help_option(const struct uk_opt *o, FILE *f)
 
 void uk_opts_help(const struct uk_cmd_spec *spec, FILE *f)
 {
-	fprintf(f, "usage: udpkit %s [options]%s%s\n\n%s\n\noptions:\n", spec->name,
-		spec->operands[0] ? " " : "", spec->operands, spec->about);
+	fprintf(f, _("usage: udpkit %s [options]%s%s\n\n%s\n\noptions:\n"), spec->name,
+		spec->operands[0] ? " " : "", spec->operands, _(spec->about));
 	for (const struct uk_opt *o = spec->opts; o && o->name; o++)
 		help_option(o, f);
 	for (const struct uk_opt *o = uk_opts_common; o->name; o++)
 		help_option(o, f);
 	if (spec->epilog)
-		fprintf(f, "\n%s\n", spec->epilog);
+		fprintf(f, "\n%s\n", _(spec->epilog));
 }
 
 /* ---- argument parsers -------------------------------------------------- */
 
 static int bad_arg(const struct uk_opt *opt, const char *arg, int err, const char *range)
 {
-	return uk_cli_usage_error(uk_cli_cmd(), "invalid --%s '%s': %s%s%s%s", opt->name, arg,
-				  err == UK_ERANGE_ ? "out of range" : "not a valid value",
+	return uk_cli_usage_error(uk_cli_cmd(), _("invalid --%s '%s': %s%s%s%s"), opt->name, arg,
+				  err == UK_ERANGE_ ? _("out of range") : _("not a valid value"),
 				  range ? " (" : "", range ? range : "", range ? ")" : "");
 }
 
@@ -371,7 +374,7 @@ int uk_arg_duration_in(const struct uk_opt *opt, const char *arg, uint64_t unit_
 
 	if (rc == 0)
 		return UK_CONTINUE;
-	snprintf(range, sizeof(range), "%s..%s; units ms s m h d w",
+	snprintf(range, sizeof(range), _("%s..%s; units ms s m h d w"),
 		 uk_format_duration(min_ns, lo, sizeof(lo)),
 		 uk_format_duration(max_ns, hi, sizeof(hi)));
 	return bad_arg(opt, arg, rc, range);
@@ -385,7 +388,7 @@ int uk_arg_rate(const struct uk_opt *opt, const char *arg, uint64_t min, uint64_
 
 	if (rc == 0)
 		return UK_CONTINUE;
-	snprintf(range, sizeof(range), "%llu..%llu; k and M multiply by 1000 and 1000000",
+	snprintf(range, sizeof(range), _("%llu..%llu; k and M multiply by 1000 and 1000000"),
 		 (unsigned long long)min, (unsigned long long)max);
 	return bad_arg(opt, arg, rc, range);
 }
@@ -416,5 +419,5 @@ int uk_arg_choice(const struct uk_opt *opt, const char *arg, int *index)
 			len = sizeof(list) - 1;
 	}
 	*index = 0;
-	return uk_cli_usage_error(uk_cli_cmd(), "invalid --%s '%s' (%s)", opt->name, arg, list);
+	return uk_cli_usage_error(uk_cli_cmd(), _("invalid --%s '%s' (%s)"), opt->name, arg, list);
 }

@@ -27,6 +27,7 @@
 #include "udpkit/sock.h"
 
 #include "chat/app.h"
+#include "udpkit/i18n.h"
 
 /* At start, line-mode input waits (up to 1 s) until every --peer has
  * answered our BR_ENTRY, so a script's first lines go in the charset the
@@ -43,18 +44,18 @@ static const char *const charsets[] = {"utf-8", "gb18030", "cp932", NULL};
 
 const struct uk_cmd_spec uk_spec_chat = {
     "chat",
-    "a serverless LAN chat room (IP Messenger and plain text)",
+    N_("a serverless LAN chat room (IP Messenger and plain text)"),
     "",
-    "A LAN chat that speaks IP Messenger (iptux, FeiQ, IP Messenger) and plain text\n"
-    "(the tutorial's chat.py, netcat in UDP mode). A typed line goes to the current\n"
-    "target; in line mode (stdin or stdout not a terminal) events are printed one per\n"
-    "line, tab-separated: recv, sent, delivered, undelivered, joined, left...",
+    N_("A LAN chat that speaks IP Messenger (iptux, FeiQ, IP Messenger) and plain text\n"
+       "(the tutorial's chat.py, netcat in UDP mode). A typed line goes to the current\n"
+       "target; in line mode (stdin or stdout not a terminal) events are printed one per\n"
+       "line, tab-separated: recv, sent, delivered, undelivered, joined, left..."),
     options,
-    "Commands: /to HOST [PORT], /to NICK, /peers, /all TEXT, /nick NAME,\n"
-    "/away [TEXT], /history [N|TEXT], /help, /quit. A line starting with // sends a /.\n"
-    "Keys: PageUp/PageDown scroll, Ctrl-L redraws, Ctrl-D on an empty line quits.\n"
-    "Exit status: 0 when every message was delivered with a receipt or sent to a\n"
-    "peer declared plain text, 1 otherwise, 2 on errors.",
+    N_("Commands: /to HOST [PORT], /to NICK, /peers, /all TEXT, /nick NAME,\n"
+       "/away [TEXT], /history [N|TEXT], /help, /quit. A line starting with // sends a /.\n"
+       "Keys: PageUp/PageDown scroll, Ctrl-L redraws, Ctrl-D on an empty line quits.\n"
+       "Exit status: 0 when every message was delivered with a receipt or sent to a\n"
+       "peer declared plain text, 1 otherwise, 2 on errors."),
     UK_COMP_NONE};
 
 /* --charset: the charset module's names and aliases (gbk, sjis, ...). */
@@ -65,7 +66,7 @@ static int on_charset(void *ctx, const struct uk_opt *opt, const char *arg)
 
 	(void)opt;
 	if (kind < 0)
-		return uk_cli_usage_error(CMD, "invalid --charset '%s' (utf-8, gb18030, cp932)",
+		return uk_cli_usage_error(CMD, _("invalid --charset '%s' (utf-8, gb18030, cp932)"),
 					  arg);
 	o->charset = (enum uk_charset_kind)kind;
 	return UK_CONTINUE;
@@ -84,9 +85,9 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 	if (o->history_max_mib)
 		o->history_max_size = o->history_max_mib << 20;
 	if (o->no_history && (o->history_path || o->sync))
-		return uk_cli_usage_error(CMD, "--no-history excludes --history and --sync");
+		return uk_cli_usage_error(CMD, _("--no-history excludes --history and --sync"));
 	if (o->plain && !o->peers.count)
-		return uk_cli_usage_error(CMD, "--plain needs a --peer");
+		return uk_cli_usage_error(CMD, _("--plain needs a --peer"));
 	return UK_CONTINUE;
 }
 
@@ -211,8 +212,9 @@ static int open_socket(struct app *a)
 		char text[UK_ADDR_STRLEN];
 		uk_cli_fail(CMD, uk_addr_format(&a->local, text, sizeof(text)), fd);
 		if (fd == -EADDRINUSE)
-			uk_cli_error(CMD, "another IP Messenger client (iptux?) may hold the port: "
-					  "try -p with another port");
+			uk_cli_error(CMD,
+				     _("another IP Messenger client (iptux?) may hold the port: "
+				       "try -p with another port"));
 		return -1;
 	}
 	a->fd = fd;
@@ -234,7 +236,7 @@ static int add_peers(struct app *a)
 		    plain_opt ? a->o.plain_peers.items[i - npeers] : a->o.peers.items[i];
 		struct uk_addr p;
 		if (uk_addr_parse_hostport(&p, text, UK_IPMSG_PORT, AF_UNSPEC) < 0) {
-			uk_cli_usage_error(CMD, "--%s '%s': not HOST[:PORT]",
+			uk_cli_usage_error(CMD, _("--%s '%s': not HOST[:PORT]"),
 					   plain_opt ? "plain-peer" : "peer", text);
 			return -1;
 		}
@@ -326,25 +328,27 @@ static int setup(struct app *a)
 				   .ctx = a};
 	rc = uk_chat_init(&a->chat, &cfg, uk_wall_ns());
 	if (rc < 0)
-		return uk_cli_fail(CMD, "memory", rc), -1;
+		return uk_cli_fail(CMD, _("memory"), rc), -1;
 	a->chat_ready = true;
 	chat_remember_recent(a);
 	snprintf(a->nick, sizeof(a->nick), "%s", a->chat.id.nick);
 	if (a->hist && !chat_line_mode(a)) {
 		char t[UK_HISTORY_SHOWN_TIME_LEN + 1];
 		if (uk_history_time_show(uk_wall_ns(), a->o.utc, t) > 0)
-			chat_info(a, "info", "history in %s%s; times are %s (UTC%s)",
-				  a->history_path, a->o.sync ? ", synced" : "",
-				  a->o.utc ? "UTC" : "local", a->o.utc ? "" : t + 23);
+			chat_info(a, "info", _("history in %s%s; times are %s (UTC%s)"),
+				  a->history_path, a->o.sync ? _(", synced") : "",
+				  a->o.utc ? "UTC" : _("local"), a->o.utc ? "" : t + 23);
 	} else if (a->hist) {
-		chat_info(a, "info", "history in %s%s", a->history_path,
-			  a->o.sync ? ", synced" : "");
+		chat_info(a, "info", _("history in %s%s"), a->history_path,
+			  a->o.sync ? _(", synced") : "");
 	}
-	chat_info(a, "info", "%s on %s as %s; %zu broadcast and %zu peer addresses to announce to",
-		  a->tui ? "udpkit chat" : "line mode", a->local_text, a->nick, a->n_broadcast,
+	chat_info(a, "info",
+		  _("%s on %s as %s; %zu broadcast and %zu peer addresses to announce to"),
+		  a->tui ? "udpkit chat" : _("line mode"), a->local_text, a->nick, a->n_broadcast,
 		  a->n_announce - a->n_broadcast);
 	if (!a->has_target)
-		chat_info(a, "info", "no target yet: /to HOST [PORT] or /to NICK; /help for more");
+		chat_info(a, "info",
+			  _("no target yet: /to HOST [PORT] or /to NICK; /help for more"));
 	return 0;
 }
 
@@ -413,7 +417,7 @@ static void run(struct app *a)
 		if (poll(p, n, poll_timeout_ms(a, now)) < 0) {
 			if (errno == EINTR)
 				continue;
-			uk_cli_fail(CMD, "poll", -errno);
+			uk_cli_fail(CMD, _("poll"), -errno);
 			break;
 		}
 		if (p[0].revents)
@@ -438,14 +442,14 @@ static void summary(const struct app *a)
 
 	fprintf(
 	    stderr,
-	    "udpkit chat: %llu sent, %llu delivered, %llu NOT delivered, %llu received\n"
-	    "udpkit chat: %llu NOT sent, %llu sent as plain text to peers not declared plain "
-	    "(no receipt possible)\n"
-	    "udpkit chat: %llu datagrams: %llu IPMsg, %llu plain, %llu malformed, %llu unknown "
-	    "commands, %llu duplicates, %llu own, %llu dropped by source rules, %llu over the "
-	    "rate limit; %llu retransmissions, %llu send errors\n"
-	    "udpkit chat: %llu messages over the flood bounds, %llu not acknowledged because the "
-	    "history could not take them, %llu receipts after giving up\n",
+	    _("udpkit chat: %llu sent, %llu delivered, %llu NOT delivered, %llu received\n"
+	      "udpkit chat: %llu NOT sent, %llu sent as plain text to peers not declared plain "
+	      "(no receipt possible)\n"
+	      "udpkit chat: %llu datagrams: %llu IPMsg, %llu plain, %llu malformed, %llu unknown "
+	      "commands, %llu duplicates, %llu own, %llu dropped by source rules, %llu over the "
+	      "rate limit; %llu retransmissions, %llu send errors\n"
+	      "udpkit chat: %llu messages over the flood bounds, %llu not acknowledged because the "
+	      "history could not take them, %llu receipts after giving up\n"),
 	    (unsigned long long)a->sent, (unsigned long long)a->delivered,
 	    (unsigned long long)a->undelivered, (unsigned long long)a->received,
 	    (unsigned long long)a->not_sent, (unsigned long long)a->unconfirmed,
@@ -464,7 +468,7 @@ int uk_cmd_chat(int argc, char **argv)
 	int rc = UK_EXIT_FAIL;
 
 	if (!a)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	a->fd = -1;
 	a->winch_fd = -1;
 	rc = parse_args(argc, argv, &a->o);
@@ -476,7 +480,7 @@ int uk_cmd_chat(int argc, char **argv)
 	a->rbuf = malloc(RECV_BUF);
 	a->in = malloc(INPUT_MAX + 1);
 	if (!a->rbuf || !a->in) {
-		uk_cli_fail(CMD, "memory", -ENOMEM);
+		uk_cli_fail(CMD, _("memory"), -ENOMEM);
 		goto fail;
 	}
 	uk_cli_catch_signals();

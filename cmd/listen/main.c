@@ -15,6 +15,7 @@
 #include "udpkit/activate.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
+#include "udpkit/i18n.h"
 #include "udpkit/iface.h"
 #include "udpkit/listen.h"
 #include "udpkit/mcast.h"
@@ -78,12 +79,12 @@ static bool any_v6_group(const struct listen_opts *o)
 
 const struct uk_cmd_spec uk_spec_listen = {
     "listen",
-    "hear broadcasts and multicast, answer with a short ack",
+    N_("hear broadcasts and multicast, answer with a short ack"),
     "",
-    "Hears UDP broadcasts (and the multicast groups it joins), prints each\n"
-    "datagram with its sender, and answers with a short acknowledgement.",
+    N_("Hears UDP broadcasts (and the multicast groups it joins), prints each\n"
+       "datagram with its sender, and answers with a short acknowledgement."),
     options,
-    "Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...).",
+    N_("Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...)."),
     UK_COMP_NONE};
 
 static int parse_args(int argc, char **argv, struct listen_opts *o)
@@ -97,11 +98,12 @@ static int parse_args(int argc, char **argv, struct listen_opts *o)
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (o->reply && strlen(o->reply) > UK_LISTEN_REPLY_MAX)
-		return uk_cli_usage_error(CMD, "--reply is at most %d bytes", UK_LISTEN_REPLY_MAX);
+		return uk_cli_usage_error(CMD, _("--reply is at most %d bytes"),
+					  UK_LISTEN_REPLY_MAX);
 	if (o->reply && o->no_reply)
-		return uk_cli_usage_error(CMD, "--reply and --no-reply exclude each other");
+		return uk_cli_usage_error(CMD, _("--reply and --no-reply exclude each other"));
 	if (o->quiet && o->json)
-		return uk_cli_usage_error(CMD, "--quiet and --json exclude each other");
+		return uk_cli_usage_error(CMD, _("--quiet and --json exclude each other"));
 	/* Broadcasts only reach a wildcard (or broadcast) address: a socket
 	 * bound to a unicast address never hears them. */
 	if (!o->bind.host[0])
@@ -275,29 +277,30 @@ static int join_groups(struct listener *L, unsigned ifindex)
 		int rc = uk_addr_parse(&g, L->o.groups.items[i], 0, AF_UNSPEC);
 
 		if (rc < 0 || !uk_addr_is_multicast(&g)) {
-			uk_cli_error(CMD, "%s: not a multicast group address",
+			uk_cli_error(CMD, _("%s: not a multicast group address"),
 				     L->o.groups.items[i]);
 			return -1;
 		}
 		if (uk_addr_family(&g) == AF_INET6 && L->family == AF_INET) {
-			uk_cli_error(CMD, "%s: an IPv6 group needs an IPv6 socket (-b ::)",
+			uk_cli_error(CMD, _("%s: an IPv6 group needs an IPv6 socket (-b ::)"),
 				     L->o.groups.items[i]);
 			return -1;
 		}
 		rc = uk_mcast_join(L->fd, &g, ifindex);
 		if (rc == -ENODEV)
-			uk_cli_error(CMD,
-				     "join %s: no interface for this group (no multicast route?): "
-				     "name one with -I",
-				     L->o.groups.items[i]);
+			uk_cli_error(
+			    CMD,
+			    _("join %s: no interface for this group (no multicast route?): "
+			      "name one with -I"),
+			    L->o.groups.items[i]);
 		else if (rc < 0 && rc != -EADDRINUSE)
 			uk_cli_fail(CMD, L->o.groups.items[i], rc);
 		if (rc < 0 && rc != -EADDRINUSE)
 			return -1;
 		if (uk_listen_add_group(&L->decide, &g) < 0)
 			return -1;
-		fprintf(stderr, "joined %s%s%s\n", uk_addr_ip(&g, text, sizeof(text)),
-			L->o.ifname ? " on " : "", L->o.ifname ? L->o.ifname : "");
+		fprintf(stderr, _("joined %s%s%s\n"), uk_addr_ip(&g, text, sizeof(text)),
+			L->o.ifname ? _(" on ") : "", L->o.ifname ? L->o.ifname : "");
 	}
 	return 0;
 }
@@ -319,7 +322,7 @@ static int join_all_nodes(struct listener *L, unsigned ifindex)
 			continue;
 		int rc = uk_mcast_join(L->fd, &g, ifc->index);
 		if (rc == 0 || rc == -EADDRINUSE) {
-			fprintf(stderr, "joined ff02::1 on %s\n", ifc->name);
+			fprintf(stderr, _("joined ff02::1 on %s\n"), ifc->name);
 			joined++;
 		}
 	}
@@ -329,8 +332,8 @@ static int join_all_nodes(struct listener *L, unsigned ifindex)
 static void print_summary(const struct listen_stats *s)
 {
 	fprintf(stderr,
-		"udpkit listen: %llu %s (%llu %s) received: %llu unicast, %llu broadcast, "
-		"%llu multicast; %llu %s sent\n",
+		_("udpkit listen: %llu %s (%llu %s) received: %llu unicast, %llu broadcast, "
+		  "%llu multicast; %llu %s sent\n"),
 		(unsigned long long)s->datagrams,
 		uk_cli_plural(s->datagrams, "datagram", "datagrams"), (unsigned long long)s->bytes,
 		uk_cli_plural(s->bytes, "byte", "bytes"),
@@ -338,17 +341,18 @@ static void print_summary(const struct listen_stats *s)
 		(unsigned long long)s->kind[UK_LISTEN_BROADCAST],
 		(unsigned long long)s->kind[UK_LISTEN_MULTICAST], (unsigned long long)s->replies,
 		uk_cli_plural(s->replies, "reply", "replies"));
-	fprintf(stderr,
-		"udpkit listen: not answered: %llu badsrc, %llu service, %llu lowport, %llu loop, "
-		"%llu rate, %llu queue full, %llu send failed\n"
-		"udpkit listen: %llu %s to groups not joined ignored\n",
-		(unsigned long long)s->refused[UK_DROP_BADSRC],
-		(unsigned long long)s->refused[UK_DROP_SERVICE],
-		(unsigned long long)s->refused[UK_DROP_LOWPORT],
-		(unsigned long long)s->refused[UK_DROP_LOOP],
-		(unsigned long long)s->refused[UK_DROP_RATE], (unsigned long long)s->queue_full,
-		(unsigned long long)s->send_failed, (unsigned long long)s->not_joined,
-		uk_cli_plural(s->not_joined, "datagram", "datagrams"));
+	fprintf(
+	    stderr,
+	    _("udpkit listen: not answered: %llu badsrc, %llu service, %llu lowport, %llu loop, "
+	      "%llu rate, %llu queue full, %llu send failed\n"
+	      "udpkit listen: %llu %s to groups not joined ignored\n"),
+	    (unsigned long long)s->refused[UK_DROP_BADSRC],
+	    (unsigned long long)s->refused[UK_DROP_SERVICE],
+	    (unsigned long long)s->refused[UK_DROP_LOWPORT],
+	    (unsigned long long)s->refused[UK_DROP_LOOP],
+	    (unsigned long long)s->refused[UK_DROP_RATE], (unsigned long long)s->queue_full,
+	    (unsigned long long)s->send_failed, (unsigned long long)s->not_joined,
+	    uk_cli_plural(s->not_joined, "datagram", "datagrams"));
 }
 
 /* The listening socket: the one systemd's udpkit-listen.socket bound, else
@@ -359,16 +363,17 @@ static int listen_socket(struct listener *L, struct uk_addr *local)
 	int rc = uk_activate_listen_fds(inherited, UK_ACTIVATE_MAX_FDS);
 
 	if (rc < 0)
-		return uk_cli_fail(CMD, "sockets from the service manager", rc);
+		return uk_cli_fail(CMD, _("sockets from the service manager"), rc);
 	if (rc > 1) {
-		uk_cli_error(CMD, "the service manager passed %d sockets; listen serves one", rc);
+		uk_cli_error(CMD, _("the service manager passed %d sockets; listen serves one"),
+			     rc);
 		return UK_EXIT_ERROR;
 	}
 	if (rc == 1) {
 		struct uk_sock_opts so = {.pktinfo = true, .nonblock = true, .v6only = -1};
 		L->fd = inherited[0];
 		if ((rc = uk_sock_adopt(L->fd, &so)) < 0 || (rc = uk_sock_local(L->fd, local)) < 0)
-			return uk_cli_fail(CMD, "socket from the service manager", rc);
+			return uk_cli_fail(CMD, _("socket from the service manager"), rc);
 		L->family = uk_addr_family(local);
 		return UK_CONTINUE;
 	}
@@ -407,11 +412,12 @@ static int listen_open(struct listener *L)
 	make_reply(L);
 	err = uk_iface_list_load(&L->ifs);
 	if (err < 0)
-		return uk_cli_fail(CMD, "interfaces", err);
+		return uk_cli_fail(CMD, _("interfaces"), err);
 	if (L->o.ifname) {
 		const struct uk_iface *ifc = uk_iface_find(&L->ifs, L->o.ifname);
 		if (!ifc) {
-			uk_cli_error(CMD, "%s: no such interface (see udpkit ifaces)", L->o.ifname);
+			uk_cli_error(CMD, _("%s: no such interface (see udpkit ifaces)"),
+				     L->o.ifname);
 			return UK_EXIT_ERROR;
 		}
 		ifindex = ifc->index;
@@ -422,10 +428,10 @@ static int listen_open(struct listener *L)
 	/* With -p 0 the kernel picked the port: the same-port rule needs it. */
 	err = uk_sock_local(L->fd, &local);
 	if (err < 0)
-		return uk_cli_fail(CMD, "getsockname", err);
+		return uk_cli_fail(CMD, _("getsockname"), err);
 	err = uk_mcast_set_all(L->fd, L->family, false);
 	if (err < 0)
-		return uk_cli_fail(CMD, "IP_MULTICAST_ALL", err);
+		return uk_cli_fail(CMD, _("IP_MULTICAST_ALL"), err);
 	{
 		struct uk_listen_cfg cfg = {
 		    .guard = {.rate_pps = (uint32_t)L->o.rate_pps, .limit_loopback = true},
@@ -435,7 +441,7 @@ static int listen_open(struct listener *L)
 		err = uk_listen_init(&L->decide, &cfg, &L->ifs);
 	}
 	if (err < 0)
-		return uk_cli_fail(CMD, "memory", err);
+		return uk_cli_fail(CMD, _("memory"), err);
 	L->decide_ready = true;
 	if (join_groups(L, ifindex) < 0)
 		return UK_EXIT_ERROR;
@@ -443,7 +449,7 @@ static int listen_open(struct listener *L)
 		return UK_EXIT_ERROR;
 	L->buf = malloc(RECV_CAP);
 	if (!L->buf)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	return UK_CONTINUE;
 }
 
@@ -463,12 +469,12 @@ static int listen_run(struct listener *L)
 		int n = poll(pfd, 2, next_timeout_ms(L, uk_now_ns()));
 
 		if (n < 0 && errno != EINTR)
-			return uk_cli_fail(CMD, "poll", -errno);
+			return uk_cli_fail(CMD, _("poll"), -errno);
 		if (n > 0 && (pfd[0].revents & (POLLIN | POLLERR))) {
 			int err = drain(L, L->buf);
 			if (err < 0 && err != -ECONNREFUSED && err != -EHOSTUNREACH &&
 			    err != -ENETUNREACH)
-				return uk_cli_fail(CMD, "receive", err);
+				return uk_cli_fail(CMD, _("receive"), err);
 		}
 		send_due(L, uk_now_ns());
 	}
@@ -482,7 +488,7 @@ int uk_cmd_listen(int argc, char **argv)
 	int rc;
 
 	if (!L)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	L->fd = -1;
 	rc = parse_args(argc, argv, &L->o);
 	if (rc == UK_CONTINUE)
