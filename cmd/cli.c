@@ -91,11 +91,21 @@ const char *uk_cli_plural(uint64_t n, const char *one, const char *many)
 	return ngettext(one, many, (unsigned long)n);
 }
 
+/* "PATH:LINE" while a configuration file's entry is parsed, else NULL. */
+static const char *origin;
+
+void uk_cli_set_origin(const char *where)
+{
+	origin = where;
+}
+
 __attribute__((format(printf, 3, 0))) static void verror(const char *cmd, const char *label,
 							 const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%sudpkit %s:%s %s", uk_cli_sgr(stderr, UK_SGR_ERROR), cmd,
 		uk_cli_sgr(stderr, UK_SGR_RESET), label);
+	if (origin)
+		fprintf(stderr, "%s: ", origin);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
@@ -131,7 +141,8 @@ int uk_cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	verror(cmd, "", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, _("Try 'udpkit %s --help'.\n"), cmd);
+	if (!origin) /* a file's mistake: --help is no help */
+		fprintf(stderr, _("Try 'udpkit %s --help'.\n"), cmd);
 	return UK_EXIT_USAGE;
 }
 

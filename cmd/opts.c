@@ -9,11 +9,16 @@
 #include "cli.h"
 #include "opts.h"
 #include "udpkit/clock.h"
+#include "udpkit/conf.h"
 #include "udpkit/err.h"
 #include "udpkit/i18n.h"
 #include "udpkit/parse.h"
 
 #define MAX_OPTS 64
+
+/* True while a configuration file is applied: its repeated entries add up;
+ * otherwise (the command line) the first --peer replaces the file's list. */
+static bool from_conf;
 #define HELP_COLUMN 25
 
 static const char *const color_choices[] = {"auto", "always", "never", NULL};
@@ -239,6 +244,7 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 	/* ':' first: a missing argument returns ':' instead of getopt's own message. */
 	char shortopts[3 * MAX_OPTS + 2] = ":";
 	size_t n = uk_opts_all(spec, opts, MAX_OPTS), len = 1;
+	bool seen[MAX_OPTS] = {false};
 	int c;
 
 	uk_cli_set_cmd(spec->name);
@@ -267,6 +273,15 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 
 		if (!o)
 			return getopt_error(opts, n, c, argc, argv);
+		if (o->type == UK_ARG_LIST && !from_conf) {
+			/* The command line's first --peer replaces the file's. */
+			size_t i = 0;
+			while (opts[i] != o)
+				i++;
+			if (!seen[i])
+				((struct uk_opts_list *)((char *)ctx + o->offset))->count = 0;
+			seen[i] = true;
+		}
 		if (o->key == UK_OPT_HELP || o->key == UK_OPT_VERSION || o->key == UK_OPT_COLOR)
 			rc = handle_common(spec, o, optarg);
 		else if (o->type != UK_ARG_CALL)
@@ -280,6 +295,82 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 		return uk_cli_usage_error(uk_cli_cmd(), _("unexpected argument '%s'"),
 					  argv[optind]);
 	return UK_CONTINUE;
+}
+
+static bool conf_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
+										    "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+			*out = strcmp(v, yes[i]) == 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One entry: the option it names, checked; its argv; then the engine. */
+static int conf_entry(const struct uk_cmd_spec *spec, const struct uk_conf_entry *e, uk_opt_fn fn,
+		      void *ctx)
+{
+	const struct uk_opt *opts[MAX_OPTS], *o = NULL;
+	const char *names[MAX_OPTS], *near;
+	size_t n = uk_opts_all(spec, opts, MAX_OPTS);
+	char key[UK_CONF_MAX_KEY + 3];
+	char *argv[4];
+	bool on;
+
+	for (size_t i = 0; i < n; i++) {
+		names[i] = opts[i]->name;
+		if (strcmp(opts[i]->name, e->key) == 0)
+			o = opts[i];
+	}
+	if (o && (o->key == UK_OPT_HELP || o->key == UK_OPT_VERSION ||
+		  strcmp(o->name, "config") == 0 || strcmp(o->name, "no-config") == 0))
+		return uk_cli_usage_error(uk_cli_cmd(),
+					  _("'%s' has no place in a configuration file"), e->key);
+	if (!o) {
+		near = uk_opts_nearest(e->key, names, n);
+		if (near)
+			return uk_cli_usage_error(
+			    uk_cli_cmd(), _("unknown key '%s'; did you mean '%s'?"), e->key, near);
+		return uk_cli_usage_error(uk_cli_cmd(), _("unknown key '%s'"), e->key);
+	}
+	snprintf(key, sizeof(key), "--%s", e->key);
+	argv[0] = (char *)(uintptr_t)spec->name;
+	argv[1] = key;
+	argv[2] = (char *)(uintptr_t)e->value; /* the engine only reads it */
+	argv[3] = NULL;
+	if (!o->arg) {
+		if (!conf_bool(e->value, &on))
+			return uk_cli_usage_error(
+			    uk_cli_cmd(), _("'%s' is true or false (yes/no, on/off, 1/0)"), e->key);
+		if (!on)
+			return UK_CONTINUE;
+		argv[2] = NULL;
+	} else if (!e->value[0]) {
+		return uk_cli_usage_error(uk_cli_cmd(), _("'%s' needs a value"), e->key);
+	}
+	return uk_opts_parse(spec, argv[2] ? 3 : 2, argv, fn, ctx);
+}
+
+int uk_opts_parse_conf(const struct uk_cmd_spec *spec, const struct uk_conf *conf, const char *path,
+		       uk_opt_fn fn, void *ctx)
+{
+	int rc = UK_CONTINUE;
+
+	from_conf = true;
+	for (size_t i = 0; i < conf->count && rc == UK_CONTINUE; i++) {
+		char where[4200];
+		snprintf(where, sizeof(where), "%s:%u", path, conf->entries[i].line);
+		uk_cli_set_origin(where);
+		rc = conf_entry(spec, &conf->entries[i], fn, ctx);
+		uk_cli_set_origin(NULL);
+	}
+	from_conf = false;
+	return rc;
 }
 
 int uk_opts_parse_target(const struct uk_cmd_spec *spec, int argc, char **argv, void *ctx,

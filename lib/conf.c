@@ -143,22 +143,22 @@ int uk_conf_load(struct uk_conf *c, const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
-		c->error = rc == -ELOOP ? "is a symbolic link" : "cannot be opened";
+		c->error = rc == -ELOOP ? N_("is a symbolic link") : N_("cannot be opened");
 		return rc;
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-		c->error = "cannot be read";
+		c->error = N_("cannot be read");
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = -EINVAL;
-		c->error = "is not a regular file";
+		c->error = N_("is not a regular file");
 		goto out;
 	}
 	if (st.st_size > (off_t)UK_CONF_MAX_BYTES) {
 		rc = -EFBIG;
-		c->error = "is larger than 64 KiB";
+		c->error = N_("is larger than 64 KiB");
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -174,7 +174,7 @@ int uk_conf_load(struct uk_conf *c, const char *path)
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
-			c->error = "cannot be read";
+			c->error = N_("cannot be read");
 			goto out;
 		}
 		got += (size_t)n;

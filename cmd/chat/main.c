@@ -20,6 +20,7 @@
 #include "opts.h"
 #include "udpkit/chat.h"
 #include "udpkit/clock.h"
+#include "udpkit/conf.h"
 #include "udpkit/err.h"
 #include "udpkit/history.h"
 #include "udpkit/iface.h"
@@ -58,13 +59,28 @@ const struct uk_cmd_spec uk_spec_chat = {
        "peer declared plain text, 1 otherwise, 2 on errors."),
     UK_COMP_NONE};
 
-/* --charset: the charset module's names and aliases (gbk, sjis, ...). */
-static int on_charset(void *ctx, const struct uk_opt *opt, const char *arg)
+/* The configuration file (--config, --no-config, else the XDG default);
+ * its values are the options' strings, so it lives as long as the chat. */
+static const char *config_path;
+static bool no_config;
+static struct uk_conf config;
+
+/* --config, --no-config, and --charset: the charset module's names and
+ * aliases (gbk, sjis, ...). */
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
 	struct chat_opts *o = ctx;
-	int kind = uk_charset_parse_name(arg, strlen(arg));
+	int kind;
 
-	(void)opt;
+	if (strcmp(opt->name, "config") == 0) {
+		config_path = arg;
+		return UK_CONTINUE;
+	}
+	if (strcmp(opt->name, "no-config") == 0) {
+		no_config = true;
+		return UK_CONTINUE;
+	}
+	kind = uk_charset_parse_name(arg, strlen(arg));
 	if (kind < 0)
 		return uk_cli_usage_error(CMD, _("invalid --charset '%s' (utf-8, gb18030, cp932)"),
 					  arg);
@@ -72,14 +88,60 @@ static int on_charset(void *ctx, const struct uk_opt *opt, const char *arg)
 	return UK_CONTINUE;
 }
 
-static int parse_args(int argc, char **argv, struct chat_opts *o)
+/* Reads the configuration file into o: --config PATH (which must exist),
+ * else $XDG_CONFIG_HOME/udpkit/chat.conf or ~/.config/udpkit/chat.conf
+ * when there is one; none with --no-config. */
+static int read_config(struct chat_opts *o)
 {
+	static char path[4096];
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 	int rc;
 
-	*o = (struct chat_opts){.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
-				.history_max_size = UK_HISTORY_MAX_SIZE_DEFAULT,
-				.rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT};
-	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_charset, o);
+	if (no_config)
+		return UK_CONTINUE;
+	if (config_path)
+		snprintf(path, sizeof(path), "%s", config_path);
+	else if (xdg && xdg[0] == '/') /* the XDG spec: relative paths are ignored */
+		snprintf(path, sizeof(path), "%s/udpkit/chat.conf", xdg);
+	else if (home && home[0])
+		snprintf(path, sizeof(path), "%s/.config/udpkit/chat.conf", home);
+	else
+		return UK_CONTINUE;
+	rc = uk_conf_load(&config, path);
+	if (rc == -ENOENT && !config_path)
+		return UK_CONTINUE;
+	if (rc < 0) {
+		if (config.error && config.error_line)
+			uk_cli_error(CMD, "%s:%u: %s", path, config.error_line, _(config.error));
+		else if (config.error && (rc == -EINVAL || rc == -EFBIG))
+			uk_cli_error(CMD, "%s: %s", path, _(config.error));
+		else if (config.error)
+			uk_cli_error(CMD, "%s: %s: %s", path, _(config.error), _(uk_strerror(rc)));
+		else
+			uk_cli_error(CMD, "%s: %s", path, _(uk_strerror(rc)));
+		return UK_EXIT_USAGE;
+	}
+	return uk_opts_parse_conf(&uk_spec_chat, &config, path, on_option, o);
+}
+
+static int parse_args(int argc, char **argv, struct chat_opts *o)
+{
+	const struct chat_opts defaults = {.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
+					   .history_max_size = UK_HISTORY_MAX_SIZE_DEFAULT,
+					   .rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT};
+	int rc;
+
+	/* The command line twice: first for --config/--no-config (and its
+	 * own errors, --help), then over the file's values, to override them. */
+	*o = defaults;
+	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
+	*o = defaults;
+	rc = read_config(o);
+	if (rc != UK_CONTINUE)
+		return rc;
+	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_option, o);
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (o->history_max_mib)
@@ -473,6 +535,7 @@ int uk_cmd_chat(int argc, char **argv)
 	a->winch_fd = -1;
 	rc = parse_args(argc, argv, &a->o);
 	if (rc != UK_CONTINUE) {
+		uk_conf_free(&config);
 		free(a);
 		return rc;
 	}
@@ -515,5 +578,6 @@ fail:
 	free(a->in);
 	free(a->recent);
 	free(a);
+	uk_conf_free(&config);
 	return rc;
 }
