@@ -16,6 +16,9 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat
 # included at the end), so editing a header rebuilds exactly what uses it.
 # Where the message catalogues are installed (udpkit/i18n.h).
 LOCALEDIR ?= $(PREFIX)/share/locale
+# The catalogues: po/LANG.po compiled to $(BUILD)/locale (see translations).
+LINGUAS := $(patsubst po/%.po,%,$(wildcard po/*.po))
+MO_FILES := $(patsubst %,$(BUILD)/locale/%/LC_MESSAGES/udpkit.mo,$(LINGUAS))
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MMD -MP \
 	-DUK_LOCALEDIR='"$(LOCALEDIR)"'
 CFLAGS ?= -O2 -g
@@ -102,8 +105,6 @@ $(BUILD)/gen/%_options.h: cmd/%/options.tsv cmd/options.awk
 # the generated option tables (their help texts are N_() literals); each
 # po/LANG.po is compiled to $(BUILD)/locale/LANG/LC_MESSAGES/udpkit.mo, the
 # layout of LOCALEDIR, so tests point UDPKIT_LOCALEDIR at $(BUILD)/locale.
-LINGUAS := $(patsubst po/%.po,%,$(wildcard po/*.po))
-MO_FILES := $(patsubst %,$(BUILD)/locale/%/LC_MESSAGES/udpkit.mo,$(LINGUAS))
 XGETTEXT_FLAGS := --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ \
 	--keyword=uk_cli_plural:2,3 --add-comments=TRANSLATORS: --package-name=udpkit \
 	--package-version=$(shell sed -n 's/^\#define UK_VERSION "\(.*\)"/\1/p' cmd/cli.h) \

@@ -408,13 +408,13 @@ static void bench_run(struct bench *B)
 		if (!sending && now >= stop_at + o->timeout_ns)
 			break;
 		if (progress && now >= next_progress) {
-			fprintf(
-			    stderr,
-			    _("\r%5.1fs %10.0f echoes/s  lost %llu  p50 %.1f us  p99 %.1f us   "),
-			    (double)(now - start) / 1e9, (double)(c->received - last_received),
-			    (unsigned long long)c->lost,
-			    (double)uk_stats_hist_quantile(B->hist, 0.5) / 1e3,
-			    (double)uk_stats_hist_quantile(B->hist, 0.99) / 1e3);
+			fputc('\r', stderr);
+			fprintf(stderr,
+				_("%5.1fs %10.0f echoes/s  lost %llu  p50 %.1f us  p99 %.1f us   "),
+				(double)(now - start) / 1e9, (double)(c->received - last_received),
+				(unsigned long long)c->lost,
+				(double)uk_stats_hist_quantile(B->hist, 0.5) / 1e3,
+				(double)uk_stats_hist_quantile(B->hist, 0.99) / 1e3);
 			last_received = c->received;
 			next_progress += UK_NS_PER_SEC;
 		}

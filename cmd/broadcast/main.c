@@ -91,11 +91,11 @@ static int pick_broadcast_targets(struct sender *S)
 	n = uk_iface_broadcast_targets(&S->ifs, S->o.ifname, S->o.to.port, t, MAX_TARGETS, why);
 	if (n == 0) {
 		uk_cli_error(CMD, _("no broadcast-capable interface%s%s:"),
-			     S->o.ifname ? " named " : "", S->o.ifname ? S->o.ifname : "");
+			     S->o.ifname ? _(" named ") : "", S->o.ifname ? S->o.ifname : "");
 		for (size_t i = 0; i < S->ifs.count; i++)
 			if (why[i] != UK_IFACE_SKIP_FILTER)
 				fprintf(stderr, "  %s: %s\n", S->ifs.ifs[i].name,
-					uk_iface_skip_text(why[i]));
+					_(uk_iface_skip_text(why[i])));
 		fprintf(stderr,
 			_("  (udpkit ifaces shows the details; --to ADDR sends to one address)\n"));
 		free(why);

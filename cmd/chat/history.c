@@ -31,7 +31,8 @@ static void open_error(const struct app *a, int rc, enum uk_history_problem why)
 	const char *path = a->history_path;
 
 	if (rc == -EPERM && why != UK_HISTF_OK)
-		uk_cli_error(CMD, _("history %s: refused: %s"), path, uk_history_problem_text(why));
+		uk_cli_error(CMD, _("history %s: refused: %s"), path,
+			     _(uk_history_problem_text(why)));
 	else if (rc == -EACCES || rc == -EROFS || rc == -EPERM)
 		uk_cli_error(CMD,
 			     _("history %s: cannot create or write it (%s): choose a writable file "
