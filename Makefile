@@ -127,7 +127,12 @@ LOCALES_DIR := $(BUILD)/locales
 $(LOCALES_DIR)/zh_CN.UTF-8/LC_CTYPE:
 	@mkdir -p $(LOCALES_DIR)
 	localedef -i zh_CN -f UTF-8 $(LOCALES_DIR)/zh_CN.UTF-8 || [ -f $@ ]
-locales: $(LOCALES_DIR)/zh_CN.UTF-8/LC_CTYPE
+# de_DE: a locale whose decimal separator is a comma, for the test that
+# figures and JSON stay in "C" whatever the locale.
+$(LOCALES_DIR)/de_DE.UTF-8/LC_CTYPE:
+	@mkdir -p $(LOCALES_DIR)
+	localedef -i de_DE -f UTF-8 $(LOCALES_DIR)/de_DE.UTF-8 || [ -f $@ ]
+locales: $(LOCALES_DIR)/zh_CN.UTF-8/LC_CTYPE $(LOCALES_DIR)/de_DE.UTF-8/LC_CTYPE
 export UDPKIT_LOCALEDIR := $(abspath $(BUILD)/locale)
 export UDPKIT_LOCPATH := $(abspath $(LOCALES_DIR))
 

@@ -434,9 +434,12 @@ void uk_opts_help(const struct uk_cmd_spec *spec, FILE *f)
 
 static int bad_arg(const struct uk_opt *opt, const char *arg, int err, const char *range)
 {
-	return uk_cli_usage_error(uk_cli_cmd(), _("invalid --%s '%s': %s%s%s%s"), opt->name, arg,
-				  err == UK_ERANGE_ ? _("out of range") : _("not a valid value"),
-				  range ? " (" : "", range ? range : "", range ? ")" : "");
+	const char *why = err == UK_ERANGE_ ? _("out of range") : _("not a valid value");
+
+	if (range)
+		return uk_cli_usage_error(uk_cli_cmd(), _("invalid --%s '%s': %s (%s)"), opt->name,
+					  arg, why, range);
+	return uk_cli_usage_error(uk_cli_cmd(), _("invalid --%s '%s': %s"), opt->name, arg, why);
 }
 
 int uk_arg_u64(const struct uk_opt *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
