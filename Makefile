@@ -32,6 +32,8 @@ CMD_SRC := $(wildcard cmd/*.c) $(foreach c,$(CMD_DIRS),$(wildcard cmd/$(c)/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 MANS := $(sort $(wildcard cmd/*/udpkit-*.1)) man/udpkit.1
+# Translated pages: man/LANG/NAME.1, installed as share/man/LANG/man1/NAME.1.
+MANS_L10N := $(sort $(wildcard man/*_*/*.1))
 # Each command's option table is data, cmd/<name>/options.tsv; cmd/options.awk
 # makes it the C array that cmd/<name>/main.c includes.
 OPTION_HDRS := $(patsubst cmd/%/options.tsv,$(BUILD)/gen/%_options.h,$(wildcard cmd/*/options.tsv))
@@ -257,11 +259,11 @@ fuzz-long: deps-check $(FUZZ_BIN)
 
 # ---- docs and static checks ----------------------------------------------
 lint-man: deps-check
-	@fail=0; for m in $(MANS); do \
+	@fail=0; for m in $(MANS) $(MANS_L10N); do \
 		out=$$(mandoc -Tlint -W warning $$m 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out"; fail=1; fi; \
-	done; if [ $$fail = 0 ]; then echo "man: $(words $(MANS)) passed, 0 failed"; else exit 1; fi; \
-	if [ -n "$$UK_RESULTS" ]; then echo "man $(words $(MANS)) 0 0" >> "$$UK_RESULTS"; fi
+	done; if [ $$fail = 0 ]; then echo "man: $(words $(MANS) $(MANS_L10N)) passed, 0 failed"; else exit 1; fi; \
+	if [ -n "$$UK_RESULTS" ]; then echo "man $(words $(MANS) $(MANS_L10N)) 0 0" >> "$$UK_RESULTS"; fi
 SCRIPTS := $(wildcard tests/*.sh tests/lib/*.sh) .ci/run
 lint-sh: deps-check
 	@shellcheck $(SCRIPTS) && echo "shellcheck: $(words $(SCRIPTS)) passed, 0 failed" && \
@@ -320,7 +322,7 @@ lint-scan:
 # Every page rendered by mandoc and by man-db's groff: warnings, dropped
 # words, broken quotes and missing docs fail (tests/man_check.py).
 man-render: deps-check
-	@$(PYTHON) tests/man_check.py $(MANS)
+	@$(PYTHON) tests/man_check.py $(MANS) $(MANS_L10N)
 help-sync: $(BUILD)/udpkit
 	@$(PYTHON) tests/help_sync.py $(BUILD)/udpkit $(MANS)
 # Both compilers, warnings as errors: the code is warning-free under each.
@@ -415,6 +417,11 @@ install: $(BUILD)/udpkit $(COMPLETIONS) $(MO_FILES)
 	install -m 0644 $(SCHEMAS) $(DESTDIR)$(DOCDIR)/schema/
 	install -m 0644 $(BUILD)/completion/udpkit.bash $(DESTDIR)$(BASH_COMPDIR)/udpkit
 	install -m 0644 $(BUILD)/completion/_udpkit $(DESTDIR)$(ZSH_COMPDIR)/_udpkit
+	for m in $(MANS_L10N); do \
+		d=$(DESTDIR)$(PREFIX)/share/man/$$(basename $$(dirname $$m))/man1; \
+		install -d $$d && sed 's|^\.Pa docs/|.Pa $(DOCDIR)/|' $$m > $$d/$$(basename $$m) && \
+		chmod 0644 $$d/$$(basename $$m) || exit 1; \
+	done
 	for l in $(LINGUAS); do \
 		install -D -m 0644 $(BUILD)/locale/$$l/LC_MESSAGES/udpkit.mo \
 			$(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/udpkit.mo || exit 1; \
@@ -425,6 +432,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) $(addprefix $(DESTDIR)$(DOCDIR)/schema/,$(notdir $(SCHEMAS)))
 	rm -f $(DESTDIR)$(BASH_COMPDIR)/udpkit $(DESTDIR)$(ZSH_COMPDIR)/_udpkit
 	rm -f $(foreach l,$(LINGUAS),$(DESTDIR)$(LOCALEDIR)/$(l)/LC_MESSAGES/udpkit.mo)
+	rm -f $(foreach m,$(MANS_L10N),$(DESTDIR)$(PREFIX)/share/man/$(notdir $(patsubst %/,%,$(dir $(m))))/man1/$(notdir $(m)))
 
 # ---- Debian package ---------------------------------------------------------
 # Built from a copy of the tree in $(BUILD)/deb, so the package's build
@@ -440,7 +448,7 @@ deb: deps
 # lintian, a real dpkg -i and -r in a fresh root, the installed binary, man
 # pages and units (systemd-analyze verify and security): tests/deb_check.py.
 deb-check: deb
-	@$(PYTHON) tests/deb_check.py $(DEB_FILE) $(MANS)
+	@$(PYTHON) tests/deb_check.py $(DEB_FILE) $(MANS) $(MANS_L10N)
 
 clean:
 	rm -rf $(BUILD)
