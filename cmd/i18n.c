@@ -8,6 +8,13 @@
 #define UK_LOCALEDIR "/usr/local/share/locale"
 #endif
 
+const char *uk_gettext(const char *text)
+{
+	const char *t = gettext(text);
+
+	return t != text ? t : dgettext("libc", text);
+}
+
 void uk_i18n_init(void)
 {
 	const char *dir = getenv("UDPKIT_LOCALEDIR");

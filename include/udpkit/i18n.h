@@ -11,8 +11,13 @@
 
 #define UK_TEXTDOMAIN "udpkit"
 
-#define _(text) gettext(text)
+#define _(text) uk_gettext(text)
 #define N_(text) (text)
+
+/* gettext(text) in udpkit's catalogue, else in glibc's (libc-l10n): the
+ * system error texts (strerror's, which uk_strerror() gives untranslated)
+ * are translated there. */
+const char *uk_gettext(const char *text) __attribute__((format_arg(1)));
 
 /* Sets the locale from the environment (LANG, LC_ALL, LC_MESSAGES) for
  * everything but LC_NUMERIC, which stays "C" so figures, JSON and the

@@ -91,6 +91,13 @@ class I18n(unittest.TestCase):
         c, zh = self.both("echo", "--port", "70000")
         self.assertIn("invalid --port '70000': out of range (0..65535)", c.stderr.decode())
         self.assertIn("无效的 --port '70000'：超出范围（0..65535）", zh.stderr.decode())
+        # system error texts come from glibc's own catalogue (libc-l10n)
+        c, zh = self.both("chat", "--config", "/nonexistent/chat.conf")
+        self.assertEqual(c.stderr.decode(), "udpkit chat: /nonexistent/chat.conf: cannot be "
+                         "opened: No such file or directory\n")
+        if os.path.exists("/usr/share/locale/zh_CN/LC_MESSAGES/libc.mo"):
+            self.assertEqual(zh.stderr.decode(), "udpkit chat: /nonexistent/chat.conf: 无法打开: "
+                             "没有那个文件或目录\n")
 
     def test_echo_summary_translated_bound_line_not(self):
         for lang, summary in (("C", "udpkit echo: 1 datagram (5 bytes) received"),
