@@ -232,7 +232,7 @@ $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	$(CLANG) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 # Targets that fuzz front-end code link its files too (fuzz_tui includes
 # cmd/chat/tui.c itself, to reach its static layout functions).
-FUZZ_EXTRA_fuzz_show := cmd/chat/show.c cmd/chat/history.c cmd/cli.c
+FUZZ_EXTRA_fuzz_show := cmd/chat/show.c cmd/chat/history.c cmd/cli.c cmd/i18n.c
 $(BUILD)/fuzz/fuzz_show: $(FUZZ_EXTRA_fuzz_show)
 $(BUILD)/fuzz/fuzz_tui: cmd/chat/tui.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ) $(HDRS)
