@@ -19,8 +19,9 @@ LOCALEDIR ?= $(PREFIX)/share/locale
 # The catalogues: po/LANG.po compiled to $(BUILD)/locale (see translations).
 LINGUAS := $(patsubst po/%.po,%,$(wildcard po/*.po))
 MO_FILES := $(patsubst %,$(BUILD)/locale/%/LC_MESSAGES/udpkit.mo,$(LINGUAS))
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MMD -MP \
-	-DUK_LOCALEDIR='"$(LOCALEDIR)"'
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MMD -MP
+# Only the file that binds the catalogue needs it (every build variant).
+%/cmd/i18n.o: CPPFLAGS += -DUK_LOCALEDIR='"$(LOCALEDIR)"'
 CFLAGS ?= -O2 -g
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)

@@ -318,7 +318,7 @@ static int conf_entry(const struct uk_cmd_spec *spec, const struct uk_conf_entry
 	const struct uk_opt *opts[MAX_OPTS], *o = NULL;
 	const char *names[MAX_OPTS], *near;
 	size_t n = uk_opts_all(spec, opts, MAX_OPTS);
-	char key[UK_CONF_MAX_KEY + 3];
+	char key[UK_CONF_MAX_KEY + 3], prog[] = "udpkit";
 	char *argv[4];
 	bool on;
 
@@ -339,9 +339,9 @@ static int conf_entry(const struct uk_cmd_spec *spec, const struct uk_conf_entry
 		return uk_cli_usage_error(uk_cli_cmd(), _("unknown key '%s'"), e->key);
 	}
 	snprintf(key, sizeof(key), "--%s", e->key);
-	argv[0] = (char *)(uintptr_t)spec->name;
+	argv[0] = prog;
 	argv[1] = key;
-	argv[2] = (char *)(uintptr_t)e->value; /* the engine only reads it */
+	argv[2] = (char *)e->value; /* getopt only reads it; the options keep pointing at it */
 	argv[3] = NULL;
 	if (!o->arg) {
 		if (!conf_bool(e->value, &on))

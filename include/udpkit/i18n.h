@@ -11,6 +11,9 @@
 
 #define UK_TEXTDOMAIN "udpkit"
 
+/* _() is gettext's convention, the keyword xgettext and translators expect:
+ * the reserved-identifier checks are silenced for it alone. */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #define _(text) uk_gettext(text)
 #define N_(text) (text)
 
