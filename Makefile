@@ -14,7 +14,14 @@ BUILD ?= build
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 # -MMD -MP: the compiler writes each object's header dependencies (.d files,
 # included at the end), so editing a header rebuilds exactly what uses it.
+# Where the message catalogues are installed (udpkit/i18n.h).
+LOCALEDIR ?= $(PREFIX)/share/locale
+# The catalogues: po/LANG.po compiled to $(BUILD)/locale (see translations).
+LINGUAS := $(patsubst po/%.po,%,$(wildcard po/*.po))
+MO_FILES := $(patsubst %,$(BUILD)/locale/%/LC_MESSAGES/udpkit.mo,$(LINGUAS))
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MMD -MP
+# Only the file that binds the catalogue needs it (every build variant).
+%/cmd/i18n.o: CPPFLAGS += -DUK_LOCALEDIR='"$(LOCALEDIR)"'
 CFLAGS ?= -O2 -g
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
@@ -26,6 +33,8 @@ CMD_SRC := $(wildcard cmd/*.c) $(foreach c,$(CMD_DIRS),$(wildcard cmd/$(c)/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 MANS := $(sort $(wildcard cmd/*/udpkit-*.1)) man/udpkit.1
+# Translated pages: man/LANG/NAME.1, installed as share/man/LANG/man1/NAME.1.
+MANS_L10N := $(sort $(wildcard man/*_*/*.1))
 # Each command's option table is data, cmd/<name>/options.tsv; cmd/options.awk
 # makes it the C array that cmd/<name>/main.c includes.
 OPTION_HDRS := $(patsubst cmd/%/options.tsv,$(BUILD)/gen/%_options.h,$(wildcard cmd/*/options.tsv))
@@ -65,7 +74,7 @@ $(eval $(call variant,PLAIN,obj,$$(CFLAGS) $$(HARDEN_CFLAGS),$$(CC)))
 $(eval $(call variant,ASAN,asan,-O1 -g $$(SAN_FLAGS) -fno-omit-frame-pointer,$$(SAN_CC)))
 $(eval $(call variant,TSAN,tsan,-O1 -g -fsanitize=thread,$$(CC)))
 
-.PHONY: all check demo bench install uninstall deps deps-check clean unit unit-asan \
+.PHONY: pot po-check locales all check demo bench install uninstall deps deps-check clean unit unit-asan \
 	deb deb-check integration integration-asan integration-tsan coverage fuzz fuzz-build fuzz-long \
 	lint-man man-render lint-sh lint-format lint-tidy lint-cppcheck lint-scan format help-sync deps-build \
 	clang-build tsan-build asan-build gcc-werror
@@ -73,7 +82,7 @@ $(eval $(call variant,TSAN,tsan,-O1 -g -fsanitize=thread,$$(CC)))
 # Shell completions, written by the program from its option tables (the
 # same tables --help prints), so they cannot drift from the options.
 COMPLETIONS := $(BUILD)/completion/udpkit.bash $(BUILD)/completion/_udpkit
-all: $(BUILD)/udpkit $(COMPLETIONS)
+all: $(BUILD)/udpkit $(COMPLETIONS) $(MO_FILES)
 $(BUILD)/completion/udpkit.bash: $(BUILD)/udpkit
 	@mkdir -p $(dir $@)
 	$(BUILD)/udpkit --completion bash > $@
@@ -93,6 +102,42 @@ FORCE:
 $(BUILD)/gen/%_options.h: cmd/%/options.tsv cmd/options.awk
 	@mkdir -p $(dir $@)
 	awk -f cmd/options.awk $< > $@.tmp && mv $@.tmp $@
+
+# ---- translations (gettext; docs/i18n.md) ----------------------------------
+# po/udpkit.pot is the template `make pot` regenerates from the sources and
+# the generated option tables (their help texts are N_() literals); each
+# po/LANG.po is compiled to $(BUILD)/locale/LANG/LC_MESSAGES/udpkit.mo, the
+# layout of LOCALEDIR, so tests point UDPKIT_LOCALEDIR at $(BUILD)/locale.
+XGETTEXT_FLAGS := --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ \
+	--keyword=uk_cli_plural:2,3 --add-comments=TRANSLATORS: --package-name=udpkit \
+	--package-version=$(shell sed -n 's/^\#define UK_VERSION "\(.*\)"/\1/p' cmd/cli.h) \
+	--msgid-bugs-address=udpkit@lists.debian.net --sort-by-file --add-location=file
+POT_SRC = $(LIB_SRC) $(CMD_SRC) $(OPTION_HDRS)
+$(BUILD)/locale/%/LC_MESSAGES/udpkit.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check -o $@ $<
+pot: $(OPTION_HDRS)
+	xgettext $(XGETTEXT_FLAGS) -o po/udpkit.pot $(POT_SRC)
+	@sed -i 's|$(BUILD)/gen/|build/gen/|' po/udpkit.pot
+# The catalogues are complete and current: every message of the sources is
+# in each .po (msgcmp against a fresh template), none untranslated or
+# fuzzy, formats checked (msgfmt --check): tests/po_check.py.
+po-check: $(OPTION_HDRS)
+	@$(PYTHON) tests/po_check.py --xgettext "xgettext $(XGETTEXT_FLAGS)" $(POT_SRC) -- $(wildcard po/*.po)
+# A zh_CN.UTF-8 locale of our own (localedef into $(BUILD)/locales, used
+# with LOCPATH), so the tests in Chinese need no change to the system.
+LOCALES_DIR := $(BUILD)/locales
+$(LOCALES_DIR)/zh_CN.UTF-8/LC_CTYPE:
+	@mkdir -p $(LOCALES_DIR)
+	localedef -i zh_CN -f UTF-8 $(LOCALES_DIR)/zh_CN.UTF-8 || [ -f $@ ]
+# de_DE: a locale whose decimal separator is a comma, for the test that
+# figures and JSON stay in "C" whatever the locale.
+$(LOCALES_DIR)/de_DE.UTF-8/LC_CTYPE:
+	@mkdir -p $(LOCALES_DIR)
+	localedef -i de_DE -f UTF-8 $(LOCALES_DIR)/de_DE.UTF-8 || [ -f $@ ]
+locales: $(LOCALES_DIR)/zh_CN.UTF-8/LC_CTYPE $(LOCALES_DIR)/de_DE.UTF-8/LC_CTYPE
+export UDPKIT_LOCALEDIR := $(abspath $(BUILD)/locale)
+export UDPKIT_LOCPATH := $(abspath $(LOCALES_DIR))
 
 $(BUILD)/udpkit: $(PLAIN_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(HARDEN_LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -142,9 +187,9 @@ $(BUILD)/tools-asan/%: $(ASAN_LIBOBJ) $(HDRS) tests/tools/%.c cmd/chat/tui.c
 		$(if $(filter tui_driver,$*),cmd/chat/tui.c) $(ASAN_LIBOBJ) $(LDLIBS)
 export UDPKIT_TOOLS := $(abspath $(BUILD)/tools)
 
-integration: deps-check $(BUILD)/udpkit $(TOOLS)
+integration: deps-check $(BUILD)/udpkit $(TOOLS) $(MO_FILES) locales
 	@UDPKIT_BIN=$(abspath $(BUILD)/udpkit) $(PYTHON) tests/run_integration.py
-integration-asan: deps-check $(BUILD)/asan/udpkit $(ASAN_TOOLS)
+integration-asan: deps-check $(BUILD)/asan/udpkit $(ASAN_TOOLS) $(MO_FILES) locales
 	@UDPKIT_BIN=$(abspath $(BUILD)/asan/udpkit) UDPKIT_VARIANT=asan \
 		UDPKIT_TOOLS=$(abspath $(BUILD)/tools-asan) \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -179,6 +224,7 @@ coverage: deps-check
 	@$(MAKE) --no-print-directory -j2 BUILD=$(COV) CC=gcc CFLAGS="-O0 -g --coverage -fprofile-update=atomic" \
 		$(COV)/udpkit $(COV_UNIT) $(COV)/tools/hist_writer $(COV)/tools/tui_driver \
 		$(COV)/tools/fail_sync.so
+	@$(MAKE) --no-print-directory $(MO_FILES) locales
 	@UK_RESULTS= $(PYTHON) tests/run_unit.py $(COV_UNIT)
 	@# Servers started as root switch to nobody once bound (lib/priv.c):
 	@# their counts reach the .gcda files only if nobody may write them.
@@ -197,7 +243,7 @@ $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	$(CLANG) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 # Targets that fuzz front-end code link its files too (fuzz_tui includes
 # cmd/chat/tui.c itself, to reach its static layout functions).
-FUZZ_EXTRA_fuzz_show := cmd/chat/show.c cmd/chat/history.c cmd/chat/room.c cmd/cli.c
+FUZZ_EXTRA_fuzz_show := cmd/chat/show.c cmd/chat/history.c cmd/chat/room.c cmd/cli.c cmd/i18n.c
 $(BUILD)/fuzz/fuzz_show: $(FUZZ_EXTRA_fuzz_show)
 $(BUILD)/fuzz/fuzz_tui: cmd/chat/tui.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ) $(HDRS)
@@ -224,11 +270,11 @@ fuzz-long: deps-check $(FUZZ_BIN)
 
 # ---- docs and static checks ----------------------------------------------
 lint-man: deps-check
-	@fail=0; for m in $(MANS); do \
+	@fail=0; for m in $(MANS) $(MANS_L10N); do \
 		out=$$(mandoc -Tlint -W warning $$m 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out"; fail=1; fi; \
-	done; if [ $$fail = 0 ]; then echo "man: $(words $(MANS)) passed, 0 failed"; else exit 1; fi; \
-	if [ -n "$$UK_RESULTS" ]; then echo "man $(words $(MANS)) 0 0" >> "$$UK_RESULTS"; fi
+	done; if [ $$fail = 0 ]; then echo "man: $(words $(MANS) $(MANS_L10N)) passed, 0 failed"; else exit 1; fi; \
+	if [ -n "$$UK_RESULTS" ]; then echo "man $(words $(MANS) $(MANS_L10N)) 0 0" >> "$$UK_RESULTS"; fi
 SCRIPTS := $(wildcard tests/*.sh tests/lib/*.sh) .ci/run
 lint-sh: deps-check
 	@shellcheck $(SCRIPTS) && echo "shellcheck: $(words $(SCRIPTS)) passed, 0 failed" && \
@@ -287,7 +333,7 @@ lint-scan:
 # Every page rendered by mandoc and by man-db's groff: warnings, dropped
 # words, broken quotes and missing docs fail (tests/man_check.py).
 man-render: deps-check
-	@$(PYTHON) tests/man_check.py $(MANS)
+	@$(PYTHON) tests/man_check.py $(MANS) $(MANS_L10N)
 help-sync: $(BUILD)/udpkit
 	@$(PYTHON) tests/help_sync.py $(BUILD)/udpkit $(MANS)
 # Both compilers, warnings as errors: the code is warning-free under each.
@@ -302,7 +348,7 @@ check: deps
 	@mkdir -p $(BUILD) && rm -f $(UK_RESULTS)
 	@$(MAKE) --no-print-directory gcc-werror clang-build
 	@$(MAKE) --no-print-directory -j2 all asan-build tsan-build fuzz-build
-	@$(MAKE) --no-print-directory lint-format lint-man man-render lint-sh help-sync
+	@$(MAKE) --no-print-directory lint-format lint-man man-render lint-sh help-sync po-check
 	@$(MAKE) --no-print-directory lint-cppcheck lint-tidy lint-scan
 	@$(MAKE) --no-print-directory deb-check
 	@$(MAKE) --no-print-directory unit unit-asan
@@ -338,9 +384,9 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command;
 # `make deps-build` only those that building udpkit needs (make demo).
-BUILD_PACKAGES := gcc make pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev liburing-dev
+BUILD_PACKAGES := gcc make gettext pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev liburing-dev
 DEB_PACKAGES := $(BUILD_PACKAGES) clang clang-format libclang-rt-14-dev libcmocka-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
-	xdotool dbus-x11 dbus libglib2.0-bin locales \
+	xdotool dbus-x11 dbus libglib2.0-bin locales libc-l10n \
 	clang-tidy clang-tools cppcheck gcovr netcat-openbsd python3-jsonschema groff-base zsh jq nftables
 deps-build: PACKAGES = $(BUILD_PACKAGES)
 deps: PACKAGES = $(DEB_PACKAGES)
@@ -370,7 +416,7 @@ BASH_COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSH_COMPDIR ?= $(PREFIX)/share/zsh/site-functions
 DOCS := $(sort $(wildcard docs/*.md))
 SCHEMAS := $(sort $(wildcard docs/schema/*.json))
-install: $(BUILD)/udpkit $(COMPLETIONS)
+install: $(BUILD)/udpkit $(COMPLETIONS) $(MO_FILES)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(SYSTEMD_UNITDIR) \
 		$(DESTDIR)$(DOCDIR)/schema $(DESTDIR)$(BASH_COMPDIR) $(DESTDIR)$(ZSH_COMPDIR)
 	install -m 0755 $(BUILD)/udpkit $(DESTDIR)$(PREFIX)/bin/udpkit
@@ -383,11 +429,22 @@ install: $(BUILD)/udpkit $(COMPLETIONS)
 	install -m 0644 $(SCHEMAS) $(DESTDIR)$(DOCDIR)/schema/
 	install -m 0644 $(BUILD)/completion/udpkit.bash $(DESTDIR)$(BASH_COMPDIR)/udpkit
 	install -m 0644 $(BUILD)/completion/_udpkit $(DESTDIR)$(ZSH_COMPDIR)/_udpkit
+	for m in $(MANS_L10N); do \
+		d=$(DESTDIR)$(PREFIX)/share/man/$$(basename $$(dirname $$m))/man1; \
+		install -d $$d && sed 's|^\.Pa docs/|.Pa $(DOCDIR)/|' $$m > $$d/$$(basename $$m) && \
+		chmod 0644 $$d/$$(basename $$m) || exit 1; \
+	done
+	for l in $(LINGUAS); do \
+		install -D -m 0644 $(BUILD)/locale/$$l/LC_MESSAGES/udpkit.mo \
+			$(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/udpkit.mo || exit 1; \
+	done
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/udpkit $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(MANS)))
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMD_UNITDIR)/,$(notdir $(UNITS)))
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) $(addprefix $(DESTDIR)$(DOCDIR)/schema/,$(notdir $(SCHEMAS)))
 	rm -f $(DESTDIR)$(BASH_COMPDIR)/udpkit $(DESTDIR)$(ZSH_COMPDIR)/_udpkit
+	rm -f $(foreach l,$(LINGUAS),$(DESTDIR)$(LOCALEDIR)/$(l)/LC_MESSAGES/udpkit.mo)
+	rm -f $(foreach m,$(MANS_L10N),$(DESTDIR)$(PREFIX)/share/man/$(notdir $(patsubst %/,%,$(dir $(m))))/man1/$(notdir $(m)))
 
 # ---- Debian package ---------------------------------------------------------
 # Built from a copy of the tree in $(BUILD)/deb, so the package's build
@@ -403,7 +460,7 @@ deb: deps
 # lintian, a real dpkg -i and -r in a fresh root, the installed binary, man
 # pages and units (systemd-analyze verify and security): tests/deb_check.py.
 deb-check: deb
-	@$(PYTHON) tests/deb_check.py $(DEB_FILE) $(MANS)
+	@$(PYTHON) tests/deb_check.py $(DEB_FILE) $(MANS) $(MANS_L10N)
 
 clean:
 	rm -rf $(BUILD)

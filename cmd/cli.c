@@ -14,6 +14,7 @@
 #include "udpkit/parse.h"
 #include "udpkit/sock.h"
 #include "udpkit/text.h"
+#include "udpkit/i18n.h"
 
 atomic_bool uk_cli_stop;
 atomic_int uk_cli_signal;
@@ -86,7 +87,16 @@ const char *uk_cli_sgr(FILE *f, enum uk_sgr which)
 
 const char *uk_cli_plural(uint64_t n, const char *one, const char *many)
 {
-	return n == 1 ? one : many;
+	/* ngettext: a language's own plural rule (Chinese has one form). */
+	return ngettext(one, many, (unsigned long)n);
+}
+
+/* "PATH:LINE" while a configuration file's entry is parsed, else NULL. */
+static const char *origin;
+
+void uk_cli_set_origin(const char *where)
+{
+	origin = where;
 }
 
 __attribute__((format(printf, 3, 0))) static void verror(const char *cmd, const char *label,
@@ -94,6 +104,8 @@ __attribute__((format(printf, 3, 0))) static void verror(const char *cmd, const 
 {
 	fprintf(stderr, "%sudpkit %s:%s %s", uk_cli_sgr(stderr, UK_SGR_ERROR), cmd,
 		uk_cli_sgr(stderr, UK_SGR_RESET), label);
+	if (origin)
+		fprintf(stderr, "%s: ", origin);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
@@ -101,7 +113,7 @@ __attribute__((format(printf, 3, 0))) static void verror(const char *cmd, const 
 void uk_cli_warn(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "udpkit %s: %swarning:%s ", cmd, uk_cli_sgr(stderr, UK_SGR_WARN),
+	fprintf(stderr, _("udpkit %s: %swarning:%s "), cmd, uk_cli_sgr(stderr, UK_SGR_WARN),
 		uk_cli_sgr(stderr, UK_SGR_RESET));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -119,7 +131,7 @@ void uk_cli_error(const char *cmd, const char *fmt, ...)
 
 int uk_cli_fail(const char *cmd, const char *what, int err)
 {
-	uk_cli_error(cmd, "%s: %s", what, uk_strerror(err));
+	uk_cli_error(cmd, "%s: %s", what, _(uk_strerror(err)));
 	return UK_EXIT_ERROR;
 }
 
@@ -129,7 +141,8 @@ int uk_cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	verror(cmd, "", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try 'udpkit %s --help'.\n", cmd);
+	if (!origin) /* a file's mistake: --help is no help */
+		fprintf(stderr, _("Try 'udpkit %s --help'.\n"), cmd);
 	return UK_EXIT_USAGE;
 }
 
@@ -140,16 +153,16 @@ int uk_cli_drop_privileges(const char *cmd, const char *user)
 	int rc = uk_priv_drop(user, &r);
 
 	if (rc == UK_ENOTFOUND)
-		uk_cli_error(cmd, "no such user '%s'", name);
+		uk_cli_error(cmd, _("no such user '%s'"), name);
 	else if (rc == -EPERM)
 		uk_cli_error(cmd,
-			     "refusing to keep root after binding (the user must not be root)");
+			     _("refusing to keep root after binding (the user must not be root)"));
 	else if (rc < 0)
-		uk_cli_fail(cmd, "dropping privileges", rc);
+		uk_cli_fail(cmd, _("dropping privileges"), rc);
 	if (rc < 0)
 		return -1;
 	if (r.switched)
-		fprintf(stderr, "udpkit %s: running as %s (uid %u, gid %u)\n", cmd, name, r.uid,
+		fprintf(stderr, _("udpkit %s: running as %s (uid %u, gid %u)\n"), cmd, name, r.uid,
 			r.gid);
 	return 0;
 }
@@ -174,18 +187,18 @@ int uk_cli_target_split(struct uk_cli_target *t, const char *what, const char *t
 
 	if (rc == UK_EAMBIGUOUS)
 		return uk_cli_usage_error(uk_cli_cmd(),
-					  "%s '%s' is ambiguous: write [%s] for the address, or "
-					  "[ADDR]:PORT with a port",
+					  _("%s '%s' is ambiguous: write [%s] for the address, or "
+					    "[ADDR]:PORT with a port"),
 					  what, text, text);
 	if (rc < 0)
 		return uk_cli_usage_error(
-		    uk_cli_cmd(), "invalid %s '%s': %s (HOST, HOST:PORT, [IPV6]:PORT or IPV6)",
-		    what, text, rc == UK_ERANGE_ ? "port out of range" : "cannot parse");
+		    uk_cli_cmd(), _("invalid %s '%s': %s (HOST, HOST:PORT, [IPV6]:PORT or IPV6)"),
+		    what, text, rc == UK_ERANGE_ ? _("port out of range") : _("cannot parse"));
 	/* -p and a port in the address must agree; a later -b or -p replaces
 	 * an earlier one of its own kind, as options do. */
 	if (has_port && t->port_in_opt && port != t->port)
 		return uk_cli_usage_error(uk_cli_cmd(),
-					  "the port is given twice: %u in '%s' and %u",
+					  _("the port is given twice: %u in '%s' and %u"),
 					  (unsigned)port, text, (unsigned)t->port);
 	if (has_port) {
 		t->port = port;
@@ -200,22 +213,23 @@ int uk_cli_target_operands(struct uk_cli_target *t, int argc, char **argv, bool 
 	int rc;
 
 	if (optind >= argc && host_required)
-		return uk_cli_usage_error(cmd, "a host is required");
-	if (optind < argc && (rc = uk_cli_target_split(t, "host", argv[optind++])) != UK_CONTINUE)
+		return uk_cli_usage_error(cmd, _("a host is required"));
+	if (optind < argc &&
+	    (rc = uk_cli_target_split(t, _("host"), argv[optind++])) != UK_CONTINUE)
 		return rc;
 	if (optind < argc) {
 		uint64_t v;
 		const char *text = argv[optind++];
 		if (uk_parse_u64(text, 1, 65535, &v) < 0)
-			return uk_cli_usage_error(cmd, "invalid port '%s' (1..65535)", text);
+			return uk_cli_usage_error(cmd, _("invalid port '%s' (1..65535)"), text);
 		if (t->port_given && v != t->port)
-			return uk_cli_usage_error(cmd, "the port is given twice: %s and %u", text,
-						  (unsigned)t->port);
+			return uk_cli_usage_error(cmd, _("the port is given twice: %s and %u"),
+						  text, (unsigned)t->port);
 		t->port = (uint16_t)v;
 		t->port_given = true;
 	}
 	if (optind < argc)
-		return uk_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+		return uk_cli_usage_error(cmd, _("unexpected argument '%s'"), argv[optind]);
 	return UK_CONTINUE;
 }
 
@@ -226,10 +240,11 @@ int uk_cli_target_resolve(const struct uk_cli_target *t, int family, struct uk_a
 	if (rc == 0)
 		return UK_CONTINUE;
 	if (rc == UK_EFAMILY)
-		uk_cli_error(uk_cli_cmd(), "%s: %s (%s asks for %s)", t->host, uk_strerror(rc),
-			     family == AF_INET ? "-4" : "-6", family == AF_INET ? "IPv4" : "IPv6");
+		uk_cli_error(uk_cli_cmd(), _("%s: %s (%s asks for %s)"), t->host,
+			     _(uk_strerror(rc)), family == AF_INET ? "-4" : "-6",
+			     family == AF_INET ? "IPv4" : "IPv6");
 	else
-		uk_cli_error(uk_cli_cmd(), "%s: %s", t->host, uk_strerror(rc));
+		uk_cli_error(uk_cli_cmd(), "%s: %s", t->host, _(uk_strerror(rc)));
 	return UK_EXIT_ERROR;
 }
 

@@ -51,6 +51,11 @@ int uk_cli_fail(const char *cmd, const char *what, int err);
 /* Prints "Try 'udpkit <cmd> --help'." after a usage error; returns UK_EXIT_USAGE. */
 int uk_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* While where is set ("PATH:LINE", a configuration file's entry), the
+ * messages above name it after the command, and usage errors do not
+ * suggest --help; NULL ends that. */
+void uk_cli_set_origin(const char *where);
+
 /* Once a server's sockets are bound: started as root, become user (NULL:
  * nobody), saying so on stderr; otherwise drop any capability
  * (include/udpkit/priv.h). Prints the error and returns -1 on failure

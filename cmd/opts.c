@@ -9,10 +9,16 @@
 #include "cli.h"
 #include "opts.h"
 #include "udpkit/clock.h"
+#include "udpkit/conf.h"
 #include "udpkit/err.h"
+#include "udpkit/i18n.h"
 #include "udpkit/parse.h"
 
 #define MAX_OPTS 64
+
+/* True while a configuration file is applied: its repeated entries add up;
+ * otherwise (the command line) the first --peer replaces the file's list. */
+static bool from_conf;
 #define HELP_COLUMN 25
 
 static const char *const color_choices[] = {"auto", "always", "never", NULL};
@@ -20,11 +26,11 @@ static const char *const color_choices[] = {"auto", "always", "never", NULL};
 /* --color takes its argument optionally (--color alone is always), as
  * GNU ls does; no command option does. */
 const struct uk_opt uk_opts_common[] = {
-    {UK_OPT_HELP, "help", NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, "this help"},
-    {UK_OPT_VERSION, "version", NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, "the version"},
+    {UK_OPT_HELP, "help", NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, N_("this help")},
+    {UK_OPT_VERSION, "version", NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, N_("the version")},
     {UK_OPT_COLOR, "color", "WHEN", UK_ARG_CALL, 0, 0, 0, UK_COMP_CHOICES, color_choices,
-     "colour on a terminal: auto (default), always or never;\nNO_COLOR in the environment means "
-     "never"},
+     N_("colour on a terminal: auto (default), always or never;\nNO_COLOR in the environment "
+	"means never")},
     {0, NULL, NULL, UK_ARG_CALL, 0, 0, 0, UK_COMP_NONE, NULL, NULL}};
 
 const struct uk_cmd_spec *const uk_cmd_specs[] = {
@@ -109,10 +115,10 @@ static int usage_unknown(const struct uk_opt **opts, size_t n, const char *word)
 		near = uk_opts_nearest(name, names, n);
 		if (near)
 			return uk_cli_usage_error(uk_cli_cmd(),
-						  "unknown option '--%s'; did you mean '--%s'?",
+						  _("unknown option '--%s'; did you mean '--%s'?"),
 						  name, near);
 	}
-	return uk_cli_usage_error(uk_cli_cmd(), "unknown option '%s'", name);
+	return uk_cli_usage_error(uk_cli_cmd(), _("unknown option '%s'"), name);
 }
 
 /* The option an error is about: argv[optind - 1] names it for long options;
@@ -131,10 +137,11 @@ static int getopt_error(const struct uk_opt **opts, size_t n, int c, int argc, c
 	const struct uk_opt *o = optopt ? find_opt(opts, n, optopt) : NULL;
 
 	if (c == ':' && o)
-		return uk_cli_usage_error(uk_cli_cmd(), "option '--%s' needs an argument (%s)",
+		return uk_cli_usage_error(uk_cli_cmd(), _("option '--%s' needs an argument (%s)"),
 					  o->name, o->arg);
 	if (o && word[0] == '-' && word[1] == '-' && strchr(word, '='))
-		return uk_cli_usage_error(uk_cli_cmd(), "option '--%s' takes no argument", o->name);
+		return uk_cli_usage_error(uk_cli_cmd(), _("option '--%s' takes no argument"),
+					  o->name);
 	if (optopt && !o) {
 		char letter[3] = {'-', (char)optopt, '\0'};
 		return usage_unknown(opts, n, letter);
@@ -209,7 +216,7 @@ static int store(const struct uk_opt *o, const char *arg, void *field)
 	case UK_ARG_LIST: {
 		struct uk_opts_list *l = field;
 		if (l->count >= o->max || l->count >= UK_OPTS_LIST_MAX)
-			return uk_cli_usage_error(uk_cli_cmd(), "at most %llu --%s",
+			return uk_cli_usage_error(uk_cli_cmd(), _("at most %llu --%s"),
 						  (unsigned long long)o->max, o->name);
 		l->items[l->count++] = arg;
 		return UK_CONTINUE;
@@ -220,7 +227,7 @@ static int store(const struct uk_opt *o, const char *arg, void *field)
 			return rc;
 		if (t->port_in_addr && t->port != v)
 			return uk_cli_usage_error(uk_cli_cmd(),
-						  "the port is given twice: %u and %s",
+						  _("the port is given twice: %u and %s"),
 						  (unsigned)t->port, arg);
 		t->port = (uint16_t)v;
 		t->port_given = t->port_in_opt = true;
@@ -237,6 +244,7 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 	/* ':' first: a missing argument returns ':' instead of getopt's own message. */
 	char shortopts[3 * MAX_OPTS + 2] = ":";
 	size_t n = uk_opts_all(spec, opts, MAX_OPTS), len = 1;
+	bool seen[MAX_OPTS] = {false};
 	int c;
 
 	uk_cli_set_cmd(spec->name);
@@ -265,6 +273,15 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 
 		if (!o)
 			return getopt_error(opts, n, c, argc, argv);
+		if (o->type == UK_ARG_LIST && !from_conf) {
+			/* The command line's first --peer replaces the file's. */
+			size_t i = 0;
+			while (opts[i] != o)
+				i++;
+			if (!seen[i])
+				((struct uk_opts_list *)((char *)ctx + o->offset))->count = 0;
+			seen[i] = true;
+		}
 		if (o->key == UK_OPT_HELP || o->key == UK_OPT_VERSION || o->key == UK_OPT_COLOR)
 			rc = handle_common(spec, o, optarg);
 		else if (o->type != UK_ARG_CALL)
@@ -275,8 +292,85 @@ int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_
 			return rc;
 	}
 	if (!spec->operands[0] && optind < argc)
-		return uk_cli_usage_error(uk_cli_cmd(), "unexpected argument '%s'", argv[optind]);
+		return uk_cli_usage_error(uk_cli_cmd(), _("unexpected argument '%s'"),
+					  argv[optind]);
 	return UK_CONTINUE;
+}
+
+static bool conf_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
+										    "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+			*out = strcmp(v, yes[i]) == 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One entry: the option it names, checked; its argv; then the engine. */
+static int conf_entry(const struct uk_cmd_spec *spec, const struct uk_conf_entry *e, uk_opt_fn fn,
+		      void *ctx)
+{
+	const struct uk_opt *opts[MAX_OPTS], *o = NULL;
+	const char *names[MAX_OPTS], *near;
+	size_t n = uk_opts_all(spec, opts, MAX_OPTS);
+	char key[UK_CONF_MAX_KEY + 3], prog[] = "udpkit";
+	char *argv[4];
+	bool on;
+
+	for (size_t i = 0; i < n; i++) {
+		names[i] = opts[i]->name;
+		if (strcmp(opts[i]->name, e->key) == 0)
+			o = opts[i];
+	}
+	if (o && (o->key == UK_OPT_HELP || o->key == UK_OPT_VERSION ||
+		  strcmp(o->name, "config") == 0 || strcmp(o->name, "no-config") == 0))
+		return uk_cli_usage_error(uk_cli_cmd(),
+					  _("'%s' has no place in a configuration file"), e->key);
+	if (!o) {
+		near = uk_opts_nearest(e->key, names, n);
+		if (near)
+			return uk_cli_usage_error(
+			    uk_cli_cmd(), _("unknown key '%s'; did you mean '%s'?"), e->key, near);
+		return uk_cli_usage_error(uk_cli_cmd(), _("unknown key '%s'"), e->key);
+	}
+	snprintf(key, sizeof(key), "--%s", e->key);
+	argv[0] = prog;
+	argv[1] = key;
+	argv[2] = (char *)e->value; /* getopt only reads it; the options keep pointing at it */
+	argv[3] = NULL;
+	if (!o->arg) {
+		if (!conf_bool(e->value, &on))
+			return uk_cli_usage_error(
+			    uk_cli_cmd(), _("'%s' is true or false (yes/no, on/off, 1/0)"), e->key);
+		if (!on)
+			return UK_CONTINUE;
+		argv[2] = NULL;
+	} else if (!e->value[0]) {
+		return uk_cli_usage_error(uk_cli_cmd(), _("'%s' needs a value"), e->key);
+	}
+	return uk_opts_parse(spec, argv[2] ? 3 : 2, argv, fn, ctx);
+}
+
+int uk_opts_parse_conf(const struct uk_cmd_spec *spec, const struct uk_conf *conf, const char *path,
+		       uk_opt_fn fn, void *ctx)
+{
+	int rc = UK_CONTINUE;
+
+	from_conf = true;
+	for (size_t i = 0; i < conf->count && rc == UK_CONTINUE; i++) {
+		char where[4200];
+		snprintf(where, sizeof(where), "%s:%u", path, conf->entries[i].line);
+		uk_cli_set_origin(where);
+		rc = conf_entry(spec, &conf->entries[i], fn, ctx);
+		uk_cli_set_origin(NULL);
+	}
+	from_conf = false;
+	return rc;
 }
 
 int uk_opts_parse_target(const struct uk_cmd_spec *spec, int argc, char **argv, void *ctx,
@@ -306,7 +400,7 @@ static int opt_label(const struct uk_opt *o, char *buf, size_t size)
 static void help_option(const struct uk_opt *o, FILE *f)
 {
 	char label[96];
-	const char *line = o->help;
+	const char *line = _(o->help); /* the tables hold N_() literals */
 	int width = opt_label(o, label, sizeof(label));
 
 	fputs(label, f);
@@ -326,23 +420,26 @@ static void help_option(const struct uk_opt *o, FILE *f)
 
 void uk_opts_help(const struct uk_cmd_spec *spec, FILE *f)
 {
-	fprintf(f, "usage: udpkit %s [options]%s%s\n\n%s\n\noptions:\n", spec->name,
-		spec->operands[0] ? " " : "", spec->operands, spec->about);
+	fprintf(f, _("usage: udpkit %s [options]%s%s\n\n%s\n\noptions:\n"), spec->name,
+		spec->operands[0] ? " " : "", spec->operands, _(spec->about));
 	for (const struct uk_opt *o = spec->opts; o && o->name; o++)
 		help_option(o, f);
 	for (const struct uk_opt *o = uk_opts_common; o->name; o++)
 		help_option(o, f);
 	if (spec->epilog)
-		fprintf(f, "\n%s\n", spec->epilog);
+		fprintf(f, "\n%s\n", _(spec->epilog));
 }
 
 /* ---- argument parsers -------------------------------------------------- */
 
 static int bad_arg(const struct uk_opt *opt, const char *arg, int err, const char *range)
 {
-	return uk_cli_usage_error(uk_cli_cmd(), "invalid --%s '%s': %s%s%s%s", opt->name, arg,
-				  err == UK_ERANGE_ ? "out of range" : "not a valid value",
-				  range ? " (" : "", range ? range : "", range ? ")" : "");
+	const char *why = err == UK_ERANGE_ ? _("out of range") : _("not a valid value");
+
+	if (range)
+		return uk_cli_usage_error(uk_cli_cmd(), _("invalid --%s '%s': %s (%s)"), opt->name,
+					  arg, why, range);
+	return uk_cli_usage_error(uk_cli_cmd(), _("invalid --%s '%s': %s"), opt->name, arg, why);
 }
 
 int uk_arg_u64(const struct uk_opt *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
@@ -371,7 +468,7 @@ int uk_arg_duration_in(const struct uk_opt *opt, const char *arg, uint64_t unit_
 
 	if (rc == 0)
 		return UK_CONTINUE;
-	snprintf(range, sizeof(range), "%s..%s; units ms s m h d w",
+	snprintf(range, sizeof(range), _("%s..%s; units ms s m h d w"),
 		 uk_format_duration(min_ns, lo, sizeof(lo)),
 		 uk_format_duration(max_ns, hi, sizeof(hi)));
 	return bad_arg(opt, arg, rc, range);
@@ -385,7 +482,7 @@ int uk_arg_rate(const struct uk_opt *opt, const char *arg, uint64_t min, uint64_
 
 	if (rc == 0)
 		return UK_CONTINUE;
-	snprintf(range, sizeof(range), "%llu..%llu; k and M multiply by 1000 and 1000000",
+	snprintf(range, sizeof(range), _("%llu..%llu; k and M multiply by 1000 and 1000000"),
 		 (unsigned long long)min, (unsigned long long)max);
 	return bad_arg(opt, arg, rc, range);
 }
@@ -416,5 +513,5 @@ int uk_arg_choice(const struct uk_opt *opt, const char *arg, int *index)
 			len = sizeof(list) - 1;
 	}
 	*index = 0;
-	return uk_cli_usage_error(uk_cli_cmd(), "invalid --%s '%s' (%s)", opt->name, arg, list);
+	return uk_cli_usage_error(uk_cli_cmd(), _("invalid --%s '%s' (%s)"), opt->name, arg, list);
 }

@@ -91,6 +91,18 @@ typedef int (*uk_opt_fn)(void *ctx, const struct uk_opt *opt, const char *arg);
  * after printing a usage error (with the nearest option, if any). */
 int uk_opts_parse(const struct uk_cmd_spec *spec, int argc, char **argv, uk_opt_fn fn, void *ctx);
 
+struct uk_conf;
+/* Applies a configuration file's entries (udpkit/conf.h) as the long
+ * options of the same names, in file order, each checked as on the command
+ * line; errors name path and the line ("udpkit chat: PATH:3: ..."). A
+ * flag's value is true/yes/on/1 or false/no/off/0 (false: not set). Not
+ * allowed in a file: help, version, config, no-config. Values are used in
+ * place: conf must outlive what ctx points to. A later uk_opts_parse()
+ * (the command line) overrides them; a repeatable option given there
+ * replaces the file's list. Returns UK_CONTINUE or UK_EXIT_USAGE. */
+int uk_opts_parse_conf(const struct uk_cmd_spec *spec, const struct uk_conf *conf, const char *path,
+		       uk_opt_fn fn, void *ctx);
+
 /* uk_opts_parse(), then the operands "HOST [PORT]" into t (required when
  * host_required), as uk_cli_target_operands() takes them. */
 int uk_opts_parse_target(const struct uk_cmd_spec *spec, int argc, char **argv, void *ctx,

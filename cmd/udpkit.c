@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "opts.h"
+#include "udpkit/i18n.h"
 
 struct command {
 	const char *name;
@@ -23,13 +24,14 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: udpkit <command> [options] [args]\n"
-		   "       udpkit help <command>\n"
-		   "       udpkit --help | --version | --completion bash|zsh\n\ncommands:\n");
+	fprintf(f, _("usage: udpkit <command> [options] [args]\n"
+		     "       udpkit help <command>\n"
+		     "       udpkit --help | --version | --completion bash|zsh\n\ncommands:\n"));
 	for (size_t i = 0; i < uk_cmd_count; i++)
-		fprintf(f, "  %-10s %s\n", uk_cmd_specs[i]->name, uk_cmd_specs[i]->summary);
+		fprintf(f, "  %-10s %s\n", uk_cmd_specs[i]->name, _(uk_cmd_specs[i]->summary));
 	fprintf(
-	    f, "\n'udpkit <command> --help' describes a command; man udpkit-<command> has more.\n");
+	    f,
+	    _("\n'udpkit <command> --help' describes a command; man udpkit-<command> has more.\n"));
 }
 
 static int find_command(const char *name)
@@ -50,10 +52,11 @@ static int unknown_command(const char *name)
 	names[N_COMMANDS] = "help";
 	near = uk_opts_nearest(name, names, N_COMMANDS + 1);
 	if (near)
-		fprintf(stderr, "udpkit: unknown command '%s'; did you mean '%s'?\n", name, near);
+		fprintf(stderr, _("udpkit: unknown command '%s'; did you mean '%s'?\n"), name,
+			near);
 	else
-		fprintf(stderr, "udpkit: unknown command '%s'\n", name);
-	fprintf(stderr, "Try 'udpkit --help'.\n");
+		fprintf(stderr, _("udpkit: unknown command '%s'\n"), name);
+	fprintf(stderr, _("Try 'udpkit --help'.\n"));
 	return UK_EXIT_USAGE;
 }
 
@@ -64,7 +67,7 @@ static int unknown_command(const char *name)
 static int finish(int rc)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "udpkit: error writing standard output: %s\n", strerror(errno));
+		fprintf(stderr, _("udpkit: error writing standard output: %s\n"), strerror(errno));
 		return rc ? rc : UK_EXIT_ERROR;
 	}
 	return rc;
@@ -80,7 +83,7 @@ static int help(int argc, char **argv)
 		return UK_EXIT_OK;
 	}
 	if (argc > 3) {
-		fprintf(stderr, "udpkit help: unexpected argument '%s'\n", argv[3]);
+		fprintf(stderr, _("udpkit help: unexpected argument '%s'\n"), argv[3]);
 		return UK_EXIT_USAGE;
 	}
 	i = find_command(argv[2]);
@@ -94,6 +97,7 @@ int main(int argc, char **argv)
 {
 	int i;
 
+	uk_i18n_init();
 	if (argc < 2) {
 		usage(stderr);
 		return UK_EXIT_USAGE;
@@ -108,7 +112,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--completion") == 0) {
 		if (argc != 3 || uk_opts_completion(argv[2], stdout) < 0) {
-			fprintf(stderr, "udpkit: --completion takes bash or zsh\n");
+			fprintf(stderr, _("udpkit: --completion takes bash or zsh\n"));
 			return UK_EXIT_USAGE;
 		}
 		return finish(UK_EXIT_OK);
@@ -119,7 +123,7 @@ int main(int argc, char **argv)
 	if (i >= 0)
 		return finish(commands[i].run(argc - 1, argv + 1));
 	if (argv[1][0] == '-') {
-		fprintf(stderr, "udpkit: unknown option '%s'\nTry 'udpkit --help'.\n", argv[1]);
+		fprintf(stderr, _("udpkit: unknown option '%s'\nTry 'udpkit --help'.\n"), argv[1]);
 		return UK_EXIT_USAGE;
 	}
 	return unknown_command(argv[1]);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "udpkit/conf.h"
+#include "udpkit/i18n.h"
 #include "udpkit/text.h"
 
 static int fail(struct uk_conf *c, unsigned line, const char *why)
@@ -52,17 +53,18 @@ static int unquote(struct uk_conf *c, unsigned line, const char *p, const char *
 	for (p++; p < end && *p != '"'; p++) {
 		if (*p == '\\') {
 			if (++p == end || (*p != '"' && *p != '\\'))
-				return fail(c, line, "only \\\" and \\\\ may follow a backslash");
+				return fail(c, line,
+					    N_("only \\\" and \\\\ may follow a backslash"));
 		}
 		if (n == UK_CONF_MAX_VALUE)
-			return fail(c, line, "value too long");
+			return fail(c, line, N_("value too long"));
 		out[n++] = *p;
 	}
 	if (p == end)
-		return fail(c, line, "unterminated quote");
+		return fail(c, line, N_("unterminated quote"));
 	for (p++; p < end; p++)
 		if (!is_blank(*p))
-			return fail(c, line, "text after the closing quote");
+			return fail(c, line, N_("text after the closing quote"));
 	out[n] = '\0';
 	return 0;
 }
@@ -84,13 +86,13 @@ static int parse_line(struct uk_conf *c, size_t *cap, unsigned line, const char 
 		p++;
 	key_end = p;
 	if (key_end == key)
-		return fail(c, line, "expected a key (lower-case letters, digits, '-')");
+		return fail(c, line, N_("expected a key (lower-case letters, digits, '-')"));
 	if ((size_t)(key_end - key) > UK_CONF_MAX_KEY)
-		return fail(c, line, "key too long");
+		return fail(c, line, N_("key too long"));
 	while (p < end && is_blank(*p))
 		p++;
 	if (p == end || *p != '=')
-		return fail(c, line, "expected '=' after the key");
+		return fail(c, line, N_("expected '=' after the key"));
 	for (p++; p < end && is_blank(*p);)
 		p++;
 	if ((rc = add(c, cap)) < 0)
@@ -101,7 +103,7 @@ static int parse_line(struct uk_conf *c, size_t *cap, unsigned line, const char 
 	if (p < end && *p == '"')
 		return unquote(c, line, p, end, e->value);
 	if ((size_t)(end - p) > UK_CONF_MAX_VALUE)
-		return fail(c, line, "value too long");
+		return fail(c, line, N_("value too long"));
 	memcpy(e->value, p, (size_t)(end - p));
 	return 0;
 }
@@ -114,9 +116,9 @@ int uk_conf_parse(struct uk_conf *c, const char *text, size_t len)
 
 	memset(c, 0, sizeof(*c));
 	if (memchr(text, '\0', len))
-		return fail(c, 0, "contains a NUL byte: not a text file");
+		return fail(c, 0, N_("contains a NUL byte: not a text file"));
 	if (!uk_utf8_valid((const unsigned char *)text, len))
-		return fail(c, 0, "not valid UTF-8");
+		return fail(c, 0, N_("not valid UTF-8"));
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *eol = nl ? nl : end;
@@ -141,22 +143,22 @@ int uk_conf_load(struct uk_conf *c, const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
-		c->error = rc == -ELOOP ? "is a symbolic link" : "cannot be opened";
+		c->error = rc == -ELOOP ? N_("is a symbolic link") : N_("cannot be opened");
 		return rc;
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-		c->error = "cannot be read";
+		c->error = N_("cannot be read");
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = -EINVAL;
-		c->error = "is not a regular file";
+		c->error = N_("is not a regular file");
 		goto out;
 	}
 	if (st.st_size > (off_t)UK_CONF_MAX_BYTES) {
 		rc = -EFBIG;
-		c->error = "is larger than 64 KiB";
+		c->error = N_("is larger than 64 KiB");
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -172,7 +174,7 @@ int uk_conf_load(struct uk_conf *c, const char *path)
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
-			c->error = "cannot be read";
+			c->error = N_("cannot be read");
 			goto out;
 		}
 		got += (size_t)n;

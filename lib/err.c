@@ -2,24 +2,25 @@
 #include <string.h>
 
 #include "udpkit/err.h"
+#include "udpkit/i18n.h"
 
 const char *uk_strerror(int err)
 {
 	switch (err) {
 	case UK_EPARSE:
-		return "cannot parse";
+		return N_("cannot parse");
 	case UK_ERANGE_:
-		return "value out of range";
+		return N_("value out of range");
 	case UK_ENOSPACE:
-		return "no space left in the output buffer";
+		return N_("no space left in the output buffer");
 	case UK_EFAMILY:
-		return "address family does not match";
+		return N_("address family does not match");
 	case UK_ENOTFOUND:
-		return "no such host";
+		return N_("no such host");
 	case UK_ENAMESERVICE:
-		return "name service unreachable (no answer from the DNS servers)";
+		return N_("name service unreachable (no answer from the DNS servers)");
 	case UK_EAMBIGUOUS:
-		return "ambiguous: an IPv6 address with a port needs brackets, [ADDR]:PORT";
+		return N_("ambiguous: an IPv6 address with a port needs brackets, [ADDR]:PORT");
 	default:
 		break;
 	}
@@ -30,5 +31,5 @@ const char *uk_strerror(int err)
 		if (s)
 			return s;
 	}
-	return "unknown error";
+	return N_("unknown error");
 }

@@ -14,6 +14,7 @@
 #include "udpkit/err.h"
 #include "udpkit/history_file.h"
 #include "udpkit/history_line.h"
+#include "udpkit/i18n.h"
 
 const char *uk_history_problem_text(enum uk_history_problem p)
 {
@@ -21,23 +22,25 @@ const char *uk_history_problem_text(enum uk_history_problem p)
 	case UK_HISTF_OK:
 		break;
 	case UK_HISTF_SYMLINK:
-		return "it is a symbolic link, which could point anywhere (someone may have "
-		       "planted it): give the real file with --history";
+		return N_("it is a symbolic link, which could point anywhere (someone may have "
+			  "planted it): give the real file with --history");
 	case UK_HISTF_NOT_REGULAR:
-		return "it is not a regular file: give a file with --history, or use --no-history";
+		return N_(
+		    "it is not a regular file: give a file with --history, or use --no-history");
 	case UK_HISTF_OWNER:
-		return "it belongs to another user: give a file of your own with --history";
+		return N_("it belongs to another user: give a file of your own with --history");
 	case UK_HISTF_MODE:
-		return "others may read or write it: make it private with chmod 600";
+		return N_("others may read or write it: make it private with chmod 600");
 	case UK_HISTF_DIR:
-		return "its directory is writable by others, who could replace the file: "
-		       "use a private directory (chmod go-w) or another --history";
+		return N_("its directory is writable by others, who could replace the file: "
+			  "use a private directory (chmod go-w) or another --history");
 	case UK_HISTF_FOREIGN:
-		return "it is not a udpkit chat history (its first line is not '" UK_HISTORY_MAGIC
-		       "...') and is never appended to: give another file with --history, or "
-		       "move this one away";
+		return N_("it is not a udpkit chat history (its first line is not "
+			  "'# udpkit chat history v1...') and is never appended to: give another "
+			  "file with --history, or "
+			  "move this one away");
 	}
-	return "no problem";
+	return N_("no problem");
 }
 
 int uk_history_default_path(const char *xdg_state_home, const char *home, char *out, size_t cap)

@@ -11,16 +11,17 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "udpkit/i18n.h"
 #include "udpkit/iface.h"
 
 static const char *const skip_texts[UK_IFACE_SKIP_COUNT] = {
-    "used",
-    "not the interface asked for",
-    "down",
-    "loopback",
-    "not broadcast-capable",
-    "no IPv4 address with a broadcast address",
-    "not multicast-capable",
+    N_("used"),
+    N_("not the interface asked for"),
+    N_("down"),
+    N_("loopback"),
+    N_("not broadcast-capable"),
+    N_("no IPv4 address with a broadcast address"),
+    N_("not multicast-capable"),
 };
 
 const char *uk_iface_skip_text(enum uk_iface_skip why)

@@ -36,14 +36,26 @@ def run(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, **kw)
 
 
+def man_path(m):
+    """Where a page is installed: man1/, or LANG/man1/ for man/LANG/NAME.1."""
+    lang = os.path.basename(os.path.dirname(os.path.abspath(m)))
+    sub = f"{lang}/man1" if "_" in lang else "man1"
+    return f"/usr/share/man/{sub}/{os.path.basename(m)}.gz"
+
+
+MO = "/usr/share/locale/zh_CN/LC_MESSAGES/udpkit.mo"
+
+
 def file_list(deb, mans):
     out = run(["dpkg-deb", "-c", deb]).stdout
     paths = {line.split()[-1].lstrip(".") for line in out.splitlines() if line.strip()}
     want = ["/usr/bin/udpkit", "/usr/share/doc/udpkit/copyright"]
-    want += [f"/usr/share/man/man1/{os.path.basename(m)}.gz" for m in mans]
+    want += [man_path(m) for m in mans]
+    want.append(MO)
     want += [f"/lib/systemd/system/{u}" for u in UNITS]
     missing = [w for w in want if w not in paths]
-    check("the package holds the binary, every man page and the units", not missing,
+    check("the package holds the binary, every man page (English and translated), "
+          "the catalogue and the units", not missing,
           "missing: " + " ".join(missing))
 
 
@@ -78,11 +90,23 @@ def installed(root, mans):
           r.stdout + r.stderr)
     bad = []
     for m in mans:
-        page = os.path.join(root, "usr/share/man/man1", os.path.basename(m) + ".gz")
+        page = os.path.join(root, man_path(m).lstrip("/"))
         r = run(["man", "-P", "cat", "-l", page], env=dict(os.environ, MANWIDTH="80"))
         if r.returncode != 0 or r.stderr.strip() or "NAME" not in r.stdout:
             bad.append(f"{page}: rc {r.returncode}: {r.stderr.strip()}")
     check(f"man -l renders the {len(mans)} installed pages", not bad, "\n".join(bad))
+    # The installed catalogue speaks Chinese. The binary looks for it where
+    # the package puts it (/usr/share/locale), so point it into the root;
+    # the locale itself comes from make locales (LOCPATH).
+    locpath = os.environ.get("UDPKIT_LOCPATH", "")
+    if not os.path.exists(os.path.join(locpath, "zh_CN.UTF-8", "LC_CTYPE")):
+        skip("the installed udpkit in Chinese", "no zh_CN.UTF-8 locale (make locales)")
+        return
+    env = {"PATH": os.environ.get("PATH", ""), "LANG": "zh_CN.UTF-8", "LOCPATH": locpath,
+           "UDPKIT_LOCALEDIR": os.path.join(root, "usr/share/locale")}
+    r = run([binary, "--help"], env=env)
+    check("the installed udpkit --help in zh_CN.UTF-8 is Chinese, from the installed catalogue",
+          r.returncode == 0 and "用法：udpkit <命令>" in r.stdout, r.stdout + r.stderr)
 
 
 def units(installed_root, tmp):

@@ -8,7 +8,10 @@ reader would see as a defect:
   - quotes that do not pair up (a list once rendered as  "answered, "refused);
   - a subcommand page whose DESCRIPTION does not start with `udpkit CMD`;
   - a docs/ file named with .Pa that does not exist (make install installs
-    docs/ under share/doc/udpkit).
+    docs/ under share/doc/udpkit);
+  - a translated page (man/LANG/NAME.1) whose English original is missing,
+    that documents other options than the original (.It Fl lines), other
+    sections' worth of synopsis, or that is not in its language.
 Closing line: 'man-render: N passed, N failed'."""
 import difflib
 import os
@@ -87,13 +90,46 @@ def check(path):
     if cmd:
         want = f"udpkit {cmd.group(1)}"
         for name, text in (("mandoc", m_text), ("groff", g_text)):
-            desc = re.search(r"^DESCRIPTION\n\s+(.*)$", text, re.M)
+            desc = re.search(r"^(?:DESCRIPTION|描述)\n\s+(.*)$", text, re.M)
             if not desc or not desc.group(1).startswith(want):
                 problems.append(f"{name}: DESCRIPTION does not start with '{want}'")
     src = open(path, encoding="utf-8").read()
     for doc in re.findall(r"^\.Pa (docs/[\w./-]+?)\.?(?: [.,;:)]*)?$", src, re.M):
         if not os.path.exists(os.path.join(ROOT, doc)):
             problems.append(f"names {doc}, which does not exist (and would not be installed)")
+    problems += translation_problems(path, src)
+    return problems
+
+
+def original_of(path):
+    """The English page a translation (man/LANG/NAME.1) translates."""
+    name = os.path.basename(path)
+    if name == "udpkit.1":
+        return os.path.join(ROOT, "man", name)
+    cmd = re.match(r"udpkit-([a-z]+)\.1$", name)
+    return os.path.join(ROOT, "cmd", cmd.group(1), name) if cmd else None
+
+
+def translation_problems(path, src):
+    lang = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    if os.path.basename(os.path.dirname(os.path.dirname(os.path.abspath(path)))) != "man" or \
+            lang == "man":
+        return []
+    orig = original_of(path)
+    if not orig or not os.path.exists(orig):
+        return [f"translates {orig}, which does not exist"]
+    eng = open(orig, encoding="utf-8").read()
+    problems = []
+    opts = lambda t: sorted(re.findall(r"^\.It (Fl .*?)(?: Ar .*)?$", t, re.M))
+    synopsis = lambda t: re.search(r"^\.Sh SYNOPSIS\n(.*?)^\.Sh", t, re.M | re.S)
+    if opts(src) != opts(eng):
+        problems.append(f"documents other options than {orig}: "
+                        f"{sorted(set(opts(src)) ^ set(opts(eng)))}")
+    a, b = synopsis(src), synopsis(eng)
+    if not a or not b or a.group(1) != b.group(1):
+        problems.append(f"its SYNOPSIS differs from {orig}'s")
+    if lang.startswith("zh") and len(re.findall(r"[\u4e00-\u9fff]", src)) < 200:
+        problems.append("hardly any Chinese in it")
     return problems
 
 

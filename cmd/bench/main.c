@@ -16,6 +16,7 @@
 #include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
+#include "udpkit/i18n.h"
 #include "udpkit/parse.h"
 #include "udpkit/probe.h"
 #include "udpkit/sock.h"
@@ -45,13 +46,13 @@ struct bench_opts {
 
 const struct uk_cmd_spec uk_spec_bench = {
     "bench",
-    "load an echo server: echoes/s, loss, latency percentiles",
+    N_("load an echo server: echoes/s, loss, latency percentiles"),
     "HOST [PORT]",
-    "Loads a UDP echo server and reports echoes/s, loss, latency percentiles\n"
-    "and its own CPU time per echo. HOST is a name, an address, HOST:PORT,\n"
-    "[IPV6]:PORT or a bare IPv6 address.",
+    N_("Loads a UDP echo server and reports echoes/s, loss, latency percentiles\n"
+       "and its own CPU time per echo. HOST is a name, an address, HOST:PORT,\n"
+       "[IPV6]:PORT or a bare IPv6 address."),
     options,
-    "Exit status: 0 when echoes came back, 1 when none did, 2 on errors.",
+    N_("Exit status: 0 when echoes came back, 1 when none did, 2 on errors."),
     UK_COMP_HOST};
 
 /* GSO segments up to a 1500-byte MTU's worth (IPv6), at most a whole
@@ -92,7 +93,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (o->window && o->rate_pps)
-		return uk_cli_usage_error(CMD, "--window and --rate exclude each other");
+		return uk_cli_usage_error(CMD, _("--window and --rate exclude each other"));
 	if (!o->window)
 		o->window = 64;
 	return UK_CONTINUE;
@@ -324,41 +325,42 @@ static void report(const struct bench *B)
 		report_json(B, eps, loss, cpu_us);
 		return;
 	}
-	printf("udpkit bench: %s, %s, %llu %s, %llu bytes, %.2f s\n", B->peer_text,
-	       B->o.rate_pps ? "fixed rate" : "closed loop", (unsigned long long)B->o.flows,
+	printf(_("udpkit bench: %s, %s, %llu %s, %llu bytes, %.2f s\n"), B->peer_text,
+	       B->o.rate_pps ? _("fixed rate") : _("closed loop"), (unsigned long long)B->o.flows,
 	       uk_cli_plural(B->o.flows, "flow", "flows"), (unsigned long long)B->o.size,
 	       B->seconds);
-	printf("sent %llu, received %llu, lost %s%llu (%.4f%%)%s, duplicates %llu, late %llu\n",
+	printf(_("sent %llu, received %llu, lost %s%llu (%.4f%%)%s, duplicates %llu, late %llu\n"),
 	       (unsigned long long)c->sent, (unsigned long long)c->received,
 	       uk_cli_sgr(stdout, c->lost ? UK_SGR_ERROR : UK_SGR_GOOD),
 	       (unsigned long long)c->lost, loss, uk_cli_sgr(stdout, UK_SGR_RESET),
 	       (unsigned long long)c->dups, (unsigned long long)c->late);
 	if (c->unsent)
-		printf("not sent %llu (the socket refused them: counted neither sent nor lost)\n",
-		       (unsigned long long)c->unsent);
+		printf(
+		    _("not sent %llu (the socket refused them: counted neither sent nor lost)\n"),
+		    (unsigned long long)c->unsent);
 	if (c->refused && !c->received) {
 		/* Nothing came back but ICMP: there are no latency figures to give. */
-		printf("%snobody listens on %s%s: ICMP port unreachable %llu %s\n",
+		printf(_("%snobody listens on %s%s: ICMP port unreachable %llu %s\n"),
 		       uk_cli_sgr(stdout, UK_SGR_ERROR), B->peer_text,
 		       uk_cli_sgr(stdout, UK_SGR_RESET), (unsigned long long)c->refused,
 		       uk_cli_plural(c->refused, "time", "times"));
 		return;
 	}
-	printf("echoes/s %.0f\n", eps);
+	printf(_("echoes/s %.0f\n"), eps);
 	if (c->received) {
-		printf("latency");
+		printf(_("latency"));
 		for (int i = 0; i < 5; i++)
 			printf("%s %s %.1f us", i ? "," : "", quantile_names[i],
 			       (double)uk_stats_hist_quantile(B->hist, quantiles[i]) / 1e3);
-		printf("\nclient CPU %.3f us per echo\n", cpu_us);
+		printf(_("\nclient CPU %.3f us per echo\n"), cpu_us);
 	}
 	if (c->refused)
-		printf("ICMP port unreachable %llu %s: nobody listens on %s\n",
+		printf(_("ICMP port unreachable %llu %s: nobody listens on %s\n"),
 		       (unsigned long long)c->refused, uk_cli_plural(c->refused, "time", "times"),
 		       B->peer_text);
 	if (c->lost)
-		printf("note: datagrams were lost; on loopback this means the server (or this "
-		       "client) is overloaded\n");
+		printf(_("note: datagrams were lost; on loopback this means the server (or this "
+			 "client) is overloaded\n"));
 }
 
 static int bench_open(struct bench *B)
@@ -373,7 +375,7 @@ static int bench_open(struct bench *B)
 	B->pfd = calloc(B->o.flows + 1, sizeof(*B->pfd));
 	B->hist = malloc(sizeof(*B->hist));
 	if (!B->flows || !B->pfd || !B->hist)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	uk_stats_hist_init(B->hist);
 	B->block = B->o.flows == 1 && !B->o.rate_pps;
 	for (; B->opened < B->o.flows; B->opened++) {
@@ -453,8 +455,9 @@ static void bench_run(struct bench *B)
 		if (!sending && now >= stop_at + o->timeout_ns)
 			break;
 		if (progress && now >= next_progress) {
+			fputc('\r', stderr);
 			fprintf(stderr,
-				"\r%5.1fs %10.0f echoes/s  lost %llu  p50 %.1f us  p99 %.1f us   ",
+				_("%5.1fs %10.0f echoes/s  lost %llu  p50 %.1f us  p99 %.1f us   "),
 				(double)(now - start) / 1e9, (double)(c->received - last_received),
 				(unsigned long long)c->lost,
 				(double)uk_stats_hist_quantile(B->hist, 0.5) / 1e3,

@@ -14,6 +14,7 @@
 #include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
+#include "udpkit/i18n.h"
 #include "udpkit/iface.h"
 #include "udpkit/mcast.h"
 #include "udpkit/parse.h"
@@ -63,12 +64,12 @@ struct sender {
 
 const struct uk_cmd_spec uk_spec_broadcast = {
     "broadcast",
-    "send to the LAN's broadcast or a multicast group, list who answers",
+    N_("send to the LAN's broadcast or a multicast group, list who answers"),
     "[MESSAGE...]",
-    "Broadcasts each message (or each line of standard input) and lists every\n"
-    "host that replies, with its round-trip time, as the replies arrive.",
+    N_("Broadcasts each message (or each line of standard input) and lists every\n"
+       "host that replies, with its round-trip time, as the replies arrive."),
     options,
-    "Exit status: 0 when someone answered, 1 when nobody did, 2 on errors.",
+    N_("Exit status: 0 when someone answered, 1 when nobody did, 2 on errors."),
     UK_COMP_NONE};
 
 static int parse_args(int argc, char **argv, struct bcast_opts *o)
@@ -86,18 +87,17 @@ static int pick_broadcast_targets(struct sender *S)
 	size_t n;
 
 	if (!why)
-		return uk_cli_fail(CMD, "memory", -ENOMEM), -1;
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM), -1;
 	n = uk_iface_broadcast_targets(&S->ifs, S->o.ifname, S->o.to.port, t, MAX_TARGETS, why);
 	if (n == 0) {
-		uk_cli_error(CMD,
-			     "no broadcast-capable interface%s%s:", S->o.ifname ? " named " : "",
-			     S->o.ifname ? S->o.ifname : "");
+		uk_cli_error(CMD, _("no broadcast-capable interface%s%s:"),
+			     S->o.ifname ? _(" named ") : "", S->o.ifname ? S->o.ifname : "");
 		for (size_t i = 0; i < S->ifs.count; i++)
 			if (why[i] != UK_IFACE_SKIP_FILTER)
 				fprintf(stderr, "  %s: %s\n", S->ifs.ifs[i].name,
-					uk_iface_skip_text(why[i]));
+					_(uk_iface_skip_text(why[i])));
 		fprintf(stderr,
-			"  (udpkit ifaces shows the details; --to ADDR sends to one address)\n");
+			_("  (udpkit ifaces shows the details; --to ADDR sends to one address)\n"));
 		free(why);
 		return -1;
 	}
@@ -179,7 +179,7 @@ static int open_socket(struct sender *S, const struct uk_iface *ifc)
 	if (rc == 0 && ifc && uk_addr_is_multicast(&S->targets[0].dst))
 		rc = uk_mcast_set_if(S->fd, S->family, ifc->index);
 	if (rc < 0)
-		return uk_cli_fail(CMD, "multicast options", rc), -1;
+		return uk_cli_fail(CMD, _("multicast options"), rc), -1;
 	if (uk_sock_local(S->fd, &local) < 0)
 		return -1;
 	uk_responders_init(&S->resp, &local, &S->ifs, 0);
@@ -194,26 +194,27 @@ static void explain_send_error(struct target *t, int err)
 	if (err == -EACCES)
 		uk_cli_error(
 		    CMD,
-		    "send to %s: %s: it is a broadcast address, and udpkit sets "
-		    "SO_BROADCAST only for 255.255.255.255 and the broadcast addresses its "
-		    "interfaces list (see udpkit ifaces; an address added without 'brd +' "
-		    "has none)",
-		    dst, uk_strerror(err));
+		    _("send to %s: %s: it is a broadcast address, and udpkit sets "
+		      "SO_BROADCAST only for 255.255.255.255 and the broadcast addresses its "
+		      "interfaces list (see udpkit ifaces; an address added without 'brd +' "
+		      "has none)"),
+		    dst, _(uk_strerror(err)));
 	else if (err == -ENETUNREACH && uk_addr_is_limited_broadcast(&t->dst))
 		uk_cli_error(CMD,
-			     "send to %s: %s: no route for the limited broadcast; name the "
-			     "interface with -I, or omit --to to use each interface's directed "
-			     "broadcast",
-			     dst, uk_strerror(err));
+			     _("send to %s: %s: no route for the limited broadcast; name the "
+			       "interface with -I, or omit --to to use each interface's directed "
+			       "broadcast"),
+			     dst, _(uk_strerror(err)));
 	else if (err == -ENETUNREACH || err == -EHOSTUNREACH)
-		uk_cli_error(CMD, "send to %s: %s: no route to it from this host%s", dst,
-			     uk_strerror(err),
-			     uk_addr_is_multicast(&t->dst) ? " (name the interface with -I)" : "");
+		uk_cli_error(CMD, _("send to %s: %s: no route to it from this host%s"), dst,
+			     _(uk_strerror(err)),
+			     uk_addr_is_multicast(&t->dst) ? _(" (name the interface with -I)")
+							   : "");
 	else if (err == -ENODEV || err == -EADDRNOTAVAIL)
-		uk_cli_error(CMD, "send to %s: %s (name the interface with -I)", dst,
-			     uk_strerror(err));
+		uk_cli_error(CMD, _("send to %s: %s (name the interface with -I)"), dst,
+			     _(uk_strerror(err)));
 	else
-		uk_cli_error(CMD, "send to %s: %s", dst, uk_strerror(err));
+		uk_cli_error(CMD, _("send to %s: %s"), dst, _(uk_strerror(err)));
 }
 
 /* Sends msg to every target. Returns how many sends succeeded. */
@@ -228,9 +229,9 @@ static size_t send_all(struct sender *S, const unsigned char *msg, size_t len, b
 			ok++;
 			if (first && !S->o.json) {
 				char dst[UK_ADDR_STRLEN];
-				fprintf(stderr, "sent %zu bytes to %s%s%s\n", len,
+				fprintf(stderr, _("sent %zu bytes to %s%s%s\n"), len,
 					uk_addr_format(&t->dst, dst, sizeof(dst)),
-					t->ifname ? " on " : "", t->ifname ? t->ifname : "");
+					t->ifname ? _(" on ") : "", t->ifname ? t->ifname : "");
 			}
 		} else if (!t->failed) {
 			t->failed = true;
@@ -299,7 +300,8 @@ static void print_results(struct sender *S, const unsigned char *msg, size_t len
 			printf(",\"from\":\"%s\",\"rtt_ms\":%.3f,\"replies\":%llu}\n", from,
 			       (double)r->rtt_ns / 1e6, (unsigned long long)r->replies);
 		} else if (r->replies > 1) {
-			printf("%-24s answered %llu times\n", from, (unsigned long long)r->replies);
+			printf(_("%-24s answered %llu times\n"), from,
+			       (unsigned long long)r->replies);
 		}
 	}
 	if (S->o.json) {
@@ -316,14 +318,14 @@ static void print_results(struct sender *S, const unsigned char *msg, size_t len
 		       S->resp.count, uk_cli_plural(S->resp.count, "responder", "responders"),
 		       uk_cli_sgr(stdout, UK_SGR_RESET));
 		if (S->resp.duplicates)
-			printf(", %llu duplicate %s", (unsigned long long)S->resp.duplicates,
+			printf(_(", %llu duplicate %s"), (unsigned long long)S->resp.duplicates,
 			       uk_cli_plural(S->resp.duplicates, "reply", "replies"));
 		if (S->resp.own)
-			printf(", own datagram looped back %llu %s (ignored)",
+			printf(_(", own datagram looped back %llu %s (ignored)"),
 			       (unsigned long long)S->resp.own,
 			       uk_cli_plural(S->resp.own, "time", "times"));
 		if (S->others)
-			printf(", %llu broadcast or group %s from others (ignored)",
+			printf(_(", %llu broadcast or group %s from others (ignored)"),
 			       (unsigned long long)S->others,
 			       uk_cli_plural(S->others, "datagram", "datagrams"));
 		putchar('\n');
@@ -341,7 +343,7 @@ static int broadcast_one(struct sender *S, const char *text, size_t text_len)
 	unsigned sent = 0, tries = (unsigned)S->o.retries + 1;
 
 	if (!msg)
-		return uk_cli_fail(CMD, "memory", -ENOMEM), -1;
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM), -1;
 	if (!S->o.raw) {
 		char stamp[UK_CTIME_LEN + 1];
 		uk_ctime_format(time(NULL), stamp);
@@ -398,7 +400,7 @@ static int run_stdin(struct sender *S)
 
 	for (;;) {
 		if (tty) {
-			fputs("message: ", stderr);
+			fputs(_("message: "), stderr);
 			fflush(stderr);
 		}
 		n = getline(&line, &cap, stdin);
@@ -424,13 +426,14 @@ static int broadcast_open(struct sender *S)
 	int err;
 
 	if (S->o.source_port == S->o.to.port)
-		uk_cli_warn(CMD, "--source-port equals --port: udpkit listen never answers its own "
-				 "port (two listeners could answer each other forever)");
+		uk_cli_warn(CMD,
+			    _("--source-port equals --port: udpkit listen never answers its own "
+			      "port (two listeners could answer each other forever)"));
 	err = uk_iface_list_load(&S->ifs);
 	if (err < 0)
-		return uk_cli_fail(CMD, "interfaces", err);
+		return uk_cli_fail(CMD, _("interfaces"), err);
 	if (S->o.ifname && !(ifc = uk_iface_find(&S->ifs, S->o.ifname))) {
-		uk_cli_error(CMD, "%s: no such interface (see udpkit ifaces)", S->o.ifname);
+		uk_cli_error(CMD, _("%s: no such interface (see udpkit ifaces)"), S->o.ifname);
 		return UK_EXIT_ERROR;
 	}
 	if ((S->o.to.host[0] ? pick_to_target(S, ifc) : pick_broadcast_targets(S)) < 0)
@@ -440,7 +443,7 @@ static int broadcast_open(struct sender *S)
 	S->resp_ready = true;
 	S->rbuf = malloc(RECV_CAP);
 	if (!S->rbuf)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	return UK_CONTINUE;
 }
 
@@ -464,7 +467,7 @@ int uk_cmd_broadcast(int argc, char **argv)
 	int rc;
 
 	if (!S)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	S->fd = -1;
 	rc = parse_args(argc, argv, &S->o);
 	if (rc == UK_CONTINUE)

@@ -1,25 +1,26 @@
 /* commands.c: the chat's slash commands and typed lines (see app.h). */
 #include "chat/app.h"
+#include "udpkit/i18n.h"
 
 static void cmd_help(struct app *a)
 {
 	static const char *lines[] = {
-	    "TEXT               send TEXT to the current target",
-	    "/to HOST [PORT]    talk to HOST (port 2425 by default; HOST:PORT works too)",
-	    "/to NICK           talk to the peer with that nickname",
-	    "/peers             list the peers known",
-	    "/all TEXT          send TEXT to every peer known",
-	    "/nick NAME         change your nickname and tell everyone",
-	    "/away [TEXT]       away with TEXT (peers see it); /away alone: back",
-	    "/history [N|TEXT]  the last N messages (default 20), or those holding TEXT",
-	    "/quit              leave (messages still waiting are shown not delivered)",
-	    "//TEXT             send a line that starts with /",
-	    "PageUp, PageDown   scroll the messages back and forward (terminal UI)",
-	    "Ctrl-L             redraw the screen",
-	    "Ctrl-D             on an empty line: leave, as /quit",
+	    N_("TEXT               send TEXT to the current target"),
+	    N_("/to HOST [PORT]    talk to HOST (port 2425 by default; HOST:PORT works too)"),
+	    N_("/to NICK           talk to the peer with that nickname"),
+	    N_("/peers             list the peers known"),
+	    N_("/all TEXT          send TEXT to every peer known"),
+	    N_("/nick NAME         change your nickname and tell everyone"),
+	    N_("/away [TEXT]       away with TEXT (peers see it); /away alone: back"),
+	    N_("/history [N|TEXT]  the last N messages (default 20), or those holding TEXT"),
+	    N_("/quit              leave (messages still waiting are shown not delivered)"),
+	    N_("//TEXT             send a line that starts with /"),
+	    N_("PageUp, PageDown   scroll the messages back and forward (terminal UI)"),
+	    N_("Ctrl-L             redraw the screen"),
+	    N_("Ctrl-D             on an empty line: leave, as /quit"),
 	};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-		chat_info(a, "info", "%s", lines[i]);
+		chat_info(a, "info", "%s", _(lines[i]));
 }
 
 static void set_target(struct app *a, const struct uk_addr *to)
@@ -29,15 +30,15 @@ static void set_target(struct app *a, const struct uk_addr *to)
 
 	a->target = *to;
 	a->has_target = true;
-	chat_info(a, "info", "talking to %s%s", uk_addr_format(to, text, sizeof(text)),
-		  p && p->ipmsg ? " (IPMsg, with receipts)"
-				: " (plain text until it speaks IPMsg)");
+	chat_info(a, "info", _("talking to %s%s"), uk_addr_format(to, text, sizeof(text)),
+		  p && p->ipmsg ? _(" (IPMsg, with receipts)")
+				: _(" (plain text until it speaks IPMsg)"));
 }
 
 static void target_address(struct app *a, const struct uk_addr *to)
 {
 	if (uk_chat_is_self(&a->chat, to))
-		chat_info(a, "error", "that is this chat itself");
+		chat_info(a, "error", _("that is this chat itself"));
 	else
 		set_target(a, to);
 }
@@ -52,7 +53,7 @@ static void cmd_to(struct app *a, char *args)
 	const struct uk_peer *p;
 
 	if (!*args) {
-		chat_info(a, "error", "usage: /to HOST [PORT] or /to NICK");
+		chat_info(a, "error", _("usage: /to HOST [PORT] or /to NICK"));
 		return;
 	}
 	if (uk_cli_parse_target(args, UK_IPMSG_PORT, UK_ADDR_NUMERIC, &to) == 0) {
@@ -62,7 +63,7 @@ static void cmd_to(struct app *a, char *args)
 	p = uk_roster_find_nick(&a->chat.roster, args, &ambiguous);
 	if (p && ambiguous) {
 		chat_info(a, "error",
-			  "several peers are called that: use /to HOST [PORT] (/peers)");
+			  _("several peers are called that: use /to HOST [PORT] (/peers)"));
 		return;
 	}
 	if (p) {
@@ -70,7 +71,7 @@ static void cmd_to(struct app *a, char *args)
 		return;
 	}
 	if (uk_cli_parse_target(args, UK_IPMSG_PORT, 0, &to) < 0) {
-		chat_info(a, "error", "no peer called that, and not HOST [PORT] (port 1-65535)");
+		chat_info(a, "error", _("no peer called that, and not HOST [PORT] (port 1-65535)"));
 		return;
 	}
 	target_address(a, &to);
@@ -81,10 +82,10 @@ static void cmd_peers(struct app *a)
 	uint64_t now = uk_now_ns();
 
 	if (chat_room_name(a))
-		chat_info(a, "info", "room %s: %zu members known; every datagram sealed",
+		chat_info(a, "info", _("room %s: %zu members known; every datagram sealed"),
 			  chat_room_name(a), a->chat.roster.count);
 	if (a->chat.roster.count == 0)
-		chat_info(a, "info", "no peers known yet");
+		chat_info(a, "info", _("no peers known yet"));
 	for (size_t i = 0; i < a->chat.roster.cap; i++)
 		if (a->chat.roster.peers[i].used)
 			chat_show_peer(a, "peer", &a->chat.roster.peers[i], NULL, now);
@@ -98,12 +99,12 @@ static void send_text(struct app *a, const struct uk_addr *to, const char *text,
 		a->not_sent++;
 	if (rc == -ENOSPC)
 		chat_info(a, "error",
-			  "NOT sent: %zu messages are still waiting for receipts; try again",
+			  _("NOT sent: %zu messages are still waiting for receipts; try again"),
 			  uk_chat_pending(&a->chat));
 	else if (rc == -EINVAL)
-		chat_info(a, "error", "NOT sent: that is this chat itself");
+		chat_info(a, "error", _("NOT sent: that is this chat itself"));
 	else if (rc < 0)
-		chat_info(a, "error", "NOT sent: %s", uk_strerror(rc));
+		chat_info(a, "error", _("NOT sent: %s"), _(uk_strerror(rc)));
 }
 
 static void cmd_all(struct app *a, const char *text)
@@ -111,7 +112,7 @@ static void cmd_all(struct app *a, const char *text)
 	size_t n = 0;
 
 	if (!*text) {
-		chat_info(a, "error", "usage: /all TEXT");
+		chat_info(a, "error", _("usage: /all TEXT"));
 		return;
 	}
 	/* Copy the addresses first: sending can change the table. */
@@ -123,7 +124,7 @@ static void cmd_all(struct app *a, const char *text)
 			to[n++] = a->chat.roster.peers[i].addr;
 	if (!n) {
 		a->not_sent++;
-		chat_info(a, "error", "no peers known yet");
+		chat_info(a, "error", _("no peers known yet"));
 	}
 	for (size_t i = 0; i < n; i++)
 		send_text(a, &to[i], text, strlen(text));
@@ -135,7 +136,7 @@ static void cmd_history(struct app *a, const char *arg)
 	uint64_t n = 20;
 
 	if (a->o.no_history) {
-		chat_info(a, "error", "no history kept (--no-history)");
+		chat_info(a, "error", _("no history kept (--no-history)"));
 		return;
 	}
 	/* No argument: the last 20; a number: that many; else a search. */
@@ -156,8 +157,9 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 		size_t tl = line[0] == '/' ? len - 1 : len;
 		if (!a->has_target) {
 			a->not_sent++;
-			chat_info(a, "error",
-				  "NOT sent: no target yet: /to HOST [PORT] or /to NICK (/help)");
+			chat_info(
+			    a, "error",
+			    _("NOT sent: no target yet: /to HOST [PORT] or /to NICK (/help)"));
 			return;
 		}
 		send_text(a, &a->target, text, tl);
@@ -179,18 +181,18 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 		cmd_all(a, arg);
 	else if (strcmp(line, "/nick") == 0) {
 		if (!*arg) {
-			chat_info(a, "error", "usage: /nick NAME");
+			chat_info(a, "error", _("usage: /nick NAME"));
 			return;
 		}
 		uk_chat_set_nick(&a->chat, arg, uk_now_ns());
 		snprintf(a->nick, sizeof(a->nick), "%s", a->chat.id.nick);
-		chat_info(a, "info", "you are now %s", a->nick);
+		chat_info(a, "info", _("you are now %s"), a->nick);
 	} else if (strcmp(line, "/away") == 0) {
 		uk_chat_set_away(&a->chat, *arg != 0, arg, uk_now_ns());
 		if (*arg)
-			chat_info(a, "info", "you are away: %s", a->chat.away_text);
+			chat_info(a, "info", _("you are away: %s"), a->chat.away_text);
 		else
-			chat_info(a, "info", "you are back");
+			chat_info(a, "info", _("you are back"));
 	} else if (strcmp(line, "/history") == 0)
 		cmd_history(a, arg);
 	else if (strcmp(line, "/help") == 0)
@@ -198,7 +200,7 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 	else if (strcmp(line, "/quit") == 0)
 		a->quit = true;
 	else
-		chat_info(a, "error", "unknown command (/help lists them; // sends a /)");
+		chat_info(a, "error", _("unknown command (/help lists them; // sends a /)"));
 	chat_status(a);
 }
 

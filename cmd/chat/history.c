@@ -4,6 +4,7 @@
  * fdatasync(), everything the chat would print or send is held, then
  * released in order by one fdatasync() per pass of the loop. */
 #include "chat/app.h"
+#include "udpkit/i18n.h"
 
 struct held {
 	struct held *next;
@@ -30,17 +31,18 @@ static void open_error(const struct app *a, int rc, enum uk_history_problem why)
 	const char *path = a->history_path;
 
 	if (rc == -EPERM && why != UK_HISTF_OK)
-		uk_cli_error(CMD, "history %s: refused: %s", path, uk_history_problem_text(why));
+		uk_cli_error(CMD, _("history %s: refused: %s"), path,
+			     _(uk_history_problem_text(why)));
 	else if (rc == -EACCES || rc == -EROFS || rc == -EPERM)
 		uk_cli_error(CMD,
-			     "history %s: cannot create or write it (%s): choose a writable file "
-			     "with --history PATH, or keep no history with --no-history",
-			     path, uk_strerror(rc));
+			     _("history %s: cannot create or write it (%s): choose a writable file "
+			       "with --history PATH, or keep no history with --no-history"),
+			     path, _(uk_strerror(rc)));
 	else
 		uk_cli_error(CMD,
-			     "history %s: %s (--history PATH picks another file, --no-history "
-			     "keeps none)",
-			     path, uk_strerror(rc));
+			     _("history %s: %s (--history PATH picks another file, --no-history "
+			       "keeps none)"),
+			     path, _(uk_strerror(rc)));
 }
 
 int chat_history_open(struct app *a)
@@ -58,8 +60,9 @@ int chat_history_open(struct app *a)
 		rc = uk_history_default_path(getenv("XDG_STATE_HOME"), home_dir(), a->history_path,
 					     sizeof(a->history_path));
 		if (rc < 0) {
-			uk_cli_error(CMD, "no home directory for the history: give --history PATH "
-					  "or --no-history");
+			uk_cli_error(CMD,
+				     _("no home directory for the history: give --history PATH "
+				       "or --no-history"));
 			return -1;
 		}
 		cfg.own_dir = true;
@@ -157,14 +160,15 @@ int chat_on_log(void *ctx, const struct uk_chat_event *ev)
 	if (rc < 0 && !a->history_failing) {
 		/* At once, and once per outage; every refused message is counted. */
 		a->history_failing = true;
-		chat_info(a, "error",
-			  "history %s: cannot write (%s%s%s): messages are NOT acknowledged until "
-			  "it can (their senders retry), nothing is sent",
-			  a->history_path, uk_strerror(rc), why != UK_HISTF_OK ? ": " : "",
-			  why != UK_HISTF_OK ? uk_history_problem_text(why) : "");
+		chat_info(
+		    a, "error",
+		    _("history %s: cannot write (%s%s%s): messages are NOT acknowledged until "
+		      "it can (their senders retry), nothing is sent"),
+		    a->history_path, _(uk_strerror(rc)), why != UK_HISTF_OK ? ": " : "",
+		    why != UK_HISTF_OK ? _(uk_history_problem_text(why)) : "");
 	} else if (rc == 0 && a->history_failing) {
 		a->history_failing = false;
-		chat_info(a, "info", "history %s: writing again", a->history_path);
+		chat_info(a, "info", _("history %s: writing again"), a->history_path);
 	}
 	return rc;
 }
@@ -233,10 +237,11 @@ void chat_commit(struct app *a)
 		for (size_t i = 0; i < a->n_unsynced; i++)
 			uk_chat_forget(&a->chat, &a->unsynced[i].peer, a->unsynced[i].id);
 		a->sync_failing = a->history_failing = true;
-		chat_info(a, "error",
-			  "history %s: fdatasync: %s: %zu messages NOT acknowledged; nothing is "
-			  "until the disk takes writes again (their senders retry)",
-			  a->history_path, uk_strerror(rc), a->n_unsynced);
+		chat_info(
+		    a, "error",
+		    _("history %s: fdatasync: %s: %zu messages NOT acknowledged; none will be "
+		      "until the disk takes writes again (their senders retry)"),
+		    a->history_path, _(uk_strerror(rc)), a->n_unsynced);
 	}
 	a->n_unsynced = 0;
 }
@@ -266,6 +271,6 @@ int chat_history_close(struct app *a)
 		a->held = next;
 	}
 	if (rc < 0)
-		uk_cli_error(CMD, "history %s: %s", a->history_path, uk_strerror(rc));
+		uk_cli_error(CMD, _("history %s: %s"), a->history_path, _(uk_strerror(rc)));
 	return rc;
 }

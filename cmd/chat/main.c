@@ -20,6 +20,7 @@
 #include "opts.h"
 #include "udpkit/chat.h"
 #include "udpkit/clock.h"
+#include "udpkit/conf.h"
 #include "udpkit/err.h"
 #include "udpkit/history.h"
 #include "udpkit/iface.h"
@@ -27,6 +28,7 @@
 #include "udpkit/sock.h"
 
 #include "chat/app.h"
+#include "udpkit/i18n.h"
 
 /* At start, line-mode input waits (up to 1 s) until every --peer has
  * answered our BR_ENTRY, so a script's first lines go in the charset the
@@ -43,50 +45,111 @@ static const char *const charsets[] = {"utf-8", "gb18030", "cp932", NULL};
 
 const struct uk_cmd_spec uk_spec_chat = {
     "chat",
-    "a serverless LAN chat room (IP Messenger and plain text)",
+    N_("a serverless LAN chat room (IP Messenger and plain text)"),
     "",
-    "A LAN chat that speaks IP Messenger (iptux, FeiQ, IP Messenger) and plain text\n"
-    "(the tutorial's chat.py, netcat in UDP mode). A typed line goes to the current\n"
-    "target; in line mode (stdin or stdout not a terminal) events are printed one per\n"
-    "line, tab-separated: recv, sent, delivered, undelivered, joined, left...",
+    N_("A LAN chat that speaks IP Messenger (iptux, FeiQ, IP Messenger) and plain text\n"
+       "(the tutorial's chat.py, netcat in UDP mode). A typed line goes to the current\n"
+       "target; in line mode (stdin or stdout not a terminal) events are printed one per\n"
+       "line, tab-separated: recv, sent, delivered, undelivered, joined, left..."),
     options,
-    "Commands: /to HOST [PORT], /to NICK, /peers, /all TEXT, /nick NAME,\n"
-    "/away [TEXT], /history [N|TEXT], /help, /quit. A line starting with // sends a /.\n"
-    "Keys: PageUp/PageDown scroll, Ctrl-L redraws, Ctrl-D on an empty line quits.\n"
-    "Exit status: 0 when every message was delivered with a receipt or sent to a\n"
-    "peer declared plain text, 1 otherwise, 2 on errors.",
+    N_("Commands: /to HOST [PORT], /to NICK, /peers, /all TEXT, /nick NAME,\n"
+       "/away [TEXT], /history [N|TEXT], /help, /quit. A line starting with // sends a /.\n"
+       "Keys: PageUp/PageDown scroll, Ctrl-L redraws, Ctrl-D on an empty line quits.\n"
+       "Exit status: 0 when every message was delivered with a receipt or sent to a\n"
+       "peer declared plain text, 1 otherwise, 2 on errors."),
     UK_COMP_NONE};
 
-/* --charset: the charset module's names and aliases (gbk, sjis, ...). */
-static int on_charset(void *ctx, const struct uk_opt *opt, const char *arg)
+/* The configuration file (--config, --no-config, else the XDG default);
+ * its values are the options' strings, so it lives as long as the chat. */
+static const char *config_path;
+static bool no_config;
+static struct uk_conf config;
+
+/* --config, --no-config, and --charset: the charset module's names and
+ * aliases (gbk, sjis, ...). */
+static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
 	struct chat_opts *o = ctx;
-	int kind = uk_charset_parse_name(arg, strlen(arg));
+	int kind;
 
-	(void)opt;
+	if (strcmp(opt->name, "config") == 0) {
+		config_path = arg;
+		return UK_CONTINUE;
+	}
+	if (strcmp(opt->name, "no-config") == 0) {
+		no_config = true;
+		return UK_CONTINUE;
+	}
+	kind = uk_charset_parse_name(arg, strlen(arg));
 	if (kind < 0)
-		return uk_cli_usage_error(CMD, "invalid --charset '%s' (utf-8, gb18030, cp932)",
+		return uk_cli_usage_error(CMD, _("invalid --charset '%s' (utf-8, gb18030, cp932)"),
 					  arg);
 	o->charset = (enum uk_charset_kind)kind;
 	return UK_CONTINUE;
 }
 
-static int parse_args(int argc, char **argv, struct chat_opts *o)
+/* Reads the configuration file into o: --config PATH (which must exist),
+ * else $XDG_CONFIG_HOME/udpkit/chat.conf or ~/.config/udpkit/chat.conf
+ * when there is one; none with --no-config. */
+static int read_config(struct chat_opts *o)
 {
+	static char path[4096];
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 	int rc;
 
-	*o = (struct chat_opts){.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
-				.history_max_size = UK_HISTORY_MAX_SIZE_DEFAULT,
-				.rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT};
-	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_charset, o);
+	if (no_config)
+		return UK_CONTINUE;
+	if (config_path)
+		snprintf(path, sizeof(path), "%s", config_path);
+	else if (xdg && xdg[0] == '/') /* the XDG spec: relative paths are ignored */
+		snprintf(path, sizeof(path), "%s/udpkit/chat.conf", xdg);
+	else if (home && home[0])
+		snprintf(path, sizeof(path), "%s/.config/udpkit/chat.conf", home);
+	else
+		return UK_CONTINUE;
+	rc = uk_conf_load(&config, path);
+	if (rc == -ENOENT && !config_path)
+		return UK_CONTINUE;
+	if (rc < 0) {
+		if (config.error && config.error_line)
+			uk_cli_error(CMD, "%s:%u: %s", path, config.error_line, _(config.error));
+		else if (config.error && (rc == -EINVAL || rc == -EFBIG))
+			uk_cli_error(CMD, "%s: %s", path, _(config.error));
+		else if (config.error)
+			uk_cli_error(CMD, "%s: %s: %s", path, _(config.error), _(uk_strerror(rc)));
+		else
+			uk_cli_error(CMD, "%s: %s", path, _(uk_strerror(rc)));
+		return UK_EXIT_USAGE;
+	}
+	return uk_opts_parse_conf(&uk_spec_chat, &config, path, on_option, o);
+}
+
+static int parse_args(int argc, char **argv, struct chat_opts *o)
+{
+	const struct chat_opts defaults = {.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
+					   .history_max_size = UK_HISTORY_MAX_SIZE_DEFAULT,
+					   .rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT};
+	int rc;
+
+	/* The command line twice: first for --config/--no-config (and its
+	 * own errors, --help), then over the file's values, to override them. */
+	*o = defaults;
+	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_option, o);
+	if (rc != UK_CONTINUE)
+		return rc;
+	*o = defaults;
+	rc = read_config(o);
+	if (rc != UK_CONTINUE)
+		return rc;
+	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_option, o);
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (o->history_max_mib)
 		o->history_max_size = o->history_max_mib << 20;
 	if (o->no_history && (o->history_path || o->sync))
-		return uk_cli_usage_error(CMD, "--no-history excludes --history and --sync");
+		return uk_cli_usage_error(CMD, _("--no-history excludes --history and --sync"));
 	if (o->plain && !o->peers.count)
-		return uk_cli_usage_error(CMD, "--plain needs a --peer");
+		return uk_cli_usage_error(CMD, _("--plain needs a --peer"));
 	return UK_CONTINUE;
 }
 
@@ -211,8 +274,9 @@ static int open_socket(struct app *a)
 		char text[UK_ADDR_STRLEN];
 		uk_cli_fail(CMD, uk_addr_format(&a->local, text, sizeof(text)), fd);
 		if (fd == -EADDRINUSE)
-			uk_cli_error(CMD, "another IP Messenger client (iptux?) may hold the port: "
-					  "try -p with another port");
+			uk_cli_error(CMD,
+				     _("another IP Messenger client (iptux?) may hold the port: "
+				       "try -p with another port"));
 		return -1;
 	}
 	a->fd = fd;
@@ -234,7 +298,7 @@ static int add_peers(struct app *a)
 		    plain_opt ? a->o.plain_peers.items[i - npeers] : a->o.peers.items[i];
 		struct uk_addr p;
 		if (uk_addr_parse_hostport(&p, text, UK_IPMSG_PORT, AF_UNSPEC) < 0) {
-			uk_cli_usage_error(CMD, "--%s '%s': not HOST[:PORT]",
+			uk_cli_usage_error(CMD, _("--%s '%s': not HOST[:PORT]"),
 					   plain_opt ? "plain-peer" : "peer", text);
 			return -1;
 		}
@@ -329,26 +393,28 @@ static int setup(struct app *a)
 				   .ctx = a};
 	rc = uk_chat_init(&a->chat, &cfg, uk_wall_ns());
 	if (rc < 0)
-		return uk_cli_fail(CMD, "memory", rc), -1;
+		return uk_cli_fail(CMD, _("memory"), rc), -1;
 	a->chat_ready = true;
 	chat_remember_recent(a);
 	snprintf(a->nick, sizeof(a->nick), "%s", a->chat.id.nick);
 	if (a->hist && !chat_line_mode(a)) {
 		char t[UK_HISTORY_SHOWN_TIME_LEN + 1];
 		if (uk_history_time_show(uk_wall_ns(), a->o.utc, t) > 0)
-			chat_info(a, "info", "history in %s%s; times are %s (UTC%s)",
-				  a->history_path, a->o.sync ? ", synced" : "",
-				  a->o.utc ? "UTC" : "local", a->o.utc ? "" : t + 23);
+			chat_info(a, "info", _("history in %s%s; times are %s (UTC%s)"),
+				  a->history_path, a->o.sync ? _(", synced") : "",
+				  a->o.utc ? "UTC" : _("local"), a->o.utc ? "" : t + 23);
 	} else if (a->hist) {
-		chat_info(a, "info", "history in %s%s", a->history_path,
-			  a->o.sync ? ", synced" : "");
+		chat_info(a, "info", _("history in %s%s"), a->history_path,
+			  a->o.sync ? _(", synced") : "");
 	}
-	chat_info(a, "info", "%s on %s as %s; %zu broadcast and %zu peer addresses to announce to",
-		  a->tui ? "udpkit chat" : "line mode", a->local_text, a->nick, a->n_broadcast,
+	chat_info(a, "info",
+		  _("%s on %s as %s; %zu broadcast and %zu peer addresses to announce to"),
+		  a->tui ? "udpkit chat" : _("line mode"), a->local_text, a->nick, a->n_broadcast,
 		  a->n_announce - a->n_broadcast);
 	chat_room_announce(a);
 	if (!a->has_target)
-		chat_info(a, "info", "no target yet: /to HOST [PORT] or /to NICK; /help for more");
+		chat_info(a, "info",
+			  _("no target yet: /to HOST [PORT] or /to NICK; /help for more"));
 	return 0;
 }
 
@@ -426,7 +492,7 @@ static void run(struct app *a)
 		if (poll(p, n, poll_timeout_ms(a, now)) < 0) {
 			if (errno == EINTR)
 				continue;
-			uk_cli_fail(CMD, "poll", -errno);
+			uk_cli_fail(CMD, _("poll"), -errno);
 			break;
 		}
 		if (p[0].revents)
@@ -451,14 +517,14 @@ static void summary(const struct app *a)
 
 	fprintf(
 	    stderr,
-	    "udpkit chat: %llu sent, %llu delivered, %llu NOT delivered, %llu received\n"
-	    "udpkit chat: %llu NOT sent, %llu sent as plain text to peers not declared plain "
-	    "(no receipt possible)\n"
-	    "udpkit chat: %llu datagrams: %llu IPMsg, %llu plain, %llu malformed, %llu unknown "
-	    "commands, %llu duplicates, %llu own, %llu dropped by source rules, %llu over the "
-	    "rate limit; %llu retransmissions, %llu send errors\n"
-	    "udpkit chat: %llu messages over the flood bounds, %llu not acknowledged because the "
-	    "history could not take them, %llu receipts after giving up\n",
+	    _("udpkit chat: %llu sent, %llu delivered, %llu NOT delivered, %llu received\n"
+	      "udpkit chat: %llu NOT sent, %llu sent as plain text to peers not declared plain "
+	      "(no receipt possible)\n"
+	      "udpkit chat: %llu datagrams: %llu IPMsg, %llu plain, %llu malformed, %llu unknown "
+	      "commands, %llu duplicates, %llu own, %llu dropped by source rules, %llu over the "
+	      "rate limit; %llu retransmissions, %llu send errors\n"
+	      "udpkit chat: %llu messages over the flood bounds, %llu not acknowledged because the "
+	      "history could not take them, %llu receipts after giving up\n"),
 	    (unsigned long long)a->sent, (unsigned long long)a->delivered,
 	    (unsigned long long)a->undelivered, (unsigned long long)a->received,
 	    (unsigned long long)a->not_sent, (unsigned long long)a->unconfirmed,
@@ -478,11 +544,12 @@ int uk_cmd_chat(int argc, char **argv)
 	int rc = UK_EXIT_FAIL;
 
 	if (!a)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	a->fd = -1;
 	a->winch_fd = -1;
 	rc = parse_args(argc, argv, &a->o);
 	if (rc != UK_CONTINUE) {
+		uk_conf_free(&config);
 		free(a);
 		return rc;
 	}
@@ -490,7 +557,7 @@ int uk_cmd_chat(int argc, char **argv)
 	a->rbuf = malloc(RECV_BUF);
 	a->in = malloc(INPUT_MAX + 1);
 	if (!a->rbuf || !a->in) {
-		uk_cli_fail(CMD, "memory", -ENOMEM);
+		uk_cli_fail(CMD, _("memory"), -ENOMEM);
 		goto fail;
 	}
 	uk_cli_catch_signals();
@@ -526,5 +593,6 @@ fail:
 	free(a->in);
 	free(a->recent);
 	free(a);
+	uk_conf_free(&config);
 	return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "chat/app.h"
 #include "udpkit/room.h"
+#include "udpkit/i18n.h"
 
 #define PASS_MAX 1024
 #define ROOM_NAME_MAX 64
@@ -104,13 +105,13 @@ static int read_file(const char *path, char *buf, size_t cap, size_t *len)
 	if (fd < 0)
 		return uk_cli_fail(CMD, path, -errno), -1;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		uk_cli_error(CMD, "--passphrase-file %s: not a regular file", path);
+		uk_cli_error(CMD, _("--passphrase-file %s: not a regular file"), path);
 		goto fail;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		uk_cli_error(CMD,
-			     "--passphrase-file %s: refused, other users can read or change it "
-			     "(mode %04o); chmod 600 %s",
+			     _("--passphrase-file %s: refused, other users can read or change it "
+			       "(mode %04o); chmod 600 %s"),
 			     path, (unsigned)(st.st_mode & 07777), path);
 		goto fail;
 	}
@@ -162,7 +163,7 @@ static int derive(struct app *a, struct uk_room_key **key)
 	int rc;
 
 	if (!pass)
-		return uk_cli_fail(CMD, "memory", -ENOMEM), -1;
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM), -1;
 	if (a->o.passphrase_file) {
 		rc = read_file(a->o.passphrase_file, pass, PASS_MAX, &len);
 	} else {
@@ -171,14 +172,14 @@ static int derive(struct app *a, struct uk_room_key **key)
 		rc = read_tty(prompt, pass, PASS_MAX, &len);
 		if (rc == -ENXIO || rc == -ENOTTY)
 			uk_cli_error(CMD,
-				     "--room %s: no terminal to ask the passphrase on: "
-				     "use --passphrase-file",
+				     _("--room %s: no terminal to ask the passphrase on: "
+				       "use --passphrase-file"),
 				     a->o.room);
 		else if (rc < 0)
-			uk_cli_fail(CMD, "passphrase", rc);
+			uk_cli_fail(CMD, _("passphrase"), rc);
 	}
 	if (rc == 0 && len == 0) {
-		uk_cli_error(CMD, "--room %s: empty passphrase", a->o.room);
+		uk_cli_error(CMD, _("--room %s: empty passphrase"), a->o.room);
 		rc = -1;
 	}
 	if (rc == 0) {
@@ -186,7 +187,7 @@ static int derive(struct app *a, struct uk_room_key **key)
 		rc = uk_room_key_derive(key, a->o.room, pass, len, cost);
 		a->room->join_s = (double)(uk_now_ns() - t0) / 1e9;
 		if (rc < 0)
-			uk_cli_fail(CMD, "room key (Argon2id)", rc);
+			uk_cli_fail(CMD, _("room key (Argon2id)"), rc);
 	}
 	sodium_free(pass); /* wipes it */
 	return rc < 0 ? -1 : 0;
@@ -198,22 +199,23 @@ int chat_room_open(struct app *a)
 
 	if (!a->o.room) {
 		if (a->o.passphrase_file || a->o.pad)
-			return uk_cli_usage_error(CMD, "--passphrase-file and --pad need --room");
+			return uk_cli_usage_error(CMD,
+						  _("--passphrase-file and --pad need --room"));
 		return 0;
 	}
 	if (!room_name_ok(a->o.room))
-		return uk_cli_usage_error(CMD, "--room: 1 to %d bytes, no control characters",
+		return uk_cli_usage_error(CMD, _("--room: 1 to %d bytes, no control characters"),
 					  ROOM_NAME_MAX);
 	if (sodium_init() < 0)
-		return uk_cli_fail(CMD, "libsodium", -EIO);
+		return uk_cli_fail(CMD, _("libsodium"), -EIO);
 	a->room = calloc(1, sizeof(*a->room));
 	if (!a->room)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	snprintf(a->room->name, sizeof(a->room->name), "%s", a->o.room);
 	if (derive(a, &key) < 0)
 		return UK_EXIT_ERROR;
 	if (uk_room_init(&a->room->r, key, (size_t)a->o.pad, send_control, a, uk_now_ns()) < 0)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	return 0;
 }
 
@@ -236,8 +238,8 @@ void chat_room_announce(struct app *a)
 {
 	if (a->room)
 		chat_info(a, "info",
-			  "room %s: every datagram sealed (XChaCha20-Poly1305%s); key derived "
-			  "in %.2f s",
+			  _("room %s: every datagram sealed (XChaCha20-Poly1305%s); key derived "
+			    "in %.2f s"),
 			  a->room->name, a->o.pad ? ", padded" : "", a->room->join_s);
 }
 
@@ -282,8 +284,8 @@ static void hint(struct app *a, const struct uk_addr *from, uint64_t now)
 	c->forged_hinted = c->r.stats.forged;
 	c->hint_ns = now;
 	chat_info(a, "error",
-		  "%llu datagrams for room %s do not authenticate (the last from %s): a wrong "
-		  "passphrase, here or there?",
+		  _("%llu datagrams for room %s do not authenticate (the last from %s): a wrong "
+		    "passphrase, here or there?"),
 		  (unsigned long long)c->r.stats.forged, c->name,
 		  uk_addr_format(from, text, sizeof(text)));
 }
@@ -301,8 +303,8 @@ bool chat_room_receive(struct app *a, const struct uk_addr *from, const uint8_t 
 			char text[UK_ADDR_STRLEN];
 			chat_info(
 			    a, "info",
-			    "datagrams of a private room arrive (from %s): this chat is in no "
-			    "room, they are dropped",
+			    _("datagrams of a private room arrive (from %s): this chat is in no "
+			      "room, they are dropped"),
 			    uk_addr_format(from, text, sizeof(text)));
 		}
 		return false;
@@ -325,17 +327,17 @@ void chat_room_summary(const struct app *a)
 	if (!a->room) {
 		if (a->room_foreign)
 			fprintf(stderr,
-				"udpkit chat: %llu datagrams of private rooms dropped (not in a "
-				"room)\n",
+				_("udpkit chat: %llu datagrams of private rooms dropped (not in a "
+				  "room)\n"),
 				(unsigned long long)a->room_foreign);
 		return;
 	}
 	s = &a->room->r.stats;
 	fprintf(stderr,
-		"udpkit chat: room %s: %llu datagrams opened; dropped: %llu not sealed, %llu of "
-		"other rooms, %llu not authentic, %llu malformed, %llu replayed, %llu stale, "
-		"%llu from unverified sessions; %llu challenges, %llu answers, %llu resent, "
-		"%llu sessions verified, %llu notices sent, %llu received\n",
+		_("udpkit chat: room %s: %llu datagrams opened; dropped: %llu not sealed, %llu of "
+		  "other rooms, %llu not authentic, %llu malformed, %llu replayed, %llu stale, "
+		  "%llu from unverified sessions; %llu challenges, %llu answers, %llu resent, "
+		  "%llu sessions verified, %llu notices sent, %llu received\n"),
 		a->room->name, (unsigned long long)s->opened, (unsigned long long)s->clear,
 		(unsigned long long)s->other_room, (unsigned long long)s->forged,
 		(unsigned long long)s->malformed, (unsigned long long)s->replayed,

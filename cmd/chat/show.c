@@ -1,6 +1,7 @@
 /* show.c: everything the chat prints, in the terminal UI or as line-mode
  * events, and the history it shows (see app.h). */
 #include "chat/app.h"
+#include "udpkit/i18n.h"
 
 bool chat_line_mode(const struct app *a)
 {
@@ -102,7 +103,7 @@ static void put_nick(struct out *o, const char *nick, bool unknown_mark)
 {
 	put_name(o, unknown_mark && !nick[0] ? "?" : nick);
 	if (nick_looks_like_address(nick))
-		fputs(" [nick, not an address]", o->f);
+		fputs(_(" [nick, not an address]"), o->f);
 }
 
 static void put_addr(struct out *o, const struct uk_addr *addr)
@@ -145,7 +146,7 @@ void chat_status(struct app *a)
 	if (chat_room_name(a))
 		fprintf(o.f, "room %s  ", chat_room_name(a));
 	put_name(&o, a->nick);
-	fprintf(o.f, "  to: %s  peers: %zu  waiting: %zu  undelivered: %llu", target,
+	fprintf(o.f, _("  to: %s  peers: %zu  waiting: %zu  undelivered: %llu"), target,
 		a->chat.roster.count, uk_chat_pending(&a->chat),
 		(unsigned long long)a->undelivered);
 	if (fclose(o.f) != 0) {
@@ -210,7 +211,7 @@ static void put_msg(struct app *a, struct out *o, const struct msg_view *m)
 		put_nick(o, m->nick, true);
 		fputs(" (", o->f);
 		put_esc_str(o, m->peer);
-		fputs(m->group ? ") [group]: " : m->sealed ? ") [sealed]: " : "): ", o->f);
+		fputs(m->group ? _(") [group]: ") : m->sealed ? _(") [sealed]: ") : "): ", o->f);
 		put_esc(o, m->text, m->len);
 		return;
 	}
@@ -221,7 +222,7 @@ static void put_msg(struct app *a, struct out *o, const struct msg_view *m)
 	if (m->id)
 		fprintf(o->f, "  [#%llu]", (unsigned long long)m->id);
 	else
-		fputs("  [plain text, no receipt]", o->f);
+		fputs(_("  [plain text, no receipt]"), o->f);
 	if (m->charset)
 		fprintf(o->f, " [%s]", m->charset);
 }
@@ -301,14 +302,14 @@ uint64_t chat_history_show(struct app *a, size_t want, const char *grep)
 		return 0;
 	rc = uk_history_read_all(a->history_path, history_cb, &s, &bad, &torn);
 	if (rc < 0 && rc != -ENOENT)
-		chat_info(a, "error", "history %s: %s", a->history_path, uk_strerror(rc));
+		chat_info(a, "error", _("history %s: %s"), a->history_path, _(uk_strerror(rc)));
 	for (size_t i = 0; i < s.count; i++)
 		show(a, s.lines[(s.next + s.want - s.count + i) % s.want]);
 	for (size_t i = 0; i < sizeof(s.lines) / sizeof(s.lines[0]); i++)
 		free(s.lines[i]);
 	if (bad || torn)
-		chat_info(a, "info", "history %s: %llu bad lines%s skipped", a->history_path,
-			  (unsigned long long)bad, torn ? " and a torn last line" : "");
+		chat_info(a, "info", _("history %s: %llu bad lines%s skipped"), a->history_path,
+			  (unsigned long long)bad, torn ? _(" and a torn last line") : "");
 	return s.max_sent_id;
 }
 
@@ -412,7 +413,7 @@ static void show_offer(struct app *a, const struct uk_chat_event *ev)
 		put_offer(&o, ev, true);
 		out_show(a, &o);
 	}
-	chat_info(a, "info", "file transfer is not supported yet: the offer was declined");
+	chat_info(a, "info", _("file transfer is not supported yet: the offer was declined"));
 }
 
 static void show_notes(struct app *a, const struct uk_chat_event *ev);
@@ -458,7 +459,8 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			put_nick(&o, ev->nick, false);
 			fprintf(o.f, "\t%u\t%.1f", ev->tries, (double)ev->rtt_ns / 1e6);
 		} else {
-			fprintf(o.f, "  ok #%llu delivered to ", (unsigned long long)ev->msg_id);
+			/* TRANSLATORS: keep the leading "  ok ": it colours the line. */
+			fprintf(o.f, _("  ok #%llu delivered to "), (unsigned long long)ev->msg_id);
 			put_addr(&o, &ev->peer);
 		}
 		break;
@@ -470,7 +472,9 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			put_nick(&o, ev->nick, false);
 			fprintf(o.f, "\t%s", ev->reason);
 		} else {
-			fprintf(o.f, "! #%llu NOT delivered to ", (unsigned long long)ev->msg_id);
+			/* TRANSLATORS: keep the leading "! ": it colours the line. */
+			fprintf(o.f, _("! #%llu NOT delivered to "),
+				(unsigned long long)ev->msg_id);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, " (%s): ", ev->reason);
 			put_esc(&o, ev->text, ev->len);
@@ -483,10 +487,11 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
 			put_nick(&o, ev->nick, false);
 		} else {
-			fprintf(o.f, "  ok #%llu delivered late to ",
+			/* TRANSLATORS: keep the leading "  ok ": it colours the line. */
+			fprintf(o.f, _("  ok #%llu delivered late to "),
 				(unsigned long long)ev->msg_id);
 			put_addr(&o, &ev->peer);
-			fputs(" (after it was reported not delivered): ", o.f);
+			fputs(_(" (after it was reported not delivered): "), o.f);
 			put_esc(&o, ev->text, ev->len);
 		}
 		break;
@@ -503,15 +508,16 @@ static void show_message(struct app *a, const struct uk_chat_event *ev)
 static void show_notes(struct app *a, const struct uk_chat_event *ev)
 {
 	if (ev->kind == UK_CHAT_SENT && ev->replaced)
-		chat_info(a, "info",
-			  "%zu character%s that %s cannot hold %s sent as '?' in the message above",
-			  ev->replaced, ev->replaced == 1 ? "" : "s", uk_charset_name(ev->charset),
-			  ev->replaced == 1 ? "was" : "were");
+		chat_info(
+		    a, "info",
+		    _("%zu character%s that %s cannot hold %s sent as '?' in the message above"),
+		    ev->replaced, ev->replaced == 1 ? "" : "s", uk_charset_name(ev->charset),
+		    ev->replaced == 1 ? "was" : "were");
 	if (ev->kind == UK_CHAT_RECV && ev->cut_bytes)
-		chat_info(a, "info", "the message above was cut: %zu more bytes not shown",
+		chat_info(a, "info", _("the message above was cut: %zu more bytes not shown"),
 			  ev->cut_bytes);
 	if (ev->unlogged && a->hist)
-		chat_info(a, "error", "the message above is NOT in the history");
+		chat_info(a, "error", _("the message above is NOT in the history"));
 }
 
 /* Messages dropped by the flood bounds: how many, from whom. */
@@ -520,13 +526,28 @@ static void show_dropped(struct app *a, const struct uk_chat_event *ev)
 	char who[UK_ADDR_STRLEN + 64];
 
 	if (ev->tries > 1 || uk_addr_family(&ev->peer) == AF_UNSPEC)
-		snprintf(who, sizeof(who), "%u other sources", ev->tries);
+		snprintf(who, sizeof(who), _("%u other sources"), ev->tries);
 	else
 		uk_addr_format(&ev->peer, who, sizeof(who));
 	chat_info(a, "dropped",
-		  "%llu messages (%llu bytes) from %s: over the flood bounds (--rate-limit), not "
-		  "shown, logged or acknowledged",
+		  _("%llu messages (%llu bytes) from %s: over the flood bounds (--rate-limit), not "
+		    "shown, logged or acknowledged"),
 		  (unsigned long long)ev->dropped, (unsigned long long)ev->dropped_bytes, who);
+}
+
+/* The terminal UI's word for a peer event; line mode prints the event
+ * name itself, which scripts read. */
+static const char *peer_kind_text(const char *kind)
+{
+	if (strcmp(kind, "joined") == 0)
+		return _("joined");
+	if (strcmp(kind, "changed") == 0)
+		return _("changed");
+	if (strcmp(kind, "left") == 0)
+		return _("left");
+	if (strcmp(kind, "peer") == 0)
+		return _("peer");
+	return kind;
 }
 
 void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, const char *reason,
@@ -564,20 +585,20 @@ void chat_show_peer(struct app *a, const char *kind, const struct uk_peer *p, co
 				put_esc_str(&o, p->away_text[0] ? p->away_text : "away");
 		}
 	} else {
-		fprintf(o.f, "* %s ", kind);
+		fprintf(o.f, "* %s ", peer_kind_text(kind));
 		put_nick(&o, p->nick, true);
 		fputs(" (", o.f);
 		put_addr(&o, &p->addr);
 		if (p->group[0]) {
-			fputs(", group ", o.f);
+			fputs(_(", group "), o.f);
 			put_name(&o, p->group);
 		}
-		fprintf(o.f, ", %s", p->ipmsg ? "IPMsg" : "plain text");
+		fprintf(o.f, ", %s", p->ipmsg ? "IPMsg" : _("plain text"));
 		if (p->ipmsg)
 			fprintf(o.f, ", %s",
 				uk_charset_name(uk_charset_for_peer(&p->charset, a->o.charset)));
 		if (p->away) {
-			fputs(", away", o.f);
+			fputs(_(", away"), o.f);
 			if (p->away_text[0]) {
 				fputs(": ", o.f);
 				put_esc_str(&o, p->away_text);
@@ -657,8 +678,8 @@ void chat_send_now(struct app *a, const struct uk_addr *to, const void *data, si
 	/* Say it, but a dead route must not flood the screen. */
 	if (a->errors_shown++ < 10) {
 		char text[UK_ADDR_STRLEN];
-		chat_info(a, "error", "send to %s: %s", uk_addr_format(to, text, sizeof(text)),
-			  uk_strerror((int)n));
+		chat_info(a, "error", _("send to %s: %s"), uk_addr_format(to, text, sizeof(text)),
+			  _(uk_strerror((int)n)));
 	}
 }
 

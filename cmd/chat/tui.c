@@ -6,6 +6,7 @@
  * wide characters take two columns and are never split across rows. */
 #include <errno.h>
 #include <langinfo.h>
+#include <libintl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,8 +245,10 @@ static void draw_pane(struct uk_tui *t)
 
 static void draw_status(struct uk_tui *t)
 {
-	static const wchar_t scrolled[] = L" [scrolled back: PgDn]";
-	int used = 0;
+	wchar_t scrolled[64];
+	/* gettext itself, not _(): the test tools link this file alone */
+	size_t n = mbstowcs(scrolled, gettext(" [scrolled back: PgDn]"), 63);
+	int used = 0, scrolled_width = 0;
 
 	if (!t->status)
 		return;
@@ -258,7 +261,10 @@ static void draw_status(struct uk_tui *t)
 		waddnwstr(t->status, p, 1);
 		used += w;
 	}
-	if (t->scroll_rows > 0 && used + (int)wcslen(scrolled) <= t->cols)
+	scrolled[n == (size_t)-1 ? 0 : n] = L'\0'; /* a catalogue not in our charset: none */
+	for (const wchar_t *p = scrolled; *p; p++)
+		scrolled_width += char_width(*p);
+	if (t->scroll_rows > 0 && used + scrolled_width <= t->cols)
 		waddwstr(t->status, scrolled);
 	/* The rest of the bar in reverse video too. */
 	wbkgd(t->status, A_REVERSE);

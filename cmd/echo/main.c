@@ -15,6 +15,7 @@
 #include "udpkit/activate.h"
 #include "udpkit/echo.h"
 #include "udpkit/err.h"
+#include "udpkit/i18n.h"
 #include "udpkit/parse.h"
 #include "udpkit/sock.h"
 #include "udpkit/text.h"
@@ -50,9 +51,9 @@ struct echo_opts {
 #include "echo_options.h"
 
 const struct uk_cmd_spec uk_spec_echo = {
-    "echo",	 "UDP echo server (stamp, pure RFC 862, sockperf modes)",
-    "",		 "A UDP echo server. Prints each datagram with its sender, and replies.",
-    options,	 "Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...).",
+    "echo",	 N_("UDP echo server (stamp, pure RFC 862, sockperf modes)"),
+    "",		 N_("A UDP echo server. Prints each datagram with its sender, and replies."),
+    options,	 N_("Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...)."),
     UK_COMP_NONE};
 
 /* Per worker: its own output buffer, written with one write() per batch,
@@ -89,7 +90,7 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (o->quiet && o->json)
-		return uk_cli_usage_error(CMD, "--quiet and --json exclude each other");
+		return uk_cli_usage_error(CMD, _("--quiet and --json exclude each other"));
 	/* sockperf mode is a benchmark target: one client sends as fast as it
 	 * can, so a per-source limit would stall it. Only when asked for. */
 	if (o->rate_pps == RATE_UNSET)
@@ -246,7 +247,8 @@ static void *worker_main(void *arg)
 			t->rc = rc;
 			goto done;
 		}
-		fprintf(stderr, "udpkit echo: io_uring: %s; this worker uses recvmmsg/sendmmsg\n",
+		fprintf(stderr,
+			_("udpkit echo: io_uring: %s; this worker uses recvmmsg/sendmmsg\n"),
 			strerror(-rc));
 	}
 	t->rc = uk_echo_worker_run(&t->worker, &uk_cli_stop, 0);
@@ -258,25 +260,26 @@ done:
 
 static void print_summary(const struct uk_echo_stats *s)
 {
-	fprintf(stderr, "udpkit echo: %llu %s (%llu %s) received, %llu %s (%llu %s) sent\n",
+	fprintf(stderr, _("udpkit echo: %llu %s (%llu %s) received, %llu %s (%llu %s) sent\n"),
 		(unsigned long long)s->datagrams,
 		uk_cli_plural(s->datagrams, "datagram", "datagrams"), (unsigned long long)s->bytes,
 		uk_cli_plural(s->bytes, "byte", "bytes"), (unsigned long long)s->replies,
 		uk_cli_plural(s->replies, "reply", "replies"), (unsigned long long)s->reply_bytes,
 		uk_cli_plural(s->reply_bytes, "byte", "bytes"));
-	fprintf(stderr,
-		"udpkit echo: not answered: %llu truncated, %llu too big, %llu not sockperf, "
-		"%llu send failed\n"
-		"udpkit echo: dropped by rule: %llu badsrc, %llu service, %llu lowport, %llu loop, "
-		"%llu rate, %llu share; %llu held as possible loops\n",
-		(unsigned long long)s->truncated, (unsigned long long)s->too_big,
-		(unsigned long long)s->not_sockperf, (unsigned long long)s->send_failed,
-		(unsigned long long)s->dropped[UK_DROP_BADSRC],
-		(unsigned long long)s->dropped[UK_DROP_SERVICE],
-		(unsigned long long)s->dropped[UK_DROP_LOWPORT],
-		(unsigned long long)s->dropped[UK_DROP_LOOP],
-		(unsigned long long)s->dropped[UK_DROP_RATE],
-		(unsigned long long)s->dropped[UK_DROP_SHARE], (unsigned long long)s->held);
+	fprintf(
+	    stderr,
+	    _("udpkit echo: not answered: %llu truncated, %llu too big, %llu not sockperf, "
+	      "%llu send failed\n"
+	      "udpkit echo: dropped by rule: %llu badsrc, %llu service, %llu lowport, %llu loop, "
+	      "%llu rate, %llu share; %llu held as possible loops\n"),
+	    (unsigned long long)s->truncated, (unsigned long long)s->too_big,
+	    (unsigned long long)s->not_sockperf, (unsigned long long)s->send_failed,
+	    (unsigned long long)s->dropped[UK_DROP_BADSRC],
+	    (unsigned long long)s->dropped[UK_DROP_SERVICE],
+	    (unsigned long long)s->dropped[UK_DROP_LOWPORT],
+	    (unsigned long long)s->dropped[UK_DROP_LOOP],
+	    (unsigned long long)s->dropped[UK_DROP_RATE],
+	    (unsigned long long)s->dropped[UK_DROP_SHARE], (unsigned long long)s->held);
 }
 
 /* The server: its options, one socket and worker per thread. */
@@ -296,8 +299,8 @@ static int bind_failed(const struct echo_server *E, int err)
 	uk_cli_fail(CMD, uk_addr_format(&E->local, text, sizeof(text)), err);
 	if (err == -EADDRINUSE)
 		fprintf(stderr,
-			"udpkit echo: choose another port with -p PORT (-p 0 picks a free one); "
-			"'ss -ulpn sport = :%u' shows who holds this one\n",
+			_("udpkit echo: choose another port with -p PORT (-p 0 picks a free one); "
+			  "'ss -ulpn sport = :%u' shows who holds this one\n"),
 			(unsigned)uk_addr_port(&E->local));
 	return UK_EXIT_ERROR;
 }
@@ -315,7 +318,7 @@ static int worker_open(struct echo_server *E, struct echo_thread *t, int fd,
 	}
 	if ((!o->quiet && !t->out) || uk_echo_worker_init(&t->worker, fd, cfg, t) < 0) {
 		close(fd);
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	}
 	return UK_CONTINUE;
 }
@@ -344,7 +347,7 @@ static int echo_open_inherited(struct echo_server *E, const int *fds, int n)
 	E->o.threads = (uint64_t)n;
 	E->threads = calloc((size_t)n, sizeof(*E->threads));
 	if (!E->threads)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	for (; E->opened < (unsigned)n; E->opened++) {
 		int fd = fds[E->opened];
 		struct uk_sock_opts so = {
@@ -352,7 +355,7 @@ static int echo_open_inherited(struct echo_server *E, const int *fds, int n)
 		int rc = uk_sock_adopt(fd, &so);
 		if (rc < 0) {
 			close(fd);
-			return uk_cli_fail(CMD, "socket from the service manager", rc);
+			return uk_cli_fail(CMD, _("socket from the service manager"), rc);
 		}
 		cfg.use_pktinfo = so.pktinfo;
 		if ((rc = worker_open(E, &E->threads[E->opened], fd, &cfg)) != UK_CONTINUE)
@@ -370,13 +373,13 @@ static int choose_io(struct echo_opts *o)
 
 	o->uring = rc == 0;
 	if (o->io == IO_URING && rc < 0) {
-		fprintf(stderr, "udpkit echo: --io uring: %s (%s)\n", why, strerror(-rc));
+		fprintf(stderr, _("udpkit echo: --io uring: %s (%s)\n"), why, strerror(-rc));
 		return UK_EXIT_ERROR;
 	}
 	if (o->uring)
-		fprintf(stderr, "udpkit echo: io: io_uring (%s)\n", why);
+		fprintf(stderr, _("udpkit echo: io: io_uring (%s)\n"), why);
 	else
-		fprintf(stderr, "udpkit echo: io: recvmmsg/sendmmsg (io_uring: %s)\n", why);
+		fprintf(stderr, _("udpkit echo: io: recvmmsg/sendmmsg (io_uring: %s)\n"), why);
 	return UK_CONTINUE;
 }
 
@@ -388,7 +391,7 @@ static int echo_open(struct echo_server *E)
 	int rc = uk_activate_listen_fds(inherited, UK_ACTIVATE_MAX_FDS);
 
 	if (rc < 0)
-		return uk_cli_fail(CMD, "sockets from the service manager", rc);
+		return uk_cli_fail(CMD, _("sockets from the service manager"), rc);
 	if (choose_io(&E->o) != UK_CONTINUE)
 		return UK_EXIT_ERROR;
 	if (rc > 0)
@@ -398,7 +401,7 @@ static int echo_open(struct echo_server *E)
 		return rc;
 	E->threads = calloc(o->threads, sizeof(*E->threads));
 	if (!E->threads)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	cfg = worker_cfg(o);
 	for (; E->opened < o->threads; E->opened++) {
 		/* pktinfo costs a control message per datagram: only a wildcard
@@ -413,7 +416,7 @@ static int echo_open(struct echo_server *E)
 		/* Port 0: the first socket picked a port; the others share it. */
 		if (E->opened == 0 && uk_sock_local(fd, &E->local) < 0) {
 			close(fd);
-			return uk_cli_fail(CMD, "getsockname", -errno);
+			return uk_cli_fail(CMD, _("getsockname"), -errno);
 		}
 		cfg.use_pktinfo = uk_addr_is_unspecified(&E->local);
 		if ((rc = worker_open(E, &E->threads[E->opened], fd, &cfg)) != UK_CONTINUE)
@@ -459,7 +462,7 @@ static int echo_run(struct echo_server *E)
 	for (unsigned i = 0; i < E->started; i++) {
 		pthread_join(E->threads[i].tid, NULL);
 		if (E->threads[i].rc < 0) {
-			uk_cli_fail(CMD, "receive", E->threads[i].rc);
+			uk_cli_fail(CMD, _("receive"), E->threads[i].rc);
 			rc = UK_EXIT_ERROR;
 		}
 	}

@@ -13,6 +13,7 @@
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
 #include "udpkit/history.h"
+#include "udpkit/i18n.h"
 #include "udpkit/parse.h"
 #include "udpkit/text.h"
 
@@ -47,13 +48,13 @@ struct listing {
 
 const struct uk_cmd_spec uk_spec_history = {
     "history",
-    "list, filter and export the chat history",
+    N_("list, filter and export the chat history"),
     "[PATH]",
-    "Lists the chat history, escaped, one event per line, in local time: by default\n"
-    "$XDG_STATE_HOME/udpkit/chat.txt (~/.local/state/udpkit/chat.txt), as udpkit chat\n"
-    "writes it, with its older part PATH.1 first.",
+    N_("Lists the chat history, escaped, one event per line, in local time: by default\n"
+       "$XDG_STATE_HOME/udpkit/chat.txt (~/.local/state/udpkit/chat.txt), as udpkit chat\n"
+       "writes it, with its older part PATH.1 first."),
     options,
-    "Exit status: 0, or 2 on errors (no such file, ...).",
+    N_("Exit status: 0, or 2 on errors (no such file, ...)."),
     UK_COMP_FILE};
 
 /* Where udpkit chat writes by default (history_file.h). */
@@ -70,7 +71,7 @@ static int default_path(struct history_opts *o)
 	}
 	if (uk_history_default_path(getenv("XDG_STATE_HOME"), home, o->default_path,
 				    sizeof(o->default_path)) < 0)
-		return uk_cli_usage_error(CMD, "no home directory: give the history's path");
+		return uk_cli_usage_error(CMD, _("no home directory: give the history's path"));
 	o->path = o->default_path;
 	return UK_CONTINUE;
 }
@@ -86,16 +87,16 @@ static int parse_args(int argc, char **argv, struct history_opts *o)
 	if (optind < argc)
 		o->path = argv[optind++];
 	if (optind != argc)
-		return uk_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+		return uk_cli_usage_error(CMD, _("unexpected argument '%s'"), argv[optind]);
 	if (o->grep && !o->grep[0])
-		return uk_cli_usage_error(CMD, "--grep takes a non-empty text");
+		return uk_cli_usage_error(CMD, _("--grep takes a non-empty text"));
 	/* After all options: --utc changes what a time without a zone means. */
 	if (o->since) {
 		rc = uk_history_since_parse(o->since, uk_wall_ns(), o->utc, &o->since_ns);
 		if (rc < 0)
 			return uk_cli_usage_error(
-			    CMD, "invalid --since '%s': %s (e.g. 2026-11-26T10:00, 2h)", o->since,
-			    rc == UK_ERANGE_ ? "out of range" : "not a time");
+			    CMD, _("invalid --since '%s': %s (e.g. 2026-11-26T10:00, 2h)"),
+			    o->since, rc == UK_ERANGE_ ? _("out of range") : _("not a time"));
 		o->have_since = true;
 	}
 	return default_path(o);
@@ -282,7 +283,7 @@ int uk_cmd_history(int argc, char **argv)
 		l.ring_len = (size_t)o.last;
 		l.ring = calloc(l.ring_len, sizeof(*l.ring));
 		if (!l.ring)
-			return uk_cli_fail(CMD, "memory", -ENOMEM);
+			return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	}
 	rc = uk_history_read_all(o.path, on_entry, &l, &bad, &torn);
 	if (rc < 0) {
@@ -290,7 +291,7 @@ int uk_cmd_history(int argc, char **argv)
 		goto fail;
 	}
 	if (l.out_of_memory) {
-		uk_cli_fail(CMD, "memory", -ENOMEM);
+		uk_cli_fail(CMD, _("memory"), -ENOMEM);
 		goto fail;
 	}
 	/* The ring, oldest first: from the next slot round to the last one. */
@@ -300,12 +301,12 @@ int uk_cmd_history(int argc, char **argv)
 			fputs(text, stdout);
 	}
 	if (bad)
-		uk_cli_warn(CMD, "%s: %llu %s not in the history format, skipped", o.path,
+		uk_cli_warn(CMD, _("%s: %llu %s not in the history format, skipped"), o.path,
 			    (unsigned long long)bad, uk_cli_plural(bad, "line", "lines"));
 	if (torn)
 		uk_cli_warn(CMD,
-			    "%s: the last line is incomplete (being written, or cut by a crash), "
-			    "skipped",
+			    _("%s: the last line is incomplete (being written, or cut by a crash), "
+			      "skipped"),
 			    o.path);
 	exit_code = fflush(stdout) == 0 ? UK_EXIT_OK : UK_EXIT_ERROR;
 fail:

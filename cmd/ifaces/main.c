@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "opts.h"
+#include "udpkit/i18n.h"
 #include "udpkit/iface.h"
 
 #define CMD "ifaces"
@@ -23,13 +24,13 @@ struct ifaces_opts {
 
 const struct uk_cmd_spec uk_spec_ifaces = {
     "ifaces",
-    "the interfaces broadcast and multicast use, and why others not",
+    N_("the interfaces broadcast and multicast use, and why others not"),
     "",
-    "Lists network interfaces as udpkit broadcast and listen see them:\n"
-    "state, addresses, directed broadcast address, MTU, multicast, and why\n"
-    "an interface is skipped.",
+    N_("Lists network interfaces as udpkit broadcast and listen see them:\n"
+       "state, addresses, directed broadcast address, MTU, multicast, and why\n"
+       "an interface is skipped."),
     options,
-    "Exit status: 0, or 2 on errors (no such interface, ...).",
+    N_("Exit status: 0, or 2 on errors (no such interface, ...)."),
     UK_COMP_NONE};
 
 static int parse_args(int argc, char **argv, struct ifaces_opts *o)
@@ -41,8 +42,8 @@ static int parse_args(int argc, char **argv, struct ifaces_opts *o)
 static const char *state_text(unsigned flags)
 {
 	if (!(flags & UK_IFACE_UP))
-		return "down";
-	return (flags & UK_IFACE_RUNNING) ? "up" : "up, no carrier";
+		return _("down");
+	return (flags & UK_IFACE_RUNNING) ? _("up") : _("up, no carrier");
 }
 
 static void print_text(const struct uk_iface_list *l, const enum uk_iface_skip *why)
@@ -53,7 +54,7 @@ static void print_text(const struct uk_iface_list *l, const enum uk_iface_skip *
 		const struct uk_iface *ifc = &l->ifs[i];
 		enum uk_iface_skip m = uk_iface_multicast_skip(ifc);
 
-		printf("%s (index %u): %s, mtu %u, <%s>\n", ifc->name, ifc->index,
+		printf(_("%s (index %u): %s, mtu %u, <%s>\n"), ifc->name, ifc->index,
 		       state_text(ifc->flags), ifc->mtu,
 		       uk_iface_flags_text(ifc->flags, flags, sizeof(flags)));
 		for (size_t j = 0; j < ifc->n_addrs; j++) {
@@ -64,19 +65,19 @@ static void print_text(const struct uk_iface_list *l, const enum uk_iface_skip *
 			if (a->has_broadcast)
 				printf(" brd %s", uk_addr_ip(&a->broadcast, bc, sizeof(bc)));
 			else if (!v6)
-				printf(" (no broadcast address)");
+				printf(_(" (no broadcast address)"));
 			putchar('\n');
 		}
 		if (ifc->n_dropped)
-			printf("    (%zu more addresses not shown)\n", ifc->n_dropped);
+			printf(_("    (%zu more addresses not shown)\n"), ifc->n_dropped);
 		if (why[i] == UK_IFACE_USE)
-			printf("    broadcast: used\n");
+			printf(_("    broadcast: used\n"));
 		else
-			printf("    broadcast: skipped: %s\n", uk_iface_skip_text(why[i]));
+			printf(_("    broadcast: skipped: %s\n"), _(uk_iface_skip_text(why[i])));
 		if (m == UK_IFACE_USE)
-			printf("    multicast: yes\n");
+			printf(_("    multicast: yes\n"));
 		else
-			printf("    multicast: no: %s\n", uk_iface_skip_text(m));
+			printf(_("    multicast: no: %s\n"), _(uk_iface_skip_text(m)));
 	}
 }
 
@@ -129,16 +130,16 @@ int uk_cmd_ifaces(int argc, char **argv)
 		return rc;
 	rc = uk_iface_list_load(&l);
 	if (rc < 0)
-		return uk_cli_fail(CMD, "getifaddrs", rc);
+		return uk_cli_fail(CMD, _("getifaddrs"), rc);
 	if (o.ifname && !uk_iface_find(&l, o.ifname)) {
-		uk_cli_error(CMD, "%s: no such interface", o.ifname);
+		uk_cli_error(CMD, _("%s: no such interface"), o.ifname);
 		uk_iface_list_free(&l);
 		return UK_EXIT_ERROR;
 	}
 	why = calloc(l.count ? l.count : 1, sizeof(*why));
 	if (!why) {
 		uk_iface_list_free(&l);
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	}
 	n = uk_iface_broadcast_targets(&l, NULL, 0, targets, sizeof(targets) / sizeof(targets[0]),
 				       why);
@@ -156,11 +157,11 @@ int uk_cmd_ifaces(int argc, char **argv)
 	} else {
 		print_text(&l, why);
 		if (n == 0) {
-			printf("broadcast: no usable interface (udpkit broadcast would fail; "
-			       "try --to ADDR -I IF)\n");
+			printf(_("broadcast: no usable interface (udpkit broadcast would fail; "
+				 "try --to ADDR -I IF)\n"));
 		} else {
 			char bc[UK_ADDR_STRLEN];
-			printf("broadcast goes to:");
+			printf(_("broadcast goes to:"));
 			for (size_t i = 0; i < n; i++)
 				printf(" %s (%s)", uk_addr_ip(&targets[i].dst, bc, sizeof(bc)),
 				       l.ifs[targets[i].iface].name);

@@ -15,6 +15,7 @@
 #include "udpkit/activate.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
+#include "udpkit/i18n.h"
 #include "udpkit/iface.h"
 #include "udpkit/listen.h"
 #include "udpkit/mcast.h"
@@ -38,6 +39,7 @@ struct listen_opts {
 /* A reply waiting for its jitter to pass. */
 struct pending {
 	struct uk_addr peer, src;
+	size_t sock; /* answered from the socket the request came to */
 	bool use_src;
 	uint64_t due_ns;
 };
@@ -49,9 +51,17 @@ struct listen_stats {
 	uint64_t refused[UK_VERDICT_COUNT];
 };
 
+/* One socket: ours on -b/-p, or each one systemd's socket unit passed
+ * (several for several addresses: ListenDatagram= lines). */
+struct lsock {
+	int fd, family;
+	uint16_t port;
+};
+
 struct listener {
 	struct listen_opts o;
-	int fd, family;
+	struct lsock socks[UK_ACTIVATE_MAX_FDS];
+	size_t n_socks;
 	struct uk_iface_list ifs;
 	struct uk_listen decide;
 	unsigned char reply[UK_LISTEN_REPLY_MAX];
@@ -78,12 +88,12 @@ static bool any_v6_group(const struct listen_opts *o)
 
 const struct uk_cmd_spec uk_spec_listen = {
     "listen",
-    "hear broadcasts and multicast, answer with a short ack",
+    N_("hear broadcasts and multicast, answer with a short ack"),
     "",
-    "Hears UDP broadcasts (and the multicast groups it joins), prints each\n"
-    "datagram with its sender, and answers with a short acknowledgement.",
+    N_("Hears UDP broadcasts (and the multicast groups it joins), prints each\n"
+       "datagram with its sender, and answers with a short acknowledgement."),
     options,
-    "Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...).",
+    N_("Exit status: 0 when stopped by a signal, 2 on errors (a port in use, ...)."),
     UK_COMP_NONE};
 
 static int parse_args(int argc, char **argv, struct listen_opts *o)
@@ -97,11 +107,12 @@ static int parse_args(int argc, char **argv, struct listen_opts *o)
 	if (rc != UK_CONTINUE)
 		return rc;
 	if (o->reply && strlen(o->reply) > UK_LISTEN_REPLY_MAX)
-		return uk_cli_usage_error(CMD, "--reply is at most %d bytes", UK_LISTEN_REPLY_MAX);
+		return uk_cli_usage_error(CMD, _("--reply is at most %d bytes"),
+					  UK_LISTEN_REPLY_MAX);
 	if (o->reply && o->no_reply)
-		return uk_cli_usage_error(CMD, "--reply and --no-reply exclude each other");
+		return uk_cli_usage_error(CMD, _("--reply and --no-reply exclude each other"));
 	if (o->quiet && o->json)
-		return uk_cli_usage_error(CMD, "--quiet and --json exclude each other");
+		return uk_cli_usage_error(CMD, _("--quiet and --json exclude each other"));
 	/* Broadcasts only reach a wildcard (or broadcast) address: a socket
 	 * bound to a unicast address never hears them. */
 	if (!o->bind.host[0])
@@ -180,7 +191,7 @@ static void print_dgram(struct listener *L, const struct uk_dgram *d,
 	fflush(stdout);
 }
 
-static void queue_reply(struct listener *L, const struct uk_dgram *d,
+static void queue_reply(struct listener *L, size_t sock, const struct uk_dgram *d,
 			const struct uk_listen_decision *dec)
 {
 	struct pending *p;
@@ -191,6 +202,7 @@ static void queue_reply(struct listener *L, const struct uk_dgram *d,
 	}
 	p = &L->pending[L->n_pending++];
 	p->peer = d->peer;
+	p->sock = sock;
 	/* A unicast request is answered from the address it hit (a multi-homed
 	 * host would otherwise answer from another one); a broadcast or group
 	 * address is never a source, so there the kernel picks. */
@@ -210,7 +222,7 @@ static void send_due(struct listener *L, uint64_t now_ns)
 			i++;
 			continue;
 		}
-		ssize_t n = uk_sock_send(L->fd, L->reply, L->reply_len, &p->peer,
+		ssize_t n = uk_sock_send(L->socks[p->sock].fd, L->reply, L->reply_len, &p->peer,
 					 p->use_src ? &p->src : NULL, 0);
 		if (n < 0) {
 			L->st.send_failed++;
@@ -236,13 +248,16 @@ static int next_timeout_ms(const struct listener *L, uint64_t now_ns)
 	return (int)((soonest - now_ns + UK_NS_PER_MS - 1) / UK_NS_PER_MS);
 }
 
-/* Reads every waiting datagram. Returns 0 or -errno. */
-static int drain(struct listener *L, unsigned char *buf)
+/* Reads every datagram waiting on socket sock. Returns 0 or -errno. */
+static int drain(struct listener *L, size_t sock, unsigned char *buf)
 {
+	/* The same-port rule (a source on our port is another listener) is
+	 * about the port this socket serves. */
+	L->decide.port = L->socks[sock].port;
 	for (;;) {
 		struct uk_dgram d = {.buf = buf, .cap = RECV_CAP};
 		struct uk_listen_decision dec;
-		ssize_t n = uk_sock_recv(L->fd, &d);
+		ssize_t n = uk_sock_recv(L->socks[sock].fd, &d);
 		uint64_t now = uk_now_ns();
 
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
@@ -263,8 +278,16 @@ static int drain(struct listener *L, unsigned char *buf)
 			L->st.refused[dec.verdict]++;
 		print_dgram(L, &d, &dec);
 		if (dec.action == UK_LISTEN_REPLY)
-			queue_reply(L, &d, &dec);
+			queue_reply(L, sock, &d, &dec);
 	}
+}
+
+static bool has_family(const struct listener *L, int family)
+{
+	for (size_t k = 0; k < L->n_socks; k++)
+		if (L->socks[k].family == family)
+			return true;
+	return false;
 }
 
 static int join_groups(struct listener *L, unsigned ifindex)
@@ -275,29 +298,39 @@ static int join_groups(struct listener *L, unsigned ifindex)
 		int rc = uk_addr_parse(&g, L->o.groups.items[i], 0, AF_UNSPEC);
 
 		if (rc < 0 || !uk_addr_is_multicast(&g)) {
-			uk_cli_error(CMD, "%s: not a multicast group address",
+			uk_cli_error(CMD, _("%s: not a multicast group address"),
 				     L->o.groups.items[i]);
 			return -1;
 		}
-		if (uk_addr_family(&g) == AF_INET6 && L->family == AF_INET) {
-			uk_cli_error(CMD, "%s: an IPv6 group needs an IPv6 socket (-b ::)",
+		/* Each group on every socket of its family (an IPv6 socket is
+		 * dual-stack: IPv4 groups too); the first failure stops. */
+		rc = -EAFNOSUPPORT;
+		for (size_t k = 0; k < L->n_socks; k++) {
+			if (uk_addr_family(&g) == AF_INET6 && L->socks[k].family == AF_INET)
+				continue;
+			rc = uk_mcast_join(L->socks[k].fd, &g, ifindex);
+			if (rc < 0 && rc != -EADDRINUSE)
+				break;
+		}
+		if (rc == -EAFNOSUPPORT) {
+			uk_cli_error(CMD, _("%s: an IPv6 group needs an IPv6 socket (-b ::)"),
 				     L->o.groups.items[i]);
 			return -1;
 		}
-		rc = uk_mcast_join(L->fd, &g, ifindex);
 		if (rc == -ENODEV)
-			uk_cli_error(CMD,
-				     "join %s: no interface for this group (no multicast route?): "
-				     "name one with -I",
-				     L->o.groups.items[i]);
+			uk_cli_error(
+			    CMD,
+			    _("join %s: no interface for this group (no multicast route?): "
+			      "name one with -I"),
+			    L->o.groups.items[i]);
 		else if (rc < 0 && rc != -EADDRINUSE)
 			uk_cli_fail(CMD, L->o.groups.items[i], rc);
 		if (rc < 0 && rc != -EADDRINUSE)
 			return -1;
 		if (uk_listen_add_group(&L->decide, &g) < 0)
 			return -1;
-		fprintf(stderr, "joined %s%s%s\n", uk_addr_ip(&g, text, sizeof(text)),
-			L->o.ifname ? " on " : "", L->o.ifname ? L->o.ifname : "");
+		fprintf(stderr, _("joined %s%s%s\n"), uk_addr_ip(&g, text, sizeof(text)),
+			L->o.ifname ? _(" on ") : "", L->o.ifname ? L->o.ifname : "");
 	}
 	return 0;
 }
@@ -317,9 +350,12 @@ static int join_all_nodes(struct listener *L, unsigned ifindex)
 		if ((ifindex && ifc->index != ifindex) || (ifc->flags & UK_IFACE_LOOPBACK) ||
 		    uk_iface_multicast_skip(ifc) != UK_IFACE_USE)
 			continue;
-		int rc = uk_mcast_join(L->fd, &g, ifc->index);
+		int rc = -EAFNOSUPPORT;
+		for (size_t k = 0; k < L->n_socks; k++)
+			if (L->socks[k].family == AF_INET6)
+				rc = uk_mcast_join(L->socks[k].fd, &g, ifc->index);
 		if (rc == 0 || rc == -EADDRINUSE) {
-			fprintf(stderr, "joined ff02::1 on %s\n", ifc->name);
+			fprintf(stderr, _("joined ff02::1 on %s\n"), ifc->name);
 			joined++;
 		}
 	}
@@ -329,8 +365,8 @@ static int join_all_nodes(struct listener *L, unsigned ifindex)
 static void print_summary(const struct listen_stats *s)
 {
 	fprintf(stderr,
-		"udpkit listen: %llu %s (%llu %s) received: %llu unicast, %llu broadcast, "
-		"%llu multicast; %llu %s sent\n",
+		_("udpkit listen: %llu %s (%llu %s) received: %llu unicast, %llu broadcast, "
+		  "%llu multicast; %llu %s sent\n"),
 		(unsigned long long)s->datagrams,
 		uk_cli_plural(s->datagrams, "datagram", "datagrams"), (unsigned long long)s->bytes,
 		uk_cli_plural(s->bytes, "byte", "bytes"),
@@ -338,44 +374,49 @@ static void print_summary(const struct listen_stats *s)
 		(unsigned long long)s->kind[UK_LISTEN_BROADCAST],
 		(unsigned long long)s->kind[UK_LISTEN_MULTICAST], (unsigned long long)s->replies,
 		uk_cli_plural(s->replies, "reply", "replies"));
-	fprintf(stderr,
-		"udpkit listen: not answered: %llu badsrc, %llu service, %llu lowport, %llu loop, "
-		"%llu rate, %llu queue full, %llu send failed\n"
-		"udpkit listen: %llu %s to groups not joined ignored\n",
-		(unsigned long long)s->refused[UK_DROP_BADSRC],
-		(unsigned long long)s->refused[UK_DROP_SERVICE],
-		(unsigned long long)s->refused[UK_DROP_LOWPORT],
-		(unsigned long long)s->refused[UK_DROP_LOOP],
-		(unsigned long long)s->refused[UK_DROP_RATE], (unsigned long long)s->queue_full,
-		(unsigned long long)s->send_failed, (unsigned long long)s->not_joined,
-		uk_cli_plural(s->not_joined, "datagram", "datagrams"));
+	fprintf(
+	    stderr,
+	    _("udpkit listen: not answered: %llu badsrc, %llu service, %llu lowport, %llu loop, "
+	      "%llu rate, %llu queue full, %llu send failed\n"
+	      "udpkit listen: %llu %s to groups not joined ignored\n"),
+	    (unsigned long long)s->refused[UK_DROP_BADSRC],
+	    (unsigned long long)s->refused[UK_DROP_SERVICE],
+	    (unsigned long long)s->refused[UK_DROP_LOWPORT],
+	    (unsigned long long)s->refused[UK_DROP_LOOP],
+	    (unsigned long long)s->refused[UK_DROP_RATE], (unsigned long long)s->queue_full,
+	    (unsigned long long)s->send_failed, (unsigned long long)s->not_joined,
+	    uk_cli_plural(s->not_joined, "datagram", "datagrams"));
 }
 
-/* The listening socket: the one systemd's udpkit-listen.socket bound, else
- * our own on -b/-p. Sets L->fd, L->family and local. */
-static int listen_socket(struct listener *L, struct uk_addr *local)
+/* The listening sockets: those systemd's udpkit-listen.socket bound (one
+ * per address it lists), else our own on -b/-p. Fills L->socks. */
+static int listen_socket(struct listener *L)
 {
 	int inherited[UK_ACTIVATE_MAX_FDS];
+	struct uk_addr local;
 	int rc = uk_activate_listen_fds(inherited, UK_ACTIVATE_MAX_FDS);
+	int n = rc;
 
 	if (rc < 0)
-		return uk_cli_fail(CMD, "sockets from the service manager", rc);
-	if (rc > 1) {
-		uk_cli_error(CMD, "the service manager passed %d sockets; listen serves one", rc);
-		return UK_EXIT_ERROR;
-	}
-	if (rc == 1) {
+		return uk_cli_fail(CMD, _("sockets from the service manager"), rc);
+	for (int i = 0; i < n; i++) {
 		struct uk_sock_opts so = {.pktinfo = true, .nonblock = true, .v6only = -1};
-		L->fd = inherited[0];
-		if ((rc = uk_sock_adopt(L->fd, &so)) < 0 || (rc = uk_sock_local(L->fd, local)) < 0)
-			return uk_cli_fail(CMD, "socket from the service manager", rc);
-		L->family = uk_addr_family(local);
-		return UK_CONTINUE;
+		struct lsock *k = &L->socks[L->n_socks++];
+		k->fd = inherited[i];
+		if ((rc = uk_sock_adopt(k->fd, &so)) < 0 ||
+		    (rc = uk_sock_local(k->fd, &local)) < 0) {
+			while (++i < n)
+				close(inherited[i]);
+			return uk_cli_fail(CMD, _("socket from the service manager"), rc);
+		}
+		k->family = uk_addr_family(&local);
 	}
-	rc = uk_cli_target_resolve(&L->o.bind, AF_UNSPEC, local);
+	if (n > 0)
+		return UK_CONTINUE;
+	rc = uk_cli_target_resolve(&L->o.bind, AF_UNSPEC, &local);
 	if (rc != UK_CONTINUE)
 		return rc;
-	L->family = uk_addr_family(local);
+	L->socks[0].family = uk_addr_family(&local);
 	/* SO_REUSEADDR: every listener on the host gets each broadcast and
 	 * group datagram. Not SO_REUSEPORT: when every socket on a port sets
 	 * it, Linux hands group datagrams to one socket of the reuseport
@@ -385,12 +426,13 @@ static int listen_socket(struct listener *L, struct uk_addr *local)
 	struct uk_sock_opts so = {.reuse_addr = true,
 				  .pktinfo = true,
 				  .nonblock = true,
-				  .v6only = L->family == AF_INET6 ? 0 : -1};
-	L->fd = uk_sock_open(local, &so);
-	if (L->fd < 0) {
+				  .v6only = L->socks[0].family == AF_INET6 ? 0 : -1};
+	L->socks[0].fd = uk_sock_open(&local, &so);
+	if (L->socks[0].fd < 0) {
 		char text[UK_ADDR_STRLEN];
-		return uk_cli_fail(CMD, uk_addr_format(local, text, sizeof(text)), L->fd);
+		return uk_cli_fail(CMD, uk_addr_format(&local, text, sizeof(text)), L->socks[0].fd);
 	}
+	L->n_socks = 1;
 	return UK_CONTINUE;
 }
 
@@ -407,43 +449,47 @@ static int listen_open(struct listener *L)
 	make_reply(L);
 	err = uk_iface_list_load(&L->ifs);
 	if (err < 0)
-		return uk_cli_fail(CMD, "interfaces", err);
+		return uk_cli_fail(CMD, _("interfaces"), err);
 	if (L->o.ifname) {
 		const struct uk_iface *ifc = uk_iface_find(&L->ifs, L->o.ifname);
 		if (!ifc) {
-			uk_cli_error(CMD, "%s: no such interface (see udpkit ifaces)", L->o.ifname);
+			uk_cli_error(CMD, _("%s: no such interface (see udpkit ifaces)"),
+				     L->o.ifname);
 			return UK_EXIT_ERROR;
 		}
 		ifindex = ifc->index;
 	}
-	rc = listen_socket(L, &local);
+	rc = listen_socket(L);
 	if (rc != UK_CONTINUE)
 		return rc;
-	/* With -p 0 the kernel picked the port: the same-port rule needs it. */
-	err = uk_sock_local(L->fd, &local);
-	if (err < 0)
-		return uk_cli_fail(CMD, "getsockname", err);
-	err = uk_mcast_set_all(L->fd, L->family, false);
-	if (err < 0)
-		return uk_cli_fail(CMD, "IP_MULTICAST_ALL", err);
+	for (size_t k = 0; k < L->n_socks; k++) {
+		/* With -p 0 the kernel picked the port: the same-port rule needs it. */
+		err = uk_sock_local(L->socks[k].fd, &local);
+		if (err < 0)
+			return uk_cli_fail(CMD, _("getsockname"), err);
+		L->socks[k].port = uk_addr_port(&local);
+		err = uk_mcast_set_all(L->socks[k].fd, L->socks[k].family, false);
+		if (err < 0)
+			return uk_cli_fail(CMD, _("IP_MULTICAST_ALL"), err);
+	}
 	{
 		struct uk_listen_cfg cfg = {
 		    .guard = {.rate_pps = (uint32_t)L->o.rate_pps, .limit_loopback = true},
 		    .jitter_max_ns = L->o.jitter_ns,
 		    .no_reply = L->o.no_reply,
-		    .port = uk_addr_port(&local)};
+		    .port = L->socks[0].port}; /* drain() sets each socket's */
 		err = uk_listen_init(&L->decide, &cfg, &L->ifs);
 	}
 	if (err < 0)
-		return uk_cli_fail(CMD, "memory", err);
+		return uk_cli_fail(CMD, _("memory"), err);
 	L->decide_ready = true;
 	if (join_groups(L, ifindex) < 0)
 		return UK_EXIT_ERROR;
-	if (L->family == AF_INET6 && join_all_nodes(L, ifindex) < 0)
+	if (has_family(L, AF_INET6) && join_all_nodes(L, ifindex) < 0)
 		return UK_EXIT_ERROR;
 	L->buf = malloc(RECV_CAP);
 	if (!L->buf)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	return UK_CONTINUE;
 }
 
@@ -455,20 +501,26 @@ static int listen_run(struct listener *L)
 	uk_cli_catch_signals();
 	if (uk_cli_drop_privileges(CMD, NULL) < 0)
 		return UK_EXIT_ERROR;
-	uk_cli_print_bound(L->fd);
+	for (size_t k = 0; k < L->n_socks; k++)
+		uk_cli_print_bound(L->socks[k].fd);
 	(void)uk_activate_notify("READY=1"); /* Type=notify units: serving now */
 	while (!atomic_load(&uk_cli_stop)) {
-		struct pollfd pfd[2] = {{.fd = L->fd, .events = POLLIN},
-					{.fd = uk_cli_stop_fd, .events = POLLIN}};
-		int n = poll(pfd, 2, next_timeout_ms(L, uk_now_ns()));
+		struct pollfd pfd[UK_ACTIVATE_MAX_FDS + 1];
+		int n;
 
+		for (size_t k = 0; k < L->n_socks; k++)
+			pfd[k] = (struct pollfd){.fd = L->socks[k].fd, .events = POLLIN};
+		pfd[L->n_socks] = (struct pollfd){.fd = uk_cli_stop_fd, .events = POLLIN};
+		n = poll(pfd, L->n_socks + 1, next_timeout_ms(L, uk_now_ns()));
 		if (n < 0 && errno != EINTR)
-			return uk_cli_fail(CMD, "poll", -errno);
-		if (n > 0 && (pfd[0].revents & (POLLIN | POLLERR))) {
-			int err = drain(L, L->buf);
+			return uk_cli_fail(CMD, _("poll"), -errno);
+		for (size_t k = 0; n > 0 && k < L->n_socks; k++) {
+			if (!(pfd[k].revents & (POLLIN | POLLERR)))
+				continue;
+			int err = drain(L, k, L->buf);
 			if (err < 0 && err != -ECONNREFUSED && err != -EHOSTUNREACH &&
 			    err != -ENETUNREACH)
-				return uk_cli_fail(CMD, "receive", err);
+				return uk_cli_fail(CMD, _("receive"), err);
 		}
 		send_due(L, uk_now_ns());
 	}
@@ -482,8 +534,7 @@ int uk_cmd_listen(int argc, char **argv)
 	int rc;
 
 	if (!L)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
-	L->fd = -1;
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	rc = parse_args(argc, argv, &L->o);
 	if (rc == UK_CONTINUE)
 		rc = listen_open(L);
@@ -493,8 +544,9 @@ int uk_cmd_listen(int argc, char **argv)
 	}
 	if (L->decide_ready)
 		uk_listen_free(&L->decide);
-	if (L->fd >= 0)
-		close(L->fd);
+	for (size_t k = 0; k < L->n_socks; k++)
+		if (L->socks[k].fd >= 0)
+			close(L->socks[k].fd);
 	uk_iface_list_free(&L->ifs);
 	free(L->buf);
 	free(L);

@@ -14,6 +14,7 @@
 #include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
+#include "udpkit/i18n.h"
 #include "udpkit/parse.h"
 #include "udpkit/probe.h"
 #include "udpkit/sock.h"
@@ -40,14 +41,14 @@ struct ping_opts {
 
 const struct uk_cmd_spec uk_spec_ping = {
     "ping",
-    "round-trip time and loss against any echo server",
+    N_("round-trip time and loss against any echo server"),
     "HOST [PORT]",
-    "Measures round-trip time and loss against a UDP echo server (default port 8080):\n"
-    "pure or stamping echo servers, udpkit echo in any mode, socat, sockperf server.\n"
-    "HOST is a name, an address, HOST:PORT, [IPV6]:PORT or a bare IPv6 address.\n"
-    "TIME takes the units ms, s, m, h, d and w (seconds without one).",
+    N_("Measures round-trip time and loss against a UDP echo server (default port 8080):\n"
+       "pure or stamping echo servers, udpkit echo in any mode, socat, sockperf server.\n"
+       "HOST is a name, an address, HOST:PORT, [IPV6]:PORT or a bare IPv6 address.\n"
+       "TIME takes the units ms, s, m, h, d and w (seconds without one)."),
     options,
-    "Exit status: 0 with at least one reply, 1 with none, 2 on errors.",
+    N_("Exit status: 0 with at least one reply, 1 with none, 2 on errors."),
     UK_COMP_HOST};
 
 struct ping_counts {
@@ -119,15 +120,15 @@ static const char *icmp_text(int err)
 {
 	switch (err) {
 	case -ECONNREFUSED:
-		return "Destination Port Unreachable";
+		return _("Destination Port Unreachable");
 	case -EHOSTUNREACH:
-		return "Destination Host Unreachable";
+		return _("Destination Host Unreachable");
 	case -ENETUNREACH:
-		return "Destination Net Unreachable";
+		return _("Destination Net Unreachable");
 	case -EMSGSIZE:
-		return "Frag needed (message too long)";
+		return _("Frag needed (message too long)");
 	default:
-		return uk_strerror(err);
+		return _(uk_strerror(err));
 	}
 }
 
@@ -168,7 +169,7 @@ static void print_lost(const struct ping *P, uint64_t n)
 		uk_cli_json_begin(stdout, "lost");
 		printf(",\"to\":\"%s\",\"count\":%llu}\n", P->peer_text, (unsigned long long)n);
 	} else {
-		printf("no reply from %s within %s (%llu %s)\n", P->peer_text,
+		printf(_("no reply from %s within %s (%llu %s)\n"), P->peer_text,
 		       uk_format_duration(P->o.timeout_ns, timeout, sizeof(timeout)),
 		       (unsigned long long)n, uk_cli_plural(n, "probe", "probes"));
 	}
@@ -261,20 +262,21 @@ static int ping_open(struct ping *P)
 	uk_stats_rtt_init(&P->rtt);
 	uk_probe_init(&P->fmt, P->o.size, uk_wall_ns() ^ ((uint64_t)getpid() << 32));
 	if (!uk_probe_is_ascii(&P->fmt) && !P->o.quiet && !P->o.json)
-		uk_cli_warn(CMD,
-			    "at %llu bytes the length field is not 7-bit; servers that decode text "
-			    "may drop probes (sizes up to 127 are safe)",
-			    (unsigned long long)P->o.size);
+		uk_cli_warn(
+		    CMD,
+		    _("at %llu bytes the length field is not 7-bit; servers that decode text "
+		      "may drop probes (sizes up to 127 are safe)"),
+		    (unsigned long long)P->o.size);
 	P->fd = uk_sock_open_connected(&P->peer, &so);
 	if (P->fd < 0)
 		return uk_cli_fail(CMD, P->peer_text, P->fd);
 	P->buf = malloc(REPLY_CAP);
 	P->probe = malloc(P->o.size);
 	if (!P->buf || !P->probe || uk_track_init(&P->track, TRACK_SIZE) < 0)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	if (!P->o.quiet && !P->o.json)
-		printf("PING %s (udp): %llu bytes per probe, every %s, timeout %s\n", P->peer_text,
-		       (unsigned long long)P->o.size,
+		printf(_("PING %s (udp): %llu bytes per probe, every %s, timeout %s\n"),
+		       P->peer_text, (unsigned long long)P->o.size,
 		       uk_format_duration(P->o.interval_ns, interval, sizeof(interval)),
 		       uk_format_duration(P->o.timeout_ns, timeout, sizeof(timeout)));
 	return UK_CONTINUE;
@@ -312,7 +314,7 @@ static int ping_run(struct ping *P)
 				    errno == ENETUNREACH)
 					read_errors(P);
 				else if (errno != ENOBUFS && errno != EAGAIN)
-					return uk_cli_fail(CMD, "send", -errno);
+					return uk_cli_fail(CMD, _("send"), -errno);
 			}
 			P->counts.sent++;
 			next_send += P->o.interval_ns;
@@ -328,11 +330,11 @@ static int ping_run(struct ping *P)
 			wake = end_at;
 		timeout_ms = wake == UINT64_MAX ? 1000 : (int)((wake - now + 999999) / 1000000);
 		if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
-			return uk_cli_fail(CMD, "poll", -errno);
+			return uk_cli_fail(CMD, _("poll"), -errno);
 		if (p[0].revents & POLLERR)
 			read_errors(P);
 		if ((p[0].revents & (POLLIN | POLLERR)) && read_replies(P) < 0)
-			return uk_cli_fail(CMD, "receive", -errno);
+			return uk_cli_fail(CMD, _("receive"), -errno);
 	}
 	return UK_CONTINUE;
 }
@@ -370,24 +372,24 @@ static void ping_report(const struct ping *P)
 		fflush(stdout);
 		return;
 	}
-	printf("\n--- %s udpkit ping statistics ---\n", P->peer_text);
-	printf("%llu packets transmitted, %llu received", (unsigned long long)c->sent,
+	printf(_("\n--- %s udpkit ping statistics ---\n"), P->peer_text);
+	printf(_("%llu packets transmitted, %llu received"), (unsigned long long)c->sent,
 	       (unsigned long long)c->received);
 	if (c->dups)
-		printf(", +%llu duplicates", (unsigned long long)c->dups);
+		printf(_(", +%llu duplicates"), (unsigned long long)c->dups);
 	if (c->errors)
-		printf(", +%llu errors", (unsigned long long)c->errors);
-	printf(", %s%g%% packet loss%s, time %.0fms\n",
+		printf(_(", +%llu errors"), (unsigned long long)c->errors);
+	printf(_(", %s%g%% packet loss%s, time %.0fms\n"),
 	       uk_cli_sgr(stdout, c->received < c->sent ? UK_SGR_ERROR : UK_SGR_GOOD), loss,
 	       uk_cli_sgr(stdout, UK_SGR_RESET), (double)elapsed_ns / 1e6);
 	if (P->rtt.count)
-		printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n",
+		printf(_("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n"),
 		       (double)P->rtt.min_ns / 1e6, uk_stats_rtt_avg_ns(&P->rtt) / 1e6,
 		       (double)P->rtt.max_ns / 1e6, uk_stats_rtt_mdev_ns(&P->rtt) / 1e6);
-	printf("%llu reordered, %llu late, %llu truncated\n", (unsigned long long)c->reordered,
+	printf(_("%llu reordered, %llu late, %llu truncated\n"), (unsigned long long)c->reordered,
 	       (unsigned long long)c->late, (unsigned long long)c->truncated);
 	if (c->refused)
-		printf("%llu ICMP port unreachable: nobody listens on %s\n",
+		printf(_("%llu ICMP port unreachable: nobody listens on %s\n"),
 		       (unsigned long long)c->refused, P->peer_text);
 	fflush(stdout);
 }

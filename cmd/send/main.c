@@ -14,6 +14,7 @@
 #include "opts.h"
 #include "udpkit/clock.h"
 #include "udpkit/err.h"
+#include "udpkit/i18n.h"
 #include "udpkit/parse.h"
 #include "udpkit/sock.h"
 
@@ -35,14 +36,14 @@ struct send_opts {
 
 const struct uk_cmd_spec uk_spec_send = {
     "send",
-    "send lines as datagrams, print the replies",
+    N_("send lines as datagrams, print the replies"),
     "[HOST [PORT]]",
-    "Sends each line of input as one datagram to HOST (default 127.0.0.1, port\n"
-    "8080) and prints the reply with the address it came from. On a terminal it\n"
-    "prompts; otherwise it reads lines from stdin. HOST is a name, an address,\n"
-    "HOST:PORT, [IPV6]:PORT or a bare IPv6 address.",
+    N_("Sends each line of input as one datagram to HOST (default 127.0.0.1, port\n"
+       "8080) and prints the reply with the address it came from. On a terminal it\n"
+       "prompts; otherwise it reads lines from stdin. HOST is a name, an address,\n"
+       "HOST:PORT, [IPV6]:PORT or a bare IPv6 address."),
     options,
-    "Exit status: 0 when every line got a reply, 1 when some did not, 2 on errors.",
+    N_("Exit status: 0 when every line got a reply, 1 when some did not, 2 on errors."),
     UK_COMP_HOST};
 
 enum outcome { GOT_REPLY, NO_REPLY, REFUSED, FAILED };
@@ -129,7 +130,7 @@ static enum outcome send_line(int fd, const struct send_opts *o, const char *pee
 				refused++;
 				continue;
 			}
-			uk_cli_fail(CMD, "send", -errno);
+			uk_cli_fail(CMD, _("send"), -errno);
 			return FAILED;
 		}
 		n = wait_reply(fd, buf, REPLY_CAP, o->timeout_ns);
@@ -142,7 +143,7 @@ static enum outcome send_line(int fd, const struct send_opts *o, const char *pee
 		if (n == -ETIMEDOUT)
 			continue; /* the loop resends while tries are left */
 		if (n < 0) {
-			uk_cli_fail(CMD, "receive", (int)n);
+			uk_cli_fail(CMD, _("receive"), (int)n);
 			return FAILED;
 		}
 		{
@@ -168,11 +169,12 @@ static enum outcome send_line(int fd, const struct send_opts *o, const char *pee
 		uk_cli_json_begin(stdout, refused ? "refused" : "no_reply");
 		printf(",\"to\":\"%s\",\"tries\":%u}\n", peer_text, tries);
 	} else if (refused) {
-		printf("no reply from %s: nobody listens there (ICMP port unreachable), %u tries\n",
-		       peer_text, tries);
+		printf(
+		    _("no reply from %s: nobody listens there (ICMP port unreachable), %u tries\n"),
+		    peer_text, tries);
 	} else {
-		printf("no reply from %s after %u tries (timeout %.3f s each)\n", peer_text, tries,
-		       (double)o->timeout_ns / 1e9);
+		printf(_("no reply from %s after %u tries (timeout %.3f s each)\n"), peer_text,
+		       tries, (double)o->timeout_ns / 1e9);
 	}
 	fflush(stdout);
 	return refused ? REFUSED : NO_REPLY;
@@ -187,7 +189,7 @@ static char *next_line(bool interactive, size_t *len)
 	ssize_t n;
 
 	if (interactive) {
-		line = readline("message> ");
+		line = readline(_("message> "));
 		if (!line)
 			return NULL;
 		if (*line)
@@ -230,7 +232,7 @@ static int send_open(struct send_run *S)
 		return uk_cli_fail(CMD, S->peer_text, S->fd);
 	S->buf = malloc(REPLY_CAP);
 	if (!S->buf)
-		return uk_cli_fail(CMD, "memory", -ENOMEM);
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM);
 	return UK_CONTINUE;
 }
 
@@ -241,7 +243,7 @@ static void send_run(struct send_run *S)
 
 	uk_cli_catch_signals();
 	if (interactive)
-		printf("udpkit send: to %s; one datagram per line; Ctrl-D or Ctrl-C ends.\n",
+		printf(_("udpkit send: to %s; one datagram per line; Ctrl-D or Ctrl-C ends.\n"),
 		       S->peer_text);
 	for (;;) {
 		size_t len;
@@ -251,9 +253,9 @@ static void send_run(struct send_run *S)
 			break;
 		S->lines++;
 		if (len > MAX_DATAGRAM) {
-			uk_cli_error(CMD,
-				     "line of %zu bytes is longer than a datagram (%d): not sent",
-				     len, MAX_DATAGRAM);
+			uk_cli_error(
+			    CMD, _("line of %zu bytes is longer than a datagram (%d): not sent"),
+			    len, MAX_DATAGRAM);
 			free(line);
 			continue;
 		}
@@ -269,7 +271,7 @@ static void send_run(struct send_run *S)
 static int send_report(const struct send_run *S)
 {
 	if (!S->o.json)
-		fprintf(stderr, "udpkit send: %lu %s sent, %lu replied\n", S->lines,
+		fprintf(stderr, _("udpkit send: %lu %s sent, %lu replied\n"), S->lines,
 			uk_cli_plural(S->lines, "line", "lines"), S->answered);
 	return S->answered == S->lines ? UK_EXIT_OK : UK_EXIT_FAIL;
 }

@@ -81,19 +81,37 @@ class TestSocketActivation(unittest.TestCase):
         finally:
             srv.kill()
 
-    def test_listen_refuses_more_than_one_socket(self):
+    def test_listen_serves_every_inherited_socket(self):
+        # udpkit-listen.socket with several ListenDatagram= lines: each
+        # socket is served, and a request is answered from the socket it
+        # came to (its address and port), with one summary for all.
         p1, p2 = free_port(), free_port()
-        srv = activated([f"127.0.0.1:{p1}", f"127.0.0.1:{p2}"], "listen")
+        p6 = free_port(socket.AF_INET6, "::1")
+        srv = activated([f"127.0.0.1:{p1}", f"127.0.0.1:{p2}", f"[::1]:{p6}"], "listen")
         try:
-            srv.wait_for(b"as 4.")
-            # Nothing answers: wake it with one datagram and read the refusal.
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.sendto(b"x", ("127.0.0.1", p1))
-            srv.wait_for(b"listen serves one")
-            self.assertEqual(srv.wait(), 2)
+            for host, port, family in (("127.0.0.1", p1, socket.AF_INET),
+                                       ("127.0.0.1", p2, socket.AF_INET),
+                                       ("::1", p6, socket.AF_INET6)):
+                with socket.socket(family, socket.SOCK_DGRAM) as s:
+                    s.settimeout(0.5 * harness.SLOW)
+                    for _ in range(60):
+                        s.sendto(b"who is there?", (host, port))
+                        try:
+                            data, addr = s.recvfrom(1024)
+                            break
+                        except socket.timeout:
+                            continue
+                    else:
+                        raise AssertionError(f"no reply from {host} {port}")
+                self.assertTrue(data.startswith(b"ack from "), data)
+                self.assertEqual((addr[0], addr[1]), (host, port))
+            err = srv.wait_for(f"bound on ::1 {p6}".encode())
+            for port in (p1, p2):
+                self.assertIn(f"bound on 127.0.0.1 {port}".encode(), err)
+            self.assertEqual(srv.stop(signal.SIGTERM), 0)
+            self.assertRegex(srv.err(), rb"udpkit listen: [3-9]\d* datagrams .* received")
         finally:
             srv.kill()
-
     def test_a_stream_socket_is_refused(self):
         port = free_port()
         srv = harness.Proc([ACTIVATE, "-l", f"127.0.0.1:{port}", harness.BIN, "echo"])
