@@ -25,6 +25,7 @@
 #define BGID 1
 #define RECV_TAG UINT64_MAX
 #define WAKE_TAG (UINT64_MAX - 1)
+#define CANCEL_TAG (UINT64_MAX - 2)
 #define NAME_ROOM ((size_t)UK_ECHO_URING_NAME_ROOM)
 #define CONTROL_ROOM ((size_t)UK_PKTINFO_SPACE * 2)
 /* Buffers in the ring: as many as fit in BUF_BUDGET (a power of two, as
@@ -446,6 +447,47 @@ static int wait_cqes(struct uk_echo_uring *u, uint64_t next_ns, int poll_ms)
 	return rc == -ETIME ? 0 : rc;
 }
 
+/*
+ * Stopping. The multishot receive holds the socket inside the ring, and the
+ * ring's own teardown (io_uring_queue_exit) finishes later in a kernel
+ * worker: the port stayed bound for a moment after the server exited, and a
+ * server restarted at once (systemd's Restart=, a test) got EADDRINUSE.
+ * So: cancel what is in flight, wait for the receive's last completion,
+ * and drop the registered file (which waits until nothing uses it); the
+ * socket is then released when the caller closes it. Bounded: a kernel
+ * that never answers costs at most a few seconds, never a hang.
+ */
+static void quiesce(struct uk_echo_uring *u, bool recv_armed)
+{
+	struct io_uring_sqe *sqe = sqe_get(&u->ring);
+	struct __kernel_timespec tick = {.tv_sec = 1};
+	bool cancelled = false;
+
+	if (sqe) {
+		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+		io_uring_sqe_set_data64(sqe, CANCEL_TAG);
+	} else {
+		cancelled = true;
+		recv_armed = false;
+	}
+	for (int round = 0; round < 4 && (!cancelled || recv_armed); round++) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+
+		(void)io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &tick, NULL);
+		io_uring_for_each_cqe(&u->ring, head, cqe)
+		{
+			seen++;
+			if (cqe->user_data == CANCEL_TAG)
+				cancelled = true;
+			else if (cqe->user_data == RECV_TAG && !(cqe->flags & IORING_CQE_F_MORE))
+				recv_armed = false;
+		}
+		io_uring_cq_advance(&u->ring, seen);
+	}
+	(void)io_uring_unregister_files(&u->ring);
+}
+
 int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const atomic_bool *stop,
 		      int poll_ms)
 {
@@ -535,6 +577,7 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 		uk_echo_send_held(w, UINT64_MAX, &next_ns);
 	atomic_store(&w->wake_fd, -1);
 	drain(u, w);
+	quiesce(u, armed);
 	return rc;
 }
 

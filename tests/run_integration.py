@@ -42,6 +42,37 @@ def record_result(name, passed, failed, skipped=0):
             f.write(f"{name} {passed} {failed} {skipped}\n")
 
 
+class ClassFixture:
+    """setUpClass/tearDownClass around the tests of each class, in order."""
+
+    def __init__(self):
+        self.cls, self.state = None, None
+
+    def enter(self, cls):
+        """None when cls is set up, else the SkipTest or error of its setUpClass."""
+        if cls is not self.cls:
+            error = self.leave()
+            if error:
+                print(f"FAILED {self.cls_name}.tearDownClass: {error!r}")
+            self.cls, self.cls_name = cls, f"{cls.__module__}.{cls.__qualname__}"
+            try:
+                cls.setUpClass()
+                self.state = None
+            except Exception as e:  # noqa: BLE001 - reported per test
+                self.state = e
+        return self.state
+
+    def leave(self):
+        cls, state, self.cls, self.state = self.cls, self.state, None, None
+        if cls is None or state is not None:
+            return None
+        try:
+            cls.tearDownClass()
+        except Exception as e:  # noqa: BLE001
+            return e
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", default="")
@@ -54,10 +85,13 @@ def main():
         suite = loader.discover(os.path.join(HERE, "integration"), pattern="test_*.py", top_level_dir=os.path.join(HERE, "integration"))
     signal.signal(signal.SIGALRM, on_alarm)
     counts = {"passed": 0, "failed": 0, "skipped": 0}
-    for test in iter_tests(suite):
+    selected = [t for t in iter_tests(suite) if not a.k or any(k in t.id() for k in a.k.split(","))]
+    # Tests run one by one (each with its alarm), so the class fixtures that
+    # a TestSuite would run are run here: setUpClass before a class's first
+    # test (a SkipTest there skips the class), tearDownClass after its last.
+    fixture = ClassFixture()
+    for test in selected:
         tid = test.id()
-        if a.k and not any(k in tid for k in a.k.split(",")):
-            continue
         if isinstance(test, unittest.loader._FailedTest):
             print(f"FAILED {tid}: could not load: {test._exception}")
             counts["failed"] += 1
@@ -67,7 +101,13 @@ def main():
         start = time.monotonic()
         signal.alarm(timeout)
         try:
-            test.run(result)
+            why_not = fixture.enter(type(test))
+            if why_not is None:
+                test.run(result)
+            elif isinstance(why_not, unittest.SkipTest):
+                result.skipped.append((test, str(why_not)))
+            else:
+                result.errors.append((test, f"setUpClass failed: {why_not!r}"))
         except TestTimeout:
             result.errors.append((test, f"timed out after {timeout}s"))
         finally:
@@ -85,6 +125,10 @@ def main():
             counts["passed"] += 1
             print(f"ok {tid} ({took:.1f}s)")
         sys.stdout.flush()
+    error = fixture.leave()
+    if error:
+        counts["failed"] += 1
+        print(f"FAILED tearDownClass: {error!r}")
     record_result("integration", counts["passed"], counts["failed"], counts["skipped"])
     print(f"integration: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
     return 1 if counts["failed"] or not counts["passed"] else 0
