@@ -266,8 +266,6 @@ class TestFullDisk(HistoryBase):
                             "fail_sync.so")
         if not os.path.exists(shim):
             raise unittest.SkipTest(f"{shim} not built (make {os.path.relpath(shim, ROOT)})")
-        if VARIANT in ("asan", "tsan"):
-            raise unittest.SkipTest("an LD_PRELOAD shim in a sanitizer build")
         flag = os.path.join(self.dir, "disk-fails")
         env = dict(os.environ, LD_PRELOAD=shim, UK_FAIL_SYNC=flag)
         p, port = self.chat(self.path, "--sync", env=env)
