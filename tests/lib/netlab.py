@@ -142,24 +142,64 @@ LAB_NETS = (ipaddress.ip_network("10.77.0.0/24"), ipaddress.ip_network("fe80::77
 _AD_PROTOCOL, _AD_PKTTYPE, _AD_IFINDEX = 0xFFFFF000, 0xFFFFF004, 0xFFFFF008
 
 
-def _udp_out_filter(skip_ifindexes):
-    """The filter program, as (code, jt, jf, k) tuples."""
-    prog = [(0x20, 0, 0, _AD_IFINDEX)]                      # A = ifindex
-    for i, ifindex in enumerate(skip_ifindexes):            # skipped? reject
-        prog.append((0x15, 10 + len(skip_ifindexes) - i - 1, 0, ifindex))
-    return prog + [
-        (0x20, 0, 0, _AD_PKTTYPE),   # A = pkttype
-        (0x15, 0, 8, 4),             # outgoing? else reject
-        (0x20, 0, 0, _AD_PROTOCOL),  # A = ethertype
-        (0x15, 0, 2, 0x0800),        # IPv4? else the IPv6 test
-        (0x30, 0, 0, 9),             # A = IPv4 protocol
-        (0x15, 3, 4, 17),            # UDP? accept : reject
-        (0x15, 0, 3, 0x86DD),        # IPv6? else reject
-        (0x30, 0, 0, 6),             # A = IPv6 next header
-        (0x15, 0, 1, 17),            # UDP? accept : reject
-        (0x06, 0, 0, 0xFFFF),        # accept
-        (0x06, 0, 0, 0),             # reject
+def _assemble(prog):
+    """Classic BPF from (code, true_label, false_label, k) rows and
+    ("label", name) markers: jump offsets are counted here, not by hand."""
+    where, n = {}, 0
+    for row in prog:
+        if row[0] == "label":
+            where[row[1]] = n
+        else:
+            n += 1
+    out = []
+    for row in prog:
+        if row[0] == "label":
+            continue
+        code, jt, jf, k = row
+        here = len(out) + 1
+        out.append((code, where[jt] - here if jt else 0, where[jf] - here if jf else 0, k))
+    return out
+
+
+def _udp_out_filter(skip_ifindexes, ports=()):
+    """The filter program, as (code, jt, jf, k) tuples. With ports, only
+    packets from or to one of them pass (in the kernel: a watch that must
+    see loopback is not flooded by every other program's loopback traffic)."""
+    LD_W_ABS, LD_H_ABS, LD_B_ABS, LD_H_IND, LDX_MSH, JEQ, RET = (
+        0x20, 0x28, 0x30, 0x48, 0xB1, 0x15, 0x06)
+    prog = [(LD_W_ABS, None, None, _AD_IFINDEX)]            # A = ifindex
+    for ifindex in skip_ifindexes:                          # skipped? reject
+        prog.append((JEQ, "reject", None, ifindex))
+    prog += [
+        (LD_W_ABS, None, None, _AD_PKTTYPE),   # A = pkttype
+        (JEQ, None, "reject", 4),              # outgoing? else reject
+        (LD_W_ABS, None, None, _AD_PROTOCOL),  # A = ethertype
+        (JEQ, None, "v6", 0x0800),             # IPv4? else the IPv6 test
+        (LD_B_ABS, None, None, 9),             # A = IPv4 protocol
+        (JEQ, "v4udp", "reject", 17),
+        ("label", "v6"),
+        (JEQ, None, "reject", 0x86DD),         # IPv6? else reject
+        (LD_B_ABS, None, None, 6),             # A = IPv6 next header
+        (JEQ, "v6udp", "reject", 17),
     ]
+
+    def match_ports(load_sport, load_dport):
+        rows = []
+        for load in (load_sport, load_dport):
+            rows.append(load)
+            rows += [(JEQ, "accept", None, port) for port in sorted(ports)]
+        return rows + [(JEQ, "reject", "reject", 0)]  # no match: reject
+
+    if ports:
+        prog += [("label", "v4udp"), (LDX_MSH, None, None, 0)]  # X = IPv4 header length
+        prog += match_ports((LD_H_IND, None, None, 0), (LD_H_IND, None, None, 2))
+        prog += [("label", "v6udp")]
+        prog += match_ports((LD_H_ABS, None, None, 40), (LD_H_ABS, None, None, 42))
+    else:
+        prog += [("label", "v4udp"), ("label", "v6udp")]
+    prog += [("label", "accept"), (RET, None, None, 0xFFFF),
+             ("label", "reject"), (RET, None, None, 0)]
+    return _assemble(prog)
 
 
 def _udp_packet(data, ethertype):
@@ -204,8 +244,11 @@ class RootTxWatch:
     A packet socket with a BPF filter (outgoing UDP only) is read by a
     thread from start() to stop(); packets are classified in Python."""
 
-    def __init__(self, ports=(), skip=("lo",)):
+    def __init__(self, ports=(), skip=("lo",), kernel_ports=False):
         self.ports = set(ports) | UDPKIT_PORTS
+        # kernel_ports: the BPF filter itself keeps only packets of these
+        # ports (for a watch that must see lo, see _udp_out_filter).
+        self.kernel_ports = kernel_ports
         self.skip = set(skip)  # interfaces whose packets never count
         self.found = []
         self.dropped = 0
@@ -222,7 +265,7 @@ class RootTxWatch:
                 skip.append(socket.if_nametoindex(name))
             except OSError:
                 pass
-        insns = _udp_out_filter(skip)
+        insns = _udp_out_filter(skip, self.ports if self.kernel_ports else ())
         self._buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in insns))
         fprog = struct.pack("HL", len(insns), ctypes.addressof(self._buf))
         sock.setsockopt(socket.SOL_SOCKET, 26, fprog)  # SO_ATTACH_FILTER
