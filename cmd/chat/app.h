@@ -60,6 +60,14 @@ struct chat_opts {
 	enum uk_charset_kind charset;	 /* --charset: for peers we know nothing of */
 	bool plain;			 /* --plain: every --peer is plain text */
 	struct uk_opts_list plain_peers; /* --plain-peer, up to MAX_PEER_OPTS */
+	/* files (files.c) */
+	struct uk_opts_list send_files;	 /* --send-file */
+	const char *message;		 /* --message */
+	uint64_t offer_timeout_ns;	 /* --offer-timeout */
+	const char *download_dir;	 /* --download-dir */
+	const char *accept_dir;		 /* --accept-files */
+	struct uk_opts_list accept_from; /* --accept-from */
+	uint64_t max_file_size;		 /* --max-file-size; 0: none */
 };
 
 struct app {
@@ -101,6 +109,10 @@ struct app {
 	uint64_t unconfirmed; /* plain text to a peer not declared plain (exit 1) */
 	unsigned errors_shown;
 	char nick[UK_IPMSG_NAME_MAX + 1];
+	struct files *files;   /* files.c */
+	uint64_t files_failed; /* transfers that failed (exit 1) */
+	uint64_t files_received;
+	char files_dir_shown[4096]; /* where the last accepted offer goes */
 };
 
 /* history.c: the writer's side of the chat, and --sync's group commit */

@@ -1,5 +1,6 @@
 /* commands.c: the chat's slash commands and typed lines (see app.h). */
 #include "chat/app.h"
+#include "chat/files.h"
 
 static void cmd_help(struct app *a)
 {
@@ -12,6 +13,9 @@ static void cmd_help(struct app *a)
 	    "/nick NAME         change your nickname and tell everyone",
 	    "/away [TEXT]       away with TEXT (peers see it); /away alone: back",
 	    "/history [N|TEXT]  the last N messages (default 20), or those holding TEXT",
+	    "/file PATH... [-- TEXT]  offer files and folders to the target (\"a b\" quotes)",
+	    "/accept [N] [DIR]  fetch offer N (default: the newest) into DIR",
+	    "/decline [N]       decline offer N (default: the newest)",
 	    "/quit              leave (messages still waiting are shown not delivered)",
 	    "//TEXT             send a line that starts with /",
 	    "PageUp, PageDown   scroll the messages back and forward (terminal UI)",
@@ -142,6 +146,68 @@ static void cmd_history(struct app *a, const char *arg)
 		chat_history_show(a, 20, arg);
 }
 
+/* /file PATH... [-- TEXT]: words split at spaces, "..." keeps spaces. */
+static void cmd_file(struct app *a, char *arg)
+{
+	char *paths[16], *text = NULL;
+	size_t n = 0;
+
+	while (*arg && n < 16) {
+		char *w = arg, *end;
+		if (*arg == '"') {
+			w = ++arg;
+			end = strchr(arg, '"');
+		} else {
+			end = strchr(arg, ' ');
+		}
+		if (end)
+			*end++ = 0;
+		arg = end ? end : arg + strlen(arg);
+		while (*arg == ' ')
+			arg++;
+		if (strcmp(w, "--") == 0) {
+			text = arg;
+			break;
+		}
+		if (*w)
+			paths[n++] = w;
+	}
+	if (!n) {
+		chat_info(a, "error", "usage: /file PATH... [-- TEXT]");
+		return;
+	}
+	if (!a->has_target) {
+		chat_info(a, "error", "no target yet: /to HOST [PORT] or /to NICK");
+		return;
+	}
+	files_offer(a, &a->target, paths, n, text, false);
+}
+
+/* /accept [N] [DIR] and /decline [N]. */
+static void cmd_offer(struct app *a, char *arg, bool accept)
+{
+	uint64_t num = 0;
+	char *rest = arg;
+
+	if (*arg >= '0' && *arg <= '9') {
+		rest = strchr(arg, ' ');
+		if (rest)
+			*rest++ = 0;
+		if (uk_parse_u64(arg, 1, UINT32_MAX, &num) < 0) {
+			chat_info(a, "error", "usage: /%s [N]%s", accept ? "accept" : "decline",
+				  accept ? " [DIR]" : "");
+			return;
+		}
+		rest = rest ? rest : arg + strlen(arg);
+		while (*rest == ' ')
+			rest++;
+	}
+	if (accept)
+		files_accept(a, (unsigned)num, rest);
+	else
+		files_decline(a, (unsigned)num);
+}
+
 void chat_handle_line(struct app *a, char *line, size_t len)
 {
 	char *arg;
@@ -190,6 +256,12 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 			chat_info(a, "info", "you are back");
 	} else if (strcmp(line, "/history") == 0)
 		cmd_history(a, arg);
+	else if (strcmp(line, "/file") == 0)
+		cmd_file(a, arg);
+	else if (strcmp(line, "/accept") == 0)
+		cmd_offer(a, arg, true);
+	else if (strcmp(line, "/decline") == 0)
+		cmd_offer(a, arg, false);
 	else if (strcmp(line, "/help") == 0)
 		cmd_help(a);
 	else if (strcmp(line, "/quit") == 0)
