@@ -91,10 +91,10 @@ struct dl {
 	struct uk_dirwalk w;
 	int stack[DEPTH_MAX + 1];
 	int depth;
-	uint64_t left; /* bytes of the current file still to come */
-	bool discard;  /* the current file is refused: read and drop */
-	uint64_t mtime;
-	int files_done;
+	uint64_t left;	     /* bytes of the current file still to come */
+	bool discard;	     /* the current file is refused: read and drop */
+	uint64_t mtime;	     /* the top folder's */
+	uint64_t file_mtime; /* the folder's file being written */
 };
 
 struct files {
@@ -735,7 +735,8 @@ static void dl_done(struct app *a, struct dl *d)
 {
 	struct in_offer *io = &F(a)->in[d->ii];
 	const struct uk_attach *at = &io->files[d->fi];
-	char final[UK_FNAME_MAX + 1], pa[UK_ADDR_STRLEN], nb[UK_ESCAPE_SIZE(UK_FNAME_MAX)];
+	char final[UK_FNAME_MAX + 1], pa[UK_ADDR_STRLEN], nb[UK_ESCAPE_SIZE(UK_FNAME_MAX)],
+	    fb[UK_ESCAPE_SIZE(UK_FNAME_MAX)];
 	uint64_t ns = uk_now_ns() - d->start_ns;
 	double secs = (double)ns / 1e9;
 	int rc;
@@ -756,7 +757,7 @@ static void dl_done(struct app *a, struct dl *d)
 	chat_info(a, "received", "%s\t%llu\t%s\t%s/%s\t%llu\t%.3f\t%.1f",
 		  addr_text(&io->peer, pa, sizeof(pa)), (unsigned long long)io->packet_no,
 		  esc(at->name, at->name_len, nb, sizeof(nb)), a->files_dir_shown,
-		  esc(final, strlen(final), nb, sizeof(nb)), (unsigned long long)d->got, secs,
+		  esc(final, strlen(final), fb, sizeof(fb)), (unsigned long long)d->got, secs,
 		  secs > 0 ? (double)d->got / secs / 1048576.0 : 0.0);
 	a->files_received++;
 	close_fd(&d->fd);
@@ -1014,6 +1015,16 @@ static void dl_file(struct app *a, struct dl *d)
 	}
 }
 
+/* A folder's file is complete: its time, then closed. */
+static void finish_file(struct dl *d)
+{
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = (time_t)d->file_mtime}};
+
+	if (d->out >= 0 && d->file_mtime)
+		futimens(d->out, ts);
+	close_fd(&d->out);
+}
+
 /* One header of the folder stream handled; false when the stream failed
  * (dl_fail done). */
 static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h)
@@ -1059,12 +1070,9 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 		d->stack[d->depth++] = fd;
 		return true;
 	}
-	case UK_DIRWALK_LEAVE: {
-		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = (time_t)h->mtime}};
-		(void)ts;
+	case UK_DIRWALK_LEAVE:
 		close_fd(&d->stack[--d->depth]);
 		return true;
-	}
 	case UK_DIRWALK_END:
 		close_fd(&d->stack[--d->depth]);
 		dl_done(a, d);
@@ -1090,13 +1098,9 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 			dl_fail(a, d, "cannot create a file in the folder");
 			return false;
 		}
-		d->mtime = h->mtime ? h->mtime : d->mtime;
-		if (!d->left) {
-			struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
-						 {.tv_sec = (time_t)h->mtime}};
-			futimens(d->out, ts);
-			close_fd(&d->out);
-		}
+		d->file_mtime = h->mtime;
+		if (!d->left)
+			finish_file(d);
 		return true;
 	default: /* SKIP */
 		d->left = h->size;
@@ -1127,12 +1131,8 @@ static void dl_dir(struct app *a, struct dl *d)
 			}
 			d->left -= (uint64_t)n;
 			d->got += (uint64_t)n;
-			if (!d->left && d->out >= 0) {
-				struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
-							 {.tv_sec = (time_t)d->mtime}};
-				futimens(d->out, ts);
-				close_fd(&d->out);
-			}
+			if (!d->left)
+				finish_file(d);
 			continue;
 		}
 		{
@@ -1161,8 +1161,8 @@ static void dl_dir(struct app *a, struct dl *d)
 					d->buf_len -= take;
 					d->left -= take;
 					d->got += take;
-					if (!d->left && d->out >= 0)
-						close_fd(&d->out);
+					if (!d->left)
+						finish_file(d);
 				}
 				continue;
 			}
