@@ -128,9 +128,15 @@ int uk_dirhdr_build(void *out, size_t cap, const struct uk_dirhdr *h)
 			o[at++] = ':';
 		o[at++] = (unsigned char)h->name[i];
 	}
-	n = snprintf(tail, sizeof(tail),
-		     ":%.9" PRIx64 ":%" PRIx32 ":14=%" PRIx64 ":16=%" PRIx64 ":", h->size, h->attr,
-		     h->mtime, h->ctime);
+	/* iptux pads sizes to 9 digits except in RETPARENT ("0023:.:0:3:..."). */
+	if ((h->attr & 0xffu) == UK_ATTACH_RETPARENT)
+		n = snprintf(tail, sizeof(tail),
+			     ":%" PRIx64 ":%" PRIx32 ":14=%" PRIx64 ":16=%" PRIx64 ":", h->size,
+			     h->attr, h->mtime, h->ctime);
+	else
+		n = snprintf(tail, sizeof(tail),
+			     ":%.9" PRIx64 ":%" PRIx32 ":14=%" PRIx64 ":16=%" PRIx64 ":", h->size,
+			     h->attr, h->mtime, h->ctime);
 	if ((size_t)n > cap - at || at + (size_t)n > UK_DIRHDR_MAX)
 		return UK_ENOSPACE;
 	memcpy(o + at, tail, (size_t)n);

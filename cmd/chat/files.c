@@ -249,6 +249,42 @@ static void offer_outcome(struct app *a, struct out_offer *oo)
 	offer_close(oo);
 }
 
+/* The bytes of the regular files below directory fd, as the folder stream
+ * will send them (symlinks not followed, DEPTH_MAX levels): iptux shows
+ * a folder offered with size 0 as received at once, and the receiver
+ * checks its free space against it. */
+static uint64_t tree_bytes(int fd, int depth)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+	uint64_t sum = 0;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			sum += (uint64_t)st.st_size;
+		} else if (S_ISDIR(st.st_mode) && depth + 1 < DEPTH_MAX) {
+			int sub = openat(dirfd(d), e->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				sum += tree_bytes(sub, depth + 1);
+				close(sub);
+			}
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
 int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n, const char *text,
 		bool script)
 {
@@ -307,7 +343,7 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 		}
 		memcpy(at.name, enc, (size_t)k);
 		at.name_len = (size_t)k;
-		at.size = S_ISDIR(st.st_mode) ? 0 : (uint64_t)st.st_size;
+		at.size = S_ISDIR(st.st_mode) ? tree_bytes(fd, 0) : (uint64_t)st.st_size;
 		at.mtime = (uint64_t)st.st_mtime;
 		at.attr = S_ISDIR(st.st_mode) ? UK_ATTACH_DIR : UK_ATTACH_REGULAR;
 		k = uk_attach_encode(list, UK_IPMSG_MAX_PACKET, list_len, &at);
@@ -439,10 +475,12 @@ static bool walk_next(struct app *a, struct conn *c)
 		int fd;
 
 		if (!e) {
+			/* Left with its times, as iptux writes RETPARENT. */
+			bool ok = fstat(dirfd(d), &st) == 0;
 			closedir(d);
 			c->depth--;
 			c->last_hdr = c->depth == 0;
-			return queue_hdr(a, c, ".", 0, UK_ATTACH_RETPARENT, NULL);
+			return queue_hdr(a, c, ".", 0, UK_ATTACH_RETPARENT, ok ? &st : NULL);
 		}
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
@@ -871,10 +909,8 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 		return;
 	}
 	d->req_len = (size_t)n;
-	/* iptux serves on TCP 2425 whatever its UDP port; others on their
-	 * chat port (the same number as UDP, as we do). */
-	if (io->iptux)
-		uk_addr_set_port(&to, UK_IPMSG_PORT);
+	/* Every client serves on TCP at its own chat port: iptux too, at the
+	 * port it is configured to (seen in the lab). */
 	d->fd = socket(to.u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0 || (connect(d->fd, &to.u.sa, to.len) < 0 && errno != EINPROGRESS)) {
 		dl_fail(a, d, strerror(errno));
