@@ -60,9 +60,9 @@ class FakePeer:
         self.udp.bind(("127.0.0.1", self.port))
         self.udp.settimeout(20 * SLOW)
 
-    def offer(self, to_port, no, entries):
-        """entries: (id, name bytes, size, attr)."""
-        lst = b"".join(b"%d:%s:%x:%x:%x:\x07" % (i, n.replace(b":", b"::"), s, MTIME, a)
+    def offer(self, to_port, no, entries, ext=b""):
+        """entries: (id, name bytes, size, attr); ext: extended attributes."""
+        lst = b"".join(b"%d:%s:%x:%x:%x:%s\x07" % (i, n.replace(b":", b"::"), s, MTIME, a, ext)
                        for i, n, s, a in entries)
         self.udp.sendto(ipmsg(no, 0x200020, b"\0" + lst + b"\0"), ("127.0.0.1", to_port))
 
@@ -167,6 +167,8 @@ class ChatFiles(unittest.TestCase):
         # No partial names left.
         self.assertEqual([n for n in os.listdir(self.dst) if n.startswith(".udpkit-")], [])
         self.assertTrue(events(a, "fetched"))
+        # Between two udpkit the offer carries SHA-256, checked on receipt.
+        self.assertEqual(got["big.bin"][-1], "sha256 ok")
         self.assertIn("three things", a.out().decode())
 
     def test_decline_exits_1(self):
@@ -347,6 +349,26 @@ class ChatFiles(unittest.TestCase):
         conn.close()
         self.assertEqual(sha(os.path.join(self.dst, "r.bin")), hashlib.sha256(data).hexdigest())
         self.assertIn(b"resuming", b2.out())
+
+    def test_sha256_mismatch_is_not_kept(self):
+        b, pb = self.receiver()
+        peer = FakePeer()
+        self.addCleanup(peer.close)
+        good = hashlib.sha256(b"hello").hexdigest().encode()
+        peer.offer(pb, 90, [(0, b"h.txt", 5, 1)], b"75d256=" + good + b":")
+        conn, _ = peer.request()
+        conn.sendall(b"jello")
+        b.wait_for(b"SHA-256 mismatch", "out")
+        conn.close()
+        self.assertEqual(os.listdir(self.dst), [])
+        # The same file, right this time: kept, verified.
+        peer.offer(pb, 91, [(0, b"h.txt", 5, 1)], b"75d256=" + good + b":")
+        conn, req = peer.request()
+        self.assertTrue(req.endswith(b":5b:0:0"), req)  # the bad partial was removed
+        conn.sendall(b"hello")
+        b.wait_for(b"sha256 ok", "out")
+        conn.close()
+        self.assertEqual(open(os.path.join(self.dst, "h.txt")).read(), "hello")
 
     def test_max_file_size_and_accept_from(self):
         peer = FakePeer()
