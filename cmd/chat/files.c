@@ -150,6 +150,20 @@ static const char *addr_text(const struct uk_addr *addr, char *buf, size_t cap)
 	return uk_addr_format(addr, buf, cap);
 }
 
+/* A "file" history entry. */
+static void hist(struct app *a, const struct uk_addr *peer, uint64_t id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void hist(struct app *a, const struct uk_addr *peer, uint64_t id, const char *fmt, ...)
+{
+	char text[2 * 4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	chat_log_file(a, peer, id, text);
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -253,6 +267,9 @@ static void offer_outcome(struct app *a, struct out_offer *oo)
 	chat_info(a, oo->o.state == UK_OFFER_DONE ? "fetched" : "offer-end", "%s\t%llu\t%s",
 		  addr_text(&oo->peer, p, sizeof(p)), (unsigned long long)oo->o.packet_no,
 		  uk_offer_state_name(oo->o.state));
+	hist(a, &oo->peer, oo->o.packet_no, "offer %s",
+	     oo->o.state == UK_OFFER_RELEASED ? "declined by the peer"
+					      : uk_offer_state_name(oo->o.state));
 	if (oo->script && oo->o.state != UK_OFFER_DONE)
 		a->files_failed++;
 	offer_close(oo);
@@ -402,9 +419,13 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 	oo->peer = *to;
 	oo->used = true;
 	oo->script = script;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		chat_info(a, "offered", "%s\t%llu\t%s", addr_text(to, pa, sizeof(pa)),
 			  (unsigned long long)no, oo->names[i]);
+		hist(a, to, (uint64_t)no, "offered %s %s (%llu bytes)",
+		     oo->o.files[i].dir ? "folder" : "file", oo->names[i],
+		     (unsigned long long)(oo->o.files[i].dir ? 0 : oo->o.files[i].size));
+	}
 	free(list);
 	return 0;
 fail:
@@ -771,6 +792,7 @@ static void dl_fail(struct app *a, struct dl *d, const char *why)
 	chat_info(a, "failed", "%s\t%llu\t%s\t%s", addr_text(&io->peer, pa, sizeof(pa)),
 		  (unsigned long long)io->packet_no,
 		  esc(io->files[d->fi].name, io->files[d->fi].name_len, nb, sizeof(nb)), why);
+	hist(a, &io->peer, io->packet_no, "failed %s: %s", nb, why);
 	a->files_failed++;
 	close_fd(&d->fd);
 	close_fd(&d->out);
@@ -839,6 +861,8 @@ static void dl_done(struct app *a, struct dl *d)
 		  esc(final, strlen(final), fb, sizeof(fb)), (unsigned long long)d->got, secs,
 		  secs > 0 ? (double)d->got / secs / 1048576.0 : 0.0,
 		  d->hashing ? "\tsha256 ok" : "");
+	hist(a, &io->peer, io->packet_no, "received %s at %s/%s (%llu bytes%s)", nb,
+	     a->files_dir_shown, fb, (unsigned long long)d->got, d->hashing ? ", sha256 ok" : "");
 	a->files_received++;
 	close_fd(&d->fd);
 	close_fd(&d->top);
@@ -1041,6 +1065,7 @@ int files_decline(struct app *a, unsigned num)
 		return chat_info(a, "error", "no such offer waiting"), -ENOENT;
 	uk_chat_release(&a->chat, &io->peer, io->packet_no);
 	chat_info(a, "declined", "%u\t%llu", io->num, (unsigned long long)io->packet_no);
+	hist(a, &io->peer, io->packet_no, "declined the offer");
 	in_close(io);
 	return 0;
 }
@@ -1178,6 +1203,8 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 		if (d->discard) {
 			chat_info(a, "refused", "%s\t%s\t%s", addr_text(&io->peer, pa, sizeof(pa)),
 				  esc(h->name, h->name_len, nb, sizeof(nb)), uk_fname_reason(v));
+			hist(a, &io->peer, io->packet_no, "refused a name in the folder %s: %s", nb,
+			     uk_fname_reason(v));
 			return true;
 		}
 		for (unsigned k = 0; k < 1000; k++) {

@@ -7,6 +7,7 @@ than it announced, and resume after the receiver is killed mid-transfer.
 Every chat binds 127.0.0.1, port 0, --no-discovery."""
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,9 @@ MTIME = 1700000000
 
 
 def chat(*args):
-    argv = [BIN, "chat", "--line", "-b", "127.0.0.1", "-p", "0", "--no-discovery", "--no-history"]
+    argv = [BIN, "chat", "--line", "-b", "127.0.0.1", "-p", "0", "--no-discovery"]
+    if "-H" not in args:
+        argv.append("--no-history")
     p = Proc(argv + [str(a) for a in args], stdin=subprocess.PIPE)
     _, port = p.wait_bound()
     return p, port
@@ -369,6 +372,28 @@ class ChatFiles(unittest.TestCase):
         b.wait_for(b"sha256 ok", "out")
         conn.close()
         self.assertEqual(open(os.path.join(self.dst, "h.txt")).read(), "hello")
+
+    def test_outcomes_in_history(self):
+        f = os.path.join(self.src, "f.txt")
+        with open(f, "w") as fh:
+            fh.write("hello")
+        hb, ha = os.path.join(self.tmp, "b.txt"), os.path.join(self.tmp, "a.txt")
+        b, pb = self.start("-n", "bob", "--stay", "-H", hb, "--accept-files", self.dst,
+                           "--accept-from", "alice")
+        a = self.sender(pb, "-H", ha, "--send-file", f, "--send-file", os.path.join(self.src, "x"))
+        self.assertEqual(a.wait(30), 1)  # one of the two paths does not exist
+        a2 = self.sender(pb, "-H", ha, "--send-file", f)
+        self.assertEqual(a2.wait(30), 0)
+        b.wait_for(b"received\t", "out")
+        b.stop()
+        bh = open(hb, encoding="utf-8").read()
+        ah = open(ha, encoding="utf-8").read()
+        self.assertRegex(bh, r"\tfile\t127\.0\.0\.1:\d+\talice\t\d+\t\d+\treceived f\.txt at "
+                         + re.escape(self.dst) + r"/f\.txt \(5 bytes, sha256 ok\)\n")
+        self.assertRegex(ah, r"\tfile\t127\.0\.0\.1:\d+\tbob\t\d+\t\d+\toffered file f\.txt \(5 bytes\)\n")
+        self.assertRegex(ah, r"\tfile\t127\.0\.0\.1:\d+\tbob\t\d+\t\d+\toffer fetched\n")
+        out = subprocess.run([BIN, "history", hb], capture_output=True, timeout=30).stdout
+        self.assertIn(b"received f.txt at", out)
 
     def test_max_file_size_and_accept_from(self):
         peer = FakePeer()
