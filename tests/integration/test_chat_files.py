@@ -174,6 +174,34 @@ class ChatFiles(unittest.TestCase):
         self.assertEqual(got["big.bin"][-1], "sha256 ok")
         self.assertIn("three things", a.out().decode())
 
+    def test_sparse_5gib_file_memory_bounded(self):
+        """A 5 GiB sparse file: both ends stream it (sendfile out, 256 KiB
+        reads in), so neither grows with the size: peak RSS under 16 MiB."""
+        size = 5 << 30
+        st = os.statvfs(self.dst)
+        if st.f_bavail * st.f_frsize < size + (2 << 30):
+            self.skipTest("needs 7 GiB free for a 5 GiB file")
+        big = os.path.join(self.src, "sparse.img")
+        with open(big, "wb") as f:
+            f.truncate(size)
+            f.seek(size - 6)
+            f.write(b"theend")
+        b, pb = self.receiver()
+        a = self.sender(pb, "--send-file", big)
+        self.assertEqual(a.wait(600 * SLOW), 0, a.out())
+        b.wait_for(b"received\t127.0.0.1:", "out", 60)
+        hwm = [int(l.split()[1]) for l in open(f"/proc/{b.proc.pid}/status") if l.startswith("VmHWM")]
+        got = os.path.join(self.dst, "sparse.img")
+        self.assertEqual(os.path.getsize(got), size)
+        with open(got, "rb") as f:
+            f.seek(size - 6)
+            self.assertEqual(f.read(), b"theend")
+        os.unlink(got)
+        line = events(b, "received")[0]
+        print(f"\n    5 GiB: {line[6]} s, {line[7]} MiB/s; receiver peak RSS {hwm[0]} KiB", end=" ")
+        if SLOW == 1:
+            self.assertLess(hwm[0], 16 * 1024)
+
     def test_decline_exits_1(self):
         f = os.path.join(self.src, "f.txt")
         with open(f, "w") as fh:
