@@ -322,6 +322,7 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --probes $(BUILD)/bench --out bench/README.md
 	@$(BUILD)/bench/room_cost
 	@$(PYTHON) bench/history.py --udpkit $(BUILD)/udpkit
+	@$(PYTHON) bench/files.py --udpkit $(BUILD)/udpkit
 
 # ---- dependencies ------------------------------------------------------------
 # Debian 12 packages the build and the tests need. `make deps` installs the

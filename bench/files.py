@@ -127,12 +127,12 @@ def main():
                    for k, v in res.items()}
             rows.append((name, med, gib, max(hwms)))
         ref = "tar | socat | tar" if args.files else "socat"
-        print("| case | udpkit MiB/s | socat MiB/s | ratio | udpkit CPU s/GiB | socat CPU s/GiB | receiver peak RSS |")
-        print("|---|---|---|---|---|---|---|")
+        print("| case | udpkit s | socat s | udpkit MiB/s | socat MiB/s | ratio | udpkit CPU s/GiB | socat CPU s/GiB | receiver peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for name, med, gib, hwm in rows:
             ut, uc = med["udpkit"]
             st, sc = med["socat"]
-            print(f"| {name} | {gib * 1024 / ut:.0f} | {gib * 1024 / st:.0f} | {st / ut:.2f} | "
+            print(f"| {name} | {ut:.2f} | {st:.2f} | {gib * 1024 / ut:.1f} | {gib * 1024 / st:.1f} | {st / ut:.2f} | "
                   f"{uc / gib:.2f} | {sc / gib:.2f} | {hwm / 1024:.1f} MiB |")
         print(f"\n({args.rounds} rounds, medians; the folder's reference is {ref})")
     finally:
