@@ -125,7 +125,8 @@ void chat_commit(struct app *a);
 int chat_history_close(struct app *a);
 void chat_remember_recent(struct app *a);
 /* A file transfer's outcome, as a "file" entry (text: "received NAME at PATH"...). */
-void chat_log_file(struct app *a, const struct uk_addr *peer, uint64_t id, const char *text);
+void chat_log_file(struct app *a, const struct uk_addr *peer, const char *nick, uint64_t id,
+		   const char *text);
 
 /* show.c */
 bool chat_line_mode(const struct app *a);

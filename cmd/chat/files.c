@@ -49,7 +49,6 @@ struct conn {
 	int oi, fi;	/* offer and entry served */
 	int src;	/* file being sent */
 	off_t off, end; /* its range */
-	int dirs[DEPTH_MAX];
 	DIR *walk[DEPTH_MAX];
 	int depth;
 	char hdr[UK_DIRHDR_MAX];
@@ -72,6 +71,7 @@ struct in_offer {
 	struct uk_addr peer;
 	uint64_t packet_no;
 	bool iptux;
+	char nick[UK_IPMSG_NAME_MAX * 3 + 4]; /* at offer time: it may leave before the end */
 	size_t n;
 	struct uk_attach files[UK_ATTACH_MAX];
 	int next;  /* next entry to fetch; -1: not accepted */
@@ -151,9 +151,10 @@ static const char *addr_text(const struct uk_addr *addr, char *buf, size_t cap)
 }
 
 /* A "file" history entry. */
-static void hist(struct app *a, const struct uk_addr *peer, uint64_t id, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void hist(struct app *a, const struct uk_addr *peer, uint64_t id, const char *fmt, ...)
+static void hist(struct app *a, const struct uk_addr *peer, const char *nick, uint64_t id,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void hist(struct app *a, const struct uk_addr *peer, const char *nick, uint64_t id,
+		 const char *fmt, ...)
 {
 	char text[2 * 4096];
 	va_list ap;
@@ -161,7 +162,7 @@ static void hist(struct app *a, const struct uk_addr *peer, uint64_t id, const c
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	chat_log_file(a, peer, id, text);
+	chat_log_file(a, peer, nick, id, text);
 }
 
 static void close_fd(int *fd)
@@ -267,7 +268,7 @@ static void offer_outcome(struct app *a, struct out_offer *oo)
 	chat_info(a, oo->o.state == UK_OFFER_DONE ? "fetched" : "offer-end", "%s\t%llu\t%s",
 		  addr_text(&oo->peer, p, sizeof(p)), (unsigned long long)oo->o.packet_no,
 		  uk_offer_state_name(oo->o.state));
-	hist(a, &oo->peer, oo->o.packet_no, "offer %s",
+	hist(a, &oo->peer, NULL, oo->o.packet_no, "offer %s",
 	     oo->o.state == UK_OFFER_RELEASED ? "declined by the peer"
 					      : uk_offer_state_name(oo->o.state));
 	if (oo->script && oo->o.state != UK_OFFER_DONE)
@@ -422,7 +423,7 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		chat_info(a, "offered", "%s\t%llu\t%s", addr_text(to, pa, sizeof(pa)),
 			  (unsigned long long)no, oo->names[i]);
-		hist(a, to, (uint64_t)no, "offered %s %s (%llu bytes)",
+		hist(a, to, NULL, (uint64_t)no, "offered %s %s (%llu bytes)",
 		     oo->o.files[i].dir ? "folder" : "file", oo->names[i],
 		     (unsigned long long)(oo->o.files[i].dir ? 0 : oo->o.files[i].size));
 	}
@@ -765,6 +766,7 @@ void files_on_offer(struct app *a, const struct uk_chat_event *ev)
 	io->peer = ev->peer;
 	io->packet_no = ev->msg_id;
 	io->iptux = ev->from_iptux;
+	snprintf(io->nick, sizeof(io->nick), "%s", ev->nick);
 	io->n = ev->n_files;
 	io->next = -1;
 	io->dirfd = -1;
@@ -792,7 +794,7 @@ static void dl_fail(struct app *a, struct dl *d, const char *why)
 	chat_info(a, "failed", "%s\t%llu\t%s\t%s", addr_text(&io->peer, pa, sizeof(pa)),
 		  (unsigned long long)io->packet_no,
 		  esc(io->files[d->fi].name, io->files[d->fi].name_len, nb, sizeof(nb)), why);
-	hist(a, &io->peer, io->packet_no, "failed %s: %s", nb, why);
+	hist(a, &io->peer, io->nick, io->packet_no, "failed %s: %s", nb, why);
 	a->files_failed++;
 	close_fd(&d->fd);
 	close_fd(&d->out);
@@ -861,7 +863,7 @@ static void dl_done(struct app *a, struct dl *d)
 		  esc(final, strlen(final), fb, sizeof(fb)), (unsigned long long)d->got, secs,
 		  secs > 0 ? (double)d->got / secs / 1048576.0 : 0.0,
 		  d->hashing ? "\tsha256 ok" : "");
-	hist(a, &io->peer, io->packet_no, "received %s at %s/%s (%llu bytes%s)", nb,
+	hist(a, &io->peer, io->nick, io->packet_no, "received %s at %s/%s (%llu bytes%s)", nb,
 	     a->files_dir_shown, fb, (unsigned long long)d->got, d->hashing ? ", sha256 ok" : "");
 	a->files_received++;
 	close_fd(&d->fd);
@@ -945,8 +947,13 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 			dl_fail(a, d, "out of memory");
 			return;
 		}
-		uk_dirwalk_init(&d->w, DEPTH_MAX, DIR_ENTRIES,
-				a->o.max_file_size ? a->o.max_file_size * 64 : UINT64_MAX,
+		/* A folder's files may total what the offer announced (iptux and
+		 * we announce the sum), within 64 times --max-file-size: a
+		 * stream that sends more is cut off. */
+		uint64_t total = a->o.max_file_size ? a->o.max_file_size * 64 : UINT64_MAX;
+		if (at->size && at->size < total)
+			total = at->size;
+		uk_dirwalk_init(&d->w, DEPTH_MAX, DIR_ENTRIES, total,
 				a->o.max_file_size ? a->o.max_file_size : UINT64_MAX);
 	} else {
 		struct stat st;
@@ -1065,7 +1072,7 @@ int files_decline(struct app *a, unsigned num)
 		return chat_info(a, "error", "no such offer waiting"), -ENOENT;
 	uk_chat_release(&a->chat, &io->peer, io->packet_no);
 	chat_info(a, "declined", "%u\t%llu", io->num, (unsigned long long)io->packet_no);
-	hist(a, &io->peer, io->packet_no, "declined the offer");
+	hist(a, &io->peer, io->nick, io->packet_no, "declined the offer");
 	in_close(io);
 	return 0;
 }
@@ -1153,7 +1160,10 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 	int act = uk_dirwalk_header(&d->w, h);
 	int cur = d->depth ? d->stack[d->depth - 1] : io->dirfd;
 	char nb[UK_ESCAPE_SIZE(UK_ATTACH_NAME_MAX)], pa[UK_ADDR_STRLEN];
-	enum uk_fname_verdict v = UK_FNAME_OK;
+	/* Names of folders and files entered; the others are "." or skipped. */
+	enum uk_fname_verdict v = act == UK_DIRWALK_ENTER || act == UK_DIRWALK_FILE
+				      ? uk_fname_check(h->name, h->name_len)
+				      : UK_FNAME_OK;
 
 	if (act < 0) {
 		dl_fail(a, d,
@@ -1161,9 +1171,7 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 					  : "malformed folder stream");
 		return false;
 	}
-	if (act == UK_DIRWALK_ENTER || act == UK_DIRWALK_FILE)
-		v = uk_fname_check(h->name, h->name_len);
-	if (v != UK_FNAME_OK && act == UK_DIRWALK_ENTER) {
+	if (act == UK_DIRWALK_ENTER && v != UK_FNAME_OK) {
 		char why[UK_ESCAPE_SIZE(UK_ATTACH_NAME_MAX) + 160];
 		snprintf(why, sizeof(why), "refused folder name %s: %s",
 			 esc(h->name, h->name_len, nb, sizeof(nb)), uk_fname_reason(v));
@@ -1203,8 +1211,8 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 		if (d->discard) {
 			chat_info(a, "refused", "%s\t%s\t%s", addr_text(&io->peer, pa, sizeof(pa)),
 				  esc(h->name, h->name_len, nb, sizeof(nb)), uk_fname_reason(v));
-			hist(a, &io->peer, io->packet_no, "refused a name in the folder %s: %s", nb,
-			     uk_fname_reason(v));
+			hist(a, &io->peer, io->nick, io->packet_no,
+			     "refused a name in the folder %s: %s", nb, uk_fname_reason(v));
 			return true;
 		}
 		for (unsigned k = 0; k < 1000; k++) {

@@ -143,7 +143,8 @@ int chat_on_log(void *ctx, const struct uk_chat_event *ev)
 	return rc;
 }
 
-void chat_log_file(struct app *a, const struct uk_addr *peer, uint64_t id, const char *text)
+void chat_log_file(struct app *a, const struct uk_addr *peer, const char *nick, uint64_t id,
+		   const char *text)
 {
 	struct uk_chat_event ev = {
 	    .peer = *peer, .nick = "", .msg_id = id, .text = text, .len = strlen(text)};
@@ -153,7 +154,7 @@ void chat_log_file(struct app *a, const struct uk_addr *peer, uint64_t id, const
 
 	if (!a->hist)
 		return;
-	ev.nick = p ? p->nick : "";
+	ev.nick = nick ? nick : p ? p->nick : "";
 	entry_of(&e, UK_HIST_FILE, &ev);
 	/* Outcomes are not messages: a failure to log one is not retried. */
 	(void)uk_history_writer_append(a->hist, &e, &why);

@@ -148,7 +148,7 @@ class ChatFiles(unittest.TestCase):
         self.assertEqual(a.wait(60), 0, a.out())
         b.wait_for(b"received\t127.0.0.1:", "out")
         for name in ("big.bin", "empty", "tree"):
-            b.wait_for(b"\t%s\t" % name.encode(), "out")
+            b.wait_for(b"\t%s\t%s/" % (name.encode(), self.dst.encode()), "out")
         got = {e[3]: e for e in events(b, "received")}
         self.assertEqual(set(got), {"big.bin", "empty", "tree"})
         with open(os.path.join(self.dst, "big.bin"), "rb") as f:
@@ -326,6 +326,18 @@ class ChatFiles(unittest.TestCase):
         self.assertEqual(os.listdir(os.path.join(self.dst, "pics")), ["ok.txt"])
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "evil.txt")))
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "up.txt")))
+
+    def test_folder_stream_over_its_announced_size_is_cut_off(self):
+        b, pb = self.receiver()
+        peer = FakePeer()
+        self.addCleanup(peer.close)
+        peer.offer(pb, 92, [(0, b"pics", 3, 2)])  # 3 bytes in all
+        conn, _ = peer.request()
+        conn.sendall(dirhdr(b"pics", 0, 2) + dirhdr(b"a.txt", 2, 1) + b"ok"
+                     + dirhdr(b"b.txt", 2, 1) + b"no" + dirhdr(b".", 0, 3))
+        b.wait_for(b"folder over the limits", "out")
+        conn.close()
+        self.assertFalse(os.path.exists(os.path.join(self.dst, "pics")))
 
     def test_folder_name_traversal_refused(self):
         b, pb = self.receiver()
