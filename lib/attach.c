@@ -78,7 +78,7 @@ static bool read_name(struct cursor *c, struct uk_attach *a)
 static void read_ext(struct cursor *c, struct uk_attach *a)
 {
 	static const char key[] = UK_ATTACH_EXT_SHA256 "=";
-	const size_t klen = sizeof(key) - 1, hlen = 2 * UK_ATTACH_SHA256_BYTES;
+	const size_t klen = sizeof(key) - 1, hlen = (size_t)2 * UK_ATTACH_SHA256_BYTES;
 
 	while (c->off < c->end) {
 		const unsigned char *f = c->p + c->off;

@@ -32,7 +32,7 @@
 #define DIR_ENTRIES 100000 /* entries in one received folder */
 #define IDLE_NS (30ull * UK_NS_PER_SEC)
 #define PROGRESS_NS UK_NS_PER_SEC /* progress lines at most this often */
-#define CHUNK (256u * 1024u)
+#define CHUNK ((size_t)256 << 10)
 /* Files up to this size carry their SHA-256 in the offer (hashed when
  * offered, which blocks the chat ~0.2 s per 64 MiB); larger ones go
  * without, so an offer never stalls the chat for long. */
@@ -207,7 +207,7 @@ static void default_download_dir(char *out, size_t cap)
 			snprintf(out, cap, "%s", v);
 		break;
 	}
-	fclose(f);
+	(void)fclose(f); /* read only: nothing to lose */
 }
 
 /* ---- init ----------------------------------------------------------------- */
@@ -1340,12 +1340,12 @@ size_t files_poll(struct app *a, struct pollfd *p, size_t max)
 	return n;
 }
 
-static short revents_of(const struct pollfd *p, size_t n, int fd)
+static bool revents_of(const struct pollfd *p, size_t n, int fd)
 {
 	for (size_t i = 0; i < n; i++)
 		if (p[i].fd == fd)
-			return p[i].revents;
-	return 0;
+			return p[i].revents != 0;
+	return false;
 }
 
 void files_on_poll(struct app *a, const struct pollfd *p, size_t n)
@@ -1359,7 +1359,7 @@ void files_on_poll(struct app *a, const struct pollfd *p, size_t n)
 		accept_conns(a);
 	for (size_t i = 0; i < CONNS; i++) {
 		struct conn *c = &f->conns[i];
-		short ev = c->st != C_FREE ? revents_of(p, n, c->fd) : 0;
+		bool ev = c->st != C_FREE && revents_of(p, n, c->fd);
 		if (!ev)
 			continue;
 		c->last_ns = now;
@@ -1370,7 +1370,7 @@ void files_on_poll(struct app *a, const struct pollfd *p, size_t n)
 	}
 	for (size_t i = 0; i < DOWNLOADS; i++) {
 		struct dl *d = &f->dls[i];
-		short ev = d->st != D_FREE ? revents_of(p, n, d->fd) : 0;
+		bool ev = d->st != D_FREE && revents_of(p, n, d->fd);
 		if (!ev)
 			continue;
 		d->last_ns = now;
