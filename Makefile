@@ -18,7 +18,7 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MM
 CFLAGS ?= -O2 -g
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
-LDLIBS := -lm -pthread $(NCURSES_LIBS) -lreadline -lsystemd -lsodium
+LDLIBS := -lm -pthread -luring $(NCURSES_LIBS) -lreadline -lsystemd -lsodium
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 CMD_DIRS := $(sort $(patsubst cmd/%/main.c,%,$(wildcard cmd/*/main.c)))
@@ -122,9 +122,13 @@ unit-asan: deps-check $(UNIT_ASAN_BIN)
 	@$(PYTHON) tests/run_unit.py $(UNIT_ASAN_BIN)
 
 # ---- integration tests (real binary, real sockets) ------------------------
-# Test-only programs (tests/tools/): a history writer to kill -9, and a
-# driver for the chat's terminal UI under tmux.
-TOOLS := $(BUILD)/tools/hist_writer $(BUILD)/tools/tui_driver
+# Test-only programs (tests/tools/): a history writer to kill -9, a
+# driver for the chat's terminal UI under tmux, and an LD_PRELOAD shim
+# whose fdatasync() fails on demand.
+TOOLS := $(BUILD)/tools/hist_writer $(BUILD)/tools/tui_driver $(BUILD)/tools/fail_sync.so
+$(BUILD)/tools/fail_sync.so: tests/tools/fail_sync.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
 $(BUILD)/tools/hist_writer: tests/tools/hist_writer.c $(PLAIN_LIBOBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(PLAIN_LIBOBJ) $(LDLIBS)
@@ -171,7 +175,8 @@ COV_BRANCHES ?= 75
 coverage: deps-check
 	@find $(COV) -name '*.gcda' -delete 2>/dev/null || true
 	@$(MAKE) --no-print-directory -j2 BUILD=$(COV) CC=gcc CFLAGS="-O0 -g --coverage" \
-		$(COV)/udpkit $(COV_UNIT) $(COV)/tools/hist_writer $(COV)/tools/tui_driver
+		$(COV)/udpkit $(COV_UNIT) $(COV)/tools/hist_writer $(COV)/tools/tui_driver \
+		$(COV)/tools/fail_sync.so
 	@UK_RESULTS= $(PYTHON) tests/run_unit.py $(COV_UNIT)
 	@rc=0; UDPKIT_BIN=$(abspath $(COV)/udpkit) UDPKIT_TOOLS=$(abspath $(COV)/tools) \
 		UDPKIT_VARIANT=coverage $(PYTHON) tests/run_integration.py || rc=1; \
@@ -187,7 +192,7 @@ $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	$(CLANG) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 # Targets that fuzz front-end code link its files too (fuzz_tui includes
 # cmd/chat/tui.c itself, to reach its static layout functions).
-FUZZ_EXTRA_fuzz_show := cmd/chat/show.c cmd/chat/history.c cmd/cli.c
+FUZZ_EXTRA_fuzz_show := cmd/chat/show.c cmd/chat/history.c cmd/chat/room.c cmd/cli.c
 $(BUILD)/fuzz/fuzz_show: $(FUZZ_EXTRA_fuzz_show)
 $(BUILD)/fuzz/fuzz_tui: cmd/chat/tui.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ) $(HDRS)
@@ -321,6 +326,7 @@ $(BUILD)/bench/probe_%: bench/probes/probe_%.c
 bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 	@$(PYTHON) bench/run.py --udpkit $(BUILD)/udpkit --probes $(BUILD)/bench --out bench/README.md
 	@$(BUILD)/bench/room_cost
+	@$(PYTHON) bench/room.py --udpkit $(BUILD)/udpkit
 	@$(PYTHON) bench/history.py --udpkit $(BUILD)/udpkit
 	@$(PYTHON) bench/files.py --udpkit $(BUILD)/udpkit
 
@@ -328,8 +334,8 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command;
 # `make deps-build` only those that building udpkit needs (make demo).
-BUILD_PACKAGES := gcc make pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev
-DEB_PACKAGES := $(BUILD_PACKAGES) clang clang-format libclang-rt-14-dev libcmocka-dev liburing-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
+BUILD_PACKAGES := gcc make pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev liburing-dev
+DEB_PACKAGES := $(BUILD_PACKAGES) clang clang-format libclang-rt-14-dev libcmocka-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool dbus-x11 dbus libglib2.0-bin locales \
 	clang-tidy clang-tools cppcheck gcovr netcat-openbsd python3-jsonschema groff-base zsh
 deps-build: PACKAGES = $(BUILD_PACKAGES)
@@ -347,7 +353,7 @@ deps deps-build:
 		echo "  sudo apt-get install -y$$missing"; exit 1; \
 	fi
 deps-check:
-	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] && [ -f /usr/include/sodium.h ] || \
+	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] && [ -f /usr/include/sodium.h ] && [ -f /usr/include/liburing.h ] || \
 		{ echo "missing packages: run 'make deps' first"; exit 1; }
 
 # systemd units: socket-activated echo (UDP 7) and listen (UDP 8086)

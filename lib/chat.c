@@ -431,6 +431,11 @@ void uk_chat_remember(struct uk_chat *c, const struct uk_addr *src, uint64_t pac
 	(void)uk_dedup_check(&c->dedup, src, packet_no, now_ns);
 }
 
+void uk_chat_forget(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no)
+{
+	(void)uk_dedup_forget(&c->dedup, src, packet_no);
+}
+
 size_t uk_chat_room(const struct uk_chat *c)
 {
 	return c->outbox.cfg.capacity - c->outbox.count;
@@ -965,6 +970,16 @@ static void on_entry(struct uk_chat *c, const struct uk_addr *src, const struct 
 	p = seen(c, src, m, nick, group, &f, now_ns);
 	if (UK_IPMSG_MODE(m->command) == UK_IPMSG_ANSENTRY)
 		confirm_named_peer(c, src);
+	/* A BR_ENTRY may come from a peer started again that counts its
+	 * packet numbers from 1 (iptux): what it sent before with a number
+	 * from this entry's on is forgotten, else its new messages would be
+	 * acknowledged as duplicates and never shown. The walk over the
+	 * dedup table is bounded to 50 a second: a flood of entries cannot
+	 * make each datagram cost it. */
+	if (UK_IPMSG_MODE(m->command) == UK_IPMSG_BR_ENTRY && now_ns >= c->next_forget_ns) {
+		uk_dedup_forget_from(&c->dedup, src, m->packet_no);
+		c->next_forget_ns = now_ns + 20 * 1000000ull;
+	}
 	/* Answer first (in its charset, now known), then ask the away text:
 	 * both within the budget, as the entry may be forged. */
 	answer_begin(c, true, now_ns);

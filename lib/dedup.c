@@ -102,3 +102,45 @@ bool uk_dedup_seen(const struct uk_dedup *d, const struct uk_addr *src, uint64_t
 			return true;
 	return false;
 }
+
+size_t uk_dedup_forget_from(struct uk_dedup *d, const struct uk_addr *src, uint64_t from_packet_no)
+{
+	uint64_t source = uk_addr_hash(src);
+	size_t forgotten = 0;
+
+	/* Unlinked from its chain, the entry can no longer be found; it keeps
+	 * its place in the ring until it is the oldest (drop_oldest() then
+	 * finds it in no chain, which it allows). */
+	for (size_t k = 0, slot = d->head; k < d->count;
+	     k++, slot = slot + 1 == d->cap ? 0 : slot + 1) {
+		struct uk_dedup_entry *e = &d->ring[slot];
+		int32_t *link;
+
+		if (e->source != source || e->packet_no < from_packet_no)
+			continue;
+		link = &d->buckets[bucket_of(d, e->source, e->packet_no)];
+		while (*link != -1 && *link != (int32_t)slot)
+			link = &d->ring[*link].next;
+		if (*link == (int32_t)slot) {
+			*link = e->next;
+			forgotten++;
+		}
+	}
+	return forgotten;
+}
+
+bool uk_dedup_forget(struct uk_dedup *d, const struct uk_addr *src, uint64_t packet_no)
+{
+	uint64_t source = uk_addr_hash(src);
+	int32_t *link = &d->buckets[bucket_of(d, source, packet_no)];
+
+	/* Unlinked, as in uk_dedup_forget_from(): its ring slot ages out. */
+	for (; *link != -1; link = &d->ring[*link].next) {
+		struct uk_dedup_entry *e = &d->ring[*link];
+		if (e->source == source && e->packet_no == packet_no) {
+			*link = e->next;
+			return true;
+		}
+	}
+	return false;
+}

@@ -5,6 +5,7 @@
 #include <linux/sock_diag.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/time.h>
 
 #include "udpkit/echo.h"
@@ -20,6 +21,7 @@ int uk_echo_worker_init(struct uk_echo_worker *w, int fd, const struct uk_echo_c
 	w->fd = fd;
 	w->cfg = *cfg;
 	w->user = user;
+	atomic_init(&w->wake_fd, -1);
 	if (!w->cfg.batch)
 		w->cfg.batch = 32;
 	rc = uk_batch_init(&w->batch, w->cfg.batch, w->cfg.max_size);
@@ -210,7 +212,11 @@ void uk_echo_worker_wake(struct uk_echo_worker *w)
 	/* On a UDP socket this fails with ENOTCONN but still wakes a blocked
 	 * receiver, whose recvmmsg then returns: the way to stop a worker
 	 * that blocks without a timeout. */
+	int efd = atomic_load(&w->wake_fd);
+
 	(void)shutdown(w->fd, SHUT_RD);
+	if (efd >= 0)
+		(void)eventfd_write(efd, 1);
 }
 
 /* True when the socket's receive queue holds more than 1/64 of its buffer
@@ -218,7 +224,7 @@ void uk_echo_worker_wake(struct uk_echo_worker *w)
  * keeping up, and the guard's share rule keeps
  * one source from taking the whole queue. SO_MEMINFO is one cheap call,
  * made only after a full batch (sparse traffic never pays it). */
-static bool backlogged(int fd)
+bool uk_echo_backlogged(int fd)
 {
 	uint32_t mem[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(mem);
@@ -231,7 +237,7 @@ static bool backlogged(int fd)
 
 /* Sends the held replies that were decided, before the batch's replies so
  * that a client sees its echoes in order. */
-static void send_held(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next_ns)
+void uk_echo_send_held(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next_ns)
 {
 	int wanted = uk_echo_resolve(w, now_ns, next_ns), sent;
 
@@ -285,7 +291,7 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 		struct timespec wall;
 
 		if (w->held_count && !wait_readable(w, next_ns)) {
-			send_held(w, uk_now_ns(), &next_ns);
+			uk_echo_send_held(w, uk_now_ns(), &next_ns);
 			continue;
 		}
 		if (single && ++singles % 16 != 0) {
@@ -299,7 +305,7 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 			} else if (n == 1 && !single && ++ones >= 4) {
 				single = true;
 			}
-			w->pressure = n == (int)w->batch.count && backlogged(w->fd);
+			w->pressure = n == (int)w->batch.count && uk_echo_backlogged(w->fd);
 		}
 		if (atomic_load_explicit(stop, memory_order_relaxed))
 			break; /* woken by uk_echo_worker_wake() */
@@ -312,7 +318,7 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 		clock_gettime(CLOCK_REALTIME_COARSE, &wall);
 		uk_echo_process(w, n, uk_now_ns(), wall.tv_sec);
 		if (w->held_count)
-			send_held(w, uk_now_ns(), &next_ns);
+			uk_echo_send_held(w, uk_now_ns(), &next_ns);
 		for (int i = 0; i < n; i++)
 			wanted += w->batch.slots[i].send;
 		sent = wanted ? uk_batch_send(w->fd, &w->batch, n, w->cfg.use_pktinfo) : 0;
@@ -329,6 +335,6 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 	}
 	/* Stopping: what is still held is decided as if its hold ran out. */
 	if (w->held_count)
-		send_held(w, UINT64_MAX, &next_ns);
+		uk_echo_send_held(w, UINT64_MAX, &next_ns);
 	return 0;
 }

@@ -65,13 +65,15 @@ int uk_history_format(const struct uk_history_entry *e, char *out, size_t cap)
 	memcpy(out + o, kind, strlen(kind));
 	o += strlen(kind);
 	out[o++] = '\t';
-	/* The escaped fields hold no tab, newline or control byte. */
-	n = uk_text_escape(e->peer, peer_len, out + o, cap - o);
+	/* The escaped fields hold no tab, newline or control byte. The peer
+	 * and the nick are names: every invisible character escaped, joiners
+	 * included, as on screen ("b\u200dob" must not read as "bob"). */
+	n = uk_text_escape_name(e->peer, peer_len, out + o, cap - o);
 	if (n < 0 || cap - o - (size_t)n < 2)
 		return UK_ENOSPACE;
 	o += (size_t)n;
 	out[o++] = '\t';
-	n = uk_text_escape(e->nick, nick_len, out + o, cap - o);
+	n = uk_text_escape_name(e->nick, nick_len, out + o, cap - o);
 	if (n < 0 || cap - o - (size_t)n < num_len[0] + num_len[1] + 4)
 		return UK_ENOSPACE;
 	o += (size_t)n;

@@ -163,6 +163,25 @@ int uk_history_writer_sync(struct uk_history_writer *w)
 	return 0;
 }
 
+int uk_history_writer_check(struct uk_history_writer *w)
+{
+	static const char line[] = "\n# udpkit: checking that the disk takes writes again\n";
+	enum uk_history_problem why;
+	bool partial;
+	int rc = prepare(w, sizeof(line), &why);
+
+	if (rc < 0)
+		return rc;
+	rc = write_all(w->fd, line + (w->torn ? 0 : 1), sizeof(line) - (w->torn ? 1 : 2), &partial);
+	if (rc < 0) {
+		w->torn = w->torn || partial;
+		return rc;
+	}
+	w->torn = false;
+	w->dirty = true;
+	return uk_history_writer_sync(w);
+}
+
 uint64_t uk_history_writer_rotations(const struct uk_history_writer *w)
 {
 	return w ? w->rotations : 0;

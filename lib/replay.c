@@ -109,3 +109,38 @@ int uk_replay_known(const struct uk_replay *r, const uint8_t id[UK_ROOM_SESSION_
 {
 	return find(r, id) != NULL;
 }
+
+enum uk_replay_verdict uk_replay_check_at(struct uk_replay *r,
+					  const uint8_t id[UK_ROOM_SESSION_LEN], uint64_t seq,
+					  uint64_t sent_ms, uint64_t now_ns)
+{
+	struct uk_replay_session *s = find(r, id);
+	enum uk_replay_verdict v;
+
+	if (s && sent_ms + UK_REPLAY_MAX_AGE_MS < s->newest_ms)
+		return UK_REPLAY_STALE;
+	v = uk_replay_check(r, id, seq, now_ns);
+	if (v == UK_REPLAY_FRESH) {
+		s = find(r, id);
+		if (s && sent_ms > s->newest_ms)
+			s->newest_ms = sent_ms;
+	}
+	return v;
+}
+
+void uk_replay_start(struct uk_replay *r, const uint8_t id[UK_ROOM_SESSION_LEN], uint64_t top,
+		     uint64_t sent_ms, uint64_t now_ns)
+{
+	struct uk_replay_session *s = find(r, id);
+
+	if (!top)
+		return;
+	if (!s)
+		s = take_slot(r);
+	memset(s, 0, sizeof(*s));
+	memcpy(s->id, id, UK_ROOM_SESSION_LEN);
+	s->top = top;
+	memset(s->bits, 0xff, sizeof(s->bits));
+	s->last_ns = now_ns;
+	s->newest_ms = sent_ms;
+}

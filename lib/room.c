@@ -5,6 +5,7 @@
  * datagram is for, nothing about the passphrase. The additional data of the
  * AEAD is everything in clear (magic and tag), so neither can be swapped. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 
@@ -198,4 +199,250 @@ enum uk_room_open_result uk_room_open(const struct uk_room_key *key, const uint8
 	inner->payload = plain + UK_ROOM_INNER_LEN;
 	inner->payload_len = payload_len;
 	return UK_ROOM_OPENED;
+}
+
+/* ---- the member's protocol ------------------------------------------------ */
+
+int uk_room_init(struct uk_room *r, struct uk_room_key *key, size_t pad, uk_room_send_fn send,
+		 void *ctx, uint64_t now_ns)
+{
+	memset(r, 0, sizeof(*r));
+	r->key = key;
+	r->pad = pad;
+	r->send = send;
+	r->ctx = ctx;
+	r->start_ns = now_ns;
+	if (sodium_ready() < 0)
+		goto fail;
+	randombytes_buf(r->session, sizeof(r->session));
+	r->out = malloc(UK_ROOM_BUF);
+	r->plain = malloc(UK_ROOM_BUF);
+	if (!r->out || !r->plain || uk_replay_init(&r->win, UK_ROOM_SESSIONS) < 0)
+		goto fail;
+	return 0;
+fail:
+	uk_room_free(r);
+	return -ENOMEM;
+}
+
+void uk_room_free(struct uk_room *r)
+{
+	uk_room_key_free(r->key);
+	r->key = NULL;
+	uk_replay_free(&r->win);
+	for (size_t i = 0; i < UK_ROOM_RECENT; i++) {
+		if (r->recent[i].data)
+			sodium_memzero(r->recent[i].data, r->recent[i].cap);
+		free(r->recent[i].data);
+		r->recent[i].data = NULL;
+	}
+	if (r->plain)
+		sodium_memzero(r->plain, UK_ROOM_BUF);
+	free(r->out);
+	free(r->plain);
+	r->out = r->plain = NULL;
+}
+
+/* Seals one datagram of ours: the next sequence number, our session, and
+ * the time since the session started (the sender's clock, compared only
+ * with its own other datagrams by the timestamp bound). */
+static long seal_ours(struct uk_room *r, uint8_t kind, const void *payload, size_t len,
+		      uint64_t now_ns)
+{
+	struct uk_room_inner in = {.kind = kind,
+				   .seq = ++r->seq,
+				   .time_ms = (now_ns - r->start_ns) / 1000000u + 1,
+				   .payload = payload,
+				   .payload_len = len};
+	memcpy(in.session, r->session, UK_ROOM_SESSION_LEN);
+	return uk_room_seal(r->key, &in, r->pad, r->out, UK_ROOM_BUF);
+}
+
+static void remember(struct uk_room *r, const void *payload, size_t len, uint64_t now_ns)
+{
+	struct uk_room_recent *e = &r->recent[r->next_recent];
+
+	if (e->cap < len) {
+		uint8_t *d = malloc(len);
+		if (!d)
+			return; /* only a resend is lost; the outbox retransmits */
+		if (e->data)
+			sodium_memzero(e->data, e->cap);
+		free(e->data);
+		e->data = d;
+		e->cap = len;
+	}
+	memcpy(e->data, payload, len);
+	e->len = len;
+	e->ns = now_ns ? now_ns : 1;
+	r->next_recent = (r->next_recent + 1) % UK_ROOM_RECENT;
+}
+
+long uk_room_seal_data(struct uk_room *r, bool resend, const void *payload, size_t len,
+		       uint64_t now_ns, const uint8_t **out)
+{
+	long n = seal_ours(r, UK_ROOM_KIND_DATA, payload, len, now_ns);
+
+	if (n < 0)
+		return n;
+	if (resend)
+		remember(r, payload, len, now_ns);
+	*out = r->out;
+	return n;
+}
+
+/* At most one challenge to, and one answer for, each session per
+ * UK_ROOM_LIMIT_NS: a replayed datagram cannot make a member send a
+ * stream. (Kept apart: two members that start together challenge each
+ * other, and each must still answer.) */
+static bool limit_ok(struct uk_room *r, uint8_t kind, const uint8_t *id, uint64_t now_ns,
+		     uint32_t max)
+{
+	for (size_t i = 0; i < UK_ROOM_LIMITS; i++) {
+		struct uk_room_limit *l = &r->limits[i];
+		if (l->ns && l->kind == kind && memcmp(l->id, id, UK_ROOM_SESSION_LEN) == 0) {
+			if (now_ns - l->ns < UK_ROOM_LIMIT_NS || l->count >= max)
+				return false;
+			l->ns = now_ns ? now_ns : 1;
+			l->count++;
+			return true;
+		}
+	}
+	memcpy(r->limits[r->next_limit].id, id, UK_ROOM_SESSION_LEN);
+	r->limits[r->next_limit].kind = kind;
+	r->limits[r->next_limit].count = 1;
+	r->limits[r->next_limit].ns = now_ns ? now_ns : 1;
+	r->next_limit = (r->next_limit + 1) % UK_ROOM_LIMITS;
+	return true;
+}
+
+static void send_ours(struct uk_room *r, const struct uk_addr *to, uint8_t kind,
+		      const void *payload, size_t len, uint64_t now_ns)
+{
+	long n = seal_ours(r, kind, payload, len, now_ns);
+	if (n > 0 && r->send)
+		r->send(r->ctx, to, r->out, (size_t)n);
+}
+
+/* A live challenge for our session: prove it is live now (echo the
+ * challenger's session) and resend, sealed afresh, the recent presence
+ * packets that the challenger dropped while it did not know us. */
+static void answer(struct uk_room *r, const struct uk_addr *from, const uint8_t *challenger,
+		   uint64_t now_ns)
+{
+	r->stats.answers++;
+	send_ours(r, from, UK_ROOM_KIND_RESPONSE, challenger, UK_ROOM_SESSION_LEN, now_ns);
+	for (size_t k = 1; k <= UK_ROOM_RECENT; k++) {
+		/* Oldest first, so the peer sees them in the order we sent. */
+		struct uk_room_recent *e = &r->recent[(r->next_recent + k) % UK_ROOM_RECENT];
+		if (!e->ns || now_ns - e->ns > UK_ROOM_RESEND_NS)
+			continue;
+		r->stats.resent++;
+		send_ours(r, from, UK_ROOM_KIND_DATA, e->data, e->len, now_ns);
+	}
+}
+
+/* A datagram with our tag did not authenticate: tell its source, sealed
+ * with our key, which it cannot open either and so counts as a datagram
+ * for its room that does not authenticate (its wrong-passphrase hint). */
+static void notice(struct uk_room *r, const struct uk_addr *from, uint64_t now_ns)
+{
+	uint64_t h = uk_addr_hash(from);
+	uint8_t id[UK_ROOM_SESSION_LEN];
+
+	if (now_ns - r->notice_second_ns >= 1000000000u) {
+		r->notice_second_ns = now_ns;
+		r->notices_this_second = 0;
+	}
+	if (r->notices_this_second >= UK_ROOM_NOTICES_PER_S)
+		return;
+	memcpy(id, &h, sizeof(id));
+	if (!limit_ok(r, UK_ROOM_KIND_NOTICE, id, now_ns, UK_ROOM_NOTICES))
+		return;
+	r->notices_this_second++;
+	r->stats.notices_sent++;
+	send_ours(r, from, UK_ROOM_KIND_NOTICE, NULL, 0, now_ns);
+}
+
+int uk_room_receive(struct uk_room *r, const struct uk_addr *from, const uint8_t *buf, size_t len,
+		    uint64_t now_ns, const uint8_t **payload, size_t *payload_len)
+{
+	struct uk_room_inner in;
+	bool echoes_us;
+
+	switch (uk_room_open(r->key, buf, len, r->plain, UK_ROOM_BUF, &in)) {
+	case UK_ROOM_OPENED:
+		break;
+	case UK_ROOM_NOT_SEALED:
+		r->stats.clear++;
+		return 0;
+	case UK_ROOM_OTHER_ROOM:
+		r->stats.other_room++;
+		return 0;
+	case UK_ROOM_FORGED:
+		r->stats.forged++;
+		notice(r, from, now_ns);
+		return 0;
+	default:
+		r->stats.malformed++;
+		return 0;
+	}
+	if (sodium_memcmp(in.session, r->session, UK_ROOM_SESSION_LEN) == 0) {
+		r->stats.own++;
+		return 0;
+	}
+	echoes_us = in.payload_len == UK_ROOM_SESSION_LEN &&
+		    sodium_memcmp(in.payload, r->session, UK_ROOM_SESSION_LEN) == 0;
+	switch (in.kind) {
+	case UK_ROOM_KIND_CHALLENGE:
+		/* One naming another session is for a run of ours that ended:
+		 * a replay; nothing to say. */
+		if (!echoes_us)
+			r->stats.replayed++;
+		else if (limit_ok(r, UK_ROOM_KIND_RESPONSE, in.session, now_ns, UINT32_MAX))
+			answer(r, from, in.session, now_ns);
+		return 0;
+	case UK_ROOM_KIND_RESPONSE:
+		/* A response that does not echo our current session, or one
+		 * seen before, is a replay. */
+		if (echoes_us && !uk_replay_known(&r->win, in.session)) {
+			r->stats.verified++;
+			uk_replay_start(&r->win, in.session, in.seq, in.time_ms, now_ns);
+		} else if (!echoes_us || uk_replay_check_at(&r->win, in.session, in.seq, in.time_ms,
+							    now_ns) != UK_REPLAY_FRESH) {
+			r->stats.replayed++;
+		}
+		return 0;
+	case UK_ROOM_KIND_DATA:
+		break;
+	case UK_ROOM_KIND_NOTICE:
+		r->stats.notices++;
+		return 0;
+	default:
+		r->stats.malformed++;
+		return 0;
+	}
+	if (!uk_replay_known(&r->win, in.session)) {
+		r->stats.unverified++;
+		if (limit_ok(r, UK_ROOM_KIND_CHALLENGE, in.session, now_ns, UINT32_MAX)) {
+			r->stats.challenges++;
+			send_ours(r, from, UK_ROOM_KIND_CHALLENGE, in.session, UK_ROOM_SESSION_LEN,
+				  now_ns);
+		}
+		return 0;
+	}
+	switch (uk_replay_check_at(&r->win, in.session, in.seq, in.time_ms, now_ns)) {
+	case UK_REPLAY_FRESH:
+		break;
+	case UK_REPLAY_STALE:
+		r->stats.stale++;
+		return 0;
+	default:
+		r->stats.replayed++;
+		return 0;
+	}
+	r->stats.opened++;
+	*payload = in.payload;
+	*payload_len = in.payload_len;
+	return 1;
 }

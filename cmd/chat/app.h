@@ -57,9 +57,11 @@ struct chat_opts {
 	uint64_t rate_limit;	   /* per-source messages/s logged and shown; 0: none */
 	bool stay;
 	bool line;
-	enum uk_charset_kind charset;	 /* --charset: for peers we know nothing of */
-	bool plain;			 /* --plain: every --peer is plain text */
-	struct uk_opts_list plain_peers; /* --plain-peer, up to MAX_PEER_OPTS */
+	enum uk_charset_kind charset;	    /* --charset: for peers we know nothing of */
+	bool plain;			    /* --plain: every --peer is plain text */
+	struct uk_opts_list plain_peers;    /* --plain-peer, up to MAX_PEER_OPTS */
+	const char *room, *passphrase_file; /* --room, --passphrase-file */
+	uint64_t pad;			    /* --pad: 0 none */
 	/* files (files.c) */
 	struct uk_opts_list send_files;	 /* --send-file */
 	const char *message;		 /* --message */
@@ -95,6 +97,13 @@ struct app {
 		uint64_t id;
 	} * recent;
 	size_t n_recent, next_recent;
+	/* --sync: messages received since the last fdatasync(); when it fails
+	 * they are forgotten (dedup), so their retransmissions are logged and
+	 * synced again before a receipt goes. Until a check line syncs, every
+	 * log fails as a full disk does (sync_failing). */
+	struct recent_msg *unsynced;
+	size_t n_unsynced, cap_unsynced;
+	bool sync_failing;
 	struct uk_tui *tui;
 	int winch_fd;
 	struct uk_addr target;
@@ -109,8 +118,10 @@ struct app {
 	uint64_t unconfirmed; /* plain text to a peer not declared plain (exit 1) */
 	unsigned errors_shown;
 	char nick[UK_IPMSG_NAME_MAX + 1];
-	struct files *files;   /* files.c */
-	uint64_t files_failed; /* transfers that failed (exit 1) */
+	struct chat_room *room; /* --room: room.c; NULL outside rooms */
+	uint64_t room_foreign;	/* outside rooms: room datagrams dropped */
+	struct files *files;	/* files.c */
+	uint64_t files_failed;	/* transfers that failed (exit 1) */
 	uint64_t files_received;
 	char files_dir_shown[4096]; /* where the last accepted offer goes */
 };
@@ -146,6 +157,17 @@ char *chat_message_text(const struct uk_chat_event *ev, size_t *len);
 /* commands.c */
 void chat_handle_line(struct app *a, char *line, size_t len);
 void chat_on_submit(void *user, const char *line);
+
+/* room.c: --room. open: 0, or an exit status after saying why. send:
+ * seals (in a room) and sends. receive: false when the datagram is not to
+ * be delivered (counted); else *buf and *len are what the chat gets. */
+int chat_room_open(struct app *a);
+void chat_room_close(struct app *a);
+ssize_t chat_room_send(struct app *a, const struct uk_addr *to, const void *data, size_t len);
+bool chat_room_receive(struct app *a, const struct uk_addr *from, const uint8_t **buf, size_t *len);
+const char *chat_room_name(const struct app *a);
+void chat_room_announce(struct app *a);
+void chat_room_summary(const struct app *a);
 
 /* main.c */
 

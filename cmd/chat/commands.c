@@ -84,6 +84,9 @@ static void cmd_peers(struct app *a)
 {
 	uint64_t now = uk_now_ns();
 
+	if (chat_room_name(a))
+		chat_info(a, "info", "room %s: %zu members known; every datagram sealed",
+			  chat_room_name(a), a->chat.roster.count);
 	if (a->chat.roster.count == 0)
 		chat_info(a, "info", "no peers known yet");
 	for (size_t i = 0; i < a->chat.roster.cap; i++)

@@ -96,6 +96,21 @@ static void entry_of(struct uk_history_entry *e, enum uk_history_kind kind,
 	e->nick[n] = 0;
 }
 
+/* A received message logged but not yet synced (--sync). Out of memory,
+ * it is not recorded: a failed sync then cannot take it back. */
+static void remember_unsynced(struct app *a, const struct uk_addr *peer, uint64_t id)
+{
+	if (a->n_unsynced == a->cap_unsynced) {
+		size_t cap = a->cap_unsynced ? a->cap_unsynced * 2 : 64;
+		struct recent_msg *grown = realloc(a->unsynced, cap * sizeof(*grown));
+		if (!grown)
+			return;
+		a->unsynced = grown;
+		a->cap_unsynced = cap;
+	}
+	a->unsynced[a->n_unsynced++] = (struct recent_msg){.peer = *peer, .id = id};
+}
+
 int chat_on_log(void *ctx, const struct uk_chat_event *ev)
 {
 	static const int kinds[] = {[UK_CHAT_RECV] = UK_HIST_RECV + 1,
@@ -111,6 +126,15 @@ int chat_on_log(void *ctx, const struct uk_chat_event *ev)
 
 	if (!a->hist || (size_t)ev->kind >= sizeof(kinds) / sizeof(kinds[0]) || !kinds[ev->kind])
 		return 0;
+	/* After a failed fdatasync() nothing is logged until a check line
+	 * syncs: the message is refused as on a full disk (not shown, not
+	 * acknowledged; its sender retries) instead of piling up copies. */
+	if (a->sync_failing) {
+		rc = uk_history_writer_check(a->hist);
+		if (rc < 0)
+			return rc;
+		a->sync_failing = false;
+	}
 	entry_of(&e, (enum uk_history_kind)(kinds[ev->kind] - 1), ev);
 	if (ev->kind == UK_CHAT_RECV) {
 		size_t len = ev->len;
@@ -126,6 +150,8 @@ int chat_on_log(void *ctx, const struct uk_chat_event *ev)
 	}
 	rc = uk_history_writer_append(a->hist, &e, &why);
 	free(offer);
+	if (rc == 0 && a->o.sync && ev->kind == UK_CHAT_RECV && ev->ipmsg)
+		remember_unsynced(a, &ev->peer, ev->msg_id);
 	if (rc == -EMSGSIZE)
 		return rc; /* this one only: no need to alarm */
 	if (rc < 0 && !a->history_failing) {
@@ -217,9 +243,19 @@ void chat_commit(struct app *a)
 		free(h);
 		h = next;
 	}
-	if (!synced)
-		chat_info(a, "error", "history %s: fdatasync: %s: receipts held back",
-			  a->history_path, uk_strerror(rc));
+	if (!synced) {
+		/* The lines may never reach the disk (and Linux reports that only
+		 * once): the messages are taken back, their retransmissions will
+		 * be logged and synced again before a receipt goes. */
+		for (size_t i = 0; i < a->n_unsynced; i++)
+			uk_chat_forget(&a->chat, &a->unsynced[i].peer, a->unsynced[i].id);
+		a->sync_failing = a->history_failing = true;
+		chat_info(a, "error",
+			  "history %s: fdatasync: %s: %zu messages NOT acknowledged; nothing is "
+			  "until the disk takes writes again (their senders retry)",
+			  a->history_path, uk_strerror(rc), a->n_unsynced);
+	}
+	a->n_unsynced = 0;
 }
 
 void chat_remember_recent(struct app *a)
@@ -238,6 +274,9 @@ int chat_history_close(struct app *a)
 	int rc = uk_history_writer_close(a->hist);
 
 	a->hist = NULL;
+	free(a->unsynced);
+	a->unsynced = NULL;
+	a->n_unsynced = a->cap_unsynced = 0;
 	while (a->held) {
 		struct held *next = a->held->next;
 		free(a->held);

@@ -291,6 +291,9 @@ static int setup(struct app *a)
 	find_interfaces(a, !a->o.no_discovery && !uk_addr_is_loopback(&a->local));
 	if (add_peers(a) < 0)
 		return -1;
+	/* The passphrase before the UI takes the terminal. */
+	if (chat_room_open(a) != 0)
+		return -1;
 	gethostname(host, sizeof(host) - 1);
 	/* The history before the UI: its errors go to stderr, and nothing is
 	 * shown or acknowledged unless it can be logged. */
@@ -348,6 +351,7 @@ static int setup(struct app *a)
 	chat_info(a, "info", "%s on %s as %s; %zu broadcast and %zu peer addresses to announce to",
 		  a->tui ? "udpkit chat" : "line mode", a->local_text, a->nick, a->n_broadcast,
 		  a->n_announce - a->n_broadcast);
+	chat_room_announce(a);
 	if (!a->has_target)
 		chat_info(a, "info", "no target yet: /to HOST [PORT] or /to NICK; /help for more");
 	return 0;
@@ -361,10 +365,19 @@ static void receive_all(struct app *a)
 
 	/* A bounded batch per wake-up, so a flood cannot starve the keyboard. */
 	for (int i = 0; i < 256; i++) {
+		const uint8_t *buf = d.buf;
+		size_t len;
 		ssize_t n = uk_sock_recv(a->fd, &d);
 		if (n < 0)
 			break;
-		uk_chat_on_datagram(&a->chat, &d.peer, d.buf, d.len, d.wire_len, uk_now_ns());
+		/* In a room: opened, or dropped and counted; outside: room
+		 * datagrams dropped. */
+		len = d.len;
+		if (!chat_room_receive(a, &d.peer, &buf, &len))
+			continue;
+		/* Opened: the payload's own length is what arrived whole. */
+		uk_chat_on_datagram(&a->chat, &d.peer, buf, len, d.wire_len - d.len + len,
+				    uk_now_ns());
 	}
 }
 
@@ -468,6 +481,7 @@ static void summary(const struct app *a)
 	    (unsigned long long)s->dropped_rate, (unsigned long long)a->chat.outbox.retransmits,
 	    (unsigned long long)a->send_errors, (unsigned long long)s->dropped_flood,
 	    (unsigned long long)s->unlogged, (unsigned long long)s->late);
+	chat_room_summary(a);
 }
 
 int uk_cmd_chat(int argc, char **argv)
@@ -518,6 +532,7 @@ fail:
 		summary(a);
 		uk_chat_free(&a->chat);
 	}
+	chat_room_close(a);
 	if (a->fd >= 0)
 		close(a->fd);
 	if (a->winch_fd >= 0)

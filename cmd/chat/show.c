@@ -143,6 +143,8 @@ void chat_status(struct app *a)
 	if (!out_open(&o))
 		return;
 	fprintf(o.f, " %s  ", a->local_text);
+	if (chat_room_name(a))
+		fprintf(o.f, "room %s  ", chat_room_name(a));
 	put_name(&o, a->nick);
 	fprintf(o.f, "  to: %s  peers: %zu  waiting: %zu  undelivered: %llu", target,
 		a->chat.roster.count, uk_chat_pending(&a->chat),
@@ -172,7 +174,11 @@ struct msg_view {
 	const char *charset; /* sent in, when not UTF-8 */
 };
 
-/* The time in the UI: local (or --utc), the date only when not today. */
+/* The time in the UI: local with its UTC offset, "18:22:33+08:00" (or
+ * --utc, "10:22:33Z"), the date only when not today. The offset is the
+ * one of the message's own time, on every line: a past message from
+ * before a change of daylight saving time, or shown after TZ changed,
+ * says which hour it means. */
 static void put_clock(struct app *a, FILE *f, uint64_t time_ns)
 {
 	char t[UK_HISTORY_SHOWN_TIME_LEN + 1], today[UK_HISTORY_SHOWN_TIME_LEN + 1];
@@ -182,7 +188,7 @@ static void put_clock(struct app *a, FILE *f, uint64_t time_ns)
 		return;
 	if (memcmp(t, today, 10) != 0)
 		fprintf(f, "%.10s ", t);
-	fprintf(f, "%.8s ", t + 11);
+	fprintf(f, "%.8s%s ", t + 11, t + 23);
 }
 
 static void put_msg(struct app *a, struct out *o, const struct msg_view *m)
@@ -393,14 +399,14 @@ static void show_offer(struct app *a, const struct uk_chat_event *ev)
 			fputs("offer\t", o.f);
 			put_addr(&o, &ev->peer);
 			fprintf(o.f, "\t%llu\t", (unsigned long long)ev->msg_id);
-			put_esc_str(&o, ev->nick);
+			put_name(&o, ev->nick);
 			fputc('\t', o.f);
 			put_esc(&o, ev->files[i].name, ev->files[i].name_len);
 			fprintf(o.f, "\t%llu", (unsigned long long)ev->files[i].size);
 			out_show(a, &o);
 		}
 	} else if (out_open(&o)) {
-		put_esc_str(&o, ev->nick[0] ? ev->nick : "?");
+		put_nick(&o, ev->nick, true);
 		fputs(" (", o.f);
 		put_addr(&o, &ev->peer);
 		fputs(") ", o.f);
@@ -647,7 +653,7 @@ void chat_on_send(void *ctx, const struct uk_addr *to, const void *data, size_t 
 
 void chat_send_now(struct app *a, const struct uk_addr *to, const void *data, size_t len)
 {
-	ssize_t n = uk_sock_send(a->fd, data, len, to, NULL, 0);
+	ssize_t n = chat_room_send(a, to, data, len); /* sealed in a room */
 
 	if (n >= 0)
 		return;

@@ -25,12 +25,18 @@
 /* In the order of enum uk_echo_mode. */
 static const char *const modes[] = {"stamp", "pure", "sockperf", NULL};
 
+/* In the order of enum echo_io. */
+static const char *const ios[] = {"auto", "uring", "mmsg", NULL};
+enum echo_io { IO_AUTO, IO_URING, IO_MMSG };
+
 /* The rate limit before --rate-limit: none given. */
 #define RATE_UNSET UINT64_MAX
 
 struct echo_opts {
 	struct uk_cli_target bind;
-	int mode; /* enum uk_echo_mode */
+	int mode;   /* enum uk_echo_mode */
+	int io;	    /* enum echo_io: asked for */
+	bool uring; /* io_uring chosen (auto found it, or uring asked) */
 	bool quiet, json;
 	uint64_t threads;
 	uint64_t max_size;
@@ -53,6 +59,7 @@ const struct uk_cmd_spec uk_spec_echo = {
  * and the last peer's formatted address (benchmarks repeat one peer). */
 struct echo_thread {
 	struct uk_echo_worker worker;
+	struct uk_echo_uring *uring; /* freed after the join: wake may still write to it */
 	const struct echo_opts *opts;
 	pthread_t tid;
 	int rc;
@@ -72,6 +79,12 @@ static int parse_args(int argc, char **argv, struct echo_opts *o)
 				.threads = 1,
 				.max_size = UK_ECHO_MAX_DATAGRAM,
 				.rate_pps = RATE_UNSET};
+	/* UDPKIT_ECHO_IO sets the default backend (the test suite runs the
+	 * echo tests on each). */
+	const char *io = getenv("UDPKIT_ECHO_IO");
+	for (int i = 0; io && ios[i]; i++)
+		if (strcmp(io, ios[i]) == 0)
+			o->io = i;
 	rc = uk_opts_parse(&uk_spec_echo, argc, argv, NULL, o);
 	if (rc != UK_CONTINUE)
 		return rc;
@@ -221,7 +234,23 @@ static void on_batch(void *user, const struct uk_batch *b, int n, const uint8_t 
 static void *worker_main(void *arg)
 {
 	struct echo_thread *t = arg;
+
+	/* The ring is made on the thread that uses it (single issuer). */
+	if (t->opts->uring) {
+		int rc = uk_echo_uring_init(&t->uring, &t->worker);
+		if (rc == 0) {
+			t->rc = uk_echo_uring_run(t->uring, &t->worker, &uk_cli_stop, 0);
+			goto done;
+		}
+		if (t->opts->io == IO_URING) {
+			t->rc = rc;
+			goto done;
+		}
+		fprintf(stderr, "udpkit echo: io_uring: %s; this worker uses recvmmsg/sendmmsg\n",
+			strerror(-rc));
+	}
 	t->rc = uk_echo_worker_run(&t->worker, &uk_cli_stop, 0);
+done:
 	if (t->rc < 0)
 		atomic_store(&uk_cli_stop, true);
 	return NULL;
@@ -293,7 +322,11 @@ static int worker_open(struct echo_server *E, struct echo_thread *t, int fd,
 
 static struct uk_echo_cfg worker_cfg(const struct echo_opts *o)
 {
+	/* UDPKIT_ECHO_GSO=0 turns GSO replies off (make bench compares). */
+	const char *gso = getenv("UDPKIT_ECHO_GSO");
+
 	return (struct uk_echo_cfg){
+	    .gso = !gso || strcmp(gso, "0") != 0,
 	    .mode = (enum uk_echo_mode)o->mode,
 	    .max_size = o->max_size,
 	    .batch = 32,
@@ -329,6 +362,24 @@ static int echo_open_inherited(struct echo_server *E, const int *fds, int n)
 	return UK_CONTINUE;
 }
 
+/* Picks the I/O backend and says which, once, at start. */
+static int choose_io(struct echo_opts *o)
+{
+	const char *why = "not asked for";
+	int rc = o->io == IO_MMSG ? -EINVAL : uk_echo_uring_check(&why);
+
+	o->uring = rc == 0;
+	if (o->io == IO_URING && rc < 0) {
+		fprintf(stderr, "udpkit echo: --io uring: %s (%s)\n", why, strerror(-rc));
+		return UK_EXIT_ERROR;
+	}
+	if (o->uring)
+		fprintf(stderr, "udpkit echo: io: io_uring (%s)\n", why);
+	else
+		fprintf(stderr, "udpkit echo: io: recvmmsg/sendmmsg (io_uring: %s)\n", why);
+	return UK_CONTINUE;
+}
+
 static int echo_open(struct echo_server *E)
 {
 	const struct echo_opts *o = &E->o;
@@ -338,6 +389,8 @@ static int echo_open(struct echo_server *E)
 
 	if (rc < 0)
 		return uk_cli_fail(CMD, "sockets from the service manager", rc);
+	if (choose_io(&E->o) != UK_CONTINUE)
+		return UK_EXIT_ERROR;
 	if (rc > 0)
 		return echo_open_inherited(E, inherited, rc);
 	rc = uk_cli_target_resolve(&o->bind, AF_UNSPEC, &E->local);
@@ -416,6 +469,7 @@ static int echo_run(struct echo_server *E)
 static void echo_close(struct echo_server *E)
 {
 	for (unsigned i = 0; i < E->opened; i++) {
+		uk_echo_uring_free(E->threads[i].uring);
 		close(E->threads[i].worker.fd);
 		uk_echo_worker_free(&E->threads[i].worker);
 		free(E->threads[i].out);

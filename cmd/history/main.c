@@ -201,6 +201,18 @@ static void put_json(FILE *f, const char *when, const struct uk_history_entry *e
 	fputs("}\n", f);
 }
 
+/* A name (peer, nick): escaped with the name rules, joiners and variation
+ * selectors too, as the chat shows it ("b\u200dob" is not "bob"). */
+static void put_name(FILE *f, const char *name)
+{
+	size_t n = strlen(name);
+	char *buf = malloc(UK_ESCAPE_SIZE(n));
+
+	if (buf && uk_text_escape_name(name, n, buf, UK_ESCAPE_SIZE(n)) >= 0)
+		fputs(buf, f);
+	free(buf);
+}
+
 static void put_event(FILE *f, const struct history_opts *o, const struct uk_history_entry *e)
 {
 	char when[UK_HISTORY_SHOWN_TIME_LEN + 1];
@@ -212,10 +224,10 @@ static void put_event(FILE *f, const struct history_opts *o, const struct uk_his
 		return;
 	}
 	fprintf(f, "%s %s ", when, uk_history_kind_name(e->kind));
-	uk_cli_put_escaped(f, e->peer, strlen(e->peer));
+	put_name(f, e->peer);
 	fputc(' ', f);
 	if (e->nick[0])
-		uk_cli_put_escaped(f, e->nick, strlen(e->nick));
+		put_name(f, e->nick);
 	else
 		fputc('-', f);
 	fprintf(f, " #%llu: ", (unsigned long long)e->msg_id);

@@ -181,6 +181,7 @@ struct uk_chat {
 	bool away;
 	char away_text[UK_ROSTER_AWAY_MAX]; /* UTF-8 */
 	uint64_t next_probe_ns;
+	uint64_t next_forget_ns; /* a BR_ENTRY resets its sender's dedup: at most 50/s */
 	uint64_t next_announce_ns;
 	const void *attach; /* uk_chat_send_offer(): the list for send_one() */
 	size_t attach_len;
@@ -234,6 +235,10 @@ size_t uk_chat_pending(const struct uk_chat *c);
  * not logged or shown twice. */
 void uk_chat_remember(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no,
 		      uint64_t now_ns);
+
+/* Forgets a received message: its next retransmission is taken (logged,
+ * shown, acknowledged) as new. For a history whose fdatasync() failed. */
+void uk_chat_forget(struct uk_chat *c, const struct uk_addr *src, uint64_t packet_no);
 
 /* Changes our nick and tells everyone (BR_ABSENCE, no answer expected). */
 void uk_chat_set_nick(struct uk_chat *c, const char *nick, uint64_t now_ns);

@@ -46,4 +46,18 @@ bool uk_dedup_check(struct uk_dedup *d, const struct uk_addr *src, uint64_t pack
 bool uk_dedup_seen(const struct uk_dedup *d, const struct uk_addr *src, uint64_t packet_no,
 		   uint64_t now_ns);
 
+/* Forgets (src, packet_no), so that it is new again: the chat remembers a
+ * message once it is logged, and a --sync whose fdatasync() failed means
+ * it may not be. Returns true when it was remembered. O(chain). */
+bool uk_dedup_forget(struct uk_dedup *d, const struct uk_addr *src, uint64_t packet_no);
+
+/* A sender that announced itself again (BR_ENTRY) with packet number
+ * from_packet_no may have restarted: iptux, for one, counts from 1 in
+ * every process, so its new messages reuse the numbers of its last run.
+ * Forgets what src sent with a number >= from_packet_no, so those are
+ * new again; a sender that counts up across restarts (IP Messenger, us:
+ * numbers from the clock) loses nothing, its entry's number being above
+ * all it sent. Walks the table: O(capacity). Returns how many it forgot. */
+size_t uk_dedup_forget_from(struct uk_dedup *d, const struct uk_addr *src, uint64_t from_packet_no);
+
 #endif

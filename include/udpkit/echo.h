@@ -58,6 +58,7 @@ struct uk_echo_cfg {
 	size_t max_size;  /* largest datagram answered */
 	size_t batch;	  /* datagrams per system call */
 	bool use_pktinfo; /* reply from the address the request hit */
+	bool gso;	  /* io_uring backend: a peer's equal replies as one GSO send */
 	struct uk_guard_cfg guard;
 	uk_echo_batch_cb on_batch; /* may be NULL */
 };
@@ -75,6 +76,9 @@ struct uk_echo_worker {
 	bool held_used[UK_ECHO_HOLDS];
 	unsigned held_count;
 	bool pressure; /* the socket was backlogged at the last receive */
+	/* The io_uring backend waits in its ring, which shutdown() does not
+	 * wake: uk_echo_worker_wake() writes this eventfd when it is >= 0. */
+	atomic_int wake_fd;
 	void *user;
 	uint8_t outcomes[UK_BATCH_MAX];
 	uint8_t verdicts[UK_BATCH_MAX];
@@ -109,6 +113,56 @@ int uk_echo_resolve(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next_ns
 
 /* Frees the held slots that uk_echo_resolve() marked to send. */
 void uk_echo_held_sent(struct uk_echo_worker *w);
+
+/* For the I/O backends (lib/echo.c, lib/echo_uring.c): they move bytes,
+ * uk_echo_process() decides. uk_echo_send_held() decides the held replies
+ * (uk_echo_resolve()) and sends those due, with plain system calls (rare:
+ * only suspected loops are held); *next_ns as uk_echo_resolve().
+ * uk_echo_backlogged() says whether fd's receive queue holds more than
+ * 1/64 of its buffer (the guard's share rule). */
+void uk_echo_send_held(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next_ns);
+bool uk_echo_backlogged(int fd);
+
+/* The io_uring backend (lib/echo_uring.c): multishot recvmsg into a ring
+ * of provided buffers, each reply a sendmsg from the buffer its request
+ * arrived in, submitted in batches, the socket a registered file, single
+ * issuer with deferred task work. */
+struct uk_echo_uring;
+
+/* Whether this kernel and process can run it: a throwaway ring does one
+ * multishot recvmsg on a socketpair. 0, or -errno with *why a short
+ * reason (io_uring disabled by sysctl or seccomp: EPERM/ENOSYS; a kernel
+ * without provided-buffer rings or multishot recvmsg: EINVAL/EOPNOTSUPP). */
+int uk_echo_uring_check(const char **why);
+
+/* Sets up w's ring; call it on the thread that will run it (single
+ * issuer). 0 or -errno (nothing is left allocated: the caller may fall
+ * back to uk_echo_worker_run()). */
+int uk_echo_uring_init(struct uk_echo_uring **u, struct uk_echo_worker *w);
+
+/* Serves as uk_echo_worker_run() does, same contract. */
+int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const atomic_bool *stop,
+		      int poll_ms);
+/* Frees u (NULL is fine). Only once the thread that ran it has ended:
+ * until then uk_echo_worker_wake() may write to its eventfd. */
+void uk_echo_uring_free(struct uk_echo_uring *u);
+
+/* Room for the sender's address in a provided buffer: a sockaddr_in6,
+ * rounded up so that the control data after it (cmsghdr) is aligned. */
+#define UK_ECHO_URING_NAME_ROOM 32
+
+/* Bytes in front of a provided buffer's payload for a given control
+ * length: the recvmsg header and the sender's address. At least
+ * UK_ECHO_STAMP_LEN, so the stamp is written in place there. */
+size_t uk_echo_uring_headroom(size_t controllen);
+
+/* Fills slot s from one multishot recvmsg completion: res bytes in buf
+ * laid out as io_uring_recvmsg_out, name (namelen room), control
+ * (controllen room), payload (max_size room). False when the layout is
+ * inconsistent, or the control data would not be aligned for a cmsghdr (then
+ * the slot must not be used). Pure: unit-tested and fuzzed. */
+bool uk_echo_uring_slot(struct uk_batch_slot *s, unsigned char *buf, int res, size_t namelen,
+			size_t controllen, size_t max_size);
 
 /* Sums worker counters. */
 void uk_echo_stats_add(struct uk_echo_stats *into, const struct uk_echo_stats *from);

@@ -48,6 +48,12 @@ bool uk_history_writer_dirty(const struct uk_history_writer *w);
  * writer is clean afterwards (the kernel reports an error only once). */
 int uk_history_writer_sync(struct uk_history_writer *w);
 
+/* After a failed sync: appends a comment line (skipped by readers) and
+ * fdatasync()s it, to learn whether the disk takes writes again (a sync
+ * with nothing new to write would report success whatever the disk does).
+ * Returns 0 when it does, else -errno. */
+int uk_history_writer_check(struct uk_history_writer *w);
+
 /* Times the file was rotated, for the caller to report. */
 uint64_t uk_history_writer_rotations(const struct uk_history_writer *w);
 

@@ -56,7 +56,12 @@ void uk_room_key_free(struct uk_room_key *key);
 void uk_room_tag(const char *room, uint8_t tag[UK_ROOM_TAG_LEN]);
 
 /* What the sealed header carries besides the payload. */
-enum uk_room_kind { UK_ROOM_KIND_DATA = 1, UK_ROOM_KIND_CHALLENGE = 2 };
+enum uk_room_kind {
+	UK_ROOM_KIND_DATA = 1,	    /* payload: an IPMsg or plain-text datagram */
+	UK_ROOM_KIND_CHALLENGE = 2, /* payload: the session challenged (8 bytes) */
+	UK_ROOM_KIND_RESPONSE = 3,  /* payload: the challenger's session, echoed */
+	UK_ROOM_KIND_NOTICE = 4,    /* empty: "what you sent me does not authenticate" */
+};
 struct uk_room_inner {
 	uint8_t kind;
 	uint8_t flags;
@@ -92,5 +97,98 @@ enum uk_room_open_result {
  * len; constant-time authentication (libsodium). */
 enum uk_room_open_result uk_room_open(const struct uk_room_key *key, const uint8_t *buf, size_t len,
 				      uint8_t *plain, size_t cap, struct uk_room_inner *inner);
+
+/* ---- a room member's protocol: sealing, opening, replay, restart challenge ----
+ * Pure: (state, datagram, now) in; what to deliver out, and control datagrams
+ * through the send callback. now_ns is a monotonic clock. A datagram from a
+ * session the receiver has not verified since it started is not delivered:
+ * the receiver challenges the session (a sealed CHALLENGE naming it), the
+ * live sender answers with a RESPONSE that echoes the challenger's own
+ * random session (which nothing captured before the challenger started can
+ * contain) and resends, freshly sealed, the presence packets it sent in the
+ * last UK_ROOM_RESEND_NS (messages come again by their retransmission).
+ * docs/rooms.md. */
+#include "udpkit/addr.h"
+#include "udpkit/replay.h"
+
+#define UK_ROOM_RECENT 16		/* payloads kept to resend after a challenge */
+#define UK_ROOM_RESEND_NS 5000000000ull /* ... when sent this recently */
+#define UK_ROOM_SESSIONS 256		/* sessions the replay table remembers */
+#define UK_ROOM_LIMITS 32		/* sessions with a recent challenge or answer */
+#define UK_ROOM_LIMIT_NS 500000000ull	/* one challenge/answer per session per 0.5 s */
+/* A datagram with our tag that does not authenticate gets a NOTICE back,
+ * sealed with our key: so a member with a mistyped passphrase hears, even
+ * when nobody talks, that this room's datagrams do not authenticate for it.
+ * At most UK_ROOM_NOTICES per address (while it is in the limits table),
+ * UK_ROOM_NOTICES_PER_S in all: no loop between two keys, no reflector. */
+#define UK_ROOM_NOTICES 3
+#define UK_ROOM_NOTICES_PER_S 8
+#define UK_ROOM_BUF 65536
+
+struct uk_room_stats {
+	uint64_t opened;     /* authenticated and delivered */
+	uint64_t clear;	     /* not a room datagram (plain IPMsg, text): dropped */
+	uint64_t other_room; /* another room's tag: dropped unread */
+	uint64_t forged;     /* our tag, does not authenticate */
+	uint64_t malformed;  /* authenticates, inconsistent inside */
+	uint64_t replayed;   /* seen before, below the window, or a stale echo */
+	uint64_t stale;	     /* beyond the timestamp bound */
+	uint64_t unverified; /* from a session not verified yet: challenged */
+	uint64_t own;	     /* our own session (our broadcasts coming back) */
+	uint64_t challenges, answers, resent, verified;
+	uint64_t notices_sent, notices; /* notices sent, and received (authentic) */
+};
+
+typedef void (*uk_room_send_fn)(void *ctx, const struct uk_addr *to, const void *data, size_t len);
+
+struct uk_room_recent {
+	uint64_t ns;
+	uint8_t *data;
+	size_t len, cap;
+};
+
+struct uk_room_limit {
+	uint8_t id[UK_ROOM_SESSION_LEN]; /* a session, or an address's hash */
+	uint8_t kind;			 /* a challenge sent to id, an answer, a notice */
+	uint32_t count;
+	uint64_t ns;
+};
+
+struct uk_room {
+	struct uk_room_key *key; /* owned: freed (wiped) by uk_room_free */
+	struct uk_replay win;
+	uint8_t session[UK_ROOM_SESSION_LEN];
+	uint64_t seq, start_ns;
+	size_t pad;
+	uk_room_send_fn send;
+	void *ctx;
+	struct uk_room_recent recent[UK_ROOM_RECENT];
+	size_t next_recent;
+	struct uk_room_limit limits[UK_ROOM_LIMITS];
+	size_t next_limit;
+	uint64_t notice_second_ns;
+	unsigned notices_this_second;
+	struct uk_room_stats stats;
+	uint8_t *out, *plain; /* UK_ROOM_BUF each */
+};
+
+/* Takes key (freed by uk_room_free even on failure). A random session. */
+int uk_room_init(struct uk_room *r, struct uk_room_key *key, size_t pad, uk_room_send_fn send,
+		 void *ctx, uint64_t now_ns);
+void uk_room_free(struct uk_room *r);
+
+/* Seals payload as a DATA datagram. With resend, it is remembered for
+ * UK_ROOM_RESEND_NS and sent again, sealed afresh, to whoever challenges us
+ * in that time: for what nobody retransmits and may go to anyone (the
+ * chat's presence packets), never for messages, whose resending would
+ * show them twice. Returns its length, the datagram in *out (valid until
+ * the next call), or -EMSGSIZE. */
+long uk_room_seal_data(struct uk_room *r, bool resend, const void *payload, size_t len,
+		       uint64_t now_ns, const uint8_t **out);
+
+/* Opens a received datagram: 1 with the payload to deliver, 0 when it was
+ * dropped (counted in stats) or was protocol (challenge, response). */
+int uk_room_receive(struct uk_room *r, const struct uk_addr *from, const uint8_t *buf, size_t len,
+		    uint64_t now_ns, const uint8_t **payload, size_t *payload_len);
 
 #endif

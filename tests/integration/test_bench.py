@@ -28,6 +28,22 @@ class TestBench(unittest.TestCase):
             s.stop()
         self.assertIn(b"0 send failed", s.err())
 
+    def test_probes_arrive_one_datagram_each_with_and_without_gso(self):
+        # By default a batch of probes leaves as one UDP GSO send: the
+        # server must still see each probe as its own datagram of --size
+        # bytes, and the accounting must not change.
+        from peers import ScriptedEcho
+        for args in ([], ["--no-gso"]):
+            with ScriptedEcho(lambda i, d: [(0, d)]) as e:
+                r, res = bench(e.port, "--window", "16", "-s", "100", *args)
+                sizes = {len(d) for d, _ in e.received}
+                count = len(e.received)
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+            self.assertEqual(sizes, {100}, args)
+            self.assertEqual(count, res["sent"], args)
+            self.assertEqual(res["lost"], 0, args)
+            self.assertEqual(res["received"], res["sent"], args)
+
     def test_fixed_rate(self):
         s = udpkit("echo", "-p", "0", "-q", "-m", "sockperf")
         try:

@@ -98,9 +98,8 @@ class ChatIptux(unittest.TestCase):
     def gdbus(self, env, action, param):
         return self.nsexec(["gdbus", "call", "--session"] + BUS + [action, param, "{}"], env=env)
 
-    def run_iptux(self, extra_config, ours, theirs, nick="udpbot", args=()):
-        """iptux and us in the lab: ours goes to iptux (receipt, its log),
-        theirs is typed into iptux and must arrive here; both exactly."""
+    def iptux_home(self, extra_config):
+        """A fresh HOME with iptux's config; returns the environment."""
         home = self.tmp.name
         os.makedirs(os.path.join(home, ".iptux"))
         os.makedirs(os.path.join(home, ".config", "iptux", "log"))  # iptux first-run bug
@@ -114,14 +113,64 @@ class ChatIptux(unittest.TestCase):
                    NO_AT_BRIDGE="1")
         env.pop("XDG_RUNTIME_DIR", None)
         self.start_x_and_bus(env)
+        self.iptux_log = os.path.join(home, ".config", "iptux", "log", "communicate.log")
+        self.hist = os.path.join(home, "chat.txt")
+        return env
+
+    def start_us(self, env, nick, args=()):
+        """Our chat on 127.0.0.1:2425 (iptux 0.8 answers only there)."""
+        us = self.spawn([BIN, "chat", "-b", "127.0.0.1", "-p", "2425", "-n", nick,
+                         "-P", "127.0.0.1:2426", "--stay", "-H", self.hist] + list(args),
+                        env=env, stdin=subprocess.PIPE)
+        us.wait_bound()
+        return us
+
+    def start_iptux(self, env):
+        return self.spawn(["iptux"], env=env)
+
+    def wait_log(self, text, count=1):
+        """iptux's communicate.log once it holds text count times."""
+        deadline = time.monotonic() + 15 * SLOW
+        log = ""
+        while time.monotonic() < deadline:
+            log = open(self.iptux_log, encoding="utf-8", errors="replace").read() \
+                if os.path.exists(self.iptux_log) else ""
+            if log.count(text) >= count:
+                break
+            time.sleep(0.2)
+        self.assertEqual(log.count(text), count, f"{text!r} in iptux's log:\n{log[-3000:]}")
+        return log
+
+    def iptux_types(self, env, window, text):
+        """Opens iptux's chat window on us, types text, Ctrl+Return."""
+        r = self.gdbus(env, "open-chat", "[<'127.0.0.1'>]")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wid = ""
+        deadline = time.monotonic() + 15 * SLOW
+        while not wid and time.monotonic() < deadline:
+            wid = self.nsexec(["xdotool", "search", "--name", window], env=env).stdout.decode().split()
+            wid = wid[0] if wid else ""
+            if not wid:
+                time.sleep(0.2)
+        self.assertTrue(wid, "iptux opened no chat window")
+        self.nsexec(["xdotool", "windowfocus", "--sync", wid], env=env)
+        # On a busy machine the first key after the focus change was lost
+        # ("中文消息" arrived as "文消息"): a key that is then erased goes
+        # first, so a lost one costs nothing (BackSpace in an empty box
+        # does nothing either).
+        self.nsexec(["xdotool", "type", "--delay", "80", "x"], env=env)
+        self.nsexec(["xdotool", "key", "--delay", "80", "BackSpace"], env=env)
+        self.nsexec(["xdotool", "type", "--delay", "80", text], env=env)
+        self.nsexec(["xdotool", "key", "ctrl+Return"], env=env)
+
+    def run_iptux(self, extra_config, ours, theirs, nick="udpbot", args=()):
+        """iptux and us in the lab: ours goes to iptux (receipt, its log),
+        theirs is typed into iptux and must arrive here; both exactly."""
+        env = self.iptux_home(extra_config)
         self.wire = self.spawn([sys.executable, "-c", SNIFFER])
         self.wire.wait_for(b"ready\n", "out", 10)
-        hist = os.path.join(home, "chat.txt")
-        us = self.spawn([BIN, "chat", "-b", "127.0.0.1", "-p", "2425", "-n", nick,
-                         "-P", "127.0.0.1:2426", "--stay", "-H", hist] + list(args), env=env,
-                        stdin=subprocess.PIPE)
-        us.wait_bound()
-        self.spawn(["iptux"], env=env)
+        us = self.start_us(env, nick, args)
+        self.start_iptux(env)
         # iptux's start-up entry reaches us (scan_net_segment), we answer.
         us.wait_for(b"joined\t127.0.0.1:2426\tiptuxbot\tbotgroup\t", "out", 30)
 
@@ -129,31 +178,11 @@ class ChatIptux(unittest.TestCase):
         us.proc.stdin.write(ours.encode() + b"\n")
         us.proc.stdin.flush()
         us.wait_for(b"delivered\t127.0.0.1:2426\t", "out", 15)
-        log = os.path.join(home, ".config", "iptux", "log", "communicate.log")
-        deadline = time.monotonic() + 10 * SLOW
-        text = ""
-        while time.monotonic() < deadline:
-            text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
-            if ours in text:
-                break
-            time.sleep(0.2)
-        self.assertIn(ours, text)
+        text = self.wait_log(ours)
         self.assertIn("Nickname:" + nick, text)
 
         # iptux -> us: open a chat window on us, type, Ctrl+Return.
-        r = self.gdbus(env, "open-chat", "[<'127.0.0.1'>]")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        wid = ""
-        deadline = time.monotonic() + 15 * SLOW
-        while not wid and time.monotonic() < deadline:
-            wid = self.nsexec(["xdotool", "search", "--name", "udpbot"], env=env).stdout.decode().split()
-            wid = wid[0] if wid else ""
-            if not wid:
-                time.sleep(0.2)
-        self.assertTrue(wid, "iptux opened no chat window")
-        self.nsexec(["xdotool", "windowfocus", "--sync", wid], env=env)
-        self.nsexec(["xdotool", "type", "--delay", "80", theirs], env=env)
-        self.nsexec(["xdotool", "key", "ctrl+Return"], env=env)
+        self.iptux_types(env, "udpbot", theirs)
         us.wait_for(("\t" + theirs + "\n").encode(), "out", 15)
         rec = [l for l in us.out().decode().splitlines() if l.startswith("recv\t")]
         self.assertEqual(len(rec), 1)
@@ -169,7 +198,7 @@ class ChatIptux(unittest.TestCase):
         err = us.err().decode()
         self.assertIn("1 sent, 1 delivered, 0 NOT delivered, 1 received", err)
         self.assertIn(" 0 duplicates", err)  # our receipt was accepted: no retry
-        self.assertIn(theirs, open(hist, encoding="utf-8").read())
+        self.assertIn(theirs, open(self.hist, encoding="utf-8").read())
         return [l for l in peer.decode().splitlines() if l.startswith("peer\t")][0]
 
     def on_wire(self, port, data):
@@ -200,6 +229,164 @@ class ChatIptux(unittest.TestCase):
         self.assertTrue(self.on_wire(2426, "udpbot\u5f20\u4e09".encode("gbk")))
         self.assertTrue(self.on_wire(2425, "\u4e2d\u6587\u6d88\u606f".encode("gbk")))
         self.assertFalse(self.on_wire(2426, "\u8fd9\u662f".encode()))
+
+    def test_iptux_outside_a_room(self):
+        """iptux as an outsider of a private room (issue 13): our sealed
+        entry and message get no answer from it (it cannot even tell them
+        for IPMsg), nothing of ours reaches its log, and its clear entry is
+        dropped by the room member; then, as a control, a plain message to
+        the same iptux is logged and acknowledged."""
+        home = self.tmp.name
+        os.makedirs(os.path.join(home, ".iptux"))
+        os.makedirs(os.path.join(home, ".config", "iptux", "log"))  # iptux first-run bug
+        config = {"debug_dont_broadcast": True, "bind_ip": "127.0.0.1", "port": 2426,
+                  "nick_name": "iptuxbot", "belong_group": "botgroup",
+                  "scan_net_segment": [{"startip": "127.0.0.1", "endip": "127.0.0.1"}]}
+        with open(os.path.join(home, ".iptux", "config.json"), "w") as f:
+            json.dump(config, f)
+        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+                   NO_AT_BRIDGE="1", UDPKIT_ROOM_COST="test")
+        env.pop("XDG_RUNTIME_DIR", None)
+        self.start_x_and_bus(env)
+        self.wire = self.spawn([sys.executable, "-c", SNIFFER])
+        self.wire.wait_for(b"ready\n", "out", 10)
+        passfile = os.path.join(home, "pass")
+        with open(passfile, "w") as f:
+            f.write("room passphrase\n")
+        os.chmod(passfile, 0o600)
+        us = self.spawn([BIN, "chat", "-b", "127.0.0.1", "-p", "2425", "-n", "roombot",
+                         "-P", "127.0.0.1:2426", "--stay", "--line", "--no-history",
+                         "--room", "team", "--passphrase-file", passfile], env=env,
+                        stdin=subprocess.PIPE)
+        us.wait_bound()
+        self.spawn(["iptux"], env=env)
+        # iptux's start-up entry (in clear) reaches us and is dropped.
+        deadline = time.monotonic() + 30 * SLOW
+        while not self.on_wire(2425, b"iptuxbot") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertTrue(self.on_wire(2425, b"iptuxbot"), "iptux sent no entry")
+        secret = "room secret for nobody else"
+        us.proc.stdin.write(secret.encode() + b"\n")
+        us.proc.stdin.flush()
+        us.wait_for(b"sent\t127.0.0.1:2426\t", "out", 15)
+        # Wait for 3 retransmissions of our sealed message to iptux.
+        deadline = time.monotonic() + 30 * SLOW
+        while time.monotonic() < deadline:
+            sealed = [l for l in self.wire.out().decode().splitlines()
+                      if l.startswith("2426 ") and l.split(" ")[1].startswith(b"UKR\x01".hex())]
+            if len(sealed) >= 4:
+                break
+            time.sleep(0.2)
+        self.assertGreaterEqual(len(sealed), 4)
+        to_us = [l for l in self.wire.out().decode().splitlines() if l.startswith("2425 ")]
+        # Only iptux's entries came back: no ANSENTRY, no receipt.
+        for line in to_us:
+            data = bytes.fromhex(line.split(" ")[1])
+            cmd = int(data.split(b":")[4]) & 0xff
+            self.assertIn(cmd, (0x01,), data[:80])  # BR_ENTRY only
+        self.assertFalse(self.on_wire(2426, secret.encode()))
+        self.assertEqual([l for l in us.out().decode().splitlines()
+                          if l.startswith(("joined\t", "recv\t"))], [])
+        us.stop()
+        self.assertRegex(us.err().decode(), r"room team: \d+ datagrams opened; dropped: [1-9]")
+        # The control: iptux was listening and logs a plain message.
+        log = os.path.join(home, ".config", "iptux", "log", "communicate.log")
+        r = subprocess.run(["ip", "netns", "exec", self.ns, sys.executable, "-c",
+                         "import socket,sys;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+                         "s.bind(('127.0.0.1',2425));s.settimeout(20);"
+                         "s.sendto(b'1:777:probe:probehost:288:plain control\\0',"
+                         "('127.0.0.1',2426));"
+                         "d=s.recv(2048);print(d.decode('latin-1'))"],
+                           capture_output=True, timeout=60 * SLOW)
+        self.assertIn(b":777", r.stdout, r.stderr)  # RECVMSG for packet 777
+        text = ""
+        deadline = time.monotonic() + 10 * SLOW
+        while time.monotonic() < deadline:
+            text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
+            if "plain control" in text:
+                break
+            time.sleep(0.2)
+        self.assertIn("plain control", text)
+        self.assertNotIn(secret, text)
+        self.assertNotIn("roombot", text)
+
+
+    # ---- the issue's "done means": both ways, both histories, kill -9 ----
+
+    def say_delivered(self, us, text):
+        """Types text into our chat; returns once iptux acknowledged it."""
+        us.proc.stdin.write(text.encode() + b"\n")
+        us.proc.stdin.flush()
+        out = us.wait_for(("\t" + text + "\n").encode(), "out", 15).decode()
+        no = re.search(r"^sent\t127\.0\.0\.1:2426\t(\d+)\t[^\n]*\t" + re.escape(text) + "$",
+                       out, re.M).group(1)
+        us.wait_for(f"delivered\t127.0.0.1:2426\t{no}\t".encode(), "out", 60)
+
+    def in_history(self, kinds):
+        """{text: count} of the history's events of those kinds."""
+        r = subprocess.run([BIN, "history", "--json", self.hist], capture_output=True,
+                           timeout=60 * SLOW)
+        counts = {}
+        for line in r.stdout.decode().splitlines():
+            e = json.loads(line)
+            if e["kind"] in kinds:
+                counts[e["text"]] = counts.get(e["text"], 0) + 1
+        return counts
+
+    def matrix(self, extra_config, nick, args, tag):
+        """Messages both ways; kill -9 of us, then of iptux, each started
+        again: every message acknowledged before a kill is in both
+        histories (ours, iptux's communicate.log) exactly once after it."""
+        m = [None] + [f"m{i} \u4f60\u597d {tag}" for i in range(1, 7)]
+        env = self.iptux_home(extra_config)
+        us = self.start_us(env, nick, args)
+        self.start_iptux(env)
+        us.wait_for(b"joined\t127.0.0.1:2426\tiptuxbot\t", "out", 30)
+        self.say_delivered(us, m[1])
+        self.iptux_types(env, "udpbot", m[2])
+        us.wait_for(("\t" + m[2] + "\n").encode(), "out", 15)
+        us.kill()  # SIGKILL
+        self.assertEqual(self.in_history({"sent"}), {m[1]: 1})
+        self.assertEqual(self.in_history({"recv"}), {m[2]: 1})
+
+        # We come back on the same port and file; both ways again.
+        us = self.start_us(env, nick, args)
+        self.say_delivered(us, m[3])
+        self.iptux_types(env, "udpbot", m[4])
+        us.wait_for(("\t" + m[4] + "\n").encode(), "out", 15)
+        for i in (1, 3):
+            self.wait_log("[STRING]" + m[i])
+        ipt = self.procs[-2]  # iptux (the last one spawned before us)
+        self.assertEqual(ipt.argv[-1], "iptux")
+        ipt.kill()  # SIGKILL
+        log = open(self.iptux_log, encoding="utf-8", errors="replace").read()
+        for i in range(1, 5):
+            self.assertEqual(log.count("[STRING]" + m[i]), 1, f"{m[i]!r} in iptux's log:\n{log}")
+
+        # iptux comes back (its packet numbers start again at 1).
+        self.start_iptux(env)
+        self.say_delivered(us, m[6])
+        self.wait_log("[STRING]" + m[6])
+        self.iptux_types(env, "udpbot", m[5])
+        us.wait_for(("\t" + m[5] + "\n").encode(), "out", 15)
+        log = self.wait_log("[STRING]" + m[5])
+        us.kill()
+        for i in range(1, 7):
+            self.assertEqual(log.count("[STRING]" + m[i]), 1, f"{m[i]!r} in iptux's log:\n{log}")
+        self.assertEqual(self.in_history({"sent"}), {m[1]: 1, m[3]: 1, m[6]: 1})
+        self.assertEqual(self.in_history({"recv"}), {m[2]: 1, m[4]: 1, m[5]: 1})
+        r = subprocess.run([BIN, "history", "--json", self.hist], capture_output=True,
+                           timeout=60 * SLOW)
+        kinds = [json.loads(l)["kind"] for l in r.stdout.decode().splitlines()]
+        self.assertEqual(kinds.count("delivered"), 3)  # one receipt each, logged once
+        return log
+
+    def test_done_means_iptux_utf8_kill9(self):
+        self.matrix({}, "udpbot", (), "utf8")
+
+    def test_done_means_iptux_gbk_kill9(self):
+        self.matrix({"preference_encode": "gbk", "candidacy_encode": "gbk"}, "udpbot\u5f20\u4e09",
+                    ("--charset", "gb18030"), "gbk")
 
 
 if __name__ == "__main__":

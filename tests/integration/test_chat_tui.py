@@ -4,7 +4,9 @@ Chinese text and escape sequences from the network are shown safely; the
 window is resized; /quit leaves. Skipped without tmux, or when the binary
 was built without the UI (it then falls back to line mode)."""
 import os
+import re
 import socket
+import subprocess
 import tempfile
 import time
 import unittest
@@ -63,6 +65,56 @@ class ChatTui(unittest.TestCase):
             time.sleep(0.05)
         self.assertIn("1 sent, 0 delivered, 0 NOT delivered, 1 received", open(self.err).read())
         s.close()
+
+    def test_past_and_live_messages_show_time_with_offset(self):
+        """Past messages (at start and /history) look exactly like live
+        ones, and every time says its UTC offset: in New York a message
+        of July (EDT, -04:00) and one of today (EST in late November,
+        -05:00; else EDT) each carry their own; --utc shows Z."""
+        hist = os.path.join(self.tmp.name, "chat.txt")
+        fd = os.open(hist, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, b"# udpkit chat history v1: written under another TZ\n"
+                 b"2026-07-01T10:22:33.123Z\trecv\t10.0.0.2:2425\talice\t42\t6\tsummer\n"
+                 b"2026-07-01T10:23:00.000Z\tsent\t10.0.0.2:2425\talice\t43\t5\tre: s\n")
+        os.close(fd)
+        tz = "EST5EDT,M3.2.0,M11.1.0"  # POSIX rule: no tzdata needed
+        cmd = (f"TZ={tz} LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 -n bob "
+               f"--no-discovery -H {hist} 2>{self.err}")
+        t = TmuxPane(self, cmd, 100, 20)
+        port = wait_bound_file(self.err)
+        if "line mode on" in t.wait_pane("bob"):
+            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        screen = t.wait_pane("summer")
+        self.assertIn("2026-07-01 06:22:33-04:00 alice (10.0.0.2:2425): summer", screen)
+        self.assertIn("2026-07-01 06:23:00-04:00 -> 10.0.0.2:2425: re: s  [#43]", screen)
+        # Today's offset in New York, by the same rule.
+        today = subprocess.run(["date", "+%:z"], env=dict(os.environ, TZ=tz), capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.sendto(b"live one", ("127.0.0.1", port))
+        screen = t.wait_pane("live one")
+        live = [l.rstrip() for l in screen.splitlines() if "live one" in l]
+        self.assertEqual(len(live), 1)
+        self.assertRegex(live[0], r"^\d\d:\d\d:\d\d" + re.escape(today)
+                         + r" \? \(127\.0\.0\.1:\d+\): live one$")
+        # /history shows it again, the same line, and the July ones.
+        t.tmux("send-keys", "-l", "/history")
+        t.tmux("send-keys", "Enter")
+        deadline = time.monotonic() + 10 * SLOW
+        while time.monotonic() < deadline and t.pane().count("live one") < 2:
+            time.sleep(0.05)
+        again = [l.rstrip() for l in t.pane().splitlines() if "live one" in l]
+        self.assertEqual(again, live * 2)
+        s.close()
+        # --utc: the same past message in UTC, marked Z.
+        err2 = os.path.join(self.tmp.name, "err2")
+        t2 = TmuxPane(self, f"TZ={tz} LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 "
+                      f"-n carol --no-discovery --utc -H {hist} 2>{err2}", 100, 20)
+        wait_bound_file(err2)
+        screen = t2.wait_pane("summer")
+        self.assertIn("2026-07-01 10:22:33Z alice (10.0.0.2:2425): summer", screen)
+
 
     def error_line_escapes(self, env):
         """The screen line, with its colour escapes, of an error the chat shows."""

@@ -61,6 +61,28 @@ class TestEcho(unittest.TestCase):
             c.sendto(payload, ("127.0.0.1", s.port))
             self.assertEqual(c.recvfrom(70000)[0], payload)
 
+    def test_bursts_of_equal_datagrams_get_one_reply_each_in_order(self):
+        # The io_uring backend sends a peer's equal-sized replies of one
+        # batch as one GSO send: the client must still see each reply as
+        # its own datagram, in order, with nothing merged or lost; a reply
+        # of another size ends a run.
+        for mode, extra in (("pure", 0), ("stamp", 30)):
+            s = self.server("-m", mode, "-q")
+            c = udp_socket(timeout=5)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sizes = [100] * 40 + [7] + [100] * 30 + [1400] * 20
+            for burst in range(3):
+                for i, n in enumerate(sizes):
+                    c.sendto(b"%03d" % i + bytes([65 + burst]) * (n - 3), ("127.0.0.1", s.port))
+                for i, n in enumerate(sizes):
+                    data = c.recvfrom(70000)[0]
+                    self.assertEqual(len(data), n + extra, (mode, burst, i))
+                    self.assertEqual(data[extra:extra + 3], b"%03d" % i)
+            self.assertEqual(s.stop(), 0)
+            total = 3 * len(sizes)
+            self.assertIn(b"%d datagrams" % total, s.proc.err())
+            self.assertIn(b"%d replies" % total, s.proc.err())
+
     def test_hostile_bytes_are_escaped_in_the_log(self):
         s = self.server()
         c = udp_socket()
@@ -224,8 +246,10 @@ class TestEcho(unittest.TestCase):
         # machine where other jobs took most of both cores: a server without
         # CPU cannot even receive, and the kernel drops what it cannot queue).
         s = self.server("-m", "pure", "-q")
-        floods = [udpkit("bench", "-q", "--json", "--rate", "2000000", "-d", "600", "127.0.0.1", s.port)
-                  for _ in range(2)]
+        # --no-gso: the flooders send as they did when these figures were
+        # taken (sendmmsg); with GSO one client floods harder.
+        floods = [udpkit("bench", "-q", "--json", "--no-gso", "--rate", "2000000", "-d", "600", "127.0.0.1",
+                         s.port) for _ in range(2)]
         try:
             self.wait_queue(s.port)  # the flood has reached the server
             victim = udp_socket()
@@ -504,3 +528,124 @@ class TestEchoPeers(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OnBackend:
+    """Runs a test class's echo servers on one I/O backend: UDPKIT_ECHO_IO
+    is the default of --io, inherited by every echo the tests start."""
+    IO = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls._saved = os.environ.get("UDPKIT_ECHO_IO")
+        os.environ["UDPKIT_ECHO_IO"] = cls.IO
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls._saved is None:
+            os.environ.pop("UDPKIT_ECHO_IO", None)
+        else:
+            os.environ["UDPKIT_ECHO_IO"] = cls._saved
+
+
+# TestEcho and TestEchoPeers run as shipped, --io auto: on io_uring where
+# the kernel has it (test_auto_picks_io_uring_where_the_kernel_has_it says
+# which), on recvmmsg where not. These run every one of their tests again
+# on recvmmsg/sendmmsg.
+class TestEchoMmsg(OnBackend, TestEcho):
+    IO = "mmsg"
+
+
+class TestEchoPeersMmsg(OnBackend, TestEchoPeers):
+    IO = "mmsg"
+
+
+def deny_io_uring_setup():
+    """preexec_fn: a seccomp filter that fails io_uring_setup (syscall 425
+    on every architecture) with EPERM, as a container's default profile or
+    a systemd SystemCallFilter does; kernel.io_uring_disabled=2 fails it
+    the same way (not set here: it is machine-wide)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class Filter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                    ("k", ctypes.c_uint)]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
+
+    insns = (Filter * 4)(Filter(0x20, 0, 0, 0),  # ld [nr]
+                         Filter(0x15, 0, 1, 425),  # jeq io_uring_setup
+                         Filter(0x06, 0, 0, 0x00050000 | 1),  # ret ERRNO(EPERM)
+                         Filter(0x06, 0, 0, 0x7FFF0000))  # ret ALLOW
+    prog = Prog(4, insns)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "no_new_privs")
+    if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, FILTER
+        raise OSError(ctypes.get_errno(), "seccomp")
+
+
+class TestEchoIo(unittest.TestCase):
+    def test_auto_says_which_backend_at_start(self):
+        p = udpkit("echo", "-p", "0", "-q")
+        try:
+            p.wait_bound()
+            self.assertRegex(p.err(), rb"udpkit echo: io: (io_uring \(|recvmmsg/sendmmsg \(io_uring: )")
+        finally:
+            p.kill()
+
+    def test_auto_picks_io_uring_where_the_kernel_has_it(self):
+        # Where io_uring is usable, --io uring starts; then auto (TestEcho's
+        # servers) must have picked it.
+        env = dict(os.environ)
+        env.pop("UDPKIT_ECHO_IO", None)
+        u = udpkit("echo", "-p", "0", "-q", "--io", "uring", env=env)
+        try:
+            u.wait_bound()
+        except AssertionError:
+            self.skipTest("io_uring is not usable here: " + u.err().decode(errors="replace"))
+        finally:
+            u.kill()
+        p = udpkit("echo", "-p", "0", "-q", env=env)
+        try:
+            p.wait_bound()
+            self.assertIn(b"udpkit echo: io: io_uring (", p.err())
+        finally:
+            p.kill()
+
+    def test_mmsg_is_chosen_when_asked(self):
+        p = udpkit("echo", "-p", "0", "-q", "--io", "mmsg")
+        try:
+            p.wait_bound()
+            self.assertIn(b"io: recvmmsg/sendmmsg (io_uring: not asked for)", p.err())
+        finally:
+            p.kill()
+
+    def test_without_io_uring_auto_falls_back_and_uring_refuses(self):
+        if os.uname().machine not in ("x86_64", "aarch64"):
+            self.skipTest("the seccomp filter is written for x86_64 and aarch64")
+        env = dict(os.environ)
+        env.pop("UDPKIT_ECHO_IO", None)
+        p = subprocess.Popen([harness.BIN, "echo", "-p", "0", "-m", "pure", "-q"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=deny_io_uring_setup)
+        try:
+            err = b""
+            while b"bound on" not in err:
+                line = p.stderr.readline()
+                self.assertTrue(line, err)
+                err += line
+            self.assertIn(b"io: recvmmsg/sendmmsg (io_uring: io_uring is disabled", err)
+            port = int(err.split(b"bound on ")[1].split()[1])
+            c = udp_socket()
+            c.sendto(b"still served", ("127.0.0.1", port))
+            self.assertEqual(c.recvfrom(100)[0], b"still served")
+        finally:
+            p.kill()
+            p.wait(10)
+            p.stderr.close()
+        r = subprocess.run([harness.BIN, "echo", "-p", "0", "--io", "uring"], env=env,
+                           capture_output=True, timeout=30, preexec_fn=deny_io_uring_setup)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"--io uring: io_uring is disabled (sysctl or seccomp)", r.stderr)

@@ -97,11 +97,8 @@ class TestSend(unittest.TestCase):
         env = dict(os.environ, TUTORIAL_HOST="127.0.0.1", TUTORIAL_PORT=str(port))
         srv = harness.Proc([harness.python3(), server], env=env)
         try:
-            r = None
-            for _ in range(50):  # the tutorial's server says nothing when bound
-                r = send(port, "你好\n".encode(), "-W", "0.2", "-r", "0")
-                if r.returncode == 0:
-                    break
+            harness.wait_udp_bound(port)  # the tutorial's server says nothing when bound
+            r = send(port, "你好\n".encode())
             self.assertEqual(r.returncode, 0, r.stdout)
             self.assertRegex(r.stdout.decode(), r"reply from 127\.0\.0\.1:%d \(\d+ bytes, .*\): 【.{24}你好" % port)
         finally:

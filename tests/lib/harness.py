@@ -135,6 +135,33 @@ def free_udp_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def udp_bound(port):
+    """True when some socket of this namespace is bound to UDP port (any
+    address), as the kernel lists them in /proc/net/udp and udp6."""
+    for path in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    local = line.split()[1]
+                    if int(local.rsplit(":", 1)[1], 16) == port:
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def wait_udp_bound(port, timeout=30):
+    """Waits until a peer that does not say when it is ready (the tutorial's
+    programs, nc, socat) has bound its UDP port: python alone can take
+    seconds to start on a busy machine."""
+    deadline = time.monotonic() + timeout * SLOW
+    while not udp_bound(port):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing bound UDP port {port} within {timeout * SLOW:.0f} s")
+        time.sleep(0.02)
+
+
 def require_root(test):
     if os.geteuid() != 0:
         raise unittest.SkipTest("needs root (network namespaces)")

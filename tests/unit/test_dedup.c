@@ -72,6 +72,48 @@ static void test_hold_time(void **state)
 	uk_dedup_free(&d);
 }
 
+/* A sender that restarted and counts from 1 again (iptux) announces
+ * itself with BR_ENTRY number 1: its numbers from 1 on are new again,
+ * another sender's are not, and the table stays sound through wraps. */
+static void test_forget_from_restarted_sender(void **state)
+{
+	struct uk_dedup d;
+	struct uk_addr a = addr("192.0.2.1:2426"), b = addr("192.0.2.2:2426");
+	(void)state;
+
+	assert_int_equal(uk_dedup_init(&d, 8, 0), 0);
+	for (uint64_t i = 1; i <= 5; i++) {
+		assert_true(uk_dedup_check(&d, &a, i, T0 + i));
+		assert_true(uk_dedup_check(&d, &b, i, T0 + i));
+	}
+	/* A clock-numbered sender's entry is above all it sent: nothing. */
+	assert_int_equal(uk_dedup_forget_from(&d, &a, 1000), 0);
+	assert_true(uk_dedup_seen(&d, &a, 5, T0 + 10));
+	/* The ring holds the last 8: a and b's 2 to 5. */
+	assert_int_equal(uk_dedup_forget_from(&d, &a, 3), 3);
+	assert_true(uk_dedup_seen(&d, &a, 2, T0 + 10));
+	assert_int_equal(uk_dedup_forget_from(&d, &a, 1), 1);
+	for (uint64_t i = 1; i <= 5; i++) {
+		assert_false(uk_dedup_seen(&d, &a, i, T0 + 10));
+		assert_int_equal(uk_dedup_seen(&d, &b, i, T0 + 10), i >= 2);
+	}
+	/* The new run's numbers are taken, and remembered again. */
+	for (uint64_t i = 1; i <= 20; i++) {
+		assert_true(uk_dedup_check(&d, &a, i, T0 + 20 + i));
+		assert_false(uk_dedup_check(&d, &a, i, T0 + 20 + i));
+	}
+	assert_int_equal(d.count, 8);
+	assert_true(max_chain(&d) <= 8);
+	/* One message taken back (a --sync whose fdatasync() failed). */
+	assert_true(uk_dedup_forget(&d, &a, 20));
+	assert_false(uk_dedup_forget(&d, &a, 20));
+	assert_false(uk_dedup_forget(&d, &b, 20));
+	assert_false(uk_dedup_seen(&d, &a, 20, T0 + 41));
+	assert_true(uk_dedup_seen(&d, &a, 19, T0 + 41));
+	assert_true(uk_dedup_check(&d, &a, 20, T0 + 41));
+	uk_dedup_free(&d);
+}
+
 static void test_full_evicts_oldest(void **state)
 {
 	struct uk_dedup d;
@@ -149,6 +191,7 @@ int main(void)
 	    cmocka_unit_test(test_new_then_duplicate),
 	    cmocka_unit_test(test_hold_time),
 	    cmocka_unit_test(test_full_evicts_oldest),
+	    cmocka_unit_test(test_forget_from_restarted_sender),
 	    cmocka_unit_test(test_chosen_packet_numbers_do_not_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

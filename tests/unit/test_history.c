@@ -81,6 +81,25 @@ static void test_format_exact(void **state)
 	    line, "2026-11-26T10:22:33.123Z\trecv\t10.0.0.2:2425\tal\\tice\t42\t8\thi\\nthere\n");
 }
 
+/* A nick is a name: a joiner or another invisible character in it is
+ * escaped in the file as on screen (uk_text_escape_name), while the same
+ * joiner in the text, which shapes emoji, stays; both read back exact. */
+static void test_nick_invisible_escaped(void **state)
+{
+	struct uk_history_entry e = entry(UK_HIST_RECV, "10.0.0.2:2425", "b\xe2\x80\x8dob", 42,
+					  "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", 11);
+	char line[512];
+	(void)state;
+	assert_true(uk_history_format(&e, line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "\tb\\u200dob\t42\t11\t"));
+	assert_non_null(strstr(line, "\xe2\x80\x8d\xf0\x9f\x92\xbb\n"));
+	roundtrip(&e);
+	e = entry(UK_HIST_RECV, "10.0.0.2:2425", "bo\xe2\x80\x8b\xef\xb8\x8f", 1, "x", 1);
+	assert_true(uk_history_format(&e, line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "\tbo\\u200b\\ufe0f\t"));
+	roundtrip(&e);
+}
+
 static void test_roundtrip_any_bytes(void **state)
 {
 	unsigned char all[600];
@@ -527,7 +546,12 @@ static void test_writer_full_then_recovers(void **state)
 	assert_int_equal(uk_history_writer_append(w, &e, &why), -EFBIG);
 	e = entry(UK_HIST_RECV, "127.0.0.1:1", "n", 3, big, sizeof(big));
 	assert_int_equal(uk_history_writer_append(w, &e, &why), -EFBIG);
+	/* The check line (after a failed sync) fails the same way, then
+	 * syncs once the file takes writes: a comment, never an event. */
+	assert_int_equal(uk_history_writer_check(w), -EFBIG);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(uk_history_writer_check(w), 0);
+	assert_false(uk_history_writer_dirty(w));
 	e = entry(UK_HIST_RECV, "127.0.0.1:1", "n", 4, "after", 5);
 	append_ok(w, &e);
 	assert_int_equal(uk_history_writer_close(w), 0);
@@ -571,6 +595,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_format_exact),
 	    cmocka_unit_test(test_roundtrip_any_bytes),
+	    cmocka_unit_test(test_nick_invisible_escaped),
 	    cmocka_unit_test(test_format_rejects),
 	    cmocka_unit_test(test_parse_rejects),
 	    cmocka_unit_test(test_every_prefix_is_rejected),

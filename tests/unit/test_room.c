@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "udpkit/replay.h"
@@ -273,6 +274,270 @@ static void test_replay_eviction(void **state)
 	uk_replay_free(&r);
 }
 
+/* The timestamp bound: inside the window, a datagram sent more than
+ * UK_REPLAY_MAX_AGE_MS before its session's newest is refused. */
+static void test_replay_time_bound(void **state)
+{
+	(void)state;
+	struct uk_replay r;
+	assert_int_equal(uk_replay_init(&r, 4), 0);
+	assert_int_equal(uk_replay_check_at(&r, sess_a, 1, 1000, 1), UK_REPLAY_FRESH);
+	assert_int_equal(uk_replay_check_at(&r, sess_a, 3, 1000 + UK_REPLAY_MAX_AGE_MS + 1, 2),
+			 UK_REPLAY_FRESH);
+	/* Number 2 was never seen, but it is from too long before. */
+	assert_int_equal(uk_replay_check_at(&r, sess_a, 2, 1000, 3), UK_REPLAY_STALE);
+	assert_int_equal(uk_replay_check_at(&r, sess_a, 2, 1001, 3), UK_REPLAY_FRESH);
+	assert_int_equal(uk_replay_check_at(&r, sess_a, 2, 1001, 3), UK_REPLAY_DUPLICATE);
+	uk_replay_free(&r);
+}
+
+/* A session started at a number has every number up to it taken. */
+static void test_replay_start(void **state)
+{
+	(void)state;
+	struct uk_replay r;
+	assert_int_equal(uk_replay_init(&r, 4), 0);
+	uk_replay_start(&r, sess_a, 100, 5, 1);
+	assert_true(uk_replay_known(&r, sess_a));
+	for (uint64_t n = 1; n <= 100; n++)
+		assert_int_not_equal(uk_replay_check(&r, sess_a, n, 2), UK_REPLAY_FRESH);
+	assert_int_equal(uk_replay_check(&r, sess_a, 101, 2), UK_REPLAY_FRESH);
+	uk_replay_start(&r, sess_b, 0, 5, 1); /* 0 is no number: ignored */
+	assert_false(uk_replay_known(&r, sess_b));
+	uk_replay_free(&r);
+}
+
+/* ---- the member protocol on a virtual clock: two members and a wire ---- */
+
+#define WIRE_MAX 64
+struct wire {
+	struct {
+		struct uk_addr to;
+		uint8_t d[2048];
+		size_t n;
+	} q[WIRE_MAX];
+	size_t n;
+};
+
+static void wire_send(void *ctx, const struct uk_addr *to, const void *data, size_t len)
+{
+	struct wire *w = ctx;
+	assert_true(w->n < WIRE_MAX && len <= sizeof(w->q[0].d));
+	w->q[w->n].to = *to;
+	memcpy(w->q[w->n].d, data, len);
+	w->q[w->n++].n = len;
+}
+
+struct member {
+	struct uk_room r;
+	struct uk_addr addr;
+	struct wire out;
+};
+
+static void member_init(struct member *m, const char *room, uint16_t port, uint64_t now)
+{
+	struct uk_room_key *k;
+	memset(m, 0, sizeof(*m));
+	uk_addr_loopback(&m->addr, AF_INET, port);
+	assert_int_equal(uk_room_key_from_raw(&k, room, raw_key), 0);
+	assert_int_equal(uk_room_init(&m->r, k, 0, wire_send, &m->out, now), 0);
+}
+
+/* Delivers everything `from` has queued to `to`; returns how many payloads
+ * `to` delivered, the last in last/last_n. */
+static int flush(struct member *from, struct member *to, uint64_t now, char *last, size_t cap)
+{
+	int delivered = 0;
+	for (size_t i = 0; i < from->out.n; i++) {
+		const uint8_t *p;
+		size_t n;
+		if (uk_room_receive(&to->r, &from->addr, from->out.q[i].d, from->out.q[i].n, now,
+				    &p, &n) == 1) {
+			delivered++;
+			if (last) {
+				size_t k = n < cap - 1 ? n : cap - 1;
+				memcpy(last, p, k);
+				last[k] = 0;
+			}
+		}
+	}
+	from->out.n = 0;
+	return delivered;
+}
+
+static int receive_one(struct member *m, const struct member *from, const uint8_t *d, size_t n,
+		       uint64_t now)
+{
+	const uint8_t *p;
+	size_t pn;
+	return uk_room_receive(&m->r, &from->addr, d, n, now, &p, &pn);
+}
+
+static void test_room_protocol_challenge_and_replay(void **state)
+{
+	(void)state;
+	struct member a, b;
+	uint8_t entry[2048], msg[2048];
+	const uint8_t *out;
+	char last[64];
+	long ne, nm;
+	uint64_t t = 1000000000;
+
+	member_init(&a, "team", 1, t);
+	member_init(&b, "team", 2, t);
+	/* A announces (resendable) and says something (not resendable). */
+	ne = uk_room_seal_data(&a.r, true, "entry", 5, t, &out);
+	assert_true(ne > 0);
+	memcpy(entry, out, (size_t)ne);
+	nm = uk_room_seal_data(&a.r, false, "hello", 5, t, &out);
+	memcpy(msg, out, (size_t)nm);
+	/* B does not know A's session: nothing delivered, one challenge. */
+	assert_int_equal(receive_one(&b, &a, entry, (size_t)ne, t), 0);
+	assert_int_equal(receive_one(&b, &a, msg, (size_t)nm, t), 0);
+	assert_int_equal(b.r.stats.unverified, 2);
+	assert_int_equal(b.out.n, 1);
+	assert_int_equal(b.out.q[0].n, UK_ROOM_OVERHEAD + UK_ROOM_SESSION_LEN);
+	assert_true(uk_addr_equal(&b.out.q[0].to, &a.addr));
+	/* A answers and resends the entry only; B then delivers it. */
+	assert_int_equal(flush(&b, &a, t, NULL, 0), 0);
+	assert_int_equal(a.r.stats.answers, 1);
+	assert_int_equal(a.out.n, 2);
+	assert_int_equal(flush(&a, &b, t, last, sizeof(last)), 1);
+	assert_string_equal(last, "entry");
+	assert_int_equal(b.r.stats.verified, 1);
+	/* The originals, sent before the proof, are refused now too. */
+	assert_int_equal(receive_one(&b, &a, entry, (size_t)ne, t), 0);
+	assert_int_equal(receive_one(&b, &a, msg, (size_t)nm, t), 0);
+	/* A's next message arrives once; its replay does not. */
+	nm = uk_room_seal_data(&a.r, false, "again", 5, t, &out);
+	memcpy(msg, out, (size_t)nm);
+	assert_int_equal(receive_one(&b, &a, msg, (size_t)nm, t), 1);
+	assert_int_equal(receive_one(&b, &a, msg, (size_t)nm, t), 0);
+	assert_int_equal(b.r.stats.replayed, 3);
+	assert_int_equal(b.out.n, 0); /* a replay is not challenged again */
+
+	/* B restarts: the captured message is challenged, not delivered... */
+	uk_room_free(&b.r);
+	member_init(&b, "team", 2, t);
+	assert_int_equal(receive_one(&b, &a, msg, (size_t)nm, t), 0);
+	assert_int_equal(b.out.n, 1);
+	/* ...a challenge aimed at an ended run of A's is not answered... */
+	{
+		struct member old;
+		member_init(&old, "team", 1, t);
+		struct wire saved = b.out;
+		assert_int_equal(flush(&b, &old, t, NULL, 0), 0);
+		assert_int_equal(old.out.n, 0);
+		assert_int_equal(old.r.stats.replayed, 1);
+		uk_room_free(&old.r);
+		b.out = saved;
+	}
+	/* ...A answers; the captured one stays refused after the proof. */
+	assert_int_equal(flush(&b, &a, t, NULL, 0), 0);
+	flush(&a, &b, t, NULL, 0);
+	assert_int_equal(b.r.stats.verified, 1);
+	assert_int_equal(receive_one(&b, &a, msg, (size_t)nm, t), 0);
+	/* Answers are rate-limited: a replayed challenge within 0.5 s is not
+	 * answered twice. */
+	assert_int_equal(receive_one(&b, &a, msg, (size_t)nm, t), 0);
+	assert_int_equal(b.out.n, 0);
+
+	/* Own datagrams, another room's, clear ones and forgeries: counted. */
+	struct member c;
+	member_init(&c, "other", 3, t);
+	nm = uk_room_seal_data(&c.r, false, "x", 1, t, &out);
+	memcpy(msg, out, (size_t)nm);
+	assert_int_equal(receive_one(&b, &c, msg, (size_t)nm, t), 0);
+	assert_int_equal(b.r.stats.other_room, 1);
+	assert_int_equal(receive_one(&b, &c, (const uint8_t *)"1:2:u:h:32:hi", 13, t), 0);
+	assert_int_equal(b.r.stats.clear, 1);
+	nm = uk_room_seal_data(&b.r, false, "mine", 4, t, &out);
+	memcpy(msg, out, (size_t)nm);
+	assert_int_equal(receive_one(&b, &b, msg, (size_t)nm, t), 0);
+	assert_int_equal(b.r.stats.own, 1);
+	msg[nm - 1] ^= 1;
+	assert_int_equal(receive_one(&a, &b, msg, (size_t)nm, t), 0);
+	assert_int_equal(a.r.stats.forged, 1);
+	uk_room_free(&c.r);
+	uk_room_free(&a.r);
+	uk_room_free(&b.r);
+}
+
+/* Presence packets are resent only while recent (UK_ROOM_RESEND_NS). */
+static void test_room_resend_only_recent(void **state)
+{
+	(void)state;
+	struct member a, b;
+	const uint8_t *out;
+	uint64_t t = 1;
+
+	member_init(&a, "team", 1, t);
+	member_init(&b, "team", 2, t);
+	assert_true(uk_room_seal_data(&a.r, true, "old entry", 9, t, &out) > 0);
+	t += UK_ROOM_RESEND_NS + 1;
+	long n = uk_room_seal_data(&a.r, true, "new entry", 9, t, &out);
+	uint8_t d[256];
+	memcpy(d, out, (size_t)n);
+	assert_int_equal(receive_one(&b, &a, d, (size_t)n, t), 0);
+	flush(&b, &a, t, NULL, 0);
+	assert_int_equal(a.r.stats.resent, 1);
+	char last[32];
+	assert_int_equal(flush(&a, &b, t, last, sizeof(last)), 1);
+	assert_string_equal(last, "new entry");
+	uk_room_free(&a.r);
+	uk_room_free(&b.r);
+}
+
+/* A datagram with our tag that does not authenticate gets a sealed notice
+ * back, which the other key cannot open either: a member with a wrong
+ * passphrase hears of it. Two keys answering each other stop after
+ * UK_ROOM_NOTICES each. */
+static void test_room_notice_bounded(void **state)
+{
+	(void)state;
+	struct member a, w;
+	struct uk_room_key *k;
+	static const uint8_t wrong_key[32] = "another passphrase's key bytes!";
+	const uint8_t *out;
+	uint64_t t = 1;
+
+	member_init(&a, "team", 1, t);
+	memset(&w, 0, sizeof(w));
+	uk_addr_loopback(&w.addr, AF_INET, 5);
+	assert_int_equal(uk_room_key_from_raw(&k, "team", wrong_key), 0);
+	assert_int_equal(uk_room_init(&w.r, k, 0, wire_send, &w.out, t), 0);
+	long n = uk_room_seal_data(&w.r, true, "entry", 5, t, &out);
+	uint8_t d[256];
+	memcpy(d, out, (size_t)n);
+	assert_int_equal(receive_one(&a, &w, d, (size_t)n, t), 0);
+	assert_int_equal(a.r.stats.forged, 1);
+	assert_int_equal(a.out.n, 1);
+	assert_int_equal(a.out.q[0].n, UK_ROOM_OVERHEAD); /* an empty notice */
+	for (int round = 0; round < 100 && (a.out.n || w.out.n); round++) {
+		t += UK_ROOM_LIMIT_NS;
+		flush(&a, &w, t, NULL, 0);
+		flush(&w, &a, t, NULL, 0);
+	}
+	assert_int_equal(a.out.n + w.out.n, 0);
+	assert_int_equal(a.r.stats.notices_sent, UK_ROOM_NOTICES);
+	assert_int_equal(w.r.stats.notices_sent, UK_ROOM_NOTICES);
+	assert_true(w.r.stats.forged >= 1);
+	assert_int_equal(a.r.stats.opened + w.r.stats.opened, 0);
+	/* A notice under the right key is counted and ignored. */
+	struct member b;
+	member_init(&b, "team", 2, t);
+	n = uk_room_seal_data(&b.r, false, "x", 1, t, &out);
+	memcpy(d, out, (size_t)n);
+	d[n - 1] ^= 1;
+	assert_int_equal(receive_one(&a, &b, d, (size_t)n, t), 0);
+	assert_int_equal(flush(&a, &b, t, NULL, 0), 0);
+	assert_int_equal(b.r.stats.notices, 1);
+	assert_int_equal(b.out.n, 0);
+	uk_room_free(&a.r);
+	uk_room_free(&w.r);
+	uk_room_free(&b.r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +552,11 @@ int main(void)
 	    cmocka_unit_test(test_replay_window),
 	    cmocka_unit_test(test_replay_every_number_once),
 	    cmocka_unit_test(test_replay_eviction),
+	    cmocka_unit_test(test_replay_time_bound),
+	    cmocka_unit_test(test_replay_start),
+	    cmocka_unit_test(test_room_protocol_challenge_and_replay),
+	    cmocka_unit_test(test_room_resend_only_recent),
+	    cmocka_unit_test(test_room_notice_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,592 @@
+/* echo_uring.c: the echo worker's io_uring backend (see include/udpkit/echo.h).
+ * One multishot recvmsg fills a ring of provided buffers; each completion
+ * becomes a batch slot pointing into its buffer, uk_echo_process() decides
+ * (the same code as the recvmmsg backend), and each reply is a sendmsg SQE
+ * straight from that buffer (a peer's equal-sized replies in a batch: one
+ * UDP GSO sendmsg over their buffers), which goes back to the ring once
+ * the io_uring_enter() that submitted it returns (MSG_DONTWAIT: the send
+ * is done by then). The stamp is written in front of the payload, over the
+ * recvmsg header and the sender's address (copied out first), so no
+ * payload is copied in any mode. Replies are submitted once per batch, in
+ * the same io_uring_enter() that waits for the next datagrams. Measured
+ * against the recvmmsg backend and the limit probes in bench/README.md. */
+#include <errno.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "udpkit/echo.h"
+
+#define BGID 1
+#define RECV_TAG UINT64_MAX
+#define WAKE_TAG (UINT64_MAX - 1)
+#define NAME_ROOM ((size_t)UK_ECHO_URING_NAME_ROOM)
+#define CONTROL_ROOM ((size_t)UK_PKTINFO_SPACE * 2)
+/* Buffers in the ring: as many as fit in BUF_BUDGET (a power of two, as
+ * the ring requires), between NBUF_MIN and NBUF_MAX. Only the pages the
+ * kernel writes become resident: small datagrams touch one page each. */
+#define BUF_BUDGET (8u << 20)
+#define NBUF_MIN 64u
+#define NBUF_MAX 1024u
+
+/* One send in flight (a reply, or a GSO run of them), kept by its first
+ * buffer's id until that buffer is used again. */
+struct pending {
+	struct msghdr mh;
+	struct iovec iov;
+	struct uk_addr peer;
+	unsigned segs; /* replies in this send (GSO segments when > 1) */
+	size_t bytes;
+	unsigned char control[CONTROL_ROOM + 32]; /* pktinfo, UDP_SEGMENT */
+};
+
+struct uk_echo_uring {
+	struct io_uring ring;
+	bool ring_up;
+	struct io_uring_buf_ring *br;
+	size_t br_bytes;
+	unsigned char *bufs;
+	size_t buf_size, controllen;
+	unsigned nbuf, free_bufs;
+	/* Buffers whose replies were queued: back to the ring once the next
+	 * io_uring_enter() has sent them. */
+	unsigned short *queued;
+	unsigned nqueued;
+	struct iovec *iovs; /* GSO sends' iovecs, until the next enter */
+	unsigned niovs;
+	bool gso;
+	struct pending *sends; /* one per buffer id */
+	struct msghdr recv_mh; /* the multishot recvmsg's layout */
+	unsigned short bids[UK_BATCH_MAX];
+	const char *mode;
+	int wake_fd;
+	eventfd_t wake_value;
+};
+
+size_t uk_echo_uring_headroom(size_t controllen)
+{
+	return sizeof(struct io_uring_recvmsg_out) + NAME_ROOM + controllen;
+}
+
+bool uk_echo_uring_slot(struct uk_batch_slot *s, unsigned char *buf, int res, size_t namelen,
+			size_t controllen, size_t max_size)
+{
+	struct io_uring_recvmsg_out o;
+	size_t head = sizeof(o) + namelen + controllen, in_buf;
+	struct msghdr m = {0};
+
+	if (res < 0 || (size_t)res < head || (sizeof(o) + namelen) % _Alignof(struct cmsghdr) != 0)
+		return false;
+	memcpy(&o, buf, sizeof(o));
+	if (o.namelen > sizeof(s->peer.u) || o.controllen > controllen)
+		return false;
+	in_buf = (size_t)res - head;
+	/* With MSG_TRUNC the kernel reports the datagram's real size. */
+	s->wire_len = o.payloadlen;
+	s->truncated = (o.flags & MSG_TRUNC) || o.payloadlen > max_size || in_buf < o.payloadlen;
+	s->len = in_buf < max_size ? in_buf : max_size;
+	if (!s->truncated)
+		s->len = o.payloadlen;
+	s->data = buf + head;
+	memset(&s->peer, 0, sizeof(s->peer));
+	memcpy(&s->peer.u, buf + sizeof(o), o.namelen < namelen ? o.namelen : namelen);
+	s->peer.len = o.namelen;
+	m.msg_control = buf + sizeof(o) + namelen;
+	m.msg_controllen = o.controllen;
+	s->has_dst = o.controllen > 0 && uk_sock_pktinfo_parse(&m, &s->dst, &s->ifindex, 0);
+	s->send = false;
+	return true;
+}
+
+static struct io_uring_sqe *sqe_get(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe) { /* the submission queue is full: hand it to the kernel */
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	return sqe;
+}
+
+static void give_back(struct uk_echo_uring *u, unsigned bid)
+{
+	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->buf_size, (unsigned)u->buf_size,
+			      (unsigned short)bid, io_uring_buf_ring_mask(u->nbuf), 0);
+	io_uring_buf_ring_advance(u->br, 1);
+	u->free_bufs++;
+}
+
+static void arm_recv(struct uk_echo_uring *u)
+{
+	struct io_uring_sqe *sqe = sqe_get(&u->ring);
+
+	/* The socket is registered file 0. MSG_TRUNC: payloadlen is the
+	 * datagram's real size, so a cut one is detected. */
+	io_uring_prep_recvmsg_multishot(sqe, 0, &u->recv_mh, MSG_TRUNC);
+	sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	io_uring_sqe_set_data64(sqe, RECV_TAG);
+}
+
+/* Maps and registers the provided-buffer ring (liburing 2.3, Debian 12's,
+ * has no io_uring_setup_buf_ring()). */
+static int buffers_init(struct uk_echo_uring *u, size_t max_size)
+{
+	struct io_uring_buf_reg reg = {0};
+	int rc;
+
+	u->buf_size = (uk_echo_uring_headroom(u->controllen) + max_size + 63) & ~(size_t)63;
+	u->nbuf = NBUF_MAX;
+	while (u->nbuf > NBUF_MIN && (size_t)u->nbuf * u->buf_size > BUF_BUDGET)
+		u->nbuf /= 2;
+	u->br_bytes = u->nbuf * sizeof(struct io_uring_buf);
+	u->br = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (u->br == MAP_FAILED) {
+		u->br = NULL;
+		return -errno;
+	}
+	u->bufs = mmap(NULL, (size_t)u->nbuf * u->buf_size, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (u->bufs == MAP_FAILED) {
+		u->bufs = NULL;
+		return -errno;
+	}
+	u->sends = calloc(u->nbuf, sizeof(*u->sends));
+	u->queued = calloc(u->nbuf, sizeof(*u->queued));
+	u->iovs = calloc(u->nbuf, sizeof(*u->iovs));
+	if (!u->sends || !u->queued || !u->iovs)
+		return -ENOMEM;
+	reg.ring_addr = (unsigned long)u->br;
+	reg.ring_entries = u->nbuf;
+	reg.bgid = BGID;
+	rc = io_uring_register_buf_ring(&u->ring, &reg, 0);
+	if (rc < 0)
+		return rc;
+	io_uring_buf_ring_init(u->br);
+	for (unsigned i = 0; i < u->nbuf; i++)
+		give_back(u, i);
+	return 0;
+}
+
+void uk_echo_uring_free(struct uk_echo_uring *u)
+{
+	if (!u)
+		return;
+	if (u->ring_up)
+		io_uring_queue_exit(&u->ring);
+	if (u->wake_fd >= 0)
+		close(u->wake_fd);
+	if (u->br)
+		munmap(u->br, u->br_bytes);
+	if (u->bufs)
+		munmap(u->bufs, (size_t)u->nbuf * u->buf_size);
+	free(u->sends);
+	free(u->queued);
+	free(u->iovs);
+	free(u);
+}
+
+/* A ring of entries SQEs, single issuer with deferred task work where the
+ * kernel has them (6.1+): completions are processed only when we ask,
+ * with no task-work interrupts in between. */
+static int ring_init(struct io_uring *ring, unsigned entries, const char **mode)
+{
+	struct io_uring_params p = {.flags = IORING_SETUP_SINGLE_ISSUER |
+					     IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL};
+	int rc = io_uring_queue_init_params(entries, ring, &p);
+
+	*mode = "single issuer, deferred task work";
+	if (rc == -EINVAL) {
+		*mode = "plain";
+		rc = io_uring_queue_init(entries, ring, 0);
+	}
+	return rc;
+}
+
+int uk_echo_uring_init(struct uk_echo_uring **out, struct uk_echo_worker *w)
+{
+	struct uk_echo_uring *u = calloc(1, sizeof(*u));
+	int rc;
+
+	*out = NULL;
+	if (!u)
+		return -ENOMEM;
+	u->wake_fd = -1;
+	u->controllen = w->cfg.use_pktinfo ? CONTROL_ROOM : 0;
+	/* Sized for one send per buffer plus the receive: never full. */
+	rc = ring_init(&u->ring, NBUF_MAX, &u->mode);
+	if (rc < 0)
+		goto fail;
+	u->ring_up = true;
+	rc = io_uring_register_files(&u->ring, &w->fd, 1);
+	if (rc < 0)
+		goto fail;
+	(void)io_uring_register_ring_fd(&u->ring); /* saves an fd lookup per call; optional */
+	rc = buffers_init(u, w->cfg.max_size);
+	if (rc < 0)
+		goto fail;
+	u->gso = w->cfg.gso;
+	u->recv_mh.msg_namelen = NAME_ROOM;
+	u->recv_mh.msg_controllen = u->controllen;
+	u->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (u->wake_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	*out = u;
+	return 0;
+fail:
+	uk_echo_uring_free(u);
+	return rc;
+}
+
+/* Replies one sendmsg may carry as UDP_SEGMENT (GSO) segments: the
+ * kernel's limit (UDP_MAX_SEGMENTS) is 64 on older kernels. */
+#define GSO_MAX 64
+/* Room for the whole sendmsg payload: an IPv4 datagram's. */
+#define GSO_BYTES 65507
+/* Segments no larger than fit a 1500-byte MTU (IPv6), so that any usual
+ * path takes them; larger replies go one by one. */
+#define GSO_SEG_MAX 1452
+
+/* Whether slot b's reply can ride in the same GSO send as slot a's: same
+ * peer, same source, same size. */
+static bool same_flow(const struct uk_batch_slot *a, const struct uk_batch_slot *b)
+{
+	return b->send && a->out_len == b->out_len && a->has_dst == b->has_dst &&
+	       uk_addr_equal(&a->peer, &b->peer) &&
+	       (!a->has_dst || uk_addr_equal(&a->dst, &b->dst));
+}
+
+/* One sendmsg SQE for the replies of slots first..first+k-1 (k > 1: one
+ * GSO send, each reply a segment of out_len bytes). */
+static void queue_send(struct uk_echo_uring *u, struct uk_echo_worker *w, int first, int k)
+{
+	struct uk_batch_slot *s = &w->batch.slots[first];
+	struct pending *p = &u->sends[u->bids[first]];
+	struct io_uring_sqe *sqe;
+	size_t ctl = 0;
+
+	p->peer = s->peer;
+	p->segs = (unsigned)k;
+	p->bytes = s->out_len * (size_t)k;
+	p->mh = (struct msghdr){.msg_name = &p->peer.u, .msg_namelen = p->peer.len};
+	if (k == 1) {
+		p->iov.iov_base = (void *)s->out;
+		p->iov.iov_len = s->out_len;
+		p->mh.msg_iov = &p->iov;
+	} else {
+		/* The segments' iovecs come from a pool used until the next
+		 * io_uring_enter(), which copies them. */
+		p->mh.msg_iov = u->iovs + u->niovs;
+		for (int i = first; i < first + k; i++) {
+			u->iovs[u->niovs].iov_base = (void *)w->batch.slots[i].out;
+			u->iovs[u->niovs++].iov_len = w->batch.slots[i].out_len;
+		}
+	}
+	p->mh.msg_iovlen = (size_t)k;
+	if (w->cfg.use_pktinfo && s->has_dst)
+		ctl = uk_sock_pktinfo_cmsg(p->control, sizeof(p->control), &s->dst, s->ifindex);
+	if (k > 1) {
+		struct cmsghdr *c = (struct cmsghdr *)(p->control + ctl);
+		uint16_t seg = (uint16_t)s->out_len;
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(seg));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		ctl += CMSG_SPACE(sizeof(seg));
+	}
+	p->mh.msg_control = ctl ? p->control : NULL;
+	p->mh.msg_controllen = ctl;
+	sqe = sqe_get(&u->ring);
+	/* MSG_DONTWAIT: the send is done (or failed with EAGAIN, not parked
+	 * in the kernel) when io_uring_enter() returns, so the buffers can go
+	 * back then; success posts no completion. */
+	io_uring_prep_sendmsg(sqe, 0, &p->mh, MSG_DONTWAIT);
+	sqe->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
+	io_uring_sqe_set_data64(sqe, u->bids[first]);
+	for (int i = first; i < first + k; i++)
+		u->queued[u->nqueued++] = u->bids[i];
+	w->stats.replies += (uint64_t)k;
+	w->stats.reply_bytes += p->bytes;
+}
+
+/* Queues the replies uk_echo_process() decided for the n slots, from
+ * their buffers; the others go back to the ring once logged. Runs of
+ * replies to one peer with equal sizes (a client's burst) go as one GSO
+ * send when u->gso. */
+static void queue_replies(struct uk_echo_uring *u, struct uk_echo_worker *w, int n)
+{
+	for (int i = 0; i < n;) {
+		struct uk_batch_slot *s = &w->batch.slots[i];
+		int k = 1;
+		if (!s->send) {
+			i++;
+			continue;
+		}
+		if (u->gso && s->out_len > 0 && s->out_len <= GSO_SEG_MAX)
+			while (i + k < n && k < GSO_MAX &&
+			       s->out_len * (size_t)(k + 1) <= GSO_BYTES &&
+			       same_flow(s, &w->batch.slots[i + k]))
+				k++;
+		queue_send(u, w, i, k);
+		i += k;
+	}
+}
+
+/* After an io_uring_enter() that submitted them: the queued replies are
+ * sent, their buffers go back to the ring. */
+static void requeue(struct uk_echo_uring *u)
+{
+	for (unsigned i = 0; i < u->nqueued; i++)
+		give_back(u, u->queued[i]);
+	u->nqueued = 0;
+	u->niovs = 0;
+}
+
+/* One batch of n received slots: decide, send the held replies that are
+ * due, queue and submit the replies, log, return unanswered buffers. */
+static void serve_batch(struct uk_echo_uring *u, struct uk_echo_worker *w, int n, uint64_t *next_ns)
+{
+	struct timespec wall;
+
+	w->pressure = n == (int)w->batch.count && uk_echo_backlogged(w->fd);
+	clock_gettime(CLOCK_REALTIME_COARSE, &wall);
+	uk_echo_process(w, n, uk_now_ns(), wall.tv_sec);
+	if (w->held_count)
+		uk_echo_send_held(w, uk_now_ns(), next_ns);
+	queue_replies(u, w, n);
+	if (w->cfg.on_batch) {
+		/* Out before the log: a reply's buffer returns to the ring only
+		 * when we reap its completion, after the log has read it. */
+		io_uring_submit(&u->ring);
+		w->cfg.on_batch(w->user, &w->batch, n, w->outcomes, w->verdicts);
+	}
+	for (int i = 0; i < n; i++)
+		if (!w->batch.slots[i].send)
+			give_back(u, u->bids[i]);
+}
+
+/* A send failed (success posts nothing): its replies were counted as
+ * sent. Its pending entry is intact until its buffer is used again. A GSO
+ * send the path refuses (a device without UDP segmentation or checksum
+ * offload: EIO; segments larger than the path's MTU: EINVAL) turns GSO
+ * off for this worker; those replies are lost, as a failed send's are. */
+static void send_failed(struct uk_echo_uring *u, struct uk_echo_worker *w,
+			const struct io_uring_cqe *cqe)
+{
+	const struct pending *p = &u->sends[cqe->user_data];
+
+	w->stats.replies -= p->segs;
+	w->stats.reply_bytes -= p->bytes;
+	w->stats.send_failed += p->segs;
+	if (p->segs > 1 && (cqe->res == -EIO || cqe->res == -EINVAL || cqe->res == -EMSGSIZE))
+		u->gso = false;
+}
+
+/* Stopping: the queued replies go out, failures are counted. */
+static void drain(struct uk_echo_uring *u, struct uk_echo_worker *w)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+
+	io_uring_submit(&u->ring);
+	(void)io_uring_get_events(&u->ring);
+	io_uring_for_each_cqe(&u->ring, head, cqe)
+	{
+		seen++;
+		if (cqe->user_data != RECV_TAG && cqe->user_data != WAKE_TAG)
+			send_failed(u, w, cqe);
+	}
+	io_uring_cq_advance(&u->ring, seen);
+	requeue(u);
+}
+
+/* Waits for completions (submitting what is queued), no longer than until
+ * next_ns when replies are held, or poll_ms when given. */
+static int wait_cqes(struct uk_echo_uring *u, uint64_t next_ns, int poll_ms)
+{
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts;
+	uint64_t left;
+	int rc;
+
+	if (!next_ns && poll_ms <= 0)
+		return io_uring_submit_and_wait(&u->ring, 1);
+	if (next_ns) {
+		uint64_t now = uk_now_ns();
+		left = next_ns > now ? next_ns - now : 0;
+		if (poll_ms > 0 && left > (uint64_t)poll_ms * 1000000u)
+			left = (uint64_t)poll_ms * 1000000u;
+	} else {
+		left = (uint64_t)poll_ms * 1000000u;
+	}
+	ts.tv_sec = (long long)(left / UK_NS_PER_SEC);
+	ts.tv_nsec = (long long)(left % UK_NS_PER_SEC);
+	rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+	return rc == -ETIME ? 0 : rc;
+}
+
+int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const atomic_bool *stop,
+		      int poll_ms)
+{
+	uint64_t next_ns = 0;
+	bool armed = true;
+	int rc = 0;
+
+	/* A read of the wake eventfd completes when the worker is told to stop. */
+	struct io_uring_sqe *sqe = sqe_get(&u->ring);
+	io_uring_prep_read(sqe, u->wake_fd, &u->wake_value, sizeof(u->wake_value), 0);
+	io_uring_sqe_set_data64(sqe, WAKE_TAG);
+	atomic_store(&w->wake_fd, u->wake_fd);
+	arm_recv(u);
+	while (!atomic_load_explicit(stop, memory_order_relaxed)) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		int n = 0;
+
+		rc = wait_cqes(u, w->held_count ? next_ns : 0, poll_ms);
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+			break;
+		rc = 0;
+		if (atomic_load_explicit(stop, memory_order_relaxed))
+			break; /* woken by uk_echo_worker_wake() */
+		/* The replies queued last round are sent: their buffers go
+		 * back (a failure's completion, below, comes before any new
+		 * receive into its buffer, so its length is still there). */
+		requeue(u);
+		io_uring_for_each_cqe(&u->ring, head, cqe)
+		{
+			seen++;
+			if (cqe->user_data == WAKE_TAG)
+				continue; /* the loop sees the stop flag */
+			if (cqe->user_data != RECV_TAG) {
+				send_failed(u, w, cqe);
+				continue;
+			}
+			if (!(cqe->flags & IORING_CQE_F_MORE))
+				armed = false; /* out of buffers, or an error: re-arm below */
+			if (cqe->res < 0) {
+				/* Transient: no buffer free, a queued ICMP error. */
+				if (cqe->res != -ENOBUFS && cqe->res != -EAGAIN &&
+				    cqe->res != -ECONNREFUSED && cqe->res != -ENOMEM &&
+				    cqe->res != -EINTR)
+					rc = cqe->res;
+				continue;
+			}
+			if (!(cqe->flags & IORING_CQE_F_BUFFER))
+				continue; /* the socket was shut down (stop) */
+			unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+			u->free_bufs--;
+			if (!uk_echo_uring_slot(&w->batch.slots[n],
+						u->bufs + (size_t)bid * u->buf_size, cqe->res,
+						NAME_ROOM, u->controllen, w->cfg.max_size)) {
+				give_back(u, bid);
+				continue;
+			}
+			u->bids[n++] = (unsigned short)bid;
+			if (n == (int)w->batch.count) {
+				serve_batch(u, w, n, &next_ns);
+				n = 0;
+			}
+		}
+		io_uring_cq_advance(&u->ring, seen);
+		if (n)
+			serve_batch(u, w, n, &next_ns);
+		if (rc < 0)
+			break;
+		if (w->held_count && next_ns && uk_now_ns() >= next_ns)
+			uk_echo_send_held(w, uk_now_ns(), &next_ns);
+		/* Out of buffers (the datagrams wait in the socket's queue):
+		 * send the replies now to have their buffers back, and re-arm. */
+		if (!armed) {
+			if (u->nqueued) {
+				io_uring_submit(&u->ring);
+				requeue(u);
+			}
+			if (u->free_bufs > 0) {
+				arm_recv(u);
+				armed = true;
+			}
+		}
+	}
+	/* Stopping: what is still held is decided as if its hold ran out, and
+	 * queued replies go out. */
+	if (w->held_count)
+		uk_echo_send_held(w, UINT64_MAX, &next_ns);
+	atomic_store(&w->wake_fd, -1);
+	drain(u, w);
+	return rc;
+}
+
+int uk_echo_uring_check(const char **why)
+{
+	struct io_uring ring;
+	struct io_uring_buf_ring *br = NULL;
+	struct io_uring_buf_reg reg = {0};
+	struct io_uring_cqe *cqe = NULL;
+	struct __kernel_timespec ts = {.tv_sec = 1};
+	struct msghdr mh = {0};
+	char buf[64];
+	const char *mode;
+	int sv[2] = {-1, -1}, rc;
+
+	rc = ring_init(&ring, 4, &mode);
+	if (rc < 0) {
+		*why = rc == -EPERM || rc == -ENOSYS ? "io_uring is disabled (sysctl or seccomp)"
+						     : "io_uring_setup failed";
+		return rc;
+	}
+	rc = -ENOMEM;
+	*why = "no memory";
+	br = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (br == MAP_FAILED) {
+		br = NULL;
+		goto out;
+	}
+	reg.ring_addr = (unsigned long)br;
+	reg.ring_entries = 1;
+	reg.bgid = BGID;
+	rc = io_uring_register_buf_ring(&ring, &reg, 0);
+	if (rc < 0) {
+		*why = "the kernel has no provided-buffer rings (5.19+)";
+		goto out;
+	}
+	io_uring_buf_ring_init(br);
+	io_uring_buf_ring_add(br, buf, sizeof(buf), 0, io_uring_buf_ring_mask(1), 0);
+	io_uring_buf_ring_advance(br, 1);
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		rc = -errno;
+		*why = "socketpair failed";
+		goto out;
+	}
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_recvmsg_multishot(sqe, sv[0], &mh, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	rc = -EOPNOTSUPP;
+	*why = "the kernel has no multishot recvmsg (6.0+)";
+	if (send(sv[1], "x", 1, 0) != 1 ||
+	    io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL) < 0 || !cqe)
+		goto out;
+	if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER) &&
+	    (cqe->flags & IORING_CQE_F_MORE)) {
+		rc = 0;
+		*why = mode;
+	}
+out:
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	io_uring_queue_exit(&ring);
+	if (br)
+		munmap(br, 4096);
+	return rc;
+}
