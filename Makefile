@@ -171,7 +171,9 @@ unit-asan: deps-check $(UNIT_ASAN_BIN)
 # driver for the chat's terminal UI under tmux, and an LD_PRELOAD shim
 # whose fdatasync() fails on demand.
 TOOLS := $(BUILD)/tools/hist_writer $(BUILD)/tools/tui_driver $(BUILD)/tools/fail_sync.so
-$(BUILD)/tools/fail_sync.so: tests/tools/fail_sync.c
+# The shim is not instrumented, also beside the ASan tools: preloaded into
+# the ASan binary it only has to replace fdatasync().
+$(BUILD)/tools/fail_sync.so $(BUILD)/tools-asan/fail_sync.so: tests/tools/fail_sync.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
 $(BUILD)/tools/hist_writer: tests/tools/hist_writer.c $(PLAIN_LIBOBJ) $(HDRS)
@@ -180,7 +182,7 @@ $(BUILD)/tools/hist_writer: tests/tools/hist_writer.c $(PLAIN_LIBOBJ) $(HDRS)
 $(BUILD)/tools/tui_driver: tests/tools/tui_driver.c cmd/chat/tui.c $(PLAIN_LIBOBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(NCURSES_CFLAGS) $(CFLAGS) -o $@ $< cmd/chat/tui.c $(PLAIN_LIBOBJ) $(LDLIBS)
-ASAN_TOOLS := $(BUILD)/tools-asan/hist_writer $(BUILD)/tools-asan/tui_driver
+ASAN_TOOLS := $(BUILD)/tools-asan/hist_writer $(BUILD)/tools-asan/tui_driver $(BUILD)/tools-asan/fail_sync.so
 $(BUILD)/tools-asan/%: $(ASAN_LIBOBJ) $(HDRS) tests/tools/%.c cmd/chat/tui.c
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(BASE_CFLAGS) $(NCURSES_CFLAGS) -O1 -g $(SAN_FLAGS) -o $@ tests/tools/$*.c \
@@ -199,7 +201,7 @@ integration-asan: deps-check $(BUILD)/asan/udpkit $(ASAN_TOOLS) $(MO_FILES) loca
 # The shipped -O2 binary: the hardening tests skip on the coverage build,
 # so they run here on the binary that is installed and packaged.
 integration-hardened: deps-check $(BUILD)/udpkit
-	@UDPKIT_BIN=$(abspath $(BUILD)/udpkit) $(PYTHON) tests/run_integration.py -k test_hardening,test_chat_tui_flood
+	@UDPKIT_BIN=$(abspath $(BUILD)/udpkit) $(PYTHON) tests/run_integration.py -k test_hardening,test_chat_tui_flood,test_sparse_5gib
 
 integration-tsan: deps-check $(BUILD)/tsan/udpkit
 	@UDPKIT_BIN=$(abspath $(BUILD)/tsan/udpkit) UDPKIT_VARIANT=tsan TSAN_OPTIONS=halt_on_error=1 \
@@ -379,6 +381,7 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 	@$(BUILD)/bench/room_cost
 	@$(PYTHON) bench/room.py --udpkit $(BUILD)/udpkit
 	@$(PYTHON) bench/history.py --udpkit $(BUILD)/udpkit
+	@$(PYTHON) bench/files.py --udpkit $(BUILD)/udpkit
 
 # ---- dependencies ------------------------------------------------------------
 # Debian 12 packages the build and the tests need. `make deps` installs the

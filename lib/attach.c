@@ -1,15 +1,29 @@
 /* attach.c: the IPMsg attachment list (see attach.h), parsed entry by
  * entry with a bounds-checked cursor: a malformed entry is counted and
  * skipped, never read past. */
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "udpkit/attach.h"
+#include "udpkit/err.h"
 
 struct cursor {
 	const unsigned char *p;
 	size_t off, end; /* the entry: [off, end) */
 };
+
+static int hexval(unsigned ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return (int)(ch - '0');
+	if (ch >= 'a' && ch <= 'f')
+		return (int)(ch - 'a' + 10);
+	if (ch >= 'A' && ch <= 'F')
+		return (int)(ch - 'A' + 10);
+	return -1;
+}
 
 /* Reads digits up to the next ':' (consumed). hex selects base 16. */
 static bool read_number(struct cursor *c, bool hex, uint64_t *out)
@@ -18,18 +32,12 @@ static bool read_number(struct cursor *c, bool hex, uint64_t *out)
 	size_t digits = 0;
 
 	while (c->off < c->end && c->p[c->off] != ':') {
-		unsigned ch = c->p[c->off], d;
-		if (ch >= '0' && ch <= '9')
-			d = ch - '0';
-		else if (hex && ch >= 'a' && ch <= 'f')
-			d = ch - 'a' + 10;
-		else if (hex && ch >= 'A' && ch <= 'F')
-			d = ch - 'A' + 10;
-		else
+		int d = hexval(c->p[c->off]);
+		if (d < 0 || (!hex && d > 9))
 			return false;
 		if (++digits > (hex ? 16u : 19u))
 			return false;
-		v = v * (hex ? 16 : 10) + d;
+		v = v * (hex ? 16 : 10) + (unsigned)d;
 		c->off++;
 	}
 	if (!digits)
@@ -64,6 +72,33 @@ static bool read_name(struct cursor *c, struct uk_attach *a)
 	return false;
 }
 
+/* Extended attributes "key=value:" up to the entry's end. Only ours is
+ * read; the others (and malformed ones) are skipped, as IP Messenger
+ * skips keys it does not know. */
+static void read_ext(struct cursor *c, struct uk_attach *a)
+{
+	static const char key[] = UK_ATTACH_EXT_SHA256 "=";
+	const size_t klen = sizeof(key) - 1, hlen = (size_t)2 * UK_ATTACH_SHA256_BYTES;
+
+	while (c->off < c->end) {
+		const unsigned char *f = c->p + c->off;
+		const unsigned char *colon = memchr(f, ':', c->end - c->off);
+		size_t flen = colon ? (size_t)(colon - f) : c->end - c->off;
+
+		if (flen == klen + hlen && memcmp(f, key, klen) == 0) {
+			bool ok = true;
+			for (size_t i = 0; i < UK_ATTACH_SHA256_BYTES && ok; i++) {
+				int hi = hexval(f[klen + 2 * i]), lo = hexval(f[klen + 2 * i + 1]);
+				ok = hi >= 0 && lo >= 0;
+				if (ok)
+					a->sha256[i] = (uint8_t)(hi << 4 | lo);
+			}
+			a->has_sha256 = ok;
+		}
+		c->off += flen + (colon ? 1 : 0);
+	}
+}
+
 static bool parse_entry(struct cursor *c, struct uk_attach *a)
 {
 	uint64_t attr;
@@ -74,7 +109,7 @@ static bool parse_entry(struct cursor *c, struct uk_attach *a)
 	    !read_number(c, true, &attr) || attr > UINT32_MAX)
 		return false;
 	a->attr = (uint32_t)attr;
-	/* Extended attributes (key=value) up to the entry's end are skipped. */
+	read_ext(c, a);
 	return true;
 }
 
@@ -112,4 +147,56 @@ size_t uk_attach_parse(const void *data, size_t len, struct uk_attach *out, size
 	if (bad)
 		*bad = nbad;
 	return stored;
+}
+
+/* Appends n bytes; false when they do not fit. */
+static bool put(char *out, size_t cap, size_t *len, const void *p, size_t n)
+{
+	if (n > cap - *len)
+		return false;
+	memcpy(out + *len, p, n);
+	*len += n;
+	return true;
+}
+
+int uk_attach_encode(char *out, size_t cap, size_t len, const struct uk_attach *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	char num[80];
+	size_t at = len;
+	int n;
+
+	if (len > cap)
+		return UK_ENOSPACE;
+	if (a->name_len == 0 || memchr(a->name, 0, a->name_len) ||
+	    memchr(a->name, '\a', a->name_len))
+		return UK_EPARSE;
+	n = snprintf(num, sizeof(num), "%" PRIu64 ":", a->file_id);
+	if (!put(out, cap, &at, num, (size_t)n))
+		return UK_ENOSPACE;
+	for (size_t i = 0; i < a->name_len; i++) {
+		/* IPMsg doubles ':' in names (protocol.txt, "fileName"). */
+		if (a->name[i] == ':' && !put(out, cap, &at, ":", 1))
+			return UK_ENOSPACE;
+		if (!put(out, cap, &at, &a->name[i], 1))
+			return UK_ENOSPACE;
+	}
+	n = snprintf(num, sizeof(num), ":%" PRIx64 ":%" PRIx64 ":%" PRIx32 ":", a->size, a->mtime,
+		     a->attr);
+	if (!put(out, cap, &at, num, (size_t)n))
+		return UK_ENOSPACE;
+	if (a->has_sha256) {
+		char h[2 * UK_ATTACH_SHA256_BYTES + 1];
+		for (size_t i = 0; i < UK_ATTACH_SHA256_BYTES; i++) {
+			h[2 * i] = hex[a->sha256[i] >> 4];
+			h[2 * i + 1] = hex[a->sha256[i] & 0xf];
+		}
+		h[sizeof(h) - 1] = ':';
+		if (!put(out, cap, &at, UK_ATTACH_EXT_SHA256 "=", sizeof(UK_ATTACH_EXT_SHA256)) ||
+		    !put(out, cap, &at, h, sizeof(h)))
+			return UK_ENOSPACE;
+	}
+	if (!put(out, cap, &at, "\a", 1))
+		return UK_ENOSPACE;
+	return at > INT32_MAX ? UK_ENOSPACE : (int)at;
 }

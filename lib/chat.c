@@ -543,9 +543,20 @@ static int send_one(struct uk_chat *c, const struct uk_addr *to, struct uk_peer 
 		return n;
 	if (ev.charset == UK_CHARSET_UTF8)
 		cmd |= UK_IPMSG_UTF8OPT;
+	if (c->attach) {
+		/* A file offer: the list follows the text's NUL. */
+		if ((size_t)n + 1 + c->attach_len > UK_IPMSG_MAX_PACKET)
+			return -EMSGSIZE;
+		c->enc[n] = 0;
+		memcpy(c->enc + n + 1, c->attach, c->attach_len);
+		n += 1 + (int)c->attach_len;
+		c->enc[n] = 0;
+		cmd |= UK_IPMSG_FILEATTACHOPT;
+	}
 	if (peer)
 		uk_charset_wrote(&peer->charset, ev.charset, text, len);
 	no = next_packet_no(c);
+	c->last_no = no;
 	n = uk_ipmsg_build(c->pkt, UK_IPMSG_MAX_PACKET, &c->id, no, cmd, c->enc, (size_t)n + 1);
 	if (n < 0)
 		return n;
@@ -612,6 +623,34 @@ int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, 
 	} while (off < len);
 	free(copy);
 	return rc < 0 && sent == 0 ? rc : sent;
+}
+
+int64_t uk_chat_send_offer(struct uk_chat *c, const struct uk_addr *to, const char *text,
+			   size_t len, const void *list, size_t list_len, uint64_t now_ns)
+{
+	struct uk_peer *peer = uk_roster_find(&c->roster, to);
+	int rc;
+
+	if (uk_chat_is_self(c, to))
+		return -EINVAL;
+	if (!wants_ipmsg(c, to, peer))
+		return -EPROTONOSUPPORT;
+	if (len + list_len + uk_ipmsg_header_len(&c->id) + 2 > UK_IPMSG_MAX_PACKET ||
+	    memchr(text, 0, len))
+		return -EMSGSIZE;
+	if (!uk_chat_room(c))
+		return -ENOSPC;
+	c->attach = list;
+	c->attach_len = list_len;
+	rc = send_one(c, to, peer, text, len, now_ns);
+	c->attach = NULL;
+	c->attach_len = 0;
+	return rc < 0 ? rc : (int64_t)c->last_no;
+}
+
+void uk_chat_release(struct uk_chat *c, const struct uk_addr *peer, uint64_t packet_no)
+{
+	send_number(c, peer, UK_IPMSG_RELEASEFILES, packet_no);
 }
 
 /* What one received packet tells about its sender besides names: its
@@ -869,6 +908,7 @@ static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 	if (opts & UK_IPMSG_FILEATTACHOPT) {
 		ev.n_files = offered_files(c, m, &f, &ev.files_total);
 		ev.files = c->files;
+		ev.from_iptux = is_iptux(m);
 	}
 	/* Decoded first: what the text proves is in the roster before the
 	 * event is shown. */
@@ -882,8 +922,8 @@ static void on_sendmsg(struct uk_chat *c, const struct uk_addr *src, const struc
 	/* Logged, then shown: now the receipt, and remember it as seen. */
 	if (ack)
 		send_recvmsg(c, src, m->packet_no, now_ns);
-	if (ev.files) {
-		/* No file transfer yet: decline, so the peer stops serving it. */
+	if (ev.files && !c->cfg.files) {
+		/* No file layer: decline, so the peer stops serving it. */
 		answer_begin(c, false, now_ns);
 		send_number(c, src, UK_IPMSG_RELEASEFILES, m->packet_no);
 		answer_end(c);
@@ -1052,6 +1092,17 @@ static void on_ipmsg(struct uk_chat *c, const struct uk_addr *src, const unsigne
 		break;
 	case UK_IPMSG_SENDABSENCEINFO:
 		on_absence_info(c, src, &m, now_ns);
+		break;
+	case UK_IPMSG_RELEASEFILES:
+		seen(c, src, &m, NULL, NULL, NULL, now_ns);
+		if (c->cfg.files) {
+			uint64_t no;
+			struct uk_chat_event ev = {.kind = UK_CHAT_RELEASED, .peer = *src};
+			if (uk_ipmsg_recv_packet_no(&m, &no) == 0) {
+				ev.msg_id = no;
+				emit(c, &ev);
+			}
+		}
 		break;
 	case UK_IPMSG_SENDINFO:
 	case UK_IPMSG_ANSREADMSG:

@@ -16,6 +16,7 @@ static const char *const kind_names[UK_HIST_KIND_COUNT] = {
     [UK_HIST_RECV] = "recv",	       [UK_HIST_SENT] = "sent",
     [UK_HIST_DELIVERED] = "delivered", [UK_HIST_UNDELIVERED] = "undelivered",
     [UK_HIST_LATE] = "late",	       [UK_HIST_GROUP] = "group",
+    [UK_HIST_FILE] = "file",
 };
 
 const char *uk_history_kind_name(enum uk_history_kind k)

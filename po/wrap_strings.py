@@ -3,7 +3,8 @@
 person in _() (gettext), mechanically, so the wrapping can be redone after a
 merge: uk_cli_error/uk_cli_warn/uk_cli_usage_error (the format),
 uk_cli_fail (the what), fprintf(stderr, ...) (the format) and the chat's
-chat_info(a, KIND, FORMAT) (the format; KIND is an event name, never). A literal
+chat_info(a, KIND, FORMAT) (the format, for the kinds info, error and warning;
+other kinds are line-mode events, never). A literal
 already wrapped is left alone; "bound on" (read by scripts) is never
 wrapped. A command's spec (summary, about, epilog) gets N_(). Usage: po/wrap_strings.py FILE.c..."""
 import re
@@ -11,7 +12,7 @@ import sys
 
 CALLS = {"uk_cli_error": 1, "uk_cli_warn": 1, "uk_cli_usage_error": 1, "uk_cli_fail": 1,
          "fprintf": 1, "chat_info": 2}
-NEVER = ("bound on",)
+NEVER = ("bound on", "%sudpkit ")  # the second: the error prefix (cmd/cli.c)
 
 
 def skip_string(s, i):
@@ -80,6 +81,12 @@ def wrap(src):
         args, _ = args_of(src, m.end())
         idx = CALLS[m.group(1)]
         if m.group(1) == "fprintf" and src[args[0][0]:args[0][1]].strip() != "stderr":
+            continue
+        # chat_info's KIND: only "info", "error" and "warning" lines are
+        # for a person; every other kind is a line-mode event whose fields
+        # (tab-separated) scripts read, never translated.
+        if m.group(1) == "chat_info" and len(args) > 1 and \
+                src[args[1][0]:args[1][1]].strip() not in ('"info"', '"error"', '"warning"'):
             continue
         if len(args) <= idx:
             continue

@@ -62,6 +62,14 @@ struct chat_opts {
 	struct uk_opts_list plain_peers;    /* --plain-peer, up to MAX_PEER_OPTS */
 	const char *room, *passphrase_file; /* --room, --passphrase-file */
 	uint64_t pad;			    /* --pad: 0 none */
+	/* files (files.c) */
+	struct uk_opts_list send_files;	 /* --send-file */
+	const char *message;		 /* --message */
+	uint64_t offer_timeout_ns;	 /* --offer-timeout */
+	const char *download_dir;	 /* --download-dir */
+	const char *accept_dir;		 /* --accept-files */
+	struct uk_opts_list accept_from; /* --accept-from */
+	uint64_t max_file_size;		 /* --max-file-size; 0: none */
 };
 
 struct app {
@@ -112,6 +120,10 @@ struct app {
 	char nick[UK_IPMSG_NAME_MAX + 1];
 	struct chat_room *room; /* --room: room.c; NULL outside rooms */
 	uint64_t room_foreign;	/* outside rooms: room datagrams dropped */
+	struct files *files;	/* files.c */
+	uint64_t files_failed;	/* transfers that failed (exit 1) */
+	uint64_t files_received;
+	char files_dir_shown[4096]; /* where the last accepted offer goes */
 };
 
 /* history.c: the writer's side of the chat, and --sync's group commit */
@@ -123,6 +135,9 @@ void chat_hold_datagram(struct app *a, const struct uk_addr *to, const void *dat
 void chat_commit(struct app *a);
 int chat_history_close(struct app *a);
 void chat_remember_recent(struct app *a);
+/* A file transfer's outcome, as a "file" entry (text: "received NAME at PATH"...). */
+void chat_log_file(struct app *a, const struct uk_addr *peer, const char *nick, uint64_t id,
+		   const char *text);
 
 /* show.c */
 bool chat_line_mode(const struct app *a);

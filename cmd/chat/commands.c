@@ -1,6 +1,7 @@
 /* commands.c: the chat's slash commands and typed lines (see app.h). */
 #include "chat/app.h"
 #include "udpkit/i18n.h"
+#include "chat/files.h"
 
 static void cmd_help(struct app *a)
 {
@@ -13,6 +14,9 @@ static void cmd_help(struct app *a)
 	    N_("/nick NAME         change your nickname and tell everyone"),
 	    N_("/away [TEXT]       away with TEXT (peers see it); /away alone: back"),
 	    N_("/history [N|TEXT]  the last N messages (default 20), or those holding TEXT"),
+	    N_("/file PATH... [-- TEXT]  offer files and folders to the target (\"a b\" quotes)"),
+	    N_("/accept [N] [DIR]  fetch offer N (default: the newest) into DIR"),
+	    N_("/decline [N]       decline offer N (default: the newest)"),
 	    N_("/quit              leave (messages still waiting are shown not delivered)"),
 	    N_("//TEXT             send a line that starts with /"),
 	    N_("PageUp, PageDown   scroll the messages back and forward (terminal UI)"),
@@ -146,6 +150,68 @@ static void cmd_history(struct app *a, const char *arg)
 		chat_history_show(a, 20, arg);
 }
 
+/* /file PATH... [-- TEXT]: words split at spaces, "..." keeps spaces. */
+static void cmd_file(struct app *a, char *arg)
+{
+	char *paths[16], *text = NULL;
+	size_t n = 0;
+
+	while (*arg && n < 16) {
+		char *w = arg, *end;
+		if (*arg == '"') {
+			w = ++arg;
+			end = strchr(arg, '"');
+		} else {
+			end = strchr(arg, ' ');
+		}
+		if (end)
+			*end++ = 0;
+		arg = end ? end : arg + strlen(arg);
+		while (*arg == ' ')
+			arg++;
+		if (strcmp(w, "--") == 0) {
+			text = arg;
+			break;
+		}
+		if (*w)
+			paths[n++] = w;
+	}
+	if (!n) {
+		chat_info(a, "error", _("usage: /file PATH... [-- TEXT]"));
+		return;
+	}
+	if (!a->has_target) {
+		chat_info(a, "error", _("no target yet: /to HOST [PORT] or /to NICK"));
+		return;
+	}
+	files_offer(a, &a->target, paths, n, text, false);
+}
+
+/* /accept [N] [DIR] and /decline [N]. */
+static void cmd_offer(struct app *a, char *arg, bool accept)
+{
+	uint64_t num = 0;
+	char *rest = arg;
+
+	if (*arg >= '0' && *arg <= '9') {
+		rest = strchr(arg, ' ');
+		if (rest)
+			*rest++ = 0;
+		if (uk_parse_u64(arg, 1, UINT32_MAX, &num) < 0) {
+			chat_info(a, "error", _("usage: /%s [N]%s"), accept ? "accept" : "decline",
+				  accept ? " [DIR]" : "");
+			return;
+		}
+		rest = rest ? rest : arg + strlen(arg);
+		while (*rest == ' ')
+			rest++;
+	}
+	if (accept)
+		files_accept(a, (unsigned)num, rest);
+	else
+		files_decline(a, (unsigned)num);
+}
+
 void chat_handle_line(struct app *a, char *line, size_t len)
 {
 	char *arg;
@@ -195,6 +261,12 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 			chat_info(a, "info", _("you are back"));
 	} else if (strcmp(line, "/history") == 0)
 		cmd_history(a, arg);
+	else if (strcmp(line, "/file") == 0)
+		cmd_file(a, arg);
+	else if (strcmp(line, "/accept") == 0)
+		cmd_offer(a, arg, true);
+	else if (strcmp(line, "/decline") == 0)
+		cmd_offer(a, arg, false);
 	else if (strcmp(line, "/help") == 0)
 		cmd_help(a);
 	else if (strcmp(line, "/quit") == 0)

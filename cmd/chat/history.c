@@ -173,6 +173,23 @@ int chat_on_log(void *ctx, const struct uk_chat_event *ev)
 	return rc;
 }
 
+void chat_log_file(struct app *a, const struct uk_addr *peer, const char *nick, uint64_t id,
+		   const char *text)
+{
+	struct uk_chat_event ev = {
+	    .peer = *peer, .nick = "", .msg_id = id, .text = text, .len = strlen(text)};
+	const struct uk_peer *p = uk_roster_find(&a->chat.roster, peer);
+	struct uk_history_entry e;
+	enum uk_history_problem why;
+
+	if (!a->hist)
+		return;
+	ev.nick = nick ? nick : p ? p->nick : "";
+	entry_of(&e, UK_HIST_FILE, &ev);
+	/* Outcomes are not messages: a failure to log one is not retried. */
+	(void)uk_history_writer_append(a->hist, &e, &why);
+}
+
 bool chat_holding(const struct app *a)
 {
 	return a->o.sync && (a->held || uk_history_writer_dirty(a->hist));

@@ -29,6 +29,7 @@
 
 #include "chat/app.h"
 #include "udpkit/i18n.h"
+#include "chat/files.h"
 
 /* At start, line-mode input waits (up to 1 s) until every --peer has
  * answered our BR_ENTRY, so a script's first lines go in the charset the
@@ -128,7 +129,8 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 {
 	const struct chat_opts defaults = {.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
 					   .history_max_size = UK_HISTORY_MAX_SIZE_DEFAULT,
-					   .rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT};
+					   .rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT,
+					   .offer_timeout_ns = 3600 * UK_NS_PER_SEC};
 	int rc;
 
 	/* The command line twice: first for --config/--no-config (and its
@@ -390,11 +392,14 @@ static int setup(struct app *a)
 				   .event = chat_on_event,
 				   .log = chat_on_log,
 				   .msg_rate = a->o.rate_limit,
+				   .files = true,
 				   .ctx = a};
 	rc = uk_chat_init(&a->chat, &cfg, uk_wall_ns());
 	if (rc < 0)
 		return uk_cli_fail(CMD, _("memory"), rc), -1;
 	a->chat_ready = true;
+	if (files_init(a) < 0)
+		return uk_cli_fail(CMD, _("memory"), -ENOMEM), -1;
 	chat_remember_recent(a);
 	snprintf(a->nick, sizeof(a->nick), "%s", a->chat.id.nick);
 	if (a->hist && !chat_line_mode(a)) {
@@ -444,7 +449,10 @@ static void receive_all(struct app *a)
 
 static int poll_timeout_ms(const struct app *a, uint64_t now)
 {
-	uint64_t d = uk_chat_deadline(&a->chat);
+	uint64_t d = uk_chat_deadline(&a->chat), fd = files_deadline(a);
+
+	if (fd < d)
+		d = fd;
 
 	if (d == UINT64_MAX && !a->hold_until_ns)
 		return -1;
@@ -459,16 +467,17 @@ static int poll_timeout_ms(const struct app *a, uint64_t now)
 static void run(struct app *a)
 {
 	while (!a->quit && !atomic_load(&uk_cli_stop)) {
-		struct pollfd p[4];
-		nfds_t n = 0;
+		struct pollfd p[4 + FILES_POLL_MAX];
+		nfds_t n = 0, files_slot;
 		int in_slot = -1, winch_slot = -1;
 		uint64_t now = uk_now_ns();
 
 		uk_chat_tick(&a->chat, now);
+		files_tick(a, now);
 		if (chat_line_mode(a)) {
 			input_drain(a);
 			if (a->eof && a->in_len == 0 && uk_chat_pending(&a->chat) == 0 &&
-			    !a->o.stay && !a->hold_until_ns)
+			    !a->o.stay && !a->hold_until_ns && !files_busy(a))
 				break;
 		}
 		p[n++] = (struct pollfd){.fd = a->fd, .events = POLLIN};
@@ -483,6 +492,8 @@ static void run(struct app *a)
 			in_slot = (int)n;
 			p[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 		}
+		files_slot = n;
+		n += files_poll(a, p + n, FILES_POLL_MAX);
 		/* --sync: one fdatasync for all that this pass logged, then
 		 * what waited for it is shown and sent. */
 		chat_commit(a);
@@ -508,6 +519,7 @@ static void run(struct app *a)
 			if (read(a->winch_fd, &v, sizeof(v)) > 0)
 				uk_tui_resize(a->tui);
 		}
+		files_on_poll(a, p + files_slot, n - files_slot);
 	}
 }
 
@@ -570,16 +582,19 @@ int uk_cmd_chat(int argc, char **argv)
 		a->hold_until_ns = uk_now_ns() + PEER_WAIT_NS;
 	run(a);
 	/* Whatever still waits is reported not delivered; then goodbye. */
+	files_close(a);
 	uk_chat_stop(&a->chat, uk_now_ns());
 	chat_commit(a);
 	/* 0 only when every message has a receipt or went to a declared
 	 * plain-text peer (udpkit-chat(1) EXIT STATUS). */
-	rc = a->undelivered || a->not_sent || a->unconfirmed ? UK_EXIT_FAIL : UK_EXIT_OK;
+	rc = a->undelivered || a->not_sent || a->unconfirmed || a->files_failed ? UK_EXIT_FAIL
+										: UK_EXIT_OK;
 fail:
 	uk_tui_close(a->tui);
 	a->tui = NULL;
 	if (chat_history_close(a) < 0)
 		rc = UK_EXIT_FAIL;
+	files_close(a);
 	if (a->chat_ready) {
 		summary(a);
 		uk_chat_free(&a->chat);

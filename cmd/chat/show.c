@@ -2,6 +2,7 @@
  * events, and the history it shows (see app.h). */
 #include "chat/app.h"
 #include "udpkit/i18n.h"
+#include "chat/files.h"
 
 bool chat_line_mode(const struct app *a)
 {
@@ -413,7 +414,7 @@ static void show_offer(struct app *a, const struct uk_chat_event *ev)
 		put_offer(&o, ev, true);
 		out_show(a, &o);
 	}
-	chat_info(a, "info", _("file transfer is not supported yet: the offer was declined"));
+	files_on_offer(a, ev);
 }
 
 static void show_notes(struct app *a, const struct uk_chat_event *ev);
@@ -652,6 +653,9 @@ void chat_on_event(void *ctx, const struct uk_chat_event *ev)
 		break;
 	case UK_CHAT_LEFT:
 		chat_show_peer(a, "left", ev->info, ev->reason, 0);
+		break;
+	case UK_CHAT_RELEASED:
+		files_on_released(a, ev);
 		break;
 	}
 	chat_status(a);

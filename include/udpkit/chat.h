@@ -65,8 +65,9 @@ enum uk_chat_event_kind {
 	UK_CHAT_CHANGED,     /* a known peer's nick or group changed */
 	UK_CHAT_LEFT,	     /* BR_EXIT, or silent for too long */
 	UK_CHAT_LATE,	     /* a receipt for a message given up on */
-	UK_CHAT_DROPPED	     /* messages over the flood bounds: from peer, or (tries
+	UK_CHAT_DROPPED,     /* messages over the flood bounds: from peer, or (tries
 			      * sources, peer unspecified) from several */
+	UK_CHAT_RELEASED     /* the peer declined our file offer msg_id (RELEASEFILES) */
 };
 
 struct uk_chat_event {
@@ -85,6 +86,7 @@ struct uk_chat_event {
 	size_t replaced;		 /* SENT: characters the charset lacks, sent as '?' */
 	const struct uk_attach *files;	 /* RECV: files offered (FILEATTACHOPT), declined */
 	size_t n_files, files_total;	 /* stored, and offered in all */
+	bool from_iptux;		 /* RECV: the sender is iptux (it ignores offsets) */
 	size_t cut_bytes;		 /* RECV: bytes left out past UK_CHAT_TEXT_MAX */
 	unsigned tries;			 /* DELIVERED/UNDELIVERED; DROPPED: sources */
 	uint64_t rtt_ns;		 /* DELIVERED: from first send to receipt */
@@ -125,6 +127,10 @@ struct uk_chat_cfg {
 	/* Per-source messages per second logged and shown (quota.h); 0: no
 	 * bound. The front-end passes UK_QUOTA_SOURCE_MSGS_DEFAULT. */
 	uint64_t msg_rate;
+	/* A file layer takes offers (cmd/chat/files.c): a received offer is
+	 * kept for it to accept or decline (uk_chat_release), not declined at
+	 * once; RELEASEFILES becomes an UK_CHAT_RELEASED event. */
+	bool files;
 };
 
 struct uk_chat_stats {
@@ -177,6 +183,9 @@ struct uk_chat {
 	uint64_t next_probe_ns;
 	uint64_t next_forget_ns; /* a BR_ENTRY resets its sender's dedup: at most 50/s */
 	uint64_t next_announce_ns;
+	const void *attach; /* uk_chat_send_offer(): the list for send_one() */
+	size_t attach_len;
+	uint64_t last_no; /* the packet number send_one() used last */
 };
 
 /* cfg is copied; the arrays it points to must outlive the engine.
@@ -202,6 +211,18 @@ void uk_chat_stop(struct uk_chat *c, uint64_t now_ns);
  * callback's error when the history refused the first (nothing sent). */
 int uk_chat_send(struct uk_chat *c, const struct uk_addr *to, const char *text, size_t len,
 		 uint64_t now_ns);
+
+/* Sends a file offer: one SENDMSG|FILEATTACHOPT with text (UTF-8, it
+ * must fit one packet with the list) and the attachment list (list_len
+ * bytes, names already in the peer's charset; attach.h), with a receipt
+ * asked as for text. Only to a peer that speaks IPMsg. Returns the
+ * offer's packet number (> 0), -EPROTONOSUPPORT for a plain-text peer,
+ * -EMSGSIZE when it does not fit, or uk_chat_send()'s errors. */
+int64_t uk_chat_send_offer(struct uk_chat *c, const struct uk_addr *to, const char *text,
+			   size_t len, const void *list, size_t list_len, uint64_t now_ns);
+
+/* Declines the offer packet_no from peer (RELEASEFILES). */
+void uk_chat_release(struct uk_chat *c, const struct uk_addr *peer, uint64_t packet_no);
 
 /* Room in the outbox, in messages. */
 size_t uk_chat_room(const struct uk_chat *c);

@@ -16,6 +16,7 @@ enum uk_history_kind {
 	UK_HIST_UNDELIVERED, /* a sent message was given up on */
 	UK_HIST_LATE,	     /* its receipt came after it was given up on */
 	UK_HIST_GROUP,	     /* a group message received (BROADCASTOPT/MULTICASTOPT) */
+	UK_HIST_FILE,	     /* a file transfer's outcome (offered, fetched, received, failed...) */
 	UK_HIST_KIND_COUNT
 };
 

@@ -204,11 +204,12 @@ class Charsets(unittest.TestCase):
         # Group: marked, never acknowledged (BROADCASTOPT).
         self.peer.send(pkt(201, 0x520, b"to everyone\0"))
         p.wait_for(b"group\t127.0.0.1:%d\t201\t\tto everyone\n" % self.peer.port, "out")
-        # iptux's file offer, byte for byte (ipmsg.md §4.4): declined.
+        # iptux's file offer, byte for byte (ipmsg.md §4.4): kept until
+        # /accept or /decline; declined when the chat quits without either.
         self.peer.send(b"1_iptux 0.8.3:8:root:vm:2097184:\x0010000:report.txt:12:6b0d8a30:1:\x07\x00")
-        self.assertEqual(self.peer.recv(0x61)[2], b"8\0")
         p.wait_for(b"offer\t127.0.0.1:%d\t8\t\treport.txt\t18\n" % self.peer.port, "out")
         p.stop()
+        self.assertEqual(self.peer.recv(0x61)[2], b"8\0")
         self.assertEqual(len(events(p, "recv")), 0)  # never an empty message
         hist = open(os.path.join(self.tmp.name, "chat.txt"), encoding="utf-8").read()
         self.assertRegex(hist, r"\tgroup\t127\.0\.0\.1:\d+\t\t201\t11\tto everyone\n")

@@ -2,6 +2,7 @@
  * (lib/chat.c): each peer's charset both ways, plain-text peers, trailing
  * newlines, sealed messages, file offers, group messages, GETINFO and away
  * status. One engine; what it sends is captured, what it reports kept. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +27,8 @@ struct cap {
 	struct uk_chat_event last_recv;
 	char recv_text[1024];
 	char recv_file[300];
-	unsigned recv, sent, changed, undelivered;
+	unsigned recv, sent, changed, undelivered, released;
+	uint64_t released_id;
 	size_t replaced;
 	enum uk_charset_kind sent_charset;
 	struct uk_addr watch; /* what is sent to this address, counted */
@@ -69,6 +71,10 @@ static void on_event(void *ctx, const struct uk_chat_event *ev)
 		break;
 	case UK_CHAT_UNDELIVERED:
 		c->undelivered++;
+		break;
+	case UK_CHAT_RELEASED:
+		c->released++;
+		c->released_id = ev->msg_id;
 		break;
 	default:
 		break;
@@ -286,6 +292,63 @@ static void test_table_peers_within_bound(void **state)
 	uk_chat_free(&w.chat);
 }
 
+/* With a file layer (cfg.files): offers are kept, not declined;
+ * uk_chat_release() declines; RELEASEFILES becomes an event;
+ * uk_chat_send_offer() sends SENDMSG|FILEATTACHOPT with the list after the
+ * text's NUL, with a receipt asked. */
+static void test_file_layer_hooks(void **state)
+{
+	static const char list[] = "0:a.txt:5:6b0d8a30:1:\a";
+	struct world w;
+	struct uk_ipmsg m;
+	uint32_t cmd;
+	size_t len;
+	int64_t no;
+	const unsigned char *x;
+	(void)state;
+
+	setup_world(&w, UK_CHARSET_UTF8);
+	w.chat.cfg.files = true;
+	feed(&w, &w.peer,
+	     S("1_iptux 0.8.3:8:root:vm:2097184:\0"
+	       "10000:report.txt:12:6b0d8a30:1:\a\0"));
+	assert_int_equal(w.cap.last_recv.n_files, 1);
+	assert_true(w.cap.last_recv.from_iptux);
+	for (size_t i = 0; i < w.cap.nout; i++)
+		assert_true(uk_ipmsg_parse(w.cap.out[i], w.cap.out_len[i], &m) < 0 ||
+			    UK_IPMSG_MODE(m.command) != UK_IPMSG_RELEASEFILES);
+	uk_chat_release(&w.chat, &w.peer, 8);
+	x = sent_extra(&w, UK_IPMSG_RELEASEFILES, &cmd, &len);
+	assert_memory_equal(x, "8\0", 2);
+
+	no = uk_chat_send_offer(&w.chat, &w.announce[0], S("take it"), list, sizeof(list) - 1,
+				11 * SEC);
+	assert_true(no > 0);
+	x = sent_extra(&w, UK_IPMSG_SENDMSG, &cmd, &len);
+	assert_true(cmd & UK_IPMSG_FILEATTACHOPT);
+	assert_true(cmd & UK_IPMSG_SENDCHECKOPT);
+	assert_int_equal(len, 8 + sizeof(list));
+	assert_memory_equal(x,
+			    "take it\0"
+			    "0:a.txt:5:6b0d8a30:1:\a\0",
+			    len);
+	assert_int_equal(uk_chat_pending(&w.chat), 1);
+	/* Not to a plain-text peer; not when it does not fit a packet. */
+	assert_int_equal(uk_chat_send_offer(&w.chat, &w.plain, S("x"), list, 5, 11 * SEC),
+			 -EPROTONOSUPPORT);
+	{
+		static char huge[UK_IPMSG_MAX_PACKET];
+		memset(huge, 'a', sizeof(huge));
+		assert_int_equal(uk_chat_send_offer(&w.chat, &w.announce[0], S("x"), huge,
+						    sizeof(huge), 11 * SEC),
+				 -EMSGSIZE);
+	}
+	feed(&w, &w.announce[0], S("1:30:u:h:97:12345\0")); /* RELEASEFILES */
+	assert_int_equal(w.cap.released, 1);
+	assert_int_equal(w.cap.released_id, 12345);
+	uk_chat_free(&w.chat);
+}
+
 /* A peer's away flag and text; iptux's ABSENCEOPT (set even when present)
  * is not taken as away. */
 static void test_peer_away(void **state)
@@ -345,6 +408,7 @@ int main(void)
 	    cmocka_unit_test(test_silent_announce_peer_is_undelivered),
 	    cmocka_unit_test(test_sealed_offer_group_info),
 	    cmocka_unit_test(test_table_peers_within_bound),
+	    cmocka_unit_test(test_file_layer_hooks),
 	    cmocka_unit_test(test_peer_away),
 	    cmocka_unit_test(test_replacement_reported),
 	};

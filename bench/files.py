@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""File transfer over TCP on loopback (issue 8): udpkit chat -> udpkit chat
+against socat moving the same bytes, in the same run, interleaved rounds,
+medians. Cases: one 1 GiB file (udpkit --send-file vs socat file ->
+socat file); a folder of 10,000 small files (udpkit folder stream vs
+tar | socat | tar). Reports MiB/s, the ratio to socat, CPU seconds per GiB
+of both ends together (user+sys of the children), and the receiving
+chat's peak RSS. Prints a markdown table."""
+import argparse
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def wait_line(proc, needle, timeout):
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        buf += line
+        if needle in line:
+            return line
+    raise RuntimeError(f"no {needle!r} in {buf[-400:]!r}")
+
+
+def run_udpkit(udpkit, src, dst):
+    port = free_port()
+    recv = subprocess.Popen([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", str(port),
+                             "--no-discovery", "--no-history", "--stay", "--accept-files", dst,
+                             "--accept-from", "127.0.0.1"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    wait_line(recv, b"line mode on", 30)
+    c0 = cpu()
+    send = subprocess.run([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", "0",
+                           "--no-discovery", "--no-history", "-P", f"127.0.0.1:{port}",
+                           "--send-file", src], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+    line = wait_line(recv, b"received\t", 600)
+    with open(f"/proc/{recv.pid}/status") as f:
+        hwm = [int(l.split()[1]) for l in f if l.startswith("VmHWM")][0]
+    recv.terminate()
+    recv.wait(30)
+    if send.returncode != 0:
+        raise RuntimeError("udpkit sender exit %d" % send.returncode)
+    # The transfer's own time, from the receiver's line (from its connect
+    # to the last byte): the sender's wait for the peer before offering is
+    # chat start-up, not transfer.
+    return float(line.split(b"\t")[6]), cpu() - c0, hwm
+
+
+def run_socat(src, dst, folder):
+    port = free_port()
+    if folder:
+        rx = f"socat -u TCP-LISTEN:{port},reuseaddr,bind=127.0.0.1 - | tar -C {dst} -xf -"
+        tx = (f"tar -C {os.path.dirname(src)} -cf - {os.path.basename(src)} | "
+              f"socat -u - TCP:127.0.0.1:{port},retry=50,interval=0.1")
+    else:
+        rx = f"socat -u TCP-LISTEN:{port},reuseaddr,bind=127.0.0.1 OPEN:{dst}/out,creat,trunc"
+        tx = f"socat -u OPEN:{src} TCP:127.0.0.1:{port},retry=50,interval=0.1"
+    c0, t0 = cpu(), time.monotonic()
+    r = subprocess.Popen(["bash", "-c", rx])
+    subprocess.run(["bash", "-c", tx], check=True, timeout=1800)
+    r.wait(600)
+    return time.monotonic() - t0, cpu() - c0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--udpkit", default="build/udpkit")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--mib", type=int, default=1024)
+    ap.add_argument("--files", type=int, default=10000)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="ukbench-files-")
+    try:
+        big = os.path.join(work, "big.bin")
+        with open(big, "wb") as f:
+            block = os.urandom(1 << 20)
+            for _ in range(args.mib):
+                f.write(block)
+        tree = os.path.join(work, "tree")
+        for i in range(args.files):
+            d = os.path.join(tree, "d%03d" % (i // 100))
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "f%05d.txt" % i), "wb") as f:
+                f.write(os.urandom(1024))
+        tree_bytes = args.files * 1024
+        rows = []
+        for name, src, nbytes, folder in (("%d MiB file" % args.mib, big, args.mib << 20, False),
+                                           ("%d files of 1 KiB" % args.files, tree, tree_bytes, True)):
+            res = {"udpkit": [], "socat": []}
+            hwms = []
+            for _ in range(args.rounds):
+                for tool in ("udpkit", "socat"):
+                    dst = os.path.join(work, "dst")
+                    shutil.rmtree(dst, ignore_errors=True)
+                    os.makedirs(dst)
+                    if tool == "udpkit":
+                        t, c, hwm = run_udpkit(args.udpkit, src, dst)
+                        hwms.append(hwm)
+                    else:
+                        t, c = run_socat(src, dst, folder)
+                    res[tool].append((t, c))
+                    shutil.rmtree(dst, ignore_errors=True)
+            gib = nbytes / (1 << 30)
+            med = {k: (statistics.median(t for t, _ in v), statistics.median(c for _, c in v))
+                   for k, v in res.items()}
+            rows.append((name, med, gib, max(hwms)))
+        ref = "tar | socat | tar" if args.files else "socat"
+        print("| case | udpkit s | socat s | udpkit MiB/s | socat MiB/s | ratio | udpkit CPU s/GiB | socat CPU s/GiB | receiver peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name, med, gib, hwm in rows:
+            ut, uc = med["udpkit"]
+            st, sc = med["socat"]
+            print(f"| {name} | {ut:.2f} | {st:.2f} | {gib * 1024 / ut:.1f} | {gib * 1024 / st:.1f} | {st / ut:.2f} | "
+                  f"{uc / gib:.2f} | {sc / gib:.2f} | {hwm / 1024:.1f} MiB |")
+        print(f"\n({args.rounds} rounds, medians; the folder's reference is {ref})")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

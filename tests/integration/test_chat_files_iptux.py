@@ -1,0 +1,177 @@
+"""udpkit chat file transfer against iptux 0.8.3 (Debian package) in a
+network namespace of our own whose only interface is lo, under Xvfb, as
+test_chat_iptux.py runs it: udpkit on 127.0.0.1:2425, iptux on 2426 (it
+serves files on TCP at its own port). iptux is driven as a person would:
+its chat window's GActions over D-Bus (attach_file, attach_folder,
+send_message), its file choosers by typing a path, its Accept button by a
+click. Directions checked byte for byte: iptux -> udpkit a file and a
+folder; udpkit -> iptux a file. udpkit -> iptux a folder is not asserted:
+iptux 0.8.3 fetches our whole folder stream and then crashes (SIGSEGV,
+unbounded recursion in iptux::AnalogFS::mkdir, seen under gdb), see
+docs/chat.md. Skipped, with the reason, without root or the programs."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+from harness import BIN, SLOW, Proc, require_cmd, require_root
+from test_chat_iptux import ChatIptux
+
+APP = "/io/github/iptux_src/iptux"
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class ChatFilesIptux(ChatIptux):
+    # Not the text tests again.
+    test_iptux_both_ways = None
+    test_iptux_set_to_gbk_both_ways = None
+
+    def call_async(self, env, path, action):
+        """Activates action without waiting: attach_file runs its file
+        chooser modally, so the D-Bus call returns only once it is closed."""
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns, "gdbus", "call", "--session",
+                              "--dest", "io.github.iptux_src.iptux", "--object-path", path,
+                              "--method", "org.gtk.Actions.Activate", action, "[]", "{}"],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (p.kill(), p.wait(10)))
+        return p
+
+    def call(self, env, path, action, param="[]"):
+        return self.nsexec(["gdbus", "call", "--session", "--dest", "io.github.iptux_src.iptux",
+                            "--object-path", path, "--method", "org.gtk.Actions.Activate",
+                            action, param, "{}"], env=env)
+
+    def wait(self, what, fn, timeout=20):
+        deadline = time.monotonic() + timeout * SLOW
+        while time.monotonic() < deadline:
+            v = fn()
+            if v:
+                return v
+            time.sleep(0.2)
+        self.fail("timed out waiting for " + what)
+
+    def chat_window(self, env):
+        """The object path of iptux's chat window (it has attach_file)."""
+        def find():
+            for n in range(1, 10):
+                r = self.nsexec(["gdbus", "call", "--session", "--dest", "io.github.iptux_src.iptux",
+                                 "--object-path", f"{APP}/window/{n}", "--method",
+                                 "org.gtk.Actions.List"], env=env)
+                if r.returncode == 0 and b"attach_file" in r.stdout:
+                    return f"{APP}/window/{n}"
+            return None
+        return self.wait("iptux's chat window", find)
+
+    def xwin(self, env, name):
+        def find():
+            out = self.nsexec(["xdotool", "search", "--name", name], env=env).stdout.split()
+            return out[0].decode() if out else None
+        return self.wait("window " + name, find)
+
+    def choose(self, env, title, path):
+        wid = self.xwin(env, title)
+        self.nsexec(["xdotool", "windowfocus", "--sync", wid], env=env)
+        if path:
+            self.nsexec(["xdotool", "type", "--delay", "40", path], env=env)
+        self.nsexec(["xdotool", "key", "Return"], env=env)
+
+    def test_files_both_ways(self):
+        home = self.tmp.name
+        inbox = os.path.join(home, "in")
+        saved = os.path.join(home, "saved")
+        out = os.path.join(home, "out")
+        for d in (os.path.join(home, ".iptux"), os.path.join(home, ".config", "iptux", "log"),
+                  inbox, saved, os.path.join(out, "wrap", "folder", "sub")):
+            os.makedirs(d)
+        send = os.path.join(out, "send.bin")
+        with open(send, "wb") as f:
+            f.write(os.urandom(300000))
+        with open(os.path.join(out, "wrap", "folder", "a.txt"), "w") as f:
+            f.write("abc\n")
+        with open(os.path.join(out, "wrap", "folder", "sub", "b \u6587\u4ef6.txt"), "w") as f:
+            f.write("deep\n")
+        ours = os.path.join(out, "ours.bin")
+        with open(ours, "wb") as f:
+            f.write(os.urandom(123457))
+        config = {"debug_dont_broadcast": True, "bind_ip": "127.0.0.1", "port": 2426,
+                  "nick_name": "iptuxbot", "belong_group": "g", "save_path": saved,
+                  "scan_net_segment": [{"startip": "127.0.0.1", "endip": "127.0.0.1"}]}
+        with open(os.path.join(home, ".iptux", "config.json"), "w") as f:
+            json.dump(config, f)
+        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+                   NO_AT_BRIDGE="1")
+        env.pop("XDG_RUNTIME_DIR", None)
+        self.start_x_and_bus(env)
+        us = self.spawn([BIN, "chat", "--line", "-b", "127.0.0.1", "-p", "2425", "-n", "udpbot",
+                         "-P", "127.0.0.1:2426", "--stay", "--no-history",
+                         "--accept-files", inbox, "--accept-from", "127.0.0.1"],
+                        env=env, stdin=subprocess.PIPE)
+        us.wait_bound()
+        self.spawn(["iptux"], env=env)
+        us.wait_for(b"joined\t127.0.0.1:2426\tiptuxbot\t", "out", 30)
+        self.assertEqual(self.call(env, APP, "open-chat", "[<'127.0.0.1'>]").returncode, 0)
+        win = self.chat_window(env)
+
+        # iptux -> udpkit: a file (the chooser takes a typed path).
+        chooser = self.call_async(env, win, "attach_file")
+        self.choose(env, "Choose enclosure files", send)
+        chooser.wait(20 * SLOW)  # the chooser closed: the file is attached
+        self.call(env, win, "send_message")
+        us.wait_for(b"received\t127.0.0.1:2426\t", "out", 30)
+        self.assertEqual(sha(os.path.join(inbox, "send.bin")), sha(send))
+
+        # iptux -> udpkit: a folder. Typing a folder's path and Return
+        # enters it and picks its first subfolder, so "wrap" holds only it.
+        chooser = self.call_async(env, win, "attach_folder")
+        self.choose(env, "Choose enclosure folders", os.path.join(out, "wrap"))
+        chooser.wait(20 * SLOW)
+        self.call(env, win, "send_message")
+        us.wait_for(b"\tfolder\t" + inbox.encode() + b"/folder\t", "out", 30)
+        self.assertEqual(open(os.path.join(inbox, "folder", "a.txt")).read(), "abc\n")
+        self.assertEqual(open(os.path.join(inbox, "folder", "sub", "b \u6587\u4ef6.txt")).read(),
+                         "deep\n")
+
+        # udpkit -> iptux: a file; iptux's Accept button, then its save
+        # dialog (it opens on save_path).
+        us.proc.stdin.write(b"/file " + ours.encode() + b" -- for iptux\n")
+        us.proc.stdin.flush()
+        us.wait_for(b"delivered\t127.0.0.1:2426\t", "out", 15)
+        wid = self.xwin(env, "Talk with")
+        # Accept sits at the top of the "Files to be received" pane; the
+        # window is placed the same way on every run of this Xvfb screen.
+        # The offer reaches its window a moment after the receipt: click
+        # until the save dialog opens.
+        for _ in range(int(10 * SLOW)):
+            self.nsexec(["xdotool", "mousemove", "--window", wid, "558", "77", "click", "1"],
+                        env=env)
+            time.sleep(1)
+            if self.nsexec(["xdotool", "search", "--name", "Please select a folder"],
+                           env=env).stdout.strip():
+                break
+        self.choose(env, "Please select a folder", None)
+        us.wait_for(b"fetched\t127.0.0.1:2426\t", "out", 30)
+        def saved_copy():
+            # Where its save dialog pointed: save_path, or the home folder.
+            for top, dirs, files in os.walk(home):
+                if top.startswith(out):
+                    continue
+                if "ours.bin" in files:
+                    p = os.path.join(top, "ours.bin")
+                    if os.path.getsize(p) == 123457:
+                        return p
+            return None
+        got = self.wait("iptux to save ours.bin", saved_copy)
+        self.assertEqual(sha(got), sha(ours))
+        self.call(env, APP, "quit")
+        us.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
