@@ -389,7 +389,7 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 # `make deps-build` only those that building udpkit needs (make demo).
 BUILD_PACKAGES := gcc make gettext pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev liburing-dev
 DEB_PACKAGES := $(BUILD_PACKAGES) clang clang-format libclang-rt-14-dev libcmocka-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
-	xdotool dbus-x11 dbus libglib2.0-bin locales libc-l10n \
+	xdotool xclip dbus-x11 dbus libglib2.0-bin locales libc-l10n \
 	clang-tidy clang-tools cppcheck gcovr netcat-openbsd python3-jsonschema groff-base zsh jq nftables
 deps-build: PACKAGES = $(BUILD_PACKAGES)
 deps: PACKAGES = $(DEB_PACKAGES)

@@ -44,7 +44,7 @@ BUS = ["--dest", "io.github.iptux_src.iptux", "--object-path", "/io/github/iptux
 class ChatIptux(unittest.TestCase):
     def setUp(self):
         require_root(self)
-        for cmd, pkg in (("iptux", "iptux"), ("Xvfb", "xvfb"), ("xdotool", "xdotool"),
+        for cmd, pkg in (("iptux", "iptux"), ("Xvfb", "xvfb"), ("xdotool", "xdotool"), ("xclip", "xclip"),
                          ("gdbus", "libglib2.0-bin"), ("dbus-daemon", "dbus"), ("ip", "iproute2")):
             require_cmd(cmd, pkg)
         self.ns = f"ulab{os.getpid()}ipt"
@@ -160,7 +160,21 @@ class ChatIptux(unittest.TestCase):
         # does nothing either).
         self.nsexec(["xdotool", "type", "--delay", "80", "x"], env=env)
         self.nsexec(["xdotool", "key", "--delay", "80", "BackSpace"], env=env)
-        self.nsexec(["xdotool", "type", "--delay", "80", text], env=env)
+        # The text itself is pasted, not typed: xdotool types a character
+        # that has no key through a scratch keycode remapped per character,
+        # and on a loaded machine iptux read some after the mapping had
+        # moved on ("hi 你好" arrived as "hi 你"). A paste is one event.
+        # xclip serves the clipboard in the foreground (-quiet) until the
+        # test ends; its copy is read back before Ctrl+V.
+        clip = self.spawn(["xclip", "-quiet", "-selection", "clipboard", "-i"], env=env,
+                          stdin=subprocess.PIPE)
+        clip.proc.stdin.write(text.encode())
+        clip.proc.stdin.close()
+        deadline = time.monotonic() + 15 * SLOW
+        while self.nsexec(["xclip", "-o", "-selection", "clipboard"], env=env).stdout != text.encode():
+            self.assertLess(time.monotonic(), deadline, "xclip never served the text")
+            time.sleep(0.05)
+        self.nsexec(["xdotool", "key", "--delay", "80", "ctrl+v"], env=env)
         self.nsexec(["xdotool", "key", "ctrl+Return"], env=env)
 
     def run_iptux(self, extra_config, ours, theirs, nick="udpbot", args=()):
@@ -356,8 +370,7 @@ class ChatIptux(unittest.TestCase):
         us.wait_for(("\t" + m[4] + "\n").encode(), "out", 15)
         for i in (1, 3):
             self.wait_log("[STRING]" + m[i])
-        ipt = self.procs[-2]  # iptux (the last one spawned before us)
-        self.assertEqual(ipt.argv[-1], "iptux")
+        ipt = [p for p in self.procs if p.argv[-1] == "iptux"][-1]  # the one running
         ipt.kill()  # SIGKILL
         log = open(self.iptux_log, encoding="utf-8", errors="replace").read()
         for i in range(1, 5):
