@@ -462,7 +462,7 @@ deb: deps
 	@echo "make deb: $(DEB_FILE)"
 # lintian, a real dpkg -i and -r in a fresh root, the installed binary, man
 # pages and units (systemd-analyze verify and security): tests/deb_check.py.
-deb-check: deb
+deb-check: deb locales
 	@$(PYTHON) tests/deb_check.py $(DEB_FILE) $(MANS) $(MANS_L10N)
 
 clean:
