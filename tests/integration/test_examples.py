@@ -449,6 +449,57 @@ class TestChat(ExampleLab):
         r = subprocess.run(self.lab.exec_argv(1, [nft, "list", "ruleset"]), capture_output=True,
                            timeout=30)
         self.assertIn(b"udp dport 2425 accept", r.stdout)
+        self.run_example(1, "nft add rule inet filter input tcp dport 2425 accept")
+        r = subprocess.run(self.lab.exec_argv(1, [nft, "list", "ruleset"]), capture_output=True,
+                           timeout=30)
+        self.assertIn(b"tcp dport 2425 accept", r.stdout)
+
+    def test_files_to_and_from_a_peer(self):
+        """The file examples: alice (10.0.0.1) offers ./reports to bob
+        (10.0.0.7), who takes it unattended; then the receiving example
+        takes a file that 10.0.0.7 offers into /srv/in."""
+        self.add_addr(1, "10.0.0.1/24")
+        self.add_addr(2, "10.0.0.7/24")
+        inbox = os.path.join(self.tmp, "bob-in")
+        os.mkdir(inbox)
+        b = self.start(2, [BIN, "chat", "-n", "bob", "--line", "--stay", "--no-history",
+                           "--no-discovery", "--accept-files", inbox, "--accept-from", "10.0.0.1"],
+                       stdin=subprocess.PIPE)
+        os.makedirs(os.path.join(self.home, "reports"))
+        with open(os.path.join(self.home, "reports", "q3.txt"), "w") as f:
+            f.write("quarter three\n")
+        text = "udpkit chat --no-discovery -P 10.0.0.7 --send-file reports --message 'Q3'"
+        self._example(text)
+        r = subprocess.run(self._argv(1, text), cwd=self.home, capture_output=True,
+                           stdin=subprocess.DEVNULL, timeout=120 * SLOW, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(os.path.join(inbox, "reports", "q3.txt")) as f:
+            self.assertEqual(f.read(), "quarter three\n")
+        self.stop(b)
+        # /srv/in is the example's own directory: made if missing, and only
+        # what this test put there is removed.
+        made = not os.path.isdir("/srv/in")
+        os.makedirs("/srv/in", exist_ok=True)
+        name = f"udpkit-example-{os.getpid()}.txt"
+        src = os.path.join(self.tmp, name)
+        with open(src, "w") as f:
+            f.write("from 10.0.0.7\n")
+        try:
+            recv = "udpkit chat --line --stay --accept-files /srv/in --accept-from 10.0.0.7"
+            a = self.start_example(1, recv, stdin=subprocess.PIPE)
+            r = subprocess.run(self.lab.exec_argv(2, [BIN, "chat", "--no-history", "--no-discovery",
+                                                      "-P", "10.0.0.1", "--send-file", src]),
+                               capture_output=True, stdin=subprocess.DEVNULL, timeout=120 * SLOW,
+                               env=self.env)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(os.path.join("/srv/in", name)) as f:
+                self.assertEqual(f.read(), "from 10.0.0.7\n")
+            self.stop(a)
+        finally:
+            if os.path.exists(os.path.join("/srv/in", name)):
+                os.unlink(os.path.join("/srv/in", name))
+            if made:
+                os.rmdir("/srv/in")
 
 
 class TestHistory(ExampleLab):
