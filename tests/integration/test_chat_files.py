@@ -16,6 +16,7 @@ import threading
 import unittest
 
 from harness import BIN, SLOW, Proc
+from test_chat import events, say  # the chat tests' helpers (functions only)
 
 MTIME = 1700000000
 
@@ -29,14 +30,6 @@ def chat(*args):
     return p, port
 
 
-def say(p, line):
-    p.proc.stdin.write(line.encode() + b"\n")
-    p.proc.stdin.flush()
-
-
-def events(p, kind):
-    out = p.out().decode("utf-8", "replace")
-    return [l.split("\t") for l in out.splitlines() if l.startswith(kind + "\t")]
 
 
 def sha(path):
@@ -91,6 +84,11 @@ def dirhdr(name, size, attr):
 
 
 class ChatFiles(unittest.TestCase):
+    # The runner's alarm per test (default 120 s): the 5 GiB transfer takes
+    # about 85 s on an idle machine and over 120 s with both cores busy; its
+    # own waits are event-based (600 s at most).
+    timeout_s = 900
+
     def setUp(self):
         self.procs = []
         self.tmp = tempfile.mkdtemp()
