@@ -60,6 +60,8 @@ HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 SAN_CC := $(CLANG)
 SAN_FLAGS := -fsanitize=address,undefined,implicit-conversion,local-bounds,nullability,float-divide-by-zero \
 	-fno-sanitize-recover=all
+# How the sanitizer builds run in the tests: any report stops the program.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 # Variant builds: plain (hardened), ASan+UBSan (clang), TSan.
 define variant
@@ -194,8 +196,7 @@ integration: deps-check $(BUILD)/udpkit $(TOOLS) $(MO_FILES) locales
 integration-asan: deps-check $(BUILD)/asan/udpkit $(ASAN_TOOLS) $(MO_FILES) locales
 	@UDPKIT_BIN=$(abspath $(BUILD)/asan/udpkit) UDPKIT_VARIANT=asan \
 		UDPKIT_TOOLS=$(abspath $(BUILD)/tools-asan) \
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		$(PYTHON) tests/run_integration.py
+		$(SAN_ENV) $(PYTHON) tests/run_integration.py
 # The threaded parts: the echo server's workers (the chat has no thread
 # since its history writer became synchronous; its tests run here anyway).
 # The shipped -O2 binary: the hardening tests skip on the coverage build,
@@ -207,34 +208,43 @@ integration-tsan: deps-check $(BUILD)/tsan/udpkit
 	@UDPKIT_BIN=$(abspath $(BUILD)/tsan/udpkit) UDPKIT_VARIANT=tsan TSAN_OPTIONS=halt_on_error=1 \
 		$(PYTHON) tests/run_integration.py -k threads,test_chat.
 
-# ---- coverage (gcov, gcovr) ---------------------------------------------------
-# A gcc --coverage -O0 build of everything in $(BUILD)/cov; the unit tests
-# and the whole integration suite run on it, then tests/coverage.py prints
-# lines and branches per lib/ file, names those below the floor, and fails
-# when lib/ as a whole is below COV_LINES / COV_BRANCHES. Counters are updated
-# atomically: the echo workers are threads, and racing increments left gcov
-# a negative branch count that gcovr refused ("branch 1 taken -1"). In make check this
-# integration run takes the place of the one on the -O2 build (every test
-# still runs three times: coverage, ASan+UBSan, TSan for the threaded
-# parts), so the gate costs a build and the unit tests, not another suite.
+# ---- coverage (clang source-based coverage, llvm-cov) -------------------------
+# One build that is both instrumented for coverage and the ASan+UBSan build
+# (clang, every check of SAN_FLAGS, at -O0 so that lines map to code), in
+# $(BUILD)/cov; the unit tests and the whole integration suite run on it,
+# then tests/coverage.py merges the profiles (llvm-profdata), prints lines
+# and branches per lib/ file (llvm-cov export), names those below the floor,
+# and fails when lib/ as a whole is below COV_LINES / COV_BRANCHES. Source-based
+# coverage, not gcov: gcov's branches are those of the compiled code, and
+# the sanitizers' checks doubled them (52% of 23,836); llvm-cov counts the
+# branches of the source (each condition true and false) whatever the
+# instrumentation. Counters are updated atomically: the echo workers are
+# threads. Each process writes its own profile into a directory every user
+# may write to (servers started as root switch to nobody once bound,
+# lib/priv.c). In make check this one run is both the coverage gate and the
+# sanitizer run of the suite; every test also runs on TSan for the threaded
+# parts, and the hardening tests on the shipped -O2 binary.
 COV := $(BUILD)/cov
-COV_UNIT := $(patsubst tests/unit/%.c,$(COV)/unit/%,$(UNIT_SRC))
+COV_UNIT := $(patsubst tests/unit/%.c,$(COV)/unit-asan/%,$(UNIT_SRC))
+COV_TOOLS := $(COV)/tools-asan/hist_writer $(COV)/tools-asan/tui_driver
+COV_SAN_FLAGS := $(SAN_FLAGS) -O0 -fprofile-instr-generate -fcoverage-mapping -fprofile-update=atomic
+COV_PROFILES := $(abspath $(COV))/profiles
+LLVM_PROFDATA ?= llvm-profdata
+LLVM_COV ?= llvm-cov
 COV_LINES ?= 90
 COV_BRANCHES ?= 75
 coverage: deps-check
-	@find $(COV) -name '*.gcda' -delete 2>/dev/null || true
-	@$(MAKE) --no-print-directory -j2 BUILD=$(COV) CC=gcc CFLAGS="-O0 -g --coverage -fprofile-update=atomic" \
-		$(COV)/udpkit $(COV_UNIT) $(COV)/tools/hist_writer $(COV)/tools/tui_driver \
-		$(COV)/tools/fail_sync.so
+	@rm -rf $(COV_PROFILES) && mkdir -p $(COV_PROFILES) && chmod 1777 $(COV_PROFILES)
+	@$(MAKE) --no-print-directory -j2 BUILD=$(COV) SAN_FLAGS="$(COV_SAN_FLAGS)" \
+		$(COV)/asan/udpkit $(COV_UNIT) $(COV_TOOLS) $(COV)/tools-asan/fail_sync.so
 	@$(MAKE) --no-print-directory $(MO_FILES) locales
-	@UK_RESULTS= $(PYTHON) tests/run_unit.py $(COV_UNIT)
-	@# Servers started as root switch to nobody once bound (lib/priv.c):
-	@# their counts reach the .gcda files only if nobody may write them.
-	@chmod -R a+rwX $(COV)/obj
-	@rc=0; UDPKIT_BIN=$(abspath $(COV)/udpkit) UDPKIT_TOOLS=$(abspath $(COV)/tools) \
-		UDPKIT_VARIANT=coverage $(PYTHON) tests/run_integration.py || rc=1; \
-	$(PYTHON) tests/coverage.py --build $(COV) --lines $(COV_LINES) --branches $(COV_BRANCHES) \
-		--out $(BUILD)/coverage.txt || rc=1; exit $$rc
+	@rc=0; LLVM_PROFILE_FILE=$(COV_PROFILES)/unit-%p.profraw $(PYTHON) tests/run_unit.py $(COV_UNIT) || rc=1; \
+	LLVM_PROFILE_FILE=$(COV_PROFILES)/%p.profraw UDPKIT_BIN=$(abspath $(COV)/asan/udpkit) \
+		UDPKIT_TOOLS=$(abspath $(COV)/tools-asan) UDPKIT_VARIANT=asan $(SAN_ENV) \
+		$(PYTHON) tests/run_integration.py $(INTEGRATION_ARGS) || rc=1; \
+	$(PYTHON) tests/coverage.py --profiles $(COV_PROFILES) --profdata "$(LLVM_PROFDATA)" --llvm-cov "$(LLVM_COV)" \
+		--lines $(COV_LINES) --branches $(COV_BRANCHES) --out $(BUILD)/coverage.txt \
+		$(COV)/asan/udpkit $(COV_UNIT) $(COV_TOOLS) || rc=1; exit $$rc
 
 # ---- fuzz targets (libFuzzer via clang) -----------------------------------
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
@@ -254,10 +264,12 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ) $(HDRS)
 		$(FUZZ_EXTRA_$*) $(FUZZ_LIBOBJ) $(LDLIBS)
 # The library objects are named here so make keeps them (not intermediate).
 fuzz-build: $(FUZZ_LIBOBJ) $(FUZZ_BIN)
-# Replays every seed, then fuzzes each target briefly (FUZZ_SECONDS).
+# Replays every seed, then fuzzes each target briefly (FUZZ_SECONDS),
+# FUZZ_JOBS targets at a time.
 FUZZ_SECONDS ?= 10
+FUZZ_JOBS ?= 2
 fuzz: deps-check $(FUZZ_BIN)
-	@$(PYTHON) tests/run_fuzz.py --seconds $(FUZZ_SECONDS) $(FUZZ_BIN)
+	@$(PYTHON) tests/run_fuzz.py --jobs $(FUZZ_JOBS) --seconds $(FUZZ_SECONDS) $(FUZZ_BIN)
 # The campaign (docs/fuzzing.md): FUZZ_RUNS executions per target, or
 # FUZZ_LONG_SECONDS where a target is slower; then each corpus is
 # minimised (-merge=1) back into tests/fuzz/corpus/ for checking in, and
@@ -345,17 +357,26 @@ gcc-werror:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/gcc CC=gcc CFLAGS="-O2 -Werror" $(BUILD)/gcc/udpkit
 
 # Every runner appends its counts to $(UK_RESULTS); the last line sums them.
+# Each step's wall and CPU time go to $(CHECK_TIMES), printed before it
+# (README: "make check: what it runs and how long each step takes").
+CHECK_TIMES := $(abspath $(BUILD))/check-times.txt
+TIMED := $(PYTHON) tests/timed.py $(CHECK_TIMES) --
 check: export UK_RESULTS = $(abspath $(BUILD))/check-results.txt
 check: deps
-	@mkdir -p $(BUILD) && rm -f $(UK_RESULTS)
-	@$(MAKE) --no-print-directory gcc-werror clang-build
-	@$(MAKE) --no-print-directory -j2 all asan-build tsan-build fuzz-build
-	@$(MAKE) --no-print-directory lint-format lint-man man-render lint-sh help-sync po-check
-	@$(MAKE) --no-print-directory lint-cppcheck lint-tidy lint-scan
-	@$(MAKE) --no-print-directory deb-check
-	@$(MAKE) --no-print-directory unit unit-asan
-	@$(MAKE) --no-print-directory fuzz
-	@$(MAKE) --no-print-directory coverage integration-asan integration-tsan integration-hardened
+	@mkdir -p $(BUILD) && rm -f $(UK_RESULTS) $(CHECK_TIMES)
+	@$(TIMED) $(MAKE) --no-print-directory -j2 gcc-werror clang-build
+	@$(TIMED) $(MAKE) --no-print-directory -j2 all tsan-build fuzz-build
+	@$(TIMED) $(MAKE) --no-print-directory lint-format lint-man man-render lint-sh help-sync po-check
+	@$(TIMED) $(MAKE) --no-print-directory lint-cppcheck
+	@$(TIMED) $(MAKE) --no-print-directory lint-tidy
+	@$(TIMED) $(MAKE) --no-print-directory lint-scan
+	@$(TIMED) $(MAKE) --no-print-directory deb-check
+	@$(TIMED) $(MAKE) --no-print-directory unit
+	@$(TIMED) $(MAKE) --no-print-directory fuzz
+	@$(TIMED) $(MAKE) --no-print-directory coverage
+	@$(TIMED) $(MAKE) --no-print-directory integration-tsan
+	@$(TIMED) $(MAKE) --no-print-directory integration-hardened
+	@$(PYTHON) tests/timed.py --table $(CHECK_TIMES)
 	@$(PYTHON) tests/total.py $(UK_RESULTS)
 
 # The demo needs what it runs: a compiler, make and the libraries udpkit
@@ -390,7 +411,7 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 BUILD_PACKAGES := gcc make gettext pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev liburing-dev
 DEB_PACKAGES := $(BUILD_PACKAGES) clang clang-format libclang-rt-14-dev libcmocka-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool xclip dbus-x11 dbus libglib2.0-bin locales libc-l10n \
-	clang-tidy clang-tools cppcheck gcovr netcat-openbsd python3-jsonschema groff-base zsh jq nftables
+	clang-tidy clang-tools llvm cppcheck netcat-openbsd python3-jsonschema groff-base zsh jq nftables
 deps-build: PACKAGES = $(BUILD_PACKAGES)
 deps: PACKAGES = $(DEB_PACKAGES)
 deps deps-build:
@@ -458,7 +479,7 @@ DEB_FILE := $(BUILD)/deb/udpkit_$(DEB_VERSION)_$(DEB_ARCH).deb
 deb: deps
 	@rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
 	@tar --exclude=./$(BUILD) --exclude=./.git -cf - . | tar -xf - -C $(BUILD)/deb/src
-	cd $(BUILD)/deb/src && dpkg-buildpackage -us -uc -b
+	cd $(BUILD)/deb/src && dpkg-buildpackage -us -uc -b -J2
 	@echo "make deb: $(DEB_FILE)"
 # lintian, a real dpkg -i and -r in a fresh root, the installed binary, man
 # pages and units (systemd-analyze verify and security): tests/deb_check.py.

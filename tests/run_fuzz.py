@@ -8,6 +8,7 @@ With --long (make fuzz-long): a campaign per target of --runs executions
 tests/fuzz/corpus/<target>/ (-merge=1) and one table row per target
 (executions, exec/s, cov, ft, crashes) is printed and written to --table."""
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
@@ -94,10 +95,32 @@ def campaign(target, runs, seconds, table):
     return rc == 0 and not found
 
 
+def replay_and_fuzz(target, seconds):
+    """Replays target's seed corpus, then fuzzes it for seconds.
+    Returns (ok, what to print)."""
+    name = os.path.basename(target)
+    corpus = os.path.join(HERE, "fuzz", "corpus", name.replace("fuzz_", "", 1))
+    seeds = sorted(os.path.join(corpus, f) for f in os.listdir(corpus)) if os.path.isdir(corpus) else []
+    if not seeds:
+        return False, f"  {name}: no seed corpus in {corpus}"
+    rc, out = run([target] + seeds, 300)
+    ok = rc == 0
+    if ok and seconds > 0:
+        with tempfile.TemporaryDirectory() as scratch:
+            rc, out = run([target, f"-max_total_time={seconds}", "-timeout=10",
+                           "-rss_limit_mb=2048", "-print_final_stats=1",
+                           f"-artifact_prefix={scratch}/"] + max_len_args(name) +
+                          [scratch, corpus], seconds + 120)
+            ok = rc == 0
+    text = f"  {name}: {len(seeds)} seeds replayed, {'ok' if ok else 'FAILED'}"
+    return ok, text if ok else text + "\n" + out[-4000:]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--long", action="store_true")
+    ap.add_argument("--jobs", type=int, default=1, help="targets replayed and fuzzed at a time")
     ap.add_argument("--runs", type=int, default=10_000_000)
     ap.add_argument("--table", default="build/fuzz-long.md")
     ap.add_argument("targets", nargs="+")
@@ -107,30 +130,14 @@ def main():
         ok = [campaign(t, a.runs, a.seconds, os.path.abspath(a.table)) for t in a.targets]
         print(f"fuzz-long: {sum(ok)} passed, {len(ok) - sum(ok)} failed")
         return 0 if all(ok) else 1
+    # Several targets at a time (--jobs, make check: 2, the machine's cores):
+    # each is one process, busy for its --seconds.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+        results = list(pool.map(lambda t: replay_and_fuzz(t, a.seconds), a.targets))
     passed = failed = 0
-    for target in a.targets:
-        name = os.path.basename(target)
-        corpus = os.path.join(HERE, "fuzz", "corpus", name.replace("fuzz_", "", 1))
-        seeds = sorted(os.path.join(corpus, f) for f in os.listdir(corpus)) if os.path.isdir(corpus) else []
-        if not seeds:
-            print(f"  {name}: no seed corpus in {corpus}")
-            failed += 1
-            continue
-        rc, out = run([target] + seeds, 300)
-        ok = rc == 0
-        if ok and a.seconds > 0:
-            with tempfile.TemporaryDirectory() as scratch:
-                rc, out = run([target, f"-max_total_time={a.seconds}", "-timeout=10",
-                               "-rss_limit_mb=2048", "-print_final_stats=1",
-                               f"-artifact_prefix={scratch}/"] + max_len_args(name) +
-                              [scratch, corpus], a.seconds + 120)
-                ok = rc == 0
-        print(f"  {name}: {len(seeds)} seeds replayed, {'ok' if ok else 'FAILED'}")
-        if not ok:
-            print(out[-4000:])
-            failed += 1
-        else:
-            passed += 1
+    for ok, text in results:
+        print(text, flush=True)
+        passed, failed = passed + ok, failed + (not ok)
     record_result("fuzz", passed, failed)
     print(f"fuzz: {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -2,7 +2,8 @@
 """Runs tests/integration/test_*.py (unittest style) against the binary in
 $UDPKIT_BIN. Every test gets a timeout (SIGALRM); skips print their reason.
 Closing line: 'integration: N passed, N failed, N skipped'.
-  -k TEXT   only tests whose id contains TEXT (a comma-separated list: any)"""
+  -k TEXT   only tests whose id contains TEXT (a comma-separated list: any)
+  --slowest N   then list the N slowest tests (default 20)"""
 import argparse
 import os
 import signal
@@ -76,6 +77,7 @@ class ClassFixture:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", default="")
+    ap.add_argument("--slowest", type=int, default=20)
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
     loader = unittest.TestLoader()
@@ -90,8 +92,16 @@ def main():
     # a TestSuite would run are run here: setUpClass before a class's first
     # test (a SkipTest there skips the class), tearDownClass after its last.
     fixture = ClassFixture()
-    for test in selected:
+    # The coverage build's processes each write LLVM_PROFILE_FILE, named by
+    # their pid (%p); pids wrap at 32768 within a run on a busy machine, so
+    # each test's processes get a prefix of their own (servers a class starts
+    # in its first test keep that test's).
+    profile = os.environ.get("LLVM_PROFILE_FILE", "")
+    durations = []
+    for n, test in enumerate(selected):
         tid = test.id()
+        if "%p" in profile:
+            os.environ["LLVM_PROFILE_FILE"] = profile.replace("%p", f"t{n}-%p", 1)
         if isinstance(test, unittest.loader._FailedTest):
             print(f"FAILED {tid}: could not load: {test._exception}")
             counts["failed"] += 1
@@ -113,6 +123,7 @@ def main():
         finally:
             signal.alarm(0)
         took = time.monotonic() - start
+        durations.append((took, tid))
         if result.skipped:
             counts["skipped"] += 1
             print(f"skipped {tid}: {result.skipped[0][1]}")
@@ -129,6 +140,11 @@ def main():
     if error:
         counts["failed"] += 1
         print(f"FAILED tearDownClass: {error!r}")
+    if a.slowest and durations:
+        print(f"slowest {min(a.slowest, len(durations))} of {len(durations)} tests "
+              f"(all: {sum(d for d, _ in durations):.0f} s):")
+        for took, tid in sorted(durations, reverse=True)[:a.slowest]:
+            print(f"  {took:7.1f}s {tid}")
     record_result("integration", counts["passed"], counts["failed"], counts["skipped"])
     print(f"integration: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
     return 1 if counts["failed"] or not counts["passed"] else 0
