@@ -219,16 +219,23 @@ integration-tsan: deps-check $(BUILD)/tsan/udpkit
 # the sanitizers' checks doubled them (52% of 23,836); llvm-cov counts the
 # branches of the source (each condition true and false) whatever the
 # instrumentation. Counters are updated atomically: the echo workers are
-# threads. Each process writes its own profile into a directory every user
-# may write to (servers started as root switch to nobody once bound,
-# lib/priv.c). In make check this one run is both the coverage gate and the
+# threads. Each process writes its own profile (%p) into a directory every
+# user may write to: servers started as root switch to nobody once bound
+# (lib/priv.c). %m (merge mode) makes the runtime create the file when the
+# process exits, not when it starts: created by root at the start, the
+# file could not be written by nobody at the end, and the servers' counts
+# were lost ("LLVM Profile Error: ... Permission denied"). In make check this one run is both the coverage gate and the
 # sanitizer run of the suite; every test also runs on TSan for the threaded
 # parts, and the hardening tests on the shipped -O2 binary.
 COV := $(BUILD)/cov
 COV_UNIT := $(patsubst tests/unit/%.c,$(COV)/unit-asan/%,$(UNIT_SRC))
 COV_TOOLS := $(COV)/tools-asan/hist_writer $(COV)/tools-asan/tui_driver
-COV_SAN_FLAGS := $(SAN_FLAGS) -O0 -fprofile-instr-generate -fcoverage-mapping -fprofile-update=atomic
 COV_PROFILES := $(abspath $(COV))/profiles
+# The profile's name is also built in: a program started with a cleared
+# environment (systemd-socket-activate passes only what -E names) still
+# writes there, not to default.profraw in its working directory.
+COV_SAN_FLAGS := $(SAN_FLAGS) -O0 -fprofile-instr-generate=$(COV_PROFILES)/%p-%m.profraw \
+	-fcoverage-mapping -fprofile-update=atomic
 LLVM_PROFDATA ?= llvm-profdata
 LLVM_COV ?= llvm-cov
 COV_LINES ?= 90
@@ -238,8 +245,8 @@ coverage: deps-check
 	@$(MAKE) --no-print-directory -j2 BUILD=$(COV) SAN_FLAGS="$(COV_SAN_FLAGS)" \
 		$(COV)/asan/udpkit $(COV_UNIT) $(COV_TOOLS) $(COV)/tools-asan/fail_sync.so
 	@$(MAKE) --no-print-directory $(MO_FILES) locales
-	@rc=0; LLVM_PROFILE_FILE=$(COV_PROFILES)/unit-%p.profraw $(PYTHON) tests/run_unit.py $(COV_UNIT) || rc=1; \
-	LLVM_PROFILE_FILE=$(COV_PROFILES)/%p.profraw UDPKIT_BIN=$(abspath $(COV)/asan/udpkit) \
+	@rc=0; LLVM_PROFILE_FILE=$(COV_PROFILES)/unit-%p-%m.profraw $(PYTHON) tests/run_unit.py $(COV_UNIT) || rc=1; \
+	LLVM_PROFILE_FILE=$(COV_PROFILES)/%p-%m.profraw UDPKIT_BIN=$(abspath $(COV)/asan/udpkit) \
 		UDPKIT_TOOLS=$(abspath $(COV)/tools-asan) UDPKIT_VARIANT=asan $(SAN_ENV) \
 		$(PYTHON) tests/run_integration.py $(INTEGRATION_ARGS) || rc=1; \
 	$(PYTHON) tests/coverage.py --profiles $(COV_PROFILES) --profdata "$(LLVM_PROFDATA)" --llvm-cov "$(LLVM_COV)" \
@@ -359,12 +366,14 @@ gcc-werror:
 # Every runner appends its counts to $(UK_RESULTS); the last line sums them.
 # Each step's wall and CPU time go to $(CHECK_TIMES), printed at the end
 # (README: "make check: what it runs and how long each step takes").
-# The suite on the sanitizer+coverage build (make coverage) mostly waits
-# for events; the CPU-bound steps (check-beside: static analysers, the
-# package, the unit tests, fuzzing) run beside it, niced so the suite's
-# programs come first, their output shown once the suite is done. The suite
-# is made to pass with both cores busy (docs/unit-tests.md).
+# The suites (make coverage: all of it on the sanitizer+coverage build;
+# then the TSan and hardened parts) mostly wait for events; the CPU-bound
+# steps (check-beside: static analysers, the package, the unit tests,
+# fuzzing) run beside them, niced so that the suites' programs come first,
+# their output shown at the end. The suites are made to pass with both
+# cores busy (docs/unit-tests.md).
 CHECK_TIMES := $(abspath $(BUILD))/check-times.txt
+CHECK_BESIDE_NICE ?= 10
 TIMED := $(PYTHON) tests/timed.py $(CHECK_TIMES) --
 check: export UK_RESULTS = $(abspath $(BUILD))/check-results.txt
 check: deps
@@ -372,15 +381,14 @@ check: deps
 	@$(TIMED) $(MAKE) --no-print-directory -j2 gcc-werror clang-build
 	@$(TIMED) $(MAKE) --no-print-directory -j2 all tsan-build fuzz-build locales
 	@$(TIMED) $(MAKE) --no-print-directory lint-format lint-man man-render lint-sh help-sync po-check
-	@nice -n 10 $(MAKE) --no-print-directory check-beside > $(BUILD)/check-beside.log 2>&1 & beside=$$!; \
-	$(TIMED) $(MAKE) --no-print-directory coverage; rc=$$?; \
+	@nice -n $(CHECK_BESIDE_NICE) $(MAKE) --no-print-directory check-beside > $(BUILD)/check-beside.log 2>&1 & beside=$$!; \
+	rc=0; $(TIMED) $(MAKE) --no-print-directory coverage || rc=1; \
+	$(TIMED) $(MAKE) --no-print-directory integration-tsan || rc=1; \
+	$(TIMED) $(MAKE) --no-print-directory integration-hardened || rc=1; \
 	if wait $$beside; then echo "beside the suite (all of it in $(BUILD)/check-beside.log):"; \
 		grep -E '^[a-z-]+: [0-9]+ passed' $(BUILD)/check-beside.log; \
-	else rc=1; echo "beside the suite, FAILED:"; cat $(BUILD)/check-beside.log; fi; exit $$rc
-	@$(TIMED) $(MAKE) --no-print-directory integration-tsan
-	@$(TIMED) $(MAKE) --no-print-directory integration-hardened
-	@$(PYTHON) tests/timed.py --table $(CHECK_TIMES)
-	@$(PYTHON) tests/total.py $(UK_RESULTS)
+	else rc=1; echo "beside the suite, FAILED:"; cat $(BUILD)/check-beside.log; fi; \
+	$(PYTHON) tests/timed.py --table $(CHECK_TIMES); $(PYTHON) tests/total.py $(UK_RESULTS) || rc=1; exit $$rc
 
 check-beside:
 	@$(TIMED) $(MAKE) --no-print-directory lint-cppcheck

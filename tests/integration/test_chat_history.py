@@ -462,7 +462,7 @@ class TestFlood(HistoryBase):
             except AssertionError:
                 if time.monotonic() > deadline:
                     raise
-        p.wait_for(b"dropped\t", "out", 30)
+        p.wait_for(b"dropped\t", "out", 30 * SLOW)
         p.stop()
         # Until the chat stopped: it drains its socket's backlog after the
         # flood, within the rate, so the bound runs as long as it does (a
