@@ -1,0 +1,225 @@
+/* files_offer.c: our offers (IPMsg SENDMSG|FILEATTACHOPT): each path is
+ * opened when offered and listed with its size (a folder: the bytes of
+ * its files) and, for files up to HASH_MAX, its SHA-256; an offer ends
+ * fetched, declined, or timed out (lib/offer.c). */
+#include <sys/stat.h>
+
+#include "chat/files.h"
+#include "chat/files_int.h"
+#include "udpkit/fname.h"
+#include "udpkit/i18n.h"
+
+void files_offer_close(struct out_offer *oo)
+{
+	for (size_t i = 0; i < oo->o.nfiles; i++) {
+		close_fd(&oo->fds[i]);
+		free(oo->names[i]);
+		oo->names[i] = NULL;
+	}
+	oo->used = false;
+}
+
+/* The outcome of one of our offers, once it is no longer open. */
+void files_offer_outcome(struct app *a, struct out_offer *oo)
+{
+	char p[UK_ADDR_STRLEN];
+
+	chat_info(a, oo->o.state == UK_OFFER_DONE ? "fetched" : "offer-end", "%s\t%llu\t%s",
+		  addr_text(&oo->peer, p, sizeof(p)), (unsigned long long)oo->o.packet_no,
+		  uk_offer_state_name(oo->o.state));
+	files_hist(a, &oo->peer, NULL, oo->o.packet_no, "offer %s",
+		   oo->o.state == UK_OFFER_RELEASED ? "declined by the peer"
+						    : uk_offer_state_name(oo->o.state));
+	if (oo->script && oo->o.state != UK_OFFER_DONE)
+		a->files_failed++;
+	files_offer_close(oo);
+}
+
+/* The SHA-256 of the file open at fd (read with pread: its offset stays). */
+static bool hash_file(int fd, uint64_t size, uint8_t out[UK_ATTACH_SHA256_BYTES],
+		      unsigned char *buf)
+{
+	crypto_hash_sha256_state st;
+	uint64_t off = 0;
+
+	crypto_hash_sha256_init(&st);
+	while (off < size) {
+		ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
+		if (n <= 0)
+			return false;
+		crypto_hash_sha256_update(&st, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	crypto_hash_sha256_final(&st, out);
+	return off == size;
+}
+
+/* The bytes of the regular files below directory fd, as the folder stream
+ * will send them (symlinks not followed, DEPTH_MAX levels): iptux shows
+ * a folder offered with size 0 as received at once, and the receiver
+ * checks its free space against it. */
+static uint64_t tree_bytes(int fd, int depth)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+	uint64_t sum = 0;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			sum += (uint64_t)st.st_size;
+		} else if (S_ISDIR(st.st_mode) && depth + 1 < DEPTH_MAX) {
+			int sub = openat(dirfd(d), e->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				sum += tree_bytes(sub, depth + 1);
+				close(sub);
+			}
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n, const char *text,
+		bool script)
+{
+	struct files *f = F(a);
+	struct out_offer *oo = NULL;
+	struct uk_peer *peer = uk_roster_find(&a->chat.roster, to);
+	enum uk_charset_kind kind =
+	    uk_charset_for_peer(peer ? &peer->charset : NULL, a->chat.cfg.charset);
+	unsigned char ip[16];
+	char *list = NULL, pa[UK_ADDR_STRLEN];
+	size_t list_len = 0, iplen;
+	int64_t no;
+	int rc = -EINVAL;
+
+	/* Inside a room every datagram is sealed, but the TCP transfer is not
+	 * (yet): offering would send names and contents in clear. */
+	if (chat_room_name(a))
+		return chat_info(a, "error",
+				 _("files are not sent inside a room: the TCP transfer is not "
+				   "encrypted yet")),
+		       -EPERM;
+	if (!f || f->lfd < 0)
+		return chat_info(a, "error", _("files cannot be served (no TCP listener)")),
+		       -ENOTCONN;
+	if (n == 0 || n > UK_OFFER_FILES)
+		return chat_info(a, "error", _("offer 1 to %d paths"), UK_OFFER_FILES), -EINVAL;
+	for (size_t i = 0; i < OFFERS_OUT && !oo; i++)
+		if (!f->out[i].used)
+			oo = &f->out[i];
+	if (!oo)
+		return chat_info(a, "error", _("too many offers open")), -ENOSPC;
+	memset(oo, 0, sizeof(*oo));
+	for (size_t i = 0; i < UK_OFFER_FILES; i++)
+		oo->fds[i] = -1;
+	list = malloc(UK_IPMSG_MAX_PACKET);
+	if (!list)
+		return -ENOMEM;
+	iplen = ip_bytes(to, ip);
+	uk_offer_init(&oo->o, 0, ip, iplen, a->o.offer_timeout_ns, uk_now_ns());
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		const char *base = strrchr(paths[i], '/');
+		struct uk_attach at = {.file_id = i};
+		char enc[UK_FNAME_MAX * 2 + 1];
+		size_t blen, repl;
+		int fd = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		int k;
+
+		base = base ? base + 1 : paths[i];
+		blen = strlen(base);
+		if (fd < 0 || fstat(fd, &st) < 0 ||
+		    (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) || blen == 0) {
+			chat_info(a, "error", _("cannot offer %s: %s"), paths[i],
+				  fd < 0 ? strerror(errno) : "not a regular file or folder");
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+		k = uk_charset_encode(&a->chat.charset, kind, base, blen, enc, sizeof(enc), &repl);
+		if (k <= 0 || (size_t)k > UK_ATTACH_NAME_MAX) {
+			close(fd);
+			chat_info(a, "error", _("cannot offer %s: name too long"), paths[i]);
+			goto fail;
+		}
+		memcpy(at.name, enc, (size_t)k);
+		at.name_len = (size_t)k;
+		at.size = S_ISDIR(st.st_mode) ? tree_bytes(fd, 0) : (uint64_t)st.st_size;
+		at.mtime = (uint64_t)st.st_mtime;
+		at.attr = S_ISDIR(st.st_mode) ? UK_ATTACH_DIR : UK_ATTACH_REGULAR;
+		if (S_ISREG(st.st_mode) && at.size <= HASH_MAX)
+			at.has_sha256 = hash_file(fd, at.size, at.sha256, f->iobuf);
+		k = uk_attach_encode(list, UK_IPMSG_MAX_PACKET, list_len, &at);
+		if (k < 0) {
+			close(fd);
+			chat_info(a, "error", _("cannot offer %s: %s"), paths[i],
+				  k == UK_ENOSPACE ? "the list does not fit one packet"
+						   : "name holds a control byte");
+			goto fail;
+		}
+		list_len = (size_t)k;
+		oo->fds[i] = fd;
+		oo->names[i] = strdup(base);
+		uk_offer_add(&oo->o, at.file_id, at.size, S_ISDIR(st.st_mode));
+	}
+	no = uk_chat_send_offer(&a->chat, to, text ? text : "", text ? strlen(text) : 0, list,
+				list_len, uk_now_ns());
+	if (no < 0) {
+		rc = (int)no;
+		chat_info(a, "error", _("offer not sent: %s"),
+			  no == -EPROTONOSUPPORT ? "the peer does not speak IPMsg"
+						 : strerror((int)-no));
+		goto fail;
+	}
+	oo->o.packet_no = (uint64_t)no;
+	oo->peer = *to;
+	oo->used = true;
+	oo->script = script;
+	for (size_t i = 0; i < n; i++) {
+		chat_info(a, "offered", "%s\t%llu\t%s", addr_text(to, pa, sizeof(pa)),
+			  (unsigned long long)no, oo->names[i]);
+		files_hist(a, to, NULL, (uint64_t)no, "offered %s %s (%llu bytes)",
+			   oo->o.files[i].dir ? "folder" : "file", oo->names[i],
+			   (unsigned long long)(oo->o.files[i].dir ? 0 : oo->o.files[i].size));
+	}
+	free(list);
+	return 0;
+fail:
+	free(list);
+	oo->o.nfiles = n;
+	files_offer_close(oo);
+	if (script)
+		a->files_failed++;
+	return rc;
+}
+
+void files_on_released(struct app *a, const struct uk_chat_event *ev)
+{
+	struct files *f = F(a);
+	unsigned char ip[16];
+	size_t iplen = ip_bytes(&ev->peer, ip);
+
+	if (!f)
+		return;
+	for (size_t i = 0; i < OFFERS_OUT; i++) {
+		struct out_offer *oo = &f->out[i];
+		/* Only the peer offered to may release (by IP: iptux's port varies). */
+		if (oo->used && oo->o.packet_no == ev->msg_id && oo->o.peer_len == iplen &&
+		    memcmp(oo->o.peer, ip, iplen) == 0) {
+			uk_offer_release(&oo->o);
+			files_offer_outcome(a, oo);
+		}
+	}
+}
