@@ -66,6 +66,7 @@ struct chat_opts {
 	struct uk_opts_list send_files;	 /* --send-file */
 	const char *message;		 /* --message */
 	uint64_t offer_timeout_ns;	 /* --offer-timeout */
+	uint64_t transfer_idle_ns;	 /* --transfer-idle-timeout */
 	const char *download_dir;	 /* --download-dir */
 	const char *accept_dir;		 /* --accept-files */
 	struct uk_opts_list accept_from; /* --accept-from */

@@ -194,13 +194,14 @@ void files_tick(struct app *a, uint64_t now)
 	}
 	for (size_t i = 0; i < CONNS; i++) {
 		struct conn *c = &f->conns[i];
-		/* A slow or silent client is dropped after IDLE_NS. */
-		if (c->st != C_FREE && now - c->last_ns > IDLE_NS)
+		/* A slow or silent client is dropped after
+		 * --transfer-idle-timeout. */
+		if (c->st != C_FREE && now - c->last_ns > a->o.transfer_idle_ns)
 			files_conn_close(a, c, false);
 	}
 	for (size_t i = 0; i < DOWNLOADS; i++) {
 		struct dl *d = &f->dls[i];
-		if (d->st != D_FREE && now - d->last_ns > IDLE_NS)
+		if (d->st != D_FREE && now - d->last_ns > a->o.transfer_idle_ns)
 			files_dl_fail(a, d, "the peer stopped sending");
 	}
 	for (size_t i = 0; i < OFFERS_OUT; i++) {
@@ -220,11 +221,11 @@ uint64_t files_deadline(const struct app *a)
 	if (a->o.send_files.count && !f->script_started)
 		d = uk_now_ns() + 100 * UK_NS_PER_MS;
 	for (size_t i = 0; i < CONNS; i++)
-		if (f->conns[i].st != C_FREE && f->conns[i].last_ns + IDLE_NS < d)
-			d = f->conns[i].last_ns + IDLE_NS + 1;
+		if (f->conns[i].st != C_FREE && f->conns[i].last_ns + a->o.transfer_idle_ns < d)
+			d = f->conns[i].last_ns + a->o.transfer_idle_ns + 1;
 	for (size_t i = 0; i < DOWNLOADS; i++)
-		if (f->dls[i].st != D_FREE && f->dls[i].last_ns + IDLE_NS < d)
-			d = f->dls[i].last_ns + IDLE_NS + 1;
+		if (f->dls[i].st != D_FREE && f->dls[i].last_ns + a->o.transfer_idle_ns < d)
+			d = f->dls[i].last_ns + a->o.transfer_idle_ns + 1;
 	for (size_t i = 0; i < OFFERS_OUT; i++)
 		if (f->out[i].used && f->out[i].o.deadline_ns && f->out[i].o.deadline_ns < d)
 			d = f->out[i].o.deadline_ns;

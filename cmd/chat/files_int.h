@@ -20,13 +20,12 @@
 #include "udpkit/filereq.h"
 #include "udpkit/offer.h"
 
-#define OFFERS_OUT 16	   /* our offers open at once */
-#define OFFERS_IN 32	   /* offers received and kept */
-#define CONNS 8		   /* TCP clients served at once */
-#define DOWNLOADS 4	   /* fetches at once */
-#define DEPTH_MAX 32	   /* folder levels */
-#define DIR_ENTRIES 100000 /* entries in one received folder */
-#define IDLE_NS (30ull * UK_NS_PER_SEC)
+#define OFFERS_OUT 16		  /* our offers open at once */
+#define OFFERS_IN 32		  /* offers received and kept */
+#define CONNS 8			  /* TCP clients served at once */
+#define DOWNLOADS 4		  /* fetches at once */
+#define DEPTH_MAX 32		  /* folder levels */
+#define DIR_ENTRIES 100000	  /* entries in one received folder */
 #define PROGRESS_NS UK_NS_PER_SEC /* progress lines at most this often */
 #define CHUNK ((size_t)256 << 10)
 /* Files up to this size carry their SHA-256 in the offer (hashed when

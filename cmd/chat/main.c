@@ -130,7 +130,8 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 	const struct chat_opts defaults = {.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
 					   .history_max_size = UK_HISTORY_MAX_SIZE_DEFAULT,
 					   .rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT,
-					   .offer_timeout_ns = 3600 * UK_NS_PER_SEC};
+					   .offer_timeout_ns = 3600 * UK_NS_PER_SEC,
+					   .transfer_idle_ns = 30 * UK_NS_PER_SEC};
 	int rc;
 
 	/* The command line twice: first for --config/--no-config (and its
