@@ -225,6 +225,19 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 	/* Every client serves on TCP at its own chat port: iptux too, at the
 	 * port it is configured to (seen in the lab). */
 	d->fd = socket(to.u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* A chat bound to one address fetches from it: the sender serves an
+	 * offer only to the IP it was offered to, which is the address our
+	 * datagrams came from (127.0.0.2 on loopback, one of several
+	 * interfaces of a host), not whatever the route would pick. */
+	if (d->fd >= 0 && a->local.u.sa.sa_family == to.u.sa.sa_family &&
+	    !uk_addr_is_unspecified(&a->local)) {
+		struct uk_addr src = a->local;
+		uk_addr_set_port(&src, 0);
+		if (bind(d->fd, &src.u.sa, src.len) < 0) {
+			files_dl_fail(a, d, strerror(errno));
+			return;
+		}
+	}
 	if (d->fd < 0 || (connect(d->fd, &to.u.sa, to.len) < 0 && errno != EINPROGRESS)) {
 		files_dl_fail(a, d, strerror(errno));
 		return;

@@ -205,6 +205,31 @@ fail:
 	return rc;
 }
 
+int files_offer_all(struct app *a, char **paths, size_t n, const char *text)
+{
+	struct uk_roster *r = &a->chat.roster;
+	struct uk_addr *to = calloc(r->cap ? r->cap : 1, sizeof(*to));
+	size_t peers = 0, sent = 0;
+
+	if (!to)
+		return -ENOMEM;
+	/* Copy the addresses first: sending can change the table. Plain-text
+	 * peers cannot fetch: they are left out, not failed. */
+	for (size_t i = 0; i < r->cap; i++)
+		if (r->peers[i].used && r->peers[i].ipmsg)
+			to[peers++] = r->peers[i].addr;
+	if (!peers) {
+		free(to);
+		return chat_info(a, "error", _("no IPMsg peer known yet")), -ENOENT;
+	}
+	for (size_t i = 0; i < peers; i++)
+		if (files_offer(a, &to[i], paths, n, text, false) == 0)
+			sent++;
+	free(to);
+	chat_info(a, "info", _("offered to %zu of %zu IPMsg peers"), sent, peers);
+	return (int)sent;
+}
+
 void files_on_released(struct app *a, const struct uk_chat_event *ev)
 {
 	struct files *f = F(a);
