@@ -206,7 +206,9 @@ void files_tick(struct app *a, uint64_t now)
 	}
 	for (size_t i = 0; i < OFFERS_OUT; i++) {
 		struct out_offer *oo = &f->out[i];
-		if (oo->used && uk_offer_tick(&oo->o, now) != UK_OFFER_OPEN)
+		if (oo->used && oo->preparing)
+			files_offer_prepare(a, oo, PREPARE_NS);
+		else if (oo->used && uk_offer_tick(&oo->o, now) != UK_OFFER_OPEN)
 			files_offer_outcome(a, oo);
 	}
 }
@@ -226,9 +228,14 @@ uint64_t files_deadline(const struct app *a)
 	for (size_t i = 0; i < DOWNLOADS; i++)
 		if (f->dls[i].st != D_FREE && f->dls[i].last_ns + a->o.transfer_idle_ns < d)
 			d = f->dls[i].last_ns + a->o.transfer_idle_ns + 1;
-	for (size_t i = 0; i < OFFERS_OUT; i++)
+	for (size_t i = 0; i < OFFERS_OUT; i++) {
+		/* An offer being prepared goes on hashing at once, after poll()
+		 * had a look at the sockets. */
+		if (f->out[i].used && f->out[i].preparing)
+			return uk_now_ns();
 		if (f->out[i].used && f->out[i].o.deadline_ns && f->out[i].o.deadline_ns < d)
 			d = f->out[i].o.deadline_ns;
+	}
 	/* Progress lines while a fetch runs. */
 	for (size_t i = 0; i < DOWNLOADS; i++)
 		if (f->dls[i].st != D_FREE && f->dls[i].progress_ns + PROGRESS_NS < d)

@@ -28,10 +28,10 @@
 #define DIR_ENTRIES 100000	  /* entries in one received folder */
 #define PROGRESS_NS UK_NS_PER_SEC /* progress lines at most this often */
 #define CHUNK ((size_t)256 << 10)
-/* Files up to this size carry their SHA-256 in the offer (hashed when
- * offered, which blocks the chat ~0.2 s per 64 MiB); larger ones go
- * without, so an offer never stalls the chat for long. */
-#define HASH_MAX (64ull << 20)
+/* An offer is prepared (its files' SHA-256 computed) in slices of this
+ * much time from the poll loop, so that hashing a 5 GiB file never stops
+ * the chat for longer: messages are handled between slices. */
+#define PREPARE_NS (20 * UK_NS_PER_MS)
 
 enum conn_state { C_FREE, C_REQ, C_FILE, C_DIR };
 
@@ -58,6 +58,15 @@ struct out_offer {
 	int fds[UK_OFFER_FILES]; /* each entry opened at offer time */
 	char *names[UK_OFFER_FILES];
 	bool script; /* from --send-file: decides the exit status */
+	/* Until every file's SHA-256 is known the offer is being prepared and
+	 * not sent (files_offer_prepare): at holds its list, text its text. */
+	bool preparing;
+	struct uk_attach at[UK_OFFER_FILES];
+	char *text;
+	size_t hash_i;	   /* the entry being hashed */
+	uint64_t hash_off; /* its bytes hashed so far */
+	bool hash_begun;
+	crypto_hash_sha256_state sha;
 };
 
 struct in_offer {
@@ -160,6 +169,10 @@ void files_hist(struct app *a, const struct uk_addr *peer, const char *nick, uin
  * longer open, then closes it. */
 void files_offer_close(struct out_offer *oo);
 void files_offer_outcome(struct app *a, struct out_offer *oo);
+/* Hashes the files of a preparing offer for at most budget_ns, then sends
+ * it once every hash is known. Returns true when it is no longer being
+ * prepared (sent, or failed and closed). */
+bool files_offer_prepare(struct app *a, struct out_offer *oo, uint64_t budget_ns);
 
 /* The TCP server (files_serve.c): new clients from the listener; a
  * client's request readable; a client's data to send; a client closed,

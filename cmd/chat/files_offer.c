@@ -1,7 +1,8 @@
 /* files_offer.c: our offers (IPMsg SENDMSG|FILEATTACHOPT): each path is
  * opened when offered and listed with its size (a folder: the bytes of
- * its files) and, for files up to HASH_MAX, its SHA-256; an offer ends
- * fetched, declined, or timed out (lib/offer.c). */
+ * its files) and, for every file, its SHA-256, hashed in slices from the
+ * poll loop before the offer goes ("preparing"); an offer ends fetched,
+ * declined, or timed out (lib/offer.c). */
 #include <sys/stat.h>
 
 #include "chat/files.h"
@@ -16,6 +17,9 @@ void files_offer_close(struct out_offer *oo)
 		free(oo->names[i]);
 		oo->names[i] = NULL;
 	}
+	free(oo->text);
+	oo->text = NULL;
+	oo->preparing = false;
 	oo->used = false;
 }
 
@@ -33,25 +37,6 @@ void files_offer_outcome(struct app *a, struct out_offer *oo)
 	if (oo->script && oo->o.state != UK_OFFER_DONE)
 		a->files_failed++;
 	files_offer_close(oo);
-}
-
-/* The SHA-256 of the file open at fd (read with pread: its offset stays). */
-static bool hash_file(int fd, uint64_t size, uint8_t out[UK_ATTACH_SHA256_BYTES],
-		      unsigned char *buf)
-{
-	crypto_hash_sha256_state st;
-	uint64_t off = 0;
-
-	crypto_hash_sha256_init(&st);
-	while (off < size) {
-		ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
-		if (n <= 0)
-			return false;
-		crypto_hash_sha256_update(&st, buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	crypto_hash_sha256_final(&st, out);
-	return off == size;
 }
 
 /* The bytes of the regular files below directory fd, as the folder stream
@@ -101,7 +86,6 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 	unsigned char ip[16];
 	char *list = NULL, pa[UK_ADDR_STRLEN];
 	size_t list_len = 0, iplen;
-	int64_t no;
 	int rc = -EINVAL;
 
 	/* Inside a room every datagram is sealed, but the TCP transfer is not
@@ -132,7 +116,7 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 		const char *base = strrchr(paths[i], '/');
-		struct uk_attach at = {.file_id = i};
+		struct uk_attach *at = &oo->at[i];
 		char enc[UK_FNAME_MAX * 2 + 1];
 		size_t blen, repl;
 		int fd = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -154,14 +138,16 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 			chat_info(a, "error", _("cannot offer %s: name too long"), paths[i]);
 			goto fail;
 		}
-		memcpy(at.name, enc, (size_t)k);
-		at.name_len = (size_t)k;
-		at.size = S_ISDIR(st.st_mode) ? tree_bytes(fd, 0) : (uint64_t)st.st_size;
-		at.mtime = (uint64_t)st.st_mtime;
-		at.attr = S_ISDIR(st.st_mode) ? UK_ATTACH_DIR : UK_ATTACH_REGULAR;
-		if (S_ISREG(st.st_mode) && at.size <= HASH_MAX)
-			at.has_sha256 = hash_file(fd, at.size, at.sha256, f->iobuf);
-		k = uk_attach_encode(list, UK_IPMSG_MAX_PACKET, list_len, &at);
+		at->file_id = i;
+		memcpy(at->name, enc, (size_t)k);
+		at->name_len = (size_t)k;
+		at->size = S_ISDIR(st.st_mode) ? tree_bytes(fd, 0) : (uint64_t)st.st_size;
+		at->mtime = (uint64_t)st.st_mtime;
+		at->attr = S_ISDIR(st.st_mode) ? UK_ATTACH_DIR : UK_ATTACH_REGULAR;
+		/* Its hash comes later; the list must fit one packet with it. */
+		at->has_sha256 = S_ISREG(st.st_mode);
+		k = uk_attach_encode(list, UK_IPMSG_MAX_PACKET, list_len, at);
+		at->has_sha256 = false;
 		if (k < 0) {
 			close(fd);
 			chat_info(a, "error", _("cannot offer %s: %s"), paths[i],
@@ -172,29 +158,29 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 		list_len = (size_t)k;
 		oo->fds[i] = fd;
 		oo->names[i] = strdup(base);
-		uk_offer_add(&oo->o, at.file_id, at.size, S_ISDIR(st.st_mode));
+		uk_offer_add(&oo->o, at->file_id, at->size, S_ISDIR(st.st_mode));
 	}
-	no = uk_chat_send_offer(&a->chat, to, text ? text : "", text ? strlen(text) : 0, list,
-				list_len, uk_now_ns());
-	if (no < 0) {
-		rc = (int)no;
-		chat_info(a, "error", _("offer not sent: %s"),
-			  no == -EPROTONOSUPPORT ? "the peer does not speak IPMsg"
-						 : strerror((int)-no));
-		goto fail;
-	}
-	oo->o.packet_no = (uint64_t)no;
+	free(list);
 	oo->peer = *to;
 	oo->used = true;
 	oo->script = script;
-	for (size_t i = 0; i < n; i++) {
-		chat_info(a, "offered", "%s\t%llu\t%s", addr_text(to, pa, sizeof(pa)),
-			  (unsigned long long)no, oo->names[i]);
-		files_hist(a, to, NULL, (uint64_t)no, "offered %s %s (%llu bytes)",
-			   oo->o.files[i].dir ? "folder" : "file", oo->names[i],
-			   (unsigned long long)(oo->o.files[i].dir ? 0 : oo->o.files[i].size));
+	oo->preparing = true;
+	oo->text = text ? strdup(text) : NULL;
+	if (files_offer_prepare(a, oo, PREPARE_NS))
+		return oo->used ? 0 : -EIO;
+	{
+		uint64_t bytes = 0;
+		for (size_t i = 0; i < n; i++)
+			if (oo->at[i].attr == UK_ATTACH_REGULAR)
+				bytes += oo->at[i].size;
+		if (chat_line_mode(a))
+			chat_info(a, "preparing", "%s\t%llu", addr_text(to, pa, sizeof(pa)),
+				  (unsigned long long)bytes);
+		else
+			chat_info(a, "info",
+				  _("preparing the offer to %s: hashing %.1f MiB (SHA-256) first"),
+				  addr_text(to, pa, sizeof(pa)), (double)bytes / 1048576.0);
 	}
-	free(list);
 	return 0;
 fail:
 	free(list);
@@ -203,6 +189,95 @@ fail:
 	if (script)
 		a->files_failed++;
 	return rc;
+}
+
+/* Sends a prepared offer: the list with every hash; then the "offered"
+ * lines. A failure is reported and closes the offer. */
+static void offer_send(struct app *a, struct out_offer *oo)
+{
+	char *list = malloc(UK_IPMSG_MAX_PACKET), pa[UK_ADDR_STRLEN];
+	size_t list_len = 0;
+	uint64_t now = uk_now_ns();
+	int64_t no = -ENOMEM;
+
+	oo->preparing = false;
+	if (!list)
+		goto fail;
+	for (size_t i = 0; i < oo->o.nfiles; i++) {
+		/* It fitted with a hash of this length when offered. */
+		int k = uk_attach_encode(list, UK_IPMSG_MAX_PACKET, list_len, &oo->at[i]);
+		if (k < 0) {
+			no = -EMSGSIZE;
+			goto fail;
+		}
+		list_len = (size_t)k;
+	}
+	no = uk_chat_send_offer(&a->chat, &oo->peer, oo->text ? oo->text : "",
+				oo->text ? strlen(oo->text) : 0, list, list_len, now);
+	if (no < 0)
+		goto fail;
+	free(list);
+	oo->o.packet_no = (uint64_t)no;
+	/* The timeout runs from the offer as sent, not from its hashing. */
+	oo->o.deadline_ns = a->o.offer_timeout_ns ? now + a->o.offer_timeout_ns : 0;
+	for (size_t i = 0; i < oo->o.nfiles; i++) {
+		chat_info(a, "offered", "%s\t%llu\t%s", addr_text(&oo->peer, pa, sizeof(pa)),
+			  (unsigned long long)no, oo->names[i]);
+		files_hist(a, &oo->peer, NULL, (uint64_t)no, "offered %s %s (%llu bytes)",
+			   oo->o.files[i].dir ? "folder" : "file", oo->names[i],
+			   (unsigned long long)(oo->o.files[i].dir ? 0 : oo->o.files[i].size));
+	}
+	return;
+fail:
+	free(list);
+	chat_info(a, "error", _("offer not sent: %s"),
+		  no == -EPROTONOSUPPORT ? "the peer does not speak IPMsg" : strerror((int)-no));
+	if (oo->script)
+		a->files_failed++;
+	files_offer_close(oo);
+}
+
+bool files_offer_prepare(struct app *a, struct out_offer *oo, uint64_t budget_ns)
+{
+	uint64_t start = uk_now_ns();
+	unsigned char *buf = F(a)->iobuf;
+
+	while (oo->hash_i < oo->o.nfiles) {
+		struct uk_attach *at = &oo->at[oo->hash_i];
+		if (at->attr != UK_ATTACH_REGULAR) {
+			oo->hash_i++;
+			continue;
+		}
+		if (!oo->hash_begun) {
+			crypto_hash_sha256_init(&oo->sha);
+			oo->hash_off = 0;
+			oo->hash_begun = true;
+		}
+		while (oo->hash_off < at->size) {
+			uint64_t left = at->size - oo->hash_off;
+			ssize_t k = pread(oo->fds[oo->hash_i], buf,
+					  left < CHUNK ? (size_t)left : CHUNK, (off_t)oo->hash_off);
+			if (k <= 0) {
+				chat_info(a, "error", _("cannot offer %s: %s"),
+					  oo->names[oo->hash_i],
+					  k < 0 ? strerror(errno) : "it shrank while hashed");
+				if (oo->script)
+					a->files_failed++;
+				files_offer_close(oo);
+				return true;
+			}
+			crypto_hash_sha256_update(&oo->sha, buf, (size_t)k);
+			oo->hash_off += (uint64_t)k;
+			if (uk_now_ns() - start >= budget_ns && oo->hash_off < at->size)
+				return false;
+		}
+		crypto_hash_sha256_final(&oo->sha, at->sha256);
+		at->has_sha256 = true;
+		oo->hash_begun = false;
+		oo->hash_i++;
+	}
+	offer_send(a, oo);
+	return true;
 }
 
 int files_offer_all(struct app *a, char **paths, size_t n, const char *text)
@@ -241,8 +316,8 @@ void files_on_released(struct app *a, const struct uk_chat_event *ev)
 	for (size_t i = 0; i < OFFERS_OUT; i++) {
 		struct out_offer *oo = &f->out[i];
 		/* Only the peer offered to may release (by IP: iptux's port varies). */
-		if (oo->used && oo->o.packet_no == ev->msg_id && oo->o.peer_len == iplen &&
-		    memcmp(oo->o.peer, ip, iplen) == 0) {
+		if (oo->used && !oo->preparing && oo->o.packet_no == ev->msg_id &&
+		    oo->o.peer_len == iplen && memcmp(oo->o.peer, ip, iplen) == 0) {
 			uk_offer_release(&oo->o);
 			files_offer_outcome(a, oo);
 		}

@@ -202,7 +202,7 @@ void files_serve_request(struct app *a, struct conn *c)
 	iplen = ip_bytes(&from, ip);
 	for (int i = 0; i < OFFERS_OUT; i++) {
 		int k;
-		if (!f->out[i].used)
+		if (!f->out[i].used || f->out[i].preparing)
 			continue;
 		k = uk_offer_find(&f->out[i].o, &r, ip, iplen);
 		if (k >= 0) {
