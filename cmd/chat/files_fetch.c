@@ -74,6 +74,8 @@ static void dl_done(struct app *a, struct dl *d)
 		close_fd(&d->out);
 	} else {
 		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = (time_t)d->mtime}};
+		/* "sha256 ok" for a folder: every file had one, and matched. */
+		d->hashing = d->dir_sha_ok && d->dir_files > 0;
 		futimens(d->top, ts);
 	}
 	rc = place(io->dirfd, d->part, at->name, at->name_len, final, sizeof(final));
@@ -167,6 +169,7 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 	}
 	uk_fname_partial(at->name, at->name_len, at->size, at->mtime, d->part, sizeof(d->part));
 	if (dir) {
+		d->dir_sha_ok = true;
 		d->buf = malloc(UK_DIRHDR_MAX + 1);
 		if (!d->buf) {
 			files_dl_fail(a, d, "out of memory");
@@ -335,11 +338,33 @@ void files_dl_file(struct app *a, struct dl *d)
 	}
 }
 
-/* A folder's file is complete: its time, then closed. */
-static void finish_file(struct dl *d)
+/* A folder's file is complete: checked against the SHA-256 of its header
+ * (a mismatch is reported and the file removed: never kept), its time
+ * set, then closed. The folder goes on either way. */
+static void finish_file(struct app *a, struct dl *d)
 {
 	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = (time_t)d->file_mtime}};
+	uint8_t sum[UK_ATTACH_SHA256_BYTES];
 
+	if (d->out >= 0 && d->fhash) {
+		crypto_hash_sha256_final(&d->fsha, sum);
+		if (sodium_memcmp(sum, d->fwant, sizeof(sum)) != 0) {
+			struct in_offer *io = &F(a)->in[d->ii];
+			char pa[UK_ADDR_STRLEN], nb[UK_ESCAPE_SIZE(UK_FNAME_MAX)];
+			const char *why = "SHA-256 mismatch: the file is corrupt, not kept";
+			close_fd(&d->out);
+			unlinkat(d->fdir, d->fname, 0);
+			esc(d->fname, strlen(d->fname), nb, sizeof(nb));
+			chat_info(a, "failed", "%s\t%llu\t%s\t%s",
+				  addr_text(&io->peer, pa, sizeof(pa)),
+				  (unsigned long long)io->packet_no, nb, why);
+			files_hist(a, &io->peer, io->nick, io->packet_no,
+				   "failed %s in a folder: %s", nb, why);
+			a->files_failed++;
+			d->dir_sha_ok = false;
+		}
+	}
+	d->fhash = false;
 	if (d->out >= 0 && d->file_mtime)
 		futimens(d->out, ts);
 	close_fd(&d->out);
@@ -414,6 +439,8 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 				break;
 			d->out = openat(cur, alt,
 					O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+			if (d->out >= 0)
+				memcpy(d->fname, alt, strlen(alt) + 1);
 			if (d->out >= 0 || errno != EEXIST)
 				break;
 		}
@@ -422,8 +449,17 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 			return false;
 		}
 		d->file_mtime = h->mtime;
+		d->fdir = cur;
+		d->fhash = h->has_sha256;
+		d->dir_files++;
+		if (d->fhash) {
+			memcpy(d->fwant, h->sha256, sizeof(d->fwant));
+			crypto_hash_sha256_init(&d->fsha);
+		} else {
+			d->dir_sha_ok = false;
+		}
 		if (!d->left)
-			finish_file(d);
+			finish_file(a, d);
 		return true;
 	default: /* SKIP */
 		d->left = h->size;
@@ -452,10 +488,12 @@ void files_dl_dir(struct app *a, struct dl *d)
 				files_dl_fail(a, d, errno == ENOSPC ? "disk full" : "write error");
 				return;
 			}
+			if (!d->discard && d->fhash)
+				crypto_hash_sha256_update(&d->fsha, buf, (size_t)n);
 			d->left -= (uint64_t)n;
 			d->got += (uint64_t)n;
 			if (!d->left)
-				finish_file(d);
+				finish_file(a, d);
 			continue;
 		}
 		{
@@ -480,12 +518,14 @@ void files_dl_dir(struct app *a, struct dl *d)
 						files_dl_fail(a, d, "write error");
 						return;
 					}
+					if (!d->discard && d->fhash)
+						crypto_hash_sha256_update(&d->fsha, d->buf, take);
 					memmove(d->buf, d->buf + take, d->buf_len - take);
 					d->buf_len -= take;
 					d->left -= take;
 					d->got += take;
 					if (!d->left)
-						finish_file(d);
+						finish_file(a, d);
 				}
 				continue;
 			}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "udpkit/attach.h"
 #include "udpkit/dirstream.h"
 #include "udpkit/filereq.h"
+#include "udpkit/fname.h"
 #include "udpkit/offer.h"
 
 #define OFFERS_OUT 16		  /* our offers open at once */
@@ -49,6 +51,14 @@ struct conn {
 	char hdr[UK_DIRHDR_MAX];
 	size_t hdr_len, hdr_off;
 	bool last_hdr; /* the stream ends after this header */
+	/* A folder to a udpkit peer: each file is hashed (in slices, from
+	 * the loop) before its header, which carries the SHA-256. */
+	bool want_sha, hashing, sha_ready;
+	char hname[256]; /* the file being hashed, for its header */
+	struct stat hst;
+	uint64_t hash_off;
+	uint8_t sum[UK_ATTACH_SHA256_BYTES];
+	crypto_hash_sha256_state sha;
 };
 
 struct out_offer {
@@ -105,6 +115,14 @@ struct dl {
 	uint64_t mtime;	     /* the top folder's */
 	uint64_t file_mtime; /* the folder's file being written */
 	bool hashing;	     /* the offer carried a SHA-256: verified at the end */
+	/* A folder's file with a SHA-256 in its header: verified when
+	 * complete, removed on a mismatch (fdir is borrowed from stack). */
+	bool fhash, dir_sha_ok;
+	uint8_t fwant[UK_ATTACH_SHA256_BYTES];
+	crypto_hash_sha256_state fsha;
+	int fdir;
+	char fname[UK_FNAME_MAX + 1];
+	uint64_t dir_files;
 	crypto_hash_sha256_state sha;
 };
 

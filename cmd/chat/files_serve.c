@@ -77,6 +77,11 @@ static bool queue_hdr(struct app *a, struct conn *c, const char *name, uint64_t 
 		h.mtime = (uint64_t)st->st_mtime;
 		h.ctime = (uint64_t)st->st_ctime;
 	}
+	if (attr == UK_ATTACH_REGULAR && c->sha_ready) {
+		h.has_sha256 = true;
+		memcpy(h.sha256, c->sum, sizeof(h.sha256));
+	}
+	c->sha_ready = false;
 	k = uk_dirhdr_build(c->hdr, sizeof(c->hdr), &h);
 	if (k < 0)
 		return false;
@@ -127,6 +132,18 @@ static bool walk_next(struct app *a, struct conn *c)
 			c->walk[c->depth++] = sub;
 			return true;
 		}
+		if (c->want_sha && strlen(e->d_name) < sizeof(c->hname)) {
+			/* The header waits for the hash (hash_step). */
+			c->src = fd;
+			c->off = 0;
+			c->end = st.st_size;
+			c->hashing = true;
+			c->hash_off = 0;
+			c->hst = st;
+			memcpy(c->hname, e->d_name, strlen(e->d_name) + 1);
+			crypto_hash_sha256_init(&c->sha);
+			return true;
+		}
 		if (!queue_hdr(a, c, e->d_name, (uint64_t)st.st_size, UK_ATTACH_REGULAR, &st)) {
 			close(fd);
 			continue;
@@ -136,6 +153,40 @@ static bool walk_next(struct app *a, struct conn *c)
 		c->end = st.st_size;
 		return true;
 	}
+}
+
+/* Hashes the folder's file at c->src for at most PREPARE_NS, then queues
+ * its header with the SHA-256. Returns true when the header is queued
+ * (or the file skipped), false when there is more to hash or the
+ * connection was closed. */
+static bool hash_step(struct app *a, struct conn *c)
+{
+	uint64_t start = uk_now_ns(), size = (uint64_t)c->end;
+	unsigned char *buf = F(a)->iobuf;
+
+	while (c->hash_off < size) {
+		uint64_t left = size - c->hash_off;
+		ssize_t k =
+		    pread(c->src, buf, left < CHUNK ? (size_t)left : CHUNK, (off_t)c->hash_off);
+		if (k <= 0) {
+			/* Shrunk or unreadable: the peer would wait for bytes
+			 * that never come. */
+			files_conn_close(a, c, false);
+			return false;
+		}
+		crypto_hash_sha256_update(&c->sha, buf, (size_t)k);
+		c->hash_off += (uint64_t)k;
+		if (uk_now_ns() - start >= PREPARE_NS && c->hash_off < size)
+			return false;
+	}
+	crypto_hash_sha256_final(&c->sha, c->sum);
+	c->hashing = false;
+	c->sha_ready = true;
+	if (!queue_hdr(a, c, c->hname, size, UK_ATTACH_REGULAR, &c->hst)) {
+		close_fd(&c->src); /* not sent; the walk goes on */
+		c->end = 0;
+	}
+	return true;
 }
 
 static void start_serving(struct app *a, struct conn *c, const struct uk_filereq *r, int oi, int fi)
@@ -155,6 +206,9 @@ static void start_serving(struct app *a, struct conn *c, const struct uk_filereq
 		return;
 	}
 	c->st = C_DIR;
+	/* iptux reads six fields of a header: our SHA-256 is for udpkit, and
+	 * hashing would only slow the folder down for iptux. */
+	c->want_sha = !r->iptux;
 	{
 		int fd = openat(oo->fds[fi], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -231,6 +285,11 @@ void files_serve_writable(struct app *a, struct conn *c)
 	struct out_offer *oo = &F(a)->out[c->oi];
 
 	for (int rounds = 0; rounds < 64; rounds++) {
+		if (c->hashing && c->hdr_off == c->hdr_len) {
+			if (!hash_step(a, c))
+				return;
+			continue;
+		}
 		if (c->hdr_off < c->hdr_len) {
 			ssize_t n =
 			    send(c->fd, c->hdr + c->hdr_off, c->hdr_len - c->hdr_off, MSG_NOSIGNAL);

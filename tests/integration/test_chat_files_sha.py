@@ -4,6 +4,7 @@ poll loop before its offer goes ("preparing"), the chat answering
 meanwhile, and verified on receipt; a file changed between offer and fetch
 is reported and not kept. Every chat binds 127.0.0.1, port 0,
 --no-discovery."""
+import hashlib
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import unittest
 
 from harness import BIN, SLOW, Proc
 from test_chat import events, say
+from test_chat_files import FakePeer, MTIME
 
 
 class ChatFilesSha(unittest.TestCase):
@@ -84,6 +86,48 @@ class ChatFilesSha(unittest.TestCase):
         b.wait_for(b"SHA-256 mismatch: the file is corrupt, not kept", "out", 60)
         self.assertEqual(os.listdir(self.dst), [])
         self.assertFalse(events(b, "received"))
+
+    def test_folder_files_carry_and_check_their_sha256(self):
+        tree = os.path.join(self.tmp, "tree")
+        os.makedirs(os.path.join(tree, "sub"))
+        for rel, size in (("a.bin", 300000), ("sub/b.bin", 5000), ("sub/empty", 0)):
+            with open(os.path.join(tree, rel), "wb") as f:
+                f.write(os.urandom(size))
+        a, b = self.pair("--accept-files", self.dst, "--accept-from", "127.0.0.1")
+        say(a, "/file " + tree)
+        b.wait_for(b"received\t", "out", 60)
+        got = events(b, "received")[0]
+        self.assertEqual(got[3], "tree")
+        self.assertEqual(got[-1], "sha256 ok")
+        for rel in ("a.bin", "sub/b.bin", "sub/empty"):
+            with open(os.path.join(tree, rel), "rb") as x, \
+                    open(os.path.join(self.dst, "tree", rel), "rb") as y:
+                self.assertEqual(x.read(), y.read())
+
+    def test_folder_file_with_wrong_sha256_is_not_kept(self):
+        def hdr(name, size, attr, sha=None):
+            body = b":%s:%.9x:%x:14=%x:16=%x:" % (name, size, attr, MTIME, MTIME)
+            if sha:
+                body += b"75d256=" + sha.encode() + b":"
+            return b"%04x" % (len(body) + 4) + body
+
+        b, pb = self.start("-n", "bob", "--stay", "--accept-files", self.dst,
+                           "--accept-from", "127.0.0.1")
+        peer = FakePeer()
+        self.addCleanup(peer.close)
+        peer.offer(pb, 95, [(0, b"pics", 10, 2)])
+        conn, _ = peer.request()
+        conn.sendall(hdr(b"pics", 0, 2)
+                     + hdr(b"good.txt", 5, 1, hashlib.sha256(b"hello").hexdigest()) + b"hello"
+                     + hdr(b"bad.txt", 5, 1, hashlib.sha256(b"hello").hexdigest()) + b"jello"
+                     + hdr(b".", 0, 3))
+        b.wait_for(b"received\t127.0.0.1:%d\t95\tpics\t" % peer.port, "out")
+        conn.close()
+        out = b.out().decode()
+        self.assertIn("failed\t127.0.0.1:%d\t95\tbad.txt\tSHA-256 mismatch: the file is "
+                      "corrupt, not kept" % peer.port, out)
+        self.assertEqual(sorted(os.listdir(os.path.join(self.dst, "pics"))), ["good.txt"])
+        self.assertNotEqual(events(b, "received")[0][-1], "sha256 ok")
 
 
 if __name__ == "__main__":
