@@ -203,6 +203,11 @@ void files_tick(struct app *a, uint64_t now)
 		struct dl *d = &f->dls[i];
 		if (d->st != D_FREE && now - d->last_ns > a->o.transfer_idle_ns)
 			files_dl_fail(a, d, "the peer stopped sending");
+		/* While the peer pauses too: the bar shows what came (it was
+		 * left at the last event's figures), and files_deadline's
+		 * progress wake-up is consumed (else poll() spins at 0 ms). */
+		else if (d->st == D_FILE || d->st == D_DIR)
+			files_dl_progress(a, d, now);
 	}
 	for (size_t i = 0; i < OFFERS_OUT; i++) {
 		struct out_offer *oo = &f->out[i];
@@ -238,7 +243,8 @@ uint64_t files_deadline(const struct app *a)
 	}
 	/* Progress lines while a fetch runs. */
 	for (size_t i = 0; i < DOWNLOADS; i++)
-		if (f->dls[i].st != D_FREE && f->dls[i].progress_ns + PROGRESS_NS < d)
+		if ((f->dls[i].st == D_FILE || f->dls[i].st == D_DIR) &&
+		    f->dls[i].progress_ns + PROGRESS_NS < d)
 			d = f->dls[i].progress_ns + PROGRESS_NS;
 	return d;
 }

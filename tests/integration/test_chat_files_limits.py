@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 from harness import BIN, SLOW, Proc
@@ -166,6 +167,36 @@ class ChatFilesLimits(unittest.TestCase):
         b.wait_for(b"failed\t127.0.0.1:%d\t63\tslow.bin\tthe peer stopped sending" % peer.port,
                    "out", 30)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "slow.bin")))
+
+    def test_paused_download_does_not_spin(self):
+        """A sender that pauses mid-file: the chat waits in poll() (its
+        progress wake-up once a second), it does not spin at 0 ms."""
+        b, pb = self.start("-n", "bob", "--stay", "--accept-files", self.tmp,
+                           "--accept-from", "127.0.0.1")
+        peer = self.peer()
+        peer.offer(pb, 64, [(0, b"paused.bin", 100000, 1)])
+        conn, _ = peer.request()
+        self.addCleanup(conn.close)
+        conn.sendall(b"x" * 1000)
+        b.wait_for(b"progress\t64\tpaused.bin\t1000\t100000", "out")
+
+        def cpu_s():
+            with open(f"/proc/{b.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        before = cpu_s()
+        t0 = time.monotonic()
+        # Three progress lines later (about 3 s of pause) ...
+        for n in range(2, 5):
+            b.wait_for(b"progress\t64\tpaused.bin\t1000\t100000\n" * 1, "out")
+            while b.out().count(b"progress\t64\tpaused.bin\t1000\t100000") < n:
+                threading.Event().wait(0.05)
+        spent, wall = cpu_s() - before, time.monotonic() - t0
+        # ... the chat used a small part of a core (it spun at 100% before).
+        self.assertLess(spent, 0.3 * wall, (spent, wall))
+        conn.sendall(b"x" * 99000)
+        b.wait_for(b"received\t127.0.0.1:%d\t64\tpaused.bin\t" % peer.port, "out")
 
     def test_idle_timeout_option_bounds(self):
         r = subprocess.run([BIN, "chat", "--transfer-idle-timeout", "1ms", "--line"],
