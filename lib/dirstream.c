@@ -56,7 +56,7 @@ static int expect(const unsigned char *p, size_t end, size_t *off, unsigned char
  * skipped, as other clients skip ours). */
 static void read_sha256(const unsigned char *p, size_t end, size_t off, struct uk_dirhdr *h)
 {
-	const size_t digits = 2 * UK_ATTACH_SHA256_BYTES;
+	const size_t digits = (size_t)2 * UK_ATTACH_SHA256_BYTES;
 
 	if (end - off < digits + 1 || p[off + digits] != ':')
 		return;
