@@ -316,6 +316,41 @@ static int add_peers(struct app *a)
 	return 0;
 }
 
+/* --peer-charset HOST[:PORT]=NAME: the last '=' ends the address. */
+static int add_peer_charsets(struct app *a)
+{
+	for (size_t i = 0; i < a->o.peer_charsets.count; i++) {
+		const char *text = a->o.peer_charsets.items[i], *eq = strrchr(text, '=');
+		struct uk_chat_peer_charset *pc = &a->peer_charsets[a->n_peer_charsets];
+		char host[256];
+		int kind = eq ? uk_charset_parse_name(eq + 1, strlen(eq + 1)) : -1;
+
+		if (!eq || (size_t)(eq - text) >= sizeof(host)) {
+			uk_cli_usage_error(CMD, _("--peer-charset '%s': not HOST[:PORT]=NAME"),
+					   text);
+			return -1;
+		}
+		memcpy(host, text, (size_t)(eq - text));
+		host[eq - text] = '\0';
+		if (uk_addr_parse_hostport(&pc->addr, host, UK_IPMSG_PORT, AF_UNSPEC) < 0) {
+			uk_cli_usage_error(CMD, _("--peer-charset '%s': not HOST[:PORT]=NAME"),
+					   text);
+			return -1;
+		}
+		if (kind < 0) {
+			uk_cli_usage_error(
+			    CMD,
+			    _("--peer-charset '%s': unknown charset (utf-8, gb18030, "
+			      "cp932)"),
+			    text);
+			return -1;
+		}
+		pc->kind = (enum uk_charset_kind)kind;
+		a->n_peer_charsets++;
+	}
+	return 0;
+}
+
 /* SIGWINCH only wakes the loop through an eventfd; the loop resizes. */
 static int winch_fd = -1;
 
@@ -353,7 +388,7 @@ static int setup(struct app *a)
 	if (open_socket(a) < 0)
 		return -1;
 	find_interfaces(a, !a->o.no_discovery && !uk_addr_is_loopback(&a->local));
-	if (add_peers(a) < 0)
+	if (add_peers(a) < 0 || add_peer_charsets(a) < 0)
 		return -1;
 	/* The passphrase before the UI takes the terminal. */
 	if (chat_room_open(a) != 0)
@@ -387,6 +422,8 @@ static int setup(struct app *a)
 				   .charset = a->o.charset,
 				   .plain = a->plain,
 				   .n_plain = a->n_plain,
+				   .peer_charsets = a->peer_charsets,
+				   .n_peer_charsets = a->n_peer_charsets,
 				   .version = "udpkit " UK_VERSION,
 				   .send = chat_on_send,
 				   .event = chat_on_event,
