@@ -85,6 +85,21 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
             self.nsexec(["xdotool", "type", "--delay", "40", path], env=env)
         self.nsexec(["xdotool", "key", "Return"], env=env)
 
+    def accept(self, env, wid):
+        """Clicks Accept in iptux's chat window wid, then takes its save
+        dialog as it opens. Accept sits at the top of the "Files to be
+        received" pane; the window is placed the same way on every run of
+        this Xvfb screen. The offer reaches its window a moment after the
+        receipt: click until the save dialog opens."""
+        for _ in range(int(10 * SLOW)):
+            self.nsexec(["xdotool", "mousemove", "--window", wid, "558", "77", "click", "1"],
+                        env=env)
+            time.sleep(1)
+            if self.nsexec(["xdotool", "search", "--name", "Please select a folder"],
+                           env=env).stdout.strip():
+                break
+        self.choose(env, "Please select a folder", None)
+
     # The lab's helpers are inherited; its tests are not run again here
     # (importing the class by name also made the loader run them twice more).
     for _name in [n for n in dir(test_chat_iptux.ChatIptux) if n.startswith("test_")]:
@@ -153,18 +168,7 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
         us.proc.stdin.flush()
         us.wait_for(b"delivered\t127.0.0.1:2426\t", "out", 15)
         wid = self.xwin(env, "Talk with")
-        # Accept sits at the top of the "Files to be received" pane; the
-        # window is placed the same way on every run of this Xvfb screen.
-        # The offer reaches its window a moment after the receipt: click
-        # until the save dialog opens.
-        for _ in range(int(10 * SLOW)):
-            self.nsexec(["xdotool", "mousemove", "--window", wid, "558", "77", "click", "1"],
-                        env=env)
-            time.sleep(1)
-            if self.nsexec(["xdotool", "search", "--name", "Please select a folder"],
-                           env=env).stdout.strip():
-                break
-        self.choose(env, "Please select a folder", None)
+        self.accept(env, wid)
         us.wait_for(b"fetched\t127.0.0.1:2426\t", "out", 30)
         def saved_copy():
             # Where its save dialog pointed: save_path, or the home folder.
@@ -200,14 +204,7 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
         us.proc.stdin.flush()
         self.wait("the folder offer's receipt",
                   lambda: us.out().count(b"delivered\t127.0.0.1:2426\t") >= 2)
-        for _ in range(int(10 * SLOW)):
-            self.nsexec(["xdotool", "mousemove", "--window", wid, "558", "77", "click", "1"],
-                        env=env)
-            time.sleep(1)
-            if self.nsexec(["xdotool", "search", "--name", "Please select a folder"],
-                           env=env).stdout.strip():
-                break
-        self.choose(env, "Please select a folder", None)
+        self.accept(env, wid)
         def saved_tree():
             for top in (home, saved):
                 got = {}
