@@ -73,9 +73,13 @@ static bool queue_hdr(struct app *a, struct conn *c, const char *name, uint64_t 
 		return false;
 	memcpy(h.name, enc, (size_t)k);
 	h.name_len = (size_t)k;
+	/* Key 16 (IP Messenger's creation time) carries the mtime too: iptux
+	 * 0.8.3 sets a received file's modification time from key 16 (its
+	 * access time from key 14), and Linux's st_ctime is the inode's change
+	 * time, no creation time to send. */
 	if (st) {
 		h.mtime = (uint64_t)st->st_mtime;
-		h.ctime = (uint64_t)st->st_ctime;
+		h.ctime = (uint64_t)st->st_mtime;
 	}
 	if (attr == UK_ATTACH_REGULAR && c->sha_ready) {
 		h.has_sha256 = true;

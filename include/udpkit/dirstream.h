@@ -3,8 +3,9 @@
  *   hhhh:name:size:attr:14=mtime:16=ctime:
  * (hhhh = the header's own length in 4 hex digits, counting itself and
  * the final ':'; name with ':' doubled; the numbers hex; 14 and 16 are IP
- * Messenger's MTIME and CREATETIME keys) followed, for a regular file, by
- * exactly size bytes of data. Entering a directory is a header with attr
+ * Messenger's MTIME and CREATETIME keys; we send the mtime in both, see
+ * cmd/chat/files.c) followed, for a regular file, by exactly size bytes
+ * of data. Entering a directory is a header with attr
  * 2 (DIR), leaving it one with name ".", size 0, attr 3 (RETPARENT). The
  * first entry is the offered folder itself; the stream ends with the
  * RETPARENT that leaves it (iptux's SendDirFiles; ipmsg protocol.txt).
