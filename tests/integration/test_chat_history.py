@@ -462,8 +462,18 @@ class TestFlood(HistoryBase):
             except AssertionError:
                 if time.monotonic() > deadline:
                     raise
-        p.wait_for(b"dropped\t", "out", 30 * SLOW)
         p.stop()
+        # The bounds' report comes with the first tick after a drop. A chat
+        # slower than its bounds (the sanitizer build on a loaded machine
+        # took fewer than 40 sources' worth) drops nothing itself: the
+        # kernel drops at its full socket queue, and the file is within
+        # the bounds all the more; waiting for a report then failed.
+        over = re.search(rb"(\d+) messages over the flood bounds", p.err())
+        self.assertIsNotNone(over, p.err()[-2000:])
+        if int(over.group(1)):
+            self.assertIn(b"dropped\t", p.out())
+        else:
+            print("\n    the chat took less than its bounds: none dropped by them", end=" ")
         # Until the chat stopped: it drains its socket's backlog after the
         # flood, within the rate, so the bound runs as long as it does (a
         # slow build went past a bound taken when the flood ended).

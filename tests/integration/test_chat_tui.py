@@ -5,6 +5,7 @@ window is resized; /quit leaves. Skipped without tmux, or when the binary
 was built without the UI (it then falls back to line mode)."""
 import os
 import re
+import signal
 import socket
 import subprocess
 import tempfile
@@ -12,6 +13,7 @@ import time
 import unittest
 
 from harness import BIN, SLOW, require_cmd
+import tmuxpane
 from tmuxpane import TmuxPane, wait_bound_file
 
 
@@ -136,6 +138,35 @@ class ChatTui(unittest.TestCase):
     def test_errors_are_red_unless_no_color(self):
         self.assertIn("\x1b[31m", self.error_line_escapes(""))
         self.assertNotIn("\x1b[31m", self.error_line_escapes("NO_COLOR=1"))
+
+    def test_terminal_hung_up_without_sighup_ends_the_chat(self):
+        """The terminal goes away (its tmux server killed) and no SIGHUP
+        reaches the chat (setsid: it is outside the terminal's session): the
+        end of its terminal's input ends it as Ctrl-D does, with its summary,
+        not a loop polling a dead terminal for ever."""
+        cmd = (f"LANG=C.UTF-8 LC_ALL=C.UTF-8 setsid -w {BIN} chat -b 127.0.0.1 -p 0 -n alice "
+               f"--no-history 2>{self.err}")
+        t = TmuxPane(self, cmd, 90, 20)
+        wait_bound_file(self.err)
+        if "line mode on" in t.wait_pane("alice"):
+            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        pane = t.pid()
+        chat = [p for p in tmuxpane._with_descendants(pane)
+                if open(f"/proc/{p}/cmdline", "rb").read().startswith(BIN.encode())]
+        self.assertEqual(len(chat), 1)
+        self.addCleanup(kill_if_alive, chat[0], tmuxpane._start_time(chat[0]))
+        t.tmux("kill-server")
+        deadline = time.monotonic() + 20 * SLOW
+        while time.monotonic() < deadline and "udpkit chat: " not in open(self.err).read():
+            time.sleep(0.05)
+        self.assertIn("0 sent, 0 delivered, 0 NOT delivered, 0 received", open(self.err).read())
+
+
+def kill_if_alive(pid, start):
+    """SIGKILL to pid if it is still that process (and no zombie)."""
+    if tmuxpane._alive((pid, start)):
+        os.kill(pid, signal.SIGKILL)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,4 +1,5 @@
 """udpkit echo: the real binary on real loopback sockets."""
+import errno
 import json
 import os
 import re
@@ -15,6 +16,20 @@ import harness
 from harness import udpkit, udp_socket, SLOW
 
 STAMP = re.compile(rb"^\xe3\x80\x90[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}\xe3\x80\x91")
+
+
+def bind_somewhere_on_loopback(port, timeout):
+    """A socket on UDP port of some loopback address: 127.0.0.1:7 may be
+    another program's on a shared machine (another test run's echo server
+    on port 7), and every 127/8 address is loopback."""
+    for last in range(1, 40):
+        try:
+            return udp_socket(bind=(f"127.0.{os.getpid() % 200 + 1}.{last}" if last > 1
+                                    else "127.0.0.1", port), timeout=timeout)
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+    raise AssertionError(f"UDP port {port} is taken on every loopback address tried")
 
 
 class EchoServer:
@@ -337,7 +352,7 @@ class TestEcho(unittest.TestCase):
         harness.require_root(self)
         s = self.server("-m", "pure")
         for port, rule in [(7, b"service"), (19, b"service"), (1000, b"lowport")]:
-            c = udp_socket(bind=("127.0.0.1", port), timeout=0.3)
+            c = bind_somewhere_on_loopback(port, timeout=0.3)
             c.sendto(b"x", ("127.0.0.1", s.port))
             with self.assertRaises(socket.timeout):
                 c.recvfrom(100)

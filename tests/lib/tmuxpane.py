@@ -23,24 +23,33 @@ class TmuxPane:
                               timeout=10, text=True)
 
     def close(self):
-        """Kills the tmux server, which hangs up on the pane's program; a
-        program still there after a generous wait is killed. (ASan builds of
-        the chat were seen spinning at 100% CPU in LeakSanitizer's exit scan
-        after the hangup, for hours, under every later test.)"""
+        """Ends the pane's program, then the tmux server. The program first,
+        by SIGTERM, and its end awaited: killing the server first hangs up
+        the terminal, and when the pane's shell exits the kernel sends the
+        program's process group a SIGHUP and then a SIGCONT. An ASan build
+        exiting on that SIGHUP runs LeakSanitizer, which stops the world by
+        attaching with ptrace (a SIGSTOP); the SIGCONT arriving meanwhile
+        discards that SIGSTOP, the attach never completes, and the program
+        spun in sched_yield() for hours (PPid 1, 100% CPU) under every later
+        test. Whatever is still there after a generous wait is killed."""
         try:
-            pids = _with_descendants(self.pid())
+            # Each with its start time: a PID that ended may be reused.
+            pids = [(p, _start_time(p)) for p in _with_descendants(self.pid())]
         except (ValueError, subprocess.SubprocessError):
             pids = []
-        subprocess.run(["tmux", "-L", self.sock, "kill-server"], capture_output=True, timeout=10)
-        deadline = time.monotonic() + 10 * SLOW
-        while time.monotonic() < deadline and any(_alive(p) for p in pids):
-            time.sleep(0.05)
+        # The programs below the pane's shell; the pane itself when it is
+        # the program (started with exec).
+        for p in pids[1:] or pids:
+            _signal(p, signal.SIGTERM)
+        _wait_gone(pids, 10 * SLOW)
+        try:
+            subprocess.run(["tmux", "-L", self.sock, "kill-server"], capture_output=True,
+                           timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        _wait_gone(pids, 2 * SLOW)
         for p in pids:
-            if _alive(p):
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            _signal(p, signal.SIGKILL)
 
     def pane(self):
         return self.tmux("capture-pane", "-p").stdout
@@ -79,11 +88,36 @@ def _with_descendants(pid):
     return out
 
 
-def _alive(pid):
-    """True while pid exists and is not a zombie."""
+def _start_time(pid):
+    """The process's start time (field 22 of /proc/PID/stat), or None."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _signal(proc, sig):
+    if _alive(proc):
+        try:
+            os.kill(proc[0], sig)
+        except ProcessLookupError:
+            pass
+
+
+def _wait_gone(procs, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_alive(p) for p in procs):
+        time.sleep(0.05)
+
+
+def _alive(proc):
+    """True while the process (pid, start time) exists and is not a zombie."""
+    pid, start = proc
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields[0] != "Z" and fields[19] == start
     except (OSError, IndexError):
         return False
 
