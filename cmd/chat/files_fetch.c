@@ -26,6 +26,8 @@ void files_dl_fail(struct app *a, struct dl *d, const char *why)
 	close_fd(&d->top);
 	free(d->buf);
 	d->buf = NULL;
+	uk_sha256_free(&d->sha);
+	uk_sha256_free(&d->fsha);
 	d->st = D_FREE;
 	/* The next entries still come: one failure does not cancel the rest. */
 	io->next = d->fi + 1;
@@ -60,8 +62,8 @@ static void dl_done(struct app *a, struct dl *d)
 		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = (time_t)at->mtime}};
 		uint8_t sum[UK_ATTACH_SHA256_BYTES];
 		if (d->hashing) {
-			crypto_hash_sha256_final(&d->sha, sum);
-			if (sodium_memcmp(sum, at->sha256, sizeof(sum)) != 0) {
+			if (uk_sha256_final(&d->sha, sum) < 0 ||
+			    sodium_memcmp(sum, at->sha256, sizeof(sum)) != 0) {
 				/* Never kept under its name: the partial goes too, so
 				 * a new fetch starts from byte 0. */
 				unlinkat(io->dirfd, d->part, 0);
@@ -97,6 +99,8 @@ static void dl_done(struct app *a, struct dl *d)
 	close_fd(&d->top);
 	free(d->buf);
 	d->buf = NULL;
+	uk_sha256_free(&d->sha);
+	uk_sha256_free(&d->fsha);
 	d->st = D_FREE;
 	io->next = d->fi + 1;
 }
@@ -204,7 +208,8 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 		/* The offer's SHA-256 is checked over the whole file: what an
 		 * earlier fetch left is hashed first. */
 		d->hashing = at->has_sha256;
-		crypto_hash_sha256_init(&d->sha);
+		if (d->hashing)
+			uk_sha256_init(&d->sha);
 		if (d->hashing && offset) {
 			unsigned char *buf = f->iobuf;
 			uint64_t off = 0;
@@ -212,7 +217,7 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 				ssize_t k = pread(d->out, buf, CHUNK, (off_t)off);
 				if (k <= 0)
 					break;
-				crypto_hash_sha256_update(&d->sha, buf, (size_t)k);
+				uk_sha256_update(&d->sha, buf, (size_t)k);
 				off += (uint64_t)k;
 			}
 		}
@@ -328,7 +333,7 @@ void files_dl_file(struct app *a, struct dl *d)
 			return;
 		}
 		if (d->hashing)
-			crypto_hash_sha256_update(&d->sha, buf, (size_t)n);
+			uk_sha256_update(&d->sha, buf, (size_t)n);
 		d->got += (uint64_t)n;
 		want -= (uint64_t)n;
 		if (!want) {
@@ -347,8 +352,8 @@ static void finish_file(struct app *a, struct dl *d)
 	uint8_t sum[UK_ATTACH_SHA256_BYTES];
 
 	if (d->out >= 0 && d->fhash) {
-		crypto_hash_sha256_final(&d->fsha, sum);
-		if (sodium_memcmp(sum, d->fwant, sizeof(sum)) != 0) {
+		if (uk_sha256_final(&d->fsha, sum) < 0 ||
+		    sodium_memcmp(sum, d->fwant, sizeof(sum)) != 0) {
 			struct in_offer *io = &F(a)->in[d->ii];
 			char pa[UK_ADDR_STRLEN], nb[UK_ESCAPE_SIZE(UK_FNAME_MAX)];
 			const char *why = "SHA-256 mismatch: the file is corrupt, not kept";
@@ -454,7 +459,7 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 		d->dir_files++;
 		if (d->fhash) {
 			memcpy(d->fwant, h->sha256, sizeof(d->fwant));
-			crypto_hash_sha256_init(&d->fsha);
+			uk_sha256_init(&d->fsha);
 		} else {
 			d->dir_sha_ok = false;
 		}
@@ -489,7 +494,7 @@ void files_dl_dir(struct app *a, struct dl *d)
 				return;
 			}
 			if (!d->discard && d->fhash)
-				crypto_hash_sha256_update(&d->fsha, buf, (size_t)n);
+				uk_sha256_update(&d->fsha, buf, (size_t)n);
 			d->left -= (uint64_t)n;
 			d->got += (uint64_t)n;
 			if (!d->left)
@@ -519,7 +524,7 @@ void files_dl_dir(struct app *a, struct dl *d)
 						return;
 					}
 					if (!d->discard && d->fhash)
-						crypto_hash_sha256_update(&d->fsha, d->buf, take);
+						uk_sha256_update(&d->fsha, d->buf, take);
 					memmove(d->buf, d->buf + take, d->buf_len - take);
 					d->buf_len -= take;
 					d->left -= take;

@@ -21,6 +21,7 @@
 #include "udpkit/filereq.h"
 #include "udpkit/fname.h"
 #include "udpkit/offer.h"
+#include "udpkit/sha256.h"
 
 #define OFFERS_OUT 16		  /* our offers open at once */
 #define OFFERS_IN 32		  /* offers received and kept */
@@ -58,7 +59,7 @@ struct conn {
 	struct stat hst;
 	uint64_t hash_off;
 	uint8_t sum[UK_ATTACH_SHA256_BYTES];
-	crypto_hash_sha256_state sha;
+	struct uk_sha256 sha;
 };
 
 struct out_offer {
@@ -76,7 +77,7 @@ struct out_offer {
 	size_t hash_i;	   /* the entry being hashed */
 	uint64_t hash_off; /* its bytes hashed so far */
 	bool hash_begun;
-	crypto_hash_sha256_state sha;
+	struct uk_sha256 sha;
 };
 
 struct in_offer {
@@ -119,11 +120,11 @@ struct dl {
 	 * complete, removed on a mismatch (fdir is borrowed from stack). */
 	bool fhash, dir_sha_ok;
 	uint8_t fwant[UK_ATTACH_SHA256_BYTES];
-	crypto_hash_sha256_state fsha;
+	struct uk_sha256 fsha;
 	int fdir;
 	char fname[UK_FNAME_MAX + 1];
 	uint64_t dir_files;
-	crypto_hash_sha256_state sha;
+	struct uk_sha256 sha;
 };
 
 struct files {

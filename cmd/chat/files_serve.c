@@ -23,6 +23,7 @@ void files_conn_close(struct app *a, struct conn *c, bool complete)
 	}
 	close_fd(&c->fd);
 	close_fd(&c->src);
+	uk_sha256_free(&c->sha);
 	while (c->depth > 0) {
 		c->depth--;
 		closedir(c->walk[c->depth]);
@@ -145,7 +146,7 @@ static bool walk_next(struct app *a, struct conn *c)
 			c->hash_off = 0;
 			c->hst = st;
 			memcpy(c->hname, e->d_name, strlen(e->d_name) + 1);
-			crypto_hash_sha256_init(&c->sha);
+			uk_sha256_init(&c->sha);
 			return true;
 		}
 		if (!queue_hdr(a, c, e->d_name, (uint64_t)st.st_size, UK_ATTACH_REGULAR, &st)) {
@@ -178,12 +179,15 @@ static bool hash_step(struct app *a, struct conn *c)
 			files_conn_close(a, c, false);
 			return false;
 		}
-		crypto_hash_sha256_update(&c->sha, buf, (size_t)k);
+		uk_sha256_update(&c->sha, buf, (size_t)k);
 		c->hash_off += (uint64_t)k;
 		if (uk_now_ns() - start >= PREPARE_NS && c->hash_off < size)
 			return false;
 	}
-	crypto_hash_sha256_final(&c->sha, c->sum);
+	if (uk_sha256_final(&c->sha, c->sum) < 0) {
+		files_conn_close(a, c, false);
+		return false;
+	}
 	c->hashing = false;
 	c->sha_ready = true;
 	if (!queue_hdr(a, c, c->hname, size, UK_ATTACH_REGULAR, &c->hst)) {
