@@ -8,7 +8,10 @@
  * folders are created with mkdirat/openat below the target only. Every
  * socket is non-blocking and served from the chat's poll loop, with
  * bounds on connections, idle time and request size. docs/chat.md has the
- * exchange byte by byte. */
+ * exchange byte by byte. Inside a room the TCP exchange is sealed
+ * (files_seal.c, docs/rooms.md): the request is read through it, the
+ * answer read from the file, sealed in chunks and sent (on_writable_sealed:
+ * no sendfile()), and a download reads through it (dl_recv). */
 #include <dirent.h>
 #include <sodium.h>
 #include <sys/sendfile.h>
@@ -18,12 +21,14 @@
 
 #include "chat/app.h"
 #include "chat/files.h"
+#include "chat/files_seal.h"
 #include "udpkit/attach.h"
 #include "udpkit/dirstream.h"
 #include "udpkit/filereq.h"
 #include "udpkit/fname.h"
 #include "udpkit/offer.h"
 #include "udpkit/i18n.h"
+#include "udpkit/sealstream.h"
 
 #define OFFERS_OUT 16	   /* our offers open at once */
 #define OFFERS_IN 32	   /* offers received and kept */
@@ -54,7 +59,8 @@ struct conn {
 	int depth;
 	char hdr[UK_DIRHDR_MAX];
 	size_t hdr_len, hdr_off;
-	bool last_hdr; /* the stream ends after this header */
+	bool last_hdr;	     /* the stream ends after this header */
+	struct seal_srv *ss; /* in a room: the sealed answer */
 };
 
 struct out_offer {
@@ -85,10 +91,11 @@ struct dl {
 	enum dl_state st;
 	int fd;
 	int ii, fi;
-	char req[256];
+	char req[UK_SS_REQ_FRAME_MAX]; /* in a room: sealed */
 	size_t req_len, req_off;
-	int out; /* the file being written */
-	int top; /* a folder: the partial top directory, in dirfd of the offer */
+	struct seal_dl *sd; /* in a room: the sealed stream */
+	int out;	    /* the file being written */
+	int top;	    /* a folder: the partial top directory, in dirfd of the offer */
 	uint64_t got, size, start_ns, last_ns, progress_ns;
 	char part[32];
 	/* folder stream */
@@ -346,13 +353,6 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 	int64_t no;
 	int rc = -EINVAL;
 
-	/* Inside a room every datagram is sealed, but the TCP transfer is not
-	 * (yet): offering would send names and contents in clear. */
-	if (chat_room_name(a))
-		return chat_info(a, "error",
-				 _("files are not sent inside a room: the TCP transfer is not "
-				   "encrypted yet")),
-		       -EPERM;
 	if (!f || f->lfd < 0)
 		return chat_info(a, "error", _("files cannot be served (no TCP listener)")),
 		       -ENOTCONN;
@@ -461,6 +461,8 @@ static void conn_close(struct app *a, struct conn *c, bool complete)
 	}
 	close_fd(&c->fd);
 	close_fd(&c->src);
+	seal_srv_free(c->ss);
+	c->ss = NULL;
 	while (c->depth > 0) {
 		c->depth--;
 		closedir(c->walk[c->depth]);
@@ -490,6 +492,11 @@ static void accept_conns(struct app *a)
 		c->src = -1;
 		c->st = C_REQ;
 		c->last_ns = uk_now_ns();
+		/* In a room only a sealed request is answered (files_seal.c). */
+		if (chat_room_file_key(a) && !(c->ss = seal_srv_new(chat_room_file_key(a)))) {
+			close_fd(&c->fd);
+			c->st = C_FREE;
+		}
 	}
 }
 
@@ -619,20 +626,36 @@ static void on_request(struct app *a, struct conn *c)
 	struct uk_addr from = {.len = sizeof(ss)};
 	unsigned char ip[16];
 	size_t iplen;
-	ssize_t n = recv(c->fd, c->req + c->req_len, sizeof(c->req) - c->req_len, 0);
+	ssize_t n;
 	int rc, why = -ENOENT;
 	char pa[UK_ADDR_STRLEN];
 
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+	if (c->ss) {
+		/* Only a room member can seal a request: anything else is cut
+		 * off before a byte is sent. */
+		rc = seal_srv_request(c->ss, c->fd, c->req, sizeof(c->req), &c->req_len);
+		if (rc == 0)
+			return;
+		if (rc == -1 && getpeername(c->fd, &from.u.sa, &from.len) == 0)
+			chat_info(a, "refused", "%s\tfile request not sealed for this room",
+				  addr_text(&from, pa, sizeof(pa)));
+		if (rc < 0) {
 			conn_close(a, c, false);
-		return;
+			return;
+		}
+	} else {
+		n = recv(c->fd, c->req + c->req_len, sizeof(c->req) - c->req_len, 0);
+		if (n <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EINTR))
+				conn_close(a, c, false);
+			return;
+		}
+		c->req_len += (size_t)n;
 	}
-	c->req_len += (size_t)n;
 	rc = uk_filereq_parse(c->req, c->req_len, &r);
-	if (rc == 0)
+	if (rc == 0 && !c->ss) /* a sealed request comes whole */
 		return;
-	if (getpeername(c->fd, &from.u.sa, &from.len) < 0 || rc < 0) {
+	if (getpeername(c->fd, &from.u.sa, &from.len) < 0 || rc <= 0) {
 		chat_info(a, "refused", "-\tmalformed file request");
 		conn_close(a, c, false);
 		return;
@@ -663,10 +686,89 @@ static void on_request(struct app *a, struct conn *c)
 	conn_close(a, c, false);
 }
 
+/* In a room: the same stream as on_writable sends, read into memory and
+ * sealed in chunks of UK_SS_CHUNK (sendfile() cannot seal); counted as
+ * fetched only once the client proves it opened the whole stream, which
+ * the replayer of a captured request cannot. */
+static void on_writable_sealed(struct app *a, struct conn *c)
+{
+	struct out_offer *oo = &F(a)->out[c->oi];
+	unsigned char *buf = F(a)->iobuf;
+
+	for (int rounds = 0; rounds < 16; rounds++) {
+		size_t len = 0;
+		bool end = false;
+		int k;
+
+		if (seal_srv_final_sent(c->ss)) {
+			k = seal_srv_proof(c->ss, c->fd);
+			if (k != 0)
+				conn_close(a, c, k > 0);
+			return;
+		}
+		if (seal_srv_busy(c->ss)) {
+			if (seal_srv_write(c->ss, c->fd, NULL, 0, false) < 0)
+				conn_close(a, c, false);
+			else if (!seal_srv_busy(c->ss))
+				continue;
+			return;
+		}
+		/* The next chunk: headers, file data, the next entries. The
+		 * chunk that carries the last bytes is the FINAL one (the
+		 * receiver ends at its last byte and proves the end then). */
+		while (!end) {
+			size_t room = UK_SS_CHUNK - len;
+			bool more = c->hdr_off < c->hdr_len || (c->src >= 0 && c->off < c->end);
+			if (more && !room)
+				break;
+			if (c->hdr_off < c->hdr_len) {
+				size_t h =
+				    c->hdr_len - c->hdr_off < room ? c->hdr_len - c->hdr_off : room;
+				memcpy(buf + len, c->hdr + c->hdr_off, h);
+				c->hdr_off += h;
+				len += h;
+			} else if (c->src >= 0 && c->off < c->end) {
+				size_t want = (size_t)(c->end - c->off) < room
+						  ? (size_t)(c->end - c->off)
+						  : room;
+				ssize_t n = pread(c->src, buf + len, want, c->off);
+				if (n <= 0) { /* unreadable, or it shrank since the offer */
+					conn_close(a, c, false);
+					return;
+				}
+				c->off += n;
+				len += (size_t)n;
+				uk_offer_sent(&oo->o, (size_t)c->fi, (uint64_t)n);
+			} else if (c->st == C_FILE) {
+				end = true;
+			} else {
+				close_fd(&c->src);
+				if (c->last_hdr)
+					end = true;
+				else if (!room)
+					break; /* the next entry goes in the next chunk */
+				else if (!walk_next(a, c)) {
+					conn_close(a, c, false);
+					return;
+				}
+			}
+		}
+		if (seal_srv_write(c->ss, c->fd, buf, len, end) < 0) {
+			conn_close(a, c, false);
+			return;
+		}
+	}
+}
+
 /* Sends what c has to send until the socket is full. */
 static void on_writable(struct app *a, struct conn *c)
 {
 	struct out_offer *oo = &F(a)->out[c->oi];
+
+	if (c->ss) {
+		on_writable_sealed(a, c);
+		return;
+	}
 
 	for (int rounds = 0; rounds < 64; rounds++) {
 		if (c->hdr_off < c->hdr_len) {
@@ -763,14 +865,6 @@ void files_on_offer(struct app *a, const struct uk_chat_event *ev)
 	for (size_t i = 0; i < OFFERS_IN && !io; i++)
 		if (!f->in[i].used)
 			io = &f->in[i];
-	if (chat_room_name(a)) { /* fetching would carry the files in clear */
-		uk_chat_release(&a->chat, &ev->peer, ev->msg_id);
-		chat_info(a, "info",
-			  _("offer %llu declined: files are not fetched inside a room (the TCP "
-			    "transfer is not encrypted yet)"),
-			  (unsigned long long)ev->msg_id);
-		return;
-	}
 	if (!io || !ev->n_files) {
 		uk_chat_release(&a->chat, &ev->peer, ev->msg_id);
 		chat_info(a, "info", _("offer %llu declined: %s"), (unsigned long long)ev->msg_id,
@@ -820,6 +914,8 @@ static void dl_fail(struct app *a, struct dl *d, const char *why)
 	close_fd(&d->top);
 	free(d->buf);
 	d->buf = NULL;
+	seal_dl_free(d->sd);
+	d->sd = NULL;
 	d->st = D_FREE;
 	/* The next entries still come: one failure does not cancel the rest. */
 	io->next = d->fi + 1;
@@ -887,6 +983,8 @@ static void dl_done(struct app *a, struct dl *d)
 	close_fd(&d->top);
 	free(d->buf);
 	d->buf = NULL;
+	seal_dl_free(d->sd);
+	d->sd = NULL;
 	d->st = D_FREE;
 	io->next = d->fi + 1;
 }
@@ -974,8 +1072,10 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 				a->o.max_file_size ? a->o.max_file_size : UINT64_MAX);
 	} else {
 		struct stat st;
+		/* Read and write: on resume with a SHA-256 what an earlier
+		 * fetch left is read back to hash it. */
 		d->out =
-		    openat(io->dirfd, d->part, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+		    openat(io->dirfd, d->part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (d->out < 0 || fstat(d->out, &st) < 0 || !S_ISREG(st.st_mode)) {
 			dl_fail(a, d, "cannot create the partial file");
 			return;
@@ -1014,6 +1114,16 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 		return;
 	}
 	d->req_len = (size_t)n;
+	if (chat_room_file_key(a)) {
+		char plain[UK_SS_REQ_MAX];
+		memcpy(plain, d->req, d->req_len);
+		d->sd = seal_dl_new(chat_room_file_key(a), plain, d->req_len, d->req,
+				    sizeof(d->req), &d->req_len);
+		if (!d->sd) {
+			dl_fail(a, d, "cannot seal the request");
+			return;
+		}
+	}
 	/* Every client serves on TCP at its own chat port: iptux too, at the
 	 * port it is configured to (seen in the lab). */
 	d->fd = socket(to.u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1117,9 +1227,20 @@ static void dl_send(struct app *a, struct dl *d)
 	if (d->req_off == d->req_len) {
 		const struct uk_attach *at = &F(a)->in[d->ii].files[d->fi];
 		d->st = (at->attr & 0xffu) == UK_ATTACH_DIR ? D_DIR : D_FILE;
-		if (d->st == D_FILE && d->got == d->size)
-			dl_done(a, d); /* empty, or fetched before */
+		/* Empty, or fetched before (in a room the sealed end still
+		 * comes, and is proved). */
+		if (d->st == D_FILE && d->got == d->size && !d->sd)
+			dl_done(a, d);
 	}
+}
+
+/* The one place a download reads: in a room, through the sealed stream. */
+static ssize_t dl_recv(struct dl *d, void *buf, size_t cap)
+{
+	ssize_t n = d->sd ? seal_dl_recv(d->sd, d->fd, buf, cap) : recv(d->fd, buf, cap, 0);
+	if (n < 0 && errno == EBADMSG)
+		errno = EPROTO; /* "Protocol error" reads better than "Bad message" */
+	return n;
 }
 
 static void dl_file(struct app *a, struct dl *d)
@@ -1130,10 +1251,14 @@ static void dl_file(struct app *a, struct dl *d)
 	for (int rounds = 0; rounds < 16; rounds++) {
 		/* One byte more than announced is read to catch a peer that sends too much. */
 		size_t cap = want + 1 < CHUNK ? (size_t)want + 1 : CHUNK;
-		ssize_t n = recv(d->fd, buf, cap, 0);
+		ssize_t n = dl_recv(d, buf, cap);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				dl_fail(a, d, strerror(errno));
+			return;
+		}
+		if (n == 0 && !want && d->sd) {
+			dl_done(a, d); /* the sealed end: FINAL opened, proved */
 			return;
 		}
 		if (n == 0) {
@@ -1152,7 +1277,9 @@ static void dl_file(struct app *a, struct dl *d)
 			crypto_hash_sha256_update(&d->sha, buf, (size_t)n);
 		d->got += (uint64_t)n;
 		want -= (uint64_t)n;
-		if (!want) {
+		/* In a room the end is the sealed FINAL, proved to the sender
+		 * (n == 0 above), which comes with the last bytes. */
+		if (!want && !d->sd) {
 			dl_done(a, d);
 			return;
 		}
@@ -1262,7 +1389,7 @@ static void dl_dir(struct app *a, struct dl *d)
 		if (d->left) {
 			unsigned char *buf = F(a)->iobuf;
 			size_t cap = d->left < CHUNK ? (size_t)d->left : CHUNK;
-			ssize_t n = recv(d->fd, buf, cap, 0);
+			ssize_t n = dl_recv(d, buf, cap);
 			if (n < 0) {
 				if (errno != EAGAIN && errno != EINTR)
 					dl_fail(a, d, strerror(errno));
@@ -1315,7 +1442,7 @@ static void dl_dir(struct app *a, struct dl *d)
 			}
 			/* A header comes in pieces: read only up to what it may
 			 * need, so file data stays in the socket. */
-			n = recv(d->fd, d->buf + d->buf_len, UK_DIRHDR_MAX - d->buf_len, 0);
+			n = dl_recv(d, d->buf + d->buf_len, UK_DIRHDR_MAX - d->buf_len);
 			if (n < 0) {
 				if (errno != EAGAIN && errno != EINTR)
 					dl_fail(a, d, strerror(errno));
@@ -1344,15 +1471,22 @@ size_t files_poll(struct app *a, struct pollfd *p, size_t max)
 	for (size_t i = 0; i < CONNS && n < max; i++) {
 		struct conn *c = &f->conns[i];
 		if (c->st != C_FREE)
-			p[n++] = (struct pollfd){.fd = c->fd,
-						 .events = c->st == C_REQ ? POLLIN : POLLOUT};
+			p[n++] = (struct pollfd){
+			    .fd = c->fd,
+			    .events = c->st == C_REQ || (c->ss && seal_srv_final_sent(c->ss))
+					  ? POLLIN
+					  : POLLOUT};
 	}
 	for (size_t i = 0; i < DOWNLOADS && n < max; i++) {
 		struct dl *d = &f->dls[i];
 		if (d->st != D_FREE)
 			p[n++] = (struct pollfd){
 			    .fd = d->fd,
-			    .events = d->st == D_CONNECT || d->st == D_SEND ? POLLOUT : POLLIN};
+			    .events = d->st == D_CONNECT || d->st == D_SEND ? POLLOUT
+				      /* opened bytes wait in memory: poll would not
+				       * wake for them, the writable socket does */
+				      : d->sd && seal_dl_pending(d->sd) ? POLLIN | POLLOUT
+									: POLLIN};
 	}
 	return n;
 }
