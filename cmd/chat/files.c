@@ -1479,14 +1479,13 @@ size_t files_poll(struct app *a, struct pollfd *p, size_t max)
 	}
 	for (size_t i = 0; i < DOWNLOADS && n < max; i++) {
 		struct dl *d = &f->dls[i];
+		short ev = d->st == D_CONNECT || d->st == D_SEND ? POLLOUT : POLLIN;
+		/* Opened bytes wait in memory: poll would not wake for them,
+		 * the writable socket does. */
+		if ((d->st == D_FILE || d->st == D_DIR) && d->sd && seal_dl_pending(d->sd))
+			ev = POLLIN | POLLOUT;
 		if (d->st != D_FREE)
-			p[n++] = (struct pollfd){
-			    .fd = d->fd,
-			    .events = d->st == D_CONNECT || d->st == D_SEND ? POLLOUT
-				      /* opened bytes wait in memory: poll would not
-				       * wake for them, the writable socket does */
-				      : d->sd && seal_dl_pending(d->sd) ? POLLIN | POLLOUT
-									: POLLIN};
+			p[n++] = (struct pollfd){.fd = d->fd, .events = ev};
 	}
 	return n;
 }

@@ -43,7 +43,8 @@ static long feed(const uint8_t *key, const uint8_t *p, size_t n, size_t piece, b
 		if (used == 0 || used > k)
 			abort(); /* must make progress, never beyond its input */
 		if (want && m > 0 &&
-		    ((size_t)total + (size_t)m > want_len || memcmp(pl, want + total, (size_t)m)))
+		    ((size_t)total + (size_t)m > want_len ||
+		     memcmp(pl, want + total, (size_t)m) != 0))
 			abort(); /* opened to other data than was sealed */
 		total += m;
 		off += used;
