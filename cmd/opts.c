@@ -317,14 +317,16 @@ static int conf_entry(const struct uk_cmd_spec *spec, const struct uk_conf_entry
 {
 	const struct uk_opt *opts[MAX_OPTS], *o = NULL;
 	const char *names[MAX_OPTS], *near;
+	/* The British spelling the man pages use is a key too. */
+	const char *name = strcmp(e->key, "colour") == 0 ? "color" : e->key;
 	size_t n = uk_opts_all(spec, opts, MAX_OPTS);
-	char key[UK_CONF_MAX_KEY + 3], prog[] = "udpkit";
+	char key[UK_CONF_MAX_KEY + UK_CONF_MAX_VALUE + 5], prog[] = "udpkit";
 	char *argv[4];
 	bool on;
 
 	for (size_t i = 0; i < n; i++) {
 		names[i] = opts[i]->name;
-		if (strcmp(opts[i]->name, e->key) == 0)
+		if (strcmp(opts[i]->name, name) == 0)
 			o = opts[i];
 	}
 	if (o && (o->key == UK_OPT_HELP || o->key == UK_OPT_VERSION ||
@@ -338,7 +340,11 @@ static int conf_entry(const struct uk_cmd_spec *spec, const struct uk_conf_entry
 			    uk_cli_cmd(), _("unknown key '%s'; did you mean '%s'?"), e->key, near);
 		return uk_cli_usage_error(uk_cli_cmd(), _("unknown key '%s'"), e->key);
 	}
-	snprintf(key, sizeof(key), "--%s", e->key);
+	/* --color's argument is optional: getopt takes it only as --color=WHEN. */
+	if (o->key == UK_OPT_COLOR)
+		snprintf(key, sizeof(key), "--%s=%s", name, e->value);
+	else
+		snprintf(key, sizeof(key), "--%s", name);
 	argv[0] = prog;
 	argv[1] = key;
 	argv[2] = (char *)e->value; /* getopt only reads it; the options keep pointing at it */
@@ -352,6 +358,8 @@ static int conf_entry(const struct uk_cmd_spec *spec, const struct uk_conf_entry
 		argv[2] = NULL;
 	} else if (!e->value[0]) {
 		return uk_cli_usage_error(uk_cli_cmd(), _("'%s' needs a value"), e->key);
+	} else if (o->key == UK_OPT_COLOR) {
+		argv[2] = NULL;
 	}
 	return uk_opts_parse(spec, argv[2] ? 3 : 2, argv, fn, ctx);
 }

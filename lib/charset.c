@@ -250,7 +250,7 @@ static int32_t prior(const struct uk_charset_memo *memo, enum uk_charset_kind df
  * believed replaces it (the peer's text outweighs its announcement). */
 static void learn(struct uk_charset_memo *memo, enum uk_charset_kind k, int32_t margin)
 {
-	if (!memo || margin < 2)
+	if (!memo || margin < 2 || memo->source == UK_CHARSET_SRC_CONFIGURED)
 		return;
 	if (memo->source != UK_CHARSET_SRC_NONE && memo->kind == k) {
 		if (memo->evidence < 15)
@@ -280,6 +280,18 @@ int uk_charset_decode_peer(struct uk_charset *c, struct uk_charset_memo *memo,
 	if (utf8_flag || all_ascii(in, n)) {
 		copy_raw(in, n, out, out_len);
 		return UK_CHARSET_UTF8;
+	}
+	/* The user's word beats every score, as long as the bytes are text
+	 * in that charset at all (else the peer sent something else). */
+	if (memo && memo->source == UK_CHARSET_SRC_CONFIGURED && memo->kind < UK_CHARSET_KINDS &&
+	    uk_charset_score((enum uk_charset_kind)memo->kind, in, n) != INT32_MIN) {
+		if (memo->kind == UK_CHARSET_UTF8) {
+			copy_raw(in, n, out, out_len);
+			return UK_CHARSET_UTF8;
+		}
+		if (convert(memo->kind == UK_CHARSET_GB18030 ? c->gb18030 : c->cp932, in, n, out,
+			    cap, out_len))
+			return (enum uk_charset_kind)memo->kind;
 	}
 	if (memo && memo->source != UK_CHARSET_SRC_NONE && memo->kind < UK_CHARSET_KINDS)
 		order[norder++] = (enum uk_charset_kind)memo->kind;
@@ -334,6 +346,8 @@ int uk_charset_decode(struct uk_charset *c, const void *in, size_t n, bool utf8_
 enum uk_charset_kind uk_charset_for_peer(const struct uk_charset_memo *memo,
 					 enum uk_charset_kind dflt)
 {
+	if (memo && memo->source == UK_CHARSET_SRC_CONFIGURED && memo->kind < UK_CHARSET_KINDS)
+		return (enum uk_charset_kind)memo->kind;
 	if (memo && memo->utf8_cap)
 		return UK_CHARSET_UTF8;
 	if (memo && memo->source == UK_CHARSET_SRC_TEXT && memo->kind < UK_CHARSET_KINDS)
@@ -353,9 +367,18 @@ void uk_charset_wrote(struct uk_charset_memo *memo, enum uk_charset_kind kind, c
 	memo->wrote = (uint8_t)(kind + 1);
 }
 
-void uk_charset_announce(struct uk_charset_memo *memo, enum uk_charset_kind kind)
+void uk_charset_configure(struct uk_charset_memo *memo, enum uk_charset_kind kind)
 {
 	if (kind >= UK_CHARSET_KINDS)
+		return;
+	memo->kind = (uint8_t)kind;
+	memo->source = UK_CHARSET_SRC_CONFIGURED;
+	memo->evidence = 0;
+}
+
+void uk_charset_announce(struct uk_charset_memo *memo, enum uk_charset_kind kind)
+{
+	if (kind >= UK_CHARSET_KINDS || memo->source == UK_CHARSET_SRC_CONFIGURED)
 		return;
 	/* Proofs from its text already in hand outweigh a claim. */
 	if (memo->source == UK_CHARSET_SRC_TEXT && memo->kind != kind && memo->evidence >= 2)

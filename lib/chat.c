@@ -214,11 +214,28 @@ bool uk_chat_is_plain(const struct uk_chat *c, const struct uk_addr *addr)
 	return false;
 }
 
-/* The charset to write to `to`: what it reads, else the default. */
+/* Fixes memo to the charset the user gave for addr, if any. */
+static void configured_charset(const struct uk_chat *c, const struct uk_addr *addr,
+			       struct uk_charset_memo *memo)
+{
+	for (size_t i = 0; i < c->cfg.n_peer_charsets; i++)
+		if (uk_addr_equal(&c->cfg.peer_charsets[i].addr, addr)) {
+			uk_charset_configure(memo, c->cfg.peer_charsets[i].kind);
+			return;
+		}
+}
+
+/* The charset to write to `to`: the configured one, what it reads, else
+ * the default. */
 static enum uk_charset_kind charset_for(struct uk_chat *c, const struct uk_addr *to)
 {
 	const struct uk_peer *p = uk_roster_find(&c->roster, to);
-	return uk_charset_for_peer(p ? &p->charset : NULL, c->cfg.charset);
+	struct uk_charset_memo memo = {0};
+
+	if (p)
+		memo = p->charset;
+	configured_charset(c, to, &memo);
+	return uk_charset_for_peer(&memo, c->cfg.charset);
 }
 
 /* Encodes UTF-8 s for a peer that reads kind into dst (cap bytes; s is cut
@@ -536,7 +553,7 @@ static int send_one(struct uk_chat *c, const struct uk_addr *to, struct uk_peer 
 
 	if (!wants_ipmsg(c, to, peer))
 		return send_plain(c, to, &ev);
-	ev.charset = uk_charset_for_peer(peer ? &peer->charset : NULL, c->cfg.charset);
+	ev.charset = charset_for(c, to);
 	n = uk_charset_encode(&c->charset, ev.charset, text, len, c->enc, UK_IPMSG_MAX_PACKET,
 			      &ev.replaced);
 	if (n < 0)
@@ -668,6 +685,7 @@ static struct sender_facts facts_of(struct uk_chat *c, const struct uk_addr *src
 
 	if (p)
 		f.memo = p->charset;
+	configured_charset(c, src, &f.memo);
 	return f;
 }
 

@@ -49,6 +49,26 @@ static int expect(const unsigned char *p, size_t end, size_t *off, unsigned char
 	return 0;
 }
 
+#define SHA256_KEY 0x75d256u /* UK_ATTACH_EXT_SHA256 as a number */
+
+/* The SHA-256 attribute's value at off: exactly 64 hex digits, then ':'.
+ * Anything else leaves has_sha256 false (an attribute we cannot read is
+ * skipped, as other clients skip ours). */
+static void read_sha256(const unsigned char *p, size_t end, size_t off, struct uk_dirhdr *h)
+{
+	const size_t digits = (size_t)2 * UK_ATTACH_SHA256_BYTES;
+
+	if (end - off < digits + 1 || p[off + digits] != ':')
+		return;
+	for (size_t i = 0; i < UK_ATTACH_SHA256_BYTES; i++) {
+		int hi = hexdigit(p[off + 2 * i]), lo = hexdigit(p[off + 2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return;
+		h->sha256[i] = (uint8_t)(hi << 4 | lo);
+	}
+	h->has_sha256 = true;
+}
+
 int uk_dirhdr_parse(const void *buf, size_t len, struct uk_dirhdr *h)
 {
 	const unsigned char *p = buf;
@@ -101,6 +121,8 @@ int uk_dirhdr_parse(const void *buf, size_t len, struct uk_dirhdr *h)
 			if (read_hexnum(p, hlen, &off, &val) < 0)
 				return UK_EPARSE;
 			*(key == 0x14 ? &h->mtime : &h->ctime) = val;
+		} else if (key == SHA256_KEY) {
+			read_sha256(p, hlen, off, h);
 		}
 		while (off < hlen && p[off] != ':')
 			off++;
@@ -113,7 +135,7 @@ int uk_dirhdr_parse(const void *buf, size_t len, struct uk_dirhdr *h)
 int uk_dirhdr_build(void *out, size_t cap, const struct uk_dirhdr *h)
 {
 	unsigned char *o = out;
-	char tail[96], len4[5];
+	char tail[192], len4[5];
 	size_t at = 5;
 	int n;
 
@@ -137,6 +159,18 @@ int uk_dirhdr_build(void *out, size_t cap, const struct uk_dirhdr *h)
 		n = snprintf(tail, sizeof(tail),
 			     ":%.9" PRIx64 ":%" PRIx32 ":14=%" PRIx64 ":16=%" PRIx64 ":", h->size,
 			     h->attr, h->mtime, h->ctime);
+	if (h->has_sha256) {
+		static const char hex[] = "0123456789abcdef";
+		char *t = tail + n;
+		memcpy(t, UK_ATTACH_EXT_SHA256 "=", sizeof(UK_ATTACH_EXT_SHA256));
+		t += sizeof(UK_ATTACH_EXT_SHA256);
+		for (size_t i = 0; i < UK_ATTACH_SHA256_BYTES; i++) {
+			*t++ = hex[h->sha256[i] >> 4];
+			*t++ = hex[h->sha256[i] & 0xf];
+		}
+		*t++ = ':';
+		n = (int)(t - tail);
+	}
 	if ((size_t)n > cap - at || at + (size_t)n > UK_DIRHDR_MAX)
 		return UK_ENOSPACE;
 	memcpy(o + at, tail, (size_t)n);

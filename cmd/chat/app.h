@@ -60,12 +60,14 @@ struct chat_opts {
 	enum uk_charset_kind charset;	    /* --charset: for peers we know nothing of */
 	bool plain;			    /* --plain: every --peer is plain text */
 	struct uk_opts_list plain_peers;    /* --plain-peer, up to MAX_PEER_OPTS */
+	struct uk_opts_list peer_charsets;  /* --peer-charset HOST[:PORT]=NAME */
 	const char *room, *passphrase_file; /* --room, --passphrase-file */
 	uint64_t pad;			    /* --pad: 0 none */
 	/* files (files.c) */
 	struct uk_opts_list send_files;	 /* --send-file */
 	const char *message;		 /* --message */
 	uint64_t offer_timeout_ns;	 /* --offer-timeout */
+	uint64_t transfer_idle_ns;	 /* --transfer-idle-timeout */
 	const char *download_dir;	 /* --download-dir */
 	const char *accept_dir;		 /* --accept-files */
 	struct uk_opts_list accept_from; /* --accept-from */
@@ -83,6 +85,8 @@ struct app {
 	size_t n_announce, n_broadcast;
 	struct uk_addr plain[MAX_PEER_OPTS * 2]; /* peers declared plain text */
 	size_t n_plain;
+	struct uk_chat_peer_charset peer_charsets[MAX_PEER_OPTS]; /* --peer-charset */
+	size_t n_peer_charsets;
 	struct uk_addr local_ips[MAX_LOCAL_IPS];
 	size_t n_local;
 	struct uk_history_writer *hist;

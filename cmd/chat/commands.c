@@ -11,6 +11,7 @@ static void cmd_help(struct app *a)
 	    N_("/to NICK           talk to the peer with that nickname"),
 	    N_("/peers             list the peers known"),
 	    N_("/all TEXT          send TEXT to every peer known"),
+	    N_("/all /file PATH... [-- TEXT]  offer files and folders to every IPMsg peer known"),
 	    N_("/nick NAME         change your nickname and tell everyone"),
 	    N_("/away [TEXT]       away with TEXT (peers see it); /away alone: back"),
 	    N_("/history [N|TEXT]  the last N messages (default 20), or those holding TEXT"),
@@ -111,9 +112,17 @@ static void send_text(struct app *a, const struct uk_addr *to, const char *text,
 		chat_info(a, "error", _("NOT sent: %s"), _(uk_strerror(rc)));
 }
 
-static void cmd_all(struct app *a, const char *text)
+static void cmd_file(struct app *a, char *arg, bool all);
+
+static void cmd_all(struct app *a, char *text)
 {
 	size_t n = 0;
+
+	/* "/all /file ...": one offer to each IPMsg peer. */
+	if (strncmp(text, "/file", 5) == 0 && (text[5] == ' ' || !text[5])) {
+		cmd_file(a, text + 5 + (text[5] == ' '), true);
+		return;
+	}
 
 	if (!*text) {
 		chat_info(a, "error", _("usage: /all TEXT"));
@@ -150,8 +159,9 @@ static void cmd_history(struct app *a, const char *arg)
 		chat_history_show(a, 20, arg);
 }
 
-/* /file PATH... [-- TEXT]: words split at spaces, "..." keeps spaces. */
-static void cmd_file(struct app *a, char *arg)
+/* /file PATH... [-- TEXT]: words split at spaces, "..." keeps spaces;
+ * all: from "/all /file", to every IPMsg peer known. */
+static void cmd_file(struct app *a, char *arg, bool all)
 {
 	char *paths[16], *text = NULL;
 	size_t n = 0;
@@ -178,6 +188,10 @@ static void cmd_file(struct app *a, char *arg)
 	}
 	if (!n) {
 		chat_info(a, "error", _("usage: /file PATH... [-- TEXT]"));
+		return;
+	}
+	if (all) {
+		files_offer_all(a, paths, n, text);
 		return;
 	}
 	if (!a->has_target) {
@@ -262,7 +276,7 @@ void chat_handle_line(struct app *a, char *line, size_t len)
 	} else if (strcmp(line, "/history") == 0)
 		cmd_history(a, arg);
 	else if (strcmp(line, "/file") == 0)
-		cmd_file(a, arg);
+		cmd_file(a, arg, false);
 	else if (strcmp(line, "/accept") == 0)
 		cmd_offer(a, arg, true);
 	else if (strcmp(line, "/decline") == 0)

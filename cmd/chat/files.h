@@ -24,6 +24,10 @@ void files_close(struct app *a);
  * from --send-file, its outcome sets the exit status. */
 int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n, const char *text,
 		bool script);
+/* "/all /file": one offer of paths to each IPMsg peer known, each served
+ * to its own peer only; each outcome is reported on its own. Returns the
+ * number of offers sent, or -ENOENT when no IPMsg peer is known. */
+int files_offer_all(struct app *a, char **paths, size_t n, const char *text);
 /* /accept [N] [DIR] (0: the newest waiting), /decline [N]. */
 int files_accept(struct app *a, unsigned num, const char *dir);
 int files_decline(struct app *a, unsigned num);

@@ -15,7 +15,8 @@ struct seal_srv {
 	size_t frame_len;
 	struct uk_ss ss;
 	bool started;
-	uint8_t *out; /* the sealed chunk (and the start) being sent */
+	uint8_t *plain; /* the next chunk, gathered by the caller */
+	uint8_t *out;	/* the sealed chunk (and the start) being sent */
 	size_t out_len, out_off;
 	uint8_t proof[UK_SS_PROOF_LEN];
 	size_t proof_len;
@@ -26,9 +27,10 @@ struct seal_srv *seal_srv_new(const uint8_t *key)
 	struct seal_srv *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	s->plain = malloc(UK_SS_CHUNK);
 	s->out = malloc(UK_SS_START_LEN + UK_SS_FRAME_MAX);
-	if (!s->out) {
-		free(s);
+	if (!s->plain || !s->out) {
+		seal_srv_free(s);
 		return NULL;
 	}
 	memcpy(s->key, key, UK_SS_KEY_LEN);
@@ -40,9 +42,15 @@ void seal_srv_free(struct seal_srv *s)
 	if (!s)
 		return;
 	uk_ss_free(&s->ss);
+	free(s->plain);
 	free(s->out);
 	memset(s->key, 0, sizeof(s->key));
 	free(s);
+}
+
+uint8_t *seal_srv_buf(struct seal_srv *s)
+{
+	return s->plain;
 }
 
 int seal_srv_request(struct seal_srv *s, int fd, char *req, size_t cap, size_t *req_len)

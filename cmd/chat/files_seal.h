@@ -14,6 +14,9 @@
 struct seal_srv;
 struct seal_srv *seal_srv_new(const uint8_t *key);
 void seal_srv_free(struct seal_srv *s);
+/* Where the next chunk's plain bytes are gathered (UK_SS_CHUNK bytes), to
+ * be passed to seal_srv_write. */
+uint8_t *seal_srv_buf(struct seal_srv *s);
 /* Reads the sealed request off fd: 1 with the plain request in req
  * (*req_len), 0 when more is to come, -1 when it is not a member's sealed
  * request (cut off, nothing is sent), -2 when the socket failed or closed. */

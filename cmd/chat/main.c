@@ -66,12 +66,37 @@ static const char *config_path;
 static bool no_config;
 static struct uk_conf config;
 
-/* --config, --no-config, and --charset: the charset module's names and
+/* --peer-charset HOST[:PORT]=NAME into pc: the last '=' ends the
+ * address. Returns UK_CONTINUE or a usage error's exit status. */
+static int parse_peer_charset(const char *text, struct uk_chat_peer_charset *pc)
+{
+	const char *eq = strrchr(text, '=');
+	char host[256];
+	int kind = eq ? uk_charset_parse_name(eq + 1, strlen(eq + 1)) : -1;
+
+	if (!eq || (size_t)(eq - text) >= sizeof(host))
+		return uk_cli_usage_error(CMD, _("--peer-charset '%s': not HOST[:PORT]=NAME"),
+					  text);
+	memcpy(host, text, (size_t)(eq - text));
+	host[eq - text] = '\0';
+	if (uk_addr_parse_hostport(&pc->addr, host, UK_IPMSG_PORT, AF_UNSPEC) < 0)
+		return uk_cli_usage_error(CMD, _("--peer-charset '%s': not HOST[:PORT]=NAME"),
+					  text);
+	if (kind < 0)
+		return uk_cli_usage_error(
+		    CMD, _("--peer-charset '%s': unknown charset (utf-8, gb18030, cp932)"), text);
+	pc->kind = (enum uk_charset_kind)kind;
+	return UK_CONTINUE;
+}
+
+/* --config, --no-config, --peer-charset (checked here, so that a file's
+ * mistake names its line) and --charset: the charset module's names and
  * aliases (gbk, sjis, ...). */
 static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 {
 	struct chat_opts *o = ctx;
-	int kind;
+	struct uk_chat_peer_charset pc;
+	int kind, rc;
 
 	if (strcmp(opt->name, "config") == 0) {
 		config_path = arg;
@@ -79,6 +104,15 @@ static int on_option(void *ctx, const struct uk_opt *opt, const char *arg)
 	}
 	if (strcmp(opt->name, "no-config") == 0) {
 		no_config = true;
+		return UK_CONTINUE;
+	}
+	if (strcmp(opt->name, "peer-charset") == 0) {
+		if ((rc = parse_peer_charset(arg, &pc)) != UK_CONTINUE)
+			return rc;
+		if (o->peer_charsets.count >= MAX_PEER_OPTS)
+			return uk_cli_usage_error(CMD, _("at most %llu --%s"),
+						  (unsigned long long)MAX_PEER_OPTS, opt->name);
+		o->peer_charsets.items[o->peer_charsets.count++] = arg;
 		return UK_CONTINUE;
 	}
 	kind = uk_charset_parse_name(arg, strlen(arg));
@@ -130,7 +164,9 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 	const struct chat_opts defaults = {.bind = {.host = "0.0.0.0", .port = UK_IPMSG_PORT},
 					   .history_max_size = UK_HISTORY_MAX_SIZE_DEFAULT,
 					   .rate_limit = UK_QUOTA_SOURCE_MSGS_DEFAULT,
-					   .offer_timeout_ns = 3600 * UK_NS_PER_SEC};
+					   .offer_timeout_ns = 3600 * UK_NS_PER_SEC,
+					   .transfer_idle_ns = 30 * UK_NS_PER_SEC};
+	size_t from_file;
 	int rc;
 
 	/* The command line twice: first for --config/--no-config (and its
@@ -143,9 +179,16 @@ static int parse_args(int argc, char **argv, struct chat_opts *o)
 	rc = read_config(o);
 	if (rc != UK_CONTINUE)
 		return rc;
+	from_file = o->peer_charsets.count;
 	rc = uk_opts_parse(&uk_spec_chat, argc, argv, on_option, o);
 	if (rc != UK_CONTINUE)
 		return rc;
+	/* Like the other lists: the command line's replace the file's. */
+	if (o->peer_charsets.count > from_file) {
+		o->peer_charsets.count -= from_file;
+		memmove(o->peer_charsets.items, o->peer_charsets.items + from_file,
+			o->peer_charsets.count * sizeof(o->peer_charsets.items[0]));
+	}
 	if (o->history_max_mib)
 		o->history_max_size = o->history_max_mib << 20;
 	if (o->no_history && (o->history_path || o->sync))
@@ -316,6 +359,17 @@ static int add_peers(struct app *a)
 	return 0;
 }
 
+static int add_peer_charsets(struct app *a)
+{
+	for (size_t i = 0; i < a->o.peer_charsets.count; i++) {
+		if (parse_peer_charset(a->o.peer_charsets.items[i],
+				       &a->peer_charsets[a->n_peer_charsets]) != UK_CONTINUE)
+			return -1;
+		a->n_peer_charsets++;
+	}
+	return 0;
+}
+
 /* SIGWINCH only wakes the loop through an eventfd; the loop resizes. */
 static int winch_fd = -1;
 
@@ -353,7 +407,7 @@ static int setup(struct app *a)
 	if (open_socket(a) < 0)
 		return -1;
 	find_interfaces(a, !a->o.no_discovery && !uk_addr_is_loopback(&a->local));
-	if (add_peers(a) < 0)
+	if (add_peers(a) < 0 || add_peer_charsets(a) < 0)
 		return -1;
 	/* The passphrase before the UI takes the terminal. */
 	if (chat_room_open(a) != 0)
@@ -387,6 +441,8 @@ static int setup(struct app *a)
 				   .charset = a->o.charset,
 				   .plain = a->plain,
 				   .n_plain = a->n_plain,
+				   .peer_charsets = a->peer_charsets,
+				   .n_peer_charsets = a->n_peer_charsets,
 				   .version = "udpkit " UK_VERSION,
 				   .send = chat_on_send,
 				   .event = chat_on_event,

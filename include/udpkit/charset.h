@@ -34,9 +34,10 @@ struct uk_charset {
 
 /* Where a peer's charset came from. */
 enum uk_charset_source {
-	UK_CHARSET_SRC_NONE,	  /* nothing known: the default applies */
-	UK_CHARSET_SRC_TEXT,	  /* proved by its earlier text */
-	UK_CHARSET_SRC_ANNOUNCED, /* iptux's encoding field in its entry */
+	UK_CHARSET_SRC_NONE,	   /* nothing known: the default applies */
+	UK_CHARSET_SRC_TEXT,	   /* proved by its earlier text */
+	UK_CHARSET_SRC_ANNOUNCED,  /* iptux's encoding field in its entry */
+	UK_CHARSET_SRC_CONFIGURED, /* the user said so (--peer-charset): final */
 };
 
 /* What we know of one peer's charset; all zero = nothing. */
@@ -81,7 +82,8 @@ int uk_charset_decode_peer(struct uk_charset *c, struct uk_charset_memo *memo,
 int uk_charset_decode(struct uk_charset *c, const void *in, size_t n, bool utf8_flag, char *out,
 		      size_t cap, size_t *out_len);
 
-/* The charset to write to a peer: UTF-8 when it reads UTF-8 (utf8_cap);
+/* The charset to write to a peer: the configured one
+ * (uk_charset_configure); else UTF-8 when it reads UTF-8 (utf8_cap);
  * else the charset its text proved; else the one we first wrote non-ASCII
  * text to it in (iptux decides once, from the first such text, how it
  * reads a peer: changing later garbles); else what it announced; else
@@ -93,6 +95,12 @@ enum uk_charset_kind uk_charset_for_peer(const struct uk_charset_memo *memo,
  * the first non-ASCII ones. */
 void uk_charset_wrote(struct uk_charset_memo *memo, enum uk_charset_kind kind, const char *s,
 		      size_t n);
+
+/* Fixes a peer's charset as the user configured it: its text is read in
+ * kind (unless flagged UTF8OPT, or not well-formed in kind: then guessed
+ * as usual), ours is written in kind, and neither its announcement nor
+ * its text changes that. */
+void uk_charset_configure(struct uk_charset_memo *memo, enum uk_charset_kind kind);
 
 /* Records what a peer announced (iptux's encoding field). */
 void uk_charset_announce(struct uk_charset_memo *memo, enum uk_charset_kind kind);

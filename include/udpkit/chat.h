@@ -96,6 +96,11 @@ struct uk_chat_event {
 	const struct uk_peer *info;	 /* JOINED/CHANGED/LEFT */
 };
 
+struct uk_chat_peer_charset {
+	struct uk_addr addr;
+	enum uk_charset_kind kind;
+};
+
 struct uk_chat_cfg {
 	const char *user_name, *host_name, *nick, *group; /* who we are on the wire */
 	struct uk_addr self;				  /* our bound address */
@@ -111,6 +116,10 @@ struct uk_chat_cfg {
 	enum uk_charset_kind charset; /* for peers whose charset we do not know */
 	const struct uk_addr *plain;  /* peers declared plain text: never IPMsg */
 	size_t n_plain;
+	/* Peers whose charset the user gave (--peer-charset): their text is
+	 * read and ours written in it, whatever they announce or send. */
+	const struct uk_chat_peer_charset *peer_charsets;
+	size_t n_peer_charsets;
 	const char *version; /* our SENDINFO answer; NULL: "udpkit" */
 	uint32_t rate_pps;   /* 0 = UK_CHAT_RATE_DEFAULT */
 	size_t chunk_bytes;  /* 0 = UK_CHAT_CHUNK_DEFAULT */

@@ -3,8 +3,9 @@
  *   hhhh:name:size:attr:14=mtime:16=ctime:
  * (hhhh = the header's own length in 4 hex digits, counting itself and
  * the final ':'; name with ':' doubled; the numbers hex; 14 and 16 are IP
- * Messenger's MTIME and CREATETIME keys) followed, for a regular file, by
- * exactly size bytes of data. Entering a directory is a header with attr
+ * Messenger's MTIME and CREATETIME keys; we send the mtime in both, see
+ * cmd/chat/files.c) followed, for a regular file, by exactly size bytes
+ * of data. Entering a directory is a header with attr
  * 2 (DIR), leaving it one with name ".", size 0, attr 3 (RETPARENT). The
  * first entry is the offered folder itself; the stream ends with the
  * RETPARENT that leaves it (iptux's SendDirFiles; ipmsg protocol.txt).
@@ -28,6 +29,12 @@ struct uk_dirhdr {
 	uint32_t attr;	/* UK_ATTACH_REGULAR, _DIR, _RETPARENT in the low byte */
 	uint64_t mtime; /* key 14, 0 when absent */
 	uint64_t ctime; /* key 16, 0 when absent */
+	/* A regular file's SHA-256 between two udpkit: the extended attribute
+	 * UK_ATTACH_EXT_SHA256=<64 hex digits> after keys 14 and 16 (iptux
+	 * reads the first six fields and skips the rest of the header);
+	 * a malformed value is ignored, as unknown keys are. */
+	bool has_sha256;
+	uint8_t sha256[UK_ATTACH_SHA256_BYTES];
 };
 
 /* Parses the header at the start of buf (len bytes so far). Returns the
@@ -38,8 +45,8 @@ struct uk_dirhdr {
 int uk_dirhdr_parse(const void *buf, size_t len, struct uk_dirhdr *h);
 
 /* Builds a header as iptux does (size with at least 9 digits, keys 14
- * and 16). Returns its length or UK_ENOSPACE, UK_EPARSE for an empty name
- * or one holding NUL. Pure. */
+ * and 16), then the SHA-256 attribute when h->has_sha256. Returns its length or UK_ENOSPACE,
+ * UK_EPARSE for an empty name or one holding NUL. Pure. */
 int uk_dirhdr_build(void *out, size_t cap, const struct uk_dirhdr *h);
 
 /* The receiving side's bookkeeping over a folder stream. */

@@ -41,7 +41,7 @@ void uk_tui_add_line(struct uk_tui *t, const char *safe_utf8)
 	ui_buf[ui_len++] = '\n'; /* over the NUL */
 }
 
-/* The file layer (files.c, its sockets) is not linked: offers stop here. */
+/* The file layer (files*.c, its sockets) is not linked: offers stop here. */
 void files_on_offer(struct app *a, const struct uk_chat_event *ev)
 {
 	(void)a;

@@ -167,6 +167,38 @@ class Charsets(unittest.TestCase):
         self.assertFalse(cmd & 0x800000)
         p.wait_for(b"2 characters that cp932 cannot hold were sent as '?'", "out")
 
+    def configured_gbk(self, p):
+        """A peer configured as GBK (--peer-charset) claims to read UTF-8
+        (CAPUTF8OPT) and writes 支 in GBK, bytes that are also UTF-8 (what
+        the guess would choose): the user's word wins both ways. Another
+        peer's same bytes keep the default, UTF-8."""
+        other = Peer()
+        other.addr = self.peer.addr
+        try:
+            self.peer.send(pkt(100, 0x1000001, b"zhang\0\0"))
+            self.peer.recv(3)
+            self.peer.send(pkt(101, 0x120, gbk("支") + b"\0"))
+            self.assertEqual(self.peer.recv(0x21)[2], b"101\0")
+            p.wait_for("\t支\n".encode(), "out")
+            self.say(p, "好的，收到")
+            no, cmd, extra = self.peer.recv(0x20)
+            self.assertEqual(extra, gbk("好的，收到") + b"\0")
+            self.assertFalse(cmd & 0x800000)
+            other.send(pkt(200, 0x120, gbk("支") + b"\0"))
+            self.assertEqual(other.recv(0x21)[2], b"200\0")
+            p.wait_for(b"\t\xd6\xa7\n", "out")
+        finally:
+            other.close()
+
+    def test_peer_charset_on_the_command_line(self):
+        self.configured_gbk(self.chat("--peer-charset", f"127.0.0.1:{self.peer.port}=gbk"))
+
+    def test_peer_charset_in_the_config_file(self):
+        path = os.path.join(self.tmp.name, "chat.conf")
+        with open(path, "w") as f:
+            f.write(f"# 张三 uses FeiQ\npeer-charset = 127.0.0.1:{self.peer.port}=gb18030\n")
+        self.configured_gbk(self.chat("--config", path))
+
     def test_getinfo_absence_and_away(self):
         p = self.chat()
         self.peer.send(pkt(100, 0x40, b""))

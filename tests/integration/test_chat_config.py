@@ -3,10 +3,11 @@ entries are the long options, read from --config PATH or the XDG default,
 the command line overrides them, --no-config skips it, and every mistake
 names the file and line, with exit status 2."""
 import os
+import subprocess
 import tempfile
 import unittest
 
-from harness import run
+from harness import BIN, Proc, free_udp_port, run, udp_socket
 
 
 class ChatConfig(unittest.TestCase):
@@ -95,6 +96,13 @@ class ChatConfig(unittest.TestCase):
             ("config = /etc/passwd\n", ":1: 'config' has no place in a configuration file"),
             ("Nick = a\n", ":1: expected a key"),
             ("charset = klingon\n", ":1: invalid --charset 'klingon'"),
+            ("nick = a\npeer-charset = 10.0.0.7\n",
+             ":2: --peer-charset '10.0.0.7': not HOST[:PORT]=NAME"),
+            ("peer-charset = 10.0.0.7:2425=klingon\n",
+             ":1: --peer-charset '10.0.0.7:2425=klingon': unknown charset"),
+            ("peer-charset = 10.0.0.7:99999=gbk\n",
+             ":1: --peer-charset '10.0.0.7:99999=gbk': not HOST[:PORT]=NAME"),
+            ("colour = sometimes\n", ":1: invalid --color 'sometimes'"),
         ]
         for text, want in cases:
             with self.subTest(text=text):
@@ -104,6 +112,73 @@ class ChatConfig(unittest.TestCase):
                 self.assertEqual(r.returncode, 2, err)
                 self.assertIn(f"udpkit chat: {path}{want}", err)
                 self.assertNotIn("--help", err)  # a file's mistake, not the command line's
+
+    def test_plain_peer_port_and_history_from_the_file(self):
+        """plain-peer, port and history in the file: the line goes to the
+        plain-text peer as it is (no IPMsg), from the port the file names,
+        and into the history file it names; exit 0 (sent to a declared
+        plain peer)."""
+        peer = udp_socket(timeout=30)
+        self.addCleanup(peer.close)
+        port = free_udp_port()
+        os.makedirs(os.path.join(self.tmp.name, "hist"))
+        hist = os.path.join(self.tmp.name, "hist", "chat.txt")
+        path = self.conf(f"bind = 127.0.0.1\nport = {port}\nno-discovery = yes\n"
+                         f"plain-peer = 127.0.0.1:{peer.getsockname()[1]}\nhistory = {hist}\n")
+        r = run("chat", "--line", "--config", path, input="你好, plain peer\n".encode(),
+                env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"bound on 127.0.0.1 {port}\n".encode(), r.stderr)
+        data, src = peer.recvfrom(65536)
+        self.assertEqual(data, "你好, plain peer\n".encode())
+        self.assertEqual(src, ("127.0.0.1", port))
+        with open(hist, encoding="utf-8") as f:
+            self.assertIn("你好, plain peer", f.read())
+
+    def test_colour_from_the_file(self):
+        """colour (or color) = always|never|auto, as --color=WHEN; the
+        command line's --color overrides it. Seen on a usage error found
+        after the file is read (--plain without --peer)."""
+        for key in ("colour", "color"):
+            with self.subTest(key=key):
+                path = self.conf(self.BASE + f"{key} = always\n")
+                r = self.chat("--config", path, "--plain")
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(b"\x1b[", r.stderr)
+                self.assertIn(b"--plain needs a --peer", r.stderr)
+                r = self.chat("--config", path, "--plain", "--color=never")
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertNotIn(b"\x1b[", r.stderr)
+        path = self.conf(self.BASE + "colour = never\n")
+        r = self.chat("--config", path, "--plain", env=dict(self.env, TERM="xterm"))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertNotIn(b"\x1b[", r.stderr)
+
+    def test_download_dir_from_the_file(self):
+        """download-dir in the file: /accept without a folder puts an
+        offered file there (two udpkit on loopback, as in test_chat_files)."""
+        src = os.path.join(self.tmp.name, "report.txt")
+        with open(src, "w") as f:
+            f.write("Q3 numbers\n")
+        dst = os.path.join(self.tmp.name, "incoming")
+        os.makedirs(dst)
+        path = self.conf(self.BASE + f"nick = bob\ndownload-dir = {dst}\nstay = yes\n")
+        bob = Proc([BIN, "chat", "--line", "--config", path], stdin=subprocess.PIPE,
+                   env=self.env)
+        self.addCleanup(bob.kill)
+        _, port = bob.wait_bound()
+        alice = Proc([BIN, "chat", "--line", "--no-config", "-b", "127.0.0.1", "-p", "0",
+                      "--no-discovery", "--no-history", "-P", f"127.0.0.1:{port}",
+                      "--send-file", src], env=self.env)
+        self.addCleanup(alice.kill)
+        bob.wait_for(b"offer-num\t", "out")
+        bob.proc.stdin.write(b"/accept\n")
+        bob.proc.stdin.flush()
+        self.assertEqual(alice.wait(60), 0, alice.err())
+        bob.wait_for(b"received\t", "out")
+        with open(os.path.join(dst, "report.txt")) as f:
+            self.assertEqual(f.read(), "Q3 numbers\n")
+        self.assertFalse(os.path.exists(os.path.join(self.home, "Downloads")))
 
     def test_missing_given_file_is_an_error(self):
         path = os.path.join(self.tmp.name, "none.conf")

@@ -31,7 +31,8 @@ class TcpProxy:
     receiving chat fetches from), forwards each connection to the sending
     chat's TCP port and records both directions. limit: server-to-client
     bytes forwarded per connection before it stalls (the receiver then
-    waits with a partial file)."""
+    waits with a partial file). flip: a server-to-client offset whose byte
+    is altered on its way."""
 
     def __init__(self, port, target):
         self.ls = socket.socket()
@@ -41,6 +42,7 @@ class TcpProxy:
         self.target = target
         self.conns = []  # [c2s bytearray, s2c bytearray]
         self.limit = None
+        self.flip = None
         self.cond = threading.Condition()
         self.socks = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -57,10 +59,10 @@ class TcpProxy:
                 self.conns.append(rec)
                 self.socks += [c, s]
             threading.Thread(target=self._pump, args=(c, s, rec[0], None), daemon=True).start()
-            threading.Thread(target=self._pump, args=(s, c, rec[1], self.limit),
+            threading.Thread(target=self._pump, args=(s, c, rec[1], self.limit, self.flip),
                              daemon=True).start()
 
-    def _pump(self, src, dst, rec, limit):
+    def _pump(self, src, dst, rec, limit, flip=None):
         try:
             while True:
                 data = src.recv(65536)
@@ -69,6 +71,10 @@ class TcpProxy:
                     return
                 if limit is not None and len(rec) + len(data) > limit:
                     data = data[:max(0, limit - len(rec))]
+                if flip is not None and len(rec) <= flip < len(rec) + len(data):
+                    data = bytearray(data)
+                    data[flip - len(rec)] ^= 0x01
+                    data = bytes(data)
                 with self.cond:
                     rec += data
                     self.cond.notify_all()
@@ -153,6 +159,8 @@ class RoomFiles(unittest.TestCase):
                          sha(os.path.join(tree, "sub", leaf)))
         got = {e[3]: e for e in events(a, "received")}
         self.assertEqual(got["bigsecret.bin"][-1], "sha256 ok")
+        # The folder's file came with its SHA-256 inside the sealed stream.
+        self.assertEqual(got["tree"][-1], "sha256 ok")
         self.assertTrue(events(b, "fetched"))
         # Three TCP connections, each sealed: no contents, names or plain
         # requests in what went over the wire, either way, nor in the UDP.
@@ -242,8 +250,42 @@ class RoomFiles(unittest.TestCase):
         a2.wait_for(b"\tr.bin\t%s/r.bin" % dst.encode(), "out", timeout=60)
         self.assertIn(b"resuming", a2.out())
         self.assertEqual(sha(os.path.join(dst, "r.bin")), hashlib.sha256(data).hexdigest())
+        # The SHA-256 covers the part the first fetch left (read back).
+        self.assertEqual(events(a2, "received")[-1][-1], "sha256 ok")
         b.wait_for(b"fetched\t", "out", timeout=30)
         self.assertEqual(len(events(b, "fetched")), 1)
+
+    def test_altered_byte_on_the_wire_is_refused(self):
+        """One bit flipped in a sealed chunk (a file and a folder): the chunk
+        does not open, the fetch fails, nothing is kept under the file's
+        name, and the sender does not count it as fetched."""
+        src = os.path.join(self.tmp.name, "src")
+        tree = os.path.join(src, "tree")
+        os.makedirs(tree)
+        big = os.path.join(src, "f.bin")
+        data = os.urandom(400000)
+        with open(big, "wb") as f:
+            f.write(data)
+        with open(os.path.join(tree, "inner.bin"), "wb") as f:
+            f.write(data)
+        a, pa, relay, dst = self.pair()
+        proxy = TcpProxy(relay.back.getsockname()[1], 0)
+        self.addCleanup(proxy.close)
+        proxy.flip = 200000  # inside the fourth chunk of either stream
+        b, pb = self.start("bob", "-P", f"127.0.0.1:{relay.port()}")
+        proxy.target = pb
+        a.wait_for(b"joined\t", "out")
+        say(b, "/file %s %s" % (big, tree))
+        a.wait_for(b"\tf.bin\tProtocol error", "out", timeout=60)
+        a.wait_for(b"\ttree\tProtocol error", "out", timeout=60)
+        fails = events(a, "failed")
+        self.assertEqual(sorted(e[3] for e in fails), ["f.bin", "tree"], fails)
+        for e in fails:
+            self.assertIn("Protocol error", e[4])
+        self.assertFalse(os.path.exists(os.path.join(dst, "f.bin")))
+        self.assertFalse(os.path.exists(os.path.join(dst, "tree")))
+        self.assertFalse(events(a, "received"))
+        self.assertFalse(events(b, "fetched"))
 
 
 if __name__ == "__main__":

@@ -384,7 +384,10 @@ class TestChat(ExampleLab):
     def test_lan_discovery(self):
         b = self.bob()
         for text in ("udpkit chat --nick alice", "udpkit chat -n alice",
-                     "udpkit chat -n alice --charset gb18030", "udpkit chat --charset gb18030"):
+                     "udpkit chat -n alice --charset gb18030", "udpkit chat --charset gb18030",
+                     # runs as printed; what it does to 10.0.0.7 is tested on
+                     # loopback (test_chat_charset, test_peer_charset_*)
+                     "udpkit chat -n alice --peer-charset 10.0.0.7=gbk"):
             a = self.start_example(1, text, stdin=subprocess.PIPE)
             a.wait_for(b"joined\t10.77.0.2:2425\tbob\t", "out", 15)
             a.proc.stdin.close()

@@ -196,6 +196,57 @@ static void test_text_outweighs_claim(void **state)
 	uk_charset_free(&c);
 }
 
+/* A charset the user configured for a peer (--peer-charset) beats the
+ * scores, the default, the peer's announcement, its UTF-8 capability and
+ * what its text would prove, both ways; bytes not well-formed in it are
+ * still guessed, and a UTF8OPT packet is still UTF-8. */
+static void test_configured(void **state)
+{
+	struct uk_charset c;
+	struct uk_charset_memo memo = {0};
+	char b[512], out[UK_CHARSET_OUT_SIZE(512)], short_gb[16];
+	size_t n, sn, len;
+	(void)state;
+
+	uk_charset_init(&c);
+	uk_charset_configure(&memo, UK_CHARSET_GB18030);
+	assert_int_equal(memo.source, UK_CHARSET_SRC_CONFIGURED);
+	/* 支 in GBK is also UTF-8; unconfigured it reads as UTF-8. */
+	sn = legacy("GBK", "支", short_gb, sizeof(short_gb));
+	expect(&c, &memo, UK_CHARSET_UTF8, short_gb, sn, UK_CHARSET_GB18030, "支");
+	expect(&c, &memo, UK_CHARSET_CP932, short_gb, sn, UK_CHARSET_GB18030, "支");
+	/* UTF-8 that is not well-formed GB18030 (A0 20) falls back to the
+	 * guess. */
+	expect(&c, &memo, UK_CHARSET_UTF8, "你 ok", strlen("你 ok"), UK_CHARSET_UTF8, "你 ok");
+	/* Japanese CP932 is well-formed GB18030: read as configured, and it
+	 * proves nothing against the user's word. */
+	n = legacy("CP932", japanese[6], b, sizeof(b));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(uk_charset_decode_peer(&c, &memo, UK_CHARSET_UTF8, b, n, false,
+							out, sizeof(out), &len),
+				 UK_CHARSET_GB18030);
+	assert_int_equal(memo.kind, UK_CHARSET_GB18030);
+	assert_int_equal(memo.source, UK_CHARSET_SRC_CONFIGURED);
+	/* UTF8OPT: copied as it is. */
+	assert_int_equal(uk_charset_decode_peer(&c, &memo, UK_CHARSET_UTF8, "你好", strlen("你好"),
+						true, out, sizeof(out), &len),
+			 UK_CHARSET_UTF8);
+	/* Writing: its announcement and UTF-8 capability change nothing. */
+	uk_charset_announce(&memo, UK_CHARSET_CP932);
+	memo.utf8_cap = true;
+	uk_charset_wrote(&memo, UK_CHARSET_UTF8, "你好", strlen("你好"));
+	assert_int_equal(memo.kind, UK_CHARSET_GB18030);
+	assert_int_equal(uk_charset_for_peer(&memo, UK_CHARSET_UTF8), UK_CHARSET_GB18030);
+	/* Configured UTF-8 beats a peer's text proofs and the default. */
+	memset(&memo, 0, sizeof(memo));
+	uk_charset_configure(&memo, UK_CHARSET_UTF8);
+	expect(&c, &memo, UK_CHARSET_GB18030, short_gb, sn, UK_CHARSET_UTF8, "\xd6\xa7");
+	assert_int_equal(uk_charset_for_peer(&memo, UK_CHARSET_CP932), UK_CHARSET_UTF8);
+	uk_charset_configure(&memo, UK_CHARSET_RAW); /* not a charset: ignored */
+	assert_int_equal(memo.kind, UK_CHARSET_UTF8);
+	uk_charset_free(&c);
+}
+
 /* Outgoing: UTF-8 to GBK and CP932 byte for byte as iconv makes them. */
 static void test_encode_sentences(void **state)
 {
@@ -312,6 +363,7 @@ int main(void)
 	    cmocka_unit_test(test_utf8_without_flag),
 	    cmocka_unit_test(test_peer_memory),
 	    cmocka_unit_test(test_text_outweighs_claim),
+	    cmocka_unit_test(test_configured),
 	    cmocka_unit_test(test_encode_sentences),
 	    cmocka_unit_test(test_encode_replaces_visibly),
 	    cmocka_unit_test(test_round_trip),

@@ -71,6 +71,44 @@ static void test_build_pieces(void **state)
 	assert_int_equal(uk_dirhdr_build(buf, sizeof(buf), &h), UK_EPARSE);
 }
 
+/* The SHA-256 attribute between two udpkit: after keys 14 and 16 (where
+ * iptux stops reading), round-tripped, in pieces; a malformed value is
+ * ignored like an unknown key, and a header without it has none. */
+static void test_sha256_attr(void **state)
+{
+	struct uk_dirhdr h = {.size = 5, .attr = 1, .mtime = 0x6b0d8a30, .has_sha256 = true}, g;
+	char buf[600];
+	int n;
+	(void)state;
+
+	memcpy(h.name, "a.txt", 6);
+	h.name_len = 5;
+	for (int i = 0; i < UK_ATTACH_SHA256_BYTES; i++)
+		h.sha256[i] = (uint8_t)(0xa0 + i);
+	n = uk_dirhdr_build(buf, sizeof(buf), &h);
+	assert_true(n > 0);
+	assert_memory_equal(buf + 4,
+			    ":a.txt:000000005:1:14=6b0d8a30:16=0:75d256="
+			    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf:",
+			    (size_t)n - 4);
+	for (int k = 0; k < n; k++)
+		assert_int_equal(uk_dirhdr_parse(buf, (size_t)k, &g), 0);
+	assert_int_equal(uk_dirhdr_parse(buf, (size_t)n, &g), n);
+	assert_true(g.has_sha256);
+	assert_memory_equal(g.sha256, h.sha256, UK_ATTACH_SHA256_BYTES);
+	assert_true(g.size == 5 && g.mtime == 0x6b0d8a30);
+	/* Too short, not hex, too long: ignored, the header still parses. */
+	assert_int_equal(uk_dirhdr_parse(S("001a:x:1:1:14=1:75d256=ab:"), &g), 0x1a);
+	assert_false(g.has_sha256);
+	n = uk_dirhdr_build(buf, sizeof(buf), &h);
+	buf[n - 10] = 'g';
+	assert_int_equal(uk_dirhdr_parse(buf, (size_t)n, &g), n);
+	assert_false(g.has_sha256);
+	/* Without the attribute: none, as from iptux. */
+	assert_int_equal(uk_dirhdr_parse(S("0015:x:1:1:14=1:16=2:"), &g), 0x15);
+	assert_false(g.has_sha256);
+}
+
 static void test_malformed(void **state)
 {
 	struct uk_dirhdr h;
@@ -152,9 +190,8 @@ static void test_walk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_iptux_headers),
-	    cmocka_unit_test(test_build_pieces),
-	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_iptux_headers), cmocka_unit_test(test_build_pieces),
+	    cmocka_unit_test(test_sha256_attr),	  cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
