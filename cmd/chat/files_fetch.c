@@ -21,14 +21,14 @@ void files_dl_fail(struct app *a, struct dl *d, const char *why)
 	files_hist(a, &io->peer, io->nick, io->packet_no, "failed %s: %s", nb, why);
 	a->files_failed++;
 	close_fd(&d->fd);
+	seal_dl_free(d->sd);
+	d->sd = NULL;
 	close_fd(&d->out);
 	while (d->depth > 0)
 		close_fd(&d->stack[--d->depth]);
 	close_fd(&d->top);
 	free(d->buf);
 	d->buf = NULL;
-	seal_dl_free(d->sd);
-	d->sd = NULL;
 	d->st = D_FREE;
 	/* The next entries still come: one failure does not cancel the rest. */
 	io->next = d->fi + 1;
@@ -97,11 +97,11 @@ static void dl_done(struct app *a, struct dl *d)
 		   d->hashing ? ", sha256 ok" : "");
 	a->files_received++;
 	close_fd(&d->fd);
+	seal_dl_free(d->sd);
+	d->sd = NULL;
 	close_fd(&d->top);
 	free(d->buf);
 	d->buf = NULL;
-	seal_dl_free(d->sd);
-	d->sd = NULL;
 	d->st = D_FREE;
 	io->next = d->fi + 1;
 }

@@ -22,7 +22,6 @@
 #include "udpkit/filereq.h"
 #include "udpkit/fname.h"
 #include "udpkit/offer.h"
-#include "udpkit/sealstream.h"
 
 #define OFFERS_OUT 16		  /* our offers open at once */
 #define OFFERS_IN 32		  /* offers received and kept */
@@ -52,7 +51,8 @@ struct conn {
 	int depth;
 	char hdr[UK_DIRHDR_MAX];
 	size_t hdr_len, hdr_off;
-	bool last_hdr; /* the stream ends after this header */
+	bool last_hdr;	     /* the stream ends after this header */
+	struct seal_srv *ss; /* in a room: the sealed answer (files_seal.c) */
 	/* A folder to a udpkit peer: each file is hashed (in slices, from
 	 * the loop) before its header, which carries the SHA-256. */
 	bool want_sha, hashing, sha_ready;
@@ -61,7 +61,6 @@ struct conn {
 	uint64_t hash_off;
 	uint8_t sum[UK_ATTACH_SHA256_BYTES];
 	crypto_hash_sha256_state sha;
-	struct seal_srv *ss; /* in a room: the sealed answer (files_seal.c) */
 };
 
 struct out_offer {

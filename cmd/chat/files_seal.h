@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "udpkit/sealstream.h"
+
 /* ---- serving ---- */
 struct seal_srv;
 struct seal_srv *seal_srv_new(const uint8_t *key);

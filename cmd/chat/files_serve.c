@@ -24,10 +24,10 @@ void files_conn_close(struct app *a, struct conn *c, bool complete)
 				files_offer_outcome(a, oo);
 		}
 	}
-	close_fd(&c->fd);
-	close_fd(&c->src);
 	seal_srv_free(c->ss);
 	c->ss = NULL;
+	close_fd(&c->fd);
+	close_fd(&c->src);
 	while (c->depth > 0) {
 		c->depth--;
 		closedir(c->walk[c->depth]);
