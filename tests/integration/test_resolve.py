@@ -43,8 +43,8 @@ if [ -n "$STUB" ]; then
     python3 -c "$STUB" >/dev/null 2>"$TMP/stub.err" &
     stub=$!
     trap 'kill $stub' EXIT
-    for i in $(seq 200); do grep -q ready "$TMP/stub.err" 2>/dev/null && break; sleep 0.05; done
-    grep -q ready "$TMP/stub.err"
+    for i in $(seq "$STEPS"); do grep -q ready "$TMP/stub.err" 2>/dev/null && break; sleep 0.05; done
+    grep -q ready "$TMP/stub.err" || { echo "the DNS stub did not start" >&2; exit 1; }
 fi
 set +e
 echo x | "$@"
@@ -67,8 +67,12 @@ class TestResolution(unittest.TestCase):
             f.write("nameserver 127.0.0.1\noptions timeout:2 attempts:1\n")
 
     def run_isolated(self, argv, stub):
+        # The stub's start is waited for up to 30 s times SLOW: python took
+        # more than the 10 s it once had at load 14 (the test failed with
+        # nothing on stderr).
         env = dict(os.environ, RESOLV=self.resolv, TMP=self.tmp.name,
-                   STUB=NXDOMAIN_STUB if stub else "", PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+                   STUB=NXDOMAIN_STUB if stub else "", PATH=os.environ.get("PATH", "/usr/bin:/bin"),
+                   STEPS=str(600 * harness.SLOW))
         r = subprocess.run(["unshare", "-n", "-m", "bash", "-c", SCRIPT, "bash", *argv],
                            capture_output=True, env=env, timeout=60 * harness.SLOW)
         return r.returncode, r.stderr.decode("utf-8", "replace")
