@@ -144,7 +144,8 @@ def exclusive(test):
     src = _sources[path]
     if re.search(r"^\s*(import netlab|from netlab import)", src, re.M):
         return "network lab"
-    if re.search(r"^\s*(import tmuxpane|from tmuxpane import)", src, re.M):
+    if re.search(r"^\s*(import tmuxpane|from tmuxpane import)", src, re.M) or \
+            re.search(r"""["']tmux["']""", src):
         return "tmux"
     if re.search(r"""["']-p["'],\s*["']2425["']""", src):
         return "port 2425"
