@@ -64,11 +64,16 @@ struct flow {
 	int fd;
 	size_t size;
 	bool gso; /* a batch of probes as one UDP_SEGMENT send */
+	bool gro; /* UDP_GRO on: a GSO reply batch comes in whole */
 	struct uk_track track;
 	unsigned char *probes;	/* BATCH probes of size bytes */
 	unsigned char *replies; /* BATCH replies of REPLY_CAP bytes */
 	struct mmsghdr out[BATCH], in[BATCH];
 	struct iovec out_iov[BATCH], in_iov[BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} in_ctl[BATCH]; /* UDP_GRO: the segment size of a coalesced reply */
 };
 
 /* At the end sent == received + lost exactly: every probe that left is
@@ -77,6 +82,7 @@ struct flow {
  * send failed are taken back and counted as unsent, not as sent. */
 struct bench_counts {
 	uint64_t sent, unsent, received, dups, late, lost, foreign, send_errors, refused;
+	uint64_t coalesced; /* replies that came in a datagram the kernel coalesced (UDP_GRO) */
 };
 
 static int parse_args(int argc, char **argv, struct bench_opts *o)
@@ -100,7 +106,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 }
 
 static int flow_open(struct flow *f, const struct uk_addr *peer, const struct bench_opts *o,
-		     bool block)
+		     const struct uk_probe_fmt *fmt, bool block)
 {
 	struct uk_sock_opts so = {
 	    .nonblock = !block, .v6only = -1, .rcvbuf_bytes = 4 << 20, .sndbuf_bytes = 4 << 20};
@@ -121,10 +127,21 @@ static int flow_open(struct flow *f, const struct uk_addr *peer, const struct be
 	f->fd = rc;
 	if (block && setsockopt(f->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		return -errno;
+	/* A server that answers a batch with one GSO send (udpkit echo does)
+	 * then reaches us as one datagram: the kernel neither cuts it nor
+	 * queues 64 of them, and we read it in one piece. A kernel without
+	 * UDP_GRO simply cuts them, as before. */
+	f->gro = !o->no_gso && setsockopt(f->fd, SOL_UDP, UDP_GRO, &(int){1}, sizeof(int)) == 0;
 	for (int i = 0; i < BATCH; i++) {
 		f->in_iov[i] = (struct iovec){f->replies + (size_t)i * REPLY_CAP, REPLY_CAP};
 		f->in[i].msg_hdr = (struct msghdr){.msg_iov = &f->in_iov[i], .msg_iovlen = 1};
+		if (f->gro) {
+			f->in[i].msg_hdr.msg_control = f->in_ctl[i].buf;
+			f->in[i].msg_hdr.msg_controllen = sizeof(f->in_ctl[i].buf);
+		}
 		f->out_iov[i] = (struct iovec){f->probes + (size_t)i * o->size, o->size};
+		/* Whole probes once; each send then rewrites only their numbers. */
+		uk_probe_build(fmt, 0, f->out_iov[i].iov_base);
 		f->out[i].msg_hdr = (struct msghdr){.msg_iov = &f->out_iov[i], .msg_iovlen = 1};
 	}
 	return 0;
@@ -168,8 +185,7 @@ static int flow_send_gso(struct flow *f, unsigned n)
 
 /* Sends n probes (n <= BATCH) in one sendmmsg, or one GSO send. Returns
  * how many left. */
-static unsigned flow_send(struct flow *f, unsigned n, const struct uk_probe_fmt *fmt,
-			  struct bench_counts *c)
+static unsigned flow_send(struct flow *f, unsigned n, struct bench_counts *c)
 {
 	uint64_t now = uk_now_ns();
 	unsigned done = 0;
@@ -177,8 +193,7 @@ static unsigned flow_send(struct flow *f, unsigned n, const struct uk_probe_fmt 
 
 	for (unsigned i = 0; i < n; i++) {
 		bool evicted;
-		uk_probe_build(fmt, uk_track_sent(&f->track, now, &evicted),
-			       f->out_iov[i].iov_base);
+		uk_probe_set_seq(uk_track_sent(&f->track, now, &evicted), f->out_iov[i].iov_base);
 		/* A probe still unanswered when 65536 newer ones were sent
 		 * leaves the tracker: it is lost (a reply to it would be late). */
 		c->lost += evicted;
@@ -213,6 +228,53 @@ static unsigned flow_send(struct flow *f, unsigned n, const struct uk_probe_fmt 
 	return done;
 }
 
+/* The segment size of a datagram the kernel coalesced (UDP_GRO), or its
+ * whole length. */
+static size_t gro_segment(const struct msghdr *m, size_t len)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c))
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int seg;
+			memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+			if (seg > 0 && (size_t)seg < len)
+				return (size_t)seg;
+		}
+	return len;
+}
+
+/* Counts one reply (a whole datagram or one GRO segment of one); returns
+ * 1 when it answers a probe for the first time. */
+static int take_reply(struct flow *f, const struct uk_probe_fmt *fmt, struct bench_counts *c,
+		      struct uk_stats_hist *h, const unsigned char *p, size_t len, uint64_t now)
+{
+	uint64_t seq56;
+	struct uk_track_result r;
+
+	/* Any probe we built is the pattern (all but their numbers agree). */
+	if (uk_probe_match(fmt, f->probes, p, len, &seq56) < 0) {
+		c->foreign++;
+		return 0;
+	}
+	r = uk_track_reply(&f->track, uk_probe_unwrap(seq56, f->track.next_seq - 1), now);
+	switch (r.kind) {
+	case UK_TRACK_NEW:
+		c->received++;
+		uk_stats_hist_add(h, r.rtt_ns);
+		return 1;
+	case UK_TRACK_DUP:
+		c->dups++;
+		break;
+	case UK_TRACK_LATE:
+		c->late++;
+		break;
+	default:
+		c->foreign++;
+		break;
+	}
+	return 0;
+}
+
 /* Receives what is waiting on a flow; returns new replies (>= 0). With
  * block, waits for the first datagram (up to the socket's SO_RCVTIMEO):
  * one flow needs no poll(), whose extra wake-up would add to every RTT. */
@@ -222,8 +284,11 @@ static int flow_recv(struct flow *f, const struct uk_probe_fmt *fmt, struct benc
 	int n, fresh = 0;
 	uint64_t now;
 
-	for (int i = 0; i < BATCH; i++)
+	for (int i = 0; i < BATCH; i++) {
 		f->in[i].msg_hdr.msg_flags = 0;
+		if (f->gro)
+			f->in[i].msg_hdr.msg_controllen = sizeof(f->in_ctl[i].buf);
+	}
 	n = recvmmsg(f->fd, f->in, BATCH, block ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
 	if (n < 0) {
 		if (errno == ECONNREFUSED)
@@ -232,29 +297,15 @@ static int flow_recv(struct flow *f, const struct uk_probe_fmt *fmt, struct benc
 	}
 	now = uk_now_ns();
 	for (int i = 0; i < n; i++) {
-		uint64_t seq56;
-		struct uk_track_result r;
-		if (uk_probe_parse(fmt, f->in_iov[i].iov_base, f->in[i].msg_len, &seq56) < 0) {
-			c->foreign++;
-			continue;
-		}
-		r = uk_track_reply(&f->track, uk_probe_unwrap(seq56, f->track.next_seq - 1), now);
-		switch (r.kind) {
-		case UK_TRACK_NEW:
-			c->received++;
-			uk_stats_hist_add(h, r.rtt_ns);
-			fresh++;
-			break;
-		case UK_TRACK_DUP:
-			c->dups++;
-			break;
-		case UK_TRACK_LATE:
-			c->late++;
-			break;
-		default:
-			c->foreign++;
-			break;
-		}
+		const unsigned char *p = f->in_iov[i].iov_base;
+		size_t len = f->in[i].msg_len;
+		size_t seg = f->gro ? gro_segment(&f->in[i].msg_hdr, len) : len;
+
+		if (seg < len)
+			c->coalesced += (len + seg - 1) / seg;
+		for (size_t at = 0; at < len; at += seg)
+			fresh +=
+			    take_reply(f, fmt, c, h, p + at, len - at < seg ? len - at : seg, now);
 	}
 	return fresh;
 }
@@ -298,12 +349,13 @@ static void report_json(const struct bench *B, double eps, double loss, double c
 		printf(",\"window\":%llu", (unsigned long long)B->o.window);
 	printf(",\"flows\":%llu,\"size\":%llu,\"seconds\":%.3f,\"sent\":%llu,\"received\":%llu,"
 	       "\"lost\":%llu,\"unsent\":%llu,\"loss_pct\":%.4f,\"duplicates\":%llu,\"late\":%llu,"
-	       "\"refused\":%llu,\"echoes_per_s\":%.0f,\"client_cpu_us_per_echo\":%.3f",
+	       "\"refused\":%llu,\"coalesced\":%llu,\"echoes_per_s\":%.0f,"
+	       "\"client_cpu_us_per_echo\":%.3f",
 	       (unsigned long long)B->o.flows, (unsigned long long)B->o.size, B->seconds,
 	       (unsigned long long)c->sent, (unsigned long long)c->received,
 	       (unsigned long long)c->lost, (unsigned long long)c->unsent, loss,
 	       (unsigned long long)c->dups, (unsigned long long)c->late,
-	       (unsigned long long)c->refused, eps, cpu_us);
+	       (unsigned long long)c->refused, (unsigned long long)c->coalesced, eps, cpu_us);
 	if (c->received) {
 		printf(",\"latency_us\":{");
 		for (int i = 0; i < 5; i++)
@@ -379,7 +431,7 @@ static int bench_open(struct bench *B)
 	uk_stats_hist_init(B->hist);
 	B->block = B->o.flows == 1 && !B->o.rate_pps;
 	for (; B->opened < B->o.flows; B->opened++) {
-		int err = flow_open(&B->flows[B->opened], &B->peer, &B->o, B->block);
+		int err = flow_open(&B->flows[B->opened], &B->peer, &B->o, &B->fmt, B->block);
 		if (err < 0) {
 			B->opened++;
 			return uk_cli_fail(CMD, B->peer_text, err);
@@ -409,7 +461,7 @@ static void bench_run(struct bench *B)
 		for (unsigned i = 0; i < o->flows; i++)
 			for (unsigned left = o->window; left;) {
 				unsigned n = left < BATCH ? left : BATCH;
-				flow_send(&B->flows[i], n, &B->fmt, c);
+				flow_send(&B->flows[i], n, c);
 				left -= n;
 			}
 	for (;;) {
@@ -431,7 +483,7 @@ static void bench_run(struct bench *B)
 				    o->window > f->track.waiting ? o->window - f->track.waiting : 0;
 				while (want) {
 					unsigned n = want < BATCH ? (unsigned)want : BATCH;
-					flow_send(f, n, &B->fmt, c);
+					flow_send(f, n, c);
 					want -= n;
 				}
 			}
@@ -445,8 +497,7 @@ static void bench_run(struct bench *B)
 			 * receiving (replies would pile up and be dropped unread). */
 			for (unsigned i = 0; i < o->flows && due > c->sent + c->unsent; i++) {
 				uint64_t n = due - c->sent - c->unsent;
-				flow_send(&B->flows[i], n < BATCH ? (unsigned)n : BATCH, &B->fmt,
-					  c);
+				flow_send(&B->flows[i], n < BATCH ? (unsigned)n : BATCH, c);
 				busy = true;
 			}
 		}

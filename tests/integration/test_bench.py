@@ -2,6 +2,7 @@
 checks only: speed is measured by `make bench`, never asserted here)."""
 import json
 import socket
+import struct
 import unittest
 
 import harness
@@ -43,6 +44,53 @@ class TestBench(unittest.TestCase):
             self.assertEqual(count, res["sent"], args)
             self.assertEqual(res["lost"], 0, args)
             self.assertEqual(res["received"], res["sent"], args)
+
+    def test_gso_replies_read_whole_and_split(self):
+        # A server that answers each burst of probes with one UDP GSO send
+        # (as udpkit echo does): with UDP_GRO the client gets the burst as
+        # one datagram and splits it into replies; with --no-gso it turns
+        # GRO off and the kernel cuts them. Either way every probe counts.
+        import threading
+        srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        srv.bind(("127.0.0.1", 0))
+        srv.settimeout(0.1)
+        stop = threading.Event()
+
+        def answer(burst, peer):
+            # UDP_SEGMENT (103): one send, the kernel cuts 100-byte datagrams.
+            srv.sendmsg([b"".join(burst)], [(socket.SOL_UDP, 103, struct.pack("H", 100))], 0, peer)
+
+        def serve():
+            burst, peer = [], None
+            while not stop.is_set():
+                try:
+                    data, peer = srv.recvfrom(70000)
+                except socket.timeout:
+                    if burst:  # the end of a run: what came of a window
+                        answer(burst, peer)
+                        burst = []
+                    continue
+                burst.append(data)
+                if len(burst) == 16:  # the window: bench sends 16 at a time
+                    answer(burst, peer)
+                    burst = []
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        try:
+            for args, coalesced in (([], True), (["--no-gso"], False)):
+                r, res = bench(srv.getsockname()[1], "--window", "16", "-s", "100", *args)
+                self.assertEqual(r.returncode, 0, (args, r.stderr))
+                self.assertGreater(res["received"], 16, args)
+                self.assertEqual(res["received"], res["sent"], args)
+                self.assertEqual(res["lost"], 0, args)
+                if coalesced:
+                    self.assertGreater(res["coalesced"], 0, res)
+                else:
+                    self.assertEqual(res["coalesced"], 0, res)
+        finally:
+            stop.set()
+            t.join(10)
+            srv.close()
 
     def test_fixed_rate(self):
         s = udpkit("echo", "-p", "0", "-q", "-m", "sockperf")
