@@ -25,7 +25,9 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Icmd -I$(BUILD)/gen $(WARN) -MM
 CFLAGS ?= -O2 -g
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
-LDLIBS := -lm -pthread -luring $(NCURSES_LIBS) -lreadline -lsodium
+# OpenSSL's libcrypto only for SHA-256 (lib/sha256.c); libsodium for the rest.
+CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+LDLIBS := -lm -pthread -luring $(NCURSES_LIBS) -lreadline -lsodium $(CRYPTO_LIBS)
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 CMD_DIRS := $(sort $(patsubst cmd/%/main.c,%,$(wildcard cmd/*/main.c)))
@@ -387,7 +389,7 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 # Debian 12 packages the build and the tests need. `make deps` installs the
 # missing ones with apt-get as root, and otherwise prints the command;
 # `make deps-build` only those that building udpkit needs (make demo).
-BUILD_PACKAGES := gcc make gettext pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev liburing-dev
+BUILD_PACKAGES := gcc make gettext pkg-config libncurses-dev libreadline-dev libsystemd-dev libsodium-dev libssl-dev liburing-dev
 DEB_PACKAGES := $(BUILD_PACKAGES) clang clang-format libclang-rt-14-dev libcmocka-dev debhelper lintian fakeroot busybox-static man-db systemd python3 mandoc shellcheck iproute2 procps sockperf socat tmux iptux xvfb xauth \
 	xdotool xclip dbus-x11 dbus libglib2.0-bin locales libc-l10n \
 	clang-tidy clang-tools cppcheck gcovr netcat-openbsd python3-jsonschema groff-base zsh jq nftables
@@ -406,7 +408,7 @@ deps deps-build:
 		echo "  sudo apt-get install -y$$missing"; exit 1; \
 	fi
 deps-check:
-	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] && [ -f /usr/include/sodium.h ] && [ -f /usr/include/liburing.h ] || \
+	@command -v mandoc >/dev/null && command -v shellcheck >/dev/null && [ -f /usr/include/cmocka.h ] && [ -f /usr/include/sodium.h ] && [ -f /usr/include/openssl/evp.h ] && [ -f /usr/include/liburing.h ] || \
 		{ echo "missing packages: run 'make deps' first"; exit 1; }
 
 # systemd units: socket-activated echo (UDP 7) and listen (UDP 8086)

@@ -16,11 +16,13 @@
 #include <unistd.h>
 
 #include "chat/app.h"
+#include "chat/files_seal.h"
 #include "udpkit/attach.h"
 #include "udpkit/dirstream.h"
 #include "udpkit/filereq.h"
 #include "udpkit/fname.h"
 #include "udpkit/offer.h"
+#include "udpkit/sha256.h"
 
 #define OFFERS_OUT 16		  /* our offers open at once */
 #define OFFERS_IN 32		  /* offers received and kept */
@@ -50,7 +52,8 @@ struct conn {
 	int depth;
 	char hdr[UK_DIRHDR_MAX];
 	size_t hdr_len, hdr_off;
-	bool last_hdr; /* the stream ends after this header */
+	bool last_hdr;	     /* the stream ends after this header */
+	struct seal_srv *ss; /* in a room: the sealed answer (files_seal.c) */
 	/* A folder to a udpkit peer: each file is hashed (in slices, from
 	 * the loop) before its header, which carries the SHA-256. */
 	bool want_sha, hashing, sha_ready;
@@ -58,7 +61,7 @@ struct conn {
 	struct stat hst;
 	uint64_t hash_off;
 	uint8_t sum[UK_ATTACH_SHA256_BYTES];
-	crypto_hash_sha256_state sha;
+	struct uk_sha256 sha;
 };
 
 struct out_offer {
@@ -76,7 +79,7 @@ struct out_offer {
 	size_t hash_i;	   /* the entry being hashed */
 	uint64_t hash_off; /* its bytes hashed so far */
 	bool hash_begun;
-	crypto_hash_sha256_state sha;
+	struct uk_sha256 sha;
 };
 
 struct in_offer {
@@ -98,10 +101,11 @@ struct dl {
 	enum dl_state st;
 	int fd;
 	int ii, fi;
-	char req[256];
+	char req[UK_SS_REQ_FRAME_MAX]; /* in a room: sealed */
 	size_t req_len, req_off;
-	int out; /* the file being written */
-	int top; /* a folder: the partial top directory, in dirfd of the offer */
+	struct seal_dl *sd; /* in a room: the sealed stream (files_seal.c) */
+	int out;	    /* the file being written */
+	int top;	    /* a folder: the partial top directory, in dirfd of the offer */
 	uint64_t got, size, start_ns, last_ns, progress_ns;
 	char part[32];
 	/* folder stream */
@@ -119,11 +123,11 @@ struct dl {
 	 * complete, removed on a mismatch (fdir is borrowed from stack). */
 	bool fhash, dir_sha_ok;
 	uint8_t fwant[UK_ATTACH_SHA256_BYTES];
-	crypto_hash_sha256_state fsha;
+	struct uk_sha256 fsha;
 	int fdir;
 	char fname[UK_FNAME_MAX + 1];
 	uint64_t dir_files;
-	crypto_hash_sha256_state sha;
+	struct uk_sha256 sha;
 };
 
 struct files {

@@ -19,6 +19,7 @@ void files_offer_close(struct out_offer *oo)
 	}
 	free(oo->text);
 	oo->text = NULL;
+	uk_sha256_free(&oo->sha);
 	oo->preparing = false;
 	oo->used = false;
 }
@@ -88,13 +89,6 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 	size_t list_len = 0, iplen;
 	int rc = -EINVAL;
 
-	/* Inside a room every datagram is sealed, but the TCP transfer is not
-	 * (yet): offering would send names and contents in clear. */
-	if (chat_room_name(a))
-		return chat_info(a, "error",
-				 _("files are not sent inside a room: the TCP transfer is not "
-				   "encrypted yet")),
-		       -EPERM;
 	if (!f || f->lfd < 0)
 		return chat_info(a, "error", _("files cannot be served (no TCP listener)")),
 		       -ENOTCONN;
@@ -249,7 +243,7 @@ bool files_offer_prepare(struct app *a, struct out_offer *oo, uint64_t budget_ns
 			continue;
 		}
 		if (!oo->hash_begun) {
-			crypto_hash_sha256_init(&oo->sha);
+			uk_sha256_init(&oo->sha);
 			oo->hash_off = 0;
 			oo->hash_begun = true;
 		}
@@ -266,12 +260,19 @@ bool files_offer_prepare(struct app *a, struct out_offer *oo, uint64_t budget_ns
 				files_offer_close(oo);
 				return true;
 			}
-			crypto_hash_sha256_update(&oo->sha, buf, (size_t)k);
+			uk_sha256_update(&oo->sha, buf, (size_t)k);
 			oo->hash_off += (uint64_t)k;
 			if (uk_now_ns() - start >= budget_ns && oo->hash_off < at->size)
 				return false;
 		}
-		crypto_hash_sha256_final(&oo->sha, at->sha256);
+		if (uk_sha256_final(&oo->sha, at->sha256) < 0) {
+			chat_info(a, "error", _("cannot offer %s: %s"), oo->names[oo->hash_i],
+				  "SHA-256 failed (out of memory?)");
+			if (oo->script)
+				a->files_failed++;
+			files_offer_close(oo);
+			return true;
+		}
 		at->has_sha256 = true;
 		oo->hash_begun = false;
 		oo->hash_i++;
