@@ -23,12 +23,13 @@ Method (written into bench/README.md with the tables):
 - the load generators against one server (`udpkit echo --mode sockperf`,
   CPU 0; clients on CPU 1), interleaved over the rounds: datagrams sent
   per second and client CPU per datagram sent (getrusage of the client),
-  open loop at the maximum rate (`udpkit bench --rate 100M` against
-  `sockperf under-load --mps max --reply-every 1` and `sockperf
-  throughput --mps max`) and closed loop (`udpkit bench --window 1`
-  against `sockperf ping-pong`, both one datagram in flight; `udpkit bench
-  --window 64` beside them, and each with `--no-gso`, the client sending
-  with sendmmsg instead of one UDP GSO send per batch);
+  open loop at the maximum rate (`udpkit bench --rate 100M`, with `--io
+  uring` and `--io mmsg`, against `sockperf under-load --mps max
+  --reply-every 1` and `sockperf throughput --mps max`) and closed loop
+  (`udpkit bench --window 1` on both paths against `sockperf ping-pong`,
+  both one datagram in flight; `udpkit bench --window 64` beside them, and
+  `--io mmsg` with `--no-gso`, the client sending with sendmmsg and
+  reading without UDP_GRO);
 - workers: `udpkit echo -T 1` and `-T 2` loaded by `udpkit bench --flows 2`
   (two source ports, so SO_REUSEPORT spreads them), the server on CPU 0
   (the cost of a second worker) and unpinned (what two cores give);
