@@ -23,12 +23,13 @@ Method (written into bench/README.md with the tables):
 - the load generators against one server (`udpkit echo --mode sockperf`,
   CPU 0; clients on CPU 1), interleaved over the rounds: datagrams sent
   per second and client CPU per datagram sent (getrusage of the client),
-  open loop at the maximum rate (`udpkit bench --rate 100M` against
-  `sockperf under-load --mps max --reply-every 1` and `sockperf
-  throughput --mps max`) and closed loop (`udpkit bench --window 1`
-  against `sockperf ping-pong`, both one datagram in flight; `udpkit bench
-  --window 64` beside them, and each with `--no-gso`, the client sending
-  with sendmmsg instead of one UDP GSO send per batch);
+  open loop at the maximum rate (`udpkit bench --rate 100M`, with `--io
+  uring` and `--io mmsg`, against `sockperf under-load --mps max
+  --reply-every 1` and `sockperf throughput --mps max`) and closed loop
+  (`udpkit bench --window 1` on both paths against `sockperf ping-pong`,
+  both one datagram in flight; `udpkit bench --window 64` beside them, and
+  `--io mmsg` with `--no-gso`, the client sending with sendmmsg and
+  reading without UDP_GRO);
 - workers: `udpkit echo -T 1` and `-T 2` loaded by `udpkit bench --flows 2`
   (two source ports, so SO_REUSEPORT spreads them), the server on CPU 0
   (the cost of a second worker) and unpinned (what two cores give);
@@ -236,19 +237,33 @@ def echo_round(udpkit, servers, seconds, results, rnd):
 
 # ---- the load generators ----------------------------------------------------
 
+UB = "udpkit bench --io uring --rate 100M (open loop, max)"
+UBM = "udpkit bench --io mmsg --rate 100M (open loop, max)"
+SU = "sockperf under-load --mps max --reply-every 1"
+ST = "sockperf throughput --mps max (no replies)"
+UW = "udpkit bench --io uring --window 1 (closed loop)"
+UWM = "udpkit bench --io mmsg --window 1 (closed loop)"
+SP = "sockperf ping-pong (closed loop, 1 in flight)"
+UW64 = "udpkit bench --io uring --window 64 (closed loop)"
+UW64M = "udpkit bench --io mmsg --window 64 (closed loop)"
+
+
 def generator_round(udpkit, seconds, gen):
     """One round of every load generator against one udpkit echo --mode
     sockperf (a fresh server per client, so none inherits a backlog)."""
     srv = Server("target", [udpkit, "echo", "-p", "0", "-q", "-m", "sockperf", "--io", "uring"])
     cases = [
-        ("udpkit bench --rate 100M (open loop, max)", "udpkit", ["--rate", "100000000"]),
-        ("sockperf under-load --mps max --reply-every 1", "sockperf", ["under-load", "--mps", "max", "--reply-every", "1"]),
-        ("sockperf throughput --mps max (no replies)", "sockperf", ["throughput", "--mps", "max"]),
-        ("udpkit bench --window 1 (closed loop)", "udpkit", ["--window", "1"]),
-        ("sockperf ping-pong (closed loop, 1 in flight)", "sockperf", ["ping-pong"]),
-        ("udpkit bench --window 64 (closed loop)", "udpkit", ["--window", "64"]),
-        ("udpkit bench --window 64 --no-gso (closed loop)", "udpkit", ["--window", "64", "--no-gso"]),
-        ("udpkit bench --rate 100M --no-gso", "udpkit", ["--rate", "100000000", "--no-gso"]),
+        (UB, "udpkit", ["--io", "uring", "--rate", "100000000"]),
+        (UBM, "udpkit", ["--io", "mmsg", "--rate", "100000000"]),
+        (SU, "sockperf", ["under-load", "--mps", "max", "--reply-every", "1"]),
+        (ST, "sockperf", ["throughput", "--mps", "max"]),
+        (UW, "udpkit", ["--io", "uring", "--window", "1"]),
+        (UWM, "udpkit", ["--io", "mmsg", "--window", "1"]),
+        (SP, "sockperf", ["ping-pong"]),
+        (UW64, "udpkit", ["--io", "uring", "--window", "64"]),
+        (UW64M, "udpkit", ["--io", "mmsg", "--window", "64"]),
+        ("udpkit bench --io mmsg --window 64 --no-gso (closed loop)", "udpkit", ["--io", "mmsg", "--window", "64", "--no-gso"]),
+        ("udpkit bench --io mmsg --rate 100M --no-gso", "udpkit", ["--io", "mmsg", "--rate", "100000000", "--no-gso"]),
     ]
     for name, kind, args in cases:
         srv.start()
@@ -574,20 +589,21 @@ def main():
             v = [p / q for p, q in zip(gen[x][key], gen[y][key])]
             return f"{med(v):.2f}x [{rng(v)}]"
         return "n/a"
-    ub, su = "udpkit bench --rate 100M (open loop, max)", "sockperf under-load --mps max --reply-every 1"
-    st = "sockperf throughput --mps max (no replies)"
-    uw, sp = "udpkit bench --window 1 (closed loop)", "sockperf ping-pong (closed loop, 1 in flight)"
-    lines += ["", "Ratios (udpkit bench / sockperf, per round):",
-              f"- open loop at max rate vs `under-load`: sent/s {gratio(ub, su, 'sent_ps')}, "
-              f"client CPU per datagram {gratio(ub, su, 'cpu_us')}",
-              f"- open loop at max rate vs `throughput`: sent/s {gratio(ub, st, 'sent_ps')}, "
-              f"client CPU per datagram {gratio(ub, st, 'cpu_us')}",
-              f"- closed loop, one in flight, vs `ping-pong`: datagrams/s {gratio(uw, sp, 'sent_ps')}, "
-              f"client CPU per datagram {gratio(uw, sp, 'cpu_us')}",
-              f"- GSO sends in the client, closed loop 64 in flight: client CPU per datagram "
-              f"{gratio('udpkit bench --window 64 (closed loop)', 'udpkit bench --window 64 --no-gso (closed loop)', 'cpu_us')}"
+    lines += ["", "Ratios (udpkit bench / sockperf, per round):"]
+    for io, ub, uw in (("uring", UB, UW), ("mmsg", UBM, UWM)):
+        lines += [f"- `--io {io}`, open loop at max rate vs `under-load`: sent/s {gratio(ub, SU, 'sent_ps')}, "
+                  f"client CPU per datagram {gratio(ub, SU, 'cpu_us')}",
+                  f"- `--io {io}`, open loop at max rate vs `throughput`: sent/s {gratio(ub, ST, 'sent_ps')}, "
+                  f"client CPU per datagram {gratio(ub, ST, 'cpu_us')}",
+                  f"- `--io {io}`, closed loop, one in flight, vs `ping-pong`: datagrams/s {gratio(uw, SP, 'sent_ps')}, "
+                  f"client CPU per datagram {gratio(uw, SP, 'cpu_us')}"]
+    lines += [f"- io_uring against recvmmsg in the client: open loop at max rate sent/s {gratio(UB, UBM, 'sent_ps')}, "
+              f"CPU per datagram {gratio(UB, UBM, 'cpu_us')}; closed loop 64 in flight CPU per datagram "
+              f"{gratio(UW64, UW64M, 'cpu_us')}; one in flight datagrams/s {gratio(UW, UWM, 'sent_ps')}",
+              f"- GSO sends in the client (`--io mmsg`), closed loop 64 in flight: client CPU per datagram "
+              f"{gratio(UW64M, 'udpkit bench --io mmsg --window 64 --no-gso (closed loop)', 'cpu_us')}"
               f" of sendmmsg's; open loop at max rate: sent/s "
-              f"{gratio(ub, 'udpkit bench --rate 100M --no-gso', 'sent_ps')}"]
+              f"{gratio(UBM, 'udpkit bench --io mmsg --rate 100M --no-gso', 'sent_ps')}"]
 
     lines += ["", "### Workers (`-T`, SO_REUSEPORT), 2 client flows", "",
               "| server | echoes/s | server CPU µs/echo | client CPU µs/echo |", "|---|---|---|---|"]

@@ -27,10 +27,17 @@ int uk_batch_init(struct uk_batch *b, size_t count, size_t slot_bytes)
 	}
 	b->count = count;
 	b->slot_bytes = slot_bytes;
-	for (size_t i = 0; i < count; i++)
+	uk_batch_home(b);
+	return 0;
+}
+
+void uk_batch_home(struct uk_batch *b)
+{
+	size_t stride = UK_BATCH_HEADROOM + b->slot_bytes;
+
+	for (size_t i = 0; i < b->count; i++)
 		b->slots[i].data = b->memory + i * stride + UK_BATCH_HEADROOM;
 	b->recv_ready = false;
-	return 0;
 }
 
 void uk_batch_free(struct uk_batch *b)

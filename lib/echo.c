@@ -61,6 +61,7 @@ void uk_echo_stats_add(struct uk_echo_stats *into, const struct uk_echo_stats *f
 	into->not_sockperf += from->not_sockperf;
 	into->send_failed += from->send_failed;
 	into->held += from->held;
+	into->sparse += from->sparse;
 	for (int i = 0; i < UK_VERDICT_COUNT; i++)
 		into->dropped[i] += from->dropped[i];
 }
@@ -268,7 +269,10 @@ static bool wait_readable(struct uk_echo_worker *w, uint64_t next_ns)
 	return ppoll(&p, 1, &ts, NULL) > 0;
 }
 
-int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms)
+/* The recvmmsg worker's loop; with until_load it returns 1 as soon as a
+ * batch brings more than one datagram (after serving it). */
+static int worker_loop(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms,
+		       bool until_load)
 {
 	struct timeval tv = {.tv_sec = poll_ms / 1000, .tv_usec = (poll_ms % 1000) * 1000L};
 	uint64_t next_ns = 0;
@@ -283,7 +287,7 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 	 * queued by the time we return from sendto), so every 16th receive in
 	 * single mode tries a batch: more than one datagram means load. Four
 	 * batches of one in a row mean the load is gone. */
-	bool single = true;
+	bool single = true, loaded = false;
 	unsigned ones = 0, singles = 0;
 
 	while (!atomic_load_explicit(stop, memory_order_relaxed)) {
@@ -302,6 +306,7 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 			if (n > 1) {
 				single = false;
 				ones = 0;
+				loaded = until_load;
 			} else if (n == 1 && !single && ++ones >= 4) {
 				single = true;
 			}
@@ -332,9 +337,21 @@ int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int po
 			w->stats.send_failed += (uint64_t)(wanted - sent);
 		if (w->cfg.on_batch)
 			w->cfg.on_batch(w->user, &w->batch, n, w->outcomes, w->verdicts);
+		if (loaded)
+			return 1; /* held replies stay held: the caller decides them */
 	}
 	/* Stopping: what is still held is decided as if its hold ran out. */
 	if (w->held_count)
 		uk_echo_send_held(w, UINT64_MAX, &next_ns);
 	return 0;
+}
+
+int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms)
+{
+	return worker_loop(w, stop, poll_ms, false);
+}
+
+int uk_echo_worker_run_sparse(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms)
+{
+	return worker_loop(w, stop, poll_ms, true);
 }

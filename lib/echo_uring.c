@@ -67,7 +67,16 @@ struct uk_echo_uring {
 	const char *mode;
 	int wake_fd;
 	eventfd_t wake_value;
+	/* Sparse traffic: turns of the loop in a row that brought exactly one
+	 * datagram; the receive is being cancelled to serve it with
+	 * recvfrom/sendto (see uk_echo_uring_run). */
+	unsigned ones;
+	bool leaving;
 };
+
+/* Turns in a row with one datagram each after which the worker serves
+ * with recvfrom/sendto: a ping-pong peer (one datagram in flight). */
+#define SPARSE_TURNS 8
 
 size_t uk_echo_uring_headroom(size_t controllen)
 {
@@ -516,11 +525,13 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 		 * back (a failure's completion, below, comes before any new
 		 * receive into its buffer, so its length is still there). */
 		requeue(u);
+		unsigned got = 0; /* datagrams this turn */
 		io_uring_for_each_cqe(&u->ring, head, cqe)
 		{
 			seen++;
-			if (cqe->user_data == WAKE_TAG)
-				continue; /* the loop sees the stop flag */
+			if (cqe->user_data == WAKE_TAG || cqe->user_data == CANCEL_TAG)
+				continue; /* the loop sees the stop flag; the receive's
+					   * own completion ends a cancel */
 			if (cqe->user_data != RECV_TAG) {
 				send_failed(u, w, cqe);
 				continue;
@@ -528,10 +539,11 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 			if (!(cqe->flags & IORING_CQE_F_MORE))
 				armed = false; /* out of buffers, or an error: re-arm below */
 			if (cqe->res < 0) {
-				/* Transient: no buffer free, a queued ICMP error. */
+				/* Transient: no buffer free, a queued ICMP error;
+				 * or the end of the receive we cancelled. */
 				if (cqe->res != -ENOBUFS && cqe->res != -EAGAIN &&
 				    cqe->res != -ECONNREFUSED && cqe->res != -ENOMEM &&
-				    cqe->res != -EINTR)
+				    cqe->res != -EINTR && !(cqe->res == -ECANCELED && u->leaving))
 					rc = cqe->res;
 				continue;
 			}
@@ -539,6 +551,7 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 				continue; /* the socket was shut down (stop) */
 			unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 			u->free_bufs--;
+			got++;
 			if (!uk_echo_uring_slot(&w->batch.slots[n],
 						u->bufs + (size_t)bid * u->buf_size, cqe->res,
 						NAME_ROOM, u->controllen, w->cfg.max_size)) {
@@ -558,12 +571,45 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 			break;
 		if (w->held_count && next_ns && uk_now_ns() >= next_ns)
 			uk_echo_send_held(w, uk_now_ns(), &next_ns);
+		/*
+		 * Sparse traffic (one datagram per wake-up, SPARSE_TURNS times in
+		 * a row): a blocking recvfrom is woken with the datagram already
+		 * queued, where the multishot receive goes through io_uring's
+		 * poll callback and task work first, which costs a ping-pong
+		 * peer about a microsecond per round trip (bench/README.md). So
+		 * cancel the receive and, once it has ended, serve with the
+		 * recvmmsg worker's loop, which answers one datagram per call
+		 * and returns as soon as a batch brings more than one.
+		 */
+		u->ones = got == 1 ? u->ones + 1 : got ? 0 : u->ones;
+		if (u->ones >= SPARSE_TURNS && armed && !u->leaving) {
+			struct io_uring_sqe *c = sqe_get(&u->ring);
+			io_uring_prep_cancel64(c, RECV_TAG, 0);
+			io_uring_sqe_set_data64(c, CANCEL_TAG);
+			u->leaving = true;
+		}
 		/* Out of buffers (the datagrams wait in the socket's queue):
 		 * send the replies now to have their buffers back, and re-arm. */
 		if (!armed) {
 			if (u->nqueued) {
 				io_uring_submit(&u->ring);
 				requeue(u);
+			}
+			if (u->leaving) {
+				u->leaving = false;
+				u->ones = 0;
+				/* Every buffer is back (replies sent, the rest
+				 * given back): the slots point into the batch. */
+				uk_batch_home(&w->batch);
+				w->stats.sparse++;
+				rc = uk_echo_worker_run_sparse(w, stop, poll_ms);
+				if (rc < 0)
+					break;
+				rc = 0;
+				if (w->held_count)
+					uk_echo_send_held(w, uk_now_ns(), &next_ns);
+				if (atomic_load_explicit(stop, memory_order_relaxed))
+					break;
 			}
 			if (u->free_bufs > 0) {
 				arm_recv(u);

@@ -71,6 +71,35 @@ void uk_probe_build(const struct uk_probe_fmt *f, uint64_t seq, unsigned char *o
 		uk_wire_write_u8(&w, (uint8_t)('a' + w.off % 26));
 }
 
+void uk_probe_set_seq(uint64_t seq, unsigned char *out)
+{
+	uint64_t s = seq & SEQ_MASK;
+	for (int i = 7; i >= 0; i--, s >>= 7)
+		out[i] = (unsigned char)(s & 0x7f);
+}
+
+int uk_probe_match(const struct uk_probe_fmt *f, const unsigned char *tmpl,
+		   const unsigned char *reply, size_t len, uint64_t *seq)
+{
+	uint64_t s = 0;
+
+	if (len < f->size)
+		return UK_EPARSE;
+	reply += len - f->size;
+	for (int i = 0; i < 8; i++) {
+		if (reply[i] & 0x80)
+			return UK_EPARSE;
+		s = (s << 7) | reply[i];
+	}
+	/* Byte 9 holds the CLIENT flag, which a server may clear; everything
+	 * after it is the same in every probe of a run. */
+	if (reply[8] != tmpl[8] || (reply[9] | UK_SOCKPERF_CLIENT) != tmpl[9] ||
+	    memcmp(reply + 10, tmpl + 10, f->size - 10) != 0)
+		return UK_EPARSE;
+	*seq = s;
+	return 0;
+}
+
 int uk_probe_parse(const struct uk_probe_fmt *f, const unsigned char *reply, size_t len,
 		   uint64_t *seq)
 {

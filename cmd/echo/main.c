@@ -280,6 +280,11 @@ static void print_summary(const struct uk_echo_stats *s)
 	    (unsigned long long)s->dropped[UK_DROP_LOOP],
 	    (unsigned long long)s->dropped[UK_DROP_RATE],
 	    (unsigned long long)s->dropped[UK_DROP_SHARE], (unsigned long long)s->held);
+	if (s->sparse)
+		fprintf(stderr,
+			_("udpkit echo: io_uring: served sparse traffic with recvfrom/sendto %llu "
+			  "%s\n"),
+			(unsigned long long)s->sparse, uk_cli_plural(s->sparse, "time", "times"));
 }
 
 /* The server: its options, one socket and worker per thread. */

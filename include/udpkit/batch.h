@@ -45,6 +45,10 @@ struct uk_batch {
 int uk_batch_init(struct uk_batch *b, size_t count, size_t slot_bytes);
 void uk_batch_free(struct uk_batch *b);
 
+/* Points every slot back at the batch's own memory (after a user pointed
+ * them elsewhere, as the io_uring worker does at its provided buffers). */
+void uk_batch_home(struct uk_batch *b);
+
 /* Receives up to count datagrams without blocking past the first
  * (MSG_WAITFORONE). Returns how many (>= 1), -EAGAIN or -errno. */
 int uk_batch_recv(int fd, struct uk_batch *b);

@@ -44,6 +44,7 @@ struct uk_echo_stats {
 	uint64_t truncated, too_big, not_sockperf, send_failed;
 	uint64_t held; /* held as possible loops (then answered or dropped as loop) */
 	uint64_t dropped[UK_VERDICT_COUNT];
+	uint64_t sparse; /* io_uring worker: times it served sparse traffic with recvfrom */
 };
 
 struct uk_echo_worker;
@@ -95,6 +96,13 @@ void uk_echo_worker_free(struct uk_echo_worker *w);
  * uk_echo_worker_wake(). Returns 0, or -errno on a socket error that is
  * not transient. */
 int uk_echo_worker_run(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms);
+
+/* uk_echo_worker_run() while traffic is sparse: returns 1 once a batch
+ * brings more than one datagram (served; replies the guard holds stay in
+ * w->held), 0 when *stop is set, -errno as uk_echo_worker_run(). The
+ * io_uring worker serves sparse traffic with it (w->batch's slots must
+ * point at its own memory: uk_batch_home()). */
+int uk_echo_worker_run_sparse(struct uk_echo_worker *w, const atomic_bool *stop, int poll_ms);
 
 /* Wakes a worker blocked in uk_echo_worker_run(); thread-safe. */
 void uk_echo_worker_wake(struct uk_echo_worker *w);

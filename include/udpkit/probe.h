@@ -41,6 +41,17 @@ bool uk_probe_is_ascii(const struct uk_probe_fmt *f);
 /* Writes probe seq into out (f->size bytes). */
 void uk_probe_build(const struct uk_probe_fmt *f, uint64_t seq, unsigned char *out);
 
+/* Rewrites the sequence number (its low UK_PROBE_SEQ_BITS bits) of a probe
+ * that uk_probe_build wrote into out: nothing else in a probe depends on it,
+ * so a load generator builds each slot once and then stamps 8 bytes. */
+void uk_probe_set_seq(uint64_t seq, unsigned char *out);
+
+/* uk_probe_parse with tmpl, a probe of this format built by uk_probe_build
+ * (any sequence number), as the pattern: the same answer, with one memcmp
+ * instead of a byte-by-byte walk. */
+int uk_probe_match(const struct uk_probe_fmt *f, const unsigned char *tmpl,
+		   const unsigned char *reply, size_t len, uint64_t *seq);
+
 /* Finds our probe at the end of a reply, every byte checked but the
  * CLIENT flag (servers may clear it) and the prefix; stores its sequence number (the
  * low UK_PROBE_SEQ_BITS bits) in *seq. Returns 0 or UK_EPARSE. */

@@ -1,5 +1,6 @@
-/* Fuzz target: replies parsed by ping/bench (uk_probe_parse) and requests
- * answered by the echo server's sockperf mode (uk_sockperf_make_reply). */
+/* Fuzz target: replies parsed by ping (uk_probe_parse) and bench
+ * (uk_probe_match, which must agree with it) and requests answered by the
+ * echo server's sockperf mode (uk_sockperf_make_reply). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	(void)uk_sockperf_make_reply(copy, size);
+	if (uk_probe_init(&f, 64, 42) == 0) {
+		unsigned char tmpl[64];
+		uint64_t a = 0, b = 0;
+		uk_probe_build(&f, 7, tmpl);
+		int rm = uk_probe_match(&f, tmpl, data, size, &a);
+		int rp = uk_probe_parse(&f, data, size, &b);
+		if (rm != rp || a != b)
+			abort();
+	}
 	if (uk_probe_init(&f, 64, 42) == 0 && uk_probe_parse(&f, data, size, &seq) == 0) {
 		unsigned char again[64];
 		uk_probe_build(&f, seq, again);

@@ -158,6 +158,8 @@ class TestReadiness(unittest.TestCase):
                 try:
                     srv.wait_bound()
                     self.assertEqual(n.recv(4096), b"READY=1")
+                    with open(f"/proc/{srv.pid}/maps") as f:
+                        self.maps = f.read().splitlines()
                     self.assertEqual(srv.stop(signal.SIGTERM), 0)
                     self.assertEqual(n.recv(4096), b"STOPPING=1")
                 finally:
@@ -165,6 +167,26 @@ class TestReadiness(unittest.TestCase):
 
     def test_echo_notifies(self):
         self.notified("echo", "-p", "0", "-q")
+        # Told through NOTIFY_SOCKET, it loaded libsystemd to do it.
+        self.assertTrue(any("libsystemd" in m for m in self.maps), "libsystemd not loaded")
+
+    def test_libsystemd_is_loaded_only_under_a_service_manager(self):
+        # Without LISTEN_* or NOTIFY_SOCKET libsystemd (and the libraries
+        # it pulls in: about 1 MB resident) stays out of the process.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")}
+        srv = harness.udpkit("echo", "-p", "0", "-q", env=env)
+        try:
+            srv.wait_bound()
+            with open(f"/proc/{srv.pid}/maps") as f:
+                maps = f.read()
+            self.assertNotIn("libsystemd", maps)
+            # Nor libcrypto (lib/sha256.c loads it for the chat's file
+            # transfers only), another 1.8 MB.
+            self.assertNotIn("libcrypto", maps)
+            self.assertEqual(srv.stop(signal.SIGTERM), 0)
+        finally:
+            srv.kill()
 
     def test_listen_notifies(self):
         self.notified("listen", "-b", "127.0.0.1", "-p", "0")

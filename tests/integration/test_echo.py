@@ -673,6 +673,42 @@ class TestEchoIo(unittest.TestCase):
         finally:
             p.kill()
 
+    def test_uring_serves_sparse_traffic_with_recvfrom_and_load_with_the_ring(self):
+        # One datagram in flight: after a few wake-ups with one datagram
+        # each the io_uring worker serves with recvfrom/sendto; a burst
+        # brings it back to the ring; then sparse again. Every echo comes
+        # back intact either way, in order.
+        env = dict(os.environ)
+        env.pop("UDPKIT_ECHO_IO", None)
+        u = udpkit("echo", "-p", "0", "-q", "-m", "pure", "--io", "uring", env=env)
+        try:
+            port = u.wait_bound()[1]
+        except AssertionError:
+            u.kill()
+            self.skipTest("io_uring is not usable here: " + u.err().decode(errors="replace"))
+        try:
+            c = udp_socket()
+            c.settimeout(10 * harness.SLOW)
+            for phase in range(3):
+                for i in range(40):  # ping-pong
+                    m = b"pp %d %d" % (phase, i)
+                    c.sendto(m, ("127.0.0.1", port))
+                    self.assertEqual(c.recvfrom(100)[0], m)
+                burst = [b"burst %d %d" % (phase, i) for i in range(200)]
+                for m in burst:
+                    c.sendto(m, ("127.0.0.1", port))
+                got = [c.recvfrom(100)[0] for _ in burst]
+                self.assertEqual(got, burst)
+            self.assertEqual(u.stop(signal.SIGTERM), 0)
+            err = u.err()
+            self.assertIn(b"720 datagrams", err)
+            self.assertIn(b"720 replies", err)
+            m = re.search(rb"served sparse traffic with recvfrom/sendto (\d+) time", err)
+            self.assertIsNotNone(m, err)
+            self.assertGreaterEqual(int(m.group(1)), 1, err)
+        finally:
+            u.kill()
+
     def test_mmsg_is_chosen_when_asked(self):
         p = udpkit("echo", "-p", "0", "-q", "--io", "mmsg")
         try:

@@ -150,6 +150,52 @@ static void test_sockperf_reply_flags_accepted(void **state)
 	assert_int_equal(got, 77);
 }
 
+/* uk_probe_set_seq + uk_probe_match (the load generator's fast path) agree
+ * with uk_probe_build + uk_probe_parse: on good probes of any sequence
+ * number, behind a stamp, and on every single-byte change of a probe. */
+static void test_fast_path_agrees(void **state)
+{
+	static const uint64_t seqs[] = {0, 1, 127, 128, 0x123456789abcdull, SEQ56 - 1, SEQ56 + 9};
+	static const size_t sizes[] = {UK_PROBE_MIN_SIZE, 64, 200};
+	static const unsigned char flips[] = {0x01, 0x02, 0x80, 0xff};
+	unsigned char tmpl[200], built[200], fast[210];
+	(void)state;
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		struct uk_probe_fmt f;
+		size_t n = sizes[s];
+		assert_int_equal(uk_probe_init(&f, n, 11), 0);
+		uk_probe_build(&f, 4242, tmpl);
+		memcpy(fast, tmpl, n);
+		for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+			uint64_t a = 1, b = 2;
+			uk_probe_build(&f, seqs[i], built);
+			uk_probe_set_seq(seqs[i], fast);
+			assert_memory_equal(built, fast, n);
+			assert_int_equal(uk_probe_match(&f, tmpl, fast, n, &a), 0);
+			assert_int_equal(uk_probe_parse(&f, fast, n, &b), 0);
+			assert_int_equal(a, b);
+		}
+		/* Behind a 10-byte stamp, and one byte short. */
+		memmove(fast + 10, fast, n);
+		memset(fast, 'x', 10);
+		uint64_t a = 1, b = 2;
+		assert_int_equal(uk_probe_match(&f, tmpl, fast, n + 10, &a), 0);
+		assert_int_equal(uk_probe_parse(&f, fast, n + 10, &b), 0);
+		assert_int_equal(a, b);
+		assert_int_equal(uk_probe_match(&f, tmpl, fast + 11, n - 1, &a), UK_EPARSE);
+		for (size_t at = 0; at < n; at++)
+			for (size_t k = 0; k < sizeof(flips); k++) {
+				memcpy(fast, tmpl, n);
+				fast[at] ^= flips[k];
+				int rm = uk_probe_match(&f, tmpl, fast, n, &a);
+				int rp = uk_probe_parse(&f, fast, n, &b);
+				if (rm != rp || (rm == 0 && a != b))
+					fail_msg("size %zu byte %zu ^%02x: match %d, parse %d", n,
+						 at, flips[k], rm, rp);
+			}
+	}
+}
+
 static void test_rejects(void **state)
 {
 	struct uk_probe_fmt f, other;
@@ -338,6 +384,7 @@ int main(void)
 	    cmocka_unit_test(test_ascii_up_to_127),
 	    cmocka_unit_test(test_stamped_prefix_accepted),
 	    cmocka_unit_test(test_sockperf_reply_flags_accepted),
+	    cmocka_unit_test(test_fast_path_agrees),
 	    cmocka_unit_test(test_rejects),
 	    cmocka_unit_test(test_cut_reply),
 	    cmocka_unit_test(test_unwrap),
