@@ -198,8 +198,9 @@ integration-asan: deps-check $(BUILD)/asan/udpkit $(ASAN_TOOLS) $(MO_FILES) loca
 		UDPKIT_TOOLS=$(abspath $(BUILD)/tools-asan) \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(PYTHON) tests/run_integration.py
-# The threaded parts: the echo server's workers (the chat has no thread
-# since its history writer became synchronous; its tests run here anyway).
+# The threaded parts: the echo server's workers, and the chat's receiving
+# file transfers (SHA-256 on a worker thread, lib/hashpipe.c; the chat's
+# other tests run here anyway).
 # The shipped -O2 binary: the hardening tests skip on the coverage build,
 # so they run here on the binary that is installed and packaged.
 integration-hardened: deps-check $(BUILD)/udpkit
@@ -207,7 +208,7 @@ integration-hardened: deps-check $(BUILD)/udpkit
 
 integration-tsan: deps-check $(BUILD)/tsan/udpkit
 	@UDPKIT_BIN=$(abspath $(BUILD)/tsan/udpkit) UDPKIT_VARIANT=tsan TSAN_OPTIONS=halt_on_error=1 \
-		$(PYTHON) tests/run_integration.py -k threads,test_chat.
+		$(PYTHON) tests/run_integration.py -k threads,test_chat.,test_chat_files.,test_chat_files_sha.
 
 # ---- coverage (gcov, gcovr) ---------------------------------------------------
 # A gcc --coverage -O0 build of everything in $(BUILD)/cov; the unit tests

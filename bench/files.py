@@ -50,11 +50,14 @@ def run_udpkit(udpkit, src, dst):
                              "--accept-from", "127.0.0.1"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     wait_line(recv, b"line mode on", 30)
-    c0 = cpu()
+    c0, t0 = cpu(), time.monotonic()
     send = subprocess.run([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", "0",
                            "--no-discovery", "--no-history", "-P", f"127.0.0.1:{port}",
                            "--send-file", src], stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+    # The sender exits 0 once the peer has every byte: the script's view,
+    # with the chat's start-up and the hashing before the offer.
+    wall = time.monotonic() - t0
     line = wait_line(recv, b"received\t", 600)
     with open(f"/proc/{recv.pid}/status") as f:
         hwm = [int(l.split()[1]) for l in f if l.startswith("VmHWM")][0]
@@ -65,7 +68,7 @@ def run_udpkit(udpkit, src, dst):
     # The transfer's own time, from the receiver's line (from its connect
     # to the last byte): the sender's wait for the peer before offering is
     # chat start-up, not transfer.
-    return float(line.split(b"\t")[6]), cpu() - c0, hwm
+    return float(line.split(b"\t")[6]), cpu() - c0, hwm, wall
 
 
 def run_socat(src, dst, folder):
@@ -91,6 +94,7 @@ def main():
     ap.add_argument("--mib", type=int, default=1024)
     ap.add_argument("--files", type=int, default=10000)
     args = ap.parse_args()
+    load0 = os.getloadavg()
     work = tempfile.mkdtemp(prefix="ukbench-files-")
     try:
         big = os.path.join(work, "big.bin")
@@ -109,15 +113,16 @@ def main():
         for name, src, nbytes, folder in (("%d MiB file" % args.mib, big, args.mib << 20, False),
                                            ("%d files of 1 KiB" % args.files, tree, tree_bytes, True)):
             res = {"udpkit": [], "socat": []}
-            hwms = []
+            hwms, walls = [], []
             for _ in range(args.rounds):
                 for tool in ("udpkit", "socat"):
                     dst = os.path.join(work, "dst")
                     shutil.rmtree(dst, ignore_errors=True)
                     os.makedirs(dst)
                     if tool == "udpkit":
-                        t, c, hwm = run_udpkit(args.udpkit, src, dst)
+                        t, c, hwm, wall = run_udpkit(args.udpkit, src, dst)
                         hwms.append(hwm)
+                        walls.append(wall)
                     else:
                         t, c = run_socat(src, dst, folder)
                     res[tool].append((t, c))
@@ -125,15 +130,17 @@ def main():
             gib = nbytes / (1 << 30)
             med = {k: (statistics.median(t for t, _ in v), statistics.median(c for _, c in v))
                    for k, v in res.items()}
-            rows.append((name, med, gib, max(hwms)))
+            rows.append((name, med, gib, max(hwms), statistics.median(walls)))
         ref = "tar | socat | tar" if args.files else "socat"
-        print("| case | udpkit s | socat s | udpkit MiB/s | socat MiB/s | ratio | udpkit CPU s/GiB | socat CPU s/GiB | receiver peak RSS |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for name, med, gib, hwm in rows:
+        print("| case | udpkit s | socat s | udpkit MiB/s | socat MiB/s | ratio | udpkit sender wall s | ratio (wall) | udpkit CPU s/GiB | socat CPU s/GiB | receiver peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for name, med, gib, hwm, wall in rows:
             ut, uc = med["udpkit"]
             st, sc = med["socat"]
             print(f"| {name} | {ut:.2f} | {st:.2f} | {gib * 1024 / ut:.1f} | {gib * 1024 / st:.1f} | {st / ut:.2f} | "
-                  f"{uc / gib:.2f} | {sc / gib:.2f} | {hwm / 1024:.1f} MiB |")
+                  f"{wall:.2f} | {st / wall:.2f} | {uc / gib:.2f} | {sc / gib:.2f} | {hwm / 1024:.1f} MiB |")
+        print(f"\nload average (1, 5, 15 min) at the start: {' '.join('%.2f' % x for x in load0)}, "
+              f"at the end: {' '.join('%.2f' % x for x in os.getloadavg())}")
         print(f"\n({args.rounds} rounds, medians; the folder's reference is {ref})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
