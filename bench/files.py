@@ -55,10 +55,11 @@ def run_udpkit(udpkit, src, dst):
                            "--no-discovery", "--no-history", "-P", f"127.0.0.1:{port}",
                            "--send-file", src], stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
-    # The sender exits 0 once the peer has every byte: the script's view,
-    # with the chat's start-up and the hashing before the offer.
-    wall = time.monotonic() - t0
     line = wait_line(recv, b"received\t", 600)
+    # The sender exits 0 once the peer has every byte, and the receiver says
+    # so once it has checked the hash: the script's view, with the chat's
+    # start-up and the sender's hashing before the offer.
+    wall = time.monotonic() - t0
     with open(f"/proc/{recv.pid}/status") as f:
         hwm = [int(l.split()[1]) for l in f if l.startswith("VmHWM")][0]
     recv.terminate()
