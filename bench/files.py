@@ -3,7 +3,10 @@
 against socat moving the same bytes, in the same run, interleaved rounds,
 medians. Cases: one 1 GiB file (udpkit --send-file vs socat file ->
 socat file); a folder of 10,000 small files (udpkit folder stream vs
-tar | socat | tar). Reports MiB/s, the ratio to socat, CPU seconds per GiB
+tar | socat | tar); and the 1 GiB file again between two members of a
+private room (--room: the TCP stream sealed in 64 KiB chunks, read +
+seal + write instead of sendfile; Argon2id at its test cost, which
+changes nothing after the join). Reports MiB/s, the ratio to socat, CPU seconds per GiB
 of both ends together (user+sys of the children), and the receiving
 chat's peak RSS. Prints a markdown table."""
 import argparse
@@ -43,18 +46,21 @@ def wait_line(proc, needle, timeout):
     raise RuntimeError(f"no {needle!r} in {buf[-400:]!r}")
 
 
-def run_udpkit(udpkit, src, dst):
+def run_udpkit(udpkit, src, dst, passfile=None):
     port = free_port()
+    room = ["--room", "bench", "--passphrase-file", passfile] if passfile else []
+    env = dict(os.environ, UDPKIT_ROOM_COST="test")
     recv = subprocess.Popen([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", str(port),
                              "--no-discovery", "--no-history", "--stay", "--accept-files", dst,
-                             "--accept-from", "127.0.0.1"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                             "--accept-from", "127.0.0.1"] + room, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     wait_line(recv, b"line mode on", 30)
     c0, t0 = cpu(), time.monotonic()
     send = subprocess.run([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", "0",
                            "--no-discovery", "--no-history", "-P", f"127.0.0.1:{port}",
-                           "--send-file", src], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+                           "--send-file", src] + room, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800,
+                          env=env)
     line = wait_line(recv, b"received\t", 600)
     # The sender exits 0 once the peer has every byte, and the receiver says
     # so once it has checked the hash: the script's view, with the chat's
@@ -110,9 +116,15 @@ def main():
             with open(os.path.join(d, "f%05d.txt" % i), "wb") as f:
                 f.write(os.urandom(1024))
         tree_bytes = args.files * 1024
+        passfile = os.path.join(work, "pass")
+        with open(passfile, "w") as f:
+            f.write("bench passphrase\n")
+        os.chmod(passfile, 0o600)
         rows = []
-        for name, src, nbytes, folder in (("%d MiB file" % args.mib, big, args.mib << 20, False),
-                                           ("%d files of 1 KiB" % args.files, tree, tree_bytes, True)):
+        for name, src, nbytes, folder, room in (
+                ("%d MiB file" % args.mib, big, args.mib << 20, False, None),
+                ("%d MiB file, in a room" % args.mib, big, args.mib << 20, False, passfile),
+                ("%d files of 1 KiB" % args.files, tree, tree_bytes, True, None)):
             res = {"udpkit": [], "socat": []}
             hwms, walls = [], []
             for _ in range(args.rounds):
@@ -121,7 +133,7 @@ def main():
                     shutil.rmtree(dst, ignore_errors=True)
                     os.makedirs(dst)
                     if tool == "udpkit":
-                        t, c, hwm, wall = run_udpkit(args.udpkit, src, dst)
+                        t, c, hwm, wall = run_udpkit(args.udpkit, src, dst, room)
                         hwms.append(hwm)
                         walls.append(wall)
                     else:

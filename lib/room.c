@@ -17,10 +17,15 @@ static const unsigned char room_magic[UK_ROOM_MAGIC_LEN] = {'U', 'K', 'R', 0x01}
 
 #define SEAL_KEY_ID 1
 #define KDF_CONTEXT "ukroom  " /* crypto_kdf_CONTEXTBYTES = 8 */
+/* The file transfers' key: another context, so it is independent of the
+ * datagrams' key (docs/rooms.md, "Files"). */
+#define FILE_KEY_ID 1
+#define FILE_KDF_CONTEXT "ukfile  "
 
 struct uk_room_key {
 	uint8_t seal[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	uint8_t tag[UK_ROOM_TAG_LEN];
+	uint8_t file[32];
 };
 
 static int sodium_ready(void)
@@ -49,6 +54,8 @@ static int key_from_master(struct uk_room_key **out, const char *room, const uin
 	if (!k)
 		return -ENOMEM;
 	if (crypto_kdf_derive_from_key(k->seal, sizeof(k->seal), SEAL_KEY_ID, KDF_CONTEXT,
+				       master) != 0 ||
+	    crypto_kdf_derive_from_key(k->file, sizeof(k->file), FILE_KEY_ID, FILE_KDF_CONTEXT,
 				       master) != 0) {
 		sodium_free(k);
 		return -EIO;
@@ -103,6 +110,11 @@ int uk_room_key_from_raw(struct uk_room_key **out, const char *room, const uint8
 	if ((rc = sodium_ready()) < 0)
 		return rc;
 	return key_from_master(out, room, raw);
+}
+
+const uint8_t *uk_room_file_key(const struct uk_room_key *key)
+{
+	return key->file;
 }
 
 void uk_room_key_free(struct uk_room_key *key)

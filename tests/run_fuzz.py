@@ -32,8 +32,11 @@ def run(cmd, timeout):
 # 64 KiB, as large as a UDP datagram; the rest (option text, event
 # sequences) keep libFuzzer's default of 4096 bytes.
 MAX_LEN = {name: 65536 for name in (
-    "fuzz_attach", "fuzz_charset", "fuzz_conf", "fuzz_echo", "fuzz_history", "fuzz_ipmsg",
-    "fuzz_listen", "fuzz_probe", "fuzz_room", "fuzz_show", "fuzz_text", "fuzz_tui")}
+    "fuzz_attach", "fuzz_charset", "fuzz_conf", "fuzz_dirstream", "fuzz_echo", "fuzz_history",
+    "fuzz_ipmsg", "fuzz_listen", "fuzz_probe", "fuzz_room", "fuzz_room_recv", "fuzz_show",
+    "fuzz_text", "fuzz_tui")}
+# A sealed file stream: more than one 64 KiB chunk, so inputs cross a boundary.
+MAX_LEN["fuzz_sealstream"] = 70100
 
 
 def max_len_args(name):

@@ -170,6 +170,8 @@ void chat_room_close(struct app *a);
 ssize_t chat_room_send(struct app *a, const struct uk_addr *to, const void *data, size_t len);
 bool chat_room_receive(struct app *a, const struct uk_addr *from, const uint8_t **buf, size_t *len);
 const char *chat_room_name(const struct app *a);
+/* The room's file-transfer key (files_seal.c), NULL outside rooms. */
+const uint8_t *chat_room_file_key(const struct app *a);
 void chat_room_announce(struct app *a);
 void chat_room_summary(const struct app *a);
 

@@ -4,7 +4,8 @@
  * received (files_inbox.c) and the downloads (files_fetch.c). Every socket
  * is non-blocking and served from the chat's poll loop, with bounds on
  * connections, idle time and request size. docs/chat.md has the exchange
- * byte by byte. */
+ * byte by byte. Inside a room the TCP exchange is sealed (files_seal.c,
+ * docs/rooms.md "Files"). */
 #include <sodium.h>
 #include <sys/socket.h>
 
@@ -115,16 +116,23 @@ size_t files_poll(struct app *a, struct pollfd *p, size_t max)
 		p[n++] = (struct pollfd){.fd = f->lfd, .events = POLLIN};
 	for (size_t i = 0; i < CONNS && n < max; i++) {
 		struct conn *c = &f->conns[i];
+		/* In a room, once the sealed stream is out: the client's proof. */
 		if (c->st != C_FREE)
-			p[n++] = (struct pollfd){.fd = c->fd,
-						 .events = c->st == C_REQ ? POLLIN : POLLOUT};
+			p[n++] = (struct pollfd){
+			    .fd = c->fd,
+			    .events = c->st == C_REQ || (c->ss && seal_srv_final_sent(c->ss))
+					  ? POLLIN
+					  : POLLOUT};
 	}
 	for (size_t i = 0; i < DOWNLOADS && n < max; i++) {
 		struct dl *d = &f->dls[i];
+		short ev = d->st == D_CONNECT || d->st == D_SEND ? POLLOUT : POLLIN;
+		/* Opened bytes wait in memory: poll would not wake for them,
+		 * the writable socket does. */
+		if ((d->st == D_FILE || d->st == D_DIR) && d->sd && seal_dl_pending(d->sd))
+			ev = POLLIN | POLLOUT;
 		if (d->st != D_FREE)
-			p[n++] = (struct pollfd){
-			    .fd = d->fd,
-			    .events = d->st == D_CONNECT || d->st == D_SEND ? POLLOUT : POLLIN};
+			p[n++] = (struct pollfd){.fd = d->fd, .events = ev};
 	}
 	return n;
 }

@@ -1,7 +1,8 @@
 /* files_fetch.c: the downloads: an accepted offer's entries are fetched
  * one after the other over TCP into a partial name (resumed from its
  * size), renamed when complete; a folder stream creates its folders with
- * mkdirat/openat below the target only. */
+ * mkdirat/openat below the target only. Inside a room the request is
+ * sealed and every read goes through the sealed stream (dl_recv). */
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -20,6 +21,8 @@ void files_dl_fail(struct app *a, struct dl *d, const char *why)
 	files_hist(a, &io->peer, io->nick, io->packet_no, "failed %s: %s", nb, why);
 	a->files_failed++;
 	close_fd(&d->fd);
+	seal_dl_free(d->sd);
+	d->sd = NULL;
 	close_fd(&d->out);
 	while (d->depth > 0)
 		close_fd(&d->stack[--d->depth]);
@@ -96,6 +99,8 @@ static void dl_done(struct app *a, struct dl *d)
 		   d->hashing ? ", sha256 ok" : "");
 	a->files_received++;
 	close_fd(&d->fd);
+	seal_dl_free(d->sd);
+	d->sd = NULL;
 	close_fd(&d->top);
 	free(d->buf);
 	d->buf = NULL;
@@ -189,8 +194,10 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 				a->o.max_file_size ? a->o.max_file_size : UINT64_MAX);
 	} else {
 		struct stat st;
+		/* Read and write: on resume with a SHA-256 what an earlier
+		 * fetch left is read back to hash it. */
 		d->out =
-		    openat(io->dirfd, d->part, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+		    openat(io->dirfd, d->part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (d->out < 0 || fstat(d->out, &st) < 0 || !S_ISREG(st.st_mode)) {
 			files_dl_fail(a, d, "cannot create the partial file");
 			return;
@@ -232,6 +239,16 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 		return;
 	}
 	d->req_len = (size_t)n;
+	if (chat_room_file_key(a)) {
+		char plain[UK_SS_REQ_MAX];
+		memcpy(plain, d->req, d->req_len);
+		d->sd = seal_dl_new(chat_room_file_key(a), plain, d->req_len, d->req,
+				    sizeof(d->req), &d->req_len);
+		if (!d->sd) {
+			files_dl_fail(a, d, "cannot seal the request");
+			return;
+		}
+	}
 	/* Every client serves on TCP at its own chat port: iptux too, at the
 	 * port it is configured to (seen in the lab). */
 	d->fd = socket(to.u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -303,9 +320,20 @@ void files_dl_send(struct app *a, struct dl *d)
 	if (d->req_off == d->req_len) {
 		const struct uk_attach *at = &F(a)->in[d->ii].files[d->fi];
 		d->st = (at->attr & 0xffu) == UK_ATTACH_DIR ? D_DIR : D_FILE;
-		if (d->st == D_FILE && d->got == d->size)
-			dl_done(a, d); /* empty, or fetched before */
+		/* Empty, or fetched before (in a room the sealed end still
+		 * comes, and is proved). */
+		if (d->st == D_FILE && d->got == d->size && !d->sd)
+			dl_done(a, d);
 	}
+}
+
+/* The one place a download reads: in a room, through the sealed stream. */
+static ssize_t dl_recv(struct dl *d, void *buf, size_t cap)
+{
+	ssize_t n = d->sd ? seal_dl_recv(d->sd, d->fd, buf, cap) : recv(d->fd, buf, cap, 0);
+	if (n < 0 && errno == EBADMSG)
+		errno = EPROTO; /* "Protocol error" reads better than "Bad message" */
+	return n;
 }
 
 void files_dl_file(struct app *a, struct dl *d)
@@ -316,10 +344,14 @@ void files_dl_file(struct app *a, struct dl *d)
 	for (int rounds = 0; rounds < 16; rounds++) {
 		/* One byte more than announced is read to catch a peer that sends too much. */
 		size_t cap = want + 1 < CHUNK ? (size_t)want + 1 : CHUNK;
-		ssize_t n = recv(d->fd, buf, cap, 0);
+		ssize_t n = dl_recv(d, buf, cap);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				files_dl_fail(a, d, strerror(errno));
+			return;
+		}
+		if (n == 0 && !want && d->sd) {
+			dl_done(a, d); /* the sealed end: FINAL opened, proved */
 			return;
 		}
 		if (n == 0) {
@@ -338,7 +370,9 @@ void files_dl_file(struct app *a, struct dl *d)
 			uk_hashpipe_feed(d->hp, buf, (size_t)n);
 		d->got += (uint64_t)n;
 		want -= (uint64_t)n;
-		if (!want) {
+		/* In a room the end is the sealed FINAL, proved to the sender
+		 * (n == 0 above), which comes with the last bytes. */
+		if (!want && !d->sd) {
 			dl_done(a, d);
 			return;
 		}
@@ -486,7 +520,7 @@ void files_dl_dir(struct app *a, struct dl *d)
 		if (d->left) {
 			unsigned char *buf = F(a)->iobuf;
 			size_t cap = d->left < CHUNK ? (size_t)d->left : CHUNK;
-			ssize_t n = recv(d->fd, buf, cap, 0);
+			ssize_t n = dl_recv(d, buf, cap);
 			if (n < 0) {
 				if (errno != EAGAIN && errno != EINTR)
 					files_dl_fail(a, d, strerror(errno));
@@ -543,7 +577,7 @@ void files_dl_dir(struct app *a, struct dl *d)
 			}
 			/* A header comes in pieces: read only up to what it may
 			 * need, so file data stays in the socket. */
-			n = recv(d->fd, d->buf + d->buf_len, UK_DIRHDR_MAX - d->buf_len, 0);
+			n = dl_recv(d, d->buf + d->buf_len, UK_DIRHDR_MAX - d->buf_len);
 			if (n < 0) {
 				if (errno != EAGAIN && errno != EINTR)
 					files_dl_fail(a, d, strerror(errno));

@@ -53,14 +53,6 @@ void files_on_offer(struct app *a, const struct uk_chat_event *ev)
 	for (size_t i = 0; i < OFFERS_IN && !io; i++)
 		if (!f->in[i].used)
 			io = &f->in[i];
-	if (chat_room_name(a)) { /* fetching would carry the files in clear */
-		uk_chat_release(&a->chat, &ev->peer, ev->msg_id);
-		chat_info(a, "info",
-			  _("offer %llu declined: files are not fetched inside a room (the TCP "
-			    "transfer is not encrypted yet)"),
-			  (unsigned long long)ev->msg_id);
-		return;
-	}
 	if (!io || !ev->n_files) {
 		uk_chat_release(&a->chat, &ev->peer, ev->msg_id);
 		chat_info(a, "info", _("offer %llu declined: %s"), (unsigned long long)ev->msg_id,

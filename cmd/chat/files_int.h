@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chat/app.h"
+#include "chat/files_seal.h"
 #include "udpkit/attach.h"
 #include "udpkit/dirstream.h"
 #include "udpkit/filereq.h"
@@ -52,7 +53,8 @@ struct conn {
 	int depth;
 	char hdr[UK_DIRHDR_MAX];
 	size_t hdr_len, hdr_off;
-	bool last_hdr; /* the stream ends after this header */
+	bool last_hdr;	     /* the stream ends after this header */
+	struct seal_srv *ss; /* in a room: the sealed answer (files_seal.c) */
 	/* A folder to a udpkit peer: each file is hashed (in slices, from
 	 * the loop) before its header, which carries the SHA-256. */
 	bool want_sha, hashing, sha_ready;
@@ -100,10 +102,11 @@ struct dl {
 	enum dl_state st;
 	int fd;
 	int ii, fi;
-	char req[256];
+	char req[UK_SS_REQ_FRAME_MAX]; /* in a room: sealed */
 	size_t req_len, req_off;
-	int out; /* the file being written */
-	int top; /* a folder: the partial top directory, in dirfd of the offer */
+	struct seal_dl *sd; /* in a room: the sealed stream (files_seal.c) */
+	int out;	    /* the file being written */
+	int top;	    /* a folder: the partial top directory, in dirfd of the offer */
 	uint64_t got, size, start_ns, last_ns, progress_ns;
 	char part[32];
 	/* folder stream */

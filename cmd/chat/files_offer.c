@@ -89,13 +89,6 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 	size_t list_len = 0, iplen;
 	int rc = -EINVAL;
 
-	/* Inside a room every datagram is sealed, but the TCP transfer is not
-	 * (yet): offering would send names and contents in clear. */
-	if (chat_room_name(a))
-		return chat_info(a, "error",
-				 _("files are not sent inside a room: the TCP transfer is not "
-				   "encrypted yet")),
-		       -EPERM;
 	if (!f || f->lfd < 0)
 		return chat_info(a, "error", _("files cannot be served (no TCP listener)")),
 		       -ENOTCONN;

@@ -1,7 +1,10 @@
 /* files_serve.c: the TCP server for our offers, on the chat's own port:
  * it serves to the offered peer's IP only and only the offered IDs
  * (lib/offer.c), files with sendfile(), folders as the folder stream read
- * with openat(O_NOFOLLOW) below the offered folder. */
+ * with openat(O_NOFOLLOW) below the offered folder. Inside a room the
+ * exchange is sealed (files_seal.c, docs/rooms.md "Files"): the request is
+ * read through it, and the same stream is read, sealed in chunks and sent
+ * (serve_sealed: no sendfile()). */
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +24,8 @@ void files_conn_close(struct app *a, struct conn *c, bool complete)
 				files_offer_outcome(a, oo);
 		}
 	}
+	seal_srv_free(c->ss);
+	c->ss = NULL;
 	close_fd(&c->fd);
 	close_fd(&c->src);
 	uk_sha256_free(&c->sha);
@@ -53,6 +58,11 @@ void files_accept_conns(struct app *a)
 		c->src = -1;
 		c->st = C_REQ;
 		c->last_ns = uk_now_ns();
+		/* In a room only a sealed request is answered. */
+		if (chat_room_file_key(a) && !(c->ss = seal_srv_new(chat_room_file_key(a)))) {
+			close_fd(&c->fd);
+			c->st = C_FREE;
+		}
 	}
 }
 
@@ -243,20 +253,36 @@ void files_serve_request(struct app *a, struct conn *c)
 	struct uk_addr from = {.len = sizeof(ss)};
 	unsigned char ip[16];
 	size_t iplen;
-	ssize_t n = recv(c->fd, c->req + c->req_len, sizeof(c->req) - c->req_len, 0);
+	ssize_t n;
 	int rc, why = -ENOENT;
 	char pa[UK_ADDR_STRLEN];
 
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+	if (c->ss) {
+		/* Only a room member can seal a request: anything else is cut
+		 * off before a byte is sent. */
+		rc = seal_srv_request(c->ss, c->fd, c->req, sizeof(c->req), &c->req_len);
+		if (rc == 0)
+			return;
+		if (rc == -1 && getpeername(c->fd, &from.u.sa, &from.len) == 0)
+			chat_info(a, "refused", "%s\tfile request not sealed for this room",
+				  addr_text(&from, pa, sizeof(pa)));
+		if (rc < 0) {
 			files_conn_close(a, c, false);
-		return;
+			return;
+		}
+	} else {
+		n = recv(c->fd, c->req + c->req_len, sizeof(c->req) - c->req_len, 0);
+		if (n <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EINTR))
+				files_conn_close(a, c, false);
+			return;
+		}
+		c->req_len += (size_t)n;
 	}
-	c->req_len += (size_t)n;
 	rc = uk_filereq_parse(c->req, c->req_len, &r);
-	if (rc == 0)
+	if (rc == 0 && !c->ss) /* a sealed request comes whole */
 		return;
-	if (getpeername(c->fd, &from.u.sa, &from.len) < 0 || rc < 0) {
+	if (getpeername(c->fd, &from.u.sa, &from.len) < 0 || rc <= 0) {
 		chat_info(a, "refused", "-\tmalformed file request");
 		files_conn_close(a, c, false);
 		return;
@@ -287,11 +313,97 @@ void files_serve_request(struct app *a, struct conn *c)
 	files_conn_close(a, c, false);
 }
 
+/* In a room: the same stream as files_serve_writable sends, read into
+ * memory and sealed in chunks of UK_SS_CHUNK (sendfile() cannot seal);
+ * counted as fetched only once the client proves it opened the whole
+ * stream, which the replayer of a captured request cannot. */
+static void serve_sealed(struct app *a, struct conn *c)
+{
+	struct out_offer *oo = &F(a)->out[c->oi];
+	unsigned char *buf = seal_srv_buf(c->ss);
+
+	for (int rounds = 0; rounds < 16; rounds++) {
+		size_t len = 0;
+		bool end = false;
+		int k;
+
+		if (seal_srv_final_sent(c->ss)) {
+			k = seal_srv_proof(c->ss, c->fd);
+			if (k != 0)
+				files_conn_close(a, c, k > 0);
+			return;
+		}
+		if (seal_srv_busy(c->ss)) {
+			if (seal_srv_write(c->ss, c->fd, NULL, 0, false) < 0)
+				files_conn_close(a, c, false);
+			else if (!seal_srv_busy(c->ss))
+				continue;
+			return;
+		}
+		/* The next chunk: headers, file data, the next entries. The
+		 * chunk that carries the last bytes is the FINAL one (the
+		 * receiver ends at its last byte and proves the end then). */
+		while (!end) {
+			size_t room = UK_SS_CHUNK - len;
+			bool more = c->hdr_off < c->hdr_len || (c->src >= 0 && c->off < c->end);
+			if (more && !room)
+				break;
+			if (c->hashing && c->hdr_off == c->hdr_len) {
+				/* A folder's file is hashed before its header
+				 * (hash_step reads into iobuf, not buf): what was
+				 * gathered goes first. */
+				if (len)
+					break;
+				if (!hash_step(a, c))
+					return; /* more to hash next time, or closed */
+			} else if (c->hdr_off < c->hdr_len) {
+				size_t h =
+				    c->hdr_len - c->hdr_off < room ? c->hdr_len - c->hdr_off : room;
+				memcpy(buf + len, c->hdr + c->hdr_off, h);
+				c->hdr_off += h;
+				len += h;
+			} else if (c->src >= 0 && c->off < c->end) {
+				size_t want = (size_t)(c->end - c->off) < room
+						  ? (size_t)(c->end - c->off)
+						  : room;
+				ssize_t n = pread(c->src, buf + len, want, c->off);
+				if (n <= 0) { /* unreadable, or it shrank since the offer */
+					files_conn_close(a, c, false);
+					return;
+				}
+				c->off += n;
+				len += (size_t)n;
+				uk_offer_sent(&oo->o, (size_t)c->fi, (uint64_t)n);
+			} else if (c->st == C_FILE) {
+				end = true;
+			} else {
+				close_fd(&c->src);
+				if (c->last_hdr)
+					end = true;
+				else if (!room)
+					break; /* the next entry goes in the next chunk */
+				else if (!walk_next(a, c)) {
+					files_conn_close(a, c, false);
+					return;
+				}
+			}
+		}
+		if (seal_srv_write(c->ss, c->fd, buf, len, end) < 0) {
+			files_conn_close(a, c, false);
+			return;
+		}
+	}
+}
+
 /* Sends what c has to send until the socket is full. */
 void files_serve_writable(struct app *a, struct conn *c)
 {
 	struct out_offer *oo = &F(a)->out[c->oi];
 
+	if (c->ss) {
+		serve_sealed(a, c);
+		return;
+	}
 	for (int rounds = 0; rounds < 64; rounds++) {
 		if (c->hashing && c->hdr_off == c->hdr_len) {
 			if (!hash_step(a, c))

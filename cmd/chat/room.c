@@ -234,6 +234,11 @@ const char *chat_room_name(const struct app *a)
 	return a->room ? a->room->name : NULL;
 }
 
+const uint8_t *chat_room_file_key(const struct app *a)
+{
+	return a->room ? uk_room_file_key(a->room->r.key) : NULL;
+}
+
 void chat_room_announce(struct app *a)
 {
 	if (a->room)

@@ -49,6 +49,11 @@ int uk_room_key_derive(struct uk_room_key **out, const char *room, const char *p
  * tests and the fuzz target reach past authentication with a fixed key. */
 int uk_room_key_from_raw(struct uk_room_key **out, const char *room, const uint8_t raw[32]);
 
+/* The 32-byte key of the room's file transfers (lib/sealstream.c), derived
+ * from the same master key with its own KDF context. Read-only, valid until
+ * uk_room_key_free. */
+const uint8_t *uk_room_file_key(const struct uk_room_key *key);
+
 /* Wipes and frees; NULL is fine. */
 void uk_room_key_free(struct uk_room_key *key);
 

@@ -362,11 +362,21 @@ class ChatFiles(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.dst, "small.txt")))
 
     def test_resume_after_receiver_killed(self):
+        self.resume_after_receiver_killed(False)
+
+    def test_resume_with_sha256(self):
+        # The SHA-256 covers the whole file: what the first fetch left is
+        # read back from the partial file (opened write-only, it could not
+        # be, and every such resume ended in a SHA-256 mismatch).
+        self.resume_after_receiver_killed(True)
+
+    def resume_after_receiver_killed(self, with_sha):
         data = os.urandom(400000)
+        ext = b"75d256=" + hashlib.sha256(data).hexdigest().encode() + b":" if with_sha else b""
         peer = FakePeer()
         self.addCleanup(peer.close)
         b, pb = self.receiver()
-        peer.offer(pb, 80, [(0, b"r.bin", len(data), 1)])
+        peer.offer(pb, 80, [(0, b"r.bin", len(data), 1)], ext)
         conn, req = peer.request()
         self.assertTrue(req.endswith(b":50:0:0"), req)
         conn.sendall(data[:150000])
@@ -383,7 +393,7 @@ class ChatFiles(unittest.TestCase):
         b.kill()
         conn.close()
         b2, pb2 = self.receiver()
-        peer.offer(pb2, 81, [(0, b"r.bin", len(data), 1)])
+        peer.offer(pb2, 81, [(0, b"r.bin", len(data), 1)], ext)
         conn, req = peer.request()
         # GETFILEDATA of offer 81 (0x51), ID 0, offset 150000 (0x249f0).
         self.assertTrue(req.endswith(b":51:0:249f0"), req)
@@ -392,6 +402,7 @@ class ChatFiles(unittest.TestCase):
         conn.close()
         self.assertEqual(sha(os.path.join(self.dst, "r.bin")), hashlib.sha256(data).hexdigest())
         self.assertIn(b"resuming", b2.out())
+        self.assertEqual(b"sha256 ok" in b2.out(), with_sha)
 
     def test_sha256_mismatch_is_not_kept(self):
         b, pb = self.receiver()

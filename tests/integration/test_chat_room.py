@@ -153,22 +153,6 @@ class RoomLoopback(unittest.TestCase):
         self.assertIn("hello alice \u4f60\u597d", text)
         self.assertIn("hi bob", text)
 
-    def test_files_are_refused_inside_a_room(self):
-        # The TCP file transfer is not sealed (yet): inside a room a member
-        # neither offers files nor fetches them, rather than leak names and
-        # contents in clear. A sealed offer from another member is declined.
-        a, pa = self.start("alice")
-        b, pb = self.start("bob", "-P", f"127.0.0.1:{pa}")
-        b.wait_for(b"joined\t127.0.0.1:%d\talice\t" % pa, "out")
-        a.wait_for(b"joined\t127.0.0.1:%d\tbob\t" % pb, "out")
-        secret = os.path.join(self.tmp.name, "secret.txt")
-        with open(secret, "w") as f:
-            f.write("plans")
-        say(b, f"/file {secret}")
-        b.wait_for(b"error\tfiles are not sent inside a room", "out")
-        self.assertNotIn(b"offered\t", b.out())
-        self.assertNotIn(b"offer", a.out().replace(b"offer-", b""))
-
     def test_padding_buckets(self):
         relay = Relay()
         self.addCleanup(relay.close)

@@ -36,6 +36,9 @@ TAG = "q7zk"  # makes every identifying string unique enough to grep for
 CAPTURE = r"""
 import socket, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))  # ETH_P_ALL: bridged too
+# Room for a few seconds of the lab's traffic while this process waits for
+# a core on a busy machine (each frame is seen once per bridge port).
+s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root)
 print("ready", flush=True)
 seen = set()
 while True:
@@ -135,6 +138,12 @@ class RoomLab(unittest.TestCase):
             m[1].wait_for(f"delivered\t{lab.addr(2)}".encode(), "out", 20)
 
             # The capture: nothing that names a person or says something.
+            # It reads its socket in order, so once it has printed a last
+            # datagram (in clear, from the plain chat), it has printed
+            # everything before it; on a busy machine it can lag seconds.
+            end = f"end of capture {TAG}"
+            self.say(plain, f"/to {lab.addr(2)}", end)
+            cap.wait_for(end.encode().hex().encode(), "out", 60)
             cap.stop()
             packets = [bytes.fromhex(l) for l in cap.out().decode().split()
                        if l != "ready"]

@@ -146,7 +146,7 @@ static void on_event(void *ctx, const struct uk_chat_event *ev)
 	struct node *nd = ctx;
 	unsigned k;
 
-	trace(nd, "RSDUJCLTX"[ev->kind]);
+	trace(nd, "RSDUJCLTXF"[ev->kind]);
 	switch (ev->kind) {
 	case UK_CHAT_RECV:
 		nd->recv_events++;
@@ -170,6 +170,7 @@ static void on_event(void *ctx, const struct uk_chat_event *ev)
 		nd->late++;
 		break;
 	case UK_CHAT_DROPPED:
+	case UK_CHAT_RELEASED:
 		break;
 	case UK_CHAT_DELIVERED:
 		nd->delivered++;
