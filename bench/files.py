@@ -100,8 +100,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--mib", type=int, default=1024)
     ap.add_argument("--files", type=int, default=10000)
+    ap.add_argument("--cases", default="file,room,folder",
+                    help="which rows, comma-separated: file, room, folder")
     args = ap.parse_args()
     load0 = os.getloadavg()
+    cases = args.cases.split(",")
     work = tempfile.mkdtemp(prefix="ukbench-files-")
     try:
         big = os.path.join(work, "big.bin")
@@ -110,7 +113,7 @@ def main():
             for _ in range(args.mib):
                 f.write(block)
         tree = os.path.join(work, "tree")
-        for i in range(args.files):
+        for i in range(args.files if "folder" in cases else 0):
             d = os.path.join(tree, "d%03d" % (i // 100))
             os.makedirs(d, exist_ok=True)
             with open(os.path.join(d, "f%05d.txt" % i), "wb") as f:
@@ -121,29 +124,35 @@ def main():
             f.write("bench passphrase\n")
         os.chmod(passfile, 0o600)
         rows = []
-        for name, src, nbytes, folder, room in (
-                ("%d MiB file" % args.mib, big, args.mib << 20, False, None),
-                ("%d MiB file, in a room" % args.mib, big, args.mib << 20, False, passfile),
-                ("%d files of 1 KiB" % args.files, tree, tree_bytes, True, None)):
-            res = {"udpkit": [], "socat": []}
-            hwms, walls = [], []
-            for _ in range(args.rounds):
+        todo = [c for c in (
+                ("file", "%d MiB file" % args.mib, big, args.mib << 20, False, None),
+                ("room", "%d MiB file, in a room" % args.mib, big, args.mib << 20, False, passfile),
+                ("folder", "%d files of 1 KiB" % args.files, tree, tree_bytes, True, None))
+                if c[0] in cases]
+        res = {c[0]: {"udpkit": [], "socat": []} for c in todo}
+        hwms = {c[0]: [] for c in todo}
+        walls = {c[0]: [] for c in todo}
+        # Round-major: each round runs every case, so the plain and room
+        # rows of a round see the same load on a shared machine.
+        for _ in range(args.rounds):
+            for case, name, src, nbytes, folder, room in todo:
                 for tool in ("udpkit", "socat"):
                     dst = os.path.join(work, "dst")
                     shutil.rmtree(dst, ignore_errors=True)
                     os.makedirs(dst)
                     if tool == "udpkit":
                         t, c, hwm, wall = run_udpkit(args.udpkit, src, dst, room)
-                        hwms.append(hwm)
-                        walls.append(wall)
+                        hwms[case].append(hwm)
+                        walls[case].append(wall)
                     else:
                         t, c = run_socat(src, dst, folder)
-                    res[tool].append((t, c))
+                    res[case][tool].append((t, c))
                     shutil.rmtree(dst, ignore_errors=True)
+        for case, name, src, nbytes, folder, room in todo:
             gib = nbytes / (1 << 30)
             med = {k: (statistics.median(t for t, _ in v), statistics.median(c for _, c in v))
-                   for k, v in res.items()}
-            rows.append((name, med, gib, max(hwms), statistics.median(walls)))
+                   for k, v in res[case].items()}
+            rows.append((name, med, gib, max(hwms[case]), statistics.median(walls[case])))
         ref = "tar | socat | tar" if args.files else "socat"
         print("| case | udpkit s | socat s | udpkit MiB/s | socat MiB/s | ratio | udpkit sender wall s | ratio (wall) | udpkit CPU s/GiB | socat CPU s/GiB | receiver peak RSS |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")

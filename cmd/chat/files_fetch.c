@@ -10,16 +10,11 @@
 #include "udpkit/fname.h"
 #include "udpkit/i18n.h"
 
-void files_dl_fail(struct app *a, struct dl *d, const char *why)
+/* A download ends, whatever its outcome: everything it holds is let go,
+ * and the offer's next entry may start (one failure does not cancel the
+ * rest). */
+static void dl_release(struct app *a, struct dl *d)
 {
-	struct in_offer *io = &F(a)->in[d->ii];
-	char pa[UK_ADDR_STRLEN], nb[UK_ESCAPE_SIZE(UK_ATTACH_NAME_MAX)];
-
-	chat_info(a, "failed", "%s\t%llu\t%s\t%s", addr_text(&io->peer, pa, sizeof(pa)),
-		  (unsigned long long)io->packet_no,
-		  esc(io->files[d->fi].name, io->files[d->fi].name_len, nb, sizeof(nb)), why);
-	files_hist(a, &io->peer, io->nick, io->packet_no, "failed %s: %s", nb, why);
-	a->files_failed++;
 	close_fd(&d->fd);
 	seal_dl_free(d->sd);
 	d->sd = NULL;
@@ -32,8 +27,20 @@ void files_dl_fail(struct app *a, struct dl *d, const char *why)
 	uk_hashpipe_free(d->hp);
 	d->hp = NULL;
 	d->st = D_FREE;
-	/* The next entries still come: one failure does not cancel the rest. */
-	io->next = d->fi + 1;
+	F(a)->in[d->ii].next = d->fi + 1;
+}
+
+void files_dl_fail(struct app *a, struct dl *d, const char *why)
+{
+	struct in_offer *io = &F(a)->in[d->ii];
+	char pa[UK_ADDR_STRLEN], nb[UK_ESCAPE_SIZE(UK_ATTACH_NAME_MAX)];
+
+	chat_info(a, "failed", "%s\t%llu\t%s\t%s", addr_text(&io->peer, pa, sizeof(pa)),
+		  (unsigned long long)io->packet_no,
+		  esc(io->files[d->fi].name, io->files[d->fi].name_len, nb, sizeof(nb)), why);
+	files_hist(a, &io->peer, io->nick, io->packet_no, "failed %s: %s", nb, why);
+	a->files_failed++;
+	dl_release(a, d);
 }
 
 /* Renames the partial name to name, or name (1), name (2)... never over
@@ -98,16 +105,7 @@ static void dl_done(struct app *a, struct dl *d)
 		   a->files_dir_shown, fb, (unsigned long long)d->got,
 		   d->hashing ? ", sha256 ok" : "");
 	a->files_received++;
-	close_fd(&d->fd);
-	seal_dl_free(d->sd);
-	d->sd = NULL;
-	close_fd(&d->top);
-	free(d->buf);
-	d->buf = NULL;
-	uk_hashpipe_free(d->hp);
-	d->hp = NULL;
-	d->st = D_FREE;
-	io->next = d->fi + 1;
+	dl_release(a, d);
 }
 
 /* The terminal UI's progress bar, in the status line: name, a bar, bytes,
