@@ -207,8 +207,9 @@ integration-asan: deps-check $(BUILD)/asan/udpkit $(ASAN_TOOLS) $(MO_FILES) loca
 	@UDPKIT_BIN=$(abspath $(BUILD)/asan/udpkit) UDPKIT_VARIANT=asan \
 		UDPKIT_TOOLS=$(abspath $(BUILD)/tools-asan) \
 		$(SAN_ENV) $(PYTHON) tests/run_integration.py --jobs $(INTEGRATION_JOBS)
-# The threaded parts: the echo server's workers (the chat has no thread
-# since its history writer became synchronous; its tests run here anyway).
+# The threaded parts: the echo server's workers, and the chat's receiving
+# file transfers (SHA-256 on a worker thread, lib/hashpipe.c; the chat's
+# other tests run here anyway).
 # The shipped -O2 binary: the hardening tests skip on the coverage build,
 # so they run here on the binary that is installed and packaged.
 integration-hardened: deps-check $(BUILD)/udpkit
@@ -216,7 +217,7 @@ integration-hardened: deps-check $(BUILD)/udpkit
 
 integration-tsan: deps-check $(BUILD)/tsan/udpkit
 	@UDPKIT_BIN=$(abspath $(BUILD)/tsan/udpkit) UDPKIT_VARIANT=tsan TSAN_OPTIONS=halt_on_error=1 \
-		$(PYTHON) tests/run_integration.py -k threads,test_chat.
+		$(PYTHON) tests/run_integration.py -k threads,test_chat.,test_chat_files.,test_chat_files_sha.
 
 # ---- coverage (clang source-based coverage, llvm-cov) -------------------------
 # One build that is both instrumented for coverage and the ASan+UBSan build

@@ -55,13 +55,17 @@ def run_udpkit(udpkit, src, dst, passfile=None):
                              "--accept-from", "127.0.0.1"] + room, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     wait_line(recv, b"line mode on", 30)
-    c0 = cpu()
+    c0, t0 = cpu(), time.monotonic()
     send = subprocess.run([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", "0",
                            "--no-discovery", "--no-history", "-P", f"127.0.0.1:{port}",
                            "--send-file", src] + room, stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800,
                           env=env)
     line = wait_line(recv, b"received\t", 600)
+    # The sender exits 0 once the peer has every byte, and the receiver says
+    # so once it has checked the hash: the script's view, with the chat's
+    # start-up and the sender's hashing before the offer.
+    wall = time.monotonic() - t0
     with open(f"/proc/{recv.pid}/status") as f:
         hwm = [int(l.split()[1]) for l in f if l.startswith("VmHWM")][0]
     recv.terminate()
@@ -71,7 +75,7 @@ def run_udpkit(udpkit, src, dst, passfile=None):
     # The transfer's own time, from the receiver's line (from its connect
     # to the last byte): the sender's wait for the peer before offering is
     # chat start-up, not transfer.
-    return float(line.split(b"\t")[6]), cpu() - c0, hwm
+    return float(line.split(b"\t")[6]), cpu() - c0, hwm, wall
 
 
 def run_socat(src, dst, folder):
@@ -99,6 +103,7 @@ def main():
     ap.add_argument("--cases", default="file,room,folder",
                     help="which rows, comma-separated: file, room, folder")
     args = ap.parse_args()
+    load0 = os.getloadavg()
     cases = args.cases.split(",")
     work = tempfile.mkdtemp(prefix="ukbench-files-")
     try:
@@ -126,6 +131,7 @@ def main():
                 if c[0] in cases]
         res = {c[0]: {"udpkit": [], "socat": []} for c in todo}
         hwms = {c[0]: [] for c in todo}
+        walls = {c[0]: [] for c in todo}
         # Round-major: each round runs every case, so the plain and room
         # rows of a round see the same load on a shared machine.
         for _ in range(args.rounds):
@@ -135,8 +141,9 @@ def main():
                     shutil.rmtree(dst, ignore_errors=True)
                     os.makedirs(dst)
                     if tool == "udpkit":
-                        t, c, hwm = run_udpkit(args.udpkit, src, dst, room)
+                        t, c, hwm, wall = run_udpkit(args.udpkit, src, dst, room)
                         hwms[case].append(hwm)
+                        walls[case].append(wall)
                     else:
                         t, c = run_socat(src, dst, folder)
                     res[case][tool].append((t, c))
@@ -145,15 +152,17 @@ def main():
             gib = nbytes / (1 << 30)
             med = {k: (statistics.median(t for t, _ in v), statistics.median(c for _, c in v))
                    for k, v in res[case].items()}
-            rows.append((name, med, gib, max(hwms[case])))
+            rows.append((name, med, gib, max(hwms[case]), statistics.median(walls[case])))
         ref = "tar | socat | tar" if args.files else "socat"
-        print("| case | udpkit s | socat s | udpkit MiB/s | socat MiB/s | ratio | udpkit CPU s/GiB | socat CPU s/GiB | receiver peak RSS |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for name, med, gib, hwm in rows:
+        print("| case | udpkit s | socat s | udpkit MiB/s | socat MiB/s | ratio | udpkit sender wall s | ratio (wall) | udpkit CPU s/GiB | socat CPU s/GiB | receiver peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for name, med, gib, hwm, wall in rows:
             ut, uc = med["udpkit"]
             st, sc = med["socat"]
             print(f"| {name} | {ut:.2f} | {st:.2f} | {gib * 1024 / ut:.1f} | {gib * 1024 / st:.1f} | {st / ut:.2f} | "
-                  f"{uc / gib:.2f} | {sc / gib:.2f} | {hwm / 1024:.1f} MiB |")
+                  f"{wall:.2f} | {st / wall:.2f} | {uc / gib:.2f} | {sc / gib:.2f} | {hwm / 1024:.1f} MiB |")
+        print(f"\nload average (1, 5, 15 min) at the start: {' '.join('%.2f' % x for x in load0)}, "
+              f"at the end: {' '.join('%.2f' % x for x in os.getloadavg())}")
         print(f"\n({args.rounds} rounds, medians; the folder's reference is {ref})")
     finally:
         shutil.rmtree(work, ignore_errors=True)

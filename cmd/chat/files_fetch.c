@@ -24,8 +24,8 @@ static void dl_release(struct app *a, struct dl *d)
 	close_fd(&d->top);
 	free(d->buf);
 	d->buf = NULL;
-	uk_sha256_free(&d->sha);
-	uk_sha256_free(&d->fsha);
+	uk_hashpipe_free(d->hp);
+	d->hp = NULL;
 	d->st = D_FREE;
 	F(a)->in[d->ii].next = d->fi + 1;
 }
@@ -72,7 +72,7 @@ static void dl_done(struct app *a, struct dl *d)
 		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = (time_t)at->mtime}};
 		uint8_t sum[UK_ATTACH_SHA256_BYTES];
 		if (d->hashing) {
-			if (uk_sha256_final(&d->sha, sum) < 0 ||
+			if (uk_hashpipe_end(d->hp, sum) < 0 ||
 			    sodium_memcmp(sum, at->sha256, sizeof(sum)) != 0) {
 				/* Never kept under its name: the partial goes too, so
 				 * a new fetch starts from byte 0. */
@@ -213,8 +213,10 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 		/* The offer's SHA-256 is checked over the whole file: what an
 		 * earlier fetch left is hashed first. */
 		d->hashing = at->has_sha256;
-		if (d->hashing)
-			uk_sha256_init(&d->sha);
+		if (d->hashing && (uk_hashpipe_new(&d->hp) < 0 || uk_hashpipe_begin(d->hp) < 0)) {
+			files_dl_fail(a, d, "cannot start hashing (out of memory?)");
+			return;
+		}
 		if (d->hashing && offset) {
 			unsigned char *buf = f->iobuf;
 			uint64_t off = 0;
@@ -222,7 +224,7 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 				ssize_t k = pread(d->out, buf, CHUNK, (off_t)off);
 				if (k <= 0)
 					break;
-				uk_sha256_update(&d->sha, buf, (size_t)k);
+				uk_hashpipe_feed(d->hp, buf, (size_t)k);
 				off += (uint64_t)k;
 			}
 		}
@@ -363,7 +365,7 @@ void files_dl_file(struct app *a, struct dl *d)
 			return;
 		}
 		if (d->hashing)
-			uk_sha256_update(&d->sha, buf, (size_t)n);
+			uk_hashpipe_feed(d->hp, buf, (size_t)n);
 		d->got += (uint64_t)n;
 		want -= (uint64_t)n;
 		/* In a room the end is the sealed FINAL, proved to the sender
@@ -384,7 +386,7 @@ static void finish_file(struct app *a, struct dl *d)
 	uint8_t sum[UK_ATTACH_SHA256_BYTES];
 
 	if (d->out >= 0 && d->fhash) {
-		if (uk_sha256_final(&d->fsha, sum) < 0 ||
+		if (uk_hashpipe_end(d->hp, sum) < 0 ||
 		    sodium_memcmp(sum, d->fwant, sizeof(sum)) != 0) {
 			struct in_offer *io = &F(a)->in[d->ii];
 			char pa[UK_ADDR_STRLEN], nb[UK_ESCAPE_SIZE(UK_FNAME_MAX)];
@@ -491,7 +493,12 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 		d->dir_files++;
 		if (d->fhash) {
 			memcpy(d->fwant, h->sha256, sizeof(d->fwant));
-			uk_sha256_init(&d->fsha);
+			/* One pipe (and thread) for the folder's files. */
+			if ((!d->hp && uk_hashpipe_new(&d->hp) < 0) ||
+			    uk_hashpipe_begin(d->hp) < 0) {
+				files_dl_fail(a, d, "cannot start hashing (out of memory?)");
+				return false;
+			}
 		} else {
 			d->dir_sha_ok = false;
 		}
@@ -526,7 +533,7 @@ void files_dl_dir(struct app *a, struct dl *d)
 				return;
 			}
 			if (!d->discard && d->fhash)
-				uk_sha256_update(&d->fsha, buf, (size_t)n);
+				uk_hashpipe_feed(d->hp, buf, (size_t)n);
 			d->left -= (uint64_t)n;
 			d->got += (uint64_t)n;
 			if (!d->left)
@@ -556,7 +563,7 @@ void files_dl_dir(struct app *a, struct dl *d)
 						return;
 					}
 					if (!d->discard && d->fhash)
-						uk_sha256_update(&d->fsha, d->buf, take);
+						uk_hashpipe_feed(d->hp, d->buf, take);
 					memmove(d->buf, d->buf + take, d->buf_len - take);
 					d->buf_len -= take;
 					d->left -= take;

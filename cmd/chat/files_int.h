@@ -21,6 +21,7 @@
 #include "udpkit/dirstream.h"
 #include "udpkit/filereq.h"
 #include "udpkit/fname.h"
+#include "udpkit/hashpipe.h"
 #include "udpkit/offer.h"
 #include "udpkit/sha256.h"
 
@@ -123,11 +124,12 @@ struct dl {
 	 * complete, removed on a mismatch (fdir is borrowed from stack). */
 	bool fhash, dir_sha_ok;
 	uint8_t fwant[UK_ATTACH_SHA256_BYTES];
-	struct uk_sha256 fsha;
 	int fdir;
 	char fname[UK_FNAME_MAX + 1];
 	uint64_t dir_files;
-	struct uk_sha256 sha;
+	/* The file's (or the folder's current file's) SHA-256, hashed on a
+	 * worker thread beside the recv and write (lib/hashpipe.c). */
+	struct uk_hashpipe *hp;
 };
 
 struct files {
