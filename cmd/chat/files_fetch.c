@@ -512,6 +512,24 @@ static bool dl_dir_header(struct app *a, struct dl *d, const struct uk_dirhdr *h
 	}
 }
 
+/* n bytes of the current file of a folder stream: written (unless the
+ * file is being skipped), hashed, counted; the file finished at its last
+ * byte. False when the download failed. */
+static bool dir_file_data(struct app *a, struct dl *d, const unsigned char *buf, size_t n)
+{
+	if (!d->discard && write(d->out, buf, n) != (ssize_t)n) {
+		files_dl_fail(a, d, errno == ENOSPC ? "disk full" : "write error");
+		return false;
+	}
+	if (!d->discard && d->fhash)
+		uk_hashpipe_feed(d->hp, buf, n);
+	d->left -= n;
+	d->got += n;
+	if (!d->left)
+		finish_file(a, d);
+	return true;
+}
+
 void files_dl_dir(struct app *a, struct dl *d)
 {
 	for (int rounds = 0; rounds < 64 && d->st == D_DIR; rounds++) {
@@ -528,16 +546,8 @@ void files_dl_dir(struct app *a, struct dl *d)
 				files_dl_fail(a, d, "the peer closed the folder stream early");
 				return;
 			}
-			if (!d->discard && write(d->out, buf, (size_t)n) != n) {
-				files_dl_fail(a, d, errno == ENOSPC ? "disk full" : "write error");
+			if (!dir_file_data(a, d, buf, (size_t)n))
 				return;
-			}
-			if (!d->discard && d->fhash)
-				uk_hashpipe_feed(d->hp, buf, (size_t)n);
-			d->left -= (uint64_t)n;
-			d->got += (uint64_t)n;
-			if (!d->left)
-				finish_file(a, d);
 			continue;
 		}
 		{
@@ -557,19 +567,10 @@ void files_dl_dir(struct app *a, struct dl *d)
 				if (d->left && d->buf_len) {
 					size_t take =
 					    d->buf_len < d->left ? d->buf_len : (size_t)d->left;
-					if (!d->discard &&
-					    write(d->out, d->buf, take) != (ssize_t)take) {
-						files_dl_fail(a, d, "write error");
+					if (!dir_file_data(a, d, d->buf, take))
 						return;
-					}
-					if (!d->discard && d->fhash)
-						uk_hashpipe_feed(d->hp, d->buf, take);
 					memmove(d->buf, d->buf + take, d->buf_len - take);
 					d->buf_len -= take;
-					d->left -= take;
-					d->got += take;
-					if (!d->left)
-						finish_file(a, d);
 				}
 				continue;
 			}
