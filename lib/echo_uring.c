@@ -404,8 +404,13 @@ static void serve_batch(struct uk_echo_uring *u, struct uk_echo_worker *w, int n
 static void send_failed(struct uk_echo_uring *u, struct uk_echo_worker *w,
 			const struct io_uring_cqe *cqe)
 {
-	const struct pending *p = &u->sends[cqe->user_data];
+	const struct pending *p;
 
+	/* Only a send carries a buffer id; the tags (a cancel's completion
+	 * among them) are handled by the callers, never here. */
+	if (cqe->user_data >= u->nbuf)
+		return;
+	p = &u->sends[cqe->user_data];
 	w->stats.replies -= p->segs;
 	w->stats.reply_bytes -= p->bytes;
 	w->stats.send_failed += p->segs;
@@ -424,7 +429,8 @@ static void drain(struct uk_echo_uring *u, struct uk_echo_worker *w)
 	io_uring_for_each_cqe(&u->ring, head, cqe)
 	{
 		seen++;
-		if (cqe->user_data != RECV_TAG && cqe->user_data != WAKE_TAG)
+		if (cqe->user_data != RECV_TAG && cqe->user_data != WAKE_TAG &&
+		    cqe->user_data != CANCEL_TAG)
 			send_failed(u, w, cqe);
 	}
 	io_uring_cq_advance(&u->ring, seen);
