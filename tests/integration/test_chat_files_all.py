@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import BIN, SLOW, Proc
@@ -44,6 +45,12 @@ class ChatFilesAll(unittest.TestCase):
         a.wait_for(b"\tcarol", "out")
         say(a, "/all /file " + f + " -- for everyone")
         a.wait_for(b"offered to 2 of 2 IPMsg peers", "out")
+        # That line counts offers made; each is sent (its "offered" line)
+        # once its file is hashed, in slices between other work: on a busy
+        # machine the second can come after it.
+        deadline = time.monotonic() + 30 * SLOW
+        while len(events(a, "offered")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         offered = {e[1]: int(e[2]) for e in events(a, "offered")}
         self.assertEqual(set(offered), {f"127.0.0.2:{pb}", f"127.0.0.3:{pc}"})
         self.assertNotEqual(offered[f"127.0.0.2:{pb}"], offered[f"127.0.0.3:{pc}"])
