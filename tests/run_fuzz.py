@@ -40,6 +40,14 @@ MAX_LEN = {name: 65536 for name in (
 MAX_LEN["fuzz_sealstream"] = 70100
 
 
+# libFuzzer's -timeout is wall-clock time: on a loaded machine a niced
+# fuzzer can wait seconds for a core, and with -timeout=10 the campaign of
+# 2026-12-01 (load 18: make check under stress-ng beside it) stopped
+# fuzz_history and fuzz_tui on "timeouts" whose inputs run in under a
+# second. A real hang (an endless loop) still trips 120 s.
+UNIT_TIMEOUT = "-timeout=120"
+
+
 def max_len_args(name):
     return [f"-max_len={MAX_LEN[name]}"] if name in MAX_LEN else []
 
@@ -62,7 +70,7 @@ def campaign(target, runs, seconds, table):
         os.mkdir(work)
         crashes = os.path.join(scratch, "crash-")
         t0 = time.monotonic()
-        rc, out = run([target, f"-runs={runs}", f"-max_total_time={seconds}", "-timeout=10",
+        rc, out = run([target, f"-runs={runs}", f"-max_total_time={seconds}", UNIT_TIMEOUT,
                        "-rss_limit_mb=2048", "-print_final_stats=1", "-print_pcs=0",
                        f"-artifact_prefix={crashes}"] + max_len_args(name) + [work, corpus],
                       seconds + 600)
@@ -110,7 +118,7 @@ def replay_and_fuzz(target, seconds):
     ok = rc == 0
     if ok and seconds > 0:
         with tempfile.TemporaryDirectory() as scratch:
-            rc, out = run([target, f"-max_total_time={seconds}", "-timeout=10",
+            rc, out = run([target, f"-max_total_time={seconds}", UNIT_TIMEOUT,
                            "-rss_limit_mb=2048", "-print_final_stats=1",
                            f"-artifact_prefix={scratch}/"] + max_len_args(name) +
                           [scratch, corpus], seconds + 120)
