@@ -382,11 +382,15 @@ man-render: deps-check
 	@$(PYTHON) tests/man_check.py $(MANS) $(MANS_L10N)
 help-sync: $(BUILD)/udpkit
 	@$(PYTHON) tests/help_sync.py $(BUILD)/udpkit $(MANS)
-# Both compilers, warnings as errors: the code is warning-free under each.
+# Both compilers, warnings as errors: the code is warning-free under each,
+# the unit tests included.
+UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 clang-build:
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=$(CLANG) CFLAGS="-O2 -Werror" $(BUILD)/clang/udpkit
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=$(CLANG) CFLAGS="-O2 -Werror" $(BUILD)/clang/udpkit \
+		$(addprefix $(BUILD)/clang/unit/,$(UNIT_NAMES))
 gcc-werror:
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/gcc CC=gcc CFLAGS="-O2 -Werror" $(BUILD)/gcc/udpkit
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/gcc CC=gcc CFLAGS="-O2 -Werror" $(BUILD)/gcc/udpkit \
+		$(addprefix $(BUILD)/gcc/unit/,$(UNIT_NAMES))
 
 # Every runner appends its counts to $(UK_RESULTS); the last line sums them.
 # Each step's wall and CPU time go to $(CHECK_TIMES), printed at the end

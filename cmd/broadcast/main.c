@@ -33,6 +33,7 @@ struct bcast_opts {
 	uint64_t ttl;
 	uint64_t wait_ns;
 	uint64_t retries;
+	uint64_t count; /* stop once this many have answered; 0: wait it out */
 	bool raw, json;
 };
 
@@ -380,6 +381,10 @@ static int broadcast_one(struct sender *S, const char *text, size_t text_len)
 		int ms = (int)((until - now + UK_NS_PER_MS - 1) / UK_NS_PER_MS);
 		if (poll(pfd, 2, ms) > 0 && (pfd[0].revents & (POLLIN | POLLERR)))
 			receive_replies(S, last_send);
+		/* The wait is an upper bound for a script that knows how many
+		 * answer: it goes on as soon as they have. */
+		if (S->o.count && S->resp.count >= S->o.count)
+			break;
 	}
 	if (ok > 0) {
 		print_results(S, msg, len);

@@ -54,7 +54,9 @@ class LabTest(unittest.TestCase):
 class TestBroadcast(LabTest):
     def test_reaches_two_hosts_and_lists_both_replies(self):
         l2, l3 = self.listen(H2), self.listen(H3)
-        rc, out, err = self.broadcast(H1, "hello lab")
+        # --count ends the wait once both have answered: were it ignored,
+        # the hour's wait would time the run out.
+        rc, out, err = self.broadcast(H1, "--wait", "3600", "--count", "2", "hello lab", timeout=60)
         self.assertEqual(rc, 0, err)
         self.assertIn("10.77.0.2:8086", out)
         self.assertIn("10.77.0.3:8086", out)
@@ -164,7 +166,8 @@ class TestBroadcast(LabTest):
             self.assertIn("0 replies sent", e)
         # From another port, the same listeners answer, the local one included.
         l1, l2 = self.listen(H1, "--reply", "local"), self.listen(H2, "--reply", "remote")
-        rc, out, err = self.broadcast(H1, "--source-port", "8087", "--wait", "0.5", "--raw", "me")
+        rc, out, err = self.broadcast(H1, "--source-port", "8087", "--wait", "30", "--count", "2",
+                                      "--raw", "me", timeout=60)
         self.assertEqual(rc, 0, err)
         self.assertIn("2 responders", out)
         self.assertIn("local", out)
@@ -198,7 +201,7 @@ s.sendto(b"start", ("10.77.0.3", 8086))
         l2, l3 = self.listen(H2), self.listen(H3)
         # Without retries, a host cut off is simply missing.
         self.lab.cut(H3)
-        rc, out, err = self.broadcast(H1, "--wait", "0.5", "once")
+        rc, out, err = self.broadcast(H1, "--wait", "30", "--count", "1", "once", timeout=60)
         self.assertIn("1 responder", out)
         self.assertNotIn("10.77.0.3", out)
         # With retries: heal as soon as h2 has the first try.
@@ -235,7 +238,8 @@ s.sendto(b"start", ("10.77.0.3", 8086))
 
     def test_stdin_lines_are_messages(self):
         l2 = self.listen(H2)
-        rc, out, err = self.broadcast(H1, "--wait", "0.3", "--raw", input=b"one\ntwo\n")
+        rc, out, err = self.broadcast(H1, "--wait", "30", "--count", "1", "--raw",
+                                      input=b"one\ntwo\n", timeout=90)
         self.assertEqual(rc, 0, err)
         self.assertEqual(out.count("1 responder"), 2)
         o, _ = self.stop(l2)
@@ -248,7 +252,8 @@ s.sendto(b"start", ("10.77.0.3", 8086))
         l2 = self.listen(H2)
         master, slave = pty.openpty()
         try:
-            p = self.lab.popen(H1, [BIN, "broadcast", "--wait", "0.3", "--raw"], stdin=slave)
+            p = self.lab.popen(H1, [BIN, "broadcast", "--wait", "30", "--count", "1", "--raw"],
+                               stdin=slave)
             os.close(slave)
             slave = -1
             p.wait_for(b"message: ", "err", 10)
@@ -281,7 +286,8 @@ for i in range(40):
         s.sendto(b"f%02d" % i, ("239.77.0.1", 8086))
 '''
         self.lab.run(H1, [harness.python3(), "-c", many], timeout=10, check=True)
-        rc, out, err = self.broadcast(H1, "--to", "239.77.0.1", "--wait", "0.5", "--raw", "last")
+        rc, out, err = self.broadcast(H1, "--to", "239.77.0.1", "--wait", "30", "--count", "1",
+                                      "--raw", "last", timeout=60)
         self.assertEqual(rc, 0, err)
         self.assertIn("10.77.0.2:8086", out)
         self.assertIn("1 responder", out)
@@ -338,13 +344,15 @@ class TestListenSafety(LabTest):
     def test_replies_to_broadcasts_are_jittered_unicast_not(self):
         l2 = self.listen(H2, "--jitter", "1000")
         l3 = self.listen(H3, "--jitter", "1000")
-        rc, out, err = self.broadcast(H1, "--json", "--wait", "1.5", "spread")
+        rc, out, err = self.broadcast(H1, "--json", "--wait", "30", "--count", "2", "spread",
+                                      timeout=60)
         self.assertEqual(rc, 0, err)
         rtts = [o["rtt_ms"] for o in map(json.loads, out.splitlines()) if o["event"] == "reply"]
         self.assertEqual(len(rtts), 2, out)
         # Uniform in [0, 1000) ms: both under 20 ms has probability 0.0004.
         self.assertGreater(max(rtts), 20, rtts)
-        rc, out, err = self.broadcast(H1, "--json", "--to", self.lab.addr(H2), "direct")
+        rc, out, err = self.broadcast(H1, "--json", "--to", self.lab.addr(H2), "--wait", "30",
+                                      "--count", "1", "direct", timeout=60)
         self.assertEqual(rc, 0, err)
         self.assertLess(json.loads(out.splitlines()[0])["rtt_ms"], 500)
         self.stop(l2)
@@ -445,16 +453,16 @@ class TestLabHelper(LabTest):
     def test_loss_cut_and_heal(self):
         l2, l3 = self.listen(H2), self.listen(H3)
         self.lab.loss(H2, 100)
-        rc, out, err = self.broadcast(H1, "--wait", "0.3", "a")
+        rc, out, err = self.broadcast(H1, "--wait", "30", "--count", "1", "a", timeout=60)
         self.assertIn("10.77.0.3:8086", out)
         self.assertNotIn("10.77.0.2", out)
         self.lab.clear(H2)
         self.lab.cut(H3)
-        rc, out, err = self.broadcast(H1, "--wait", "0.3", "b")
+        rc, out, err = self.broadcast(H1, "--wait", "30", "--count", "1", "b", timeout=60)
         self.assertIn("10.77.0.2:8086", out)
         self.assertNotIn("10.77.0.3", out)
         self.lab.heal(H3)
-        rc, out, err = self.broadcast(H1, "--wait", "0.3", "c")
+        rc, out, err = self.broadcast(H1, "--wait", "30", "--count", "2", "c", timeout=60)
         self.assertIn("2 responders", out)
         self.stop(l2)
         self.stop(l3)
