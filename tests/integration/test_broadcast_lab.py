@@ -155,7 +155,7 @@ class TestBroadcast(LabTest):
         # their own port (it could be another listener: a loop).
         l1 = self.listen(H1)
         l2 = self.listen(H2)
-        rc, out, err = self.broadcast(H1, "--source-port", "8086", "--wait", "0.5", "--raw", "me")
+        rc, out, err = self.broadcast(H1, "--source-port", "8086", "--wait", "2", "--raw", "me")
         self.assertEqual(rc, 1, err)
         self.assertIn("warning: --source-port equals --port", err)
         self.assertIn("0 responders, own datagram looped back 1 time (ignored)", out)
