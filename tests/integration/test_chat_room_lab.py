@@ -8,8 +8,10 @@ datagrams replayed from another host (with the sender's source address)
 change nothing; the wrong passphrase gets the hint; then 1,000 messages go
 from host 1 to host 2 through 20% loss and 10% duplication each way,
 delivered and logged exactly once, and the time is printed (the plain
-figure: test_chat_lab.py). Nothing leaves the lab (RootTxGuard). Skipped,
-with the reason, without root or the lab."""
+figure: test_chat_lab.py). test_iptux_on_the_lan puts iptux on such a
+LAN as the outsider (its docstring). Nothing leaves the lab (RootTxGuard).
+Skipped, with the reason, without root or the lab (or, for iptux, its
+programs)."""
 import os
 import re
 import signal

@@ -164,7 +164,7 @@ class IptuxDesk:
         r = self.gdbus("open-chat", f"[<'{peer}'>]")
         if r.returncode != 0:
             raise AssertionError(r.stderr.decode(errors="replace") + self.state())
-        wid = self.xwin(window)
+        wid = self.xwin(window, 30)
         self.run(["xdotool", "windowfocus", "--sync", wid])
         # On a busy machine the first key after the focus change was lost
         # ("中文消息" arrived as "文消息"): a key that is then erased goes
