@@ -19,7 +19,6 @@ import time
 import unittest
 
 from harness import BIN, SLOW
-from iptuxdesk import APP
 import test_chat_iptux
 
 
@@ -40,18 +39,6 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
                              env=self.desk.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: (p.kill(), p.wait(10)))
         return p
-
-    def chat_window(self):
-        """The object path of iptux's chat window (it has attach_file)."""
-        def find():
-            for n in range(1, 10):
-                r = self.desk.run(["gdbus", "call", "--session", "--dest", "io.github.iptux_src.iptux",
-                                   "--object-path", f"{APP}/window/{n}", "--method",
-                                   "org.gtk.Actions.List"])
-                if r.returncode == 0 and b"attach_file" in r.stdout:
-                    return f"{APP}/window/{n}"
-            return None
-        return self.desk.wait("iptux's chat window", find)
 
     def choose(self, title, path):
         wid = self.desk.xwin(title, 20)
@@ -105,7 +92,7 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
         self.desk.start_iptux()
         us.wait_for(b"joined\t127.0.0.1:2426\tiptuxbot\t", "out", 30)
         self.assertEqual(self.desk.gdbus("open-chat", "[<'127.0.0.1'>]").returncode, 0)
-        win = self.chat_window()
+        win = self.desk.window_with("attach_file")
 
         # iptux -> udpkit: a file (the chooser takes a typed path).
         chooser = self.call_async(win, "attach_file")

@@ -106,6 +106,19 @@ class IptuxDesk:
     def gdbus(self, action, param="[]", path=APP):
         return self.run(self.gdbus_argv(action, param, path))
 
+    def window_with(self, action, timeout=20):
+        """The object path of the first iptux window that has action (its
+        main window: "refresh"; a chat window: "attach_file")."""
+        def find():
+            for n in range(1, 10):
+                r = self.run(["gdbus", "call", "--session", "--dest", "io.github.iptux_src.iptux",
+                              "--object-path", f"{APP}/window/{n}", "--method",
+                              "org.gtk.Actions.List"])
+                if r.returncode == 0 and f"'{action}'".encode() in r.stdout:
+                    return f"{APP}/window/{n}"
+            return None
+        return self.wait(f"an iptux window with {action}", find, timeout)
+
     # ---- what iptux shows ----------------------------------------------
     def read_log(self):
         if not os.path.exists(self.log):
