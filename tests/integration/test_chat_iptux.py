@@ -2,7 +2,8 @@
 following the recipe verified in ../shared/reference/ipmsg.md §5: every
 process runs in a network namespace of our own whose only interface is lo
 (iptux's start-up broadcasts cannot leave it, and broadcasting is also off
-in its config), under Xvfb; iptux is driven with gdbus and xdotool.
+in its config), under Xvfb; iptux is driven with gdbus and xdotool (its
+desk: tests/lib/iptuxdesk.py).
 iptux 0.8.3 answers to port 2425 whatever the source port, so udpkit binds
 127.0.0.1:2425 and iptux 127.0.0.1:2426. Skipped, with the reason, without
 root or the programs."""
