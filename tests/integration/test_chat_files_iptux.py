@@ -13,17 +13,13 @@ Debian 12), so the test makes the folder's empty tree first where iptux
 saves, as its users must; see docs/chat.md 11.2. Skipped, with the
 reason, without root or the programs."""
 import hashlib
-import json
 import os
 import subprocess
-import sys
 import time
 import unittest
 
-from harness import BIN, SLOW, Proc, require_cmd, require_root
+from harness import BIN, SLOW
 import test_chat_iptux
-
-APP = "/io/github/iptux_src/iptux"
 
 
 def sha(path):
@@ -36,69 +32,33 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
     test_iptux_both_ways = None
     test_iptux_set_to_gbk_both_ways = None
 
-    def call_async(self, env, path, action):
+    def call_async(self, path, action):
         """Activates action without waiting: attach_file runs its file
         chooser modally, so the D-Bus call returns only once it is closed."""
-        p = subprocess.Popen(["ip", "netns", "exec", self.ns, "gdbus", "call", "--session",
-                              "--dest", "io.github.iptux_src.iptux", "--object-path", path,
-                              "--method", "org.gtk.Actions.Activate", action, "[]", "{}"],
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(self.desk.wrap(self.desk.gdbus_argv(action, path=path)),
+                             env=self.desk.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: (p.kill(), p.wait(10)))
         return p
 
-    def call(self, env, path, action, param="[]"):
-        return self.nsexec(["gdbus", "call", "--session", "--dest", "io.github.iptux_src.iptux",
-                            "--object-path", path, "--method", "org.gtk.Actions.Activate",
-                            action, param, "{}"], env=env)
-
-    def wait(self, what, fn, timeout=20):
-        deadline = time.monotonic() + timeout * SLOW
-        while time.monotonic() < deadline:
-            v = fn()
-            if v:
-                return v
-            time.sleep(0.2)
-        self.fail("timed out waiting for " + what)
-
-    def chat_window(self, env):
-        """The object path of iptux's chat window (it has attach_file)."""
-        def find():
-            for n in range(1, 10):
-                r = self.nsexec(["gdbus", "call", "--session", "--dest", "io.github.iptux_src.iptux",
-                                 "--object-path", f"{APP}/window/{n}", "--method",
-                                 "org.gtk.Actions.List"], env=env)
-                if r.returncode == 0 and b"attach_file" in r.stdout:
-                    return f"{APP}/window/{n}"
-            return None
-        return self.wait("iptux's chat window", find)
-
-    def xwin(self, env, name):
-        def find():
-            out = self.nsexec(["xdotool", "search", "--name", name], env=env).stdout.split()
-            return out[0].decode() if out else None
-        return self.wait("window " + name, find)
-
-    def choose(self, env, title, path):
-        wid = self.xwin(env, title)
-        self.nsexec(["xdotool", "windowfocus", "--sync", wid], env=env)
+    def choose(self, title, path):
+        wid = self.desk.xwin(title, 20)
+        self.desk.run(["xdotool", "windowfocus", "--sync", wid])
         if path:
-            self.nsexec(["xdotool", "type", "--delay", "40", path], env=env)
-        self.nsexec(["xdotool", "key", "Return"], env=env)
+            self.desk.run(["xdotool", "type", "--delay", "40", path])
+        self.desk.run(["xdotool", "key", "Return"])
 
-    def accept(self, env, wid):
+    def accept(self, wid):
         """Clicks Accept in iptux's chat window wid, then takes its save
         dialog as it opens. Accept sits at the top of the "Files to be
         received" pane; the window is placed the same way on every run of
         this Xvfb screen. The offer reaches its window a moment after the
         receipt: click until the save dialog opens."""
         for _ in range(int(10 * SLOW)):
-            self.nsexec(["xdotool", "mousemove", "--window", wid, "558", "77", "click", "1"],
-                        env=env)
+            self.desk.run(["xdotool", "mousemove", "--window", wid, "558", "77", "click", "1"])
             time.sleep(1)
-            if self.nsexec(["xdotool", "search", "--name", "Please select a folder"],
-                           env=env).stdout.strip():
+            if self.desk.run(["xdotool", "search", "--name", "Please select a folder"]).stdout.strip():
                 break
-        self.choose(env, "Please select a folder", None)
+        self.choose("Please select a folder", None)
 
     # The lab's helpers are inherited; its tests are not run again here
     # (importing the class by name also made the loader run them twice more).
@@ -111,8 +71,7 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
         inbox = os.path.join(home, "in")
         saved = os.path.join(home, "saved")
         out = os.path.join(home, "out")
-        for d in (os.path.join(home, ".iptux"), os.path.join(home, ".config", "iptux", "log"),
-                  inbox, saved, os.path.join(out, "wrap", "folder", "sub")):
+        for d in (inbox, saved, os.path.join(out, "wrap", "folder", "sub")):
             os.makedirs(d)
         send = os.path.join(out, "send.bin")
         with open(send, "wb") as f:
@@ -124,39 +83,31 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
         ours = os.path.join(out, "ours.bin")
         with open(ours, "wb") as f:
             f.write(os.urandom(123457))
-        config = {"debug_dont_broadcast": True, "bind_ip": "127.0.0.1", "port": 2426,
-                  "nick_name": "iptuxbot", "belong_group": "g", "save_path": saved,
-                  "scan_net_segment": [{"startip": "127.0.0.1", "endip": "127.0.0.1"}]}
-        with open(os.path.join(home, ".iptux", "config.json"), "w") as f:
-            json.dump(config, f)
-        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
-                   NO_AT_BRIDGE="1")
-        env.pop("XDG_RUNTIME_DIR", None)
-        self.start_x_and_bus(env)
+        env = self.desk.start({"belong_group": "g", "save_path": saved})
         us = self.spawn([BIN, "chat", "--line", "-b", "127.0.0.1", "-p", "2425", "-n", "udpbot",
                          "-P", "127.0.0.1:2426", "--stay", "--no-history",
                          "--accept-files", inbox, "--accept-from", "127.0.0.1"],
                         env=env, stdin=subprocess.PIPE)
         us.wait_bound()
-        self.spawn(["iptux"], env=env)
+        self.desk.start_iptux()
         us.wait_for(b"joined\t127.0.0.1:2426\tiptuxbot\t", "out", 30)
-        self.assertEqual(self.call(env, APP, "open-chat", "[<'127.0.0.1'>]").returncode, 0)
-        win = self.chat_window(env)
+        self.assertEqual(self.desk.gdbus("open-chat", "[<'127.0.0.1'>]").returncode, 0)
+        win = self.desk.window_with("attach_file")
 
         # iptux -> udpkit: a file (the chooser takes a typed path).
-        chooser = self.call_async(env, win, "attach_file")
-        self.choose(env, "Choose enclosure files", send)
+        chooser = self.call_async(win, "attach_file")
+        self.choose("Choose enclosure files", send)
         chooser.wait(20 * SLOW)  # the chooser closed: the file is attached
-        self.call(env, win, "send_message")
+        self.desk.gdbus("send_message", path=win)
         us.wait_for(b"received\t127.0.0.1:2426\t", "out", 30)
         self.assertEqual(sha(os.path.join(inbox, "send.bin")), sha(send))
 
         # iptux -> udpkit: a folder. Typing a folder's path and Return
         # enters it and picks its first subfolder, so "wrap" holds only it.
-        chooser = self.call_async(env, win, "attach_folder")
-        self.choose(env, "Choose enclosure folders", os.path.join(out, "wrap"))
+        chooser = self.call_async(win, "attach_folder")
+        self.choose("Choose enclosure folders", os.path.join(out, "wrap"))
         chooser.wait(20 * SLOW)
-        self.call(env, win, "send_message")
+        self.desk.gdbus("send_message", path=win)
         us.wait_for(b"\tfolder\t" + inbox.encode() + b"/folder\t", "out", 30)
         self.assertEqual(open(os.path.join(inbox, "folder", "a.txt")).read(), "abc\n")
         self.assertEqual(open(os.path.join(inbox, "folder", "sub", "b \u6587\u4ef6.txt")).read(),
@@ -167,8 +118,8 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
         us.proc.stdin.write(b"/file " + ours.encode() + b" -- for iptux\n")
         us.proc.stdin.flush()
         us.wait_for(b"delivered\t127.0.0.1:2426\t", "out", 15)
-        wid = self.xwin(env, "Talk with")
-        self.accept(env, wid)
+        wid = self.desk.xwin("Talk with", 20)
+        self.accept(wid)
         us.wait_for(b"fetched\t127.0.0.1:2426\t", "out", 30)
         def saved_copy():
             # Where its save dialog pointed: save_path, or the home folder.
@@ -180,7 +131,7 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
                     if os.path.getsize(p) == 123457:
                         return p
             return None
-        got = self.wait("iptux to save ours.bin", saved_copy)
+        got = self.desk.wait("iptux to save ours.bin", saved_copy)
         self.assertEqual(sha(got), sha(ours))
 
         # udpkit -> iptux: a folder. iptux 0.8.3 cannot create a directory
@@ -202,9 +153,9 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
             os.makedirs(os.path.join(top, "ourdir", "\u5b50\u76ee\u5f55"), exist_ok=True)
         us.proc.stdin.write(b"/file " + os.path.join(out, "ourdir").encode() + b"\n")
         us.proc.stdin.flush()
-        self.wait("the folder offer's receipt",
+        self.desk.wait("the folder offer's receipt",
                   lambda: us.out().count(b"delivered\t127.0.0.1:2426\t") >= 2)
-        self.accept(env, wid)
+        self.accept(wid)
         def saved_tree():
             for top in (home, saved):
                 got = {}
@@ -216,7 +167,7 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
                 else:
                     return top, got
             return None
-        top, got = self.wait("iptux to save ourdir", saved_tree, 30)
+        top, got = self.desk.wait("iptux to save ourdir", saved_tree, 30)
         for rel, p in got.items():
             with open(p, "rb") as f:
                 self.assertEqual(f.read(), tree[rel], rel)
@@ -227,8 +178,8 @@ class ChatFilesIptux(test_chat_iptux.ChatIptux):
                          sorted(["top.txt", "\u5b50\u76ee\u5f55"]))
         self.assertEqual(sorted(os.listdir(os.path.join(top, "ourdir", "\u5b50\u76ee\u5f55"))),
                          ["c.bin", "d d.txt"])
-        self.wait("the folder fetched", lambda: us.out().count(b"fetched\t127.0.0.1:2426\t") >= 2)
-        self.call(env, APP, "quit")
+        self.desk.wait("the folder fetched", lambda: us.out().count(b"fetched\t127.0.0.1:2426\t") >= 2)
+        self.desk.gdbus("quit")
         us.stop()
 
 

@@ -2,22 +2,22 @@
 following the recipe verified in ../shared/reference/ipmsg.md §5: every
 process runs in a network namespace of our own whose only interface is lo
 (iptux's start-up broadcasts cannot leave it, and broadcasting is also off
-in its config), under Xvfb; iptux is driven with gdbus and xdotool.
+in its config), under Xvfb; iptux is driven with gdbus and xdotool (its
+desk: tests/lib/iptuxdesk.py).
 iptux 0.8.3 answers to port 2425 whatever the source port, so udpkit binds
 127.0.0.1:2425 and iptux 127.0.0.1:2426. Skipped, with the reason, without
 root or the programs."""
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-from harness import BIN, SLOW, Proc, require_cmd, require_root
+from harness import BIN, SLOW, require_root
+import iptuxdesk
 
 # Prints, as hex, the payload of every UDP datagram on lo (run inside the
 # lab namespace as root), so a test can check the bytes on the wire.
@@ -37,16 +37,10 @@ while True:
     print(int.from_bytes(udp[2:4], "big"), udp[8:].hex(), flush=True)
 """
 
-BUS = ["--dest", "io.github.iptux_src.iptux", "--object-path", "/io/github/iptux_src/iptux",
-       "--method", "org.gtk.Actions.Activate"]
-
-
 class ChatIptux(unittest.TestCase):
     def setUp(self):
         require_root(self)
-        for cmd, pkg in (("iptux", "iptux"), ("Xvfb", "xvfb"), ("xdotool", "xdotool"), ("xclip", "xclip"),
-                         ("gdbus", "libglib2.0-bin"), ("dbus-daemon", "dbus"), ("ip", "iproute2")):
-            require_cmd(cmd, pkg)
+        iptuxdesk.require_programs()
         self.ns = f"ulab{os.getpid()}ipt"
         self.procs = []
         self.tmp = tempfile.TemporaryDirectory()
@@ -59,6 +53,9 @@ class ChatIptux(unittest.TestCase):
         links = self.nsexec(["ip", "-o", "link"]).stdout.decode()
         names = re.findall(r"^\d+: ([^:@]+)", links, re.M)
         self.assertEqual(names, ["lo"], "the lab namespace must hold only lo")
+        wrap, self.spawn = iptuxdesk.in_namespace(self.ns, self.procs)
+        self.desk = iptuxdesk.IptuxDesk(wrap, self.spawn, self.addCleanup, self.tmp.name)
+        self.hist = os.path.join(self.tmp.name, "chat.txt")
 
     def cleanup(self):
         for p in reversed(self.procs):
@@ -70,53 +67,6 @@ class ChatIptux(unittest.TestCase):
         return subprocess.run(["ip", "netns", "exec", self.ns] + argv, capture_output=True,
                               timeout=20, **kw)
 
-    def spawn(self, argv, env=None, stdin=subprocess.DEVNULL):
-        p = Proc(["ip", "netns", "exec", self.ns] + argv, env=env, stdin=stdin)
-        self.procs.append(p)
-        return p
-
-    def start_x_and_bus(self, env):
-        # Xvfb picks a free display and tells us on a pipe (-displayfd).
-        r, w = os.pipe()
-        x = subprocess.Popen(["ip", "netns", "exec", self.ns, "Xvfb", "-displayfd", str(w),
-                              "-nolisten", "tcp", "-screen", "0", "1024x768x24"],
-                             pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(w)
-        self.addCleanup(lambda: (x.kill(), x.wait(10)))
-        digits = b""
-        while not digits.endswith(b"\n"):
-            chunk = os.read(r, 16)
-            if not chunk:
-                raise AssertionError("Xvfb did not start")
-            digits += chunk
-        os.close(r)
-        env["DISPLAY"] = ":" + digits.decode().strip()
-        bus = self.spawn(["dbus-daemon", "--session", "--nofork", "--print-address=1"], env=env)
-        out = bus.wait_for(b"\n", "out", 10)
-        env["DBUS_SESSION_BUS_ADDRESS"] = out.decode().splitlines()[0].strip()
-
-    def gdbus(self, env, action, param):
-        return self.nsexec(["gdbus", "call", "--session"] + BUS + [action, param, "{}"], env=env)
-
-    def iptux_home(self, extra_config):
-        """A fresh HOME with iptux's config; returns the environment."""
-        home = self.tmp.name
-        os.makedirs(os.path.join(home, ".iptux"))
-        os.makedirs(os.path.join(home, ".config", "iptux", "log"))  # iptux first-run bug
-        config = {"debug_dont_broadcast": True, "bind_ip": "127.0.0.1", "port": 2426,
-                  "nick_name": "iptuxbot", "belong_group": "botgroup",
-                  "scan_net_segment": [{"startip": "127.0.0.1", "endip": "127.0.0.1"}]}
-        config.update(extra_config)
-        with open(os.path.join(home, ".iptux", "config.json"), "w") as f:
-            json.dump(config, f)
-        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
-                   NO_AT_BRIDGE="1")
-        env.pop("XDG_RUNTIME_DIR", None)
-        self.start_x_and_bus(env)
-        self.iptux_log = os.path.join(home, ".config", "iptux", "log", "communicate.log")
-        self.hist = os.path.join(home, "chat.txt")
-        return env
-
     def start_us(self, env, nick, args=()):
         """Our chat on 127.0.0.1:2425 (iptux 0.8 answers only there)."""
         us = self.spawn([BIN, "chat", "-b", "127.0.0.1", "-p", "2425", "-n", nick,
@@ -125,80 +75,14 @@ class ChatIptux(unittest.TestCase):
         us.wait_bound()
         return us
 
-    def start_iptux(self, env):
-        return self.spawn(["iptux"], env=env)
-
-    def iptux_state(self):
-        """For a failure message: each iptux's exit status and the end of
-        its stderr and of its logs."""
-        text = ""
-        for p in self.procs:
-            if p.argv[-1] == "iptux":
-                text += (f"\niptux pid {p.pid} exit status {p.proc.poll()}, stderr:\n"
-                         + p.err().decode(errors="replace")[-3000:])
-        logdir = os.path.join(self.tmp.name, ".config", "iptux", "log")
-        for name in sorted(os.listdir(logdir)) if os.path.isdir(logdir) else ():
-            with open(os.path.join(logdir, name), encoding="utf-8", errors="replace") as f:
-                text += f"\n{name}:\n" + f.read()[-2000:]
-        return text
-
-    def wait_log(self, text, count=1):
-        """iptux's communicate.log once it holds text count times."""
-        deadline = time.monotonic() + 15 * SLOW
-        log = ""
-        while time.monotonic() < deadline:
-            log = open(self.iptux_log, encoding="utf-8", errors="replace").read() \
-                if os.path.exists(self.iptux_log) else ""
-            if log.count(text) >= count:
-                break
-            time.sleep(0.2)
-        self.assertEqual(log.count(text), count, f"{text!r} in iptux's log:\n{log[-3000:]}")
-        return log
-
-    def iptux_types(self, env, window, text):
-        """Opens iptux's chat window on us, types text, Ctrl+Return."""
-        r = self.gdbus(env, "open-chat", "[<'127.0.0.1'>]")
-        self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace") + self.iptux_state())
-        wid = ""
-        deadline = time.monotonic() + 15 * SLOW
-        while not wid and time.monotonic() < deadline:
-            wid = self.nsexec(["xdotool", "search", "--name", window], env=env).stdout.decode().split()
-            wid = wid[0] if wid else ""
-            if not wid:
-                time.sleep(0.2)
-        self.assertTrue(wid, "iptux opened no chat window")
-        self.nsexec(["xdotool", "windowfocus", "--sync", wid], env=env)
-        # On a busy machine the first key after the focus change was lost
-        # ("中文消息" arrived as "文消息"): a key that is then erased goes
-        # first, so a lost one costs nothing (BackSpace in an empty box
-        # does nothing either).
-        self.nsexec(["xdotool", "type", "--delay", "80", "x"], env=env)
-        self.nsexec(["xdotool", "key", "--delay", "80", "BackSpace"], env=env)
-        # The text itself is pasted, not typed: xdotool types a character
-        # that has no key through a scratch keycode remapped per character,
-        # and on a loaded machine iptux read some after the mapping had
-        # moved on ("hi 你好" arrived as "hi 你"). A paste is one event.
-        # xclip serves the clipboard in the foreground (-quiet) until the
-        # test ends; its copy is read back before Ctrl+V.
-        clip = self.spawn(["xclip", "-quiet", "-selection", "clipboard", "-i"], env=env,
-                          stdin=subprocess.PIPE)
-        clip.proc.stdin.write(text.encode())
-        clip.proc.stdin.close()
-        deadline = time.monotonic() + 15 * SLOW
-        while self.nsexec(["xclip", "-o", "-selection", "clipboard"], env=env).stdout != text.encode():
-            self.assertLess(time.monotonic(), deadline, "xclip never served the text")
-            time.sleep(0.05)
-        self.nsexec(["xdotool", "key", "--delay", "80", "ctrl+v"], env=env)
-        self.nsexec(["xdotool", "key", "ctrl+Return"], env=env)
-
     def run_iptux(self, extra_config, ours, theirs, nick="udpbot", args=()):
         """iptux and us in the lab: ours goes to iptux (receipt, its log),
         theirs is typed into iptux and must arrive here; both exactly."""
-        env = self.iptux_home(extra_config)
+        env = self.desk.start(extra_config)
         self.wire = self.spawn([sys.executable, "-c", SNIFFER])
         self.wire.wait_for(b"ready\n", "out", 10)
         us = self.start_us(env, nick, args)
-        self.start_iptux(env)
+        self.desk.start_iptux()
         # iptux's start-up entry reaches us (scan_net_segment), we answer.
         us.wait_for(b"joined\t127.0.0.1:2426\tiptuxbot\tbotgroup\t", "out", 30)
 
@@ -206,11 +90,11 @@ class ChatIptux(unittest.TestCase):
         us.proc.stdin.write(ours.encode() + b"\n")
         us.proc.stdin.flush()
         us.wait_for(b"delivered\t127.0.0.1:2426\t", "out", 15)
-        text = self.wait_log(ours)
+        text = self.desk.wait_log(ours)
         self.assertIn("Nickname:" + nick, text)
 
         # iptux -> us: open a chat window on us, type, Ctrl+Return.
-        self.iptux_types(env, "udpbot", theirs)
+        self.desk.types("udpbot", theirs)
         us.wait_for(("\t" + theirs + "\n").encode(), "out", 15)
         rec = [l for l in us.out().decode().splitlines() if l.startswith("recv\t")]
         self.assertEqual(len(rec), 1)
@@ -220,7 +104,7 @@ class ChatIptux(unittest.TestCase):
         peer = us.wait_for(b"peer\t127.0.0.1:2426\t", "out", 15)
 
         # Graceful quit: iptux says goodbye, we show it leaving.
-        self.gdbus(env, "quit", "[]")
+        self.desk.gdbus("quit")
         us.wait_for(b"left\t127.0.0.1:2426\tiptuxbot\t", "out", 15)
         us.stop()
         err = us.err().decode()
@@ -270,17 +154,7 @@ class ChatIptux(unittest.TestCase):
         dropped by the room member; then, as a control, a plain message to
         the same iptux is logged and acknowledged."""
         home = self.tmp.name
-        os.makedirs(os.path.join(home, ".iptux"))
-        os.makedirs(os.path.join(home, ".config", "iptux", "log"))  # iptux first-run bug
-        config = {"debug_dont_broadcast": True, "bind_ip": "127.0.0.1", "port": 2426,
-                  "nick_name": "iptuxbot", "belong_group": "botgroup",
-                  "scan_net_segment": [{"startip": "127.0.0.1", "endip": "127.0.0.1"}]}
-        with open(os.path.join(home, ".iptux", "config.json"), "w") as f:
-            json.dump(config, f)
-        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
-                   NO_AT_BRIDGE="1", UDPKIT_ROOM_COST="test")
-        env.pop("XDG_RUNTIME_DIR", None)
-        self.start_x_and_bus(env)
+        env = self.desk.start(env={"UDPKIT_ROOM_COST": "test"})
         self.wire = self.spawn([sys.executable, "-c", SNIFFER])
         self.wire.wait_for(b"ready\n", "out", 10)
         passfile = os.path.join(home, "pass")
@@ -292,7 +166,7 @@ class ChatIptux(unittest.TestCase):
                          "--room", "team", "--passphrase-file", passfile], env=env,
                         stdin=subprocess.PIPE)
         us.wait_bound()
-        self.spawn(["iptux"], env=env)
+        self.desk.start_iptux()
         # iptux's start-up entry (in clear) reaches us and is dropped.
         deadline = time.monotonic() + 30 * SLOW
         while not self.on_wire(2425, b"iptuxbot", wait=0) and time.monotonic() < deadline:
@@ -323,7 +197,6 @@ class ChatIptux(unittest.TestCase):
         us.stop()
         self.assertRegex(us.err().decode(), r"room team: \d+ datagrams opened; dropped: [1-9]")
         # The control: iptux was listening and logs a plain message.
-        log = os.path.join(home, ".config", "iptux", "log", "communicate.log")
         r = subprocess.run(["ip", "netns", "exec", self.ns, sys.executable, "-c",
                          "import socket,sys;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
                          "s.bind(('127.0.0.1',2425));s.settimeout(20);"
@@ -332,14 +205,7 @@ class ChatIptux(unittest.TestCase):
                          "d=s.recv(2048);print(d.decode('latin-1'))"],
                            capture_output=True, timeout=60 * SLOW)
         self.assertIn(b":777", r.stdout, r.stderr)  # RECVMSG for packet 777
-        text = ""
-        deadline = time.monotonic() + 10 * SLOW
-        while time.monotonic() < deadline:
-            text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
-            if "plain control" in text:
-                break
-            time.sleep(0.2)
-        self.assertIn("plain control", text)
+        text = self.desk.wait_log("plain control", timeout=10)
         self.assertNotIn(secret, text)
         self.assertNotIn("roombot", text)
 
@@ -371,12 +237,12 @@ class ChatIptux(unittest.TestCase):
         again: every message acknowledged before a kill is in both
         histories (ours, iptux's communicate.log) exactly once after it."""
         m = [None] + [f"m{i} \u4f60\u597d {tag}" for i in range(1, 7)]
-        env = self.iptux_home(extra_config)
+        env = self.desk.start(extra_config)
         us = self.start_us(env, nick, args)
-        self.start_iptux(env)
+        self.desk.start_iptux()
         us.wait_for(b"joined\t127.0.0.1:2426\tiptuxbot\t", "out", 30)
         self.say_delivered(us, m[1])
-        self.iptux_types(env, "udpbot", m[2])
+        self.desk.types("udpbot", m[2])
         us.wait_for(("\t" + m[2] + "\n").encode(), "out", 15)
         us.kill()  # SIGKILL
         self.assertEqual(self.in_history({"sent"}), {m[1]: 1})
@@ -393,23 +259,23 @@ class ChatIptux(unittest.TestCase):
         us = self.start_us(env, nick, args)
         us.wait_for(b"joined\t127.0.0.1:2426\tiptuxbot\t", "out", 30)
         self.say_delivered(us, m[3])
-        self.iptux_types(env, "udpbot", m[4])
+        self.desk.types("udpbot", m[4])
         us.wait_for(("\t" + m[4] + "\n").encode(), "out", 15)
         for i in (1, 3):
-            self.wait_log("[STRING]" + m[i])
-        ipt = [p for p in self.procs if p.argv[-1] == "iptux"][-1]  # the one running
+            self.desk.wait_log("[STRING]" + m[i])
+        ipt = self.desk.iptuxes[-1]  # the one running
         ipt.kill()  # SIGKILL
-        log = open(self.iptux_log, encoding="utf-8", errors="replace").read()
+        log = self.desk.read_log()
         for i in range(1, 5):
             self.assertEqual(log.count("[STRING]" + m[i]), 1, f"{m[i]!r} in iptux's log:\n{log}")
 
         # iptux comes back (its packet numbers start again at 1).
-        self.start_iptux(env)
+        self.desk.start_iptux()
         self.say_delivered(us, m[6])
-        self.wait_log("[STRING]" + m[6])
-        self.iptux_types(env, "udpbot", m[5])
+        self.desk.wait_log("[STRING]" + m[6])
+        self.desk.types("udpbot", m[5])
         us.wait_for(("\t" + m[5] + "\n").encode(), "out", 15)
-        log = self.wait_log("[STRING]" + m[5])
+        log = self.desk.wait_log("[STRING]" + m[5])
         us.kill()
         for i in range(1, 7):
             self.assertEqual(log.count("[STRING]" + m[i]), 1, f"{m[i]!r} in iptux's log:\n{log}")

@@ -8,9 +8,12 @@ datagrams replayed from another host (with the sender's source address)
 change nothing; the wrong passphrase gets the hint; then 1,000 messages go
 from host 1 to host 2 through 20% loss and 10% duplication each way,
 delivered and logged exactly once, and the time is printed (the plain
-figure: test_chat_lab.py). Nothing leaves the lab (RootTxGuard). Skipped,
-with the reason, without root or the lab."""
+figure: test_chat_lab.py). test_iptux_on_the_lan puts iptux on such a
+LAN as the outsider (its docstring). Nothing leaves the lab (RootTxGuard).
+Skipped, with the reason, without root or the lab (or, for iptux, its
+programs)."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,6 +29,7 @@ try:
     import netlab
 except ImportError:
     netlab = None
+import iptuxdesk
 
 COUNT = 1000
 TAG = "q7zk"  # makes every identifying string unique enough to grep for
@@ -91,7 +95,7 @@ class RoomLab(unittest.TestCase):
         if room:
             argv += ["--room", room, "--passphrase-file", self.passfile(f"p{i}", passphrase)]
         p = lab.popen(i, argv + list(args), stdin=subprocess.PIPE, env=env)
-        p.wait_bound()
+        p.wait_bound(30)
         return p
 
     @staticmethod
@@ -235,6 +239,189 @@ class RoomLab(unittest.TestCase):
             print(f"\n  room lab: {COUNT} messages through 20% loss + 10% dup each way in "
                   f"{elapsed:.1f} s (in a room); tries max {max(tries)}, mean "
                   f"{sum(tries) / len(tries):.2f}; host 2: {b.err().decode().strip().splitlines()[-1]}")
+
+    # ---- iptux as the outsider on the room's LAN ---------------------------
+
+    def test_iptux_on_the_lan(self):
+        """iptux 0.8.3 (under Xvfb, with its own D-Bus session and HOME, on
+        host 4) on the LAN of three members of room "team" (hosts 1-3), all
+        on 0.0.0.0:2425, iptux broadcasting as it does by default. The
+        members find each other and chat with receipts; iptux hears their
+        sealed datagrams (its debug log names each one's source and logs it
+        as "unknown command mode: 0x0") and lists none of them: opening a
+        chat on a member's address opens nothing. Then iptux writes to
+        member 2's address: a decoy on host 2 (not the member, another
+        port) announces itself to iptux in clear, as any IPMsg client can,
+        so that iptux's window can address 10.77.0.2 at all; iptux's
+        message goes to 10.77.0.2:2425, where member 2 shows nothing of it
+        and counts it as not sealed, while member 1's marker sent after it
+        is shown. Nothing leaves the lab (RootTxGuard)."""
+        if subprocess.run(["unshare", "--uts", "true"], capture_output=True).returncode != 0:
+            raise unittest.SkipTest("unshare --uts does not work here")
+        iptuxdesk.require_programs()
+        with netlab.RootTxGuard(), netlab.Lab(hosts=4) as lab:
+            cap = lab.popen(0, [sys.executable, "-c", CAPTURE])
+            cap.wait_for(b"ready", "out", 30)
+            home = os.path.join(self.tmp.name, "iptux")
+            os.makedirs(home)
+            desk = iptuxdesk.IptuxDesk(
+                lambda argv: lab.exec_argv(4, argv),
+                lambda argv, env=None, stdin=subprocess.DEVNULL: lab.popen(4, argv, env=env,
+                                                                           stdin=stdin),
+                self.addCleanup, home)
+            inick, decoy = f"iptux{TAG}", f"decoy{TAG}"
+            desk.start({"debug_dont_broadcast": False, "bind_ip": "0.0.0.0", "port": 2425,
+                        "nick_name": inick, "belong_group": f"igroup{TAG}",
+                        "scan_net_segment": [{"startip": lab.addr(1), "endip": lab.addr(3)}]})
+            ipt = desk.start_iptux(["-l", "DEBUG"])
+            # iptux is listening once it hears its own start-up broadcast.
+            ipt.wait_for(f"received udp message from {lab.addr(4)}:2425".encode(), "err", 60)
+
+            # 1. The members find each other and chat with receipts.
+            m = {i: self.chat(lab, i) for i in (1, 2, 3)}
+            for i in (1, 2, 3):
+                for k in (1, 2, 3):
+                    if k != i:
+                        m[i].wait_for(f"joined\t{lab.addr(k)}:2425\tnick{k}{TAG}\t".encode(),
+                                      "out", 60)
+            self.say(m[1], f"/all meeting at three {TAG}")
+            for i in (2, 3):
+                m[i].wait_for(f"\tmeeting at three {TAG}\n".encode(), "out", 60)
+            self.say(m[3], f"/to {lab.addr(1)}", f"see you there {TAG}")
+            m[1].wait_for(f"\tsee you there {TAG}\n".encode(), "out", 60)
+            m[3].wait_for(f"delivered\t{lab.addr(1)}:2425\t".encode(), "out", 60)
+            self.wait_until("member 1's two receipts", lambda: len(lines(m[1], "delivered")) >= 2)
+
+            # 2. iptux heard every member (their sealed start-up entries)...
+            for k in (1, 2, 3):
+                ipt.wait_for(f"received udp message from {lab.addr(k)}:2425".encode(), "err", 60)
+            # ...and announces itself again, now that they are up (its
+            # main window's Refresh: broadcast, then its scan range); it
+            # hears its own broadcast again once that has gone out.
+            own = f"received udp message from {lab.addr(4)}:2425".encode()
+            before = ipt.err().count(own)
+            self.assertEqual(desk.gdbus("refresh", path=desk.window_with("refresh")).returncode, 0)
+            self.wait_until("iptux's second broadcast", lambda: ipt.err().count(own) > before)
+            # ...and lists none: open-chat on an unknown address opens no
+            # window. The decoy's entry (in clear, from host 2, port 2426)
+            # makes 10.77.0.2 known to it; its window, opened after those
+            # two, shows that iptux has handled the two before.
+            desk.gdbus("open-chat", f"[<'{lab.addr(1)}'>]")
+            desk.gdbus("open-chat", f"[<'{lab.addr(3)}'>]")
+            entry = f"1:1:{decoy}:decoyhost:1:{decoy}\0dgroup\0"
+            for attempt in range(4):  # a datagram, not a handshake: again if unheard
+                self.send_once(lab, 2, 2426, (lab.addr(4), 2425), entry)
+                try:
+                    self.wait_until("iptux to hear the decoy", lambda: decoy.encode() in ipt.err(),
+                                    15)
+                    break
+                except AssertionError:
+                    if attempt == 3:
+                        raise
+
+            # 3. iptux writes to 10.77.0.2 (its window on the decoy); the
+            # capture on the switch shows the message leave for member 2.
+            forged = f"forged by iptux {TAG}"
+            def forged_on_wire():
+                return [p for p in self.captured(cap) if p[12:16] == self.packed(lab.addr(4))
+                        and p[16:20] == self.packed(lab.addr(2)) and forged.encode() in p]
+            for attempt in range(3):  # keys can be lost on a loaded machine
+                desk.types(decoy, forged, lab.addr(2))
+                try:
+                    self.wait_until("iptux's message on the wire", forged_on_wire, 20)
+                    break
+                except AssertionError:
+                    if attempt == 2:
+                        raise
+            self.assertEqual(desk.run(["xdotool", "search", "--name", "Talk with"]).stdout.decode().split(),
+                             [desk.xwin(decoy)], "iptux opened a window on a member")
+            for k in (1, 2, 3):
+                self.assertEqual(desk.run(["xdotool", "search", "--name", f"nick{k}{TAG}"]).stdout,
+                                 b"")
+            # Member 1's marker, sent after it, is shown and acknowledged.
+            self.say(m[1], f"/to {lab.addr(2)}", f"marker after iptux {TAG}")
+            m[2].wait_for(f"\tmarker after iptux {TAG}\n".encode(), "out", 60)
+            m[1].wait_for(f"delivered\t{lab.addr(2)}:2425\t".encode(), "out", 60)
+            self.assertEqual([r[4] for r in lines(m[2], "recv")],
+                             [f"meeting at three {TAG}", f"marker after iptux {TAG}"])
+            n_forged = len(forged_on_wire())
+            for i in (1, 2, 3):
+                out = m[i].out()
+                for name in (inick, decoy, forged):
+                    self.assertNotIn(name.encode(), out, f"member {i} shows {name}")
+                # Each member lists the two others, no one else.
+                self.assertEqual(sorted((j[1], j[2]) for j in lines(m[i], "joined")),
+                                 [(f"{lab.addr(k)}:2425", f"nick{k}{TAG}") for k in (1, 2, 3)
+                                  if k != i])
+            counts = {}
+            for i in (3, 2, 1):
+                self.assertEqual(m[i].stop(), 0)
+                counts[i] = room_counts(m[i].err())
+            # Each member dropped iptux's entries (in clear), member 2 also
+            # iptux's message and its answers to the decoy.
+            for i in (1, 3):
+                self.assertGreater(counts[i]["not sealed"], 0, counts[i])
+            self.assertGreater(n_forged, 0)
+            self.assertGreater(counts[2]["not sealed"], n_forged, counts[2])
+
+            # What iptux heard from each member: only datagrams it cannot
+            # read (command 0), never an entry, a message or a receipt;
+            # nothing of a member in its logs.
+            heard = self.iptux_heard(ipt.err().decode(errors="replace"))
+            for k in (1, 2, 3):
+                cmds = {c for src, c in heard if src == f"{lab.addr(k)}:2425"}
+                self.assertEqual(cmds, {"0x0"}, f"iptux heard from member {k}: {cmds}")
+            self.assertIn(b"unknown command mode: 0x0", ipt.err())
+            self.assertIn((f"{lab.addr(2)}:2426", "0x1"), heard)  # the decoy's entry: it parses
+            text = ipt.err().decode(errors="replace") + desk.read_log()
+            for k in (1, 2, 3):
+                for secret in (f"nick{k}{TAG}", f"user{k}{TAG}", f"host{k}{TAG}",
+                               f"group{k}{TAG}", "meeting at three", "see you there",
+                               "marker after iptux"):
+                    self.assertNotIn(secret, text, desk.state())
+            desk.gdbus("quit")
+
+    def wait_until(self, what, fn, timeout=60):
+        deadline = time.monotonic() + timeout * SLOW
+        while not fn():
+            if time.monotonic() >= deadline:
+                raise AssertionError("timed out waiting for " + what)
+            time.sleep(0.2)
+
+    @staticmethod
+    def send_once(lab, i, port, to, text):
+        """Sends text from host i, UDP port port, to (addr, port)."""
+        r = lab.run(i, [sys.executable, "-c",
+                        "import socket,sys;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+                        f"s.bind(('0.0.0.0',{port}));"
+                        "s.sendto(sys.stdin.buffer.read(),(sys.argv[1],int(sys.argv[2])))",
+                        to[0], str(to[1])], input=text.encode(), timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(r.stderr.decode(errors="replace"))
+
+    @staticmethod
+    def packed(addr):
+        return bytes(map(int, addr.split(".")))
+
+    @staticmethod
+    def captured(cap):
+        return [bytes.fromhex(l) for l in cap.out().decode().split() if l != "ready"]
+
+    @staticmethod
+    def iptux_heard(err):
+        """(source, command) of each datagram iptux's debug log says it
+        received: "received udp message from A:P" then, in the same
+        thread, "command NO.: [0xC] ..."."""
+        last, heard = {}, []
+        for line in err.splitlines():
+            r = re.search(r"\[iptux-(\d+)\].*:process:received udp message from ([\d.]+:\d+),", line)
+            if r:
+                last[r.group(1)] = r.group(2)
+                continue
+            c = re.search(r"\[iptux-(\d+)\].*:process:command NO\.: \[(0x[0-9a-f]+)\]", line)
+            if c and c.group(1) in last:
+                heard.append((last.pop(c.group(1)), hex(int(c.group(2), 16) & 0xff)))
+        return heard
 
 
 if __name__ == "__main__":
