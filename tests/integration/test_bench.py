@@ -125,7 +125,10 @@ class TestBench(unittest.TestCase):
         try:
             r, res = bench(s.wait_bound()[1], "--rate", "2000")
             self.assertEqual(r.returncode, 0)
-            self.assertTrue(900 <= res["sent"] <= 1100, res)
+            # 2,000/s for 0.5 s: never more than 1,000 (+10%); unlimited it
+            # sends about a hundred times that. A busy machine can send
+            # fewer, never more (734 at load 16 failed a lower bound of 900).
+            self.assertTrue(100 <= res["sent"] <= 1100, res)
             self.assertEqual(res["received"], res["sent"])
         finally:
             s.kill()

@@ -159,9 +159,13 @@ class TestPing(unittest.TestCase):
 
     def test_deadline_stops(self):
         with ScriptedEcho(lambda i, d: [(0, d)]) as peer:
-            r = harness.run("ping", "-w", "0.3", "-i", "0.05", "127.0.0.1", peer.port, timeout=10)
+            # Without -w (and -c) ping would go on until the timeout. The
+            # deadline allows at most 7 sends (0, 0.05 ... 0.3 s); a busy
+            # machine may delay sends, never add any, so only the upper
+            # bound is exact (a lower one of 4 failed a make check at load 16).
+            r = harness.run("ping", "-w", "0.3", "-i", "0.05", "127.0.0.1", peer.port, timeout=60)
             m = SUMMARY.search(r.stdout.decode())
-            self.assertTrue(4 <= int(m.group(1)) <= 8, r.stdout)
+            self.assertTrue(1 <= int(m.group(1)) <= 8, r.stdout)
 
     def test_json(self):
         with ScriptedEcho(lambda i, d: [(0, d)]) as peer:
