@@ -219,7 +219,7 @@ s.sendto(b"start", ("10.77.0.3", 8086))
     def test_duplicated_replies_are_listed_once(self):
         l2 = self.listen(H2)
         self.lab.dup(H2, 50)   # frames to h2 are duplicated at random
-        rc, out, err = self.broadcast(H1, "--json", "--retries", "2", "dup")
+        rc, out, err = self.broadcast(H1, "--json", "--wait", "5", "--retries", "2", "dup")
         self.assertEqual(rc, 0, err)
         objs = [json.loads(line) for line in out.splitlines()]
         # Each responder once as its first reply arrives, then its count.
