@@ -195,7 +195,7 @@ class TestEcho(unittest.TestCase):
 
     def test_rate_limit_per_source(self):
         s = self.server("-m", "pure", "-q", "--rate-limit", "20", "--limit-loopback")
-        noisy, quiet = udp_socket(timeout=0.3), udp_socket()
+        noisy, quiet = udp_socket(timeout=3), udp_socket()
         for i in range(200):  # distinct payloads: identical ones would look like a loop
             noisy.sendto(b"flood %d" % i, ("127.0.0.1", s.port))
         got = 0
