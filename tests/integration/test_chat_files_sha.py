@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import BIN, SLOW, Proc
@@ -86,6 +87,49 @@ class ChatFilesSha(unittest.TestCase):
         b.wait_for(b"SHA-256 mismatch: the file is corrupt, not kept", "out", 60)
         self.assertEqual(os.listdir(self.dst), [])
         self.assertFalse(events(b, "received"))
+
+    def test_file_offered_again_is_hashed_again_only_when_changed(self):
+        # The chat keeps the SHA-256 of what it hashed by (device, inode,
+        # size, mtime, ctime): the same file offered again is not read for
+        # its hash; changed (one byte, same size, same mtime put back) it
+        # is hashed again, and the receiver checks the new sum.
+        f = os.path.join(self.tmp, "again.bin")
+        data = bytearray(os.urandom(3 << 20))
+        with open(f, "wb") as fh:
+            fh.write(data)
+        os.utime(f, (1500000000, 1500000000))
+        a, b = self.pair("--accept-files", self.dst, "--accept-from", "127.0.0.1")
+        # A sum is kept only for a file whose last change (ctime) was more
+        # than 2 s before its hashing (UK_HASHCACHE_RACY_NS): wait for the
+        # clock to pass that point, not for an event.
+        ready = os.stat(f).st_ctime + 2.2
+        while time.time() < ready:
+            time.sleep(0.05)
+
+        def offer_and_receive(n):
+            say(a, "/file " + f)
+            b.wait_for(b"received\t", "out", 60)
+            deadline = time.monotonic() + 60 * SLOW
+            while len(events(b, "received")) < n and time.monotonic() < deadline:
+                time.sleep(0.05)
+            got = events(b, "received")
+            self.assertEqual(len(got), n)
+            self.assertEqual(got[-1][-1], "sha256 ok")
+            return got[-1][4]
+
+        path1 = offer_and_receive(1)
+        path2 = offer_and_receive(2)
+        self.assertEqual(len(events(a, "hashing")), 1)
+        data[1000] ^= 0xff
+        with open(f, "r+b") as fh:
+            fh.seek(1000)
+            fh.write(data[1000:1001])
+        os.utime(f, (1500000000, 1500000000))
+        path3 = offer_and_receive(3)
+        self.assertEqual(len(events(a, "hashing")), 2)
+        for path, want_changed in ((path1, False), (path2, False), (path3, True)):
+            with open(path, "rb") as y:
+                self.assertEqual(y.read() == bytes(data), want_changed)
 
     def test_folder_files_carry_and_check_their_sha256(self):
         tree = os.path.join(self.tmp, "tree")
