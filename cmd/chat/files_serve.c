@@ -153,26 +153,18 @@ static bool walk_next(struct app *a, struct conn *c)
 			uk_hashcache_key_of(&st, &c->hkey);
 			if (uk_hashcache_get(F(a)->hcache, &c->hkey, c->sum) == 0) {
 				c->sha_ready = true;
-				if (!queue_hdr(a, c, e->d_name, (uint64_t)st.st_size,
-					       UK_ATTACH_REGULAR, &st)) {
-					close(fd);
-					continue;
-				}
+			} else {
+				c->hash_wall_ns = uk_wall_ns();
 				c->src = fd;
 				c->off = 0;
 				c->end = st.st_size;
+				c->hashing = true;
+				c->hash_off = 0;
+				c->hst = st;
+				memcpy(c->hname, e->d_name, strlen(e->d_name) + 1);
+				uk_sha256_init(&c->sha);
 				return true;
 			}
-			c->hash_wall_ns = uk_wall_ns();
-			c->src = fd;
-			c->off = 0;
-			c->end = st.st_size;
-			c->hashing = true;
-			c->hash_off = 0;
-			c->hst = st;
-			memcpy(c->hname, e->d_name, strlen(e->d_name) + 1);
-			uk_sha256_init(&c->sha);
-			return true;
 		}
 		if (!queue_hdr(a, c, e->d_name, (uint64_t)st.st_size, UK_ATTACH_REGULAR, &st)) {
 			close(fd);

@@ -148,6 +148,32 @@ class ChatFilesSha(unittest.TestCase):
                     open(os.path.join(self.dst, "tree", rel), "rb") as y:
                 self.assertEqual(x.read(), y.read())
 
+    def test_folder_sent_again_checks_out(self):
+        # The second stream of the same folder takes its files' sums from
+        # the hash cache (they were hashed more than 2 s after their last
+        # change): the receiver still checks every one.
+        tree = os.path.join(self.tmp, "tree")
+        os.makedirs(os.path.join(tree, "sub"))
+        for rel, size in (("a.bin", 300000), ("sub/b.bin", 5000)):
+            with open(os.path.join(tree, rel), "wb") as f:
+                f.write(os.urandom(size))
+        ready = max(os.stat(os.path.join(tree, r)).st_ctime for r in ("a.bin", "sub/b.bin"))
+        a, b = self.pair("--accept-files", self.dst, "--accept-from", "127.0.0.1")
+        while time.time() < ready + 2.2:
+            time.sleep(0.05)
+        for n in (1, 2):
+            say(a, "/file " + tree)
+            deadline = time.monotonic() + 60 * SLOW
+            while len(events(b, "received")) < n and time.monotonic() < deadline:
+                time.sleep(0.05)
+            got = events(b, "received")
+            self.assertEqual(len(got), n)
+            self.assertEqual(got[-1][-1], "sha256 ok")
+            for rel in ("a.bin", "sub/b.bin"):
+                with open(os.path.join(tree, rel), "rb") as x, \
+                        open(os.path.join(got[-1][4], rel), "rb") as y:
+                    self.assertEqual(x.read(), y.read())
+
     def test_folder_file_with_wrong_sha256_is_not_kept(self):
         def hdr(name, size, attr, sha=None):
             body = b":%s:%.9x:%x:14=%x:16=%x:" % (name, size, attr, MTIME, MTIME)
