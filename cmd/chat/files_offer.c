@@ -412,14 +412,12 @@ int files_offer_all(struct app *a, char **paths, size_t n, const char *text)
 {
 	struct uk_roster *r = &a->chat.roster;
 	struct uk_addr *to = calloc(r->cap ? r->cap : 1, sizeof(*to));
-	struct out_offer **made = calloc(r->cap ? r->cap : 1, sizeof(*made));
-	size_t peers = 0, sent = 0;
+	/* Each offer made takes one of the OFFERS_OUT slots. */
+	struct out_offer *made[OFFERS_OUT];
+	size_t peers = 0, sent = 0, nmade = 0;
 
-	if (!to || !made) {
-		free(to);
-		free(made);
+	if (!to)
 		return -ENOMEM;
-	}
 	/* Copy the addresses first: sending can change the table. Plain-text
 	 * peers cannot fetch: they are left out, not failed. */
 	for (size_t i = 0; i < r->cap; i++)
@@ -427,7 +425,6 @@ int files_offer_all(struct app *a, char **paths, size_t n, const char *text)
 			to[peers++] = r->peers[i].addr;
 	if (!peers) {
 		free(to);
-		free(made);
 		return chat_info(a, "error", _("no IPMsg peer known yet")), -ENOENT;
 	}
 	/* All offers are made before any is hashed, so that the first one's
@@ -435,13 +432,14 @@ int files_offer_all(struct app *a, char **paths, size_t n, const char *text)
 	 * is read once, however many peers. */
 	for (size_t i = 0; i < peers; i++) {
 		int rc;
-		made[i] = offer_make(a, &to[i], paths, n, text, false, &rc);
+		struct out_offer *oo = offer_make(a, &to[i], paths, n, text, false, &rc);
+		if (oo && nmade < OFFERS_OUT)
+			made[nmade++] = oo;
 	}
-	for (size_t i = 0; i < peers; i++)
-		if (made[i] && offer_start(a, made[i]) == 0)
+	for (size_t i = 0; i < nmade; i++)
+		if (offer_start(a, made[i]) == 0)
 			sent++;
 	free(to);
-	free(made);
 	chat_info(a, "info", _("offered to %zu of %zu IPMsg peers"), sent, peers);
 	return (int)sent;
 }
