@@ -336,13 +336,30 @@ static ssize_t dl_recv(struct dl *d, void *buf, size_t cap)
 
 void files_dl_file(struct app *a, struct dl *d)
 {
-	unsigned char *buf = F(a)->iobuf;
 	uint64_t want = d->size - d->got;
 
 	for (int rounds = 0; rounds < 16; rounds++) {
 		/* One byte more than announced is read to catch a peer that sends too much. */
 		size_t cap = want + 1 < CHUNK ? (size_t)want + 1 : CHUNK;
-		ssize_t n = dl_recv(d, buf, cap);
+		unsigned char *buf = F(a)->iobuf;
+		/* Hashed: received straight into the hash worker's slot, which
+		 * saves copying every byte there after the write (the receive
+		 * loop's third copy, lib/hashpipe.c). In a room the bytes come
+		 * out of the sealed stream's buffer: copied as before. */
+		bool direct = d->hashing && !d->sd;
+		ssize_t n;
+		if (direct) {
+			size_t room;
+			unsigned char *slot = uk_hashpipe_room(d->hp, &room);
+			/* Not when the slot would take exactly the last bytes
+			 * and leave no room for the byte too many. */
+			direct = room >= cap || room < want;
+			if (direct) {
+				buf = slot;
+				cap = room < cap ? room : cap;
+			}
+		}
+		n = dl_recv(d, buf, cap);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				files_dl_fail(a, d, strerror(errno));
@@ -364,7 +381,9 @@ void files_dl_file(struct app *a, struct dl *d)
 			files_dl_fail(a, d, errno == ENOSPC ? "disk full" : "write error");
 			return;
 		}
-		if (d->hashing)
+		if (direct)
+			uk_hashpipe_commit(d->hp, (size_t)n);
+		else if (d->hashing)
 			uk_hashpipe_feed(d->hp, buf, (size_t)n);
 		d->got += (uint64_t)n;
 		want -= (uint64_t)n;

@@ -34,6 +34,16 @@ int uk_hashpipe_begin(struct uk_hashpipe *p);
  * 1 MiB. */
 void uk_hashpipe_feed(struct uk_hashpipe *p, const void *buf, size_t n);
 
+/* The same without the copy, for a caller that reads the bytes itself
+ * (recv): uk_hashpipe_room gives the free part of the slot being filled
+ * (at least 1 byte, at most 256 KiB; it blocks as feed does while every
+ * slot waits for the worker), the caller puts up to *cap bytes there and
+ * hands the first n of them over with uk_hashpipe_commit (n <= *cap; 0 is
+ * fine). Bytes put there and not committed are not hashed, and room
+ * itself changes nothing: a begin or end may follow it instead. */
+void *uk_hashpipe_room(struct uk_hashpipe *p, size_t *cap);
+void uk_hashpipe_commit(struct uk_hashpipe *p, size_t n);
+
 /* Waits until every byte fed is hashed, writes the digest. Returns 0 or
  * the error of the hash (out zeroed). The pipe is ready for a begin. */
 int uk_hashpipe_end(struct uk_hashpipe *p, uint8_t out[UK_SHA256_BYTES]);
