@@ -3,10 +3,10 @@
  * in one thread spends half its CPU hashing (perf, bench/README.md) and
  * is slower than the sender; with the hash on a second core the receive
  * loop runs at the speed of its copies. The bytes go into one of four
- * 256 KiB slots, copied there (feed) or read there by the caller (room and
- * commit: a recv straight into the slot, no copy); a hash shorter than one slot is done
- * in the caller's thread at the end, so many small files never wait for
- * the worker. One feeder thread per pipe. */
+ * 256 KiB slots, copied there (feed) or read there by the caller (room
+ * and commit: a recv straight into the slot, no copy); a hash shorter
+ * than one slot is done in the caller's thread at the end, so many small
+ * files never wait for the worker. One feeder thread per pipe. */
 #ifndef UDPKIT_HASHPIPE_H
 #define UDPKIT_HASHPIPE_H
 
