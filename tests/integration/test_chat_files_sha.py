@@ -45,6 +45,18 @@ class ChatFilesSha(unittest.TestCase):
         a.wait_for(b"joined\t127.0.0.1:%d\tbob" % pb, "out")
         return a, b
 
+    def offer_and_receive(self, a, b, path, n):
+        """a offers path to b, which accepts it by itself: its n-th
+        "received" line, checked ("sha256 ok"); returns where it landed."""
+        say(a, "/file " + path)
+        deadline = time.monotonic() + 60 * SLOW
+        while len(events(b, "received")) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = events(b, "received")
+        self.assertEqual(len(got), n)
+        self.assertEqual(got[-1][-1], "sha256 ok")
+        return got[-1][4]
+
     def test_large_file_hashed_without_stopping_the_chat(self):
         size = 256 << 20
         st = os.statvfs(self.tmp)
@@ -106,26 +118,15 @@ class ChatFilesSha(unittest.TestCase):
         while time.time() < ready:
             time.sleep(0.05)
 
-        def offer_and_receive(n):
-            say(a, "/file " + f)
-            b.wait_for(b"received\t", "out", 60)
-            deadline = time.monotonic() + 60 * SLOW
-            while len(events(b, "received")) < n and time.monotonic() < deadline:
-                time.sleep(0.05)
-            got = events(b, "received")
-            self.assertEqual(len(got), n)
-            self.assertEqual(got[-1][-1], "sha256 ok")
-            return got[-1][4]
-
-        path1 = offer_and_receive(1)
-        path2 = offer_and_receive(2)
+        path1 = self.offer_and_receive(a, b, f, 1)
+        path2 = self.offer_and_receive(a, b, f, 2)
         self.assertEqual(len(events(a, "hashing")), 1)
         data[1000] ^= 0xff
         with open(f, "r+b") as fh:
             fh.seek(1000)
             fh.write(data[1000:1001])
         os.utime(f, (1500000000, 1500000000))
-        path3 = offer_and_receive(3)
+        path3 = self.offer_and_receive(a, b, f, 3)
         self.assertEqual(len(events(a, "hashing")), 2)
         for path, want_changed in ((path1, False), (path2, False), (path3, True)):
             with open(path, "rb") as y:
@@ -162,16 +163,10 @@ class ChatFilesSha(unittest.TestCase):
         while time.time() < ready + 2.2:
             time.sleep(0.05)
         for n in (1, 2):
-            say(a, "/file " + tree)
-            deadline = time.monotonic() + 60 * SLOW
-            while len(events(b, "received")) < n and time.monotonic() < deadline:
-                time.sleep(0.05)
-            got = events(b, "received")
-            self.assertEqual(len(got), n)
-            self.assertEqual(got[-1][-1], "sha256 ok")
+            path = self.offer_and_receive(a, b, tree, n)
             for rel in ("a.bin", "sub/b.bin"):
                 with open(os.path.join(tree, rel), "rb") as x, \
-                        open(os.path.join(got[-1][4], rel), "rb") as y:
+                        open(os.path.join(path, rel), "rb") as y:
                     self.assertEqual(x.read(), y.read())
 
     def test_folder_file_with_wrong_sha256_is_not_kept(self):
