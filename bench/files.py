@@ -56,11 +56,16 @@ def run_udpkit(udpkit, src, dst, passfile=None):
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     wait_line(recv, b"line mode on", 30)
     c0, t0 = cpu(), time.monotonic()
-    send = subprocess.run([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", "0",
-                           "--no-discovery", "--no-history", "-P", f"127.0.0.1:{port}",
-                           "--send-file", src] + room, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800,
-                          env=env)
+    send = subprocess.Popen([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", "0",
+                             "--no-discovery", "--no-history", "-P", f"127.0.0.1:{port}",
+                             "--send-file", src] + room, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    # From the exec to the "offered" line: start-up, the peer's answer and
+    # the SHA-256 of the file before the offer.
+    wait_line(send, b"offered\t", 1800)
+    offered = time.monotonic() - t0
+    send.stdout.read()
+    send.wait(1800)
     line = wait_line(recv, b"received\t", 600)
     # The sender exits 0 once the peer has every byte, and the receiver says
     # so once it has checked the hash: the script's view, with the chat's
@@ -75,7 +80,7 @@ def run_udpkit(udpkit, src, dst, passfile=None):
     # The transfer's own time, from the receiver's line (from its connect
     # to the last byte): the sender's wait for the peer before offering is
     # chat start-up, not transfer.
-    return float(line.split(b"\t")[6]), cpu() - c0, hwm, wall
+    return float(line.split(b"\t")[6]), cpu() - c0, hwm, wall, offered
 
 
 def run_socat(src, dst, folder):
@@ -132,6 +137,7 @@ def main():
         res = {c[0]: {"udpkit": [], "socat": []} for c in todo}
         hwms = {c[0]: [] for c in todo}
         walls = {c[0]: [] for c in todo}
+        offers = {c[0]: [] for c in todo}
         # Round-major: each round runs every case, so the plain and room
         # rows of a round see the same load on a shared machine.
         for _ in range(args.rounds):
@@ -141,26 +147,36 @@ def main():
                     shutil.rmtree(dst, ignore_errors=True)
                     os.makedirs(dst)
                     if tool == "udpkit":
-                        t, c, hwm, wall = run_udpkit(args.udpkit, src, dst, room)
+                        t, c, hwm, wall, offered = run_udpkit(args.udpkit, src, dst, room)
                         hwms[case].append(hwm)
                         walls[case].append(wall)
+                        offers[case].append(offered)
                     else:
                         t, c = run_socat(src, dst, folder)
                     res[case][tool].append((t, c))
                     shutil.rmtree(dst, ignore_errors=True)
+                ut, st = res[case]["udpkit"][-1][0], res[case]["socat"][-1][0]
+                # Each round's own ratio, with the load then: on a shared
+                # machine the spread says as much as the median.
+                print(f"round {len(res[case]['socat'])} {case}: udpkit {ut:.2f} s, "
+                      f"socat {st:.2f} s, ratio {st / ut:.2f}, sender wall "
+                      f"{walls[case][-1]:.2f} s (ratio {st / walls[case][-1]:.2f}; "
+                      f"offered after {offers[case][-1]:.2f} s), "
+                      f"load {os.getloadavg()[0]:.2f}", flush=True)
         for case, name, src, nbytes, folder, room in todo:
             gib = nbytes / (1 << 30)
             med = {k: (statistics.median(t for t, _ in v), statistics.median(c for _, c in v))
                    for k, v in res[case].items()}
-            rows.append((name, med, gib, max(hwms[case]), statistics.median(walls[case])))
+            rows.append((name, med, gib, max(hwms[case]), statistics.median(walls[case]),
+                         statistics.median(offers[case])))
         ref = "tar | socat | tar" if args.files else "socat"
-        print("| case | udpkit s | socat s | udpkit MiB/s | socat MiB/s | ratio | udpkit sender wall s | ratio (wall) | udpkit CPU s/GiB | socat CPU s/GiB | receiver peak RSS |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
-        for name, med, gib, hwm, wall in rows:
+        print("| case | udpkit s | socat s | udpkit MiB/s | socat MiB/s | ratio | udpkit sender wall s | of which before the offer s | ratio (wall) | udpkit CPU s/GiB | socat CPU s/GiB | receiver peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for name, med, gib, hwm, wall, offered in rows:
             ut, uc = med["udpkit"]
             st, sc = med["socat"]
             print(f"| {name} | {ut:.2f} | {st:.2f} | {gib * 1024 / ut:.1f} | {gib * 1024 / st:.1f} | {st / ut:.2f} | "
-                  f"{wall:.2f} | {st / wall:.2f} | {uc / gib:.2f} | {sc / gib:.2f} | {hwm / 1024:.1f} MiB |")
+                  f"{wall:.2f} | {offered:.2f} | {st / wall:.2f} | {uc / gib:.2f} | {sc / gib:.2f} | {hwm / 1024:.1f} MiB |")
         print(f"\nload average (1, 5, 15 min) at the start: {' '.join('%.2f' % x for x in load0)}, "
               f"at the end: {' '.join('%.2f' % x for x in os.getloadavg())}")
         print(f"\n({args.rounds} rounds, medians; the folder's reference is {ref})")

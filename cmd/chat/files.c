@@ -76,7 +76,8 @@ int files_init(struct app *a)
 		return -ENOMEM;
 	a->files = f;
 	f->iobuf = malloc(CHUNK);
-	if (!f->iobuf)
+	f->hcache = calloc(1, sizeof(*f->hcache));
+	if (!f->iobuf || !f->hcache)
 		return -ENOMEM;
 	for (size_t i = 0; i < CONNS; i++)
 		f->conns[i].fd = -1;
@@ -301,6 +302,7 @@ void files_close(struct app *a)
 	}
 	close_fd(&f->lfd);
 	free(f->iobuf);
+	free(f->hcache);
 	free(f);
 	a->files = NULL;
 }

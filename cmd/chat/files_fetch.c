@@ -336,13 +336,30 @@ static ssize_t dl_recv(struct dl *d, void *buf, size_t cap)
 
 void files_dl_file(struct app *a, struct dl *d)
 {
-	unsigned char *buf = F(a)->iobuf;
 	uint64_t want = d->size - d->got;
 
 	for (int rounds = 0; rounds < 16; rounds++) {
 		/* One byte more than announced is read to catch a peer that sends too much. */
 		size_t cap = want + 1 < CHUNK ? (size_t)want + 1 : CHUNK;
-		ssize_t n = dl_recv(d, buf, cap);
+		unsigned char *buf = F(a)->iobuf;
+		/* Hashed: received straight into the hash worker's slot, which
+		 * saves copying every byte there after the write (the receive
+		 * loop's third copy, lib/hashpipe.c). In a room the bytes come
+		 * out of the sealed stream's buffer: copied as before. */
+		bool direct = d->hashing && !d->sd;
+		ssize_t n;
+		if (direct) {
+			size_t room;
+			unsigned char *slot = uk_hashpipe_room(d->hp, &room);
+			/* Not when the slot would take exactly the last bytes
+			 * and leave no room for the byte too many. */
+			direct = room >= cap || room < want;
+			if (direct) {
+				buf = slot;
+				cap = room < cap ? room : cap;
+			}
+		}
+		n = dl_recv(d, buf, cap);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				files_dl_fail(a, d, strerror(errno));
@@ -364,7 +381,9 @@ void files_dl_file(struct app *a, struct dl *d)
 			files_dl_fail(a, d, errno == ENOSPC ? "disk full" : "write error");
 			return;
 		}
-		if (d->hashing)
+		if (direct)
+			uk_hashpipe_commit(d->hp, (size_t)n);
+		else if (d->hashing)
 			uk_hashpipe_feed(d->hp, buf, (size_t)n);
 		d->got += (uint64_t)n;
 		want -= (uint64_t)n;
@@ -530,22 +549,30 @@ static bool dir_file_data(struct app *a, struct dl *d, const unsigned char *buf,
 	return true;
 }
 
+/* Reads a folder stream's bytes. Returns what dl_recv read (> 0); or 0
+ * when there is nothing to read now (EAGAIN, EINTR) or the fetch failed
+ * (an error, or the peer closing before the stream's end), the failure
+ * reported: either way the caller returns to the loop. */
+static ssize_t dir_recv(struct app *a, struct dl *d, void *buf, size_t cap)
+{
+	ssize_t n = dl_recv(d, buf, cap);
+
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		files_dl_fail(a, d, strerror(errno));
+	else if (n == 0)
+		files_dl_fail(a, d, "the peer closed the folder stream early");
+	return n > 0 ? n : 0;
+}
+
 void files_dl_dir(struct app *a, struct dl *d)
 {
 	for (int rounds = 0; rounds < 64 && d->st == D_DIR; rounds++) {
 		if (d->left) {
 			unsigned char *buf = F(a)->iobuf;
 			size_t cap = d->left < CHUNK ? (size_t)d->left : CHUNK;
-			ssize_t n = dl_recv(d, buf, cap);
-			if (n < 0) {
-				if (errno != EAGAIN && errno != EINTR)
-					files_dl_fail(a, d, strerror(errno));
+			ssize_t n = dir_recv(a, d, buf, cap);
+			if (n <= 0)
 				return;
-			}
-			if (n == 0) {
-				files_dl_fail(a, d, "the peer closed the folder stream early");
-				return;
-			}
 			if (!dir_file_data(a, d, buf, (size_t)n))
 				return;
 			continue;
@@ -576,16 +603,9 @@ void files_dl_dir(struct app *a, struct dl *d)
 			}
 			/* A header comes in pieces: read only up to what it may
 			 * need, so file data stays in the socket. */
-			n = dl_recv(d, d->buf + d->buf_len, UK_DIRHDR_MAX - d->buf_len);
-			if (n < 0) {
-				if (errno != EAGAIN && errno != EINTR)
-					files_dl_fail(a, d, strerror(errno));
+			n = dir_recv(a, d, d->buf + d->buf_len, UK_DIRHDR_MAX - d->buf_len);
+			if (n <= 0)
 				return;
-			}
-			if (n == 0) {
-				files_dl_fail(a, d, "the peer closed the folder stream early");
-				return;
-			}
 			d->buf_len += (size_t)n;
 		}
 	}

@@ -21,6 +21,7 @@
 #include "udpkit/dirstream.h"
 #include "udpkit/filereq.h"
 #include "udpkit/fname.h"
+#include "udpkit/hashcache.h"
 #include "udpkit/hashpipe.h"
 #include "udpkit/offer.h"
 #include "udpkit/sha256.h"
@@ -63,6 +64,8 @@ struct conn {
 	uint64_t hash_off;
 	uint8_t sum[UK_ATTACH_SHA256_BYTES];
 	struct uk_sha256 sha;
+	struct uk_hashcache_key hkey; /* hst's, for the hash cache */
+	uint64_t hash_wall_ns;	      /* when its hashing began */
 };
 
 struct out_offer {
@@ -81,6 +84,12 @@ struct out_offer {
 	uint64_t hash_off; /* its bytes hashed so far */
 	bool hash_begun;
 	struct uk_sha256 sha;
+	/* The key of entry hash_i (fstat of its fd, once known), for the
+	 * hash cache and for sharing one hash between the offers that wait
+	 * for the same file (/all /file); when its hashing began. */
+	bool hkey_set;
+	struct uk_hashcache_key hkey;
+	uint64_t hash_wall_ns;
 };
 
 struct in_offer {
@@ -142,6 +151,9 @@ struct files {
 	char download_dir[4096];
 	unsigned char *iobuf;
 	bool script_started;
+	/* SHA-256 of our files already hashed (offers, folder streams): a
+	 * file offered again unchanged is not read again. */
+	struct uk_hashcache *hcache;
 };
 
 /* ---- helpers -------------------------------------------------------------- */

@@ -76,8 +76,10 @@ static uint64_t tree_bytes(int fd, int depth)
 	return sum;
 }
 
-int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n, const char *text,
-		bool script)
+/* Makes an offer of paths to to, its files opened and listed, not yet
+ * hashed nor sent. Returns it, or NULL with *rc set (the reason shown). */
+static struct out_offer *offer_make(struct app *a, const struct uk_addr *to, char **paths, size_t n,
+				    const char *text, bool script, int *rc)
 {
 	struct files *f = F(a);
 	struct out_offer *oo = NULL;
@@ -85,26 +87,35 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 	enum uk_charset_kind kind =
 	    uk_charset_for_peer(peer ? &peer->charset : NULL, a->chat.cfg.charset);
 	unsigned char ip[16];
-	char *list = NULL, pa[UK_ADDR_STRLEN];
+	char *list = NULL;
 	size_t list_len = 0, iplen;
-	int rc = -EINVAL;
 
-	if (!f || f->lfd < 0)
-		return chat_info(a, "error", _("files cannot be served (no TCP listener)")),
-		       -ENOTCONN;
-	if (n == 0 || n > UK_OFFER_FILES)
-		return chat_info(a, "error", _("offer 1 to %d paths"), UK_OFFER_FILES), -EINVAL;
+	*rc = -EINVAL;
+	if (!f || f->lfd < 0) {
+		chat_info(a, "error", _("files cannot be served (no TCP listener)"));
+		*rc = -ENOTCONN;
+		return NULL;
+	}
+	if (n == 0 || n > UK_OFFER_FILES) {
+		chat_info(a, "error", _("offer 1 to %d paths"), UK_OFFER_FILES);
+		return NULL;
+	}
 	for (size_t i = 0; i < OFFERS_OUT && !oo; i++)
 		if (!f->out[i].used)
 			oo = &f->out[i];
-	if (!oo)
-		return chat_info(a, "error", _("too many offers open")), -ENOSPC;
+	if (!oo) {
+		chat_info(a, "error", _("too many offers open"));
+		*rc = -ENOSPC;
+		return NULL;
+	}
 	memset(oo, 0, sizeof(*oo));
 	for (size_t i = 0; i < UK_OFFER_FILES; i++)
 		oo->fds[i] = -1;
 	list = malloc(UK_IPMSG_MAX_PACKET);
-	if (!list)
-		return -ENOMEM;
+	if (!list) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
 	iplen = ip_bytes(to, ip);
 	uk_offer_init(&oo->o, 0, ip, iplen, a->o.offer_timeout_ns, uk_now_ns());
 	for (size_t i = 0; i < n; i++) {
@@ -160,29 +171,46 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 	oo->script = script;
 	oo->preparing = true;
 	oo->text = text ? strdup(text) : NULL;
-	if (files_offer_prepare(a, oo, PREPARE_NS))
-		return oo->used ? 0 : -EIO;
-	{
-		uint64_t bytes = 0;
-		for (size_t i = 0; i < n; i++)
-			if (oo->at[i].attr == UK_ATTACH_REGULAR)
-				bytes += oo->at[i].size;
-		if (chat_line_mode(a))
-			chat_info(a, "preparing", "%s\t%llu", addr_text(to, pa, sizeof(pa)),
-				  (unsigned long long)bytes);
-		else
-			chat_info(a, "info",
-				  _("preparing the offer to %s: hashing %.1f MiB (SHA-256) first"),
-				  addr_text(to, pa, sizeof(pa)), (double)bytes / 1048576.0);
-	}
-	return 0;
+	*rc = 0;
+	return oo;
 fail:
 	free(list);
 	oo->o.nfiles = n;
 	files_offer_close(oo);
 	if (script)
 		a->files_failed++;
-	return rc;
+	return NULL;
+}
+
+/* Hashes a new offer for one slice and sends it if that was enough;
+ * else says it is being prepared. Returns 0, or -EIO when it failed. */
+static int offer_start(struct app *a, struct out_offer *oo)
+{
+	uint64_t bytes = 0;
+	char pa[UK_ADDR_STRLEN];
+
+	if (files_offer_prepare(a, oo, PREPARE_NS))
+		return oo->used ? 0 : -EIO;
+	for (size_t i = 0; i < oo->o.nfiles; i++)
+		if (oo->at[i].attr == UK_ATTACH_REGULAR)
+			bytes += oo->at[i].size;
+	if (chat_line_mode(a))
+		chat_info(a, "preparing", "%s\t%llu", addr_text(&oo->peer, pa, sizeof(pa)),
+			  (unsigned long long)bytes);
+	else
+		chat_info(a, "info",
+			  _("preparing the offer to %s: hashing %.1f MiB (SHA-256) first"),
+			  addr_text(&oo->peer, pa, sizeof(pa)), (double)bytes / 1048576.0);
+	return 0;
+}
+
+int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n, const char *text,
+		bool script)
+{
+	int rc;
+	struct out_offer *oo = offer_make(a, to, paths, n, text, script, &rc);
+
+	return oo ? offer_start(a, oo) : rc;
 }
 
 /* Sends a prepared offer: the list with every hash; then the "offered"
@@ -231,10 +259,105 @@ fail:
 	files_offer_close(oo);
 }
 
+/* The key of oo's entry being prepared (from its fd), for the hash cache
+ * and the offers sharing a hash. False when it cannot be used: no fstat,
+ * or the file's size is no longer the one listed (hashed as listed, and
+ * the receiver will tell). */
+static bool entry_key(struct out_offer *oo)
+{
+	struct stat st;
+
+	if (!oo->hkey_set) {
+		if (fstat(oo->fds[oo->hash_i], &st) < 0)
+			return false;
+		uk_hashcache_key_of(&st, &oo->hkey);
+		oo->hkey_set = true;
+	}
+	return oo->hkey.size == oo->at[oo->hash_i].size;
+}
+
+/* Entry hash_i of oo has its sum: on to the next one. */
+static void entry_done(struct out_offer *oo, const uint8_t sum[UK_ATTACH_SHA256_BYTES])
+{
+	struct uk_attach *at = &oo->at[oo->hash_i];
+
+	memcpy(at->sha256, sum, UK_ATTACH_SHA256_BYTES);
+	at->has_sha256 = true;
+	oo->hash_begun = false;
+	oo->hkey_set = false;
+	oo->hash_i++;
+}
+
+/* Whether another offer being prepared is hashing the file of key k right
+ * now: this one waits for that sum (share_sum) instead of reading it too. */
+static bool hashed_elsewhere(struct files *f, const struct out_offer *oo,
+			     const struct uk_hashcache_key *k)
+{
+	for (size_t i = 0; i < OFFERS_OUT; i++) {
+		const struct out_offer *o2 = &f->out[i];
+		if (o2 != oo && o2->used && o2->preparing && o2->hash_begun &&
+		    uk_hashcache_key_equal(&o2->hkey, k))
+			return true;
+	}
+	return false;
+}
+
+/* Hands the sum of the file of key k, just hashed by from, to every other
+ * offer being prepared whose next file is the same one unchanged (/all
+ * /file makes one offer per peer of the same files): one read of the
+ * file for all of them, whether or not the cache keeps the sum. */
+static void share_sum(struct files *f, const struct out_offer *from,
+		      const struct uk_hashcache_key *k, const uint8_t sum[UK_ATTACH_SHA256_BYTES])
+{
+	for (size_t i = 0; i < OFFERS_OUT; i++) {
+		struct out_offer *o2 = &f->out[i];
+		if (o2 == from || !o2->used || !o2->preparing || o2->hash_begun ||
+		    o2->hash_i >= o2->o.nfiles || o2->at[o2->hash_i].attr != UK_ATTACH_REGULAR)
+			continue;
+		if (entry_key(o2) && uk_hashcache_key_equal(&o2->hkey, k))
+			entry_done(o2, sum);
+	}
+}
+
+/* Entry hash_i of oo is hashed: its sum kept in the cache (if the file
+ * did not change while it was read, and not too soon after a change) and
+ * given to the offers waiting for it. */
+static void entry_hashed(struct app *a, struct out_offer *oo,
+			 const uint8_t sum[UK_ATTACH_SHA256_BYTES])
+{
+	struct files *f = F(a);
+	struct uk_hashcache_key k = oo->hkey;
+	bool keyed = oo->hkey_set;
+	struct stat st;
+
+	entry_done(oo, sum);
+	if (!keyed || fstat(oo->fds[oo->hash_i - 1], &st) < 0)
+		return;
+	{
+		struct uk_hashcache_key after;
+		uk_hashcache_key_of(&st, &after);
+		if (!uk_hashcache_key_equal(&after, &k))
+			return;
+	}
+	(void)uk_hashcache_put(f->hcache, &k, sum, oo->hash_wall_ns); /* -EAGAIN: racy, not kept */
+	share_sum(f, oo, &k, sum);
+}
+
+/* Closes an offer that could not be prepared, with why. Returns true. */
+static bool prepare_fail(struct app *a, struct out_offer *oo, const char *why)
+{
+	chat_info(a, "error", _("cannot offer %s: %s"), oo->names[oo->hash_i], why);
+	if (oo->script)
+		a->files_failed++;
+	files_offer_close(oo);
+	return true;
+}
+
 bool files_offer_prepare(struct app *a, struct out_offer *oo, uint64_t budget_ns)
 {
 	uint64_t start = uk_now_ns();
-	unsigned char *buf = F(a)->iobuf;
+	struct files *f = F(a);
+	unsigned char *buf = f->iobuf;
 
 	while (oo->hash_i < oo->o.nfiles) {
 		struct uk_attach *at = &oo->at[oo->hash_i];
@@ -243,39 +366,43 @@ bool files_offer_prepare(struct app *a, struct out_offer *oo, uint64_t budget_ns
 			continue;
 		}
 		if (!oo->hash_begun) {
+			uint8_t sum[UK_ATTACH_SHA256_BYTES];
+			bool keyed = entry_key(oo);
+			if (keyed && uk_hashcache_get(f->hcache, &oo->hkey, sum) == 0) {
+				entry_done(oo, sum);
+				continue;
+			}
+			if (keyed && hashed_elsewhere(f, oo, &oo->hkey))
+				return false; /* share_sum will hand the sum over */
+			oo->hkey_set = keyed;
+			oo->hash_wall_ns = uk_wall_ns();
 			uk_sha256_init(&oo->sha);
 			oo->hash_off = 0;
 			oo->hash_begun = true;
+			/* Line mode says when a file is read for its hash, which
+			 * the cache and sharing make once per file, not per offer. */
+			if (chat_line_mode(a))
+				chat_info(a, "hashing", "%s\t%llu", oo->names[oo->hash_i],
+					  (unsigned long long)at->size);
 		}
 		while (oo->hash_off < at->size) {
 			uint64_t left = at->size - oo->hash_off;
 			ssize_t k = pread(oo->fds[oo->hash_i], buf,
 					  left < CHUNK ? (size_t)left : CHUNK, (off_t)oo->hash_off);
-			if (k <= 0) {
-				chat_info(a, "error", _("cannot offer %s: %s"),
-					  oo->names[oo->hash_i],
-					  k < 0 ? strerror(errno) : "it shrank while hashed");
-				if (oo->script)
-					a->files_failed++;
-				files_offer_close(oo);
-				return true;
-			}
+			if (k <= 0)
+				return prepare_fail(
+				    a, oo, k < 0 ? strerror(errno) : "it shrank while hashed");
 			uk_sha256_update(&oo->sha, buf, (size_t)k);
 			oo->hash_off += (uint64_t)k;
 			if (uk_now_ns() - start >= budget_ns && oo->hash_off < at->size)
 				return false;
 		}
-		if (uk_sha256_final(&oo->sha, at->sha256) < 0) {
-			chat_info(a, "error", _("cannot offer %s: %s"), oo->names[oo->hash_i],
-				  "SHA-256 failed (out of memory?)");
-			if (oo->script)
-				a->files_failed++;
-			files_offer_close(oo);
-			return true;
+		{
+			uint8_t sum[UK_ATTACH_SHA256_BYTES];
+			if (uk_sha256_final(&oo->sha, sum) < 0)
+				return prepare_fail(a, oo, "SHA-256 failed (out of memory?)");
+			entry_hashed(a, oo, sum);
 		}
-		at->has_sha256 = true;
-		oo->hash_begun = false;
-		oo->hash_i++;
 	}
 	offer_send(a, oo);
 	return true;
@@ -285,7 +412,9 @@ int files_offer_all(struct app *a, char **paths, size_t n, const char *text)
 {
 	struct uk_roster *r = &a->chat.roster;
 	struct uk_addr *to = calloc(r->cap ? r->cap : 1, sizeof(*to));
-	size_t peers = 0, sent = 0;
+	/* Each offer made takes one of the OFFERS_OUT slots. */
+	struct out_offer *made[OFFERS_OUT];
+	size_t peers = 0, sent = 0, nmade = 0;
 
 	if (!to)
 		return -ENOMEM;
@@ -298,8 +427,17 @@ int files_offer_all(struct app *a, char **paths, size_t n, const char *text)
 		free(to);
 		return chat_info(a, "error", _("no IPMsg peer known yet")), -ENOENT;
 	}
-	for (size_t i = 0; i < peers; i++)
-		if (files_offer(a, &to[i], paths, n, text, false) == 0)
+	/* All offers are made before any is hashed, so that the first one's
+	 * hash of each file is shared with the others (share_sum): each file
+	 * is read once, however many peers. */
+	for (size_t i = 0; i < peers; i++) {
+		int rc;
+		struct out_offer *oo = offer_make(a, &to[i], paths, n, text, false, &rc);
+		if (oo && nmade < OFFERS_OUT)
+			made[nmade++] = oo;
+	}
+	for (size_t i = 0; i < nmade; i++)
+		if (offer_start(a, made[i]) == 0)
 			sent++;
 	free(to);
 	chat_info(a, "info", _("offered to %zu of %zu IPMsg peers"), sent, peers);

@@ -148,16 +148,23 @@ static bool walk_next(struct app *a, struct conn *c)
 			return true;
 		}
 		if (c->want_sha && strlen(e->d_name) < sizeof(c->hname)) {
-			/* The header waits for the hash (hash_step). */
-			c->src = fd;
-			c->off = 0;
-			c->end = st.st_size;
-			c->hashing = true;
-			c->hash_off = 0;
-			c->hst = st;
-			memcpy(c->hname, e->d_name, strlen(e->d_name) + 1);
-			uk_sha256_init(&c->sha);
-			return true;
+			/* The header waits for the hash (hash_step), unless the
+			 * file was hashed before and has not changed since. */
+			uk_hashcache_key_of(&st, &c->hkey);
+			if (uk_hashcache_get(F(a)->hcache, &c->hkey, c->sum) == 0) {
+				c->sha_ready = true;
+			} else {
+				c->hash_wall_ns = uk_wall_ns();
+				c->src = fd;
+				c->off = 0;
+				c->end = st.st_size;
+				c->hashing = true;
+				c->hash_off = 0;
+				c->hst = st;
+				memcpy(c->hname, e->d_name, strlen(e->d_name) + 1);
+				uk_sha256_init(&c->sha);
+				return true;
+			}
 		}
 		if (!queue_hdr(a, c, e->d_name, (uint64_t)st.st_size, UK_ATTACH_REGULAR, &st)) {
 			close(fd);
@@ -197,6 +204,18 @@ static bool hash_step(struct app *a, struct conn *c)
 	if (uk_sha256_final(&c->sha, c->sum) < 0) {
 		files_conn_close(a, c, false);
 		return false;
+	}
+	{
+		/* Kept for the next stream of this folder if the file did not
+		 * change while it was read. */
+		struct stat st;
+		struct uk_hashcache_key after;
+		if (fstat(c->src, &st) == 0) {
+			uk_hashcache_key_of(&st, &after);
+			if (uk_hashcache_key_equal(&after, &c->hkey))
+				(void)uk_hashcache_put(F(a)->hcache, &c->hkey, c->sum,
+						       c->hash_wall_ns);
+		}
 	}
 	c->hashing = false;
 	c->sha_ready = true;

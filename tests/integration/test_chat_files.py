@@ -361,6 +361,28 @@ class ChatFiles(unittest.TestCase):
         conn.close()
         self.assertFalse(os.path.exists(os.path.join(self.dst, "small.txt")))
 
+    def test_peer_sending_more_than_announced_with_sha256_is_cut_off(self):
+        # With a SHA-256 the receiver reads into the hash worker's slots
+        # (256 KiB): the byte too many is caught whether the file ends
+        # exactly at a slot's end, inside the second slot, or in the first.
+        b, pb = self.receiver()
+        peer = FakePeer()
+        self.addCleanup(peer.close)
+        for no, size in ((80, 4), (81, 262144), (82, 300000)):
+            data = b"y" * size
+            ext = b"75d256=" + hashlib.sha256(data).hexdigest().encode() + b":"
+            name = b"over%d.bin" % no
+            peer.offer(pb, no, [(0, name, size, 1)], ext)
+            conn, _ = peer.request()
+            try:
+                conn.sendall(data + b"x" * 100000)
+            except OSError:
+                pass
+            b.wait_for(b"failed\t127.0.0.1:%d\t%d\t%s\tthe peer sent more than it announced"
+                       % (peer.port, no, name), "out")
+            conn.close()
+            self.assertFalse(os.path.exists(os.path.join(self.dst, name.decode())))
+
     def test_resume_after_receiver_killed(self):
         self.resume_after_receiver_killed(False)
 

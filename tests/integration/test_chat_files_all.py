@@ -76,6 +76,35 @@ class ChatFilesAll(unittest.TestCase):
         self.assertIn(b"for everyone", b.out())
         self.assertIn(b"for everyone", c.out())
 
+    def test_file_to_all_is_hashed_once(self):
+        # Three peers, one file: one "hashing" line (one read of the file
+        # for its SHA-256), three offers with that sum, three copies that
+        # check it. 8 MiB: more than one 20 ms slice of hashing on a busy
+        # machine, so the offers wait for the first one's hash.
+        f = os.path.join(self.tmp, "shared.bin")
+        with open(f, "wb") as fh:
+            fh.write(os.urandom(8 << 20))
+        peers, args = [], []
+        for ip, nick in (("127.0.0.2", "bob"), ("127.0.0.3", "carol"), ("127.0.0.4", "dave")):
+            dst = os.path.join(self.tmp, nick)
+            os.makedirs(dst)
+            p, port = self.start(ip, "-n", nick, "--stay", "--accept-files", dst,
+                                 "--accept-from", "127.0.0.1")
+            peers.append((p, port, dst))
+            args += ["-P", f"{ip}:{port}"]
+        a, pa = self.start("127.0.0.1", "-n", "alice", "--stay", *args)
+        for nick in (b"bob", b"carol", b"dave"):
+            a.wait_for(b"\t" + nick, "out")
+        say(a, "/all /file " + f)
+        a.wait_for(b"offered to 3 of 3 IPMsg peers", "out")
+        for p, _, dst in peers:
+            p.wait_for(b"received\t127.0.0.1:%d\t" % pa, "out", 60)
+            self.assertEqual(events(p, "received")[0][-1], "sha256 ok")
+            with open(f, "rb") as x, open(os.path.join(dst, "shared.bin"), "rb") as y:
+                self.assertEqual(x.read(), y.read())
+        self.assertEqual(len(events(a, "offered")), 3)
+        self.assertEqual(events(a, "hashing"), [["hashing", "shared.bin", str(8 << 20)]])
+
     def test_file_to_all_without_peers(self):
         a, _ = self.start("127.0.0.1", "-n", "alice", "--stay")
         say(a, "/all /file /etc/hostname")

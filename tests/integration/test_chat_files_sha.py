@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import BIN, SLOW, Proc
@@ -43,6 +44,18 @@ class ChatFilesSha(unittest.TestCase):
         a, pa = self.start("-n", "alice", "--stay", "-P", f"127.0.0.1:{pb}")
         a.wait_for(b"joined\t127.0.0.1:%d\tbob" % pb, "out")
         return a, b
+
+    def offer_and_receive(self, a, b, path, n):
+        """a offers path to b, which accepts it by itself: its n-th
+        "received" line, checked ("sha256 ok"); returns where it landed."""
+        say(a, "/file " + path)
+        deadline = time.monotonic() + 60 * SLOW
+        while len(events(b, "received")) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = events(b, "received")
+        self.assertEqual(len(got), n)
+        self.assertEqual(got[-1][-1], "sha256 ok")
+        return got[-1][4]
 
     def test_large_file_hashed_without_stopping_the_chat(self):
         size = 256 << 20
@@ -87,6 +100,38 @@ class ChatFilesSha(unittest.TestCase):
         self.assertEqual(os.listdir(self.dst), [])
         self.assertFalse(events(b, "received"))
 
+    def test_file_offered_again_is_hashed_again_only_when_changed(self):
+        # The chat keeps the SHA-256 of what it hashed by (device, inode,
+        # size, mtime, ctime): the same file offered again is not read for
+        # its hash; changed (one byte, same size, same mtime put back) it
+        # is hashed again, and the receiver checks the new sum.
+        f = os.path.join(self.tmp, "again.bin")
+        data = bytearray(os.urandom(3 << 20))
+        with open(f, "wb") as fh:
+            fh.write(data)
+        os.utime(f, (1500000000, 1500000000))
+        a, b = self.pair("--accept-files", self.dst, "--accept-from", "127.0.0.1")
+        # A sum is kept only for a file whose last change (ctime) was more
+        # than 2 s before its hashing (UK_HASHCACHE_RACY_NS): wait for the
+        # clock to pass that point, not for an event.
+        ready = os.stat(f).st_ctime + 2.2
+        while time.time() < ready:
+            time.sleep(0.05)
+
+        path1 = self.offer_and_receive(a, b, f, 1)
+        path2 = self.offer_and_receive(a, b, f, 2)
+        self.assertEqual(len(events(a, "hashing")), 1)
+        data[1000] ^= 0xff
+        with open(f, "r+b") as fh:
+            fh.seek(1000)
+            fh.write(data[1000:1001])
+        os.utime(f, (1500000000, 1500000000))
+        path3 = self.offer_and_receive(a, b, f, 3)
+        self.assertEqual(len(events(a, "hashing")), 2)
+        for path, want_changed in ((path1, False), (path2, False), (path3, True)):
+            with open(path, "rb") as y:
+                self.assertEqual(y.read() == bytes(data), want_changed)
+
     def test_folder_files_carry_and_check_their_sha256(self):
         tree = os.path.join(self.tmp, "tree")
         os.makedirs(os.path.join(tree, "sub"))
@@ -103,6 +148,26 @@ class ChatFilesSha(unittest.TestCase):
             with open(os.path.join(tree, rel), "rb") as x, \
                     open(os.path.join(self.dst, "tree", rel), "rb") as y:
                 self.assertEqual(x.read(), y.read())
+
+    def test_folder_sent_again_checks_out(self):
+        # The second stream of the same folder takes its files' sums from
+        # the hash cache (they were hashed more than 2 s after their last
+        # change): the receiver still checks every one.
+        tree = os.path.join(self.tmp, "tree")
+        os.makedirs(os.path.join(tree, "sub"))
+        for rel, size in (("a.bin", 300000), ("sub/b.bin", 5000)):
+            with open(os.path.join(tree, rel), "wb") as f:
+                f.write(os.urandom(size))
+        ready = max(os.stat(os.path.join(tree, r)).st_ctime for r in ("a.bin", "sub/b.bin"))
+        a, b = self.pair("--accept-files", self.dst, "--accept-from", "127.0.0.1")
+        while time.time() < ready + 2.2:
+            time.sleep(0.05)
+        for n in (1, 2):
+            path = self.offer_and_receive(a, b, tree, n)
+            for rel in ("a.bin", "sub/b.bin"):
+                with open(os.path.join(tree, rel), "rb") as x, \
+                        open(os.path.join(path, rel), "rb") as y:
+                    self.assertEqual(x.read(), y.read())
 
     def test_folder_file_with_wrong_sha256_is_not_kept(self):
         def hdr(name, size, attr, sha=None):

@@ -5,6 +5,7 @@
  * by freeing the pipe in the middle. The TSan build runs these too. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,7 +30,10 @@ static unsigned char *data(size_t n)
 }
 
 /* Feeds n bytes in pieces cycling from 1 byte to max, checks the digest. */
-static void check(struct uk_hashpipe *hp, size_t n, size_t max)
+/* Feeds n bytes in uneven pieces (1 to max) and checks the digest. With
+ * room, through room and commit as a receiver recv()s into the slot:
+ * some pieces committed short of what was put there, some commits of 0. */
+static void check_by(struct uk_hashpipe *hp, size_t n, size_t max, bool room)
 {
 	unsigned char *p = data(n);
 	uint8_t want[UK_SHA256_BYTES], got[UK_SHA256_BYTES];
@@ -39,13 +43,49 @@ static void check(struct uk_hashpipe *hp, size_t n, size_t max)
 	assert_int_equal(uk_hashpipe_begin(hp), 0);
 	while (off < n) {
 		size_t k = n - off < step ? n - off : step;
-		uk_hashpipe_feed(hp, p + off, k);
+		if (room) {
+			size_t cap;
+			unsigned char *r = uk_hashpipe_room(hp, &cap);
+			assert_true(cap >= 1);
+			k = k < cap ? k : cap;
+			memcpy(r, p + off, k);
+			if (k < cap) /* bytes past what is committed are not hashed */
+				r[k] = (unsigned char)~p[off];
+			k = step % 5 == 0 ? 0 : k;
+			uk_hashpipe_commit(hp, k);
+		} else {
+			uk_hashpipe_feed(hp, p + off, k);
+		}
 		off += k;
 		step = step * 7 % max + 1;
 	}
 	assert_int_equal(uk_hashpipe_end(hp, got), 0);
 	assert_memory_equal(got, want, sizeof(got));
 	free(p);
+}
+
+static void check(struct uk_hashpipe *hp, size_t n, size_t max)
+{
+	check_by(hp, n, max, false);
+}
+
+static void check_room(struct uk_hashpipe *hp, size_t n, size_t max)
+{
+	check_by(hp, n, max, true);
+}
+
+static void test_room(void **state)
+{
+	static const size_t sizes[] = {0, 1, 1000, 262144, 262145, (3 << 20) + 777};
+	struct uk_hashpipe *hp;
+	(void)state;
+
+	assert_int_equal(uk_hashpipe_new(&hp), 0);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		check_room(hp, sizes[i], 100000);
+		check_room(hp, sizes[i], 300000);
+	}
+	uk_hashpipe_free(hp);
 }
 
 static void test_sizes(void **state)
@@ -116,6 +156,7 @@ int main(void)
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_abc_and_many_small),
 	    cmocka_unit_test(test_dropped),
+	    cmocka_unit_test(test_room),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
