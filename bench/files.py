@@ -83,15 +83,18 @@ def run_udpkit(udpkit, src, dst, passfile=None):
     return float(line.split(b"\t")[6]), cpu() - c0, hwm, wall, offered
 
 
-def run_socat(src, dst, folder):
+def run_socat(src, dst, folder, block=0):
     port = free_port()
+    # socat moves 8 KiB a read/write unless told (-b); with --socat-block a
+    # tuned socat is the reference instead of the default one.
+    b = f"-b {block} " if block else ""
     if folder:
-        rx = f"socat -u TCP-LISTEN:{port},reuseaddr,bind=127.0.0.1 - | tar -C {dst} -xf -"
+        rx = f"socat {b}-u TCP-LISTEN:{port},reuseaddr,bind=127.0.0.1 - | tar -C {dst} -xf -"
         tx = (f"tar -C {os.path.dirname(src)} -cf - {os.path.basename(src)} | "
-              f"socat -u - TCP:127.0.0.1:{port},retry=50,interval=0.1")
+              f"socat {b}-u - TCP:127.0.0.1:{port},retry=50,interval=0.1")
     else:
-        rx = f"socat -u TCP-LISTEN:{port},reuseaddr,bind=127.0.0.1 OPEN:{dst}/out,creat,trunc"
-        tx = f"socat -u OPEN:{src} TCP:127.0.0.1:{port},retry=50,interval=0.1"
+        rx = f"socat {b}-u TCP-LISTEN:{port},reuseaddr,bind=127.0.0.1 OPEN:{dst}/out,creat,trunc"
+        tx = f"socat {b}-u OPEN:{src} TCP:127.0.0.1:{port},retry=50,interval=0.1"
     c0, t0 = cpu(), time.monotonic()
     r = subprocess.Popen(["bash", "-c", rx])
     subprocess.run(["bash", "-c", tx], check=True, timeout=1800)
@@ -105,6 +108,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--mib", type=int, default=1024)
     ap.add_argument("--files", type=int, default=10000)
+    ap.add_argument("--socat-block", type=int, default=0,
+                    help="socat's -b (bytes a read/write; default socat's own 8192)")
     ap.add_argument("--cases", default="file,room,folder",
                     help="which rows, comma-separated: file, room, folder")
     args = ap.parse_args()
@@ -152,7 +157,7 @@ def main():
                         walls[case].append(wall)
                         offers[case].append(offered)
                     else:
-                        t, c = run_socat(src, dst, folder)
+                        t, c = run_socat(src, dst, folder, args.socat_block)
                     res[case][tool].append((t, c))
                     shutil.rmtree(dst, ignore_errors=True)
                 ut, st = res[case]["udpkit"][-1][0], res[case]["socat"][-1][0]
