@@ -88,6 +88,7 @@ int uk_batch_recv(int fd, struct uk_batch *b)
 		s->len = s->truncated ? b->slot_bytes : s->wire_len;
 		s->has_dst =
 		    m->msg_controllen > 0 && uk_sock_pktinfo_parse(m, &s->dst, &s->ifindex, 0);
+		s->gso_size = 0;
 		s->send = false;
 	}
 	return n;
@@ -123,8 +124,74 @@ int uk_batch_recv_one(int fd, struct uk_batch *b, bool with_pktinfo)
 	}
 	s->truncated = s->wire_len > b->slot_bytes;
 	s->len = s->truncated ? b->slot_bytes : s->wire_len;
+	s->gso_size = 0;
 	s->send = false;
 	return 1;
+}
+
+int uk_batch_recv_msg(int fd, struct uk_batch *b, size_t i, int flags)
+{
+	struct uk_batch_slot *s = &b->slots[i];
+	struct iovec iov = {.iov_base = s->data, .iov_len = b->slot_bytes};
+	struct msghdr m;
+	ssize_t n;
+
+	do {
+		m = (struct msghdr){.msg_name = &s->peer.u,
+				    .msg_namelen = sizeof(s->peer.u),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = b->control + i * CONTROL_BYTES,
+				    .msg_controllen = CONTROL_BYTES};
+		n = recvmsg(fd, &m, MSG_TRUNC | flags);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	s->peer.len = m.msg_namelen;
+	s->wire_len = (size_t)n;
+	s->truncated = (m.msg_flags & MSG_TRUNC) || s->wire_len > b->slot_bytes;
+	s->len = s->truncated ? b->slot_bytes : s->wire_len;
+	s->has_dst = m.msg_controllen > 0 && uk_sock_pktinfo_parse(&m, &s->dst, &s->ifindex, 0);
+	s->gso_size = m.msg_controllen > 0 ? uk_sock_gro_parse(&m) : 0;
+	s->send = false;
+	b->recv_ready = false; /* the control area was used here */
+	return 1;
+}
+
+size_t uk_batch_nsegments(size_t len, size_t seg)
+{
+	return seg && len > seg ? (len + seg - 1) / seg : 1;
+}
+
+void uk_batch_segment(struct uk_batch_slot *s, const struct uk_batch_slot *whole, size_t i)
+{
+	size_t seg = whole->gso_size, off, left, wire;
+
+	*s = *whole;
+	if (!seg) /* one datagram: itself */
+		return;
+	off = i * seg;
+	left = whole->len - off;
+	wire = whole->wire_len - off;
+	s->data = whole->data + off;
+	s->len = left < seg ? left : seg;
+	/* A coalesced receive cut by the buffer: its last segments' real
+	 * sizes are the ones the kernel reported. */
+	s->wire_len = wire < seg ? wire : seg;
+	s->truncated = s->wire_len > s->len;
+	s->gso_size = 0;
+	s->send = false;
+}
+
+int uk_batch_segments(struct uk_batch *b, const struct uk_batch_slot *whole, size_t first)
+{
+	struct uk_batch_slot w = *whole; /* whole may be slot 0 */
+	size_t total = uk_batch_nsegments(w.len, w.gso_size);
+	int m = 0;
+
+	for (size_t i = first; i < total && (size_t)m < b->count; i++, m++)
+		uk_batch_segment(&b->slots[m], &w, i);
+	return m;
 }
 
 int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo)

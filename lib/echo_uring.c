@@ -35,16 +35,27 @@
 #define NBUF_MIN 64u
 #define NBUF_MAX 1024u
 
-/* One send in flight (a reply, or a GSO run of them), kept by its first
- * buffer's id until that buffer is used again. */
+/* One send queued (a reply, or a GSO run of them), kept until the
+ * io_uring_enter() that submits it has copied it. What a failure needs
+ * (replies and bytes) travels in the SQE's user_data (send_tag()). */
 struct pending {
 	struct msghdr mh;
 	struct iovec iov;
 	struct uk_addr peer;
-	unsigned segs; /* replies in this send (GSO segments when > 1) */
-	size_t bytes;
 	unsigned char control[CONTROL_ROOM + 32]; /* pktinfo, UDP_SEGMENT */
 };
+
+/* A send's user_data: SEND_BIT, its replies << 32, its bytes; the tags
+ * (RECV_TAG and the others, near UINT64_MAX) never have bit 62 alone. */
+#define SEND_BIT (1ull << 62)
+static uint64_t send_tag(unsigned segs, size_t bytes)
+{
+	return SEND_BIT | (uint64_t)segs << 32 | (uint32_t)bytes;
+}
+static bool is_send(uint64_t tag)
+{
+	return tag >> 62 == 1;
+}
 
 struct uk_echo_uring {
 	struct io_uring ring;
@@ -54,14 +65,19 @@ struct uk_echo_uring {
 	unsigned char *bufs;
 	size_t buf_size, controllen;
 	unsigned nbuf, free_bufs;
-	/* Buffers whose replies were queued: back to the ring once the next
-	 * io_uring_enter() has sent them. */
+	/* Buffers whose replies were queued (one entry per reply): back to
+	 * the ring once the next io_uring_enter() has sent them. */
 	unsigned short *queued;
 	unsigned nqueued;
 	struct iovec *iovs; /* GSO sends' iovecs, until the next enter */
 	unsigned niovs;
 	bool gso;
-	struct pending *sends; /* one per buffer id */
+	struct pending *sends; /* the sends queued since the last enter */
+	unsigned nsends;
+	unsigned cap; /* entries in queued, iovs and sends */
+	/* Slots still using each buffer: more than one when a UDP_GRO
+	 * receive brought several datagrams in it. */
+	unsigned short *refs;
 	struct msghdr recv_mh; /* the multishot recvmsg's layout */
 	unsigned short bids[UK_BATCH_MAX];
 	const char *mode;
@@ -109,6 +125,7 @@ bool uk_echo_uring_slot(struct uk_batch_slot *s, unsigned char *buf, int res, si
 	m.msg_control = buf + sizeof(o) + namelen;
 	m.msg_controllen = o.controllen;
 	s->has_dst = o.controllen > 0 && uk_sock_pktinfo_parse(&m, &s->dst, &s->ifindex, 0);
+	s->gso_size = o.controllen > 0 ? uk_sock_gro_parse(&m) : 0;
 	s->send = false;
 	return true;
 }
@@ -143,6 +160,18 @@ static void give_back(struct uk_echo_uring *u, unsigned bid)
 			      (unsigned short)bid, io_uring_buf_ring_mask(u->nbuf), 0);
 	buf_ring_publish(u->br, 1);
 	u->free_bufs++;
+}
+
+/* A slot is done with buffer bid: the buffer goes back to the ring when
+ * no other slot (a datagram of the same UDP_GRO receive) uses it. */
+static void release(struct uk_echo_uring *u, unsigned bid)
+{
+	if (u->refs[bid] > 1) {
+		u->refs[bid]--;
+		return;
+	}
+	u->refs[bid] = 0;
+	give_back(u, bid);
 }
 
 static void arm_recv(struct uk_echo_uring *u)
@@ -180,10 +209,14 @@ static int buffers_init(struct uk_echo_uring *u, size_t max_size)
 		u->bufs = NULL;
 		return -errno;
 	}
-	u->sends = calloc(u->nbuf, sizeof(*u->sends));
-	u->queued = calloc(u->nbuf, sizeof(*u->queued));
-	u->iovs = calloc(u->nbuf, sizeof(*u->iovs));
-	if (!u->sends || !u->queued || !u->iovs)
+	/* Room for a turn's replies; a turn with more (UDP_GRO receives of
+	 * many datagrams) sends what is queued between two batches. */
+	u->cap = u->nbuf + UK_BATCH_MAX;
+	u->sends = calloc(u->cap, sizeof(*u->sends));
+	u->queued = calloc(u->cap, sizeof(*u->queued));
+	u->iovs = calloc(u->cap, sizeof(*u->iovs));
+	u->refs = calloc(u->nbuf, sizeof(*u->refs));
+	if (!u->sends || !u->queued || !u->iovs || !u->refs)
 		return -ENOMEM;
 	reg.ring_addr = (unsigned long)u->br;
 	reg.ring_entries = u->nbuf;
@@ -212,6 +245,7 @@ void uk_echo_uring_free(struct uk_echo_uring *u)
 	free(u->sends);
 	free(u->queued);
 	free(u->iovs);
+	free(u->refs);
 	free(u);
 }
 
@@ -241,7 +275,12 @@ int uk_echo_uring_init(struct uk_echo_uring **out, struct uk_echo_worker *w)
 	if (!u)
 		return -ENOMEM;
 	u->wake_fd = -1;
-	u->controllen = w->cfg.use_pktinfo ? CONTROL_ROOM : 0;
+	/* UDP_GRO where every reply is built in place, as long as the
+	 * request (so the datagrams of a receive do not overlap), and a
+	 * buffer holds the largest coalesced receive. */
+	bool gro =
+	    w->cfg.gro && w->cfg.mode != UK_ECHO_STAMP && w->cfg.max_size >= UK_ECHO_MAX_DATAGRAM;
+	u->controllen = w->cfg.use_pktinfo || gro ? CONTROL_ROOM : 0;
 	/* Sized for one send per buffer plus the receive: never full. */
 	rc = ring_init(&u->ring, NBUF_MAX, &u->mode);
 	if (rc < 0)
@@ -262,6 +301,9 @@ int uk_echo_uring_init(struct uk_echo_uring **out, struct uk_echo_worker *w)
 		rc = -errno;
 		goto fail;
 	}
+	/* Last: a failure above leaves the socket as it was, for the
+	 * recvmmsg worker (which reads without UDP_GRO). */
+	w->gro = gro && uk_sock_set_gro(w->fd, true) == 0;
 	*out = u;
 	return 0;
 fail:
@@ -292,13 +334,11 @@ static bool same_flow(const struct uk_batch_slot *a, const struct uk_batch_slot 
 static void queue_send(struct uk_echo_uring *u, struct uk_echo_worker *w, int first, int k)
 {
 	struct uk_batch_slot *s = &w->batch.slots[first];
-	struct pending *p = &u->sends[u->bids[first]];
+	struct pending *p = &u->sends[u->nsends++];
 	struct io_uring_sqe *sqe;
-	size_t ctl = 0;
+	size_t ctl = 0, bytes = s->out_len * (size_t)k;
 
 	p->peer = s->peer;
-	p->segs = (unsigned)k;
-	p->bytes = s->out_len * (size_t)k;
 	p->mh = (struct msghdr){.msg_name = &p->peer.u, .msg_namelen = p->peer.len};
 	if (k == 1) {
 		p->iov.iov_base = (void *)s->out;
@@ -333,11 +373,11 @@ static void queue_send(struct uk_echo_uring *u, struct uk_echo_worker *w, int fi
 	 * back then; success posts no completion. */
 	io_uring_prep_sendmsg(sqe, 0, &p->mh, MSG_DONTWAIT);
 	sqe->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
-	io_uring_sqe_set_data64(sqe, u->bids[first]);
+	io_uring_sqe_set_data64(sqe, send_tag((unsigned)k, bytes));
 	for (int i = first; i < first + k; i++)
 		u->queued[u->nqueued++] = u->bids[i];
 	w->stats.replies += (uint64_t)k;
-	w->stats.reply_bytes += p->bytes;
+	w->stats.reply_bytes += bytes;
 }
 
 /* Queues the replies uk_echo_process() decided for the n slots, from
@@ -368,9 +408,10 @@ static void queue_replies(struct uk_echo_uring *u, struct uk_echo_worker *w, int
 static void requeue(struct uk_echo_uring *u)
 {
 	for (unsigned i = 0; i < u->nqueued; i++)
-		give_back(u, u->queued[i]);
+		release(u, u->queued[i]);
 	u->nqueued = 0;
 	u->niovs = 0;
+	u->nsends = 0;
 }
 
 /* One batch of n received slots: decide, send the held replies that are
@@ -379,6 +420,13 @@ static void serve_batch(struct uk_echo_uring *u, struct uk_echo_worker *w, int n
 {
 	struct timespec wall;
 
+	/* A turn with more replies than there is room for (UDP_GRO receives
+	 * of many datagrams): what is queued goes out first. */
+	if (u->nqueued + (unsigned)n > u->cap || u->niovs + (unsigned)n > u->cap ||
+	    u->nsends + (unsigned)n > u->cap) {
+		io_uring_submit(&u->ring);
+		requeue(u);
+	}
 	w->pressure = n == (int)w->batch.count && uk_echo_backlogged(w->fd);
 	clock_gettime(CLOCK_REALTIME_COARSE, &wall);
 	uk_echo_process(w, n, uk_now_ns(), wall.tv_sec);
@@ -393,7 +441,7 @@ static void serve_batch(struct uk_echo_uring *u, struct uk_echo_worker *w, int n
 	}
 	for (int i = 0; i < n; i++)
 		if (!w->batch.slots[i].send)
-			give_back(u, u->bids[i]);
+			release(u, u->bids[i]);
 }
 
 /* A send failed (success posts nothing): its replies were counted as
@@ -404,17 +452,17 @@ static void serve_batch(struct uk_echo_uring *u, struct uk_echo_worker *w, int n
 static void send_failed(struct uk_echo_uring *u, struct uk_echo_worker *w,
 			const struct io_uring_cqe *cqe)
 {
-	const struct pending *p;
+	unsigned segs = (unsigned)(cqe->user_data >> 32) & 0xffffu;
+	uint32_t bytes = (uint32_t)cqe->user_data;
 
-	/* Only a send carries a buffer id; the tags (a cancel's completion
+	/* Only a send carries send_tag(); the tags (a cancel's completion
 	 * among them) are handled by the callers, never here. */
-	if (cqe->user_data >= u->nbuf)
+	if (!is_send(cqe->user_data))
 		return;
-	p = &u->sends[cqe->user_data];
-	w->stats.replies -= p->segs;
-	w->stats.reply_bytes -= p->bytes;
-	w->stats.send_failed += p->segs;
-	if (p->segs > 1 && (cqe->res == -EIO || cqe->res == -EINVAL || cqe->res == -EMSGSIZE))
+	w->stats.replies -= segs;
+	w->stats.reply_bytes -= bytes;
+	w->stats.send_failed += segs;
+	if (segs > 1 && (cqe->res == -EIO || cqe->res == -EINVAL || cqe->res == -EMSGSIZE))
 		u->gso = false;
 }
 
@@ -528,8 +576,7 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 		if (atomic_load_explicit(stop, memory_order_relaxed))
 			break; /* woken by uk_echo_worker_wake() */
 		/* The replies queued last round are sent: their buffers go
-		 * back (a failure's completion, below, comes before any new
-		 * receive into its buffer, so its length is still there). */
+		 * back (a failure's completion, below, carries its counts). */
 		requeue(u);
 		unsigned got = 0; /* datagrams this turn */
 		io_uring_for_each_cqe(&u->ring, head, cqe)
@@ -556,18 +603,28 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 			if (!(cqe->flags & IORING_CQE_F_BUFFER))
 				continue; /* the socket was shut down (stop) */
 			unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+			struct uk_batch_slot whole;
+			size_t k;
 			u->free_bufs--;
-			got++;
-			if (!uk_echo_uring_slot(&w->batch.slots[n],
-						u->bufs + (size_t)bid * u->buf_size, cqe->res,
-						NAME_ROOM, u->controllen, w->cfg.max_size)) {
+			if (!uk_echo_uring_slot(&whole, u->bufs + (size_t)bid * u->buf_size,
+						cqe->res, NAME_ROOM, u->controllen,
+						w->cfg.max_size)) {
 				give_back(u, bid);
+				got++;
 				continue;
 			}
-			u->bids[n++] = (unsigned short)bid;
-			if (n == (int)w->batch.count) {
-				serve_batch(u, w, n, &next_ns);
-				n = 0;
+			/* A UDP_GRO receive: each of its datagrams is a slot of
+			 * its own, all in this buffer. */
+			k = uk_batch_nsegments(whole.len, whole.gso_size);
+			u->refs[bid] = (unsigned short)k;
+			got += (unsigned)k;
+			for (size_t i = 0; i < k; i++) {
+				uk_batch_segment(&w->batch.slots[n], &whole, i);
+				u->bids[n++] = (unsigned short)bid;
+				if (n == (int)w->batch.count) {
+					serve_batch(u, w, n, &next_ns);
+					n = 0;
+				}
 			}
 		}
 		io_uring_cq_advance(&u->ring, seen);
