@@ -171,13 +171,13 @@ void uk_batch_segment(struct uk_batch_slot *s, const struct uk_batch_slot *whole
 	if (!seg) /* one datagram: itself */
 		return;
 	off = i * seg;
-	left = whole->len - off;
-	wire = whole->wire_len - off;
-	s->data = whole->data + off;
-	s->len = left < seg ? left : seg;
-	/* A coalesced receive cut by the buffer: its last segments' real
-	 * sizes are the ones the kernel reported. */
+	left = whole->len > off ? whole->len - off : 0;
+	wire = whole->wire_len > off ? whole->wire_len - off : 0;
+	s->data = whole->data + (left ? off : whole->len);
 	s->wire_len = wire < seg ? wire : seg;
+	/* A coalesced receive cut by the buffer: its last datagrams' real
+	 * sizes are the ones the kernel reported; never more bytes than that. */
+	s->len = left < s->wire_len ? left : s->wire_len;
 	s->truncated = s->wire_len > s->len;
 	s->gso_size = 0;
 	s->send = false;
