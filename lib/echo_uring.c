@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "udpkit/echo.h"
+#include "udpkit/uring.h"
 
 #define BGID 1
 #define RECV_TAG UINT64_MAX
@@ -60,10 +60,8 @@ static bool is_send(uint64_t tag)
 struct uk_echo_uring {
 	struct io_uring ring;
 	bool ring_up;
-	struct io_uring_buf_ring *br;
-	size_t br_bytes;
-	unsigned char *bufs;
-	size_t buf_size, controllen;
+	struct uk_bufring bufs;
+	size_t controllen;
 	unsigned nbuf, free_bufs;
 	/* Buffers whose replies were queued (one entry per reply): back to
 	 * the ring once the next io_uring_enter() has sent them. */
@@ -130,35 +128,9 @@ bool uk_echo_uring_slot(struct uk_batch_slot *s, unsigned char *buf, int res, si
 	return true;
 }
 
-static struct io_uring_sqe *sqe_get(struct io_uring *ring)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-
-	if (!sqe) { /* the submission queue is full: hand it to the kernel */
-		io_uring_submit(ring);
-		sqe = io_uring_get_sqe(ring);
-	}
-	return sqe;
-}
-
-/*
- * io_uring_buf_ring_advance() of liburing 2.3, with its 16-bit wrap made
- * explicit: the tail is meant to wrap at 65536, and the header's implicit
- * int -> unsigned short conversion stops the UBSan build (which checks
- * implicit conversions) at the 65,536th buffer handed back.
- */
-static void buf_ring_publish(struct io_uring_buf_ring *br, int count)
-{
-	unsigned short new_tail = (unsigned short)(br->tail + count);
-
-	io_uring_smp_store_release(&br->tail, new_tail);
-}
-
 static void give_back(struct uk_echo_uring *u, unsigned bid)
 {
-	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->buf_size, (unsigned)u->buf_size,
-			      (unsigned short)bid, io_uring_buf_ring_mask(u->nbuf), 0);
-	buf_ring_publish(u->br, 1);
+	uk_bufring_give(&u->bufs, bid);
 	u->free_bufs++;
 }
 
@@ -176,7 +148,7 @@ static void release(struct uk_echo_uring *u, unsigned bid)
 
 static void arm_recv(struct uk_echo_uring *u)
 {
-	struct io_uring_sqe *sqe = sqe_get(&u->ring);
+	struct io_uring_sqe *sqe = uk_uring_sqe(&u->ring);
 
 	/* The socket is registered file 0. MSG_TRUNC: payloadlen is the
 	 * datagram's real size, so a cut one is detected. */
@@ -186,29 +158,15 @@ static void arm_recv(struct uk_echo_uring *u)
 	io_uring_sqe_set_data64(sqe, RECV_TAG);
 }
 
-/* Maps and registers the provided-buffer ring (liburing 2.3, Debian 12's,
- * has no io_uring_setup_buf_ring()). */
+/* The provided buffers, and the arrays sized by their number. */
 static int buffers_init(struct uk_echo_uring *u, size_t max_size)
 {
-	struct io_uring_buf_reg reg = {0};
+	size_t size = (uk_echo_uring_headroom(u->controllen) + max_size + 63) & ~(size_t)63;
 	int rc;
 
-	u->buf_size = (uk_echo_uring_headroom(u->controllen) + max_size + 63) & ~(size_t)63;
 	u->nbuf = NBUF_MAX;
-	while (u->nbuf > NBUF_MIN && (size_t)u->nbuf * u->buf_size > BUF_BUDGET)
+	while (u->nbuf > NBUF_MIN && (size_t)u->nbuf * size > BUF_BUDGET)
 		u->nbuf /= 2;
-	u->br_bytes = u->nbuf * sizeof(struct io_uring_buf);
-	u->br = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (u->br == MAP_FAILED) {
-		u->br = NULL;
-		return -errno;
-	}
-	u->bufs = mmap(NULL, (size_t)u->nbuf * u->buf_size, PROT_READ | PROT_WRITE,
-		       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (u->bufs == MAP_FAILED) {
-		u->bufs = NULL;
-		return -errno;
-	}
 	/* Room for a turn's replies; a turn with more (UDP_GRO receives of
 	 * many datagrams) sends what is queued between two batches. */
 	u->cap = u->nbuf + UK_BATCH_MAX;
@@ -218,16 +176,9 @@ static int buffers_init(struct uk_echo_uring *u, size_t max_size)
 	u->refs = calloc(u->nbuf, sizeof(*u->refs));
 	if (!u->sends || !u->queued || !u->iovs || !u->refs)
 		return -ENOMEM;
-	reg.ring_addr = (unsigned long)u->br;
-	reg.ring_entries = u->nbuf;
-	reg.bgid = BGID;
-	rc = io_uring_register_buf_ring(&u->ring, &reg, 0);
-	if (rc < 0)
-		return rc;
-	io_uring_buf_ring_init(u->br);
-	for (unsigned i = 0; i < u->nbuf; i++)
-		give_back(u, i);
-	return 0;
+	rc = uk_bufring_init(&u->bufs, &u->ring, u->nbuf, size, BGID);
+	u->free_bufs = rc < 0 ? 0 : u->nbuf;
+	return rc;
 }
 
 void uk_echo_uring_free(struct uk_echo_uring *u)
@@ -238,32 +189,12 @@ void uk_echo_uring_free(struct uk_echo_uring *u)
 		io_uring_queue_exit(&u->ring);
 	if (u->wake_fd >= 0)
 		close(u->wake_fd);
-	if (u->br)
-		munmap(u->br, u->br_bytes);
-	if (u->bufs)
-		munmap(u->bufs, (size_t)u->nbuf * u->buf_size);
+	uk_bufring_free(&u->bufs);
 	free(u->sends);
 	free(u->queued);
 	free(u->iovs);
 	free(u->refs);
 	free(u);
-}
-
-/* A ring of entries SQEs, single issuer with deferred task work where the
- * kernel has them (6.1+): completions are processed only when we ask,
- * with no task-work interrupts in between. */
-static int ring_init(struct io_uring *ring, unsigned entries, const char **mode)
-{
-	struct io_uring_params p = {.flags = IORING_SETUP_SINGLE_ISSUER |
-					     IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL};
-	int rc = io_uring_queue_init_params(entries, ring, &p);
-
-	*mode = "single issuer, deferred task work";
-	if (rc == -EINVAL) {
-		*mode = "plain";
-		rc = io_uring_queue_init(entries, ring, 0);
-	}
-	return rc;
 }
 
 int uk_echo_uring_init(struct uk_echo_uring **out, struct uk_echo_worker *w)
@@ -282,7 +213,7 @@ int uk_echo_uring_init(struct uk_echo_uring **out, struct uk_echo_worker *w)
 	    w->cfg.gro && w->cfg.mode != UK_ECHO_STAMP && w->cfg.max_size >= UK_ECHO_MAX_DATAGRAM;
 	u->controllen = w->cfg.use_pktinfo || gro ? CONTROL_ROOM : 0;
 	/* Sized for one send per buffer plus the receive: never full. */
-	rc = ring_init(&u->ring, NBUF_MAX, &u->mode);
+	rc = uk_uring_init(&u->ring, NBUF_MAX, &u->mode);
 	if (rc < 0)
 		goto fail;
 	u->ring_up = true;
@@ -367,7 +298,7 @@ static void queue_send(struct uk_echo_uring *u, struct uk_echo_worker *w, int fi
 	}
 	p->mh.msg_control = ctl ? p->control : NULL;
 	p->mh.msg_controllen = ctl;
-	sqe = sqe_get(&u->ring);
+	sqe = uk_uring_sqe(&u->ring);
 	/* MSG_DONTWAIT: the send is done (or failed with EAGAIN, not parked
 	 * in the kernel) when io_uring_enter() returns, so the buffers can go
 	 * back then; success posts no completion. */
@@ -522,7 +453,7 @@ static int wait_cqes(struct uk_echo_uring *u, uint64_t next_ns, int poll_ms)
  */
 static void quiesce(struct uk_echo_uring *u, bool recv_armed)
 {
-	struct io_uring_sqe *sqe = sqe_get(&u->ring);
+	struct io_uring_sqe *sqe = uk_uring_sqe(&u->ring);
 	struct __kernel_timespec tick = {.tv_sec = 1};
 	bool cancelled = false;
 
@@ -559,7 +490,7 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 	int rc = 0;
 
 	/* A read of the wake eventfd completes when the worker is told to stop. */
-	struct io_uring_sqe *sqe = sqe_get(&u->ring);
+	struct io_uring_sqe *sqe = uk_uring_sqe(&u->ring);
 	io_uring_prep_read(sqe, u->wake_fd, &u->wake_value, sizeof(u->wake_value), 0);
 	io_uring_sqe_set_data64(sqe, WAKE_TAG);
 	atomic_store(&w->wake_fd, u->wake_fd);
@@ -606,9 +537,8 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 			struct uk_batch_slot whole;
 			size_t k;
 			u->free_bufs--;
-			if (!uk_echo_uring_slot(&whole, u->bufs + (size_t)bid * u->buf_size,
-						cqe->res, NAME_ROOM, u->controllen,
-						w->cfg.max_size)) {
+			if (!uk_echo_uring_slot(&whole, uk_bufring_buf(&u->bufs, bid), cqe->res,
+						NAME_ROOM, u->controllen, w->cfg.max_size)) {
 				give_back(u, bid);
 				got++;
 				continue;
@@ -646,7 +576,7 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 		 */
 		u->ones = got == 1 ? u->ones + 1 : got ? 0 : u->ones;
 		if (u->ones >= SPARSE_TURNS && armed && !u->leaving) {
-			struct io_uring_sqe *c = sqe_get(&u->ring);
+			struct io_uring_sqe *c = uk_uring_sqe(&u->ring);
 			io_uring_prep_cancel64(c, RECV_TAG, 0);
 			io_uring_sqe_set_data64(c, CANCEL_TAG);
 			u->leaving = true;
@@ -693,39 +623,25 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 int uk_echo_uring_check(const char **why)
 {
 	struct io_uring ring;
-	struct io_uring_buf_ring *br = NULL;
-	struct io_uring_buf_reg reg = {0};
+	struct uk_bufring bufs = {0};
 	struct io_uring_cqe *cqe = NULL;
 	struct __kernel_timespec ts = {.tv_sec = 1};
 	struct msghdr mh = {0};
-	char buf[64];
 	const char *mode;
 	int sv[2] = {-1, -1}, rc;
 
-	rc = ring_init(&ring, 4, &mode);
+	rc = uk_uring_init(&ring, 4, &mode);
 	if (rc < 0) {
 		*why = rc == -EPERM || rc == -ENOSYS ? "io_uring is disabled (sysctl or seccomp)"
 						     : "io_uring_setup failed";
 		return rc;
 	}
-	rc = -ENOMEM;
-	*why = "no memory";
-	br = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (br == MAP_FAILED) {
-		br = NULL;
-		goto out;
-	}
-	reg.ring_addr = (unsigned long)br;
-	reg.ring_entries = 1;
-	reg.bgid = BGID;
-	rc = io_uring_register_buf_ring(&ring, &reg, 0);
+	rc = uk_bufring_init(&bufs, &ring, 1, 64, BGID);
 	if (rc < 0) {
-		*why = "the kernel has no provided-buffer rings (5.19+)";
+		*why =
+		    rc == -ENOMEM ? "no memory" : "the kernel has no provided-buffer rings (5.19+)";
 		goto out;
 	}
-	io_uring_buf_ring_init(br);
-	io_uring_buf_ring_add(br, buf, sizeof(buf), 0, io_uring_buf_ring_mask(1), 0);
-	buf_ring_publish(br, 1);
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = -errno;
 		*why = "socketpair failed";
@@ -751,7 +667,6 @@ out:
 		close(sv[1]);
 	}
 	io_uring_queue_exit(&ring);
-	if (br)
-		munmap(br, 4096);
+	uk_bufring_free(&bufs);
 	return rc;
 }
