@@ -121,6 +121,11 @@ static bool hold_reply(struct uk_echo_worker *w, const struct uk_batch_slot *s)
 	return false;
 }
 
+time_t uk_echo_wall_s(const struct uk_echo_worker *w)
+{
+	return w->cfg.mode == UK_ECHO_STAMP ? uk_wall_coarse_s() : 0;
+}
+
 void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wall_s)
 {
 	uk_guard_batch(&w->guard, w->pressure);
@@ -262,7 +267,8 @@ void uk_echo_send_held(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next
 static bool wait_readable(struct uk_echo_worker *w, uint64_t next_ns)
 {
 	struct pollfd p = {.fd = w->fd, .events = POLLIN};
-	uint64_t now = uk_now_ns(), left = next_ns > now ? next_ns - now : 0;
+	uint64_t now = uk_now_coarse_ns(),
+		 left = (next_ns > now ? next_ns - now : 0) + UK_COARSE_SLACK_NS;
 	struct timespec ts = {.tv_sec = (time_t)(left / UK_NS_PER_SEC),
 			      .tv_nsec = (long)(left % UK_NS_PER_SEC)};
 
@@ -272,13 +278,11 @@ static bool wait_readable(struct uk_echo_worker *w, uint64_t next_ns)
 /* Decides, sends and logs the n received slots. */
 static void serve(struct uk_echo_worker *w, int n, uint64_t *next_ns)
 {
-	struct timespec wall;
 	int sent, wanted = 0;
 
-	clock_gettime(CLOCK_REALTIME_COARSE, &wall);
-	uk_echo_process(w, n, uk_now_ns(), wall.tv_sec);
+	uk_echo_process(w, n, uk_now_coarse_ns(), uk_echo_wall_s(w));
 	if (w->held_count)
-		uk_echo_send_held(w, uk_now_ns(), next_ns);
+		uk_echo_send_held(w, uk_now_coarse_ns(), next_ns);
 	for (int i = 0; i < n; i++)
 		wanted += w->batch.slots[i].send;
 	sent = wanted ? uk_batch_send(w->fd, &w->batch, n, w->cfg.use_pktinfo) : 0;
@@ -358,7 +362,7 @@ static int worker_loop(struct uk_echo_worker *w, const atomic_bool *stop, int po
 		int n;
 
 		if (w->held_count && !wait_readable(w, next_ns)) {
-			uk_echo_send_held(w, uk_now_ns(), &next_ns);
+			uk_echo_send_held(w, uk_now_coarse_ns(), &next_ns);
 			continue;
 		}
 		if (w->gro && until_load) {

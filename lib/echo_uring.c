@@ -349,7 +349,6 @@ static void requeue(struct uk_echo_uring *u)
  * due, queue and submit the replies, log, return unanswered buffers. */
 static void serve_batch(struct uk_echo_uring *u, struct uk_echo_worker *w, int n, uint64_t *next_ns)
 {
-	struct timespec wall;
 
 	/* A turn with more replies than there is room for (UDP_GRO receives
 	 * of many datagrams): what is queued goes out first. */
@@ -359,10 +358,9 @@ static void serve_batch(struct uk_echo_uring *u, struct uk_echo_worker *w, int n
 		requeue(u);
 	}
 	w->pressure = n == (int)w->batch.count && uk_echo_backlogged(w->fd);
-	clock_gettime(CLOCK_REALTIME_COARSE, &wall);
-	uk_echo_process(w, n, uk_now_ns(), wall.tv_sec);
+	uk_echo_process(w, n, uk_now_coarse_ns(), uk_echo_wall_s(w));
 	if (w->held_count)
-		uk_echo_send_held(w, uk_now_ns(), next_ns);
+		uk_echo_send_held(w, uk_now_coarse_ns(), next_ns);
 	queue_replies(u, w, n);
 	if (w->cfg.on_batch) {
 		/* Out before the log: a reply's buffer returns to the ring only
@@ -428,8 +426,8 @@ static int wait_cqes(struct uk_echo_uring *u, uint64_t next_ns, int poll_ms)
 	if (!next_ns && poll_ms <= 0)
 		return io_uring_submit_and_wait(&u->ring, 1);
 	if (next_ns) {
-		uint64_t now = uk_now_ns();
-		left = next_ns > now ? next_ns - now : 0;
+		uint64_t now = uk_now_coarse_ns(); /* the guard's clock: slack on top */
+		left = (next_ns > now ? next_ns - now : 0) + UK_COARSE_SLACK_NS;
 		if (poll_ms > 0 && left > (uint64_t)poll_ms * 1000000u)
 			left = (uint64_t)poll_ms * 1000000u;
 	} else {
@@ -562,8 +560,8 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 			serve_batch(u, w, n, &next_ns);
 		if (rc < 0)
 			break;
-		if (w->held_count && next_ns && uk_now_ns() >= next_ns)
-			uk_echo_send_held(w, uk_now_ns(), &next_ns);
+		if (w->held_count && next_ns && uk_now_coarse_ns() >= next_ns)
+			uk_echo_send_held(w, uk_now_coarse_ns(), &next_ns);
 		/*
 		 * Sparse traffic (one datagram per wake-up, SPARSE_TURNS times in
 		 * a row): a blocking recvfrom is woken with the datagram already
@@ -600,7 +598,7 @@ int uk_echo_uring_run(struct uk_echo_uring *u, struct uk_echo_worker *w, const a
 					break;
 				rc = 0;
 				if (w->held_count)
-					uk_echo_send_held(w, uk_now_ns(), &next_ns);
+					uk_echo_send_held(w, uk_now_coarse_ns(), &next_ns);
 				if (atomic_load_explicit(stop, memory_order_relaxed))
 					break;
 			}

@@ -118,6 +118,11 @@ void uk_echo_worker_wake(struct uk_echo_worker *w);
  * backlogged (the guard's share rule). */
 void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wall_s);
 
+/* The wall second uk_echo_process() needs: only the stamp reads it (0 in
+ * the other modes, which saves a clock read per datagram on sparse
+ * traffic). The backends pass uk_now_coarse_ns() as now_ns. */
+time_t uk_echo_wall_s(const struct uk_echo_worker *w);
+
 /* Decides the held replies: marks those to answer now in w->held (send
  * flag; uk_echo_worker_run() sends them and frees their slots with
  * uk_echo_held_sent()), counts the loops dropped. Returns how many are
