@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/udp.h>
+
 #include "udpkit/batch.h"
 
 #define CONTROL_BYTES ((size_t)UK_PKTINFO_SPACE * 2)
@@ -194,38 +196,79 @@ int uk_batch_segments(struct uk_batch *b, const struct uk_batch_slot *whole, siz
 	return m;
 }
 
-int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo)
+/* Whether slot t's reply may ride in the same GSO send as slot s's: same
+ * peer, same source, same size. */
+static bool same_flow(const struct uk_batch_slot *s, const struct uk_batch_slot *t)
 {
-	unsigned k = 0, done = 0;
+	return s->out_len == t->out_len && s->has_dst == t->has_dst &&
+	       uk_addr_equal(&s->peer, &t->peer) &&
+	       (!s->has_dst || uk_addr_equal(&s->dst, &t->dst));
+}
+
+int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo, bool *gso)
+{
+	unsigned k = 0, done = 0, iov = 0;
+	unsigned char segs[UK_BATCH_MAX];
 	int sent = 0, rc;
 
-	/* Pack the slots to send into the front of msgs, reusing the arrays. */
+	/* Pack the slots to send into the front of msgs, reusing the arrays;
+	 * with *gso, a run of a peer's equal replies is one message of
+	 * several iovecs cut by the kernel (UDP_SEGMENT). */
 	b->recv_ready = false;
 	for (int i = 0; i < n; i++) {
 		struct uk_batch_slot *s = &b->slots[i];
 		struct msghdr *m;
+		size_t ctl = 0;
+		unsigned run = 1;
 		if (!s->send)
 			continue;
 		m = &b->msgs[k].msg_hdr;
-		b->iovs[k].iov_base = (void *)s->out;
-		b->iovs[k].iov_len = s->out_len;
+		b->iovs[iov].iov_base = (void *)s->out;
+		b->iovs[iov].iov_len = s->out_len;
+		m->msg_iov = &b->iovs[iov++];
+		if (gso && *gso && s->out_len > 0 && s->out_len <= UK_BATCH_GSO_SEG_MAX)
+			for (int j = i + 1; j < n && run < UK_BATCH_GSO_MAX; j++) {
+				struct uk_batch_slot *t = &b->slots[j];
+				if (!t->send)
+					continue;
+				if (!same_flow(s, t) || s->out_len * (run + 1) > UK_BATCH_GSO_BYTES)
+					break;
+				b->iovs[iov].iov_base = (void *)t->out;
+				b->iovs[iov++].iov_len = t->out_len;
+				t->send = false; /* rides in s's message */
+				t->gso_rider = true;
+				run++;
+			}
 		m->msg_name = &s->peer.u;
 		m->msg_namelen = s->peer.len;
-		m->msg_iov = &b->iovs[k];
-		m->msg_iovlen = 1;
-		m->msg_controllen = 0;
-		m->msg_control = NULL;
-		if (use_pktinfo && s->has_dst) {
-			m->msg_control = b->control + k * CONTROL_BYTES;
-			m->msg_controllen = uk_sock_pktinfo_cmsg(m->msg_control, CONTROL_BYTES,
-								 &s->dst, s->ifindex);
-			if (!m->msg_controllen)
-				m->msg_control = NULL;
+		m->msg_iovlen = run;
+		m->msg_control = b->control + k * CONTROL_BYTES;
+		if (use_pktinfo && s->has_dst)
+			ctl = uk_sock_pktinfo_cmsg(m->msg_control, CONTROL_BYTES, &s->dst,
+						   s->ifindex);
+		if (run > 1) {
+			struct cmsghdr *c =
+			    (struct cmsghdr *)((unsigned char *)m->msg_control + ctl);
+			uint16_t seg = (uint16_t)s->out_len;
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+			ctl += CMSG_SPACE(sizeof(seg));
 		}
+		m->msg_controllen = ctl;
+		if (!ctl)
+			m->msg_control = NULL;
 		m->msg_flags = 0;
-		k++;
+		segs[k++] = (unsigned char)run;
 	}
-	if (k == 1 && b->msgs[0].msg_hdr.msg_controllen == 0) {
+	/* The riders' send flags back, for the caller's counts and log. */
+	for (int i = 0; i < n; i++)
+		if (b->slots[i].gso_rider) {
+			b->slots[i].gso_rider = false;
+			b->slots[i].send = true;
+		}
+	if (k == 1 && segs[0] == 1 && b->msgs[0].msg_hdr.msg_controllen == 0) {
 		struct msghdr *m = &b->msgs[0].msg_hdr;
 		ssize_t sent1;
 		do {
@@ -241,13 +284,20 @@ int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return sent > 0 ? sent : -errno;
+			/* A path that refuses GSO (a device without UDP
+			 * segmentation or checksum offload: EIO; segments over
+			 * its MTU: EINVAL, EMSGSIZE) turns it off for the caller. */
+			if (segs[done] > 1 && gso &&
+			    (errno == EIO || errno == EINVAL || errno == EMSGSIZE))
+				*gso = false;
 			/* One refused datagram (e.g. EPERM, unreachable) must not block the rest.
 			 */
 			done++;
 			continue;
 		}
+		for (int j = 0; j < rc; j++)
+			sent += segs[done + (unsigned)j];
 		done += (unsigned)rc;
-		sent += rc;
 	}
 	return sent;
 }

@@ -249,7 +249,7 @@ void uk_echo_send_held(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next
 
 	if (!wanted)
 		return;
-	sent = uk_batch_send(w->fd, &w->held, UK_ECHO_HOLDS, w->cfg.use_pktinfo);
+	sent = uk_batch_send(w->fd, &w->held, UK_ECHO_HOLDS, w->cfg.use_pktinfo, NULL);
 	if (sent < 0)
 		sent = 0;
 	w->stats.replies += (uint64_t)sent;
@@ -285,7 +285,7 @@ static void serve(struct uk_echo_worker *w, int n, uint64_t *next_ns)
 		uk_echo_send_held(w, uk_now_coarse_ns(), next_ns);
 	for (int i = 0; i < n; i++)
 		wanted += w->batch.slots[i].send;
-	sent = wanted ? uk_batch_send(w->fd, &w->batch, n, w->cfg.use_pktinfo) : 0;
+	sent = wanted ? uk_batch_send(w->fd, &w->batch, n, w->cfg.use_pktinfo, &w->cfg.gso) : 0;
 	if (sent < 0)
 		sent = 0;
 	w->stats.replies += (uint64_t)sent;

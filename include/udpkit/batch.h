@@ -30,6 +30,7 @@ struct uk_batch_slot {
 	const unsigned char *out;
 	size_t out_len;
 	bool send;
+	bool gso_rider; /* uk_batch_send(): in another slot's GSO send */
 };
 
 struct uk_batch {
@@ -83,9 +84,20 @@ size_t uk_batch_nsegments(size_t len, size_t seg);
  * receive *whole (a copy of it when whole->gso_size is 0). */
 void uk_batch_segment(struct uk_batch_slot *s, const struct uk_batch_slot *whole, size_t i);
 
+/* UDP GSO sends (uk_batch_send with gso): segments no larger than fit a
+ * 1500-byte MTU (IPv6), so that any usual path takes them; at most 64 a
+ * send (the kernel's UDP_MAX_SEGMENTS on older kernels), within one IPv4
+ * datagram's payload. */
+#define UK_BATCH_GSO_SEG_MAX 1452
+#define UK_BATCH_GSO_MAX 64
+#define UK_BATCH_GSO_BYTES 65507
+
 /* Sends every slot among the first n whose send flag is set, to its peer,
- * from its dst when use_pktinfo. Returns datagrams sent or -errno (when not
- * even one could be sent). A datagram the kernel refuses is skipped. */
-int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo);
+ * from its dst when use_pktinfo. With gso non-NULL and *gso, a run of
+ * replies to one peer from one source with equal sizes leaves as one
+ * UDP_SEGMENT send; a path that refuses GSO clears *gso (that run is
+ * lost, as a refused datagram is). Returns datagrams sent or -errno (when
+ * not even one could be sent). A datagram the kernel refuses is skipped. */
+int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo, bool *gso);
 
 #endif

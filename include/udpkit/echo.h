@@ -59,7 +59,7 @@ struct uk_echo_cfg {
 	size_t max_size;  /* largest datagram answered */
 	size_t batch;	  /* datagrams per system call */
 	bool use_pktinfo; /* reply from the address the request hit */
-	bool gso;	  /* io_uring backend: a peer's equal replies as one GSO send */
+	bool gso;	  /* a peer's equal replies in a batch as one GSO send */
 	bool gro;	  /* io_uring backend: UDP_GRO on receive (pure and sockperf
 			   * modes, max_size UK_ECHO_MAX_DATAGRAM; else ignored) */
 	struct uk_guard_cfg guard;
