@@ -10,7 +10,10 @@ Method (written into bench/README.md with the tables):
   per echo from /proc/PID/stat (utime+stime over the measured interval /
   echoes); ratios are taken per round (to the recvmmsg probe and to
   `sockperf server` of the same round), then their median and range over
-  the rounds are quoted;
+  the rounds are quoted; the bench sends with UDP GSO and reads with
+  UDP_GRO, rows marked "plain client" load with --no-gso and are compared
+  with the recvmmsg probe under that client; "no GRO" / "no GSO" rows set
+  UDPKIT_ECHO_GRO=0 / UDPKIT_ECHO_GSO=0;
 - ping-pong RTT p50/p99 with one datagram in flight (`udpkit bench
   --window 1`), client and server on the same core (CPU 0): across cores
   this VM's wake-up between cores (~50 us) would swamp what the servers do;
