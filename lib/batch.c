@@ -183,6 +183,7 @@ void uk_batch_segment(struct uk_batch_slot *s, const struct uk_batch_slot *whole
 	s->truncated = s->wire_len > s->len;
 	s->gso_size = 0;
 	s->send = false;
+	s->gso_rider = false;
 }
 
 int uk_batch_segments(struct uk_batch *b, const struct uk_batch_slot *whole, size_t first)
@@ -208,13 +209,15 @@ static bool same_flow(const struct uk_batch_slot *s, const struct uk_batch_slot 
 int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo, bool *gso)
 {
 	unsigned k = 0, done = 0, iov = 0;
-	unsigned char segs[UK_BATCH_MAX];
+	unsigned char segs[UK_BATCH_MAX] = {0};
 	int sent = 0, rc;
 
 	/* Pack the slots to send into the front of msgs, reusing the arrays;
 	 * with *gso, a run of a peer's equal replies is one message of
 	 * several iovecs cut by the kernel (UDP_SEGMENT). */
 	b->recv_ready = false;
+	for (int i = 0; i < n; i++) /* slots are filled by several receivers */
+		b->slots[i].gso_rider = false;
 	for (int i = 0; i < n; i++) {
 		struct uk_batch_slot *s = &b->slots[i];
 		struct msghdr *m;

@@ -130,6 +130,7 @@ bool uk_echo_uring_slot(struct uk_batch_slot *s, unsigned char *buf, int res, si
 	s->has_dst = o.controllen > 0 && uk_sock_pktinfo_parse(&m, &s->dst, &s->ifindex, 0);
 	s->gso_size = o.controllen > 0 ? uk_sock_gro_parse(&m) : 0;
 	s->send = false;
+	s->gso_rider = false;
 	return true;
 }
 
