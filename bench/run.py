@@ -10,7 +10,10 @@ Method (written into bench/README.md with the tables):
   per echo from /proc/PID/stat (utime+stime over the measured interval /
   echoes); ratios are taken per round (to the recvmmsg probe and to
   `sockperf server` of the same round), then their median and range over
-  the rounds are quoted;
+  the rounds are quoted; the bench sends with UDP GSO and reads with
+  UDP_GRO, rows marked "plain client" load with --no-gso and are compared
+  with the recvmmsg probe under that client; "no GRO" / "no GSO" rows set
+  UDPKIT_ECHO_GRO=0 / UDPKIT_ECHO_GSO=0;
 - ping-pong RTT p50/p99 with one datagram in flight (`udpkit bench
   --window 1`), client and server on the same core (CPU 0): across cores
   this VM's wake-up between cores (~50 us) would swamp what the servers do;
@@ -93,8 +96,10 @@ def rng(v):
 
 
 class Server:
-    def __init__(self, name, argv, port_from_bound=True, port=None, stdout=None, env=None, cpu="0"):
+    def __init__(self, name, argv, port_from_bound=True, port=None, stdout=None, env=None, cpu="0",
+                 client=()):
         self.name = name
+        self.client = list(client)  # extra `udpkit bench` arguments for its load
         self.argv = argv
         self.port_from_bound = port_from_bound
         self.port = port
@@ -191,24 +196,33 @@ def sockperf_client(mode, port, seconds, *extra, cpu=1):
 
 # ---- the echo servers -------------------------------------------------------
 
+URING_PURE = "udpkit echo --mode pure --io uring"
+PROBE = "limit probe: recvmmsg"
+PLAIN = ["--no-gso"]  # a client that sends datagram by datagram, reads without UDP_GRO
+
+
 def echo_servers(udpkit, probes, devnull):
     sp_port = harness.free_udp_port()
+    pure = [udpkit, "echo", "-p", "0", "-q", "-m", "pure", "--io", "uring"]
     servers = [
         Server("sockperf server", ["sockperf", "server", "-i", "127.0.0.1", "-p", str(sp_port)],
                port_from_bound=False, port=sp_port),
-        Server("udpkit echo --mode pure --io uring", [udpkit, "echo", "-p", "0", "-q", "-m", "pure", "--io", "uring"]),
-        Server("udpkit echo --mode pure --io uring, no GSO",
-               [udpkit, "echo", "-p", "0", "-q", "-m", "pure", "--io", "uring"], env={"UDPKIT_ECHO_GSO": "0"}),
+        Server(URING_PURE, pure),
+        Server(URING_PURE + ", no GRO", pure, env={"UDPKIT_ECHO_GRO": "0"}),
+        Server(URING_PURE + ", no GSO, no GRO", pure, env={"UDPKIT_ECHO_GSO": "0", "UDPKIT_ECHO_GRO": "0"}),
+        Server(URING_PURE + ", plain client", pure, client=PLAIN),
+        Server(URING_PURE + ", no GRO, plain client", pure, env={"UDPKIT_ECHO_GRO": "0"}, client=PLAIN),
         Server("udpkit echo --mode pure --io mmsg", [udpkit, "echo", "-p", "0", "-q", "-m", "pure", "--io", "mmsg"]),
         Server("udpkit echo --io uring (stamp, log to /dev/null)", [udpkit, "echo", "-p", "0", "--io", "uring"],
                stdout=devnull),
         Server("udpkit echo --mode sockperf --io uring",
                [udpkit, "echo", "-p", "0", "-q", "-m", "sockperf", "--io", "uring"]),
     ]
-    for probe, name in (("probe_mmsg", "limit probe: recvmmsg"), ("probe_uring", "limit probe: io_uring")):
+    for probe, name, client in (("probe_mmsg", PROBE, ()), ("probe_mmsg", PROBE + ", plain client", PLAIN),
+                                ("probe_uring", "limit probe: io_uring", ())):
         path = os.path.join(probes or "", probe)
         if probes and os.access(path, os.X_OK):
-            servers.append(Server(name, [path, "0"]))
+            servers.append(Server(name, [path, "0"], client=client))
     return servers
 
 
@@ -217,7 +231,7 @@ def echo_round(udpkit, servers, seconds, results, rnd):
         s.start()
         try:
             c0 = cpu_seconds(s.proc.pid)
-            r = client(udpkit, s.port, "-d", str(seconds), "--window", "64")
+            r = client(udpkit, s.port, "-d", str(seconds), "--window", "64", *s.client)
             c1 = cpu_seconds(s.proc.pid)
             hwm = status_kb(s.proc.pid, "VmHWM")
             pp = client(udpkit, s.port, "-d", "1", "--window", "1", cpu=0)
@@ -510,7 +524,7 @@ def main():
         workers_round(udpkit, min(a.seconds, 2.0), wk)
     # sockperf's own client against both sockperf-speaking servers.
     sp_client = {}
-    for s in (servers[0], servers[5]):
+    for s in (x for x in servers if x.name in ("sockperf server", "udpkit echo --mode sockperf --io uring")):
         s.start()
         try:
             sp_client[s.name] = sockperf_client("ping-pong", s.port, 2, cpu=0)
@@ -524,8 +538,8 @@ def main():
     load1 = load()
     minutes = (time.monotonic() - started) / 60
 
-    uring_pure = "udpkit echo --mode pure --io uring"
-    base_name, probe_name = "sockperf server", "limit probe: recvmmsg"
+    uring_pure = URING_PURE
+    base_name, probe_name = "sockperf server", PROBE
     has_probe = probe_name in results
     ratio = {}  # per-round ratios
     for n, r in results.items():
@@ -534,7 +548,8 @@ def main():
                     "p50_sp": [c / bc for c, bc in zip(r["p50"], b["p50"])],
                     "eps_sp": [c / bc for c, bc in zip(r["eps"], b["eps"])]}
         if has_probe:
-            pr = results[probe_name]
+            # Against the probe loaded by the same client.
+            pr = results[probe_name + (", plain client" if n.endswith(", plain client") else "")]
             ratio[n]["cpu_probe"] = [c / pc for c, pc in zip(r["cpu_us"], pr["cpu_us"])]
     md = {n: {k: med(v) for k, v in r.items() if k != "lost"} for n, r in results.items()}
 
@@ -545,7 +560,10 @@ def main():
     lines += ["### Echo servers",
               "",
               f"Closed loop, 64 in flight, {a.seconds:g} s per server per round; medians over the rounds; "
-              "ratios per round, median [range].", "",
+              "ratios per round, median [range]. The client (`udpkit bench`) sends each batch of probes as "
+              "one UDP GSO send and reads with UDP_GRO; rows marked *plain client* load with `--no-gso` "
+              "(datagram by datagram, both ways), and their CPU is compared with the recvmmsg probe under "
+              "the same plain client. *no GRO*: `UDPKIT_ECHO_GRO=0`; *no GSO*: `UDPKIT_ECHO_GSO=0`.", "",
               "| server | echoes/s | server CPU µs/echo | CPU vs recvmmsg probe | CPU vs sockperf server | "
               "ping-pong p50 µs | p50 vs sockperf server | p99 µs | peak RSS kB | lost |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -562,9 +580,19 @@ def main():
         v = med(up["cpu_probe"])
         lines.append(f"- `--io uring` pure: server CPU per echo <= 0.85x the recvmmsg probe: {v:.2f}x "
                      f"[{rng(up['cpu_probe'])}], {'met' if v <= 0.85 else 'NOT met'}")
-        ng = ratio["udpkit echo --mode pure --io uring, no GSO"]["cpu_probe"]
-        lines.append(f"  (without GSO: {med(ng):.2f}x [{rng(ng)}]; the io_uring probe: "
-                     f"{med(ratio.get('limit probe: io_uring', {}).get('cpu_probe', [float('nan')])):.2f}x)")
+        for what, n in (("plain client (issue 12's case as first measured)", ", plain client"),
+                        ("without GRO", ", no GRO"), ("without GRO, plain client", ", no GRO, plain client"),
+                        ("without GSO or GRO", ", no GSO, no GRO")):
+            q = ratio[uring_pure + n]["cpu_probe"]
+            v = med(q)
+            lines.append(f"  - {what}: {v:.2f}x [{rng(q)}], {'met' if v <= 0.85 else 'NOT met'}")
+        lines.append(f"  - the io_uring probe: "
+                     f"{med(ratio.get('limit probe: io_uring', {}).get('cpu_probe', [float('nan')])):.2f}x")
+        g = [a / b for a, b in zip(results[uring_pure]["cpu_us"], results[uring_pure + ", no GRO"]["cpu_us"])]
+        gp = [a / b for a, b in zip(results[uring_pure + ", plain client"]["cpu_us"],
+                                    results[uring_pure + ", no GRO, plain client"]["cpu_us"])]
+        lines.append(f"- UDP_GRO on the worker's receive, server CPU per echo with/without: {med(g):.2f}x "
+                     f"[{rng(g)}] under the GSO client, {med(gp):.2f}x [{rng(gp)}] under the plain client")
     v = med(up["p50_sp"])
     lines.append(f"- `--io uring` pure: ping-pong p50 <= 1.00x `sockperf server`: {v:.2f}x [{rng(up['p50_sp'])}], "
                  f"{'met' if v <= 1.0 else 'NOT met'}")

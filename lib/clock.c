@@ -11,6 +11,20 @@ uint64_t uk_now_ns(void)
 	return (uint64_t)ts.tv_sec * UK_NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t uk_now_coarse_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * UK_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+time_t uk_wall_coarse_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return ts.tv_sec;
+}
+
 uint64_t uk_wall_ns(void)
 {
 	struct timespec ts;

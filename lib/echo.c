@@ -121,6 +121,11 @@ static bool hold_reply(struct uk_echo_worker *w, const struct uk_batch_slot *s)
 	return false;
 }
 
+time_t uk_echo_wall_s(const struct uk_echo_worker *w)
+{
+	return w->cfg.mode == UK_ECHO_STAMP ? uk_wall_coarse_s() : 0;
+}
+
 void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wall_s)
 {
 	uk_guard_batch(&w->guard, w->pressure);
@@ -244,7 +249,7 @@ void uk_echo_send_held(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next
 
 	if (!wanted)
 		return;
-	sent = uk_batch_send(w->fd, &w->held, UK_ECHO_HOLDS, w->cfg.use_pktinfo);
+	sent = uk_batch_send(w->fd, &w->held, UK_ECHO_HOLDS, w->cfg.use_pktinfo, NULL);
 	if (sent < 0)
 		sent = 0;
 	w->stats.replies += (uint64_t)sent;
@@ -262,11 +267,74 @@ void uk_echo_send_held(struct uk_echo_worker *w, uint64_t now_ns, uint64_t *next
 static bool wait_readable(struct uk_echo_worker *w, uint64_t next_ns)
 {
 	struct pollfd p = {.fd = w->fd, .events = POLLIN};
-	uint64_t now = uk_now_ns(), left = next_ns > now ? next_ns - now : 0;
+	uint64_t now = uk_now_coarse_ns(),
+		 left = (next_ns > now ? next_ns - now : 0) + UK_COARSE_SLACK_NS;
 	struct timespec ts = {.tv_sec = (time_t)(left / UK_NS_PER_SEC),
 			      .tv_nsec = (long)(left % UK_NS_PER_SEC)};
 
 	return ppoll(&p, 1, &ts, NULL) > 0;
+}
+
+/* Decides, sends and logs the n received slots. */
+static void serve(struct uk_echo_worker *w, int n, uint64_t *next_ns)
+{
+	int sent, wanted = 0;
+
+	uk_echo_process(w, n, uk_now_coarse_ns(), uk_echo_wall_s(w));
+	if (w->held_count)
+		uk_echo_send_held(w, uk_now_coarse_ns(), next_ns);
+	for (int i = 0; i < n; i++)
+		wanted += w->batch.slots[i].send;
+	sent = wanted ? uk_batch_send(w->fd, &w->batch, n, w->cfg.use_pktinfo, &w->cfg.gso) : 0;
+	if (sent < 0)
+		sent = 0;
+	w->stats.replies += (uint64_t)sent;
+	for (int i = 0; i < n; i++)
+		if (w->batch.slots[i].send)
+			w->stats.reply_bytes += w->batch.slots[i].out_len;
+	if (sent < wanted)
+		w->stats.send_failed += (uint64_t)(wanted - sent);
+	if (w->cfg.on_batch)
+		w->cfg.on_batch(w->user, &w->batch, n, w->outcomes, w->verdicts);
+}
+
+/* Serves each datagram of a receive (several when UDP_GRO coalesced
+ * them: w->gro) as its own, as many slots at a time as the batch has. */
+static void serve_whole(struct uk_echo_worker *w, const struct uk_batch_slot *whole,
+			uint64_t *next_ns)
+{
+	struct uk_batch_slot copy = *whole; /* whole may be one of the slots */
+	size_t done = 0;
+
+	for (int m; (m = uk_batch_segments(&w->batch, &copy, done)) > 0; done += (size_t)m)
+		serve(w, m, next_ns);
+	uk_batch_home(&w->batch);
+}
+
+/* Sparse traffic on a socket with UDP_GRO (the io_uring worker's): one
+ * recvmsg at a time, which reports a coalesced receive (recvmmsg would
+ * take them into slots too small to split them in); with probe, one more
+ * without waiting, as recvmmsg would take what else is queued. Returns
+ * the datagrams served (more than one means load), or -errno. */
+static int recv_serve_gro(struct uk_echo_worker *w, const atomic_bool *stop, bool probe,
+			  uint64_t *next_ns)
+{
+	struct uk_batch_slot first;
+	int rc = uk_batch_recv_msg(w->fd, &w->batch, 0, 0), more;
+
+	if (rc < 0 || atomic_load_explicit(stop, memory_order_relaxed))
+		return rc < 0 ? rc : 0; /* stopping: woken by uk_echo_worker_wake() */
+	first = w->batch.slots[0];
+	more =
+	    probe && w->batch.count > 1 ? uk_batch_recv_msg(w->fd, &w->batch, 1, MSG_DONTWAIT) : 0;
+	if (more > 0) {
+		struct uk_batch_slot second = w->batch.slots[1];
+		serve_whole(w, &first, next_ns);
+		serve_whole(w, &second, next_ns);
+		return 2;
+	}
+	serve_whole(w, &first, next_ns);
+	return (int)uk_batch_nsegments(first.len, first.gso_size);
 }
 
 /* The recvmmsg worker's loop; with until_load it returns 1 as soon as a
@@ -291,11 +359,27 @@ static int worker_loop(struct uk_echo_worker *w, const atomic_bool *stop, int po
 	unsigned ones = 0, singles = 0;
 
 	while (!atomic_load_explicit(stop, memory_order_relaxed)) {
-		int n, sent, wanted = 0;
-		struct timespec wall;
+		int n;
 
 		if (w->held_count && !wait_readable(w, next_ns)) {
-			uk_echo_send_held(w, uk_now_ns(), &next_ns);
+			uk_echo_send_held(w, uk_now_coarse_ns(), &next_ns);
+			continue;
+		}
+		if (w->gro && until_load) {
+			/* recvmmsg would take coalesced receives into slots
+			 * too small to split them in: one recvmsg at a time,
+			 * and every 16th another without waiting. Several
+			 * datagrams (a coalesced receive, or a second one
+			 * queued) mean load. */
+			w->pressure = false;
+			n = recv_serve_gro(w, stop, ++singles % 16 == 0, &next_ns);
+			if (atomic_load_explicit(stop, memory_order_relaxed))
+				break;
+			if (n < 0 && n != -EAGAIN && n != -EWOULDBLOCK && n != -ECONNREFUSED &&
+			    n != -ENOBUFS && n != -ENOMEM)
+				return n;
+			if (n > 1)
+				return 1;
 			continue;
 		}
 		if (single && ++singles % 16 != 0) {
@@ -320,23 +404,7 @@ static int worker_loop(struct uk_echo_worker *w, const atomic_bool *stop, int po
 			continue;
 		if (n < 0)
 			return n;
-		clock_gettime(CLOCK_REALTIME_COARSE, &wall);
-		uk_echo_process(w, n, uk_now_ns(), wall.tv_sec);
-		if (w->held_count)
-			uk_echo_send_held(w, uk_now_ns(), &next_ns);
-		for (int i = 0; i < n; i++)
-			wanted += w->batch.slots[i].send;
-		sent = wanted ? uk_batch_send(w->fd, &w->batch, n, w->cfg.use_pktinfo) : 0;
-		if (sent < 0)
-			sent = 0;
-		w->stats.replies += (uint64_t)sent;
-		for (int i = 0; i < n; i++)
-			if (w->batch.slots[i].send)
-				w->stats.reply_bytes += w->batch.slots[i].out_len;
-		if (sent < wanted)
-			w->stats.send_failed += (uint64_t)(wanted - sent);
-		if (w->cfg.on_batch)
-			w->cfg.on_batch(w->user, &w->batch, n, w->outcomes, w->verdicts);
+		serve(w, n, &next_ns);
 		if (loaded)
 			return 1; /* held replies stay held: the caller decides them */
 	}

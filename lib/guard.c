@@ -34,6 +34,7 @@ static void guard_start(struct uk_guard *g, const struct uk_guard_cfg *cfg)
 	g->pressure = false;
 	g->last_key = 0;
 	g->mixed_ns = 0;
+	g->memo = false;
 }
 
 int uk_guard_init(struct uk_guard *g, const struct uk_guard_cfg *cfg, size_t sources)
@@ -112,6 +113,16 @@ static bool ends_with_reply(const struct uk_guard_entry *e, const unsigned char 
 	s = p + (len - n);
 	return memcmp(s, e->reply_head, edge) == 0 &&
 	       memcmp(s + n - edge, e->reply_tail, edge) == 0;
+}
+
+static uint64_t src_hash(struct uk_guard *g, const struct uk_addr *src)
+{
+	if (!g->memo || !uk_addr_equal(src, &g->memo_src)) {
+		g->memo_src = *src;
+		g->memo_hash = uk_addr_hash(src);
+		g->memo = true;
+	}
+	return g->memo_hash;
 }
 
 static struct uk_guard_entry *lookup(struct uk_guard *g, uint64_t key, bool create)
@@ -216,7 +227,7 @@ enum uk_verdict uk_guard_check(struct uk_guard *g, const struct uk_addr *src,
 
 	if (v != UK_PASS)
 		return v;
-	e = lookup(g, uk_addr_hash(src), true);
+	e = lookup(g, src_hash(g, src), true);
 	if (e->hold_until) {
 		/* Another datagram while one is held: more than one in flight. */
 		e->hold_seen = true;
@@ -260,7 +271,7 @@ enum uk_verdict uk_guard_check(struct uk_guard *g, const struct uk_addr *src,
 enum uk_verdict uk_guard_resolve(struct uk_guard *g, const struct uk_addr *src, uint64_t now_ns,
 				 uint64_t *until_ns)
 {
-	struct uk_guard_entry *e = lookup(g, uk_addr_hash(src), false);
+	struct uk_guard_entry *e = lookup(g, src_hash(g, src), false);
 
 	*until_ns = 0;
 	if (e && e->hold_until && !e->hold_seen && now_ns < e->hold_until) {
@@ -282,7 +293,7 @@ enum uk_verdict uk_guard_resolve(struct uk_guard *g, const struct uk_addr *src, 
 void uk_guard_note_reply(struct uk_guard *g, const struct uk_addr *src, const unsigned char *reply,
 			 size_t len)
 {
-	struct uk_guard_entry *e = lookup(g, uk_addr_hash(src), false);
+	struct uk_guard_entry *e = lookup(g, src_hash(g, src), false);
 
 	if (!e)
 		return;

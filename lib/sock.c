@@ -6,6 +6,7 @@
 #include <linux/errqueue.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -179,6 +180,29 @@ bool uk_sock_pktinfo_parse(const void *msghdr, struct uk_addr *dst, int *ifindex
 		}
 	}
 	return false;
+}
+
+size_t uk_sock_gro_parse(const void *msghdr)
+{
+	const struct msghdr *m = msghdr;
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		int seg;
+		if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
+		    c->cmsg_len < CMSG_LEN(sizeof(seg)))
+			continue;
+		memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+		return seg > 0 ? (size_t)seg : 0;
+	}
+	return 0;
+}
+
+int uk_sock_set_gro(int fd, bool on)
+{
+	int v = on;
+
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof(v)) < 0 ? -errno : 0;
 }
 
 size_t uk_sock_pktinfo_cmsg(void *control, size_t cap, const struct uk_addr *src, int ifindex)

@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include "udpkit/sock.h"
 #include "udpkit/stats.h"
 #include "udpkit/track.h"
+#include "udpkit/uring.h"
 
 #define CMD "bench"
 #define BATCH 64
@@ -89,9 +89,7 @@ struct flow {
 	} in_ctl[BATCH]; /* UDP_GRO: the segment size of a coalesced reply */
 	/* io_uring: the multishot receive's provided buffers (group index+1),
 	 * and the GSO send queued but not yet submitted. */
-	struct io_uring_buf_ring *br;
-	unsigned char *bufs;
-	size_t buf_size;
+	struct uk_bufring bufs;
 	struct msghdr recv_mh, gso_mh;
 	struct iovec gso_iov;
 	struct {
@@ -176,10 +174,7 @@ static void flow_close(struct flow *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	uk_track_free(&f->track);
-	if (f->br)
-		munmap(f->br, NBUF * sizeof(struct io_uring_buf));
-	if (f->bufs)
-		munmap(f->bufs, NBUF * f->buf_size);
+	uk_bufring_free(&f->bufs);
 	free(f->probes);
 	free(f->replies);
 }
@@ -230,28 +225,9 @@ static uint64_t uring_tag(uint64_t first, unsigned flow, unsigned n)
 	return first << 16 | (uint64_t)flow << 8 | n;
 }
 
-static struct io_uring_sqe *sqe_get(struct io_uring *ring)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-
-	if (!sqe) { /* the submission queue is full: hand it to the kernel */
-		io_uring_submit(ring);
-		sqe = io_uring_get_sqe(ring);
-	}
-	return sqe;
-}
-
-static void give_back(struct flow *f, unsigned bid)
-{
-	io_uring_buf_ring_add(f->br, f->bufs + (size_t)bid * f->buf_size, (unsigned)f->buf_size,
-			      (unsigned short)bid, io_uring_buf_ring_mask(NBUF), 0);
-	/* io_uring_buf_ring_advance() with its 16-bit wrap explicit (UBSan). */
-	io_uring_smp_store_release(&f->br->tail, (unsigned short)(f->br->tail + 1));
-}
-
 static void arm_recv(struct flow *f)
 {
-	struct io_uring_sqe *sqe = sqe_get(f->ring);
+	struct io_uring_sqe *sqe = uk_uring_sqe(f->ring);
 
 	io_uring_prep_recvmsg_multishot(sqe, f->fd, &f->recv_mh, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -262,37 +238,18 @@ static void arm_recv(struct flow *f)
 
 static int flow_uring_open(struct flow *f, struct io_uring *ring, unsigned idx)
 {
-	struct io_uring_buf_reg reg = {0};
 	int rc;
 
 	f->ring = ring;
 	f->idx = idx;
 	f->recv_mh.msg_controllen = f->gro ? sizeof(f->in_ctl[0].buf) : 0;
-	f->buf_size =
+	rc = uk_bufring_init(
+	    &f->bufs, ring, NBUF,
 	    (sizeof(struct io_uring_recvmsg_out) + f->recv_mh.msg_controllen + REPLY_CAP + 63) &
-	    ~(size_t)63;
-	/* Only the pages the kernel writes into become resident. */
-	f->br = mmap(NULL, NBUF * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
-		     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (f->br == MAP_FAILED) {
-		f->br = NULL;
-		return -errno;
-	}
-	f->bufs = mmap(NULL, NBUF * f->buf_size, PROT_READ | PROT_WRITE,
-		       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (f->bufs == MAP_FAILED) {
-		f->bufs = NULL;
-		return -errno;
-	}
-	reg.ring_addr = (unsigned long)f->br;
-	reg.ring_entries = NBUF;
-	reg.bgid = (uint16_t)(idx + 1);
-	rc = io_uring_register_buf_ring(ring, &reg, 0);
+		~(size_t)63,
+	    (unsigned short)(idx + 1));
 	if (rc < 0)
 		return rc;
-	io_uring_buf_ring_init(f->br);
-	for (unsigned i = 0; i < NBUF; i++)
-		give_back(f, i);
 	arm_recv(f);
 	return 0;
 }
@@ -305,12 +262,12 @@ static void flow_queue_uring(struct flow *f, unsigned n, uint64_t first)
 
 	if (f->gso && n > 1) {
 		gso_msg(f, n);
-		sqe = sqe_get(f->ring);
+		sqe = uk_uring_sqe(f->ring);
 		io_uring_prep_sendmsg(sqe, f->fd, &f->gso_mh, MSG_DONTWAIT);
 		io_uring_sqe_set_data64(sqe, uring_tag(first, f->idx, n));
 	} else {
 		for (unsigned i = 0; i < n; i++) {
-			sqe = sqe_get(f->ring);
+			sqe = uk_uring_sqe(f->ring);
 			io_uring_prep_sendmsg(sqe, f->fd, &f->out[i].msg_hdr, MSG_DONTWAIT);
 			io_uring_sqe_set_data64(sqe, uring_tag(first + i, f->idx, 1));
 		}
@@ -512,8 +469,8 @@ static int uring_reap(struct io_uring *ring, struct flow *flows, unsigned nflows
 		if (cqe->res < 0 || !(cqe->flags & IORING_CQE_F_BUFFER))
 			continue;
 		bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-		out = io_uring_recvmsg_validate(f->bufs + (size_t)bid * f->buf_size, cqe->res,
-						&f->recv_mh);
+		out =
+		    io_uring_recvmsg_validate(uk_bufring_buf(&f->bufs, bid), cqe->res, &f->recv_mh);
 		if (out) {
 			size_t len = io_uring_recvmsg_payload_length(out, cqe->res, &f->recv_mh);
 			size_t seg = len;
@@ -526,7 +483,7 @@ static int uring_reap(struct io_uring *ring, struct flow *flows, unsigned nflows
 			    take_replies(f, fmt, c, h, io_uring_recvmsg_payload(out, &f->recv_mh),
 					 len, seg, now);
 		}
-		give_back(f, bid);
+		uk_bufring_give(&f->bufs, bid);
 	}
 	io_uring_cq_advance(ring, seen);
 	for (unsigned i = 0; i < nflows; i++)
@@ -549,19 +506,6 @@ static void uring_turn(struct io_uring *ring, struct flow *flows, unsigned nflow
 		(void)io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
 	for (unsigned i = 0; i < nflows; i++)
 		flows[i].queued = false;
-}
-
-/* A ring of URING_ENTRIES SQEs, single issuer with deferred task work
- * where the kernel has them (6.1+), as the echo worker's. */
-static int uring_init(struct io_uring *ring)
-{
-	struct io_uring_params p = {.flags = IORING_SETUP_SINGLE_ISSUER |
-					     IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL};
-	int rc = io_uring_queue_init_params(URING_ENTRIES, ring, &p);
-
-	if (rc == -EINVAL)
-		rc = io_uring_queue_init(URING_ENTRIES, ring, 0);
-	return rc;
 }
 
 static double cpu_seconds(void)
@@ -695,7 +639,7 @@ static int bench_open(struct bench *B)
 		const char *why = "";
 		int err = uk_echo_uring_check(&why);
 		if (err == 0)
-			err = uring_init(&B->ring);
+			err = uk_uring_init(&B->ring, URING_ENTRIES, &why);
 		B->uring = err == 0;
 		if (err < 0) {
 			fprintf(stderr, _("udpkit bench: --io uring: %s (%s)\n"), why,

@@ -330,11 +330,13 @@ static int worker_open(struct echo_server *E, struct echo_thread *t, int fd,
 
 static struct uk_echo_cfg worker_cfg(const struct echo_opts *o)
 {
-	/* UDPKIT_ECHO_GSO=0 turns GSO replies off (make bench compares). */
-	const char *gso = getenv("UDPKIT_ECHO_GSO");
+	/* UDPKIT_ECHO_GSO=0 turns GSO replies off, UDPKIT_ECHO_GRO=0 UDP_GRO
+	 * on receive (make bench compares). */
+	const char *gso = getenv("UDPKIT_ECHO_GSO"), *gro = getenv("UDPKIT_ECHO_GRO");
 
 	return (struct uk_echo_cfg){
 	    .gso = !gso || strcmp(gso, "0") != 0,
+	    .gro = !gro || strcmp(gro, "0") != 0,
 	    .mode = (enum uk_echo_mode)o->mode,
 	    .max_size = o->max_size,
 	    .batch = 32,

@@ -23,10 +23,14 @@ struct uk_batch_slot {
 	struct uk_addr dst; /* destination (pktinfo), when has_dst */
 	int ifindex;
 	bool has_dst;
+	/* UDP_GRO: the receive coalesced datagrams of gso_size bytes (the
+	 * last maybe shorter); 0 for one datagram. See uk_batch_segments(). */
+	size_t gso_size;
 	/* What to send back: set by the caller before uk_batch_send(). */
 	const unsigned char *out;
 	size_t out_len;
 	bool send;
+	bool gso_rider; /* uk_batch_send(): in another slot's GSO send */
 };
 
 struct uk_batch {
@@ -58,9 +62,42 @@ int uk_batch_recv(int fd, struct uk_batch *b);
  * Returns 1, -EAGAIN or -errno. */
 int uk_batch_recv_one(int fd, struct uk_batch *b, bool with_pktinfo);
 
+/* Receives one datagram into slot i with recvmsg: its destination
+ * (pktinfo, when asked for on the socket) and, on a socket with UDP_GRO on,
+ * its segment size (slot gso_size: a coalesced receive). flags is 0 to
+ * block or MSG_DONTWAIT. Returns 1, -EAGAIN or -errno. */
+int uk_batch_recv_msg(int fd, struct uk_batch *b, size_t i, int flags);
+
+/* Points slots 0..m-1 at segments first..first+m-1 of the coalesced
+ * receive in *whole (its data, len bytes, cut every gso_size bytes; whole
+ * may be one of b's slots: it is read before any slot is written), each a
+ * datagram from whole's peer to its destination; m is at most b->count.
+ * Returns m (0 when first is past the end). uk_batch_home() points the
+ * slots back at their own memory. */
+int uk_batch_segments(struct uk_batch *b, const struct uk_batch_slot *whole, size_t first);
+
+/* Datagrams in a receive of len bytes cut every seg bytes (1 when seg is
+ * 0 or len fits in one). */
+size_t uk_batch_nsegments(size_t len, size_t seg);
+
+/* Fills s with datagram i (< uk_batch_nsegments()) of the coalesced
+ * receive *whole (a copy of it when whole->gso_size is 0). */
+void uk_batch_segment(struct uk_batch_slot *s, const struct uk_batch_slot *whole, size_t i);
+
+/* UDP GSO sends (uk_batch_send with gso): segments no larger than fit a
+ * 1500-byte MTU (IPv6), so that any usual path takes them; at most 64 a
+ * send (the kernel's UDP_MAX_SEGMENTS on older kernels), within one IPv4
+ * datagram's payload. */
+#define UK_BATCH_GSO_SEG_MAX 1452
+#define UK_BATCH_GSO_MAX 64
+#define UK_BATCH_GSO_BYTES 65507
+
 /* Sends every slot among the first n whose send flag is set, to its peer,
- * from its dst when use_pktinfo. Returns datagrams sent or -errno (when not
- * even one could be sent). A datagram the kernel refuses is skipped. */
-int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo);
+ * from its dst when use_pktinfo. With gso non-NULL and *gso, a run of
+ * replies to one peer from one source with equal sizes leaves as one
+ * UDP_SEGMENT send; a path that refuses GSO clears *gso (that run is
+ * lost, as a refused datagram is). Returns datagrams sent or -errno (when
+ * not even one could be sent). A datagram the kernel refuses is skipped. */
+int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo, bool *gso);
 
 #endif

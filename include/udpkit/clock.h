@@ -13,6 +13,17 @@
 uint64_t uk_now_ns(void);
 /* CLOCK_REALTIME in nanoseconds since the epoch. */
 uint64_t uk_wall_ns(void);
+/* CLOCK_MONOTONIC_COARSE in nanoseconds: the same clock as uk_now_ns() at
+ * the last timer tick (a few ms behind at most), for a fraction of its
+ * cost on a VM (kvm-clock: 25 against 88 ns measured here). The echo
+ * worker's guard, whose times are tens of ms and more, reads this one. */
+uint64_t uk_now_coarse_ns(void);
+/* How far the coarse clock may lag: a wait for a coarse deadline waits
+ * this much longer, so that the clock has passed it on waking (a timer
+ * tick is 1 to 10 ms, HZ 1000 to 100). */
+#define UK_COARSE_SLACK_NS (10 * UK_NS_PER_MS)
+/* CLOCK_REALTIME_COARSE in seconds (the stamp's second). */
+time_t uk_wall_coarse_s(void);
 
 /* ctime() text without its newline ("Thu Nov 26 08:36:08 2026"), 24 chars. */
 #define UK_CTIME_LEN 24

@@ -59,7 +59,9 @@ struct uk_echo_cfg {
 	size_t max_size;  /* largest datagram answered */
 	size_t batch;	  /* datagrams per system call */
 	bool use_pktinfo; /* reply from the address the request hit */
-	bool gso;	  /* io_uring backend: a peer's equal replies as one GSO send */
+	bool gso;	  /* a peer's equal replies in a batch as one GSO send */
+	bool gro;	  /* io_uring backend: UDP_GRO on receive (pure and sockperf
+			   * modes, max_size UK_ECHO_MAX_DATAGRAM; else ignored) */
 	struct uk_guard_cfg guard;
 	uk_echo_batch_cb on_batch; /* may be NULL */
 };
@@ -77,6 +79,9 @@ struct uk_echo_worker {
 	bool held_used[UK_ECHO_HOLDS];
 	unsigned held_count;
 	bool pressure; /* the socket was backlogged at the last receive */
+	/* UDP_GRO is on on fd (set by the io_uring backend): a receive may
+	 * hold several datagrams, each served as its own (uk_batch_segments). */
+	bool gro;
 	/* The io_uring backend waits in its ring, which shutdown() does not
 	 * wake: uk_echo_worker_wake() writes this eventfd when it is >= 0. */
 	atomic_int wake_fd;
@@ -112,6 +117,11 @@ void uk_echo_worker_wake(struct uk_echo_worker *w);
  * now_ns and wall_s are the clocks; w->pressure says whether the socket was
  * backlogged (the guard's share rule). */
 void uk_echo_process(struct uk_echo_worker *w, int n, uint64_t now_ns, time_t wall_s);
+
+/* The wall second uk_echo_process() needs: only the stamp reads it (0 in
+ * the other modes, which saves a clock read per datagram on sparse
+ * traffic). The backends pass uk_now_coarse_ns() as now_ns. */
+time_t uk_echo_wall_s(const struct uk_echo_worker *w);
 
 /* Decides the held replies: marks those to answer now in w->held (send
  * flag; uk_echo_worker_run() sends them and frees their slots with

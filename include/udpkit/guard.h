@@ -102,6 +102,12 @@ struct uk_guard {
 	bool pressure;	   /* this batch comes from a backlogged socket */
 	uint64_t last_key; /* the source of the last datagram checked, */
 	uint64_t mixed_ns; /* and when it last differed from the one before */
+	/* The last source hashed and its hash: a check and the reply noted
+	 * after it, and a peer's next datagram, cost one compare, not a
+	 * keyed hash each. */
+	struct uk_addr memo_src;
+	uint64_t memo_hash;
+	bool memo;
 };
 
 /* sources: how many to remember (rounded up). Returns 0 or -ENOMEM. */

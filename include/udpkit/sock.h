@@ -89,6 +89,14 @@ size_t uk_sock_pktinfo_cmsg(void *control, size_t cap, const struct uk_addr *src
 /* Reads a destination address out of a received msghdr's control data. */
 bool uk_sock_pktinfo_parse(const void *msghdr, struct uk_addr *dst, int *ifindex, uint16_t port);
 
+/* The segment size of a coalesced receive on a socket with UDP_GRO on (the
+ * UDP_GRO control message: several datagrams of that size, the last one
+ * maybe shorter, in one buffer); 0 when the control data has none. */
+size_t uk_sock_gro_parse(const void *msghdr);
+
+/* Turns UDP_GRO on or off on a UDP socket. 0 or -errno. */
+int uk_sock_set_gro(int fd, bool on);
+
 /* Control-buffer size enough for one IPv4 or IPv6 pktinfo message. */
 #define UK_PKTINFO_SPACE 64
 

@@ -10,7 +10,10 @@
  * buffer), the rest = the buffer's bytes (header first).
  * Checked: an accepted slot's data and len lie inside the buffer, len <=
  * max_size, a slot not truncated has len == wire_len, the stamp's room in
- * front of the data is there, and the peer's length fits its storage. */
+ * front of the data is there, and the peer's length fits its storage;
+ * for a UDP_GRO receive (a segment size in the control data), every
+ * datagram uk_batch_segment() cuts from it lies inside the slot's data,
+ * none longer than the segment size. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +49,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (s.len > max_size || (!s.truncated && s.len != s.wire_len))
 		abort();
 	if (s.peer.len > sizeof(s.peer.u))
+		abort();
+	size_t k = uk_batch_nsegments(s.len, s.gso_size), at = 0;
+	for (size_t i = 0; i < k; i++) {
+		struct uk_batch_slot seg;
+		uk_batch_segment(&seg, &s, i);
+		if (seg.data < s.data || seg.data + seg.len > s.data + s.len ||
+		    (s.gso_size && seg.len > s.gso_size) ||
+		    (!seg.truncated && seg.len != seg.wire_len))
+			abort();
+		at += seg.len;
+	}
+	if (at > s.len)
 		abort();
 	return 0;
 }

@@ -117,6 +117,38 @@ class TestEcho(unittest.TestCase):
             self.assertIn(b"%d datagrams" % total, s.proc.err())
             self.assertIn(b"%d replies" % total, s.proc.err())
 
+    def test_gso_bursts_are_echoed_datagram_by_datagram(self):
+        # A client that sends with UDP GSO (one sendmsg, several datagrams
+        # of one size, the last maybe shorter) reaches a socket with
+        # UDP_GRO (the io_uring backend's, pure and sockperf modes) as one
+        # coalesced receive: each of its datagrams must come back as its
+        # own reply, the short last one too, whether the worker is on its
+        # ring (load) or serving sparse traffic (after a ping-pong).
+        UDP_SEGMENT = 103
+        for mode, extra in (("pure", 0), ("stamp", 30)):
+            s = self.server("-m", mode, "-q")
+            c = udp_socket(timeout=5 * SLOW)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            total = 0
+            for phase in range(3):
+                for i in range(12):  # one in flight: the sparse path
+                    c.sendto(b"ping %d %d" % (phase, i), ("127.0.0.1", s.port))
+                    self.assertEqual(c.recvfrom(70000)[0][extra:], b"ping %d %d" % (phase, i))
+                    total += 1
+                for burst, (seg, count, last) in enumerate(((100, 5, 37), (64, 40, 64), (1000, 3, 1))):
+                    parts = [b"%02d%02d" % (burst, i) + bytes([65 + i % 26]) * (seg - 4)
+                             for i in range(count)]
+                    parts.append(b"L" * last)
+                    c.sendmsg([b"".join(parts)], [(socket.SOL_UDP, UDP_SEGMENT, struct.pack("H", seg))], 0,
+                              ("127.0.0.1", s.port))
+                    for i, want in enumerate(parts):
+                        data = c.recvfrom(70000)[0]
+                        self.assertEqual(data[extra:], want, (mode, phase, burst, i))
+                    total += len(parts)
+            self.assertEqual(s.stop(), 0)
+            self.assertIn(b"%d datagrams" % total, s.proc.err())
+            self.assertIn(b"%d replies" % total, s.proc.err())
+
     def test_hostile_bytes_are_escaped_in_the_log(self):
         s = self.server()
         c = udp_socket()

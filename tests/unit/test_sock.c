@@ -297,7 +297,7 @@ static void test_batch_round_trip(void **state)
 			s->out = s->data;
 			s->out_len = s->len;
 		}
-		sent = uk_batch_send(srv, &b, n, true);
+		sent = uk_batch_send(srv, &b, n, true, NULL);
 		{
 			int wanted = 0;
 			for (int i = 0; i < n; i++)
@@ -325,7 +325,7 @@ static void test_batch_round_trip(void **state)
 	/* Sending nothing sends nothing. */
 	for (int i = 0; i < 8; i++)
 		b.slots[i].send = false;
-	assert_int_equal(uk_batch_send(srv, &b, 8, true), 0);
+	assert_int_equal(uk_batch_send(srv, &b, 8, true, NULL), 0);
 	close(srv);
 	close(cli);
 	uk_batch_free(&b);
@@ -368,7 +368,7 @@ static void test_batch_recv_one(void **state)
 		s->out = s->data;
 		s->out_len = 5;
 		s->send = true;
-		assert_int_equal(uk_batch_send(srv, &b, 1, true), 1);
+		assert_int_equal(uk_batch_send(srv, &b, 1, true, NULL), 1);
 		{
 			unsigned char buf[16];
 			struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
@@ -416,7 +416,7 @@ static void test_batch_v6(void **state)
 			b.slots[i].out_len = 4;
 			b.slots[i].send = true;
 		}
-		assert_int_equal(uk_batch_send(srv, &b, k, true), k);
+		assert_int_equal(uk_batch_send(srv, &b, k, true, NULL), k);
 		n += k;
 	}
 	for (int i = 0; i < 3; i++) {
@@ -513,6 +513,45 @@ static void test_option_errors(void **state)
 
 /* The batch calls on a bad descriptor return -errno, and one datagram the
  * kernel refuses (too big) does not stop the others of its batch. */
+/* With gso: a peer's equal replies leave as one UDP_SEGMENT send, which the
+ * receiver (no UDP_GRO) still gets datagram by datagram, in order; a reply
+ * of another size, or to another peer, ends a run. */
+static void test_batch_send_gso_runs(void **state)
+{
+	struct uk_batch b;
+	struct uk_addr sb, cb, to;
+	unsigned char buf[64];
+	struct uk_dgram d = {.buf = buf, .cap = sizeof(buf)};
+	static const char *const out[] = {"aa", "bb", "cc", "ddd", "ee", "ff"};
+	bool gso = true;
+	int srv, cli;
+
+	(void)state;
+	assert_int_equal(uk_batch_init(&b, 8, 100), 0);
+	srv = open_bound("127.0.0.1:0", false, &sb);
+	cli = open_bound("127.0.0.1:0", false, &cb);
+	to = target("127.0.0.1", &sb);
+	for (int i = 0; i < 6; i++) {
+		b.slots[i].peer = to;
+		b.slots[i].send = i != 4; /* a slot not answered between two runs */
+		b.slots[i].has_dst = false;
+		b.slots[i].out = (const unsigned char *)out[i];
+		b.slots[i].out_len = strlen(out[i]);
+	}
+	assert_int_equal(uk_batch_send(cli, &b, 6, false, &gso), 5);
+	assert_true(gso);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(b.slots[i].send, i != 4); /* as the caller set them */
+		if (i == 4)
+			continue;
+		assert_int_equal(uk_sock_recv(srv, &d), (ssize_t)strlen(out[i]));
+		assert_memory_equal(buf, out[i], strlen(out[i]));
+	}
+	close(srv);
+	close(cli);
+	uk_batch_free(&b);
+}
+
 static void test_batch_errors(void **state)
 {
 	static unsigned char big[70000];
@@ -541,17 +580,17 @@ static void test_batch_errors(void **state)
 	b.slots[1].out_len = 3;
 	b.slots[2].out = (const unsigned char *)"two";
 	b.slots[2].out_len = 3;
-	assert_int_equal(uk_batch_send(cli, &b, 3, false), 2);
+	assert_int_equal(uk_batch_send(cli, &b, 3, false, NULL), 2);
 	assert_int_equal(uk_sock_recv(srv, &d), 3);
 	assert_memory_equal(buf, "one", 3);
 	assert_int_equal(uk_sock_recv(srv, &d), 3);
 	assert_memory_equal(buf, "two", 3);
 	/* Alone, the refused one is 0 sent (the single-datagram path). */
 	b.slots[1].send = b.slots[2].send = false;
-	assert_int_equal(uk_batch_send(cli, &b, 3, false), 0);
+	assert_int_equal(uk_batch_send(cli, &b, 3, false, NULL), 0);
 	/* Nothing to send at all. */
 	b.slots[0].send = false;
-	assert_int_equal(uk_batch_send(cli, &b, 3, false), 0);
+	assert_int_equal(uk_batch_send(cli, &b, 3, false, NULL), 0);
 	close(srv);
 	close(cli);
 	uk_batch_free(&b);
@@ -607,6 +646,7 @@ int main(void)
 	    cmocka_unit_test(test_batch_v6),
 	    cmocka_unit_test(test_options_applied),
 	    cmocka_unit_test(test_option_errors),
+	    cmocka_unit_test(test_batch_send_gso_runs),
 	    cmocka_unit_test(test_batch_errors),
 	    cmocka_unit_test(test_mcast_options),
 	};
