@@ -442,7 +442,6 @@ static int echo_run(struct echo_server *E)
 	int rc = UK_EXIT_OK;
 
 	/* Workers must not take the signals: block them, start, unblock here. */
-	uk_cli_catch_signals();
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
@@ -492,8 +491,14 @@ int uk_cmd_echo(int argc, char **argv)
 	struct echo_server E = {0};
 	int rc = parse_args(argc, argv, &E.o);
 
-	if (rc == UK_CONTINUE)
+	/* Caught before "bound on" is printed: whoever starts us may stop us
+	 * as soon as it reads that line (a SIGTERM in between killed the
+	 * process, status -15, in a CI run); the run loop then sees the flag
+	 * and ends with the usual summary. */
+	if (rc == UK_CONTINUE) {
+		uk_cli_catch_signals();
 		rc = echo_open(&E);
+	}
 	if (rc == UK_CONTINUE) {
 		struct uk_echo_stats total = {0};
 		rc = echo_run(&E);
