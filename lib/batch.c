@@ -249,16 +249,8 @@ int uk_batch_send(int fd, struct uk_batch *b, int n, bool use_pktinfo, bool *gso
 		if (use_pktinfo && s->has_dst)
 			ctl = uk_sock_pktinfo_cmsg(m->msg_control, CONTROL_BYTES, &s->dst,
 						   s->ifindex);
-		if (run > 1) {
-			struct cmsghdr *c =
-			    (struct cmsghdr *)((unsigned char *)m->msg_control + ctl);
-			uint16_t seg = (uint16_t)s->out_len;
-			c->cmsg_level = SOL_UDP;
-			c->cmsg_type = UDP_SEGMENT;
-			c->cmsg_len = CMSG_LEN(sizeof(seg));
-			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-			ctl += CMSG_SPACE(sizeof(seg));
-		}
+		if (run > 1)
+			ctl = uk_sock_segment_cmsg(m->msg_control, ctl, (uint16_t)s->out_len);
 		m->msg_controllen = ctl;
 		if (!ctl)
 			m->msg_control = NULL;

@@ -293,15 +293,8 @@ static void queue_send(struct uk_echo_uring *u, struct uk_echo_worker *w, int fi
 	p->mh.msg_iovlen = (size_t)k;
 	if (w->cfg.use_pktinfo && s->has_dst)
 		ctl = uk_sock_pktinfo_cmsg(p->control, sizeof(p->control), &s->dst, s->ifindex);
-	if (k > 1) {
-		struct cmsghdr *c = (struct cmsghdr *)(p->control + ctl);
-		uint16_t seg = (uint16_t)s->out_len;
-		c->cmsg_level = SOL_UDP;
-		c->cmsg_type = UDP_SEGMENT;
-		c->cmsg_len = CMSG_LEN(sizeof(seg));
-		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-		ctl += CMSG_SPACE(sizeof(seg));
-	}
+	if (k > 1)
+		ctl = uk_sock_segment_cmsg(p->control, ctl, (uint16_t)s->out_len);
 	p->mh.msg_control = ctl ? p->control : NULL;
 	p->mh.msg_controllen = ctl;
 	sqe = uk_uring_sqe(&u->ring);

@@ -205,6 +205,17 @@ int uk_sock_set_gro(int fd, bool on)
 	return setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof(v)) < 0 ? -errno : 0;
 }
 
+size_t uk_sock_segment_cmsg(void *control, size_t off, uint16_t seg)
+{
+	struct cmsghdr *c = (struct cmsghdr *)((unsigned char *)control + off);
+
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	return off + CMSG_SPACE(sizeof(seg));
+}
+
 size_t uk_sock_pktinfo_cmsg(void *control, size_t cap, const struct uk_addr *src, int ifindex)
 {
 	struct msghdr m = {.msg_control = control, .msg_controllen = cap};

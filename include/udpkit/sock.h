@@ -86,6 +86,12 @@ ssize_t uk_sock_send(int fd, const void *buf, size_t len, const struct uk_addr *
  * Returns the control length used (0 when src has no address). */
 size_t uk_sock_pktinfo_cmsg(void *control, size_t cap, const struct uk_addr *src, int ifindex);
 
+/* Appends a UDP_SEGMENT cmsg at offset off of control (GSO: the kernel
+ * cuts the send into datagrams of seg bytes, the last one shorter). The
+ * caller leaves CMSG_SPACE(sizeof(uint16_t)) bytes free there. Returns the
+ * control length with it. */
+size_t uk_sock_segment_cmsg(void *control, size_t off, uint16_t seg);
+
 /* Reads a destination address out of a received msghdr's control data. */
 bool uk_sock_pktinfo_parse(const void *msghdr, struct uk_addr *dst, int *ifindex, uint16_t port);
 
