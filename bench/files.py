@@ -157,7 +157,7 @@ def main():
     ap.add_argument("--files", type=int, default=10000)
     ap.add_argument("--socat-block", type=int, default=0,
                     help="socat's -b (bytes a read/write; default socat's own 8192)")
-    ap.add_argument("--cases", default="file,room,folder",
+    ap.add_argument("--cases", default="file,nohash,room,folder",
                     help="which rows, comma-separated: file, nohash (the file sent by "
                          "bench/ipmsg_offer.py as iptux would: no SHA-256), room, folder")
     args = ap.parse_args()
