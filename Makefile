@@ -471,6 +471,7 @@ bench: deps $(BUILD)/udpkit $(BENCH_BIN) $(PROBE_BIN)
 	@$(PYTHON) bench/room.py --udpkit $(BUILD)/udpkit
 	@$(PYTHON) bench/history.py --udpkit $(BUILD)/udpkit
 	@$(PYTHON) bench/files.py --udpkit $(BUILD)/udpkit
+	@$(PYTHON) bench/files.py --udpkit $(BUILD)/udpkit --cases file,nohash --socat-block 1048576
 
 # ---- dependencies ------------------------------------------------------------
 # Debian 12 packages the build and the tests need. `make deps` installs the

@@ -16,6 +16,7 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -44,6 +45,52 @@ def wait_line(proc, needle, timeout):
         if needle in line:
             return line
     raise RuntimeError(f"no {needle!r} in {buf[-400:]!r}")
+
+
+def run_ipmsg_offer(udpkit, src, dst):
+    """The receiving chat as in run_udpkit, the file offered and served by
+    bench/ipmsg_offer.py as iptux would (no SHA-256 attribute, so nothing
+    is hashed; os.sendfile as udpkit's sender). Returns the receiver's
+    transfer time, CPU of both ends and
+    peak RSS."""
+    port = free_port()
+    recv = subprocess.Popen([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", str(port),
+                             "--no-discovery", "--no-history", "--stay", "--accept-files", dst,
+                             "--accept-from", "127.0.0.1"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    wait_line(recv, b"line mode on", 30)
+    c0 = cpu()
+    send = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "ipmsg_offer.py"),
+                             src, str(port)])
+    line = wait_line(recv, b"received\t", 600)
+    send.wait(600)
+    with open(f"/proc/{recv.pid}/status") as f:
+        hwm = [int(l.split()[1]) for l in f if l.startswith("VmHWM")][0]
+    recv.terminate()
+    recv.wait(30)
+    if send.returncode != 0 or b"sha256" in line:
+        raise RuntimeError("ipmsg_offer exit %d, %r" % (send.returncode, line))
+    return float(line.split(b"\t")[6]), cpu() - c0, hwm
+
+
+def sha256_cpu(path):
+    """CPU seconds of one SHA-256 pass over path (in the page cache, read
+    through a mapping: no copy), with hashlib, which is OpenSSL's
+    EVP_sha256 as in udpkit (lib/sha256.c)."""
+    import hashlib
+    import mmap
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m:
+        view = memoryview(m)
+        h = hashlib.sha256()
+        for i in range(0, len(m), 1 << 20):  # the whole file first: page cache
+            h.update(view[i:i + (1 << 20)])
+        t0 = time.process_time()
+        h = hashlib.sha256()
+        for i in range(0, len(m), 1 << 20):
+            h.update(view[i:i + (1 << 20)])
+        t = time.process_time() - t0
+        view.release()
+    return t
 
 
 def run_udpkit(udpkit, src, dst, passfile=None):
@@ -110,8 +157,9 @@ def main():
     ap.add_argument("--files", type=int, default=10000)
     ap.add_argument("--socat-block", type=int, default=0,
                     help="socat's -b (bytes a read/write; default socat's own 8192)")
-    ap.add_argument("--cases", default="file,room,folder",
-                    help="which rows, comma-separated: file, room, folder")
+    ap.add_argument("--cases", default="file,nohash,room,folder",
+                    help="which rows, comma-separated: file, nohash (the file sent by "
+                         "bench/ipmsg_offer.py as iptux would: no SHA-256), room, folder")
     args = ap.parse_args()
     load0 = os.getloadavg()
     cases = args.cases.split(",")
@@ -136,6 +184,8 @@ def main():
         rows = []
         todo = [c for c in (
                 ("file", "%d MiB file" % args.mib, big, args.mib << 20, False, None),
+                ("nohash", "%d MiB file from an IPMsg sender (no SHA-256)" % args.mib, big,
+                 args.mib << 20, False, None),
                 ("room", "%d MiB file, in a room" % args.mib, big, args.mib << 20, False, passfile),
                 ("folder", "%d files of 1 KiB" % args.files, tree, tree_bytes, True, None))
                 if c[0] in cases]
@@ -151,7 +201,12 @@ def main():
                     dst = os.path.join(work, "dst")
                     shutil.rmtree(dst, ignore_errors=True)
                     os.makedirs(dst)
-                    if tool == "udpkit":
+                    if tool == "udpkit" and case == "nohash":
+                        t, c, hwm = run_ipmsg_offer(args.udpkit, src, dst)
+                        hwms[case].append(hwm)
+                        walls[case].append(t)
+                        offers[case].append(0)
+                    elif tool == "udpkit":
                         t, c, hwm, wall, offered = run_udpkit(args.udpkit, src, dst, room)
                         hwms[case].append(hwm)
                         walls[case].append(wall)
@@ -182,6 +237,10 @@ def main():
             st, sc = med["socat"]
             print(f"| {name} | {ut:.2f} | {st:.2f} | {gib * 1024 / ut:.1f} | {gib * 1024 / st:.1f} | {st / ut:.2f} | "
                   f"{wall:.2f} | {offered:.2f} | {st / wall:.2f} | {uc / gib:.2f} | {sc / gib:.2f} | {hwm / 1024:.1f} MiB |")
+        if any(c[0] in ("file", "nohash") for c in todo):
+            gib = (args.mib << 20) / (1 << 30)
+            print(f"\nSHA-256 (OpenSSL, as udpkit) of the {args.mib} MiB file: "
+                  f"{sha256_cpu(big) / gib:.2f} CPU s/GiB")
         print(f"\nload average (1, 5, 15 min) at the start: {' '.join('%.2f' % x for x in load0)}, "
               f"at the end: {' '.join('%.2f' % x for x in os.getloadavg())}")
         print(f"\n({args.rounds} rounds, medians; the folder's reference is {ref})")

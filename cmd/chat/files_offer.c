@@ -182,25 +182,34 @@ fail:
 	return NULL;
 }
 
-/* Hashes a new offer for one slice and sends it if that was enough;
- * else says it is being prepared. Returns 0, or -EIO when it failed. */
-static int offer_start(struct app *a, struct out_offer *oo)
+/* Bytes of the regular files in oo: what its preparation hashes. */
+static uint64_t offer_bytes(const struct out_offer *oo)
 {
 	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < oo->o.nfiles; i++)
+		if (oo->at[i].attr == UK_ATTACH_REGULAR)
+			bytes += oo->at[i].size;
+	return bytes;
+}
+
+/* Hashes a new offer for one slice and sends it if that was enough;
+ * else says it is being prepared: always in line mode (a script counts
+ * its offers), in the terminal UI only when `say` (/all says it once for
+ * all its offers). Returns 0, or -EIO when it failed. */
+static int offer_start(struct app *a, struct out_offer *oo, bool say)
+{
 	char pa[UK_ADDR_STRLEN];
 
 	if (files_offer_prepare(a, oo, PREPARE_NS))
 		return oo->used ? 0 : -EIO;
-	for (size_t i = 0; i < oo->o.nfiles; i++)
-		if (oo->at[i].attr == UK_ATTACH_REGULAR)
-			bytes += oo->at[i].size;
 	if (chat_line_mode(a))
 		chat_info(a, "preparing", "%s\t%llu", addr_text(&oo->peer, pa, sizeof(pa)),
-			  (unsigned long long)bytes);
-	else
+			  (unsigned long long)offer_bytes(oo));
+	else if (say)
 		chat_info(a, "info",
 			  _("preparing the offer to %s: hashing %.1f MiB (SHA-256) first"),
-			  addr_text(&oo->peer, pa, sizeof(pa)), (double)bytes / 1048576.0);
+			  addr_text(&oo->peer, pa, sizeof(pa)), (double)offer_bytes(oo) / 1048576.0);
 	return 0;
 }
 
@@ -210,7 +219,7 @@ int files_offer(struct app *a, const struct uk_addr *to, char **paths, size_t n,
 	int rc;
 	struct out_offer *oo = offer_make(a, to, paths, n, text, script, &rc);
 
-	return oo ? offer_start(a, oo) : rc;
+	return oo ? offer_start(a, oo, true) : rc;
 }
 
 /* Sends a prepared offer: the list with every hash; then the "offered"
@@ -437,9 +446,28 @@ int files_offer_all(struct app *a, char **paths, size_t n, const char *text)
 			made[nmade++] = oo;
 	}
 	for (size_t i = 0; i < nmade; i++)
-		if (offer_start(a, made[i]) == 0)
+		if (offer_start(a, made[i], nmade == 1) == 0)
 			sent++;
 	free(to);
+	if (nmade > 1 && !chat_line_mode(a)) {
+		/* One line for all the offers still hashing, not one a peer:
+		 * they share each file's hash (share_sum), so it is one wait. */
+		size_t preparing = 0, last = 0;
+		char pa[UK_ADDR_STRLEN];
+		for (size_t i = 0; i < nmade; i++)
+			if (made[i]->used && made[i]->preparing)
+				preparing++, last = i;
+		if (preparing == 1)
+			chat_info(a, "info",
+				  _("preparing the offer to %s: hashing %.1f MiB (SHA-256) first"),
+				  addr_text(&made[last]->peer, pa, sizeof(pa)),
+				  (double)offer_bytes(made[last]) / 1048576.0);
+		else if (preparing)
+			chat_info(a, "info",
+				  _("preparing the offers to %zu peers: hashing %.1f MiB (SHA-256) "
+				    "first"),
+				  preparing, (double)offer_bytes(made[0]) / 1048576.0);
+	}
 	chat_info(a, "info", _("offered to %zu of %zu IPMsg peers"), sent, peers);
 	return (int)sent;
 }

@@ -5,12 +5,13 @@ bytes, the rate and the time left; then the rest arrives and the file is
 complete. Skipped without tmux or without the UI in this build."""
 import os
 import re
+import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import BIN, SLOW, require_cmd
+from harness import BIN, SLOW, Proc, require_cmd
 from test_chat_files import FakePeer
 from tmuxpane import TmuxPane, wait_bound_file
 
@@ -57,6 +58,35 @@ class ChatFilesTui(unittest.TestCase):
             threading.Event().wait(0.1)
         with open(os.path.join(self.dst, "slow.bin"), "rb") as f:
             self.assertEqual(f.read(), data)
+
+    def test_file_to_all_says_preparing_once(self):
+        # "/all /file" to two peers hashes the file once for both offers
+        # (test_chat_files_all.py): the UI says so in one line, not one a
+        # peer. A 1 GiB sparse file takes longer than one 20 ms slice.
+        big = os.path.join(self.tmp.name, "big.img")
+        with open(big, "wb") as f:
+            f.truncate(1 << 30)
+        peers = []
+        for ip, nick in (("127.0.0.2", "bob"), ("127.0.0.3", "carol")):
+            p = Proc([BIN, "chat", "--line", "-b", ip, "-p", "0", "--no-discovery",
+                      "--no-history", "-n", nick, "--stay"], stdin=subprocess.PIPE)
+            self.addCleanup(p.kill)
+            peers.append(f"{ip}:{p.wait_bound()[1]}")
+        cmd = (f"LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 -n alice "
+               f"--no-discovery --no-history -P {peers[0]} -P {peers[1]} 2>{self.err}")
+        t = TmuxPane(self, cmd, 120, 30)
+        wait_bound_file(self.err)
+        if "line mode on" in t.wait_pane("alice"):
+            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        t.wait_pane("bob", 30)
+        t.wait_pane("carol", 30)
+        t.tmux("send-keys", "-l", "/all /file " + big)
+        t.tmux("send-keys", "Enter")
+        t.wait_pane("offered to 2 of 2 IPMsg peers", 60)
+        screen = t.pane()
+        self.assertIn("preparing the offers to 2 peers: hashing 1024.0 MiB (SHA-256) first",
+                      screen)
+        self.assertNotIn("preparing the offer to", screen)
 
 
 if __name__ == "__main__":
