@@ -207,9 +207,9 @@ static int offer_start(struct app *a, struct out_offer *oo, bool say)
 		chat_info(a, "preparing", "%s\t%llu", addr_text(&oo->peer, pa, sizeof(pa)),
 			  (unsigned long long)offer_bytes(oo));
 	else if (say)
-		chat_info(a, "info",
-			  _("preparing the offer to %s: hashing %.1f MiB (SHA-256) first"),
-			  addr_text(&oo->peer, pa, sizeof(pa)), (double)offer_bytes(oo) / 1048576.0);
+		chat_info(
+		    a, "info", _("preparing the offer to %s: hashing %.1f MiB (SHA-256) first"),
+		    addr_text(&oo->peer, pa, sizeof(pa)), (double)offer_bytes(oo) / 1048576.0);
 	return 0;
 }
 
@@ -455,8 +455,10 @@ int files_offer_all(struct app *a, char **paths, size_t n, const char *text)
 		size_t preparing = 0, last = 0;
 		char pa[UK_ADDR_STRLEN];
 		for (size_t i = 0; i < nmade; i++)
-			if (made[i]->used && made[i]->preparing)
-				preparing++, last = i;
+			if (made[i]->used && made[i]->preparing) {
+				preparing++;
+				last = i;
+			}
 		if (preparing == 1)
 			chat_info(a, "info",
 				  _("preparing the offer to %s: hashing %.1f MiB (SHA-256) first"),
