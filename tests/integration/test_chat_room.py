@@ -45,9 +45,24 @@ class Relay:
     forwards to B from `back` and B's answers back to A. Records what B
     received, can stop forwarding, and can replay what it recorded."""
 
-    def __init__(self):
+    def __init__(self, tcp_back=False):
         self.front = udp_socket()
-        self.back = udp_socket()
+        self.back = udp_socket(bind=None)
+        # tcp_back: a TCP listener on the back port's number too (where a
+        # peer fetches files from, test_chat_room_files.py), bound first:
+        # a free UDP port's TCP twin may be another program's.
+        self.back_tcp = None
+        while True:
+            if tcp_back:
+                self.back_tcp = socket.socket()
+                self.back_tcp.bind(("127.0.0.1", 0))
+            try:
+                self.back.bind(("127.0.0.1", self.back_tcp.getsockname()[1] if tcp_back else 0))
+                break
+            except OSError:
+                if not tcp_back:
+                    raise
+                self.back_tcp.close()
         self.a_addr = None
         self.b_addr = None
         self.to_b, self.from_b = [], []
@@ -95,6 +110,8 @@ class Relay:
         self.t.join(5)
         self.front.close()
         self.back.close()
+        if self.back_tcp:
+            self.back_tcp.close()
 
 
 class RoomLoopback(unittest.TestCase):

@@ -27,17 +27,15 @@ def sha(path):
 
 
 class TcpProxy:
-    """Listens on 127.0.0.1:port (the UDP relay's back port, where the
+    """Listens on the UDP relay's back port number (where the
     receiving chat fetches from), forwards each connection to the sending
     chat's TCP port and records both directions. limit: server-to-client
     bytes forwarded per connection before it stalls (the receiver then
     waits with a partial file). flip: a server-to-client offset whose byte
     is altered on its way."""
 
-    def __init__(self, port, target):
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", port))
+    def __init__(self, ls, target):
+        self.ls = ls  # bound by the relay (Relay(tcp_back=True))
         self.ls.listen(8)
         self.target = target
         self.conns = []  # [c2s bytearray, s2c bytearray]
@@ -112,7 +110,7 @@ class RoomFiles(unittest.TestCase):
         os.makedirs(dst, exist_ok=True)
         a, pa = self.start("alice", "--accept-files", dst, "--accept-from", "127.0.0.1",
                            port=receiver_port, **kw)
-        relay = Relay()
+        relay = Relay(tcp_back=True)
         self.addCleanup(relay.close)
         relay.b_addr = ("127.0.0.1", pa)
         return a, pa, relay, dst
@@ -144,7 +142,7 @@ class RoomFiles(unittest.TestCase):
             f.write(b"the quarterly numbers are confidential " * 2000)
         a, pa, relay, dst = self.pair()
         # b fetches from the relay's back port: the proxy listens there.
-        proxy = TcpProxy(relay.back.getsockname()[1], 0)
+        proxy = TcpProxy(relay.back_tcp, 0)
         self.addCleanup(proxy.close)
         b, pb = self.script("-P", f"127.0.0.1:{relay.port()}", "--send-file", big,
                             "--send-file", empty, "--send-file", tree)
@@ -186,7 +184,7 @@ class RoomFiles(unittest.TestCase):
         with open(big, "wb") as f:
             f.write(data)
         a, pa, relay, dst = self.pair()
-        proxy = TcpProxy(relay.back.getsockname()[1], 0)
+        proxy = TcpProxy(relay.back_tcp, 0)
         self.addCleanup(proxy.close)
         proxy.limit = 1000000  # the receiver gets about 1 MB, then waits
         b, pb = self.start("bob", "-P", f"127.0.0.1:{relay.port()}")
@@ -272,7 +270,7 @@ class RoomFiles(unittest.TestCase):
         with open(os.path.join(tree, "inner.bin"), "wb") as f:
             f.write(data)
         a, pa, relay, dst = self.pair()
-        proxy = TcpProxy(relay.back.getsockname()[1], 0)
+        proxy = TcpProxy(relay.back_tcp, 0)
         self.addCleanup(proxy.close)
         proxy.flip = 200000  # inside the fourth chunk of either stream
         b, pb = self.start("bob", "-P", f"127.0.0.1:{relay.port()}")
