@@ -215,13 +215,23 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 		}
 		d->got = offset;
 		/* The offer's SHA-256 is checked over the whole file: what an
-		 * earlier fetch left is hashed first. */
+		 * earlier fetch left is hashed first. Outside a room the worker
+		 * hashes the file itself, from the page cache (file mode of
+		 * lib/hashpipe.c), as far as it is written; in a room the
+		 * bytes are fed as they come out of the sealed stream. */
 		d->hashing = at->has_sha256;
-		if (d->hashing && (uk_hashpipe_new(&d->hp) < 0 || uk_hashpipe_begin(d->hp) < 0)) {
-			files_dl_fail(a, d, "cannot start hashing (out of memory?)");
-			return;
+		if (d->hashing) {
+			bool file_mode = !chat_room_file_key(a);
+			if (uk_hashpipe_new(&d->hp) < 0 ||
+			    (file_mode ? uk_hashpipe_begin_file(d->hp, d->out)
+				       : uk_hashpipe_begin(d->hp)) < 0) {
+				files_dl_fail(a, d, "cannot start hashing (out of memory?)");
+				return;
+			}
+			if (file_mode)
+				uk_hashpipe_written(d->hp, offset);
 		}
-		if (d->hashing && offset) {
+		if (d->hashing && offset && chat_room_file_key(a)) {
 			unsigned char *buf = f->iobuf;
 			uint64_t off = 0;
 			while (off < offset) {
@@ -383,27 +393,12 @@ void files_dl_file(struct app *a, struct dl *d)
 		/* One byte more than announced is read to catch a peer that sends too much. */
 		size_t cap = want + 1 < CHUNK ? (size_t)want + 1 : CHUNK;
 		unsigned char *buf = F(a)->iobuf;
-		/* Nothing to hash, nothing sealed: the bytes need not come
-		 * into user space at all (one copy instead of recv's and
-		 * write's two; bench/README.md, "File transfer"). */
-		bool spliced = !d->hashing && !d->sd && !d->no_splice;
-		/* Hashed: received straight into the hash worker's slot, which
-		 * saves copying every byte there after the write (the receive
-		 * loop's third copy, lib/hashpipe.c). In a room the bytes come
-		 * out of the sealed stream's buffer: copied as before. */
-		bool direct = d->hashing && !d->sd;
+		/* Outside a room the bytes need not come into user space at
+		 * all: one copy (into the page cache) instead of recv's and
+		 * write's two; a SHA-256 is hashed from the file (file mode of
+		 * lib/hashpipe.c). bench/README.md, "File transfer". */
+		bool spliced = !d->sd && !d->no_splice;
 		ssize_t n;
-		if (direct) {
-			size_t room;
-			unsigned char *slot = uk_hashpipe_room(d->hp, &room);
-			/* Not when the slot would take exactly the last bytes
-			 * and leave no room for the byte too many. */
-			direct = room >= cap || room < want;
-			if (direct) {
-				buf = slot;
-				cap = room < cap ? room : cap;
-			}
-		}
 		n = spliced ? dl_splice_in(d, cap) : dl_recv(d, buf, cap);
 		if (n < 0 && spliced && errno == EINVAL) {
 			/* A socket or file splice() cannot serve. */
@@ -432,12 +427,12 @@ void files_dl_file(struct app *a, struct dl *d)
 			files_dl_fail(a, d, errno == ENOSPC ? "disk full" : "write error");
 			return;
 		}
-		if (direct)
-			uk_hashpipe_commit(d->hp, (size_t)n);
-		else if (d->hashing)
-			uk_hashpipe_feed(d->hp, buf, (size_t)n);
 		d->got += (uint64_t)n;
 		want -= (uint64_t)n;
+		if (d->hashing && d->sd)
+			uk_hashpipe_feed(d->hp, buf, (size_t)n);
+		else if (d->hashing)
+			uk_hashpipe_written(d->hp, d->got);
 		/* In a room the end is the sealed FINAL, proved to the sender
 		 * (n == 0 above), which comes with the last bytes. */
 		if (!want && !d->sd) {

@@ -44,6 +44,17 @@ void uk_hashpipe_feed(struct uk_hashpipe *p, const void *buf, size_t n);
 void *uk_hashpipe_room(struct uk_hashpipe *p, size_t *cap);
 void uk_hashpipe_commit(struct uk_hashpipe *p, size_t n);
 
+/* File mode, for a caller that writes the bytes into a file itself (by
+ * splice(), so they never come into user space): begins a hash of fd's
+ * bytes from offset 0, which the worker reads from the page cache through
+ * a read-only mapping (fd must be open for reading; the pipe keeps its own
+ * duplicate until the end, so the caller may close fd at any time).
+ * uk_hashpipe_written says how far the file is written: bytes before
+ * there must not change. The hash is uk_hashpipe_end's; a begin or
+ * uk_hashpipe_free drops it. Returns 0, -ENOMEM or -errno (no descriptor). */
+int uk_hashpipe_begin_file(struct uk_hashpipe *p, int fd);
+void uk_hashpipe_written(struct uk_hashpipe *p, uint64_t written);
+
 /* Waits until every byte fed is hashed, writes the digest. Returns 0 or
  * the error of the hash (out zeroed). The pipe is ready for a begin. */
 int uk_hashpipe_end(struct uk_hashpipe *p, uint8_t out[UK_SHA256_BYTES]);
