@@ -261,21 +261,6 @@ void uk_hashpipe_feed(struct uk_hashpipe *p, const void *buf, size_t n)
 	}
 }
 
-void *uk_hashpipe_room(struct uk_hashpipe *p, size_t *cap)
-{
-	if (p->fill == 0)
-		wait_hashed(p, SLOTS - 1);
-	*cap = SLOT_BYTES - p->fill;
-	return p->slot[p->queued % SLOTS] + p->fill;
-}
-
-void uk_hashpipe_commit(struct uk_hashpipe *p, size_t n)
-{
-	p->fill += n;
-	if (p->fill == SLOT_BYTES)
-		push(p);
-}
-
 int uk_hashpipe_end(struct uk_hashpipe *p, uint8_t out[UK_SHA256_BYTES])
 {
 	if (p->fd >= 0) {
