@@ -2,7 +2,9 @@
  * one after the other over TCP into a partial name (resumed from its
  * size), renamed when complete; a folder stream creates its folders with
  * mkdirat/openat below the target only. Inside a room the request is
- * sealed and every read goes through the sealed stream (dl_recv). */
+ * sealed and every read goes through the sealed stream (dl_recv). A plain
+ * file that comes without a SHA-256 is moved by splice() (dl_splice_in). */
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -26,6 +28,8 @@ static void dl_release(struct app *a, struct dl *d)
 	d->buf = NULL;
 	uk_hashpipe_free(d->hp);
 	d->hp = NULL;
+	close_fd(&d->pipe[0]);
+	close_fd(&d->pipe[1]);
 	d->st = D_FREE;
 	F(a)->in[d->ii].next = d->fi + 1;
 }
@@ -155,7 +159,7 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 	int n;
 
 	memset(d, 0, sizeof(*d));
-	d->fd = d->out = d->top = -1;
+	d->fd = d->out = d->top = d->pipe[0] = d->pipe[1] = -1;
 	d->ii = ii;
 	d->fi = fi;
 	d->size = at->size;
@@ -211,13 +215,23 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 		}
 		d->got = offset;
 		/* The offer's SHA-256 is checked over the whole file: what an
-		 * earlier fetch left is hashed first. */
+		 * earlier fetch left is hashed first. Outside a room the worker
+		 * hashes the file itself, from the page cache (file mode of
+		 * lib/hashpipe.c), as far as it is written; in a room the
+		 * bytes are fed as they come out of the sealed stream. */
 		d->hashing = at->has_sha256;
-		if (d->hashing && (uk_hashpipe_new(&d->hp) < 0 || uk_hashpipe_begin(d->hp) < 0)) {
-			files_dl_fail(a, d, "cannot start hashing (out of memory?)");
-			return;
+		if (d->hashing) {
+			bool file_mode = !chat_room_file_key(a);
+			if (uk_hashpipe_new(&d->hp) < 0 ||
+			    (file_mode ? uk_hashpipe_begin_file(d->hp, d->out)
+				       : uk_hashpipe_begin(d->hp)) < 0) {
+				files_dl_fail(a, d, "cannot start hashing (out of memory?)");
+				return;
+			}
+			if (file_mode)
+				uk_hashpipe_written(d->hp, offset);
 		}
-		if (d->hashing && offset) {
+		if (d->hashing && offset && chat_room_file_key(a)) {
 			unsigned char *buf = f->iobuf;
 			uint64_t off = 0;
 			while (off < offset) {
@@ -334,6 +348,43 @@ static ssize_t dl_recv(struct dl *d, void *buf, size_t cap)
 	return n;
 }
 
+/* Up to cap bytes from the socket into the download's pipe (made on first
+ * use): splice() moves the socket's pages, copying nothing. Returns what
+ * dl_recv would: the bytes, 0 at the peer's end, or -1 with errno. */
+static ssize_t dl_splice_in(struct dl *d, size_t cap)
+{
+	if (d->pipe[0] < 0) {
+		if (pipe2(d->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+			/* No descriptor left for it: recv and write, as the
+			 * caller does when splice() refuses (EINVAL). */
+			errno = EINVAL;
+			return -1;
+		}
+		/* As much as a recv into CHUNK takes; the default (64 KiB)
+		 * if the system's pipe-max-size is lower. */
+		(void)fcntl(d->pipe[1], F_SETPIPE_SZ, (int)CHUNK);
+	}
+	return splice(d->fd, NULL, d->pipe[1], NULL, cap, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+}
+
+/* The n bytes in the pipe into the file at its position, as write() would
+ * put them (the one copy: into the page cache). 0, or -1 with errno. */
+static int dl_splice_out(struct dl *d, size_t n)
+{
+	while (n) {
+		ssize_t k = splice(d->pipe[0], NULL, d->out, NULL, n, SPLICE_F_MOVE);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
 void files_dl_file(struct app *a, struct dl *d)
 {
 	uint64_t want = d->size - d->got;
@@ -342,24 +393,18 @@ void files_dl_file(struct app *a, struct dl *d)
 		/* One byte more than announced is read to catch a peer that sends too much. */
 		size_t cap = want + 1 < CHUNK ? (size_t)want + 1 : CHUNK;
 		unsigned char *buf = F(a)->iobuf;
-		/* Hashed: received straight into the hash worker's slot, which
-		 * saves copying every byte there after the write (the receive
-		 * loop's third copy, lib/hashpipe.c). In a room the bytes come
-		 * out of the sealed stream's buffer: copied as before. */
-		bool direct = d->hashing && !d->sd;
+		/* Outside a room the bytes need not come into user space at
+		 * all: one copy (into the page cache) instead of recv's and
+		 * write's two; a SHA-256 is hashed from the file (file mode of
+		 * lib/hashpipe.c). bench/README.md, "File transfer". */
+		bool spliced = !d->sd && !d->no_splice;
 		ssize_t n;
-		if (direct) {
-			size_t room;
-			unsigned char *slot = uk_hashpipe_room(d->hp, &room);
-			/* Not when the slot would take exactly the last bytes
-			 * and leave no room for the byte too many. */
-			direct = room >= cap || room < want;
-			if (direct) {
-				buf = slot;
-				cap = room < cap ? room : cap;
-			}
+		n = spliced ? dl_splice_in(d, cap) : dl_recv(d, buf, cap);
+		if (n < 0 && spliced && errno == EINVAL) {
+			/* A socket or file splice() cannot serve. */
+			d->no_splice = true;
+			continue;
 		}
-		n = dl_recv(d, buf, cap);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				files_dl_fail(a, d, strerror(errno));
@@ -377,16 +422,17 @@ void files_dl_file(struct app *a, struct dl *d)
 			files_dl_fail(a, d, "the peer sent more than it announced");
 			return;
 		}
-		if (write(d->out, buf, (size_t)n) != n) {
+		if (spliced ? dl_splice_out(d, (size_t)n) < 0
+			    : write(d->out, buf, (size_t)n) != n) {
 			files_dl_fail(a, d, errno == ENOSPC ? "disk full" : "write error");
 			return;
 		}
-		if (direct)
-			uk_hashpipe_commit(d->hp, (size_t)n);
-		else if (d->hashing)
-			uk_hashpipe_feed(d->hp, buf, (size_t)n);
 		d->got += (uint64_t)n;
 		want -= (uint64_t)n;
+		if (d->hashing && d->sd)
+			uk_hashpipe_feed(d->hp, buf, (size_t)n);
+		else if (d->hashing)
+			uk_hashpipe_written(d->hp, d->got);
 		/* In a room the end is the sealed FINAL, proved to the sender
 		 * (n == 0 above), which comes with the last bytes. */
 		if (!want && !d->sd) {

@@ -2,11 +2,13 @@
  * produces the bytes. A receiving chat that recv()s, write()s and hashes
  * in one thread spends half its CPU hashing (perf, bench/README.md) and
  * is slower than the sender; with the hash on a second core the receive
- * loop runs at the speed of its copies. The bytes go into one of four
- * 256 KiB slots, copied there (feed) or read there by the caller (room
- * and commit: a recv straight into the slot, no copy); a hash shorter
- * than one slot is done in the caller's thread at the end, so many small
- * files never wait for the worker. One feeder thread per pipe. */
+ * loop runs at the speed of its copies. Two ways in: bytes fed (copied
+ * into one of four 256 KiB slots; a hash shorter than one slot is done in
+ * the caller's thread at the end, so many small files never wait for the
+ * worker), or a file the caller writes itself, which the worker hashes
+ * from the page cache as far as it is written (file mode: no copy at
+ * all, for a download spliced from its socket). One feeder thread per
+ * pipe. */
 #ifndef UDPKIT_HASHPIPE_H
 #define UDPKIT_HASHPIPE_H
 
@@ -34,15 +36,16 @@ int uk_hashpipe_begin(struct uk_hashpipe *p);
  * 1 MiB. */
 void uk_hashpipe_feed(struct uk_hashpipe *p, const void *buf, size_t n);
 
-/* The same without the copy, for a caller that reads the bytes itself
- * (recv): uk_hashpipe_room gives the free part of the slot being filled
- * (at least 1 byte, at most 256 KiB; it blocks as feed does while every
- * slot waits for the worker), the caller puts up to *cap bytes there and
- * hands the first n of them over with uk_hashpipe_commit (n <= *cap; 0 is
- * fine). Bytes put there and not committed are not hashed, and room
- * itself changes nothing: a begin or end may follow it instead. */
-void *uk_hashpipe_room(struct uk_hashpipe *p, size_t *cap);
-void uk_hashpipe_commit(struct uk_hashpipe *p, size_t n);
+/* File mode, for a caller that writes the bytes into a file itself (by
+ * splice(), so they never come into user space): begins a hash of fd's
+ * bytes from offset 0, which the worker reads from the page cache through
+ * a read-only mapping (fd must be open for reading; the pipe keeps its own
+ * duplicate until the end, so the caller may close fd at any time).
+ * uk_hashpipe_written says how far the file is written: bytes before
+ * there must not change. The hash is uk_hashpipe_end's; a begin or
+ * uk_hashpipe_free drops it. Returns 0, -ENOMEM or -errno (no descriptor). */
+int uk_hashpipe_begin_file(struct uk_hashpipe *p, int fd);
+void uk_hashpipe_written(struct uk_hashpipe *p, uint64_t written);
 
 /* Waits until every byte fed is hashed, writes the digest. Returns 0 or
  * the error of the hash (out zeroed). The pipe is ready for a begin. */

@@ -362,13 +362,15 @@ class ChatFiles(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.dst, "small.txt")))
 
     def test_peer_sending_more_than_announced_with_sha256_is_cut_off(self):
-        # With a SHA-256 the receiver reads into the hash worker's slots
-        # (256 KiB): the byte too many is caught whether the file ends
-        # exactly at a slot's end, inside the second slot, or in the first.
+        # With a SHA-256 the receiver splices the bytes into the file and
+        # its hash worker reads them there (file mode of lib/hashpipe.c):
+        # the byte too many is caught whether the file ends inside the
+        # first read, at a 256 KiB boundary, past it, or exactly at the
+        # end of a full 1 MiB read (CHUNK).
         b, pb = self.receiver()
         peer = FakePeer()
         self.addCleanup(peer.close)
-        for no, size in ((80, 4), (81, 262144), (82, 300000)):
+        for no, size in ((80, 4), (81, 262144), (82, 300000), (83, 1 << 20)):
             data = b"y" * size
             ext = b"75d256=" + hashlib.sha256(data).hexdigest().encode() + b":"
             name = b"over%d.bin" % no

@@ -1,8 +1,13 @@
 /* Unit tests for lib/hashpipe.c: the digest equals the one-shot SHA-256
  * for streams under one slot (hashed in the caller), of many slots (the
  * worker, with the feeder waiting on a full ring) and fed in uneven
- * pieces; one pipe reused for many hashes; a hash dropped by a begin or
- * by freeing the pipe in the middle. The TSan build runs these too. */
+ * pieces; the file mode (the worker hashing a file as far as it is
+ * written, a resume's prefix first, the caller's descriptor closed early,
+ * a file it cannot map); one pipe reused for many hashes, in both modes; a
+ * hash dropped by a begin or by freeing the pipe in the middle. The TSan
+ * build runs these too. */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "udpkit/hashpipe.h"
 
@@ -29,11 +35,8 @@ static unsigned char *data(size_t n)
 	return p;
 }
 
-/* Feeds n bytes in pieces cycling from 1 byte to max, checks the digest. */
-/* Feeds n bytes in uneven pieces (1 to max) and checks the digest. With
- * room, through room and commit as a receiver recv()s into the slot:
- * some pieces committed short of what was put there, some commits of 0. */
-static void check_by(struct uk_hashpipe *hp, size_t n, size_t max, bool room)
+/* Feeds n bytes in uneven pieces (1 to max) and checks the digest. */
+static void check(struct uk_hashpipe *hp, size_t n, size_t max)
 {
 	unsigned char *p = data(n);
 	uint8_t want[UK_SHA256_BYTES], got[UK_SHA256_BYTES];
@@ -43,19 +46,7 @@ static void check_by(struct uk_hashpipe *hp, size_t n, size_t max, bool room)
 	assert_int_equal(uk_hashpipe_begin(hp), 0);
 	while (off < n) {
 		size_t k = n - off < step ? n - off : step;
-		if (room) {
-			size_t cap;
-			unsigned char *r = uk_hashpipe_room(hp, &cap);
-			assert_true(cap >= 1);
-			k = k < cap ? k : cap;
-			memcpy(r, p + off, k);
-			if (k < cap) /* bytes past what is committed are not hashed */
-				r[k] = (unsigned char)~p[off];
-			k = step % 5 == 0 ? 0 : k;
-			uk_hashpipe_commit(hp, k);
-		} else {
-			uk_hashpipe_feed(hp, p + off, k);
-		}
+		uk_hashpipe_feed(hp, p + off, k);
 		off += k;
 		step = step * 7 % max + 1;
 	}
@@ -64,28 +55,108 @@ static void check_by(struct uk_hashpipe *hp, size_t n, size_t max, bool room)
 	free(p);
 }
 
-static void check(struct uk_hashpipe *hp, size_t n, size_t max)
+/* A temporary file, already unlinked, open for reading and writing. */
+static int temp_file(void)
 {
-	check_by(hp, n, max, false);
+	char name[] = "/tmp/test_hashpipe.XXXXXX";
+	int fd = mkstemp(name);
+
+	assert_true(fd >= 0);
+	assert_int_equal(unlink(name), 0);
+	return fd;
 }
 
-static void check_room(struct uk_hashpipe *hp, size_t n, size_t max)
+/* File mode as a download uses it: `prefix` bytes already in the file
+ * (a resume), then the rest written in uneven pieces (1 to max), each
+ * announced with uk_hashpipe_written; with close_early the caller's
+ * descriptor is closed before the end (the pipe hashes its own). */
+static void check_file(struct uk_hashpipe *hp, size_t n, size_t prefix, size_t max,
+		       bool close_early)
 {
-	check_by(hp, n, max, true);
+	unsigned char *p = data(n);
+	uint8_t want[UK_SHA256_BYTES], got[UK_SHA256_BYTES];
+	size_t off = prefix, step = 1;
+	int fd = temp_file();
+
+	assert_int_equal(uk_sha256(p, n, want), 0);
+	assert_int_equal(write(fd, p, prefix), (ssize_t)prefix);
+	assert_int_equal(uk_hashpipe_begin_file(hp, fd), 0);
+	uk_hashpipe_written(hp, prefix);
+	while (off < n) {
+		size_t k = n - off < step ? n - off : step;
+		assert_int_equal(write(fd, p + off, k), (ssize_t)k);
+		off += k;
+		uk_hashpipe_written(hp, off);
+		step = step * 7 % max + 1;
+	}
+	if (close_early)
+		assert_int_equal(close(fd), 0);
+	assert_int_equal(uk_hashpipe_end(hp, got), 0);
+	assert_memory_equal(got, want, sizeof(got));
+	if (!close_early)
+		assert_int_equal(close(fd), 0);
+	free(p);
 }
 
-static void test_room(void **state)
+static void test_file(void **state)
 {
-	static const size_t sizes[] = {0, 1, 1000, 262144, 262145, (3 << 20) + 777};
+	static const size_t sizes[] = {0,
+				       1,
+				       1000,
+				       4096,
+				       (1 << 20) - 1,
+				       1 << 20,
+				       (1 << 20) + 1,
+				       (2 << 20) + 5,
+				       (5 << 20) + 777};
 	struct uk_hashpipe *hp;
 	(void)state;
 
 	assert_int_equal(uk_hashpipe_new(&hp), 0);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		check_room(hp, sizes[i], 100000);
-		check_room(hp, sizes[i], 300000);
+		check_file(hp, sizes[i], 0, 300000, false);
+		check_file(hp, sizes[i], sizes[i] / 3, 100000, true);
+		check(hp, sizes[i], 4096); /* the slots again after the file */
 	}
 	uk_hashpipe_free(hp);
+}
+
+/* A file the pipe cannot map (open for writing only): the end says so
+ * and gives no digest; the pipe works again afterwards. A file-mode hash
+ * dropped by a begin or by freeing the pipe is clean (ASan: no leak). */
+static void test_file_errors_and_dropped(void **state)
+{
+	char name[] = "/tmp/test_hashpipe.XXXXXX";
+	uint8_t zero[UK_SHA256_BYTES] = {0}, got[UK_SHA256_BYTES];
+	size_t n = 3u << 20;
+	unsigned char *p = data(n);
+	struct uk_hashpipe *hp;
+	int fd = mkstemp(name), wo;
+	(void)state;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	wo = open(name, O_WRONLY | O_CLOEXEC);
+	assert_true(wo >= 0);
+	assert_int_equal(unlink(name), 0);
+	assert_int_equal(uk_hashpipe_new(&hp), 0);
+	assert_int_equal(uk_hashpipe_begin_file(hp, wo), 0);
+	uk_hashpipe_written(hp, n);
+	assert_int_equal(uk_hashpipe_end(hp, got), -EACCES);
+	assert_memory_equal(got, zero, sizeof(got));
+	check(hp, 1000, 100);
+	assert_int_equal(uk_hashpipe_begin_file(hp, -1), -EBADF);
+	check(hp, 1000, 100);
+	/* Dropped: by a begin, then by the free. */
+	assert_int_equal(uk_hashpipe_begin_file(hp, fd), 0);
+	uk_hashpipe_written(hp, n);
+	check(hp, 1000, 100);
+	assert_int_equal(uk_hashpipe_begin_file(hp, fd), 0);
+	uk_hashpipe_written(hp, n);
+	uk_hashpipe_free(hp);
+	assert_int_equal(close(wo), 0);
+	assert_int_equal(close(fd), 0);
+	free(p);
 }
 
 static void test_sizes(void **state)
@@ -156,7 +227,8 @@ int main(void)
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_abc_and_many_small),
 	    cmocka_unit_test(test_dropped),
-	    cmocka_unit_test(test_room),
+	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_file_errors_and_dropped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
