@@ -13,7 +13,7 @@ import unittest
 
 from harness import BIN, SLOW, Proc, require_cmd
 from test_chat_files import FakePeer
-from tmuxpane import TmuxPane, wait_bound_file
+from tmuxpane import chat_pane
 
 
 class ChatFilesTui(unittest.TestCase):
@@ -28,10 +28,7 @@ class ChatFilesTui(unittest.TestCase):
     def test_progress_bar_shows_bytes_rate_time_left(self):
         cmd = (f"LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 -n bob "
                f"--no-discovery --no-history 2>{self.err}")
-        t = TmuxPane(self, cmd, 100, 20)
-        port = wait_bound_file(self.err)
-        if "line mode on" in t.wait_pane("bob"):
-            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        t, port = chat_pane(self, cmd, self.err, "bob", 100, 20)
         peer = FakePeer()
         self.addCleanup(peer.close)
         size = 4 << 20
@@ -74,10 +71,7 @@ class ChatFilesTui(unittest.TestCase):
             peers.append(f"{ip}:{p.wait_bound()[1]}")
         cmd = (f"LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 -n alice "
                f"--no-discovery --no-history -P {peers[0]} -P {peers[1]} 2>{self.err}")
-        t = TmuxPane(self, cmd, 120, 30)
-        wait_bound_file(self.err)
-        if "line mode on" in t.wait_pane("alice"):
-            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        t, _ = chat_pane(self, cmd, self.err, "alice", 120, 30)
         t.wait_pane("bob", 30)
         t.wait_pane("carol", 30)
         t.tmux("send-keys", "-l", "/all /file " + big)

@@ -14,7 +14,7 @@ import unittest
 
 from harness import BIN, SLOW, require_cmd
 import tmuxpane
-from tmuxpane import TmuxPane, wait_bound_file
+from tmuxpane import TmuxPane, chat_pane, wait_bound_file
 
 
 class ChatTui(unittest.TestCase):
@@ -82,10 +82,7 @@ class ChatTui(unittest.TestCase):
         tz = "EST5EDT,M3.2.0,M11.1.0"  # POSIX rule: no tzdata needed
         cmd = (f"TZ={tz} LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 -p 0 -n bob "
                f"--no-discovery -H {hist} 2>{self.err}")
-        t = TmuxPane(self, cmd, 100, 20)
-        port = wait_bound_file(self.err)
-        if "line mode on" in t.wait_pane("bob"):
-            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        t, port = chat_pane(self, cmd, self.err, "bob", 100, 20)
         screen = t.wait_pane("summer")
         self.assertIn("2026-07-01 06:22:33-04:00 alice (10.0.0.2:2425): summer", screen)
         self.assertIn("2026-07-01 06:23:00-04:00 -> 10.0.0.2:2425: re: s  [#43]", screen)
@@ -123,10 +120,7 @@ class ChatTui(unittest.TestCase):
         err = os.path.join(self.tmp.name, f"err{len(env)}")
         cmd = (f"{env} TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 {BIN} chat -b 127.0.0.1 "
                f"-p 0 -n bob --no-history 2>{err}")
-        t = TmuxPane(self, cmd, 90, 20)
-        wait_bound_file(err)
-        if "line mode on" in t.wait_pane("bob"):
-            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        t, _ = chat_pane(self, cmd, err, "bob", 90, 20)
         t.tmux("send-keys", "-l", "/bogus")
         t.tmux("send-keys", "Enter")
         t.wait_pane("unknown command")
@@ -146,10 +140,7 @@ class ChatTui(unittest.TestCase):
         not a loop polling a dead terminal for ever."""
         cmd = (f"LANG=C.UTF-8 LC_ALL=C.UTF-8 setsid -w {BIN} chat -b 127.0.0.1 -p 0 -n alice "
                f"--no-history 2>{self.err}")
-        t = TmuxPane(self, cmd, 90, 20)
-        wait_bound_file(self.err)
-        if "line mode on" in t.wait_pane("alice"):
-            raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+        t, _ = chat_pane(self, cmd, self.err, "alice", 90, 20)
         pane = t.pid()
         chat = [p for p in tmuxpane._with_descendants(pane)
                 if open(f"/proc/{p}/cmdline", "rb").read().startswith(BIN.encode())]

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+import unittest
 import uuid
 
 from harness import SLOW
@@ -132,3 +133,15 @@ def wait_bound_file(path, timeout=10):
                     return int(line.split()[3])
         time.sleep(0.02)
     raise AssertionError(f"no bound line in {path}")
+
+
+def chat_pane(test, cmd, err, nick, cols=90, rows=20):
+    """A udpkit chat in a pane of its own: cmd (a shell command) writes the
+    chat's stderr to the file err. Waits for its 'bound on' line and for
+    nick on the screen; skips the test when the build has no terminal UI
+    (the chat said it fell back to line mode). Returns (pane, port)."""
+    t = TmuxPane(test, cmd, cols, rows)
+    port = wait_bound_file(err)
+    if "line mode on" in t.wait_pane(nick):
+        raise unittest.SkipTest("this build has no terminal UI (cmd/chat/tui.c)")
+    return t, port
