@@ -47,27 +47,39 @@ def wait_line(proc, needle, timeout):
     raise RuntimeError(f"no {needle!r} in {buf[-400:]!r}")
 
 
+def start_receiver(udpkit, dst, room=(), env=None):
+    """A chat on a free loopback port accepting files from 127.0.0.1 into
+    dst, in line mode; returns (process, port) once it is ready."""
+    port = free_port()
+    recv = subprocess.Popen([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", str(port),
+                             "--no-discovery", "--no-history", "--stay", "--accept-files", dst,
+                             "--accept-from", "127.0.0.1"] + list(room), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    wait_line(recv, b"line mode on", 30)
+    return recv, port
+
+
+def stop_receiver(recv):
+    """Ends the receiving chat; returns its peak RSS (VmHWM, KiB)."""
+    with open(f"/proc/{recv.pid}/status") as f:
+        hwm = [int(l.split()[1]) for l in f if l.startswith("VmHWM")][0]
+    recv.terminate()
+    recv.wait(30)
+    return hwm
+
+
 def run_ipmsg_offer(udpkit, src, dst):
     """The receiving chat as in run_udpkit, the file offered and served by
     bench/ipmsg_offer.py as iptux would (no SHA-256 attribute, so nothing
     is hashed; os.sendfile as udpkit's sender). Returns the receiver's
-    transfer time, CPU of both ends and
-    peak RSS."""
-    port = free_port()
-    recv = subprocess.Popen([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", str(port),
-                             "--no-discovery", "--no-history", "--stay", "--accept-files", dst,
-                             "--accept-from", "127.0.0.1"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    wait_line(recv, b"line mode on", 30)
+    transfer time, CPU of both ends and peak RSS."""
+    recv, port = start_receiver(udpkit, dst)
     c0 = cpu()
     send = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "ipmsg_offer.py"),
                              src, str(port)])
     line = wait_line(recv, b"received\t", 600)
     send.wait(600)
-    with open(f"/proc/{recv.pid}/status") as f:
-        hwm = [int(l.split()[1]) for l in f if l.startswith("VmHWM")][0]
-    recv.terminate()
-    recv.wait(30)
+    hwm = stop_receiver(recv)
     if send.returncode != 0 or b"sha256" in line:
         raise RuntimeError("ipmsg_offer exit %d, %r" % (send.returncode, line))
     return float(line.split(b"\t")[6]), cpu() - c0, hwm
@@ -94,14 +106,9 @@ def sha256_cpu(path):
 
 
 def run_udpkit(udpkit, src, dst, passfile=None):
-    port = free_port()
     room = ["--room", "bench", "--passphrase-file", passfile] if passfile else []
     env = dict(os.environ, UDPKIT_ROOM_COST="test")
-    recv = subprocess.Popen([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", str(port),
-                             "--no-discovery", "--no-history", "--stay", "--accept-files", dst,
-                             "--accept-from", "127.0.0.1"] + room, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    wait_line(recv, b"line mode on", 30)
+    recv, port = start_receiver(udpkit, dst, room, env)
     c0, t0 = cpu(), time.monotonic()
     send = subprocess.Popen([udpkit, "chat", "--line", "-b", "127.0.0.1", "-p", "0",
                              "--no-discovery", "--no-history", "-P", f"127.0.0.1:{port}",
@@ -118,10 +125,7 @@ def run_udpkit(udpkit, src, dst, passfile=None):
     # so once it has checked the hash: the script's view, with the chat's
     # start-up and the sender's hashing before the offer.
     wall = time.monotonic() - t0
-    with open(f"/proc/{recv.pid}/status") as f:
-        hwm = [int(l.split()[1]) for l in f if l.startswith("VmHWM")][0]
-    recv.terminate()
-    recv.wait(30)
+    hwm = stop_receiver(recv)
     if send.returncode != 0:
         raise RuntimeError("udpkit sender exit %d" % send.returncode)
     # The transfer's own time, from the receiver's line (from its connect

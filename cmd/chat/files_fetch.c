@@ -2,8 +2,9 @@
  * one after the other over TCP into a partial name (resumed from its
  * size), renamed when complete; a folder stream creates its folders with
  * mkdirat/openat below the target only. Inside a room the request is
- * sealed and every read goes through the sealed stream (dl_recv). A plain
- * file that comes without a SHA-256 is moved by splice() (dl_splice_in). */
+ * sealed and every read goes through the sealed stream (dl_recv); outside
+ * one a file's bytes go from the socket into the file by splice()
+ * (dl_splice_in, dl_splice_out), its SHA-256 hashed from the file. */
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -230,15 +231,11 @@ static void dl_start(struct app *a, struct dl *d, int ii, int fi)
 			}
 			if (file_mode)
 				uk_hashpipe_written(d->hp, offset);
-		}
-		if (d->hashing && offset && chat_room_file_key(a)) {
-			unsigned char *buf = f->iobuf;
-			uint64_t off = 0;
-			while (off < offset) {
-				ssize_t k = pread(d->out, buf, CHUNK, (off_t)off);
+			for (uint64_t off = 0; !file_mode && off < offset;) {
+				ssize_t k = pread(d->out, f->iobuf, CHUNK, (off_t)off);
 				if (k <= 0)
 					break;
-				uk_hashpipe_feed(d->hp, buf, (size_t)k);
+				uk_hashpipe_feed(d->hp, f->iobuf, (size_t)k);
 				off += (uint64_t)k;
 			}
 		}

@@ -137,10 +137,10 @@ struct dl {
 	char fname[UK_FNAME_MAX + 1];
 	uint64_t dir_files;
 	/* The file's (or the folder's current file's) SHA-256, hashed on a
-	 * worker thread beside the recv and write (lib/hashpipe.c). */
+	 * worker thread beside the receive loop (lib/hashpipe.c). */
 	struct uk_hashpipe *hp;
-	/* A plain file without a SHA-256 (as iptux sends): the socket's bytes
-	 * go into the file by splice() through this pipe (files_fetch.c). */
+	/* A file outside a room: the socket's bytes go into it by splice()
+	 * through this pipe (files_fetch.c). */
 	int pipe[2];
 	bool no_splice; /* splice() refused (EINVAL): recv and write instead */
 };

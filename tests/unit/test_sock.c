@@ -511,8 +511,6 @@ static void test_option_errors(void **state)
 	assert_int_equal(uk_sock_local(fd, &taken), -EBADF);
 }
 
-/* The batch calls on a bad descriptor return -errno, and one datagram the
- * kernel refuses (too big) does not stop the others of its batch. */
 /* With gso: a peer's equal replies leave as one UDP_SEGMENT send, which the
  * receiver (no UDP_GRO) still gets datagram by datagram, in order; a reply
  * of another size, or to another peer, ends a run. */
@@ -552,6 +550,8 @@ static void test_batch_send_gso_runs(void **state)
 	uk_batch_free(&b);
 }
 
+/* The batch calls on a bad descriptor return -errno, and one datagram the
+ * kernel refuses (too big) does not stop the others of its batch. */
 static void test_batch_errors(void **state)
 {
 	static unsigned char big[70000];
